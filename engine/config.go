@@ -1,0 +1,109 @@
+package engine
+
+import "fmt"
+
+// Startup is the node-agent (kubelet) start-up model and the API latencies
+// around it. See docs/startup-model.md for the mechanisms and provenance.
+type Startup struct {
+	BindLatency    Dist // bind API round trip: assume → PodScheduled
+	WatchDelay     Dist // PodScheduled → the kubelet's pod worker syncs the pod
+	Sandbox        Dist // RunPodSandbox + CNI set-up
+	ContainerStart Dist // create + start of one container
+	ManifestCheck  Dist // a pull of an image already present (policy Always)
+	PullOverhead   Dist // fixed part of a real pull (manifest, unpack)
+
+	// RegistryBandwidth is the registry's total egress in bytes/s shared
+	// by concurrent pulls (0 = unlimited); NodeBandwidth caps each node.
+	RegistryBandwidth float64
+	NodeBandwidth     float64
+
+	SerializeImagePulls bool    // kubelet serializeImagePulls (upstream default true)
+	RegistryPullQPS     float64 // kubelet registryPullQPS (default 5; 0 = unlimited)
+	RegistryBurst       int     // kubelet registryBurst (default 10)
+	ImageBackoffInitial float64 // image pull back-off start (10 s)
+	ImageBackoffMax     float64 // image pull back-off cap (300 s)
+	PodWorkerBackoff    float64 // pod worker requeue after a sync error (10 s)
+	PodWorkerJitter     float64 // its jitter factor (0.5 → 10–15 s)
+}
+
+// DefaultStartup returns upstream kubelet defaults with latencies from the
+// bundled calibration (scenarios/pod-startup.yaml documents the fit).
+func DefaultStartup() Startup {
+	return Startup{
+		BindLatency:         LogNormal{Median: 0.01, Sigma: 0.5},
+		WatchDelay:          LogNormal{Median: 0.05, Sigma: 0.5},
+		Sandbox:             LogNormal{Median: 0.6, Sigma: 0.3},
+		ContainerStart:      LogNormal{Median: 0.3, Sigma: 0.3},
+		ManifestCheck:       LogNormal{Median: 0.5, Sigma: 0.3},
+		PullOverhead:        Const(2),
+		SerializeImagePulls: true,
+		RegistryPullQPS:     5,
+		RegistryBurst:       10,
+		ImageBackoffInitial: 10,
+		ImageBackoffMax:     300,
+		PodWorkerBackoff:    10,
+		PodWorkerJitter:     0.5,
+	}
+}
+
+// Controllers models the API clients that create pods.
+type Controllers struct {
+	// JobQPS/JobBurst: kube-controller-manager's client (defaults 20/30),
+	// shared by every Job.
+	JobQPS   float64
+	JobBurst int
+	// ClientQPS/ClientBurst: the user's client creating bare pods
+	// (client-go defaults 5/10).
+	ClientQPS   float64
+	ClientBurst int
+	// CreateLatency is one create API call.
+	CreateLatency Dist
+}
+
+// DefaultControllers returns the upstream defaults.
+func DefaultControllers() Controllers {
+	return Controllers{JobQPS: 20, JobBurst: 30, ClientQPS: 5, ClientBurst: 10, CreateLatency: Const(0.005)}
+}
+
+// Config is everything the engine needs besides the policy and the jobs.
+type Config struct {
+	Seed        uint64
+	Nodes       []*Node
+	Startup     Startup
+	Controllers Controllers
+	// Horizon stops the run at this simulated time (0 = none).
+	Horizon float64
+	// StallTimeout ends a run in which nothing but policy timers has
+	// happened for this long while pods are still pending (default 900 s,
+	// longer than kube-scheduler's 5-minute unschedulable flush).
+	StallTimeout float64
+	// AllowOvercommit lets a policy bind beyond a node's allocatable
+	// (for models of systems that really do, e.g. Fluence's early release).
+	AllowOvercommit bool
+	// Record keeps the event trace (events.jsonl).
+	Record bool
+}
+
+func (c *Config) validate() error {
+	if len(c.Nodes) == 0 {
+		return fmt.Errorf("engine: cluster has no nodes")
+	}
+	seen := map[string]bool{}
+	for i, n := range c.Nodes {
+		if n.Name == "" {
+			return fmt.Errorf("engine: node %d has no name", i)
+		}
+		if seen[n.Name] {
+			return fmt.Errorf("engine: duplicate node name %q", n.Name)
+		}
+		seen[n.Name] = true
+		a := n.Allocatable
+		if a.MilliCPU < 0 || a.Memory < 0 || a.GPU < 0 || a.Pods < 0 {
+			return fmt.Errorf("engine: node %s: negative allocatable %v", n.Name, a)
+		}
+	}
+	if c.Horizon < 0 || c.StallTimeout < 0 {
+		return fmt.Errorf("engine: negative horizon or stall timeout")
+	}
+	return nil
+}

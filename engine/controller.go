@@ -1,0 +1,91 @@
+package engine
+
+import "fmt"
+
+// The Job controller (kube-controller-manager) and the user's client that
+// creates bare pods. The Job controller keeps min(parallelism, completions −
+// succeeded) pods active, creating them in slow-start batches of 1, 2, 4, …
+// (controller.SlowStartInitialBatchSize = 1), each batch after the previous
+// one's creations completed, every create throttled by the controller's
+// client rate limiter (QPS 20, burst 30 by default) and capped at 500 per
+// sync (MaxPodCreateDeletePerSync).
+
+const maxPodCreatePerSync = 500
+
+func (e *Engine) syncJob(j *Job, now float64) {
+	if j.Kind == KindPod {
+		if j.nextIndex == 0 {
+			j.nextIndex = 1
+			j.active = 1
+			wait := e.userClient.Reserve(now)
+			e.push(item{t: now + wait + Sample(e.cfg.Controllers.CreateLatency, e.rControllers), kind: evPodCreate, id: int32(j.ID)})
+		}
+		return
+	}
+	if j.inBatch > 0 {
+		return // the current batch is still being created
+	}
+	want := min(j.Parallelism, j.Completions-j.succeeded) - j.active
+	// Never create more pods than completions still to come.
+	want = min(want, j.Completions-j.nextIndex)
+	if want <= 0 {
+		j.batch = 0
+		return
+	}
+	if j.batch == 0 {
+		j.batch = 1
+	}
+	n := min(j.batch, want, maxPodCreatePerSync)
+	j.inBatch = n
+	for range n {
+		wait := e.jobClient.Reserve(now)
+		idx := j.nextIndex
+		j.nextIndex++
+		j.active++
+		e.push(item{t: now + wait + Sample(e.cfg.Controllers.CreateLatency, e.rControllers), kind: evPodCreate, id: int32(j.ID), tag: int64(idx)})
+	}
+	j.batch *= 2
+}
+
+func (e *Engine) createPod(j *Job, index int, now float64) {
+	t := j.Template
+	p := &Pod{
+		ID: len(e.pods), Job: j, Index: index, Template: t,
+		Requests: t.Requests(), NonZero: t.NonZeroRequests(),
+		RunTime: Sample(t.RunTime, e.streams.Get("runtime")),
+		Created: now, Assigned: Unset, Scheduled: Unset, Initialized: Unset,
+		ContainersStarted: Unset, Ready: Unset, Finished: Unset,
+	}
+	switch j.Kind {
+	case KindPod:
+		p.Name = j.Name
+	default:
+		p.Name = fmt.Sprintf("%s-%d", j.Name, index)
+	}
+	e.pods = append(e.pods, p)
+	j.Pods = append(j.Pods, p)
+	e.progress(now)
+	e.record(now, RecPodCreated, p, nil, "")
+	e.notify(Event{Kind: PodCreated, Pod: p}, now)
+	if j.Kind != KindPod {
+		j.inBatch--
+		if j.inBatch == 0 {
+			e.syncJob(j, now)
+		}
+	}
+}
+
+func (e *Engine) podSucceeded(p *Pod, now float64) {
+	j := p.Job
+	j.active--
+	j.succeeded++
+	if j.succeeded == j.Completions {
+		j.Finished = now
+		e.record(now, RecJobComplete, nil, nil, j.Name)
+		return
+	}
+	if j.Kind != KindPod {
+		j.batch = 0
+		e.push(item{t: now, kind: evJobSync, id: int32(j.ID)})
+	}
+}

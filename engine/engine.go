@@ -1,0 +1,405 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/fschuetz04/simgo"
+)
+
+// evKind is an internal calendar event kind.
+type evKind uint8
+
+const (
+	evArrival     evKind = iota // id = job
+	evJobSync                   // id = job
+	evPodCreate                 // id = job, tag = completion index
+	evDeliver                   // deliver queued policy events
+	evTimer                     // tag = policy tag
+	evBindDone                  // id = pod
+	evKubeletSync               // id = pod
+	evSandboxDone               // id = pod
+	evPullDone                  // id = pod (a manifest check finished)
+	evImageReady                // id = node, tag = image
+	evTransfer                  // tag = transfer generation
+	evContainerUp               // id = pod
+	evInitDone                  // id = pod
+	evFinish                    // id = pod
+)
+
+// Engine runs one simulation. Build it with New, add jobs with Submit, then
+// call Run once.
+type Engine struct {
+	cfg     Config
+	policy  Policy
+	cluster *Cluster
+	sim     *simgo.Simulation
+	cal     calendar
+	streams *Streams
+
+	jobs []*Job
+	pods []*Pod
+
+	pending        []Event
+	deliverQueued  bool
+	decisions      []Decision
+	jobClient      *TokenBucket
+	userClient     *TokenBucket
+	images         []string
+	imageSizes     []int64
+	imageID        map[string]int32
+	transfers      transferPool
+	rStartup       *rand.Rand
+	rControllers   *rand.Rand
+	records        []Record
+	lastProgress   float64
+	arrivalsToCome int // arrivals and pod creations in the calendar
+	running        int // pods with containers running
+	finished       int
+	processed      int
+	stopped        string
+	err            error
+}
+
+// New returns an engine for the configuration and policy.
+func New(cfg Config, policy Policy) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = 900
+	}
+	e := &Engine{
+		cfg:        cfg,
+		policy:     policy,
+		cluster:    &Cluster{Nodes: cfg.Nodes, imageNodes: map[string]int{}},
+		sim:        simgo.NewSimulation(),
+		streams:    NewStreams(cfg.Seed),
+		imageID:    map[string]int32{},
+		jobClient:  NewTokenBucket(cfg.Controllers.JobQPS, cfg.Controllers.JobBurst),
+		userClient: NewTokenBucket(cfg.Controllers.ClientQPS, cfg.Controllers.ClientBurst),
+	}
+	e.rStartup = e.streams.Get("startup")
+	e.rControllers = e.streams.Get("controllers")
+	e.transfers.init(len(cfg.Nodes), cfg.Startup.RegistryBandwidth, cfg.Startup.NodeBandwidth)
+	for i, n := range cfg.Nodes {
+		n.Index = i
+		n.Requested, n.NonZeroRequested = Resources{}, Resources{}
+		n.images = map[string]imageState{}
+		n.imageSizes = map[string]int64{}
+		n.kubelet = kubeletState{
+			pullBucket: NewTokenBucket(cfg.Startup.RegistryPullQPS, cfg.Startup.RegistryBurst),
+			backoff:    map[backoffKey]backoffEntry{},
+			waiters:    map[int32][]int32{},
+		}
+	}
+	return e, nil
+}
+
+// Streams returns the run's named random streams (for workload generators
+// and policies, which must draw from their own named stream).
+func (e *Engine) Streams() *Streams { return e.streams }
+
+// Cluster returns the cluster.
+func (e *Engine) Cluster() *Cluster { return e.cluster }
+
+// Sim returns the simgo simulation that owns the clock, for control logic
+// written as simgo processes (workflow drivers).
+func (e *Engine) Sim() *simgo.Simulation { return e.sim }
+
+// Now returns the simulated time.
+func (e *Engine) Now() float64 { return e.sim.Now() }
+
+// Submit adds a job that arrives at time at. The job's Kind, Name,
+// Parallelism, Completions and Template must be set; call before Run.
+func (e *Engine) Submit(at float64, j *Job) error {
+	if at < 0 || math.IsNaN(at) || math.IsInf(at, 0) {
+		return fmt.Errorf("engine: job %s: invalid arrival time %v", j.Name, at)
+	}
+	if j.Template == nil {
+		return fmt.Errorf("engine: job %s: no pod template", j.Name)
+	}
+	if j.Kind == KindPod {
+		j.Parallelism, j.Completions = 1, 1
+	}
+	if j.Parallelism < 1 || j.Completions < 1 {
+		return fmt.Errorf("engine: job %s: parallelism and completions must be ≥ 1", j.Name)
+	}
+	j.ID = len(e.jobs)
+	j.Submitted, j.Finished = Unset, Unset
+	e.jobs = append(e.jobs, j)
+	e.push(item{t: at, kind: evArrival, id: int32(j.ID)})
+	return nil
+}
+
+func (e *Engine) push(it item) {
+	switch it.kind {
+	case evArrival, evPodCreate:
+		e.arrivalsToCome++
+	}
+	e.cal.push(it)
+}
+
+// Result is what a run produced. Metrics are computed from the lifecycle
+// timestamps of Jobs and Pods (package report).
+type Result struct {
+	Seed     uint64
+	Policy   string
+	Cluster  *Cluster
+	Jobs     []*Job
+	Pods     []*Pod
+	Records  []Record // the event trace (if Config.Record)
+	End      float64  // time of the last processed event
+	Events   int      // calendar events processed
+	Stopped  string   // "" (all work done), "stalled" or "horizon"
+	Finished int      // pods that finished
+}
+
+// Run runs the simulation to completion, to a stall, or to the horizon.
+// An error means the run is broken (an invariant was violated).
+func (e *Engine) Run() (*Result, error) {
+	if e.sim == nil {
+		return nil, fmt.Errorf("engine: Run called twice")
+	}
+	for e.err == nil && e.stopped == "" {
+		if e.cal.len() == 0 {
+			// Control processes may schedule more work.
+			if !e.sim.Step() {
+				break
+			}
+			continue
+		}
+		it := e.cal.pop()
+		now := e.sim.Now()
+		if it.t < now {
+			e.err = fmt.Errorf("engine: invariant violated: time ran backwards (%v < %v)", it.t, now)
+			break
+		}
+		if e.cfg.Horizon > 0 && it.t > e.cfg.Horizon {
+			e.sim.RunUntil(e.cfg.Horizon)
+			e.stopped = "horizon"
+			break
+		}
+		if it.t > now {
+			e.sim.RunUntil(it.t)
+		}
+		e.processed++
+		if it.kind == evArrival || it.kind == evPodCreate {
+			e.arrivalsToCome--
+		}
+		if e.stalled(it) {
+			break
+		}
+		e.dispatch(it)
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	if err := e.checkEnd(); err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Seed: e.cfg.Seed, Policy: e.policy.Name(), Cluster: e.cluster,
+		Jobs: e.jobs, Pods: e.pods, Records: e.records, End: e.sim.Now(),
+		Events: e.processed, Stopped: e.stopped, Finished: e.finished,
+	}
+	e.sim = nil
+	return res, nil
+}
+
+// stalled ends the run when nothing but retries and timers has happened
+// for StallTimeout while pods wait and nothing else can change the cluster,
+// or when only policy timers are left after every pod finished.
+func (e *Engine) stalled(it item) bool {
+	if it.kind == evArrival || it.kind == evPodCreate {
+		return false
+	}
+	now := it.t
+	if it.kind == evTimer && e.finished == len(e.pods) && e.arrivalsToCome == 0 {
+		e.stopped = "done"
+		return true
+	}
+	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
+		return false
+	}
+	e.stopped = "stalled"
+	e.record(now, RecStalled, nil, nil, fmt.Sprintf("no progress for %.0f s with %d pods unfinished", now-e.lastProgress, len(e.pods)-e.finished))
+	return true
+}
+
+func (e *Engine) progress(now float64) { e.lastProgress = now }
+
+func (e *Engine) dispatch(it item) {
+	now := it.t
+	switch it.kind {
+	case evArrival:
+		j := e.jobs[it.id]
+		j.Submitted = now
+		e.progress(now)
+		e.record(now, RecJobSubmitted, nil, nil, j.Name)
+		e.syncJob(j, now)
+	case evJobSync:
+		e.syncJob(e.jobs[it.id], now)
+	case evPodCreate:
+		e.createPod(e.jobs[it.id], int(it.tag), now)
+	case evDeliver:
+		e.deliver(now)
+	case evTimer:
+		e.notify(Event{Kind: TimerFired, Tag: it.tag}, now)
+	case evBindDone:
+		p := e.pods[it.id]
+		p.Scheduled = now
+		e.progress(now)
+		e.record(now, RecScheduled, p, p.Node, "")
+		e.notify(Event{Kind: PodBound, Pod: p, Node: p.Node}, now)
+		e.queueSync(p, now, Sample(e.cfg.Startup.WatchDelay, e.rStartup))
+	case evKubeletSync:
+		p := e.pods[it.id]
+		p.syncQueued = false
+		e.kubeletSync(p, now)
+	case evSandboxDone:
+		p := e.pods[it.id]
+		p.sandboxUp = true
+		e.record(now, RecSandboxReady, p, p.Node, "")
+		e.kubeletSync(p, now)
+	case evPullDone:
+		p := e.pods[it.id]
+		e.pullFinished(p, now)
+	case evImageReady:
+		e.imageReady(e.cluster.Nodes[it.id], it.tag, now)
+	case evTransfer:
+		e.transferTick(it.tag, now)
+	case evContainerUp:
+		e.containerUp(e.pods[it.id], now)
+	case evInitDone:
+		p := e.pods[it.id]
+		p.step++
+		e.kubeletSync(p, now)
+	case evFinish:
+		e.finishPod(e.pods[it.id], now)
+	}
+}
+
+// notify queues an event for the policy; all events of one instant are
+// delivered together.
+func (e *Engine) notify(ev Event, now float64) {
+	e.pending = append(e.pending, ev)
+	if !e.deliverQueued {
+		e.deliverQueued = true
+		e.push(item{t: now, kind: evDeliver})
+	}
+}
+
+func (e *Engine) deliver(now float64) {
+	e.deliverQueued = false
+	events := e.pending
+	e.pending = nil
+	e.decisions = e.policy.Decide(now, events, e.cluster, e.decisions[:0])
+	for i := range e.decisions {
+		if err := e.apply(&e.decisions[i], now); err != nil {
+			e.err = err
+			return
+		}
+	}
+	clear(events)
+	if e.pending == nil {
+		e.pending = events[:0]
+	}
+}
+
+func (e *Engine) apply(d *Decision, now float64) error {
+	switch d.Kind {
+	case Bind:
+		p, n := d.Pod, d.Node
+		if p == nil || n == nil {
+			return fmt.Errorf("engine: invariant violated: policy %s bound a nil pod or node", e.policy.Name())
+		}
+		if p.Node != nil || p.Phase != PodPending {
+			return fmt.Errorf("engine: invariant violated: policy %s bound pod %s twice (already on %s)", e.policy.Name(), p.Name, p.Node.Name)
+		}
+		if d.Delay < 0 || math.IsNaN(d.Delay) {
+			return fmt.Errorf("engine: invariant violated: policy %s bound pod %s with delay %v", e.policy.Name(), p.Name, d.Delay)
+		}
+		after := n.Requested.Add(p.Requests)
+		if !e.cfg.AllowOvercommit && !after.LessEqual(n.Allocatable) {
+			return fmt.Errorf("engine: invariant violated: node %s over-committed by pod %s: requested %v > allocatable %v",
+				n.Name, p.Name, after, n.Allocatable)
+		}
+		n.Requested = after
+		n.NonZeroRequested = n.NonZeroRequested.Add(p.NonZero)
+		p.Node = n
+		p.Assigned = now
+		p.Attempts++
+		e.progress(now)
+		e.record(now, RecAssigned, p, n, "")
+		e.push(item{t: now + d.Delay + Sample(e.cfg.Startup.BindLatency, e.rStartup), kind: evBindDone, id: int32(p.ID)})
+	case SetTimer:
+		if d.At < now || math.IsNaN(d.At) {
+			return fmt.Errorf("engine: invariant violated: policy %s set a timer in the past (%v < %v)", e.policy.Name(), d.At, now)
+		}
+		e.push(item{t: d.At, kind: evTimer, tag: d.Tag})
+	case Unschedulable:
+		p := d.Pod
+		p.Attempts++
+		p.LastFailure = d.Reason
+		e.record(now, RecFailedScheduling, p, nil, d.Reason)
+	default:
+		return fmt.Errorf("engine: invariant violated: policy %s returned unknown decision %d", e.policy.Name(), d.Kind)
+	}
+	return nil
+}
+
+func (e *Engine) finishPod(p *Pod, now float64) {
+	n := p.Node
+	p.Phase = PodSucceeded
+	p.Finished = now
+	p.started = false
+	e.running--
+	e.finished++
+	n.Requested = n.Requested.Sub(p.Requests)
+	n.NonZeroRequested = n.NonZeroRequested.Sub(p.NonZero)
+	if n.Requested.MilliCPU < 0 || n.Requested.Memory < 0 || n.Requested.GPU < 0 || n.Requested.Pods < 0 {
+		e.err = fmt.Errorf("engine: invariant violated: node %s requested went negative (%v) when pod %s finished", n.Name, n.Requested, p.Name)
+		return
+	}
+	e.progress(now)
+	e.record(now, RecSucceeded, p, n, "")
+	e.notify(Event{Kind: PodDeleted, Pod: p, Node: n}, now)
+	e.podSucceeded(p, now)
+}
+
+// checkEnd verifies that every pod is accounted for.
+func (e *Engine) checkEnd() error {
+	var pending, assigned, running, done int
+	for _, p := range e.pods {
+		switch {
+		case p.Phase == PodSucceeded:
+			done++
+		case p.started:
+			running++
+		case p.Node != nil:
+			assigned++
+		default:
+			pending++
+		}
+	}
+	if done != e.finished || running != e.running {
+		return fmt.Errorf("engine: invariant violated: pod accounting: %d finished (counted %d), %d running (counted %d)", done, e.finished, running, e.running)
+	}
+	if e.stopped == "" || e.stopped == "done" {
+		e.stopped = ""
+		if done != len(e.pods) {
+			return fmt.Errorf("engine: invariant violated: run ended with %d of %d pods unfinished but nothing left to happen", len(e.pods)-done, len(e.pods))
+		}
+		for _, n := range e.cluster.Nodes {
+			if !n.Requested.IsZero() {
+				return fmt.Errorf("engine: invariant violated: node %s still holds %v after every pod finished", n.Name, n.Requested)
+			}
+		}
+	}
+	if pp, ok := e.policy.(Pending); ok && pp.PendingPods() != pending {
+		return fmt.Errorf("engine: invariant violated: policy %s holds %d pending pods, engine counts %d", e.policy.Name(), pp.PendingPods(), pending)
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package engine
+
+import "sort"
+
+// TaintEffect is the effect of a node taint.
+type TaintEffect string
+
+// Taint effects as in the Kubernetes API.
+const (
+	NoSchedule       TaintEffect = "NoSchedule"
+	PreferNoSchedule TaintEffect = "PreferNoSchedule"
+	NoExecute        TaintEffect = "NoExecute"
+)
+
+// Taint is a node taint.
+type Taint struct {
+	Key    string      `json:"key"`
+	Value  string      `json:"value,omitempty"`
+	Effect TaintEffect `json:"effect"`
+}
+
+// Toleration is a pod toleration. Operator is "Equal" (default) or "Exists".
+// An empty Effect matches every effect; an empty Key with Exists matches every taint.
+type Toleration struct {
+	Key      string      `json:"key,omitempty"`
+	Operator string      `json:"operator,omitempty"`
+	Value    string      `json:"value,omitempty"`
+	Effect   TaintEffect `json:"effect,omitempty"`
+}
+
+// Tolerates reports whether the toleration tolerates the taint
+// (k8s.io/api/core/v1 Toleration.ToleratesTaint).
+func (t Toleration) Tolerates(taint Taint) bool {
+	if t.Effect != "" && t.Effect != taint.Effect {
+		return false
+	}
+	if t.Key != "" && t.Key != taint.Key {
+		return false
+	}
+	switch t.Operator {
+	case "Exists":
+		return true
+	case "", "Equal":
+		return t.Value == taint.Value
+	}
+	return false
+}
+
+// Well-known node labels.
+const (
+	LabelHostname = "kubernetes.io/hostname"
+	LabelZone     = "topology.kubernetes.io/zone"
+)
+
+// imageState is a node's knowledge of one container image.
+type imageState uint8
+
+const (
+	imageAbsent imageState = iota
+	imagePulling
+	imagePresent
+)
+
+// Node is one schedulable machine. Allocatable and the static fields are set
+// when the cluster is built; Requested, NonZeroRequested, PodCount and the
+// image cache are maintained by the engine only.
+type Node struct {
+	Index         int               // position in Cluster.Nodes
+	Name          string            // metadata.name
+	Pool          string            // the node pool it came from
+	Zone          string            // topology.kubernetes.io/zone ("" if none)
+	Rack          string            // rack or other topology domain ("" if none)
+	Labels        map[string]string // includes hostname and zone labels
+	Taints        []Taint
+	Unschedulable bool      // spec.unschedulable (cordoned)
+	Allocatable   Resources // status.allocatable; Pods = max pods
+
+	// Requested is the sum of the real requests of pods assigned here
+	// (assumed or bound, not yet finished). Requested.Pods counts them.
+	Requested Resources
+	// NonZeroRequested is the same sum with the scoring defaults for
+	// containers that request no cpu or memory.
+	NonZeroRequested Resources
+
+	images map[string]imageState
+	// ImageSizes of the images present on the node (name → bytes),
+	// maintained by the engine; read by ImageLocality.
+	imageSizes map[string]int64
+
+	kubelet kubeletState
+}
+
+// Free returns Allocatable − Requested.
+func (n *Node) Free() Resources { return n.Allocatable.Sub(n.Requested) }
+
+// HasImage reports whether the image is present on the node, and its size.
+func (n *Node) HasImage(name string) (int64, bool) {
+	if n.images[name] != imagePresent {
+		return 0, false
+	}
+	return n.imageSizes[name], true
+}
+
+// LabelKeys returns the node's label keys, sorted.
+func (n *Node) LabelKeys() []string {
+	keys := make([]string, 0, len(n.Labels))
+	for k := range n.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Cluster is the set of nodes. Policies read it; only the engine changes it.
+type Cluster struct {
+	Nodes []*Node
+	// imagesOnNodes counts, per image, the nodes where it is present
+	// (ImageLocality's spread factor).
+	imageNodes map[string]int
+}
+
+// NodesWithImage returns on how many nodes the image is present.
+func (c *Cluster) NodesWithImage(name string) int { return c.imageNodes[name] }
+
+// Capacity returns the sum of allocatable resources over all nodes.
+func (c *Cluster) Capacity() Resources {
+	var r Resources
+	for _, n := range c.Nodes {
+		r = r.Add(n.Allocatable)
+	}
+	return r
+}

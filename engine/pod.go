@@ -1,0 +1,248 @@
+package engine
+
+import (
+	"math"
+	"slices"
+)
+
+// PullPolicy is a container's imagePullPolicy.
+type PullPolicy string
+
+// Image pull policies.
+const (
+	PullIfNotPresent PullPolicy = "IfNotPresent"
+	PullAlways       PullPolicy = "Always"
+	PullNever        PullPolicy = "Never"
+)
+
+// Container is one container of a pod template.
+type Container struct {
+	Name       string
+	Image      string
+	ImageSize  int64 // bytes to transfer when the image is absent from the node
+	PullPolicy PullPolicy
+	MilliCPU   int64 // requests.cpu (0 = none)
+	Memory     int64 // requests.memory in bytes (0 = none)
+	GPU        int64 // nvidia.com/gpu
+	// Duration is how long an init container runs (ignored for app containers).
+	Duration Dist
+}
+
+// NodeSelectorRequirement is one match expression of a node selector term.
+// Operator is one of In, NotIn, Exists, DoesNotExist, Gt, Lt.
+type NodeSelectorRequirement struct {
+	Key      string
+	Operator string
+	Values   []string
+}
+
+// NodeSelectorTerm is an AND of requirements.
+type NodeSelectorTerm struct {
+	MatchExpressions []NodeSelectorRequirement
+}
+
+// PreferredSchedulingTerm is a weighted preferred node affinity term.
+type PreferredSchedulingTerm struct {
+	Weight int64
+	Term   NodeSelectorTerm
+}
+
+// NodeAffinity is a pod's node affinity. Required terms are ORed.
+type NodeAffinity struct {
+	Required  []NodeSelectorTerm
+	Preferred []PreferredSchedulingTerm
+}
+
+// PodTemplate describes the pods a job creates.
+type PodTemplate struct {
+	Containers     []Container
+	InitContainers []Container
+	Overhead       Resources // pod overhead (RuntimeClass)
+	Priority       int64
+	NodeSelector   map[string]string
+	Affinity       *NodeAffinity
+	Tolerations    []Toleration
+	// SpreadSelectable: a Service, ReplicaSet or StatefulSet selects these
+	// pods, so PodTopologySpread's system default constraints apply.
+	SpreadSelectable bool
+	// ReadinessDelay is the time from containers started to Ready
+	// (readiness probe initial delay and period); nil means no probe.
+	ReadinessDelay Dist
+	// RunTime is how long the containers run before the pod succeeds.
+	RunTime Dist
+}
+
+// Requests returns the pod's effective request as the scheduler computes it:
+// max(Σ containers, max init container) + overhead, with Pods = 1.
+func (t *PodTemplate) Requests() Resources {
+	var sum, initMax Resources
+	for _, c := range t.Containers {
+		sum.MilliCPU += c.MilliCPU
+		sum.Memory += c.Memory
+		sum.GPU += c.GPU
+	}
+	for _, c := range t.InitContainers {
+		initMax.MilliCPU = max(initMax.MilliCPU, c.MilliCPU)
+		initMax.Memory = max(initMax.Memory, c.Memory)
+		initMax.GPU = max(initMax.GPU, c.GPU)
+	}
+	r := Resources{
+		MilliCPU: max(sum.MilliCPU, initMax.MilliCPU),
+		Memory:   max(sum.Memory, initMax.Memory),
+		GPU:      max(sum.GPU, initMax.GPU),
+		Pods:     1,
+	}
+	o := t.Overhead
+	o.Pods = 0
+	return r.Add(o)
+}
+
+// NonZeroRequests returns the request used by the scoring plugins: every
+// app container without a cpu or memory request counts as 100 mCPU / 200 MiB.
+func (t *PodTemplate) NonZeroRequests() Resources {
+	var r Resources
+	for _, c := range t.Containers {
+		cpu, mem := c.MilliCPU, c.Memory
+		if cpu == 0 {
+			cpu = DefaultMilliCPURequest
+		}
+		if mem == 0 {
+			mem = DefaultMemoryRequest
+		}
+		r.MilliCPU += cpu
+		r.Memory += mem
+		r.GPU += c.GPU
+	}
+	for _, c := range t.InitContainers {
+		cpu, mem := c.MilliCPU, c.Memory
+		if cpu == 0 {
+			cpu = DefaultMilliCPURequest
+		}
+		if mem == 0 {
+			mem = DefaultMemoryRequest
+		}
+		r.MilliCPU = max(r.MilliCPU, cpu)
+		r.Memory = max(r.Memory, mem)
+	}
+	r.MilliCPU += t.Overhead.MilliCPU
+	r.Memory += t.Overhead.Memory
+	r.Pods = 1
+	return r
+}
+
+// PodPhase is the pod's status.phase.
+type PodPhase uint8
+
+// Pod phases, plus Unassigned for a pending pod with no node.
+const (
+	PodPending PodPhase = iota
+	PodRunning
+	PodSucceeded
+)
+
+func (p PodPhase) String() string {
+	return [...]string{"Pending", "Running", "Succeeded"}[p]
+}
+
+// Unset marks a lifecycle timestamp that has not happened.
+var Unset = math.NaN()
+
+// IsSet reports whether a timestamp has been recorded.
+func IsSet(t float64) bool { return !math.IsNaN(t) }
+
+// Pod is one pod. The timestamps use the names of the pod's status
+// conditions; a timestamp that has not happened is NaN (see IsSet).
+type Pod struct {
+	ID       int    // creation order, 0-based, unique in the run
+	Name     string // metadata.name
+	Job      *Job
+	Index    int // completion index within the job
+	Template *PodTemplate
+	Requests Resources // effective real request (Filter)
+	NonZero  Resources // request with non-zero defaults (Score)
+	RunTime  float64   // sampled run time of the containers
+	Node     *Node     // assigned node (nil while unassigned)
+	Phase    PodPhase
+
+	Created           float64 // metadata.creationTimestamp
+	Assigned          float64 // the scheduler assumed it on Node (resources held from here)
+	Scheduled         float64 // PodScheduled=True (the bind API call completed)
+	Initialized       float64 // Initialized=True (sandbox up, init containers done)
+	ContainersStarted float64 // last app container running.startedAt
+	Ready             float64 // Ready=True
+	Finished          float64 // containers terminated; resources released
+
+	Attempts      int     // scheduling attempts (cycles that considered it)
+	PullFailures  int     // image pull errors (QPS exceeded, back-off)
+	PullSeconds   float64 // time spent in image pulls
+	LastFailure   string  // last FailedScheduling message
+
+	step       int  // kubelet: index into init then app containers
+	sandboxUp  bool // kubelet: the pod sandbox exists
+	syncQueued bool // kubelet: a pod worker sync is pending
+	started    bool // containers running (counted in Engine.running)
+}
+
+// StartupDelay is creation → containers started (NaN if not started).
+func (p *Pod) StartupDelay() float64 { return p.ContainersStarted - p.Created }
+
+// Job is what a user submitted: a bare pod, a Job or an Indexed Job.
+type Job struct {
+	ID          int
+	Name        string
+	Kind        JobKind
+	Parallelism int // pods running at once (Job)
+	Completions int // successful pods needed
+	Template    *PodTemplate
+	Pods        []*Pod // in creation order
+
+	Submitted float64 // the job object was created
+	Finished  float64 // Complete condition (NaN if not)
+
+	succeeded int
+	active    int // created or being created, not finished
+	nextIndex int // next completion index / pod ordinal to create
+	batch     int // slow-start batch size of the current creation run
+	inBatch   int // creations of the current batch not yet done
+}
+
+// JobKind is the kind of workload object.
+type JobKind uint8
+
+// Workload kinds.
+const (
+	KindPod        JobKind = iota // a bare Pod (one per Job record)
+	KindJob                       // batch/v1 Job, NonIndexed
+	KindIndexedJob                // batch/v1 Job, completionMode Indexed
+)
+
+func (k JobKind) String() string {
+	return [...]string{"Pod", "Job", "IndexedJob"}[k]
+}
+
+// FirstCreated is the creation time of the job's first pod.
+func (j *Job) FirstCreated() float64 {
+	if len(j.Pods) == 0 {
+		return Unset
+	}
+	return j.Pods[0].Created
+}
+
+// AllStarted is when the job's first wave was running: the time by which
+// min(parallelism, completions) of its pods had started their containers
+// (for a gang-style job, the start of its last pod). NaN if that never
+// happened.
+func (j *Job) AllStarted() float64 {
+	k := min(j.Parallelism, j.Completions)
+	starts := make([]float64, 0, len(j.Pods))
+	for _, p := range j.Pods {
+		if IsSet(p.ContainersStarted) {
+			starts = append(starts, p.ContainersStarted)
+		}
+	}
+	if k <= 0 || len(starts) < k {
+		return Unset
+	}
+	slices.Sort(starts)
+	return starts[k-1]
+}
