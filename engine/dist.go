@@ -59,7 +59,9 @@ func (l LogNormal) Sample(r *rand.Rand) float64 {
 // Mean returns median·exp(σ²/2).
 func (l LogNormal) Mean() float64 { return l.Median * math.Exp(l.Sigma*l.Sigma/2) }
 
-func (l LogNormal) String() string { return fmt.Sprintf("lognormal(median=%g,sigma=%g)", l.Median, l.Sigma) }
+func (l LogNormal) String() string {
+	return fmt.Sprintf("lognormal(median=%g,sigma=%g)", l.Median, l.Sigma)
+}
 
 // Normal is a normal distribution truncated at zero (negative draws become 0).
 type Normal struct{ MeanValue, StdDev float64 }

@@ -172,10 +172,10 @@ type Pod struct {
 	Ready             float64 // Ready=True
 	Finished          float64 // containers terminated; resources released
 
-	Attempts      int     // scheduling attempts (cycles that considered it)
-	PullFailures  int     // image pull errors (QPS exceeded, back-off)
-	PullSeconds   float64 // time spent in image pulls
-	LastFailure   string  // last FailedScheduling message
+	Attempts     int     // scheduling attempts (cycles that considered it)
+	PullFailures int     // image pull errors (QPS exceeded, back-off)
+	PullSeconds  float64 // time spent in image pulls
+	LastFailure  string  // last FailedScheduling message
 
 	step       int  // kubelet: index into init then app containers
 	sandboxUp  bool // kubelet: the pod sandbox exists
