@@ -5,12 +5,15 @@ import "fmt"
 // Startup is the node-agent (kubelet) start-up model and the API latencies
 // around it. See docs/startup-model.md for the mechanisms and provenance.
 type Startup struct {
-	BindLatency    Dist // bind API round trip: assume → PodScheduled
-	WatchDelay     Dist // PodScheduled → the kubelet's pod worker syncs the pod
-	Sandbox        Dist // RunPodSandbox + CNI set-up
-	ContainerStart Dist // create + start of one container
-	ManifestCheck  Dist // a pull of an image already present (policy Always)
-	PullOverhead   Dist // fixed part of a real pull (manifest, unpack)
+	BindLatency Dist // bind API round trip: assume → PodScheduled
+	WatchDelay  Dist // PodScheduled → the kubelet's pod worker syncs the pod
+	Sandbox     Dist // RunPodSandbox + CNI set-up
+	// SandboxConcurrency bounds the sandbox creations a node runs at once
+	// (container runtime and CNI plugin serialisation); 0 = unlimited.
+	SandboxConcurrency int
+	ContainerStart     Dist // create + start of one container
+	ManifestCheck      Dist // a pull of an image already present (policy Always)
+	PullOverhead       Dist // fixed part of a real pull (manifest, unpack)
 
 	// RegistryBandwidth is the registry's total egress in bytes/s shared
 	// by concurrent pulls (0 = unlimited); NodeBandwidth caps each node.

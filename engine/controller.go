@@ -81,7 +81,7 @@ func (e *Engine) podSucceeded(p *Pod, now float64) {
 	j.succeeded++
 	if j.succeeded == j.Completions {
 		j.Finished = now
-		e.record(now, RecJobComplete, nil, nil, j.Name)
+		e.recordJob(now, RecJobComplete, j)
 		return
 	}
 	if j.Kind != KindPod {

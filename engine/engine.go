@@ -237,7 +237,7 @@ func (e *Engine) dispatch(it item) {
 		j := e.jobs[it.id]
 		j.Submitted = now
 		e.progress(now)
-		e.record(now, RecJobSubmitted, nil, nil, j.Name)
+		e.recordJob(now, RecJobSubmitted, j)
 		e.syncJob(j, now)
 	case evJobSync:
 		e.syncJob(e.jobs[it.id], now)
@@ -261,6 +261,8 @@ func (e *Engine) dispatch(it item) {
 	case evSandboxDone:
 		p := e.pods[it.id]
 		p.sandboxUp = true
+		p.syncQueued = false
+		e.sandboxDone(p, now)
 		e.record(now, RecSandboxReady, p, p.Node, "")
 		e.kubeletSync(p, now)
 	case evPullDone:

@@ -24,6 +24,21 @@ type kubeletState struct {
 	pulling bool
 	// waiters per image id: pods waiting for that image to land.
 	waiters map[int32][]int32
+	// sandbox creations in progress and pods waiting for a slot.
+	sandboxes    int
+	sandboxQueue []int32
+}
+
+// sandboxDone frees a sandbox slot on the node and starts the next waiter.
+func (e *Engine) sandboxDone(p *Pod, now float64) {
+	k := &p.Node.kubelet
+	k.sandboxes--
+	if len(k.sandboxQueue) > 0 {
+		next := k.sandboxQueue[0]
+		k.sandboxQueue = k.sandboxQueue[1:]
+		k.sandboxes++
+		e.push(item{t: now + Sample(e.cfg.Startup.Sandbox, e.rStartup), kind: evSandboxDone, id: next})
+	}
 }
 
 type backoffKey struct {
@@ -83,8 +98,14 @@ func (e *Engine) kubeletSync(p *Pod, now float64) {
 			p.Initialized = now
 			e.record(now, RecInitialized, p, p.Node, "")
 		}
-		e.push(item{t: now + Sample(e.cfg.Startup.Sandbox, e.rStartup), kind: evSandboxDone, id: int32(p.ID)})
 		p.syncQueued = true // the sandbox completion continues the sync
+		k := &p.Node.kubelet
+		if c := e.cfg.Startup.SandboxConcurrency; c > 0 && k.sandboxes >= c {
+			k.sandboxQueue = append(k.sandboxQueue, int32(p.ID))
+			return
+		}
+		k.sandboxes++
+		e.push(item{t: now + Sample(e.cfg.Startup.Sandbox, e.rStartup), kind: evSandboxDone, id: int32(p.ID)})
 		return
 	}
 	if p.step == len(t.InitContainers) && !IsSet(p.Initialized) {
@@ -107,6 +128,7 @@ func (e *Engine) ensureImage(p *Pod, c *Container, now float64) {
 	state := n.images[c.Image]
 	need := c.PullPolicy == PullAlways || (c.PullPolicy != PullNever && state != imagePresent)
 	if c.PullPolicy == PullNever && state != imagePresent {
+		p.PullFailures++
 		e.record(now, RecPullFailed, p, n, fmt.Sprintf("ErrImageNeverPull: %s", c.Image))
 		e.retry(p, now)
 		return
@@ -129,7 +151,7 @@ func (e *Engine) ensureImage(p *Pod, c *Container, now float64) {
 			return
 		}
 	}
-	p.PullSeconds -= now // completed in pullFinished
+	p.pullStart = now
 	e.record(now, RecPulling, p, n, c.Image)
 	if e.cfg.Startup.SerializeImagePulls {
 		k.queue = append(k.queue, int32(p.ID))
@@ -168,7 +190,7 @@ func (e *Engine) nextSerialPull(n *Node, now float64) {
 		c, _ := p.container()
 		img := e.internImage(c)
 		if k.pulling && !k.pullBucket.TryAccept(now) {
-			p.PullSeconds += now
+			p.PullSeconds += now - p.pullStart
 			e.pullFailed(p, backoffKey{pid, img}, now, "pull QPS exceeded")
 			continue
 		}
@@ -215,7 +237,7 @@ func (e *Engine) imageReady(n *Node, img64 int64, now float64) {
 }
 
 func (e *Engine) pullFinished(p *Pod, now float64) {
-	p.PullSeconds += now
+	p.PullSeconds += now - p.pullStart
 	c, _ := p.container()
 	e.record(now, RecPulled, p, p.Node, c.Image)
 	n := p.Node
@@ -246,7 +268,11 @@ func (e *Engine) containerUp(p *Pod, now float64) {
 	e.running++
 	e.progress(now)
 	e.record(now, RecStarted, p, p.Node, "")
-	p.Ready = now + Sample(p.Template.ReadinessDelay, e.rStartup)
-	e.record(p.Ready, RecReady, p, p.Node, "")
+	// Ready once the readiness delay has passed, if the containers are
+	// still running then.
+	if ready := now + Sample(p.Template.ReadinessDelay, e.rStartup); ready <= now+p.RunTime {
+		p.Ready = ready
+		e.record(ready, RecReady, p, p.Node, "")
+	}
 	e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})
 }

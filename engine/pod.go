@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -141,8 +142,13 @@ const (
 )
 
 func (p PodPhase) String() string {
-	return [...]string{"Pending", "Running", "Succeeded"}[p]
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("PodPhase(%d)", p)
 }
+
+var phaseNames = [...]string{"Pending", "Running", "Succeeded"}
 
 // Unset marks a lifecycle timestamp that has not happened.
 var Unset = math.NaN()
@@ -177,6 +183,7 @@ type Pod struct {
 	PullSeconds  float64 // time spent in image pulls
 	LastFailure  string  // last FailedScheduling message
 
+	pullStart  float64
 	step       int  // kubelet: index into init then app containers
 	sandboxUp  bool // kubelet: the pod sandbox exists
 	syncQueued bool // kubelet: a pod worker sync is pending
@@ -217,8 +224,13 @@ const (
 )
 
 func (k JobKind) String() string {
-	return [...]string{"Pod", "Job", "IndexedJob"}[k]
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("JobKind(%d)", k)
 }
+
+var kindNames = [...]string{"Pod", "Job", "IndexedJob"}
 
 // FirstCreated is the creation time of the job's first pod.
 func (j *Job) FirstCreated() float64 {

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+const mb = 1e6 // bytes per MB (decimal, as bandwidths are quoted)
+
+// poolEngine returns an engine with n nodes and the given registry and
+// per-node bandwidths, for driving its transfer pool directly.
+func poolEngine(t testing.TB, n int, registry, node float64) *Engine {
+	t.Helper()
+	nodes := make([]*Node, n)
+	for i := range nodes {
+		nodes[i] = &Node{Name: fmt.Sprintf("n%d", i)}
+	}
+	cfg := Config{Nodes: nodes, Startup: Startup{RegistryBandwidth: registry, NodeBandwidth: node}}
+	e, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestTransferPoolMaxMinRates checks the rates of progressive filling on
+// hand-computed cases. flows[i] is the node of flow i.
+func TestTransferPoolMaxMinRates(t *testing.T) {
+	tests := []struct {
+		name           string
+		registry, node float64 // MB/s, 0 = unlimited
+		nodes          int
+		flows          []int
+		want           []float64 // MB/s per flow
+	}{
+		{
+			// Registry share 100/3 = 33.3 > node cap 30/1: node links bind.
+			name: "three flows on three nodes", registry: 100, node: 30, nodes: 3,
+			flows: []int{0, 1, 2}, want: []float64{30, 30, 30},
+		},
+		{
+			// Registry share 100/4 = 25 > node share 30/2 = 15: both nodes bind at 15.
+			name: "four flows on two nodes", registry: 100, node: 30, nodes: 2,
+			flows: []int{0, 0, 1, 1}, want: []float64{15, 15, 15, 15},
+		},
+		{
+			// Registry share 40/2 = 20 < node share 30: the registry binds.
+			name: "registry-bound", registry: 40, node: 30, nodes: 2,
+			flows: []int{0, 1}, want: []float64{20, 20},
+		},
+		{
+			// Node 0 share 30/3 = 10 < registry 100/4 = 25: freeze n0's three at 10;
+			// then 70 left for one flow, node cap 30 → 30.
+			name: "uneven nodes", registry: 100, node: 30, nodes: 2,
+			flows: []int{0, 0, 0, 1}, want: []float64{10, 10, 10, 30},
+		},
+		{
+			// Registry 70/4 = 17.5; n1 has three flows: 30/3 = 10 → freeze at 10 (30 used);
+			// 40 left for the n0 flow, node cap 30 → 30. Total 60 < 70: the registry is not saturated.
+			name: "node-bound leaves registry slack", registry: 70, node: 30, nodes: 2,
+			flows: []int{0, 1, 1, 1}, want: []float64{30, 10, 10, 10},
+		},
+		{
+			// Registry 45/3 = 15 = node share 30/2: a tie, everyone 15.
+			name: "tie between registry and node", registry: 45, node: 30, nodes: 2,
+			flows: []int{0, 0, 1}, want: []float64{15, 15, 15},
+		},
+		{
+			// No registry cap: only node links, 30/2 and 30/1.
+			name: "unlimited registry", registry: 0, node: 30, nodes: 2,
+			flows: []int{0, 0, 1}, want: []float64{15, 15, 30},
+		},
+		{
+			// No node cap: the registry is shared equally, 45/3.
+			name: "unlimited nodes", registry: 45, node: 0, nodes: 2,
+			flows: []int{0, 0, 1}, want: []float64{15, 15, 15},
+		},
+		{
+			// Five nodes, one flow each: 50/5 = 10 < 30.
+			name: "many nodes registry-bound", registry: 50, node: 30, nodes: 5,
+			flows: []int{0, 1, 2, 3, 4}, want: []float64{10, 10, 10, 10, 10},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := poolEngine(t, tc.nodes, tc.registry*mb, tc.node*mb)
+			for i, n := range tc.flows {
+				e.transfers.add(e, 0, n, int32(i), 1000*mb)
+			}
+			if got := e.transfers.active(); got != len(tc.flows) {
+				t.Fatalf("active = %d, want %d", got, len(tc.flows))
+			}
+			for i, f := range e.transfers.flows {
+				if math.Abs(f.rate-tc.want[i]*mb) > 1e-6 {
+					t.Errorf("flow %d (node %d): rate %v MB/s, want %v", i, f.node, f.rate/mb, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestTransferPoolMaxMinProperty checks, on random configurations, the
+// defining property of a max-min fair allocation: it is feasible, and every
+// flow crosses a saturated link on which no other flow gets more.
+func TestTransferPoolMaxMinProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const eps = 1e-6
+	for round := range 500 {
+		nodes := 1 + r.IntN(6)
+		registry := float64(r.IntN(4)) * 25 * mb // 0 = unlimited
+		node := float64(r.IntN(4)) * 10 * mb
+		if registry == 0 && node == 0 {
+			node = 10 * mb
+		}
+		e := poolEngine(t, nodes, registry, node)
+		nf := 1 + r.IntN(12)
+		for i := range nf {
+			e.transfers.add(e, 0, r.IntN(nodes), int32(i), 1e9)
+		}
+		flows := e.transfers.flows
+		regSum, regMax := 0.0, 0.0
+		nodeSum := make([]float64, nodes)
+		nodeMax := make([]float64, nodes)
+		for _, f := range flows {
+			if !(f.rate > 0) {
+				t.Fatalf("round %d: flow rate %v ≤ 0", round, f.rate)
+			}
+			regSum += f.rate
+			regMax = max(regMax, f.rate)
+			nodeSum[f.node] += f.rate
+			nodeMax[f.node] = max(nodeMax[f.node], f.rate)
+		}
+		if registry > 0 && regSum > registry*(1+eps) {
+			t.Fatalf("round %d: registry over capacity: %v > %v", round, regSum, registry)
+		}
+		for n := range nodes {
+			if node > 0 && nodeSum[n] > node*(1+eps) {
+				t.Fatalf("round %d: node %d over capacity: %v > %v", round, n, nodeSum[n], node)
+			}
+		}
+		for i, f := range flows {
+			regBottleneck := registry > 0 && regSum >= registry*(1-eps) && f.rate >= regMax*(1-eps)
+			nodeBottleneck := node > 0 && nodeSum[f.node] >= node*(1-eps) && f.rate >= nodeMax[f.node]*(1-eps)
+			if !regBottleneck && !nodeBottleneck {
+				t.Fatalf("round %d: flow %d (node %d, %v MB/s) has no bottleneck link (registry %v/%v, node %v/%v)",
+					round, i, f.node, f.rate/mb, regSum/mb, registry/mb, nodeSum[f.node]/mb, node/mb)
+			}
+		}
+	}
+}
+
+// TestTransferPoolUnlimited: with no caps, or an empty image, a transfer
+// completes at once (no flow, an immediate image-ready event after the pull
+// overhead).
+func TestTransferPoolUnlimited(t *testing.T) {
+	e := poolEngine(t, 1, 0, 0)
+	e.transfers.add(e, 5, 0, 0, 1e9)
+	if e.transfers.active() != 0 {
+		t.Error("unlimited pool keeps a flow")
+	}
+	e = poolEngine(t, 1, 10*mb, 10*mb)
+	e.transfers.add(e, 5, 0, 0, 0)
+	if e.transfers.active() != 0 {
+		t.Error("empty image keeps a flow")
+	}
+	if e.cal.len() != 1 {
+		t.Fatalf("calendar has %d items, want 1 (image ready)", e.cal.len())
+	}
+	if it := e.cal.pop(); it.kind != evImageReady || it.t != 5 {
+		t.Errorf("item %+v, want evImageReady at 5", it)
+	}
+}

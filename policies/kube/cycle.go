@@ -1,0 +1,241 @@
+package kube
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/convergesim/converge/engine"
+)
+
+// One scheduling cycle (upstream schedulePod): Filter from the rotating
+// start index until enough feasible nodes are found, then PreScore, Score,
+// NormalizeScore and weights, and a uniformly random choice among the
+// nodes with the highest total.
+
+// templateInfo is what the cycle needs from a pod template, compiled once
+// per template (the pods of a job share it).
+type templateInfo struct {
+	affinity              nodeAffinity
+	affinityFilter        bool
+	tolerations           []engine.Toleration
+	tolerateUnschedulable bool
+	preferTolerations     []engine.Toleration
+	images                []imageRef // init containers, then containers
+}
+
+// cycleState is the per-cycle data shared by the plugins (upstream
+// CycleState).
+type cycleState struct {
+	pod *engine.Pod
+	ti  *templateInfo
+}
+
+func (s *Scheduler) templateInfo(t *engine.PodTemplate) *templateInfo {
+	if ti, ok := s.templates[t]; ok {
+		return ti
+	}
+	ti := &templateInfo{
+		affinity:              compileNodeAffinity(t),
+		tolerations:           t.Tolerations,
+		tolerateUnschedulable: toleratesUnschedulable(t.Tolerations),
+		preferTolerations:     preferNoScheduleTolerations(t.Tolerations),
+	}
+	ti.affinityFilter = ti.affinity.hasFilter()
+	for _, cs := range [][]engine.Container{t.InitContainers, t.Containers} {
+		for _, c := range cs {
+			ti.images = append(ti.images, imageRef{c.Image, c.ImageSize})
+			s.imageSize[c.Image] = max(s.imageSize[c.Image], c.ImageSize)
+		}
+	}
+	s.templates[t] = ti
+	return ti
+}
+
+// numFeasibleNodesToFind is how many feasible nodes Filter looks for among
+// n nodes (upstream numFeasibleNodesToFind): every node below 100 nodes;
+// otherwise the configured percentage, or if 0 the adaptive
+// 50 − n/125 percent with a floor of 5 %; and never fewer than 100.
+func numFeasibleNodesToFind(percentage int32, n int) int {
+	if n < minFeasibleNodes || percentage >= 100 {
+		return n
+	}
+	p := int(percentage)
+	if p == 0 {
+		p = 50 - n/125
+		if p < minFeasiblePercentage {
+			p = minFeasiblePercentage
+		}
+	}
+	k := n * p / 100
+	if k < minFeasibleNodes {
+		return minFeasibleNodes
+	}
+	return k
+}
+
+// filter runs the filter plugins on a node in upstream order and returns
+// the one that rejected it (0 if none) with a detail: the index of the
+// untolerated taint, or the insufficient resources.
+func filter(st *cycleState, n *engine.Node) (pluginSet, int) {
+	ti := st.ti
+	if n.Unschedulable && !ti.tolerateUnschedulable {
+		return pluginNodeUnschedulable, 0
+	}
+	if len(n.Taints) > 0 {
+		if i := findUntoleratedTaint(n.Taints, ti.tolerations); i >= 0 {
+			return pluginTaintToleration, i
+		}
+	}
+	if ti.affinityFilter && !ti.affinity.matchRequired(n.Labels) {
+		return pluginNodeAffinity, 0
+	}
+	if r := fitsRequest(&st.pod.Requests, n); r != 0 {
+		return pluginNodeResourcesFit, int(r)
+	}
+	return 0, 0
+}
+
+// findNodesThatFit fills s.feasible and returns how many nodes it
+// evaluated. Upstream evaluates nodes in parallel from nextStartNodeIndex
+// and cancels once k are feasible; evaluating them in order finds the first
+// k feasible nodes of the rotation, which is one of the sets upstream can
+// find.
+func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
+	n := len(nodes)
+	k := 1 // no scoring: the first feasible node will do
+	if s.scoring {
+		k = numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, n)
+	}
+	start := s.nextStartNodeIndex % n
+	feasible := s.feasible[:0]
+	processed := n
+	for i := 0; i < n; i++ {
+		idx := start + i
+		if idx >= n {
+			idx -= n
+		}
+		node := nodes[idx]
+		if p, _ := filter(st, node); p != 0 {
+			continue
+		}
+		feasible = append(feasible, node)
+		if len(feasible) == k {
+			processed = i + 1
+			break
+		}
+	}
+	s.feasible = feasible
+	s.nextStartNodeIndex = (start + processed) % n
+	return processed
+}
+
+// diagnose re-runs the filters on every node after a cycle found none
+// feasible and returns the FailedScheduling message (upstream FitError:
+// "0/N nodes are available: " then "count reason" entries sorted as
+// strings) and the plugins that rejected nodes.
+func diagnose(st *cycleState, nodes []*engine.Node) (string, pluginSet) {
+	if len(nodes) == 0 {
+		return "no nodes available to schedule pods", 0
+	}
+	hist := map[string]int{}
+	var rejectors pluginSet
+	for _, n := range nodes {
+		p, detail := filter(st, n)
+		rejectors |= p
+		switch p {
+		case pluginNodeUnschedulable:
+			hist[reasonNodeUnschedulable]++
+		case pluginTaintToleration:
+			hist[untoleratedTaintReason(&n.Taints[detail])]++
+		case pluginNodeAffinity:
+			hist[reasonNodeAffinity]++
+		case pluginNodeResourcesFit:
+			for _, r := range insufficientReasons {
+				if insufficient(detail)&r.bit != 0 {
+					hist[r.reason]++
+				}
+			}
+		}
+	}
+	reasons := make([]string, 0, len(hist))
+	for r, c := range hist {
+		reasons = append(reasons, fmt.Sprintf("%d %s", c, r))
+	}
+	slices.Sort(reasons)
+	return fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), strings.Join(reasons, ", ")), rejectors
+}
+
+// prioritize computes the weighted total score of every feasible node into
+// s.total.
+func (s *Scheduler) prioritize(st *cycleState, c *engine.Cluster) []int64 {
+	feasible := s.feasible
+	total := s.total[:len(feasible)]
+	clear(total)
+	raw := s.raw[:len(feasible)]
+	w := &s.cfg.PluginWeights
+	p := st.pod
+	if w.TaintToleration > 0 {
+		for i, n := range feasible {
+			raw[i] = 0
+			if len(n.Taints) > 0 {
+				raw[i] = countIntolerablePreferNoSchedule(n.Taints, st.ti.preferTolerations)
+			}
+		}
+		defaultNormalizeScore(raw, true)
+		addWeighted(total, raw, w.TaintToleration)
+	}
+	if w.NodeAffinity > 0 && len(st.ti.affinity.preferred) > 0 {
+		for i, n := range feasible {
+			raw[i] = st.ti.affinity.preferredScore(n.Labels)
+		}
+		defaultNormalizeScore(raw, false)
+		addWeighted(total, raw, w.NodeAffinity)
+	}
+	if w.NodeResourcesFit > 0 {
+		for i, n := range feasible {
+			total[i] += w.NodeResourcesFit * s.fit.score(n, p)
+		}
+	}
+	if w.PodTopologySpread > 0 && s.scorePodTopologySpread(st, c, feasible, raw) {
+		addWeighted(total, raw, w.PodTopologySpread)
+	}
+	// BalancedAllocation skips best-effort pods (no cpu or memory request).
+	if w.NodeResourcesBalancedAllocation > 0 && (p.Requests.MilliCPU != 0 || p.Requests.Memory != 0) {
+		for i, n := range feasible {
+			total[i] += w.NodeResourcesBalancedAllocation * s.balanced.score(n, p)
+		}
+	}
+	if w.ImageLocality > 0 && s.scoreImageLocality(st.ti, c, feasible, raw) {
+		addWeighted(total, raw, w.ImageLocality)
+	}
+	return total
+}
+
+func addWeighted(total, scores []int64, w int64) {
+	for i := range total {
+		total[i] += w * scores[i]
+	}
+}
+
+// selectHost picks uniformly at random among the nodes with the maximum
+// total score by reservoir sampling, as upstream selectHost: the first
+// top-scoring node is kept, and the c-th one seen replaces it with
+// probability 1/c.
+func (s *Scheduler) selectHost(total []int64) int {
+	best := total[0]
+	for _, t := range total[1:] {
+		best = max(best, t)
+	}
+	sel, cnt := -1, 0
+	for i, t := range total {
+		if t != best {
+			continue
+		}
+		cnt++
+		if cnt == 1 || s.rng.IntN(cnt) == 0 {
+			sel = i
+		}
+	}
+	return sel
+}

@@ -1,0 +1,92 @@
+// Package kube models the default kube-scheduler (default profile) as an
+// engine.Policy, following the reference "kube-and-fluxion-semantics" §1.
+//
+// # Queue
+//
+// Pods wait in three places, as in upstream's PriorityQueue. activeQ is
+// ordered by PrioritySort: higher priority first, then the earlier queue
+// timestamp (the creation time, reset to the end of the failed cycle on
+// every requeue). A pod that fits nowhere goes to unschedulablePods with
+// the filter plugins that rejected it. A cluster event moves the pods it
+// may help out again, honouring each plugin's registered events: a pod
+// deletion helps pods rejected by NodeResourcesFit; a node change helps
+// every pod. Moved pods go to backoffQ while their backoff
+// (initial·2^(attempts−1), capped, by default 1 s … 10 s) runs, else to
+// activeQ. backoffQ is flushed to activeQ on a 1-s tick, and pods that
+// stayed in unschedulablePods longer than 5 min are flushed on a 30-s tick.
+// The ticks are timers on a fixed grid of simulated time (multiples of 1 s
+// and 30 s) set only while a pod waits in the corresponding queue, so an
+// idle scheduler sets no timers.
+//
+// # Cycle
+//
+// One pod at a time. At time t the scheduler pops the head of activeQ and
+// runs the whole cycle on the cluster as it is at t:
+//
+//   - Filter, in upstream order: NodeUnschedulable, TaintToleration
+//     (NoSchedule/NoExecute taints must be tolerated), NodeAffinity
+//     (nodeSelector and required terms; In, NotIn, Exists, DoesNotExist,
+//     Gt, Lt), NodeResourcesFit (real requests: cpu, memory, GPUs, pod
+//     slots). Nodes are visited from a rotating start index and the search
+//     stops after numFeasibleNodesToFind feasible nodes (all nodes below
+//     100; else 50 − n/125 percent, at least 5 % and 100 nodes, or the
+//     configured percentageOfNodesToScore). The start index then advances by
+//     the number of nodes visited.
+//   - No feasible node: an Unschedulable decision with upstream's message
+//     ("0/5 nodes are available: 2 node(s) had untolerated taint {k: v},
+//     3 Insufficient cpu." — the "count reason" entries sorted as strings).
+//   - One feasible node: chosen without scoring.
+//   - Otherwise Score, NormalizeScore and weights, with upstream's integer
+//     arithmetic: TaintToleration (PreferNoSchedule, reverse-normalized, ×3),
+//     NodeAffinity (preferred terms, normalized, ×2), NodeResourcesFit
+//     (LeastAllocated, MostAllocated or RequestedToCapacityRatio on non-zero
+//     requests, ×1), PodTopologySpread (system default constraints, only for
+//     pods a Service/ReplicaSet selects, ×2), BalancedAllocation (real
+//     requests, cpu and memory, skipped for best-effort pods, ×1) and
+//     ImageLocality (×1). The node is drawn uniformly among those with the
+//     highest total (reservoir sampling on the policy's own random stream
+//     "kube.tiebreak").
+//
+// The cycle lasts cycleSeconds + perNodeSeconds × (nodes evaluated) of
+// simulated time. Decisions can only be made at the time Decide is called,
+// so the model decides at the start of the cycle and sets a timer for its
+// end, when the next cycle may start. The pod is assumed on its node at the
+// start (the engine holds its resources from then, so the next cycle sees
+// them) and its bind API call leaves at the end of the cycle, throttled by
+// the client's token bucket (clientQPS 50, burst 100): the Bind decision's
+// Delay is the cycle time plus the limiter's wait. A failed pod's queue
+// timestamp and backoff start at the end of its cycle.
+//
+// # Simplifications
+//
+//   - No preemption (DefaultPreemption's PostFilter), so no nominated
+//     nodes; the FailedScheduling message has no "preemption:" part.
+//   - No inter-pod affinity or anti-affinity, no volumes (VolumeBinding,
+//     VolumeZone, volume limits), no NodePorts, no scheduling gates, no
+//     DoNotSchedule topology spread constraints of the pod's own, no
+//     extenders; Permit and binding have no failure paths.
+//   - Queueing hints are per plugin and event kind, not per object: any
+//     pod deletion re-queues every pod NodeResourcesFit rejected.
+//   - PodTopologySpread's selector (derived upstream from the Service or
+//     ReplicaSet selecting the pod) is "pods of the same Job".
+//   - Filters are evaluated sequentially, in the rotation order. Upstream
+//     runs them on 16 goroutines and stops when k feasible nodes are found;
+//     every filter is a pure function of (pod, node snapshot), so each node
+//     gets the same verdict either way, and the scores of a node do not
+//     depend on which other nodes were found except through the
+//     normalization over the feasible set. The only difference is which k
+//     feasible nodes are found (upstream's set depends on goroutine timing,
+//     ours is the first k of the rotation, one of the sets upstream can
+//     find) and hence how far the start index advances.
+//   - The ImageLocality thresholds (23 MiB, 1000 MiB per container) are from
+//     the reference, which quotes them from memory (unverified).
+//   - The cycle cost parameters are order-of-magnitude figures, not a
+//     calibration.
+//
+// # Performance
+//
+// A cycle allocates nothing in steady state: the per-template data (node
+// affinity, tolerations, images) is compiled once, filters and scores read
+// the engine's nodes directly and write into scratch slices kept by the
+// Scheduler, and queue records are recycled.
+package kube

@@ -1,0 +1,284 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/convergesim/converge/engine"
+)
+
+// The results.json schema. Struct field order is the key order of the
+// output; maps (settings, labels) are written with sorted keys by
+// encoding/json. docs/outputs.md documents every field.
+
+type resultsJSON struct {
+	SchemaVersion int         `json:"schemaVersion"`
+	Meta          metaJSON    `json:"meta"`
+	Run           runJSON     `json:"run"`
+	Cluster       clusterJSON `json:"cluster"`
+	Summary       summaryJSON `json:"summary"`
+	Jobs          []jobJSON   `json:"jobs"`
+	Pods          []podJSON   `json:"pods"`
+}
+
+type metaJSON struct {
+	Scenario       string            `json:"scenario"`
+	ScenarioPath   string            `json:"scenarioPath"`
+	ScenarioSHA256 string            `json:"scenarioSha256"`
+	Seed           uint64            `json:"seed"`
+	Policy         string            `json:"policy"`
+	Version        string            `json:"version"`
+	Settings       map[string]string `json:"settings"`
+}
+
+type runJSON struct {
+	Stopped     string `json:"stopped"`
+	StallReason string `json:"stallReason"`
+	Complete    bool   `json:"complete"`
+	End         num    `json:"end"`
+	Events      int    `json:"events"`
+	Records     int    `json:"records"`
+}
+
+type resourcesJSON struct {
+	MilliCPU int64 `json:"cpuMillicores"`
+	Memory   int64 `json:"memoryBytes"`
+	GPU      int64 `json:"gpu"`
+	Pods     int64 `json:"pods"`
+}
+
+func resources(r engine.Resources) resourcesJSON {
+	return resourcesJSON{r.MilliCPU, r.Memory, r.GPU, r.Pods}
+}
+
+type clusterJSON struct {
+	Capacity resourcesJSON `json:"capacity"`
+	Nodes    []nodeJSON    `json:"nodes"`
+}
+
+type nodeJSON struct {
+	Index         int               `json:"index"`
+	Name          string            `json:"name"`
+	Pool          string            `json:"pool"`
+	Zone          string            `json:"zone"`
+	Rack          string            `json:"rack"`
+	Allocatable   resourcesJSON     `json:"allocatable"`
+	Unschedulable bool              `json:"unschedulable"`
+	Labels        map[string]string `json:"labels"`
+	Taints        []engine.Taint    `json:"taints"`
+}
+
+type statsJSON struct {
+	Count int `json:"count"`
+	Mean  num `json:"mean"`
+	Min   num `json:"min"`
+	P50   num `json:"p50"`
+	P90   num `json:"p90"`
+	P99   num `json:"p99"`
+	Max   num `json:"max"`
+}
+
+func statsOf(s Stats) statsJSON {
+	return statsJSON{s.Count, num(s.Mean), num(s.Min), num(s.P50), num(s.P90), num(s.P99), num(s.Max)}
+}
+
+type utilisationJSON struct {
+	Window num  `json:"window"`
+	CPU    num  `json:"cpu"`
+	Memory num  `json:"memory"`
+	GPU    *num `json:"gpu,omitempty"` // absent when the cluster has no GPU
+}
+
+type summaryJSON struct {
+	Nodes              int `json:"nodes"`
+	Jobs               int `json:"jobs"`
+	JobsFinished       int `json:"jobsFinished"`
+	Pods               int `json:"pods"`
+	PodsScheduled      int `json:"podsScheduled"`
+	PodsStarted        int `json:"podsStarted"`
+	PodsFinished       int `json:"podsFinished"`
+	PodsNeverScheduled int `json:"podsNeverScheduled"`
+	PodsNeverStarted   int `json:"podsNeverStarted"`
+	PodsUnfinished     int `json:"podsUnfinished"`
+	PodsNeverCreated   int `json:"podsNeverCreated"`
+
+	FirstSubmitted num `json:"firstSubmitted"`
+	LastFinished   num `json:"lastFinished"`
+	Makespan       num `json:"makespan"`
+	WindowEnd      num `json:"windowEnd"`
+
+	PodStartupDelay    statsJSON `json:"podStartupDelay"`
+	PodWait            statsJSON `json:"podWait"`
+	PodSchedulingDelay statsJSON `json:"podSchedulingDelay"`
+	PodRunTime         statsJSON `json:"podRunTime"`
+	JobStartup         statsJSON `json:"jobStartup"`
+	JobWait            statsJSON `json:"jobWait"`
+	JobRunTime         statsJSON `json:"jobRunTime"`
+	JobTurnaround      statsJSON `json:"jobTurnaround"`
+
+	Utilisation utilisationJSON `json:"utilisation"`
+
+	SchedulingAttempts   int `json:"schedulingAttempts"`
+	SchedulingFailures   int `json:"schedulingFailures"`
+	PullFailures         int `json:"pullFailures"`
+	PodsWithPullFailures int `json:"podsWithPullFailures"`
+	PullSeconds          num `json:"pullSeconds"`
+}
+
+type jobJSON struct {
+	ID           int    `json:"id"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`
+	Parallelism  int    `json:"parallelism"`
+	Completions  int    `json:"completions"`
+	PodIDs       []int  `json:"podIds"`
+	PodsStarted  int    `json:"podsStarted"`
+	PodsFinished int    `json:"podsFinished"`
+	Submitted    num    `json:"submitted"`
+	FirstCreated num    `json:"firstCreated"`
+	AllScheduled num    `json:"allScheduled"`
+	AllStarted   num    `json:"allStarted"`
+	Finished     num    `json:"finished"`
+	Startup      num    `json:"startup"`
+	Wait         num    `json:"wait"`
+	RunTime      num    `json:"runTime"`
+	Turnaround   num    `json:"turnaround"`
+}
+
+type podJSON struct {
+	ID                int           `json:"id"`
+	Name              string        `json:"name"`
+	JobID             *int          `json:"jobId"`
+	Job               string        `json:"job"`
+	Index             int           `json:"index"`
+	Node              string        `json:"node"`
+	Phase             string        `json:"phase"`
+	Requests          resourcesJSON `json:"requests"`
+	Created           num           `json:"created"`
+	Assigned          num           `json:"assigned"`
+	Scheduled         num           `json:"scheduled"`
+	Initialized       num           `json:"initialized"`
+	ContainersStarted num           `json:"containersStarted"`
+	Ready             num           `json:"ready"`
+	Finished          num           `json:"finished"`
+	StartupDelay      num           `json:"startupDelay"`
+	Wait              num           `json:"wait"`
+	SchedulingDelay   num           `json:"schedulingDelay"`
+	RunTime           num           `json:"runTime"`
+	Attempts          int           `json:"attempts"`
+	PullFailures      int           `json:"pullFailures"`
+	PullSeconds       num           `json:"pullSeconds"`
+	LastFailure       string        `json:"lastFailure"`
+}
+
+func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
+	settings := meta.Settings
+	if settings == nil {
+		settings = map[string]string{}
+	}
+	out := resultsJSON{
+		SchemaVersion: SchemaVersion,
+		Meta: metaJSON{
+			Scenario: meta.Scenario, ScenarioPath: meta.ScenarioPath, ScenarioSHA256: meta.ScenarioSHA256,
+			Seed: meta.Seed, Policy: meta.Policy, Version: meta.Version, Settings: settings,
+		},
+		Run: runJSON{
+			Stopped: s.Stopped, StallReason: s.StallReason, Complete: s.Complete,
+			End: num(s.End), Events: s.Events, Records: s.Records,
+		},
+		Cluster: clusterJSON{Capacity: resources(s.Capacity), Nodes: []nodeJSON{}},
+		Summary: summaryJSON{
+			Nodes: s.Nodes, Jobs: s.Jobs, JobsFinished: s.JobsFinished,
+			Pods: s.Pods, PodsScheduled: s.PodsScheduled, PodsStarted: s.PodsStarted, PodsFinished: s.PodsFinished,
+			PodsNeverScheduled: s.PodsNeverScheduled, PodsNeverStarted: s.PodsNeverStarted,
+			PodsUnfinished: s.PodsUnfinished, PodsNeverCreated: s.PodsNeverCreated,
+			FirstSubmitted: num(s.FirstSubmitted), LastFinished: num(s.LastFinished),
+			Makespan: num(s.Makespan), WindowEnd: num(s.WindowEnd),
+			PodStartupDelay:    statsOf(s.PodStartupDelay),
+			PodWait:            statsOf(s.PodWait),
+			PodSchedulingDelay: statsOf(s.PodSchedulingDelay),
+			PodRunTime:         statsOf(s.PodRunTime),
+			JobStartup:         statsOf(s.JobStartup),
+			JobWait:            statsOf(s.JobWait),
+			JobRunTime:         statsOf(s.JobRunTime),
+			JobTurnaround:      statsOf(s.JobTurnaround),
+			Utilisation: utilisationJSON{
+				Window: num(s.Utilisation.Window), CPU: num(s.Utilisation.CPU), Memory: num(s.Utilisation.Memory),
+			},
+			SchedulingAttempts: s.SchedulingAttempts, SchedulingFailures: s.SchedulingFailures,
+			PullFailures: s.PullFailures, PodsWithPullFailures: s.PodsWithPullFailures,
+			PullSeconds: num(s.PullSeconds),
+		},
+		Jobs: make([]jobJSON, 0, len(res.Jobs)),
+		Pods: make([]podJSON, 0, len(res.Pods)),
+	}
+	if s.Utilisation.HasGPU {
+		g := num(s.Utilisation.GPU)
+		out.Summary.Utilisation.GPU = &g
+	}
+	if res.Cluster != nil {
+		for _, n := range res.Cluster.Nodes {
+			labels := n.Labels
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			taints := n.Taints
+			if taints == nil {
+				taints = []engine.Taint{}
+			}
+			out.Cluster.Nodes = append(out.Cluster.Nodes, nodeJSON{
+				Index: n.Index, Name: n.Name, Pool: n.Pool, Zone: n.Zone, Rack: n.Rack,
+				Allocatable: resources(n.Allocatable), Unschedulable: n.Unschedulable,
+				Labels: labels, Taints: taints,
+			})
+		}
+	}
+	for _, j := range res.Jobs {
+		m := MeasureJob(j)
+		jj := jobJSON{
+			ID: j.ID, Name: j.Name, Kind: j.Kind.String(),
+			Parallelism: j.Parallelism, Completions: j.Completions, PodIDs: make([]int, 0, len(j.Pods)),
+			Submitted: num(j.Submitted), FirstCreated: num(m.FirstCreated), AllScheduled: num(m.AllScheduled),
+			AllStarted: num(m.AllStarted), Finished: num(j.Finished),
+			Startup: num(m.Startup), Wait: num(m.Wait), RunTime: num(m.RunTime), Turnaround: num(m.Turnaround),
+		}
+		for _, p := range j.Pods {
+			jj.PodIDs = append(jj.PodIDs, p.ID)
+			if engine.IsSet(p.ContainersStarted) {
+				jj.PodsStarted++
+			}
+			if engine.IsSet(p.Finished) {
+				jj.PodsFinished++
+			}
+		}
+		out.Jobs = append(out.Jobs, jj)
+	}
+	for _, p := range res.Pods {
+		m := MeasurePod(p)
+		pj := podJSON{
+			ID: p.ID, Name: p.Name, Job: jobName(p.Job), Index: p.Index, Node: nodeName(p.Node),
+			Phase: p.Phase.String(), Requests: resources(p.Requests),
+			Created: num(p.Created), Assigned: num(p.Assigned), Scheduled: num(p.Scheduled),
+			Initialized: num(p.Initialized), ContainersStarted: num(p.ContainersStarted),
+			Ready: num(p.Ready), Finished: num(p.Finished),
+			StartupDelay: num(m.StartupDelay), Wait: num(m.Wait),
+			SchedulingDelay: num(m.SchedulingDelay), RunTime: num(m.RunTime),
+			Attempts: p.Attempts, PullFailures: p.PullFailures,
+			PullSeconds: num(PullSecondsOf(p, res.End)), LastFailure: p.LastFailure,
+		}
+		if p.Job != nil {
+			id := p.Job.ID
+			pj.JobID = &id
+		}
+		out.Pods = append(out.Pods, pj)
+	}
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

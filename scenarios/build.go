@@ -1,0 +1,248 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/policies"
+	"github.com/convergesim/converge/workloads"
+)
+
+// DefaultMaxPods is the kubelet's default maxPods.
+const DefaultMaxPods = 110
+
+// Build wires a validated scenario into an engine ready to Run.
+func Build(sc *Scenario) (*engine.Engine, error) {
+	cfg := engine.Config{
+		Seed:         sc.Seed,
+		Nodes:        Nodes(&sc.Cluster),
+		Startup:      sc.Startup.apply(engine.DefaultStartup()),
+		Controllers:  sc.Controllers.apply(engine.DefaultControllers()),
+		Horizon:      sc.Until,
+		StallTimeout: sc.StallTimeout,
+		Record:       sc.Outputs.Events == nil || *sc.Outputs.Events,
+	}
+	streams := engine.NewStreams(sc.Seed)
+	pol, err := policies.New(sc.Policy.Name, policies.Settings{Kube: sc.Policy.Kube}, streams)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	e, err := engine.New(cfg, pol)
+	if err != nil {
+		return nil, err
+	}
+	arrivals := e.Streams().Get("arrivals")
+	for i := range sc.Workloads {
+		w := &sc.Workloads[i]
+		tmpl := w.template()
+		count := max(w.Count, 1)
+		times := w.arrival().Times(count, arrivals)
+		for k, at := range times {
+			name := w.Name
+			if count > 1 {
+				name = fmt.Sprintf("%s-%d", w.Name, k)
+			}
+			j := &engine.Job{Name: name, Template: tmpl}
+			switch w.Kind {
+			case "Pod":
+				j.Kind = engine.KindPod
+			case "Job":
+				j.Kind = engine.KindJob
+			case "IndexedJob":
+				j.Kind = engine.KindIndexedJob
+			}
+			j.Parallelism = max(w.Parallelism, 1)
+			j.Completions = w.Completions
+			if j.Completions == 0 {
+				j.Completions = j.Parallelism
+			}
+			if err := e.Submit(at, j); err != nil {
+				return nil, fmt.Errorf("workloads[%d]: %w", i, err)
+			}
+		}
+	}
+	return e, nil
+}
+
+// Nodes builds the cluster's nodes: pool <name> gives nodes <name>-0 …
+// <name>-(count−1), spread round-robin over the pool's zones and split in
+// order into its racks.
+func Nodes(c *Cluster) []*engine.Node {
+	var nodes []*engine.Node
+	for _, p := range c.Pools {
+		pods := p.Pods
+		if pods == 0 {
+			pods = DefaultMaxPods
+		}
+		for i := range p.Count {
+			n := &engine.Node{
+				Name: fmt.Sprintf("%s-%d", p.Name, i),
+				Pool: p.Name,
+				Allocatable: engine.Resources{
+					MilliCPU: int64(p.CPU), Memory: int64(p.Memory), GPU: p.GPUs, Pods: pods,
+				},
+				Unschedulable: p.Unschedulable,
+				Labels:        map[string]string{},
+			}
+			for k, v := range p.Labels {
+				n.Labels[k] = v
+			}
+			n.Labels[engine.LabelHostname] = n.Name
+			if len(p.Zones) > 0 {
+				n.Zone = p.Zones[i%len(p.Zones)]
+				n.Labels[engine.LabelZone] = n.Zone
+			}
+			if p.Racks > 0 {
+				n.Rack = fmt.Sprintf("%s-rack%d", p.Name, i*p.Racks/p.Count)
+			}
+			for _, t := range p.Taints {
+				n.Taints = append(n.Taints, engine.Taint{Key: t.Key, Value: t.Value, Effect: engine.TaintEffect(t.Effect)})
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+func (s *Startup) apply(d engine.Startup) engine.Startup {
+	setDist := func(dst *engine.Dist, src *Dist) {
+		if src != nil {
+			*dst = src.D
+		}
+	}
+	setDist(&d.BindLatency, s.BindLatency)
+	setDist(&d.WatchDelay, s.WatchDelay)
+	setDist(&d.Sandbox, s.Sandbox)
+	setDist(&d.ContainerStart, s.ContainerStart)
+	setDist(&d.ManifestCheck, s.ManifestCheck)
+	setDist(&d.PullOverhead, s.PullOverhead)
+	if s.SandboxConcurrency != nil {
+		d.SandboxConcurrency = *s.SandboxConcurrency
+	}
+	if s.RegistryBandwidth != nil {
+		d.RegistryBandwidth = float64(*s.RegistryBandwidth)
+	}
+	if s.NodeBandwidth != nil {
+		d.NodeBandwidth = float64(*s.NodeBandwidth)
+	}
+	if s.SerializeImagePulls != nil {
+		d.SerializeImagePulls = *s.SerializeImagePulls
+	}
+	setF := func(dst *float64, src *float64) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	setF(&d.RegistryPullQPS, s.RegistryPullQPS)
+	setF(&d.ImageBackoffInitial, s.ImageBackoffInitial)
+	setF(&d.ImageBackoffMax, s.ImageBackoffMax)
+	setF(&d.PodWorkerBackoff, s.PodWorkerBackoff)
+	setF(&d.PodWorkerJitter, s.PodWorkerJitter)
+	if s.RegistryBurst != nil {
+		d.RegistryBurst = *s.RegistryBurst
+	}
+	return d
+}
+
+func (c *Controllers) apply(d engine.Controllers) engine.Controllers {
+	if c.JobQPS != nil {
+		d.JobQPS = *c.JobQPS
+	}
+	if c.JobBurst != nil {
+		d.JobBurst = *c.JobBurst
+	}
+	if c.ClientQPS != nil {
+		d.ClientQPS = *c.ClientQPS
+	}
+	if c.ClientBurst != nil {
+		d.ClientBurst = *c.ClientBurst
+	}
+	if c.CreateLatency != nil {
+		d.CreateLatency = c.CreateLatency.D
+	}
+	return d
+}
+
+func (w *Workload) arrival() workloads.Arrival {
+	a := w.Arrival
+	switch a.Pattern {
+	case "interval":
+		return workloads.FixedInterval{Start: a.At, Every: a.Interval}
+	case "poisson":
+		return workloads.Poisson{Start: a.At, Rate: a.Rate}
+	}
+	return workloads.AllAtOnce{At: a.At}
+}
+
+// defaultPullPolicy is Kubernetes' defaulting: Always for an image tagged
+// :latest or untagged, IfNotPresent otherwise.
+func defaultPullPolicy(image string) engine.PullPolicy {
+	if strings.Contains(image, "@") {
+		return engine.PullIfNotPresent
+	}
+	name := image[strings.LastIndex(image, "/")+1:]
+	_, tag, ok := strings.Cut(name, ":")
+	if !ok || tag == "latest" {
+		return engine.PullAlways
+	}
+	return engine.PullIfNotPresent
+}
+
+func containers(cs []ContainerSpec) []engine.Container {
+	out := make([]engine.Container, len(cs))
+	for i, c := range cs {
+		pp := engine.PullPolicy(c.PullPolicy)
+		if pp == "" {
+			pp = defaultPullPolicy(c.Image)
+		}
+		out[i] = engine.Container{
+			Name: c.Name, Image: c.Image, ImageSize: int64(c.ImageSize), PullPolicy: pp,
+			MilliCPU: int64(c.CPU), Memory: int64(c.Memory), GPU: c.GPUs,
+		}
+		if c.Duration != nil {
+			out[i].Duration = c.Duration.D
+		}
+	}
+	return out
+}
+
+func (w *Workload) template() *engine.PodTemplate {
+	p := &w.Pod
+	t := &engine.PodTemplate{
+		Containers:       containers(p.Containers),
+		InitContainers:   containers(p.InitContainers),
+		Priority:         p.Priority,
+		NodeSelector:     p.NodeSelector,
+		SpreadSelectable: p.SpreadSelectable,
+		RunTime:          w.RunTime.D,
+	}
+	if p.Overhead != nil {
+		t.Overhead = engine.Resources{MilliCPU: int64(p.Overhead.CPU), Memory: int64(p.Overhead.Memory)}
+	}
+	if p.ReadinessDelay != nil {
+		t.ReadinessDelay = p.ReadinessDelay.D
+	}
+	for _, tol := range p.Tolerations {
+		t.Tolerations = append(t.Tolerations, engine.Toleration{Key: tol.Key, Operator: tol.Operator, Value: tol.Value, Effect: engine.TaintEffect(tol.Effect)})
+	}
+	if a := p.Affinity; a != nil {
+		na := &engine.NodeAffinity{}
+		for _, term := range a.Required {
+			na.Required = append(na.Required, engine.NodeSelectorTerm{MatchExpressions: requirements(term.MatchExpressions)})
+		}
+		for _, term := range a.Preferred {
+			na.Preferred = append(na.Preferred, engine.PreferredSchedulingTerm{Weight: term.Weight, Term: engine.NodeSelectorTerm{MatchExpressions: requirements(term.MatchExpressions)}})
+		}
+		t.Affinity = na
+	}
+	return t
+}
+
+func requirements(es []MatchExpression) []engine.NodeSelectorRequirement {
+	out := make([]engine.NodeSelectorRequirement, len(es))
+	for i, e := range es {
+		out[i] = engine.NodeSelectorRequirement{Key: e.Key, Operator: e.Operator, Values: e.Values}
+	}
+	return out
+}

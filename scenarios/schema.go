@@ -1,0 +1,177 @@
+package scenarios
+
+import (
+	"github.com/convergesim/converge/policies/kube"
+)
+
+// SchemaVersion is the scenario schema version this build reads.
+const SchemaVersion = 1
+
+// Scenario is a scenario file, version 1. Field names are the YAML keys.
+type Scenario struct {
+	Version      int         `yaml:"version"`
+	Name         string      `yaml:"name"`
+	Description  string      `yaml:"description"`
+	Seed         uint64      `yaml:"seed"`
+	Until        float64     `yaml:"until"`        // stop at this simulated time (0 = run to the end)
+	StallTimeout float64     `yaml:"stallTimeout"` // end a run with no progress for this long (s)
+	Cluster      Cluster     `yaml:"cluster"`
+	Startup      Startup     `yaml:"startup"`
+	Controllers  Controllers `yaml:"controllers"`
+	Policy       Policy      `yaml:"policy"`
+	Workloads    []Workload  `yaml:"workloads"`
+	Outputs      Outputs     `yaml:"outputs"`
+}
+
+// Cluster is the set of node pools.
+type Cluster struct {
+	Pools []Pool `yaml:"pools"`
+}
+
+// Pool is a group of identical nodes, named <name>-<i>.
+type Pool struct {
+	Name          string            `yaml:"name"`
+	Count         int               `yaml:"count"`
+	CPU           CPU               `yaml:"cpu"`    // allocatable per node
+	Memory        Bytes             `yaml:"memory"` // allocatable per node
+	GPUs          int64             `yaml:"gpus"`
+	Pods          int64             `yaml:"pods"`  // max pods per node (default 110)
+	Zones         []string          `yaml:"zones"` // nodes are spread round-robin over zones
+	Racks         int               `yaml:"racks"` // nodes are split into this many racks in order
+	Labels        map[string]string `yaml:"labels"`
+	Taints        []Taint           `yaml:"taints"`
+	Unschedulable bool              `yaml:"unschedulable"`
+}
+
+// Taint is a node taint.
+type Taint struct {
+	Key    string `yaml:"key"`
+	Value  string `yaml:"value"`
+	Effect string `yaml:"effect"`
+}
+
+// Startup overrides the node-agent start-up model (engine.DefaultStartup).
+// Unset fields keep the defaults.
+type Startup struct {
+	BindLatency         *Dist    `yaml:"bindLatency"`
+	WatchDelay          *Dist    `yaml:"watchDelay"`
+	Sandbox             *Dist    `yaml:"sandbox"`
+	SandboxConcurrency  *int     `yaml:"sandboxConcurrency"`
+	ContainerStart      *Dist    `yaml:"containerStart"`
+	ManifestCheck       *Dist    `yaml:"manifestCheck"`
+	PullOverhead        *Dist    `yaml:"pullOverhead"`
+	RegistryBandwidth   *Bytes   `yaml:"registryBandwidth"` // bytes/s, 0 = unlimited
+	NodeBandwidth       *Bytes   `yaml:"nodeBandwidth"`     // bytes/s per node, 0 = unlimited
+	SerializeImagePulls *bool    `yaml:"serializeImagePulls"`
+	RegistryPullQPS     *float64 `yaml:"registryPullQPS"`
+	RegistryBurst       *int     `yaml:"registryBurst"`
+	ImageBackoffInitial *float64 `yaml:"imageBackoffInitial"`
+	ImageBackoffMax     *float64 `yaml:"imageBackoffMax"`
+	PodWorkerBackoff    *float64 `yaml:"podWorkerBackoff"`
+	PodWorkerJitter     *float64 `yaml:"podWorkerJitter"`
+	Provenance          string   `yaml:"provenance"`
+}
+
+// Controllers overrides the API clients that create pods.
+type Controllers struct {
+	JobQPS        *float64 `yaml:"jobQPS"`
+	JobBurst      *int     `yaml:"jobBurst"`
+	ClientQPS     *float64 `yaml:"clientQPS"`
+	ClientBurst   *int     `yaml:"clientBurst"`
+	CreateLatency *Dist    `yaml:"createLatency"`
+}
+
+// Policy names the scheduler and carries its settings.
+type Policy struct {
+	Name string       `yaml:"name"`
+	Kube *kube.Config `yaml:"kube"`
+}
+
+// Workload is a group of identical jobs with an arrival pattern.
+type Workload struct {
+	Name        string  `yaml:"name"`
+	Kind        string  `yaml:"kind"`  // Pod, Job or IndexedJob
+	Count       int     `yaml:"count"` // number of jobs (default 1)
+	Parallelism int     `yaml:"parallelism"`
+	Completions int     `yaml:"completions"`
+	Arrival     Arrival `yaml:"arrival"`
+	RunTime     *Dist   `yaml:"runTime"`
+	Pod         PodSpec `yaml:"pod"`
+}
+
+// Arrival is when the jobs of a workload are submitted.
+type Arrival struct {
+	Pattern  string  `yaml:"pattern"` // once (default), interval, poisson
+	At       float64 `yaml:"at"`      // once: the time; interval/poisson: the start
+	Interval float64 `yaml:"interval"`
+	Rate     float64 `yaml:"rate"` // poisson: jobs per second
+}
+
+// PodSpec is the pod template of a workload.
+type PodSpec struct {
+	Priority         int64             `yaml:"priority"`
+	Containers       []ContainerSpec   `yaml:"containers"`
+	InitContainers   []ContainerSpec   `yaml:"initContainers"`
+	Overhead         *ResourceSpec     `yaml:"overhead"`
+	NodeSelector     map[string]string `yaml:"nodeSelector"`
+	Tolerations      []Toleration      `yaml:"tolerations"`
+	Affinity         *Affinity         `yaml:"affinity"`
+	SpreadSelectable bool              `yaml:"spreadSelectable"`
+	ReadinessDelay   *Dist             `yaml:"readinessDelay"`
+}
+
+// ResourceSpec is a resource amount.
+type ResourceSpec struct {
+	CPU    CPU   `yaml:"cpu"`
+	Memory Bytes `yaml:"memory"`
+}
+
+// ContainerSpec is one container.
+type ContainerSpec struct {
+	Name       string `yaml:"name"`
+	Image      string `yaml:"image"`
+	ImageSize  Bytes  `yaml:"imageSize"`
+	PullPolicy string `yaml:"pullPolicy"` // default: Always for :latest or untagged images, else IfNotPresent
+	CPU        CPU    `yaml:"cpu"`        // requests.cpu
+	Memory     Bytes  `yaml:"memory"`     // requests.memory
+	GPUs       int64  `yaml:"gpus"`       // nvidia.com/gpu
+	Duration   *Dist  `yaml:"duration"`   // init containers: how long they run
+}
+
+// Toleration is a pod toleration.
+type Toleration struct {
+	Key      string `yaml:"key"`
+	Operator string `yaml:"operator"`
+	Value    string `yaml:"value"`
+	Effect   string `yaml:"effect"`
+}
+
+// Affinity is node affinity.
+type Affinity struct {
+	Required  []NodeSelectorTerm `yaml:"required"`
+	Preferred []PreferredTerm    `yaml:"preferred"`
+}
+
+// NodeSelectorTerm is an AND of match expressions.
+type NodeSelectorTerm struct {
+	MatchExpressions []MatchExpression `yaml:"matchExpressions"`
+}
+
+// PreferredTerm is a weighted term.
+type PreferredTerm struct {
+	Weight           int64             `yaml:"weight"`
+	MatchExpressions []MatchExpression `yaml:"matchExpressions"`
+}
+
+// MatchExpression is one node selector requirement.
+type MatchExpression struct {
+	Key      string   `yaml:"key"`
+	Operator string   `yaml:"operator"`
+	Values   []string `yaml:"values"`
+}
+
+// Outputs says what a run writes.
+type Outputs struct {
+	Dir    string `yaml:"dir"`    // default out/<name>
+	Events *bool  `yaml:"events"` // write events.jsonl (default true)
+}

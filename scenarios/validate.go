@@ -1,0 +1,346 @@
+package scenarios
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/convergesim/converge/policies"
+)
+
+type validator struct {
+	lines map[string]int
+}
+
+// line returns the line of path or of its nearest ancestor in the file.
+func (v *validator) line(path string) int {
+	for p := path; p != ""; {
+		if l, ok := v.lines[p]; ok && l > 0 {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
+}
+
+func (v *validator) errf(path, format string, args ...any) *Error {
+	return errorf(path, v.line(path), format, args...)
+}
+
+func (v *validator) given(path string) bool {
+	_, ok := v.lines[path]
+	return ok
+}
+
+var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
+
+func validate(sc *Scenario, lines map[string]int) error {
+	v := &validator{lines: lines}
+	if !v.given("version") {
+		return v.errf("version", "required (this build reads version: %d)", SchemaVersion)
+	}
+	if sc.Version != SchemaVersion {
+		return v.errf("version", "unsupported schema version %d (this build reads version: %d)", sc.Version, SchemaVersion)
+	}
+	if sc.Until < 0 {
+		return v.errf("until", "must not be negative, got %v", sc.Until)
+	}
+	if sc.StallTimeout < 0 {
+		return v.errf("stallTimeout", "must not be negative, got %v", sc.StallTimeout)
+	}
+	if err := v.cluster(&sc.Cluster); err != nil {
+		return err
+	}
+	if err := v.startup(&sc.Startup, &sc.Controllers); err != nil {
+		return err
+	}
+	if err := v.policy(&sc.Policy); err != nil {
+		return err
+	}
+	if len(sc.Workloads) == 0 {
+		return v.errf("workloads", "at least one workload is required")
+	}
+	names := map[string]bool{}
+	for i := range sc.Workloads {
+		if err := v.workload(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *validator) cluster(c *Cluster) error {
+	if len(c.Pools) == 0 {
+		return v.errf("cluster.pools", "at least one node pool is required")
+	}
+	names := map[string]bool{}
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		path := fmt.Sprintf("cluster.pools[%d]", i)
+		switch {
+		case p.Name == "":
+			return v.errf(path+".name", "required")
+		case !dnsName.MatchString(p.Name):
+			return v.errf(path+".name", "%q is not a valid node name prefix (lower-case letters, digits, '-' and '.')", p.Name)
+		case names[p.Name]:
+			return v.errf(path+".name", "duplicate pool name %q", p.Name)
+		case p.Count < 1:
+			return v.errf(path+".count", "must be at least 1, got %d", p.Count)
+		case p.CPU <= 0:
+			return v.errf(path+".cpu", "must be greater than 0 (allocatable cpu per node, e.g. 16 or 15500m)")
+		case p.Memory <= 0:
+			return v.errf(path+".memory", "must be greater than 0 (allocatable memory per node, e.g. 64Gi)")
+		case p.GPUs < 0:
+			return v.errf(path+".gpus", "must not be negative, got %d", p.GPUs)
+		case p.Pods < 0 || (v.given(path+".pods") && p.Pods == 0):
+			return v.errf(path+".pods", "must be at least 1, got %d", p.Pods)
+		case p.Racks < 0 || p.Racks > p.Count:
+			return v.errf(path+".racks", "must be between 0 and count (%d), got %d", p.Count, p.Racks)
+		}
+		names[p.Name] = true
+		for j, z := range p.Zones {
+			if z == "" {
+				return v.errf(fmt.Sprintf("%s.zones[%d]", path, j), "must not be empty")
+			}
+		}
+		for k := range p.Labels {
+			if k == "" {
+				return v.errf(path+".labels", "label keys must not be empty")
+			}
+		}
+		for j, t := range p.Taints {
+			tp := fmt.Sprintf("%s.taints[%d]", path, j)
+			if t.Key == "" {
+				return v.errf(tp+".key", "required")
+			}
+			if !containsStr(taintEffects, t.Effect) {
+				return v.errf(tp+".effect", "unknown effect %q (valid: %s)", t.Effect, strings.Join(taintEffects, ", "))
+			}
+		}
+	}
+	return nil
+}
+
+func (v *validator) startup(s *Startup, c *Controllers) error {
+	nonNeg := func(path string, x *float64) error {
+		if x != nil && *x < 0 {
+			return v.errf(path, "must not be negative, got %v", *x)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		path string
+		x    *float64
+	}{
+		{"startup.registryPullQPS", s.RegistryPullQPS}, {"startup.imageBackoffInitial", s.ImageBackoffInitial},
+		{"startup.imageBackoffMax", s.ImageBackoffMax}, {"startup.podWorkerBackoff", s.PodWorkerBackoff},
+		{"controllers.jobQPS", c.JobQPS}, {"controllers.clientQPS", c.ClientQPS},
+	} {
+		if err := nonNeg(f.path, f.x); err != nil {
+			return err
+		}
+	}
+	if s.PodWorkerJitter != nil && (*s.PodWorkerJitter < 0 || *s.PodWorkerJitter > 1) {
+		return v.errf("startup.podWorkerJitter", "must be between 0 and 1, got %v", *s.PodWorkerJitter)
+	}
+	if s.ImageBackoffInitial != nil && *s.ImageBackoffInitial == 0 {
+		return v.errf("startup.imageBackoffInitial", "must be greater than 0")
+	}
+	for _, f := range []struct {
+		path string
+		x    *int
+		min  int
+	}{
+		{"startup.sandboxConcurrency", s.SandboxConcurrency, 0}, {"startup.registryBurst", s.RegistryBurst, 1},
+		{"controllers.jobBurst", c.JobBurst, 1}, {"controllers.clientBurst", c.ClientBurst, 1},
+	} {
+		if f.x != nil && *f.x < f.min {
+			return v.errf(f.path, "must be at least %d, got %d", f.min, *f.x)
+		}
+	}
+	for _, f := range []struct {
+		path string
+		x    *Bytes
+	}{{"startup.registryBandwidth", s.RegistryBandwidth}, {"startup.nodeBandwidth", s.NodeBandwidth}} {
+		if f.x != nil && *f.x < 0 {
+			return v.errf(f.path, "must not be negative")
+		}
+	}
+	return nil
+}
+
+func (v *validator) policy(p *Policy) error {
+	if p.Name == "" {
+		return v.errf("policy.name", "required (valid: %s)", strings.Join(policies.Names(), ", "))
+	}
+	if _, err := policies.Lookup(p.Name); err != nil {
+		return v.errf("policy.name", "%v", err)
+	}
+	if v.given("policy.kube") && policies.Canonical(p.Name) != "kube" {
+		return v.errf("policy.kube", "settings for the kube policy given, but policy.name is %q", p.Name)
+	}
+	if p.Kube != nil {
+		if err := p.Kube.Validate(); err != nil {
+			field, msg, ok := strings.Cut(err.Error(), ": ")
+			if !ok {
+				return v.errf("policy.kube", "%v", err)
+			}
+			return v.errf("policy.kube."+field, "%s", msg)
+		}
+	}
+	return nil
+}
+
+var kinds = []string{"Pod", "Job", "IndexedJob"}
+
+var pullPolicies = []string{"Always", "IfNotPresent", "Never"}
+
+func (v *validator) workload(w *Workload, path string, names map[string]bool) error {
+	switch {
+	case w.Name == "":
+		return v.errf(path+".name", "required")
+	case !dnsName.MatchString(w.Name):
+		return v.errf(path+".name", "%q is not a valid object name (lower-case letters, digits, '-' and '.')", w.Name)
+	case names[w.Name]:
+		return v.errf(path+".name", "duplicate workload name %q", w.Name)
+	case !containsStr(kinds, w.Kind):
+		return v.errf(path+".kind", "unknown kind %q (valid: %s)", w.Kind, strings.Join(kinds, ", "))
+	case w.Count < 0 || (v.given(path+".count") && w.Count == 0):
+		return v.errf(path+".count", "must be at least 1, got %d", w.Count)
+	}
+	names[w.Name] = true
+	if w.Kind == "Pod" {
+		if w.Parallelism > 1 || w.Completions > 1 {
+			return v.errf(path+".parallelism", "a Pod workload runs one pod per job; use kind Job or IndexedJob for more")
+		}
+	} else {
+		if w.Parallelism < 0 || (v.given(path+".parallelism") && w.Parallelism == 0) {
+			return v.errf(path+".parallelism", "must be at least 1, got %d", w.Parallelism)
+		}
+		if w.Completions < 0 || (v.given(path+".completions") && w.Completions == 0) {
+			return v.errf(path+".completions", "must be at least 1, got %d", w.Completions)
+		}
+	}
+	a := &w.Arrival
+	switch a.Pattern {
+	case "", "once":
+	case "interval":
+		if a.Interval <= 0 {
+			return v.errf(path+".arrival.interval", "must be greater than 0 for pattern interval")
+		}
+	case "poisson":
+		if a.Rate <= 0 {
+			return v.errf(path+".arrival.rate", "must be greater than 0 for pattern poisson (jobs per second)")
+		}
+	default:
+		return v.errf(path+".arrival.pattern", "unknown pattern %q (valid: once, interval, poisson)", a.Pattern)
+	}
+	if a.At < 0 {
+		return v.errf(path+".arrival.at", "must not be negative, got %v", a.At)
+	}
+	if w.RunTime == nil {
+		return v.errf(path+".runTime", "required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2})")
+	}
+	return v.pod(&w.Pod, path+".pod")
+}
+
+func (v *validator) pod(p *PodSpec, path string) error {
+	if len(p.Containers) == 0 {
+		return v.errf(path+".containers", "at least one container is required")
+	}
+	check := func(cs []ContainerSpec, cpath string, init bool) error {
+		for i := range cs {
+			c := &cs[i]
+			pp := fmt.Sprintf("%s[%d]", cpath, i)
+			if c.Image == "" {
+				return v.errf(pp+".image", "required")
+			}
+			if c.ImageSize < 0 {
+				return v.errf(pp+".imageSize", "must not be negative")
+			}
+			if c.PullPolicy != "" && !containsStr(pullPolicies, c.PullPolicy) {
+				return v.errf(pp+".pullPolicy", "unknown pull policy %q (valid: %s)", c.PullPolicy, strings.Join(pullPolicies, ", "))
+			}
+			if c.GPUs < 0 {
+				return v.errf(pp+".gpus", "must not be negative, got %d", c.GPUs)
+			}
+			if c.Duration != nil && !init {
+				return v.errf(pp+".duration", "only init containers have a duration; app containers run for the workload's runTime")
+			}
+		}
+		return nil
+	}
+	if err := check(p.Containers, path+".containers", false); err != nil {
+		return err
+	}
+	if err := check(p.InitContainers, path+".initContainers", true); err != nil {
+		return err
+	}
+	for i, t := range p.Tolerations {
+		tp := fmt.Sprintf("%s.tolerations[%d]", path, i)
+		if t.Operator != "" && t.Operator != "Equal" && t.Operator != "Exists" {
+			return v.errf(tp+".operator", "unknown operator %q (valid: Equal, Exists)", t.Operator)
+		}
+		if t.Operator == "Exists" && t.Value != "" {
+			return v.errf(tp+".value", "must be empty when operator is Exists")
+		}
+		if t.Effect != "" && !containsStr(taintEffects, t.Effect) {
+			return v.errf(tp+".effect", "unknown effect %q (valid: %s)", t.Effect, strings.Join(taintEffects, ", "))
+		}
+	}
+	if p.Affinity != nil {
+		for i, term := range p.Affinity.Required {
+			if err := v.expressions(term.MatchExpressions, fmt.Sprintf("%s.affinity.required[%d].matchExpressions", path, i)); err != nil {
+				return err
+			}
+		}
+		for i, term := range p.Affinity.Preferred {
+			tp := fmt.Sprintf("%s.affinity.preferred[%d]", path, i)
+			if term.Weight < 1 || term.Weight > 100 {
+				return v.errf(tp+".weight", "must be between 1 and 100, got %d", term.Weight)
+			}
+			if err := v.expressions(term.MatchExpressions, tp+".matchExpressions"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var operators = []string{"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
+
+func (v *validator) expressions(es []MatchExpression, path string) error {
+	for i, e := range es {
+		ep := fmt.Sprintf("%s[%d]", path, i)
+		if e.Key == "" {
+			return v.errf(ep+".key", "required")
+		}
+		switch e.Operator {
+		case "In", "NotIn":
+			if len(e.Values) == 0 {
+				return v.errf(ep+".values", "operator %s needs at least one value", e.Operator)
+			}
+		case "Exists", "DoesNotExist":
+			if len(e.Values) != 0 {
+				return v.errf(ep+".values", "operator %s takes no values", e.Operator)
+			}
+		case "Gt", "Lt":
+			if len(e.Values) != 1 {
+				return v.errf(ep+".values", "operator %s takes exactly one integer value", e.Operator)
+			}
+			if _, err := strconv.ParseInt(e.Values[0], 10, 64); err != nil {
+				return v.errf(ep+".values[0]", "operator %s needs an integer, got %q", e.Operator, e.Values[0])
+			}
+		default:
+			return v.errf(ep+".operator", "unknown operator %q (valid: %s)", e.Operator, strings.Join(operators, ", "))
+		}
+	}
+	return nil
+}
