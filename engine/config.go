@@ -27,6 +27,7 @@ type Startup struct {
 	ImageBackoffMax     float64 // image pull back-off cap (300 s)
 	PodWorkerBackoff    float64 // pod worker requeue after a sync error (10 s)
 	PodWorkerJitter     float64 // its jitter factor (0.5 → 10–15 s)
+	SyncLoopPeriod      float64 // the kubelet sync loop ticker (1 s); 0 = retry exactly when due
 }
 
 // DefaultStartup returns upstream kubelet defaults with latencies from the
@@ -35,9 +36,9 @@ func DefaultStartup() Startup {
 	return Startup{
 		BindLatency:         LogNormal{Median: 0.01, Sigma: 0.5},
 		WatchDelay:          LogNormal{Median: 0.05, Sigma: 0.5},
-		Sandbox:             LogNormal{Median: 0.6, Sigma: 0.3},
-		ContainerStart:      LogNormal{Median: 0.3, Sigma: 0.3},
-		ManifestCheck:       LogNormal{Median: 0.5, Sigma: 0.3},
+		Sandbox:             LogNormal{Median: 0.41, Sigma: 0.3},
+		ContainerStart:      LogNormal{Median: 0.2, Sigma: 0.3},
+		ManifestCheck:       LogNormal{Median: 0.51, Sigma: 0.3},
 		PullOverhead:        Const(2),
 		SerializeImagePulls: true,
 		RegistryPullQPS:     5,
@@ -46,6 +47,7 @@ func DefaultStartup() Startup {
 		ImageBackoffMax:     300,
 		PodWorkerBackoff:    10,
 		PodWorkerJitter:     0.5,
+		SyncLoopPeriod:      1,
 	}
 }
 

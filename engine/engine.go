@@ -83,6 +83,7 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 	e.rStartup = e.streams.Get("startup")
 	e.rControllers = e.streams.Get("controllers")
 	e.transfers.init(len(cfg.Nodes), cfg.Startup.RegistryBandwidth, cfg.Startup.NodeBandwidth)
+	ticks := e.streams.Get("startup.ticks")
 	for i, n := range cfg.Nodes {
 		n.Index = i
 		n.Requested, n.NonZeroRequested = Resources{}, Resources{}
@@ -92,6 +93,7 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 			pullBucket: NewTokenBucket(cfg.Startup.RegistryPullQPS, cfg.Startup.RegistryBurst),
 			backoff:    map[backoffKey]backoffEntry{},
 			waiters:    map[int32][]int32{},
+			tickPhase:  ticks.Float64() * cfg.Startup.SyncLoopPeriod,
 		}
 	}
 	return e, nil

@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The node agent (kubelet) start-up model. After the bind completes the
 // pod worker syncs the pod: it creates the sandbox (RunPodSandbox + CNI),
@@ -24,6 +27,8 @@ type kubeletState struct {
 	pulling bool
 	// waiters per image id: pods waiting for that image to land.
 	waiters map[int32][]int32
+	// tickPhase is the offset of the node's sync loop ticker.
+	tickPhase float64
 	// sandbox creations in progress and pods waiting for a slot.
 	sandboxes    int
 	sandboxQueue []int32
@@ -80,10 +85,17 @@ func (e *Engine) queueSync(p *Pod, now, delay float64) {
 }
 
 // retry requeues the pod worker after a sync error.
+// The pod worker requeues the pod for PodWorkerBackoff with jitter; the
+// kubelet's sync loop picks requeued pods that are due on its ticker
+// (SyncLoopPeriod, 1 s), whose phase differs per node.
 func (e *Engine) retry(p *Pod, now float64) {
 	s := &e.cfg.Startup
-	d := s.PodWorkerBackoff * (1 + s.PodWorkerJitter*e.rStartup.Float64())
-	e.queueSync(p, now, d)
+	due := now + s.PodWorkerBackoff*(1+s.PodWorkerJitter*e.rStartup.Float64())
+	if per := s.SyncLoopPeriod; per > 0 {
+		phase := p.Node.kubelet.tickPhase
+		due = phase + math.Ceil((due-phase)/per)*per
+	}
+	e.queueSync(p, now, due-now)
 }
 
 func (e *Engine) kubeletSync(p *Pod, now float64) {

@@ -504,3 +504,28 @@ func TestNodeIndexAndStateReset(t *testing.T) {
 		eq(t, "PullSeconds", res.Pods[0].PullSeconds, pull)
 	}
 }
+
+// TestQueueingOnCapacity: three 1-CPU pods created together on a 2-CPU
+// node: two are bound at once, the third when the first one finishes.
+func TestQueueingOnCapacity(t *testing.T) {
+	two := engine.Resources{MilliCPU: 2000, Memory: 8 * engine.GiB, Pods: 110}
+	res := runToEnd(t, enginetest.ExactConfig(enginetest.Nodes(1, two)), &enginetest.FirstFit{},
+		at(0, enginetest.Pod("a", enginetest.Template("img", 10))),
+		at(0, enginetest.Pod("b", enginetest.Template("img", 20))),
+		at(0, enginetest.Pod("c", enginetest.Template("img", 10))))
+	a, b, c := res.Pods[0], res.Pods[1], res.Pods[2]
+	eq(t, "a.Assigned", a.Assigned, L)
+	eq(t, "b.Assigned", b.Assigned, L)
+	// a: started 3.9375, finished 13.9375; c is bound in that delivery.
+	eq(t, "c.Assigned", c.Assigned, a.Finished)
+	eq(t, "a.Finished", a.Finished, 13.9375)
+	// c's image is cached: 13.9375 + 0.125 + 0.0625 + 1 + 0.5.
+	eq(t, "c.ContainersStarted", c.ContainersStarted, a.Finished+bindL+watch+sbx+start)
+	// FirstFit tries the queue head at every delivery: it fails at the
+	// PodCreated (0.25) and PodBound (0.375) deliveries and binds at a's
+	// PodDeleted: 3 attempts.
+	if c.Attempts != 3 {
+		t.Errorf("c: %d attempts, want 3", c.Attempts)
+	}
+	eq(t, "b.Finished", b.Finished, 23.9375)
+}

@@ -172,3 +172,147 @@ func TestTransferPoolUnlimited(t *testing.T) {
 		t.Errorf("item %+v, want evImageReady at 5", it)
 	}
 }
+
+// TestTransferPoolCompletionsMatchFluidModel drives the pool through the
+// engine's calendar (transfer ticks) with random flows starting at random
+// times, and compares every image's arrival with an independent fluid
+// simulation that recomputes max-min rates by repeatedly saturating the
+// tightest link.
+func TestTransferPoolCompletionsMatchFluidModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for round := range 200 {
+		nodes := 1 + r.IntN(4)
+		registry := float64(1+r.IntN(4)) * 20 * mb
+		node := float64(1+r.IntN(3)) * 10 * mb
+		if r.IntN(4) == 0 {
+			registry = 0
+		}
+		type start struct {
+			at   float64
+			node int
+			size float64
+		}
+		var starts []start
+		at := 0.0
+		for range 1 + r.IntN(10) {
+			if r.IntN(2) == 0 {
+				at += float64(r.IntN(8)) * 0.25
+			}
+			starts = append(starts, start{at, r.IntN(nodes), float64(1+r.IntN(100)) * mb})
+		}
+
+		// The engine's pool, driven by its calendar.
+		e := poolEngine(t, nodes, registry, node)
+		got := make([]float64, len(starts))
+		next := 0
+		for next < len(starts) || e.cal.len() > 0 {
+			if next < len(starts) && (e.cal.len() == 0 || starts[next].at <= e.cal.items[0].t) {
+				s := starts[next]
+				e.transfers.add(e, s.at, s.node, int32(next), s.size)
+				next++
+				continue
+			}
+			it := e.cal.pop()
+			switch it.kind {
+			case evTransfer:
+				e.transferTick(it.tag, it.t)
+			case evImageReady:
+				got[it.tag] = it.t
+			}
+		}
+
+		// The reference: a fluid simulation from event to event.
+		want := make([]float64, len(starts))
+		remain := make([]float64, len(starts))
+		for i, s := range starts {
+			remain[i] = s.size
+		}
+		active := map[int]bool{}
+		now, k := 0.0, 0
+		for k < len(starts) || len(active) > 0 {
+			for k < len(starts) && starts[k].at <= now {
+				active[k] = true
+				k++
+			}
+			rate := refMaxMin(active, func(i int) int { return starts[i].node }, registry, node)
+			dt := math.Inf(1)
+			for i := range active {
+				dt = min(dt, remain[i]/rate[i])
+			}
+			if k < len(starts) {
+				dt = min(dt, starts[k].at-now)
+			}
+			now += dt
+			for i := range active {
+				remain[i] -= rate[i] * dt
+				if remain[i] <= 1e-3 {
+					want[i] = now
+					delete(active, i)
+				}
+			}
+		}
+		for i := range starts {
+			if math.Abs(got[i]-want[i]) > 1e-9*max(1, want[i]) {
+				t.Fatalf("round %d (registry %v MB/s, node %v MB/s, starts %+v): flow %d arrives at %v, fluid model %v",
+					round, registry/mb, node/mb, starts, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// refMaxMin computes max-min fair rates of the active flows: repeatedly find
+// the link (registry or a node) with the smallest fair share of its
+// remaining capacity among its unfrozen flows, and freeze its flows there.
+func refMaxMin(active map[int]bool, nodeOf func(int) int, registry, node float64) map[int]float64 {
+	rate := map[int]float64{}
+	capLeft := map[int]float64{} // link -1 = registry, n = node n
+	inf := math.Inf(1)
+	capOf := func(link int) float64 {
+		if link < 0 {
+			if registry > 0 {
+				return registry
+			}
+			return inf
+		}
+		if node > 0 {
+			return node
+		}
+		return inf
+	}
+	for len(rate) < len(active) {
+		count := map[int]int{}
+		for i := range active {
+			if _, done := rate[i]; !done {
+				count[-1]++
+				count[nodeOf(i)]++
+			}
+		}
+		best, bestShare := 0, inf
+		for link, c := range count {
+			left, ok := capLeft[link]
+			if !ok {
+				left = capOf(link)
+			}
+			if s := left / float64(c); s < bestShare || (s == bestShare && link < best) {
+				best, bestShare = link, s
+			}
+		}
+		for i := range active {
+			if _, done := rate[i]; done {
+				continue
+			}
+			if best >= 0 && nodeOf(i) != best {
+				continue
+			}
+			rate[i] = bestShare
+			for _, link := range []int{-1, nodeOf(i)} {
+				left, ok := capLeft[link]
+				if !ok {
+					left = capOf(link)
+				}
+				capLeft[link] = left - bestShare
+			}
+		}
+	}
+	return rate
+}

@@ -139,6 +139,7 @@ func (s *Startup) apply(d engine.Startup) engine.Startup {
 	setF(&d.ImageBackoffMax, s.ImageBackoffMax)
 	setF(&d.PodWorkerBackoff, s.PodWorkerBackoff)
 	setF(&d.PodWorkerJitter, s.PodWorkerJitter)
+	setF(&d.SyncLoopPeriod, s.SyncLoopPeriod)
 	if s.RegistryBurst != nil {
 		d.RegistryBurst = *s.RegistryBurst
 	}

@@ -69,6 +69,7 @@ type Startup struct {
 	ImageBackoffMax     *float64 `yaml:"imageBackoffMax"`
 	PodWorkerBackoff    *float64 `yaml:"podWorkerBackoff"`
 	PodWorkerJitter     *float64 `yaml:"podWorkerJitter"`
+	SyncLoopPeriod      *float64 `yaml:"syncLoopPeriod"`
 	Provenance          string   `yaml:"provenance"`
 }
 

@@ -141,6 +141,7 @@ func (v *validator) startup(s *Startup, c *Controllers) error {
 	}{
 		{"startup.registryPullQPS", s.RegistryPullQPS}, {"startup.imageBackoffInitial", s.ImageBackoffInitial},
 		{"startup.imageBackoffMax", s.ImageBackoffMax}, {"startup.podWorkerBackoff", s.PodWorkerBackoff},
+		{"startup.syncLoopPeriod", s.SyncLoopPeriod},
 		{"controllers.jobQPS", c.JobQPS}, {"controllers.clientQPS", c.ClientQPS},
 	} {
 		if err := nonNeg(f.path, f.x); err != nil {

@@ -96,7 +96,7 @@ func filter(st *cycleState, n *engine.Node) (pluginSet, int) {
 	return 0, 0
 }
 
-// findNodesThatFit fills s.feasible and returns how many nodes it
+// findNodesThatFit fills s.feasibleIdx and returns how many nodes it
 // evaluated. Upstream evaluates nodes in parallel from nextStartNodeIndex
 // and cancels once k are feasible; evaluating them in order finds the first
 // k feasible nodes of the rotation, which is one of the sets upstream can
@@ -108,24 +108,38 @@ func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
 		k = numFeasibleNodesToFind(s.cfg.PercentageOfNodesToScore, n)
 	}
 	start := s.nextStartNodeIndex % n
-	feasible := s.feasible[:0]
+	feasibleIdx := s.feasibleIdx[:0]
 	processed := n
+	tainted := false
+	plain := !st.ti.affinityFilter
+	req := &st.pod.Requests
+	hot, plainNode := s.nodes.hot[:n], s.nodes.plain[:n]
 	for i := 0; i < n; i++ {
 		idx := start + i
 		if idx >= n {
 			idx -= n
 		}
-		node := nodes[idx]
-		if p, _ := filter(st, node); p != 0 {
-			continue
+		if plain && plainNode[idx] {
+			// Only NodeResourcesFit can reject this node.
+			if !hot[idx].fits(req) {
+				continue
+			}
+		} else {
+			node := nodes[idx]
+			if p, _ := filter(st, node); p != 0 {
+				continue
+			}
+			tainted = tainted || len(node.Taints) > 0
 		}
-		feasible = append(feasible, node)
-		if len(feasible) == k {
+		feasibleIdx = append(feasibleIdx, int32(idx))
+		if len(feasibleIdx) == k {
 			processed = i + 1
 			break
 		}
 	}
-	s.feasible = feasible
+	s.feasibleIdx = feasibleIdx
+	s.feasible = s.feasible[:0] // built on demand by feasibleNodes
+	s.feasibleTainted = tainted
 	s.nextStartNodeIndex = (start + processed) % n
 	return processed
 }
@@ -134,16 +148,20 @@ func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
 // feasible and returns the FailedScheduling message (upstream FitError:
 // "0/N nodes are available: " then "count reason" entries sorted as
 // strings) and the plugins that rejected nodes.
-func diagnose(st *cycleState, nodes []*engine.Node) (string, pluginSet) {
+//
+// It reads the engine's nodes, not the compact copy, and also returns how
+// many nodes passed (0 unless the copy was out of date).
+func diagnose(st *cycleState, nodes []*engine.Node) (msg string, rejectors pluginSet, passed int) {
 	if len(nodes) == 0 {
-		return "no nodes available to schedule pods", 0
+		return "no nodes available to schedule pods", 0, 0
 	}
 	hist := map[string]int{}
-	var rejectors pluginSet
 	for _, n := range nodes {
 		p, detail := filter(st, n)
 		rejectors |= p
 		switch p {
+		case 0:
+			passed++
 		case pluginNodeUnschedulable:
 			hist[reasonNodeUnschedulable]++
 		case pluginTaintToleration:
@@ -163,20 +181,29 @@ func diagnose(st *cycleState, nodes []*engine.Node) (string, pluginSet) {
 		reasons = append(reasons, fmt.Sprintf("%d %s", c, r))
 	}
 	slices.Sort(reasons)
-	return fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), strings.Join(reasons, ", ")), rejectors
+	return fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), strings.Join(reasons, ", ")), rejectors, passed
 }
 
 // prioritize computes the weighted total score of every feasible node into
 // s.total.
 func (s *Scheduler) prioritize(st *cycleState, c *engine.Cluster) []int64 {
-	feasible := s.feasible
-	total := s.total[:len(feasible)]
-	clear(total)
-	raw := s.raw[:len(feasible)]
+	n := len(s.feasibleIdx)
+	total := s.total[:n]
+	if s.fast != nil {
+		s.fast.scoreAll(s.nodes.hot, s.feasibleIdx, total, &s.podReq)
+	} else {
+		clear(total)
+	}
+	raw := s.raw[:n]
 	w := &s.cfg.PluginWeights
 	p := st.pod
-	if w.TaintToleration > 0 {
-		for i, n := range feasible {
+	if w.TaintToleration > 0 && !s.feasibleTainted {
+		// No taints: every raw score is 0, reverse-normalized to 100.
+		for i := range total {
+			total[i] += w.TaintToleration * MaxNodeScore
+		}
+	} else if w.TaintToleration > 0 {
+		for i, n := range s.feasibleNodes(c) {
 			raw[i] = 0
 			if len(n.Taints) > 0 {
 				raw[i] = countIntolerablePreferNoSchedule(n.Taints, st.ti.preferTolerations)
@@ -186,30 +213,45 @@ func (s *Scheduler) prioritize(st *cycleState, c *engine.Cluster) []int64 {
 		addWeighted(total, raw, w.TaintToleration)
 	}
 	if w.NodeAffinity > 0 && len(st.ti.affinity.preferred) > 0 {
-		for i, n := range feasible {
+		for i, n := range s.feasibleNodes(c) {
 			raw[i] = st.ti.affinity.preferredScore(n.Labels)
 		}
 		defaultNormalizeScore(raw, false)
 		addWeighted(total, raw, w.NodeAffinity)
 	}
-	if w.NodeResourcesFit > 0 {
-		for i, n := range feasible {
-			total[i] += w.NodeResourcesFit * s.fit.score(n, p)
+	if s.fast == nil {
+		// BalancedAllocation skips best-effort pods (no cpu or memory request).
+		balanced := w.NodeResourcesBalancedAllocation > 0 && (p.Requests.MilliCPU != 0 || p.Requests.Memory != 0)
+		if w.NodeResourcesFit > 0 {
+			for i, n := range s.feasibleNodes(c) {
+				total[i] += w.NodeResourcesFit * s.fit.score(n, p)
+			}
+		}
+		if balanced {
+			for i, n := range s.feasibleNodes(c) {
+				total[i] += w.NodeResourcesBalancedAllocation * s.balanced.score(n, p)
+			}
 		}
 	}
-	if w.PodTopologySpread > 0 && s.scorePodTopologySpread(st, c, feasible, raw) {
+	if w.PodTopologySpread > 0 && s.scorePodTopologySpread(st, c, raw) {
 		addWeighted(total, raw, w.PodTopologySpread)
 	}
-	// BalancedAllocation skips best-effort pods (no cpu or memory request).
-	if w.NodeResourcesBalancedAllocation > 0 && (p.Requests.MilliCPU != 0 || p.Requests.Memory != 0) {
-		for i, n := range feasible {
-			total[i] += w.NodeResourcesBalancedAllocation * s.balanced.score(n, p)
-		}
-	}
-	if w.ImageLocality > 0 && s.scoreImageLocality(st.ti, c, feasible, raw) {
+	if w.ImageLocality > 0 && s.scoreImageLocality(st.ti, c, raw) {
 		addWeighted(total, raw, w.ImageLocality)
 	}
 	return total
+}
+
+// feasibleNodes returns the feasible nodes of the cycle, building the
+// slice on first use (the default plugins need only the indices).
+func (s *Scheduler) feasibleNodes(c *engine.Cluster) []*engine.Node {
+	if len(s.feasible) != len(s.feasibleIdx) {
+		s.feasible = s.feasible[:0]
+		for _, i := range s.feasibleIdx {
+			s.feasible = append(s.feasible, c.Nodes[i])
+		}
+	}
+	return s.feasible
 }
 
 func addWeighted(total, scores []int64, w int64) {
@@ -219,23 +261,32 @@ func addWeighted(total, scores []int64, w int64) {
 }
 
 // selectHost picks uniformly at random among the nodes with the maximum
-// total score by reservoir sampling, as upstream selectHost: the first
-// top-scoring node is kept, and the c-th one seen replaces it with
-// probability 1/c.
+// total score. Upstream does this by reservoir sampling (the c-th
+// top-scoring node seen replaces the choice with probability 1/c), which
+// draws once per tied node; counting the tied nodes and drawing one index
+// gives the same distribution with one draw per cycle.
 func (s *Scheduler) selectHost(total []int64) int {
 	best := total[0]
 	for _, t := range total[1:] {
 		best = max(best, t)
 	}
-	sel, cnt := -1, 0
-	for i, t := range total {
-		if t != best {
-			continue
-		}
-		cnt++
-		if cnt == 1 || s.rng.IntN(cnt) == 0 {
-			sel = i
+	cnt := 0
+	for _, t := range total {
+		if t == best {
+			cnt++
 		}
 	}
-	return sel
+	r := 0
+	if cnt > 1 {
+		r = s.rng.IntN(cnt)
+	}
+	for i, t := range total {
+		if t == best {
+			if r == 0 {
+				return i
+			}
+			r--
+		}
+	}
+	panic("kube: selectHost: lost the maximum")
 }

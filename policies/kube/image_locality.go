@@ -37,7 +37,7 @@ func imageScorePriority(sum int64, numContainers int) int64 {
 // false without looking at the nodes when even a node holding every image
 // would stay at or below the minimum threshold (then every score is 0,
 // exactly as upstream would compute).
-func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, feasible []*engine.Node, scores []int64) bool {
+func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, scores []int64) bool {
 	if len(ti.images) == 0 {
 		return false
 	}
@@ -58,7 +58,7 @@ func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, feas
 	if bound <= imageMinThreshold {
 		return false
 	}
-	for i, n := range feasible {
+	for i, n := range s.feasibleNodes(c) {
 		var sum int64
 		for j, im := range ti.images {
 			if spread[j] == 0 {

@@ -76,11 +76,12 @@ func (s *Scheduler) spreadRemove(p *engine.Pod, n *engine.Node) {
 
 // scorePodTopologySpread writes the normalized scores of the feasible nodes
 // and reports false if PreScore skips the pod.
-func (s *Scheduler) scorePodTopologySpread(st *cycleState, c *engine.Cluster, feasible []*engine.Node, scores []int64) bool {
+func (s *Scheduler) scorePodTopologySpread(st *cycleState, c *engine.Cluster, scores []int64) bool {
 	p := st.pod
-	if !p.Template.SpreadSelectable || len(feasible) == 0 {
+	if !p.Template.SpreadSelectable || len(s.feasibleIdx) == 0 {
 		return false
 	}
+	feasible := s.feasibleNodes(c)
 	nc := &s.nodes
 	js := s.spread[p.Job]
 

@@ -46,6 +46,7 @@ const (
 // queuedPod is the queue's record of a pod (upstream QueuedPodInfo).
 type queuedPod struct {
 	pod       *engine.Pod
+	priority  int64   // the pod's priority
 	timestamp float64 // when it was (re)added to the queue
 	seq       uint64  // order of (re)addition, for equal timestamps
 	attempts  int     // scheduling cycles it went through
@@ -71,9 +72,8 @@ func (h *podHeap) less(a, b *queuedPod) bool {
 		}
 		return a.seq < b.seq
 	}
-	pa, pb := a.pod.Template.Priority, b.pod.Template.Priority
-	if pa != pb {
-		return pa > pb
+	if a.priority != b.priority {
+		return a.priority > b.priority
 	}
 	if a.timestamp != b.timestamp {
 		return a.timestamp < b.timestamp
@@ -187,6 +187,7 @@ func (q *schedulingQueue) add(p *engine.Pod, now float64) {
 		qp = &queuedPod{}
 	}
 	qp.pod = p
+	qp.priority = p.Template.Priority
 	q.stamp(qp, now)
 	for p.ID >= len(q.byPod) {
 		q.byPod = append(q.byPod, nil)

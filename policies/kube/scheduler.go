@@ -28,6 +28,10 @@ type Stats struct {
 	Unschedulable  int // cycles that found no feasible node
 	NodesEvaluated int // nodes run through the filters, summed over cycles
 	Scored         int // cycles that ran the score plugins (≥ 2 feasible nodes)
+	// CacheReloads counts cycles that found the compact node copy out of
+	// date and reloaded it from the engine (0 unless a node changed
+	// without a NodeChanged event).
+	CacheReloads int
 }
 
 // Scheduler is the kube-scheduler model. Build it with New; it implements
@@ -41,6 +45,7 @@ type Scheduler struct {
 
 	fit      resourceAllocationScorer // NodeResourcesFit score
 	balanced resourceAllocationScorer // NodeResourcesBalancedAllocation
+	fast     *fastResources           // exact fast path for both, or nil
 
 	nextStartNodeIndex int
 	busyUntil          float64 // end of the last cycle
@@ -56,9 +61,13 @@ type Scheduler struct {
 	spread      map[*engine.Job]*jobSpread
 
 	// scratch, reused by every cycle
-	feasible []*engine.Node
-	total    []int64
-	raw      []int64
+	changed         []*engine.Node // scratch: NodeChanged nodes of a batch
+	feasible        []*engine.Node
+	feasibleIdx     []int32 // their indices
+	feasibleTainted bool    // some feasible node has taints
+	podReq          podRequests
+	total           []int64
+	raw             []int64
 
 	stats Stats
 }
@@ -92,6 +101,7 @@ func New(cfg Config, streams *engine.Streams) (*Scheduler, error) {
 		scoring: w.TaintToleration+w.NodeAffinity+w.NodeResourcesFit+w.PodTopologySpread+
 			w.NodeResourcesBalancedAllocation+w.ImageLocality > 0,
 	}
+	s.fast = newFastResources(&s.cfg)
 	return s, nil
 }
 
@@ -115,8 +125,8 @@ func (s *Scheduler) PendingPods() int { return s.q.len() }
 // unschedulablePods flush (set for the tick at which its oldest pod is due).
 // An idle scheduler sets no timers.
 func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
-	s.sync(c)
 	var moves pluginSet
+	changed := s.changed[:0]
 	for i := range events {
 		ev := &events[i]
 		switch ev.Kind {
@@ -128,11 +138,14 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 			if s.q.remove(ev.Pod) {
 				continue // a pending pod went away
 			}
+			if n := ev.Node; n != nil && n.Index >= 0 && n.Index < len(s.nodes.hot) {
+				s.nodes.hot[n.Index].add(ev.Pod, -1)
+			}
 			s.spreadRemove(ev.Pod, ev.Node)
 			moves |= eventPodDeleted
 		case engine.NodeChanged:
 			if ev.Node != nil {
-				s.nodes.update(ev.Node)
+				changed = append(changed, ev.Node)
 			}
 			moves |= eventNodeChanged
 		case engine.TimerFired:
@@ -148,6 +161,17 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 			}
 		}
 	}
+	// Reload changed nodes after the pod events: the engine's node already
+	// reflects everything this batch reports.
+	if len(c.Nodes) != len(s.nodes.hot) {
+		s.resize(c)
+	} else {
+		for _, n := range changed {
+			s.nodes.update(n)
+		}
+	}
+	clear(changed)
+	s.changed = changed[:0]
 	if moves != 0 {
 		s.q.moveOnEvent(moves, now)
 	}
@@ -181,86 +205,78 @@ func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Dec
 	p := qp.pod
 	st := cycleState{pod: p, ti: s.templateInfo(p.Template)}
 	s.stats.Cycles++
-	processed := 0
-	if len(c.Nodes) > 0 {
-		processed = s.findNodesThatFit(&st, c.Nodes)
+	start := s.nextStartNodeIndex
+	var (
+		host      *engine.Node
+		processed int
+		msg       string
+		rejectors pluginSet
+	)
+	for attempt := 0; attempt < 2; attempt++ {
+		host, processed = s.schedulePod(&st, c)
+		consistent := true
+		if host != nil {
+			consistent = s.nodes.matches(host)
+		} else {
+			var passed int
+			msg, rejectors, passed = diagnose(&st, c.Nodes)
+			consistent = passed == 0
+		}
+		if consistent {
+			break
+		}
+		// The compact node copy disagrees with the engine (a change no
+		// event reported): reload it and run the cycle again.
+		s.stats.CacheReloads++
+		s.nodes.rebuild(c)
+		s.nextStartNodeIndex = start
 	}
 	s.stats.NodesEvaluated += processed
 	cost := s.cfg.CycleSeconds + s.cfg.PerNodeSeconds*float64(processed)
 	s.busyUntil = now + cost
-
-	var host *engine.Node
-	switch len(s.feasible) {
-	case 0:
-		msg, rejectors := diagnose(&st, c.Nodes)
+	if host == nil {
 		s.stats.Unschedulable++
 		s.q.addUnschedulable(qp, s.busyUntil, rejectors)
 		return append(out, engine.Decision{Kind: engine.Unschedulable, Pod: p, Reason: msg})
-	case 1:
-		host = s.feasible[0]
-	default:
-		s.stats.Scored++
-		host = s.feasible[s.selectHost(s.prioritize(&st, c))]
 	}
 	s.stats.Bound++
+	s.nodes.hot[host.Index].add(p, 1)
 	s.spreadAdd(p, host)
 	s.q.done(qp)
 	delay := cost + s.bucket.Reserve(s.busyUntil)
 	return append(out, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
 }
 
-// sync sizes the per-node caches and scratch to the cluster.
-func (s *Scheduler) sync(c *engine.Cluster) {
-	if len(c.Nodes) == len(s.nodes.zone) {
-		return
+// schedulePod runs Filter and, with two or more feasible nodes, Score, and
+// returns the chosen node (nil if none is feasible) and the number of nodes
+// evaluated.
+func (s *Scheduler) schedulePod(st *cycleState, c *engine.Cluster) (*engine.Node, int) {
+	if len(c.Nodes) == 0 {
+		s.feasible, s.feasibleIdx = s.feasible[:0], s.feasibleIdx[:0]
+		return nil, 0
 	}
+	processed := s.findNodesThatFit(st, c.Nodes)
+	if s.fast != nil {
+		s.podReq = s.fast.podRequests(st.pod)
+	}
+	switch len(s.feasibleIdx) {
+	case 0:
+		return nil, processed
+	case 1:
+		return c.Nodes[s.feasibleIdx[0]], processed
+	}
+	s.stats.Scored++
+	return c.Nodes[s.feasibleIdx[s.selectHost(s.prioritize(st, c))]], processed
+}
+
+// resize rebuilds the per-node caches and scratch for the cluster's nodes.
+func (s *Scheduler) resize(c *engine.Cluster) {
 	s.nodes.rebuild(c)
 	n := len(c.Nodes)
 	s.feasible = make([]*engine.Node, 0, n)
+	s.feasibleIdx = make([]int32, 0, n)
 	s.total = make([]int64, n)
 	s.raw = make([]int64, n)
-}
-
-// nodeCache holds the per-node data of PodTopologySpread: the node's zone
-// (an interned id, −1 without the label) and whether it has the hostname
-// label. It is refreshed on NodeChanged.
-type nodeCache struct {
-	zone        []int32
-	hasHostname []bool
-	zoneIDs     map[string]int32
-	zoneMark    []uint32 // scratch: epoch of the cycle that saw the zone
-	zoneCount   []int64  // scratch: matching pods per zone
-}
-
-func (nc *nodeCache) rebuild(c *engine.Cluster) {
-	if nc.zoneIDs == nil {
-		nc.zoneIDs = map[string]int32{}
-	}
-	nc.zone = make([]int32, len(c.Nodes))
-	nc.hasHostname = make([]bool, len(c.Nodes))
-	for _, n := range c.Nodes {
-		nc.update(n)
-	}
-}
-
-func (nc *nodeCache) update(n *engine.Node) {
-	if n.Index < 0 || n.Index >= len(nc.zone) {
-		return // a new node: sync rebuilds on the next Decide
-	}
-	_, nc.hasHostname[n.Index] = n.Labels[engine.LabelHostname]
-	z, ok := n.Labels[engine.LabelZone]
-	if !ok {
-		nc.zone[n.Index] = -1
-		return
-	}
-	id, ok := nc.zoneIDs[z]
-	if !ok {
-		id = int32(len(nc.zoneIDs))
-		nc.zoneIDs[z] = id
-		nc.zoneMark = append(nc.zoneMark, 0)
-		nc.zoneCount = append(nc.zoneCount, 0)
-	}
-	nc.zone[n.Index] = id
 }
 
 // String describes the scheduler's state, for debugging.
