@@ -35,10 +35,10 @@ type Startup struct {
 func DefaultStartup() Startup {
 	return Startup{
 		BindLatency:         LogNormal{Median: 0.01, Sigma: 0.5},
-		WatchDelay:          LogNormal{Median: 0.05, Sigma: 0.5},
-		Sandbox:             LogNormal{Median: 0.41, Sigma: 0.3},
+		WatchDelay:          LogNormal{Median: 0.31, Sigma: 0.8},
+		Sandbox:             LogNormal{Median: 0.43, Sigma: 0.3},
 		ContainerStart:      LogNormal{Median: 0.2, Sigma: 0.3},
-		ManifestCheck:       LogNormal{Median: 0.51, Sigma: 0.3},
+		ManifestCheck:       LogNormal{Median: 0.53, Sigma: 0.3},
 		PullOverhead:        Const(2),
 		SerializeImagePulls: true,
 		RegistryPullQPS:     5,

@@ -25,17 +25,20 @@ func (e *Engine) syncJob(j *Job, now float64) {
 	if j.inBatch > 0 {
 		return // the current batch is still being created
 	}
-	want := min(j.Parallelism, j.Completions-j.succeeded) - j.active
-	// Never create more pods than completions still to come.
-	want = min(want, j.Completions-j.nextIndex)
-	if want <= 0 {
-		j.batch = 0
-		return
-	}
-	if j.batch == 0 {
+	if j.syncQuota == 0 {
+		// A new sync: create up to 500 of the pods wanted, in slow-start
+		// batches starting again at 1.
+		want := min(j.Parallelism, j.Completions-j.succeeded) - j.active
+		// Never create more pods than completions still to come.
+		want = min(want, j.Completions-j.nextIndex)
+		if want <= 0 {
+			return
+		}
+		j.syncQuota = min(want, maxPodCreatePerSync)
 		j.batch = 1
 	}
-	n := min(j.batch, want, maxPodCreatePerSync)
+	n := min(j.batch, j.syncQuota)
+	j.syncQuota -= n
 	j.inBatch = n
 	for range n {
 		wait := e.jobClient.Reserve(now)
@@ -81,11 +84,11 @@ func (e *Engine) podSucceeded(p *Pod, now float64) {
 	j.succeeded++
 	if j.succeeded == j.Completions {
 		j.Finished = now
+		e.jobsDone++
 		e.recordJob(now, RecJobComplete, j)
 		return
 	}
 	if j.Kind != KindPod {
-		j.batch = 0
 		e.push(item{t: now, kind: evJobSync, id: int32(j.ID)})
 	}
 }

@@ -15,7 +15,6 @@ const (
 	evArrival     evKind = iota // id = job
 	evJobSync                   // id = job
 	evPodCreate                 // id = job, tag = completion index
-	evDeliver                   // deliver queued policy events
 	evTimer                     // tag = policy tag
 	evBindDone                  // id = pod
 	evKubeletSync               // id = pod
@@ -26,6 +25,7 @@ const (
 	evContainerUp               // id = pod
 	evInitDone                  // id = pod
 	evFinish                    // id = pod
+	evReady                     // id = pod
 )
 
 // Engine runs one simulation. Build it with New, add jobs with Submit, then
@@ -54,8 +54,14 @@ type Engine struct {
 	rControllers   *rand.Rand
 	records        []Record
 	lastProgress   float64
-	arrivalsToCome int // arrivals and pod creations in the calendar
-	running        int // pods with containers running
+	arrivalsToCome int     // arrivals and pod creations in the calendar
+	running        int     // pods with containers running
+	initRunning    int     // init containers running
+	jobsDone       int     // jobs that reached their completions
+	processes      bool    // Sim was called: interleave simgo processes
+	sentinelAt     float64 // time of the pending sentinel (NaN if none)
+	sentinelGen    int
+	sentinelHit    bool
 	finished       int
 	processed      int
 	stopped        string
@@ -76,6 +82,7 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 		cluster:    &Cluster{Nodes: cfg.Nodes, imageNodes: map[string]int{}},
 		sim:        simgo.NewSimulation(),
 		streams:    NewStreams(cfg.Seed),
+		sentinelAt: math.NaN(),
 		imageID:    map[string]int32{},
 		jobClient:  NewTokenBucket(cfg.Controllers.JobQPS, cfg.Controllers.JobBurst),
 		userClient: NewTokenBucket(cfg.Controllers.ClientQPS, cfg.Controllers.ClientBurst),
@@ -107,8 +114,13 @@ func (e *Engine) Streams() *Streams { return e.streams }
 func (e *Engine) Cluster() *Cluster { return e.cluster }
 
 // Sim returns the simgo simulation that owns the clock, for control logic
-// written as simgo processes (workflow drivers).
-func (e *Engine) Sim() *simgo.Simulation { return e.sim }
+// written as simgo processes (workflow drivers). Once Sim has been called,
+// Run interleaves simgo events with the calendar one at a time (slower
+// than the plain calendar loop, which needs no interleaving).
+func (e *Engine) Sim() *simgo.Simulation {
+	e.processes = true
+	return e.sim
+}
 
 // Now returns the simulated time.
 func (e *Engine) Now() float64 { return e.sim.Now() }
@@ -165,15 +177,20 @@ func (e *Engine) Run() (*Result, error) {
 		return nil, fmt.Errorf("engine: Run called twice")
 	}
 	for e.err == nil && e.stopped == "" {
-		if e.cal.len() == 0 {
-			// Control processes may schedule more work.
-			if !e.sim.Step() {
-				break
-			}
+		now := e.sim.Now()
+		// Policy events of one instant are delivered together, once
+		// everything else scheduled for that instant has happened.
+		if e.deliverQueued && (e.cal.len() == 0 || e.cal.items[0].t > now) {
+			e.deliver(now)
 			continue
 		}
+		if e.processes && !e.stepProcesses(now) {
+			continue // a process ran, or the horizon was reached
+		}
+		if e.cal.len() == 0 {
+			break
+		}
 		it := e.cal.pop()
-		now := e.sim.Now()
 		if it.t < now {
 			e.err = fmt.Errorf("engine: invariant violated: time ran backwards (%v < %v)", it.t, now)
 			break
@@ -184,7 +201,7 @@ func (e *Engine) Run() (*Result, error) {
 			break
 		}
 		if it.t > now {
-			e.sim.RunUntil(it.t)
+			e.sim.RunUntil(it.t) // no processes: this only moves the clock
 		}
 		e.processed++
 		if it.kind == evArrival || it.kind == evPodCreate {
@@ -210,6 +227,49 @@ func (e *Engine) Run() (*Result, error) {
 	return res, nil
 }
 
+// stepProcesses interleaves simgo processes with the calendar. A sentinel
+// simgo event waits at the calendar's next time (or the horizon); simgo is
+// stepped one event at a time, so a process that wakes earlier runs first
+// and may add calendar events before the sentinel's time. It returns true
+// when the clock has reached the calendar's head and the head may run.
+func (e *Engine) stepProcesses(now float64) bool {
+	target := math.Inf(1)
+	if e.cal.len() > 0 {
+		target = e.cal.items[0].t
+	}
+	if h := e.cfg.Horizon; h > 0 && h < target {
+		target = h
+	}
+	if math.IsInf(target, 1) {
+		// Nothing in the calendar and no horizon: only processes.
+		if !e.sim.Step() {
+			e.stopped = "done"
+		}
+		return false
+	}
+	if target != e.sentinelAt {
+		e.sentinelGen++
+		gen := e.sentinelGen
+		e.sim.Timeout(target - now).AddHandler(func(*simgo.Event) {
+			if gen == e.sentinelGen {
+				e.sentinelHit = true
+			}
+		})
+		e.sentinelAt = target
+	}
+	e.sentinelHit = false
+	e.sim.Step()
+	if !e.sentinelHit {
+		return false
+	}
+	e.sentinelAt = math.NaN()
+	if e.cal.len() == 0 || e.cal.items[0].t > e.sim.Now() {
+		e.stopped = "horizon"
+		return false
+	}
+	return true
+}
+
 // stalled ends the run when nothing but retries and timers has happened
 // for StallTimeout while pods wait and nothing else can change the cluster,
 // or when only policy timers are left after every pod finished.
@@ -218,11 +278,11 @@ func (e *Engine) stalled(it item) bool {
 		return false
 	}
 	now := it.t
-	if it.kind == evTimer && e.finished == len(e.pods) && e.arrivalsToCome == 0 {
+	if it.kind == evTimer && e.jobsDone == len(e.jobs) && e.arrivalsToCome == 0 {
 		e.stopped = "done"
 		return true
 	}
-	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
+	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > 0 || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
 		return false
 	}
 	e.stopped = "stalled"
@@ -245,8 +305,6 @@ func (e *Engine) dispatch(it item) {
 		e.syncJob(e.jobs[it.id], now)
 	case evPodCreate:
 		e.createPod(e.jobs[it.id], int(it.tag), now)
-	case evDeliver:
-		e.deliver(now)
 	case evTimer:
 		e.notify(Event{Kind: TimerFired, Tag: it.tag}, now)
 	case evBindDone:
@@ -278,10 +336,16 @@ func (e *Engine) dispatch(it item) {
 		e.containerUp(e.pods[it.id], now)
 	case evInitDone:
 		p := e.pods[it.id]
+		e.initRunning--
+		e.progress(now)
 		p.step++
 		e.kubeletSync(p, now)
 	case evFinish:
 		e.finishPod(e.pods[it.id], now)
+	case evReady:
+		p := e.pods[it.id]
+		p.Ready = now
+		e.record(now, RecReady, p, p.Node, "")
 	}
 }
 
@@ -289,10 +353,7 @@ func (e *Engine) dispatch(it item) {
 // delivered together.
 func (e *Engine) notify(ev Event, now float64) {
 	e.pending = append(e.pending, ev)
-	if !e.deliverQueued {
-		e.deliverQueued = true
-		e.push(item{t: now, kind: evDeliver})
-	}
+	e.deliverQueued = true
 }
 
 func (e *Engine) deliver(now float64) {
@@ -345,6 +406,9 @@ func (e *Engine) apply(d *Decision, now float64) error {
 		e.push(item{t: d.At, kind: evTimer, tag: d.Tag})
 	case Unschedulable:
 		p := d.Pod
+		if p == nil {
+			return fmt.Errorf("engine: invariant violated: policy %s reported a nil pod unschedulable", e.policy.Name())
+		}
 		p.Attempts++
 		p.LastFailure = d.Reason
 		e.record(now, RecFailedScheduling, p, nil, d.Reason)

@@ -95,7 +95,7 @@ func (e *Engine) retry(p *Pod, now float64) {
 		phase := p.Node.kubelet.tickPhase
 		due = phase + math.Ceil((due-phase)/per)*per
 	}
-	e.queueSync(p, now, due-now)
+	e.queueSync(p, now, due-now+Sample(s.WatchDelay, e.rStartup))
 }
 
 func (e *Engine) kubeletSync(p *Pod, now float64) {
@@ -266,6 +266,8 @@ func (e *Engine) startContainer(p *Pod, now float64) {
 func (e *Engine) containerUp(p *Pod, now float64) {
 	c, isInit := p.container()
 	if isInit {
+		e.initRunning++
+		e.progress(now)
 		e.push(item{t: now + Sample(c.Duration, e.rStartup), kind: evInitDone, id: int32(p.ID)})
 		return
 	}
@@ -283,8 +285,7 @@ func (e *Engine) containerUp(p *Pod, now float64) {
 	// Ready once the readiness delay has passed, if the containers are
 	// still running then.
 	if ready := now + Sample(p.Template.ReadinessDelay, e.rStartup); ready <= now+p.RunTime {
-		p.Ready = ready
-		e.record(ready, RecReady, p, p.Node, "")
+		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
 	}
 	e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})
 }

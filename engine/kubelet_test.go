@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -49,8 +50,7 @@ func TestImageCache(t *testing.T) {
 func TestPullNeverFailsWithoutImage(t *testing.T) {
 	tmpl := enginetest.Template("app:1", 5)
 	tmpl.Containers[0].PullPolicy = engine.PullNever
-	cfg := enginetest.ExactConfig(oneNode())
-	res := run(t, cfg, &enginetest.FirstFit{}, at(0, enginetest.Pod("p", tmpl)))
+	res := run(t, retryConfig(), &enginetest.FirstFit{}, at(0, enginetest.Pod("p", tmpl)))
 	if res.Stopped != "stalled" {
 		t.Fatalf("Stopped = %q, want stalled", res.Stopped)
 	}
@@ -59,15 +59,25 @@ func TestPullNeverFailsWithoutImage(t *testing.T) {
 		t.Error("pod started without its image")
 	}
 	// The last progress is the bind completing at 0.375. The pull fails at
-	// the sandbox (1.4375) and is retried every 10 s (no jitter); the stall
-	// is declared at the first retry more than 900 s after the progress:
-	// 1.4375 + 10k > 900.375 → k = 90, at 901.4375, after 90 failures
-	// (k = 0 … 89).
-	eq(t, "End", res.End, 1.4375+900)
+	// the sandbox (0.25 + 0.125 + 1 = 1.375) and is retried every 10 s (no
+	// jitter); the stall is declared at the first retry more than 900 s
+	// after the progress: 1.375 + 10k > 900.375 → k = 90, at 901.375,
+	// after 90 failures (k = 0 … 89).
+	eq(t, "End", res.End, 1.375+900)
 	fails := enginetest.Records(res, p.ID, engine.RecPullFailed)
 	if len(fails) != 90 || fails[0].Msg != "ErrImageNeverPull: app:1" {
 		t.Errorf("%d PullFailed records (first %q), want 90 ErrImageNeverPull", len(fails), fails[0].Msg)
 	}
+}
+
+// retryConfig is ExactConfig without the watch delay, so that the first
+// sync follows the bind at once and a pod-worker retry lands exactly
+// PodWorkerBackoff·(1 + jitter·u) after the failed sync, whether or not
+// the model adds a watch delay to the requeue.
+func retryConfig() engine.Config {
+	cfg := enginetest.ExactConfig(oneNode())
+	cfg.Startup.WatchDelay = nil
+	return cfg
 }
 
 // sameInstantPods returns n bare pods of one template, all arriving at 0.
@@ -86,20 +96,20 @@ func sameInstantPods(n int, tmpl *engine.PodTemplate) []submission {
 // back-off (10 s) and are retried by the pod worker 10–15 s later, when
 // the image is present and they start without a pull.
 func TestRegistryPullQPS(t *testing.T) {
-	cfg := enginetest.ExactConfig(oneNode())
+	cfg := retryConfig()
 	cfg.Seed = 7
 	cfg.Startup.RegistryPullQPS, cfg.Startup.RegistryBurst = 5, 10
 	cfg.Startup.PodWorkerJitter = 0.5 // 10–15 s
 	res := runToEnd(t, cfg, &enginetest.FirstFit{}, sameInstantPods(20, enginetest.Template("app:1", 100))...)
 
-	sandboxUp := L + bindL + watch + sbx // 1.4375 for every pod
+	sandboxUp := L + bindL + sbx // 1.375 for every pod
 	var ok, failed int
 	for i, p := range res.Pods {
 		fails := enginetest.Records(res, p.ID, engine.RecPullFailed)
 		switch {
 		case i < 10:
 			// Pods 0–9 (sync order) take the 10 tokens; they share pod 0's
-			// transfer and all start at 1.4375 + 2 + 0.5.
+			// transfer and all start at 1.375 + 2 + 0.5.
 			ok++
 			if len(fails) != 0 || p.PullFailures != 0 {
 				t.Errorf("%s: %d pull failures, want 0", p.Name, len(fails))
@@ -142,7 +152,7 @@ func TestRegistryPullQPS(t *testing.T) {
 // 300 … s; the pod worker retries every 10 s (no jitter) and reports
 // PullBackOff while the back-off lasts.
 func TestImageBackoffDoubling(t *testing.T) {
-	cfg := enginetest.ExactConfig(oneNode())
+	cfg := retryConfig()
 	cfg.Startup.RegistryPullQPS, cfg.Startup.RegistryBurst = 1e-9, 1
 	cfg.Horizon = 2000
 	// "hog" takes the only token and runs for the whole horizon (so the run
@@ -159,12 +169,12 @@ func TestImageBackoffDoubling(t *testing.T) {
 	for _, r := range enginetest.Records(res, v.ID, engine.RecPullFailed) {
 		fails = append(fails, r.T)
 	}
-	// First failure at the sandbox (1.4375). The pod worker retries every
+	// First failure at the sandbox (1.375). The pod worker retries every
 	// 10 s; a retry inside the back-off window is a PullBackOff; the first
 	// retry at or after the window's end tries the pull and fails again,
 	// doubling the window. With 10 s retries the window of period P is left
 	// at the first multiple of 10 ≥ P: gaps 10, 20, 40, 80, 160, 300, 300, …
-	want := []float64{1.4375}
+	want := []float64{L + bindL + sbx}
 	gaps := []float64{10, 20, 40, 80, 160, 300, 300, 300, 300, 300}
 	for _, g := range gaps {
 		if next := want[len(want)-1] + g; next <= 2000 {
@@ -353,5 +363,32 @@ func TestSandboxConcurrency(t *testing.T) {
 				eq(t, p.Name+".Initialized", p.Initialized, syncAt)
 			}
 		})
+	}
+}
+
+// TestSyncLoopTicks: with a 1 s sync loop period, pod-worker retries on a
+// node are picked up on that node's ticker, so every retry time on one
+// node has the same fractional phase, and it comes at most one period
+// after the jittered back-off.
+func TestSyncLoopTicks(t *testing.T) {
+	cfg := retryConfig()
+	cfg.Seed = 3
+	cfg.Startup.RegistryPullQPS, cfg.Startup.RegistryBurst = 5, 10
+	cfg.Startup.PodWorkerJitter = 0.5
+	cfg.Startup.SyncLoopPeriod = 1
+	res := runToEnd(t, cfg, &enginetest.FirstFit{}, sameInstantPods(20, enginetest.Template("app:1", 100))...)
+	sandboxUp := L + bindL + sbx
+	var phase float64
+	for i, p := range res.Pods[10:] {
+		retry := p.ContainersStarted - start // image present at the retry: no pull
+		if d := retry - sandboxUp; d < 10 || d >= 16 {
+			t.Errorf("%s: retried %v s after the failure, want [10, 16)", p.Name, d)
+		}
+		frac := retry - math.Floor(retry)
+		if i == 0 {
+			phase = frac
+		} else if math.Abs(frac-phase) > 1e-9 {
+			t.Errorf("%s: retry at %v, phase %v; other retries on the node have phase %v", p.Name, retry, frac, phase)
+		}
 	}
 }

@@ -124,9 +124,11 @@ func (t *PodTemplate) NonZeroRequests() Resources {
 		}
 		r.MilliCPU = max(r.MilliCPU, cpu)
 		r.Memory = max(r.Memory, mem)
+		r.GPU = max(r.GPU, c.GPU)
 	}
 	r.MilliCPU += t.Overhead.MilliCPU
 	r.Memory += t.Overhead.Memory
+	r.GPU += t.Overhead.GPU
 	r.Pods = 1
 	return r
 }
@@ -209,7 +211,8 @@ type Job struct {
 	succeeded int
 	active    int // created or being created, not finished
 	nextIndex int // next completion index / pod ordinal to create
-	batch     int // slow-start batch size of the current creation run
+	batch     int // slow-start batch size of the current sync
+	syncQuota int // pods the current sync still has to create
 	inBatch   int // creations of the current batch not yet done
 }
 

@@ -126,9 +126,6 @@ func TestPodTemplateNonZeroRequests(t *testing.T) {
 // (k8s.io/component-helpers resource.PodRequests with
 // NonMissingContainerRequests, which only fills cpu and memory).
 func TestNonZeroRequestsGPUAgreesWithRequests(t *testing.T) {
-	bug(t, "PodTemplate.NonZeroRequests (pod.go:102-129) ignores init-container GPUs and Overhead.GPU, "+
-		"so NonZero.GPU = 1 < Requests.GPU = 4 (init GPU) and overhead GPUs are dropped; "+
-		"it should take max(ΣGPU, max init GPU) + Overhead.GPU like Requests")
 	tmpl := PodTemplate{
 		Containers:     []Container{{MilliCPU: 100, Memory: MiB, GPU: 1}},
 		InitContainers: []Container{{GPU: 4}},

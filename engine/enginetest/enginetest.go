@@ -9,10 +9,8 @@ package enginetest
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"testing"
 
 	"github.com/convergesim/converge/engine"
 )
@@ -268,17 +266,4 @@ func Kinds(rs []engine.Record) []engine.RecKind {
 		ks[i] = r.Kind
 	}
 	return ks
-}
-
-// BugEnv is the environment variable that turns known-bug skips into
-// running (failing) tests: CONVERGE_RUN_BUGS=1 go test ./engine/...
-const BugEnv = "CONVERGE_RUN_BUGS"
-
-// Bug skips a test that demonstrates a known bug, with the explanation,
-// unless CONVERGE_RUN_BUGS=1 is set.
-func Bug(t testing.TB, explanation string) {
-	t.Helper()
-	if os.Getenv(BugEnv) != "1" {
-		t.Skip("BUG: " + explanation)
-	}
 }

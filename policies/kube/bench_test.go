@@ -93,62 +93,72 @@ func BenchmarkPlace100kPodsOn5kNodes(b *testing.B) {
 		b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/benchPods, "bytes/pod")
 	})
 
-	b.Run("decide", func(b *testing.B) {
-		b.ReportAllocs()
-		var ms0, ms1 runtime.MemStats
-		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			nodes := benchCluster()
-			c := &engine.Cluster{Nodes: nodes}
-			s, err := New(DefaultConfig(), engine.NewStreams(uint64(i+1)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			tmpl := benchTemplate()
-			events := make([]engine.Event, benchPods)
-			pods := make([]*engine.Pod, benchPods)
-			for k := range pods {
-				pods[k] = makePod(k, tmpl)
-				events[k] = engine.Event{Kind: engine.PodCreated, Pod: pods[k]}
-			}
-			out := make([]engine.Decision, 0, 8)
-			timer := []engine.Event{{Kind: engine.TimerFired, Tag: tagCycle}}
-			runtime.GC()
-			runtime.ReadMemStats(&ms0)
-			b.StartTimer()
-			out = s.Decide(0, events, c, out[:0])
-			for {
-				next := -1.0
-				for _, d := range out {
-					switch d.Kind {
-					case engine.Bind:
-						assign(d.Pod, d.Node)
-					case engine.SetTimer:
-						if d.Tag == tagCycle {
-							next = d.At
-						}
+	b.Run("decide", func(b *testing.B) { benchDecide(b, 1) })
+	// Four pod shapes interleaved: the per-node score memo mostly misses,
+	// so this is close to the cost without it.
+	b.Run("decide-4shapes", func(b *testing.B) { benchDecide(b, 4) })
+}
+
+func benchDecide(b *testing.B, shapes int) {
+	b.ReportAllocs()
+	var ms0, ms1 runtime.MemStats
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		nodes := benchCluster()
+		c := &engine.Cluster{Nodes: nodes}
+		s, err := New(DefaultConfig(), engine.NewStreams(uint64(i+1)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var tmpls []*engine.PodTemplate
+		for k := range shapes {
+			t := makeTemplate(1000-int64(k)*100, 2*gi-int64(k)*engine.MiB)
+			t.RunTime = engine.Const(1e6)
+			tmpls = append(tmpls, t)
+		}
+		events := make([]engine.Event, benchPods)
+		pods := make([]*engine.Pod, benchPods)
+		for k := range pods {
+			pods[k] = makePod(k, tmpls[k%shapes])
+			events[k] = engine.Event{Kind: engine.PodCreated, Pod: pods[k]}
+		}
+		out := make([]engine.Decision, 0, 8)
+		timer := []engine.Event{{Kind: engine.TimerFired, Tag: tagCycle}}
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		b.StartTimer()
+		out = s.Decide(0, events, c, out[:0])
+		for {
+			next := -1.0
+			for _, d := range out {
+				switch d.Kind {
+				case engine.Bind:
+					assign(d.Pod, d.Node)
+				case engine.SetTimer:
+					if d.Tag == tagCycle {
+						next = d.At
 					}
 				}
-				if next < 0 {
-					break
-				}
-				out = s.Decide(next, timer, c, out[:0])
 			}
-			b.StopTimer()
-			runtime.ReadMemStats(&ms1)
-			for _, p := range pods {
-				if p.Node == nil {
-					b.Fatalf("pod %d not placed", p.ID)
-				}
+			if next < 0 {
+				break
 			}
-			if s.PendingPods() != 0 {
-				b.Fatalf("%d pending", s.PendingPods())
-			}
-			b.StartTimer()
+			out = s.Decide(next, timer, c, out[:0])
 		}
-		b.ReportMetric(float64(b.N*benchPods)/b.Elapsed().Seconds(), "pods/s")
-		b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/benchPods, "bytes/pod")
-	})
+		b.StopTimer()
+		runtime.ReadMemStats(&ms1)
+		for _, p := range pods {
+			if p.Node == nil {
+				b.Fatalf("pod %d not placed", p.ID)
+			}
+		}
+		if s.PendingPods() != 0 {
+			b.Fatalf("%d pending", s.PendingPods())
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*benchPods)/b.Elapsed().Seconds(), "pods/s")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/benchPods, "bytes/pod")
 }
 
 // A steady-state cycle allocates nothing.
@@ -182,10 +192,17 @@ func TestCycleDoesNotAllocate(t *testing.T) {
 	for range 500 { // warm up: scratch, free lists, spread state
 		step()
 	}
-	if allocs := testing.AllocsPerRun(1000, step); allocs != 0 {
-		t.Errorf("%v allocations per cycle", allocs)
+	// AllocsPerRun (which runs at GOMAXPROCS 1) rounds the mean down, so
+	// measure one run of 1,000 cycles: the result is their exact total.
+	thousand := func() {
+		for range 1000 {
+			step()
+		}
 	}
-	if s.Stats().Bound < 1500 {
+	if n := testing.AllocsPerRun(1, thousand); n != 0 {
+		t.Errorf("%v allocations in 1,000 cycles", n)
+	}
+	if s.Stats().Bound < 2500 {
 		t.Fatalf("only %d bound", s.Stats().Bound)
 	}
 }

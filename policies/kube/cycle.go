@@ -16,6 +16,8 @@ import (
 // templateInfo is what the cycle needs from a pod template, compiled once
 // per template (the pods of a job share it).
 type templateInfo struct {
+	shape                 int32            // memo key (1, 2, … in order of first use)
+	requests, nonZero     engine.Resources // of the template's pods
 	affinity              nodeAffinity
 	affinityFilter        bool
 	tolerations           []engine.Toleration
@@ -36,6 +38,9 @@ func (s *Scheduler) templateInfo(t *engine.PodTemplate) *templateInfo {
 		return ti
 	}
 	ti := &templateInfo{
+		shape:                 int32(len(s.templates) + 1),
+		requests:              t.Requests(),
+		nonZero:               t.NonZeroRequests(),
 		affinity:              compileNodeAffinity(t),
 		tolerations:           t.Tolerations,
 		tolerateUnschedulable: toleratesUnschedulable(t.Tolerations),
@@ -190,7 +195,7 @@ func (s *Scheduler) prioritize(st *cycleState, c *engine.Cluster) []int64 {
 	n := len(s.feasibleIdx)
 	total := s.total[:n]
 	if s.fast != nil {
-		s.fast.scoreAll(s.nodes.hot, s.feasibleIdx, total, &s.podReq)
+		s.fast.scoreAll(&s.nodes, s.feasibleIdx, total, &s.podReq, s.podShape)
 	} else {
 		clear(total)
 	}
@@ -270,23 +275,20 @@ func (s *Scheduler) selectHost(total []int64) int {
 	for _, t := range total[1:] {
 		best = max(best, t)
 	}
+	// Collect the tied indices without a data-dependent branch.
+	if len(s.ties) < len(total) {
+		s.ties = make([]int32, len(total))
+	}
+	ties := s.ties[:len(total)]
 	cnt := 0
-	for _, t := range total {
+	for i, t := range total {
+		ties[cnt] = int32(i)
 		if t == best {
 			cnt++
 		}
 	}
-	r := 0
-	if cnt > 1 {
-		r = s.rng.IntN(cnt)
+	if cnt == 1 {
+		return int(ties[0])
 	}
-	for i, t := range total {
-		if t == best {
-			if r == 0 {
-				return i
-			}
-			r--
-		}
-	}
-	panic("kube: selectHost: lost the maximum")
+	return int(ties[s.rng.IntN(cnt)])
 }

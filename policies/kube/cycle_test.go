@@ -44,22 +44,25 @@ func TestRotatingStartIndex(t *testing.T) {
 	s.resize(&engine.Cluster{Nodes: nodes})
 	tmpl := makeTemplate(100, 0)
 	st := cycleState{pod: makePod(0, tmpl), ti: s.templateInfo(tmpl)}
+	c := &engine.Cluster{Nodes: nodes}
 	// Cycle 1: 0..99 are feasible → 100 evaluated, start 0 → 100.
-	if got := s.findNodesThatFit(&st, nodes); got != 100 || len(s.feasible) != 100 || s.feasible[0] != nodes[0] || s.nextStartNodeIndex != 100 {
-		t.Fatalf("cycle 1: processed %d, %d feasible, first %s, next %d", got, len(s.feasible), s.feasible[0].Name, s.nextStartNodeIndex)
+	got := s.findNodesThatFit(&st, nodes)
+	f := s.feasibleNodes(c)
+	if got != 100 || len(f) != 100 || f[0] != nodes[0] || s.nextStartNodeIndex != 100 {
+		t.Fatalf("cycle 1: processed %d, %d feasible, next %d", got, len(f), s.nextStartNodeIndex)
 	}
 	// Cycle 2: from 100; 105–107 are cordoned, so the 100th feasible node
 	// is found after 103 nodes: 100..199 (97 feasible) then 0..2 → next 3.
-	if got := s.findNodesThatFit(&st, nodes); got != 103 || len(s.feasible) != 100 || s.feasible[0] != nodes[100] ||
-		s.feasible[99] != nodes[2] || s.nextStartNodeIndex != 3 {
-		t.Fatalf("cycle 2: processed %d, %d feasible, first %s, last %s, next %d", got, len(s.feasible),
-			s.feasible[0].Name, s.feasible[len(s.feasible)-1].Name, s.nextStartNodeIndex)
+	got = s.findNodesThatFit(&st, nodes)
+	f = s.feasibleNodes(c)
+	if got != 103 || len(f) != 100 || f[0] != nodes[100] || f[99] != nodes[2] || s.nextStartNodeIndex != 3 {
+		t.Fatalf("cycle 2: processed %d, %d feasible, next %d", got, len(f), s.nextStartNodeIndex)
 	}
 	// A pod that fits nowhere evaluates every node; the index wraps to itself.
 	big := makeTemplate(8000, 0)
 	st2 := cycleState{pod: makePod(1, big), ti: s.templateInfo(big)}
-	if got := s.findNodesThatFit(&st2, nodes); got != 200 || len(s.feasible) != 0 || s.nextStartNodeIndex != 3 {
-		t.Fatalf("cycle 3: processed %d, %d feasible, next %d", got, len(s.feasible), s.nextStartNodeIndex)
+	if got := s.findNodesThatFit(&st2, nodes); got != 200 || len(s.feasibleIdx) != 0 || s.nextStartNodeIndex != 3 {
+		t.Fatalf("cycle 3: processed %d, %d feasible, next %d", got, len(s.feasibleIdx), s.nextStartNodeIndex)
 	}
 }
 

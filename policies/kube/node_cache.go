@@ -69,6 +69,7 @@ func (h *nodeHot) fits(req *engine.Resources) bool {
 // label presence.
 type nodeCache struct {
 	hot         []nodeHot
+	memo        []scoreMemo // the fast path's last resource score per node
 	plain       []bool
 	zone        []int32
 	hasHostname []bool
@@ -83,6 +84,7 @@ func (nc *nodeCache) rebuild(c *engine.Cluster) {
 	}
 	n := len(c.Nodes)
 	nc.hot = make([]nodeHot, n)
+	nc.memo = make([]scoreMemo, n)
 	nc.plain = make([]bool, n)
 	nc.zone = make([]int32, n)
 	nc.hasHostname = make([]bool, n)
@@ -98,6 +100,7 @@ func (nc *nodeCache) update(n *engine.Node) {
 		return // not in the cluster the cache was built for: sync rebuilds
 	}
 	nc.hot[i] = loadHot(n)
+	nc.memo[i] = scoreMemo{}
 	nc.plain[i] = !n.Unschedulable && len(n.Taints) == 0
 	_, nc.hasHostname[i] = n.Labels[engine.LabelHostname]
 	z, ok := n.Labels[engine.LabelZone]
@@ -113,6 +116,24 @@ func (nc *nodeCache) update(n *engine.Node) {
 		nc.zoneCount = append(nc.zoneCount, 0)
 	}
 	nc.zone[i] = id
+}
+
+// addPod adds (sign +1) or removes (sign −1) a pod's requests on node i.
+func (nc *nodeCache) addPod(i int, p *engine.Pod, sign int64) {
+	if i < 0 || i >= len(nc.hot) {
+		return
+	}
+	nc.hot[i].add(p, sign)
+	nc.memo[i] = scoreMemo{}
+}
+
+// scoreMemo remembers a node's weighted NodeResourcesFit + BalancedAllocation
+// score for the pods of one template (shape, 0 = none). Those scores are a
+// function of the node's requests and the pod's requests only, and every
+// change of the node's requests clears the memo, so reusing it is exact.
+type scoreMemo struct {
+	score int64
+	shape int32
 }
 
 // matches reports whether the compact copy of n equals the engine's node.

@@ -144,34 +144,41 @@ func (f *fastResources) podRequests(p *engine.Pod) podRequests {
 }
 
 // scoreAll writes the weighted NodeResourcesFit plus (unless skipped)
-// BalancedAllocation score of each feasible node (by index into hot) into
-// total. Neither score depends on the other feasible nodes.
-func (f *fastResources) scoreAll(hot []nodeHot, feasible []int32, total []int64, r *podRequests) {
+// BalancedAllocation score of each feasible node (by index) into total.
+// Neither score depends on the other feasible nodes. With shape ≠ 0 it
+// reuses and refreshes the nodes' memos (see scoreMemo).
+func (f *fastResources) scoreAll(nc *nodeCache, feasible []int32, total []int64, r *podRequests, shape int32) {
 	total = total[:len(feasible)]
-	if !f.leastEqual || f.fitW == 0 || !r.balanced {
-		for i, idx := range feasible {
-			total[i] = f.nodeScore(&hot[idx], r)
-		}
-		return
-	}
-	// The default configuration, inlined: LeastAllocated with equal cpu and
-	// memory weights, plus BalancedAllocation.
+	hot, memo := nc.hot, nc.memo
+	// The default configuration (LeastAllocated with equal cpu and memory
+	// weights, plus BalancedAllocation) is inlined below.
+	inline := f.leastEqual && f.fitW != 0 && r.balanced
 	fitW, balW := f.fitW, f.balanced
 	for i, idx := range feasible {
-		h := &hot[idx]
-		c, m := h.nzCPU+r.nzCPU, h.nzMem+r.nzMem
-		if c < 0 || m < 0 || uint64(h.allocCPU-1) >= fastFloatLimit-1 || uint64(h.allocMem-1) >= fastFloatLimit-1 {
-			total[i] = f.nodeScore(h, r)
+		m := &memo[idx]
+		if shape != 0 && m.shape == shape {
+			total[i] = m.score
 			continue
 		}
-		var sc, sm int64
-		if c <= h.allocCPU {
-			sc = divRecip((h.allocCPU-c)*MaxNodeScore, h.allocCPU, h.invCPU)
+		h := &hot[idx]
+		c, mem := h.nzCPU+r.nzCPU, h.nzMem+r.nzMem
+		var v int64
+		if inline && c >= 0 && mem >= 0 && uint64(h.allocCPU-1) < fastFloatLimit-1 && uint64(h.allocMem-1) < fastFloatLimit-1 {
+			var sc, sm int64
+			if c <= h.allocCPU {
+				sc = divRecip((h.allocCPU-c)*MaxNodeScore, h.allocCPU, h.invCPU)
+			}
+			if mem <= h.allocMem {
+				sm = divRecip((h.allocMem-mem)*MaxNodeScore, h.allocMem, h.invMem)
+			}
+			v = fitW*((sc+sm)>>1) + balW*balancedScore(h.allocCPU, h.allocMem, h.reqCPU+r.cpu, h.reqMem+r.mem)
+		} else {
+			v = f.nodeScore(h, r)
 		}
-		if m <= h.allocMem {
-			sm = divRecip((h.allocMem-m)*MaxNodeScore, h.allocMem, h.invMem)
+		total[i] = v
+		if shape != 0 {
+			*m = scoreMemo{v, shape}
 		}
-		total[i] = fitW*((sc+sm)>>1) + balW*balancedScore(h.allocCPU, h.allocMem, h.reqCPU+r.cpu, h.reqMem+r.mem)
 	}
 }
 

@@ -46,7 +46,8 @@ func (s *Scheduler) spreadAdd(p *engine.Pod, n *engine.Node) {
 	}
 	js := s.spread[p.Job]
 	if js == nil {
-		js = &jobSpread{}
+		size := max(len(s.nodes.hot), n.Index+1)
+		js = &jobSpread{count: make([]int32, size), occupied: make([]int32, 0, size)}
 		s.spread[p.Job] = js
 	}
 	if n.Index >= len(js.count) {

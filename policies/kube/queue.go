@@ -216,11 +216,20 @@ func (q *schedulingQueue) pop() *queuedPod {
 	return qp
 }
 
+// maxFree bounds the recycled queue records (enough for a steady flow;
+// a burst beyond it is left to the garbage collector).
+const maxFree = 1024
+
 // done forgets a pod that was bound.
 func (q *schedulingQueue) done(qp *queuedPod) {
 	q.byPod[qp.pod.ID] = nil
 	qp.pod = nil
-	q.free = append(q.free, qp)
+	if len(q.free) < maxFree {
+		if q.free == nil {
+			q.free = make([]*queuedPod, 0, maxFree)
+		}
+		q.free = append(q.free, qp)
+	}
 }
 
 // backoffDuration is initial·2^(attempts−1), capped at the maximum.

@@ -64,8 +64,10 @@ type Scheduler struct {
 	changed         []*engine.Node // scratch: NodeChanged nodes of a batch
 	feasible        []*engine.Node
 	feasibleIdx     []int32 // their indices
+	ties            []int32 // scratch of selectHost
 	feasibleTainted bool    // some feasible node has taints
 	podReq          podRequests
+	podShape        int32 // memo key of the pod's requests (0 = none)
 	total           []int64
 	raw             []int64
 
@@ -138,8 +140,8 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 			if s.q.remove(ev.Pod) {
 				continue // a pending pod went away
 			}
-			if n := ev.Node; n != nil && n.Index >= 0 && n.Index < len(s.nodes.hot) {
-				s.nodes.hot[n.Index].add(ev.Pod, -1)
+			if n := ev.Node; n != nil {
+				s.nodes.addPod(n.Index, ev.Pod, -1)
 			}
 			s.spreadRemove(ev.Pod, ev.Node)
 			moves |= eventPodDeleted
@@ -240,7 +242,7 @@ func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Dec
 		return append(out, engine.Decision{Kind: engine.Unschedulable, Pod: p, Reason: msg})
 	}
 	s.stats.Bound++
-	s.nodes.hot[host.Index].add(p, 1)
+	s.nodes.addPod(host.Index, p, 1)
 	s.spreadAdd(p, host)
 	s.q.done(qp)
 	delay := cost + s.bucket.Reserve(s.busyUntil)
@@ -258,6 +260,10 @@ func (s *Scheduler) schedulePod(st *cycleState, c *engine.Cluster) (*engine.Node
 	processed := s.findNodesThatFit(st, c.Nodes)
 	if s.fast != nil {
 		s.podReq = s.fast.podRequests(st.pod)
+		s.podShape = st.ti.shape
+		if p := st.pod; p.Requests != st.ti.requests || p.NonZero != st.ti.nonZero {
+			s.podShape = 0 // not the template's usual requests: no memo
+		}
 	}
 	switch len(s.feasibleIdx) {
 	case 0:
@@ -275,6 +281,7 @@ func (s *Scheduler) resize(c *engine.Cluster) {
 	n := len(c.Nodes)
 	s.feasible = make([]*engine.Node, 0, n)
 	s.feasibleIdx = make([]int32, 0, n)
+	s.ties = make([]int32, n)
 	s.total = make([]int64, n)
 	s.raw = make([]int64, n)
 }

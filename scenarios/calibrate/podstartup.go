@@ -171,14 +171,15 @@ type Params struct {
 	CreateLatency float64 // median create API call (s)
 	Sandbox       float64 // median sandbox + CNI set-up (s)
 	ManifestCheck float64 // median pull of a present image (s)
+	SyncDelay     float64 // median pod worker trigger → action (s)
 }
 
 func (p Params) vector() []float64 {
-	return []float64{math.Log(p.ClientQPS), math.Log(p.CreateLatency), math.Log(p.Sandbox), math.Log(p.ManifestCheck)}
+	return []float64{math.Log(p.ClientQPS), math.Log(p.CreateLatency), math.Log(p.Sandbox), math.Log(p.ManifestCheck), math.Log(p.SyncDelay)}
 }
 
 func fromVector(x []float64) Params {
-	return Params{math.Exp(x[0]), math.Exp(x[1]), math.Exp(x[2]), math.Exp(x[3])}
+	return Params{math.Exp(x[0]), math.Exp(x[1]), math.Exp(x[2]), math.Exp(x[3]), math.Exp(x[4])}
 }
 
 // Apply sets the parameters on a copy of the scenario's start-up model.
@@ -186,6 +187,7 @@ func (p Params) Apply(base *scenarios.Scenario) *scenarios.Scenario {
 	sc := *base
 	sc.Startup.Sandbox = &scenarios.Dist{D: engine.LogNormal{Median: p.Sandbox, Sigma: sigmaOf(base.Startup.Sandbox, 0.3)}}
 	sc.Startup.ManifestCheck = &scenarios.Dist{D: engine.LogNormal{Median: p.ManifestCheck, Sigma: sigmaOf(base.Startup.ManifestCheck, 0.3)}}
+	sc.Startup.WatchDelay = &scenarios.Dist{D: engine.LogNormal{Median: p.SyncDelay, Sigma: sigmaOf(base.Startup.WatchDelay, 0.8)}}
 	qps, burst := p.ClientQPS, 1
 	sc.Controllers.ClientQPS = &qps
 	sc.Controllers.ClientBurst = &burst
