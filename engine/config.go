@@ -87,6 +87,10 @@ type Config struct {
 	AllowOvercommit bool
 	// Record keeps the event trace (events.jsonl).
 	Record bool
+	// Streams, if set, are the run's random streams (they must derive from
+	// Seed); a caller that builds the policy first passes the same Streams
+	// to it. Nil means NewStreams(Seed).
+	Streams *Streams
 }
 
 func (c *Config) validate() error {
@@ -106,6 +110,9 @@ func (c *Config) validate() error {
 		if a.MilliCPU < 0 || a.Memory < 0 || a.GPU < 0 || a.Pods < 0 {
 			return fmt.Errorf("engine: node %s: negative allocatable %v", n.Name, a)
 		}
+	}
+	if c.Streams != nil && c.Streams.Seed() != c.Seed {
+		return fmt.Errorf("engine: streams derive from seed %d, not the run's seed %d", c.Streams.Seed(), c.Seed)
 	}
 	if c.Horizon < 0 || c.StallTimeout < 0 {
 		return fmt.Errorf("engine: negative horizon or stall timeout")

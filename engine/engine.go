@@ -76,12 +76,15 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = 900
 	}
+	if cfg.Streams == nil {
+		cfg.Streams = NewStreams(cfg.Seed)
+	}
 	e := &Engine{
 		cfg:        cfg,
 		policy:     policy,
 		cluster:    &Cluster{Nodes: cfg.Nodes, imageNodes: map[string]int{}},
 		sim:        simgo.NewSimulation(),
-		streams:    NewStreams(cfg.Seed),
+		streams:    cfg.Streams,
 		sentinelAt: math.NaN(),
 		imageID:    map[string]int32{},
 		jobClient:  NewTokenBucket(cfg.Controllers.JobQPS, cfg.Controllers.JobBurst),

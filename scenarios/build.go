@@ -14,8 +14,10 @@ const DefaultMaxPods = 110
 
 // Build wires a validated scenario into an engine ready to Run.
 func Build(sc *Scenario) (*engine.Engine, error) {
+	streams := engine.NewStreams(sc.Seed)
 	cfg := engine.Config{
 		Seed:         sc.Seed,
+		Streams:      streams,
 		Nodes:        Nodes(&sc.Cluster),
 		Startup:      sc.Startup.apply(engine.DefaultStartup()),
 		Controllers:  sc.Controllers.apply(engine.DefaultControllers()),
@@ -23,7 +25,6 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		StallTimeout: sc.StallTimeout,
 		Record:       sc.Outputs.Events == nil || *sc.Outputs.Events,
 	}
-	streams := engine.NewStreams(sc.Seed)
 	pol, err := policies.New(sc.Policy.Name, policies.Settings{Kube: sc.Policy.Kube}, streams)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)

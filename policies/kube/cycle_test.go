@@ -187,7 +187,7 @@ func TestPodTopologySpreadScore(t *testing.T) {
 	}
 }
 
-func TestSelectHostReservoir(t *testing.T) {
+func TestSelectHostUniform(t *testing.T) {
 	total := []int64{5, 7, 3, 7, 7, 7, 1}
 	ties := []int{1, 3, 4, 5}
 

@@ -47,12 +47,3 @@ func fitsRequest(req *engine.Resources, n *engine.Node) insufficient {
 	}
 	return r
 }
-
-// fits is fitsRequest(req, n) == 0, for the filter's hot loop.
-func fits(req *engine.Resources, n *engine.Node) bool {
-	a, used := &n.Allocatable, &n.Requested
-	return used.Pods < a.Pods &&
-		(req.MilliCPU <= 0 || req.MilliCPU <= a.MilliCPU-used.MilliCPU) &&
-		(req.Memory <= 0 || req.Memory <= a.Memory-used.Memory) &&
-		(req.GPU <= 0 || req.GPU <= a.GPU-used.GPU)
-}

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/convergesim/converge/engine"
@@ -288,13 +287,6 @@ func (s *Scheduler) resize(c *engine.Cluster) {
 
 // String describes the scheduler's state, for debugging.
 func (s *Scheduler) String() string {
-	return fmt.Sprintf("kube: active=%d backoff=%d unschedulable=%d busyUntil=%s",
-		s.q.active.len(), s.q.backoff.len(), s.q.unschedLen, fmtTime(s.busyUntil))
-}
-
-func fmtTime(t float64) string {
-	if math.IsInf(t, 0) {
-		return "-"
-	}
-	return fmt.Sprintf("%g", t)
+	return fmt.Sprintf("kube: active=%d backoff=%d unschedulable=%d busyUntil=%g",
+		s.q.active.len(), s.q.backoff.len(), s.q.unschedLen, s.busyUntil)
 }
