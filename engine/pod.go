@@ -199,6 +199,7 @@ func (p *Pod) StartupDelay() float64 { return p.ContainersStarted - p.Created }
 type Job struct {
 	ID          int
 	Name        string
+	Workload    string // the scenario workload the job came from ("" if none)
 	Kind        JobKind
 	Parallelism int // pods running at once (Job)
 	Completions int // successful pods needed

@@ -67,8 +67,8 @@ func pod(id int, name string, j *engine.Job, index int, n *engine.Node, req engi
 func fixture(stalled bool) *engine.Result {
 	nodes := fixtureNodes()
 	a, b := nodes[0], nodes[1]
-	mpi := &engine.Job{ID: 0, Name: "mpi", Kind: engine.KindIndexedJob, Parallelism: 2, Completions: 2, Submitted: 0, Finished: 16}
-	web := &engine.Job{ID: 1, Name: "web", Kind: engine.KindPod, Parallelism: 1, Completions: 1, Submitted: 2, Finished: 8}
+	mpi := &engine.Job{ID: 0, Name: "mpi", Workload: "mpi", Kind: engine.KindIndexedJob, Parallelism: 2, Completions: 2, Submitted: 0, Finished: 16}
+	web := &engine.Job{ID: 1, Name: "web", Workload: "web", Kind: engine.KindPod, Parallelism: 1, Completions: 1, Submitted: 2, Finished: 8}
 	r := func(cpu int64, memGiB int64, gpu int64) engine.Resources {
 		return engine.Resources{MilliCPU: cpu, Memory: memGiB * engine.GiB, GPU: gpu, Pods: 1}
 	}
@@ -109,14 +109,13 @@ func fixture(stalled bool) *engine.Result {
 	}
 	end := 16.0
 	if stalled {
-		batch := &engine.Job{ID: 2, Name: "batch", Kind: engine.KindJob, Parallelism: 2, Completions: 3, Submitted: 5, Finished: nan}
+		batch := &engine.Job{ID: 2, Name: "batch", Workload: "batch", Kind: engine.KindJob, Parallelism: 2, Completions: 3, Submitted: 5, Finished: nan}
 		jobs = append(jobs, batch)
 		b0 := pod(3, "batch-0", batch, 0, b, r(1000, 1, 0), 5.5, 6.0, 6.5, 7.0, nan, nan, nan)
 		b1 := pod(4, "batch-1", batch, 1, nil, r(6000, 1, 0), 5.75, nan, nan, nan, nan, nan, nan)
 		// batch-0: three failed pulls, then a pull queued at 7.0 that never
-		// began (PullSeconds = −7: the start was subtracted).
+		// completed (PullSeconds counts completed pulls only: 0).
 		b0.PullFailures = 3
-		b0.PullSeconds = -7
 		// batch-1: four failed attempts, never assigned.
 		b1.Attempts = 4
 		b1.LastFailure = "0/2 nodes are available: 2 Insufficient cpu."

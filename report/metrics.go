@@ -142,18 +142,47 @@ type Summary struct {
 	SchedulingFailures   int     // Σ attempts that did not assign the pod
 	PullFailures         int     // Σ Pod.PullFailures
 	PodsWithPullFailures int     // pods with at least one pull failure
-	PullSeconds          float64 // Σ PullSecondsOf
+	PullSeconds          float64 // Σ Pod.PullSeconds (completed pulls, queueing included)
+
+	Workloads []WorkloadSummary // per workload, in order of first job
 }
 
-// PullSecondsOf returns the seconds the pod spent in image pulls by the end
-// of the run. engine.Pod.PullSeconds subtracts a pull's start time when the
-// pull begins and adds its end time when it ends, so a pull still in flight
-// when the run stopped leaves it negative; that pull is counted up to end.
-func PullSecondsOf(p *engine.Pod, end float64) float64 {
-	if p.PullSeconds < 0 && !engine.IsSet(p.Finished) {
-		return p.PullSeconds + end
+// WorkloadSummary is the job metrics of one workload (jobs with the same
+// engine.Job.Workload).
+type WorkloadSummary struct {
+	Name          string
+	Jobs          int
+	JobsFinished  int
+	JobStartup    Stats
+	JobWait       Stats
+	JobTurnaround Stats
+}
+
+func summarizeWorkloads(jobs []*engine.Job) []WorkloadSummary {
+	var order []string
+	byName := map[string][]*engine.Job{}
+	for _, j := range jobs {
+		if _, ok := byName[j.Workload]; !ok {
+			order = append(order, j.Workload)
+		}
+		byName[j.Workload] = append(byName[j.Workload], j)
 	}
-	return p.PullSeconds
+	out := make([]WorkloadSummary, 0, len(order))
+	for _, name := range order {
+		w := WorkloadSummary{Name: name}
+		var st, wt, tt []float64
+		for _, j := range byName[name] {
+			w.Jobs++
+			if engine.IsSet(j.Finished) {
+				w.JobsFinished++
+			}
+			m := MeasureJob(j)
+			st, wt, tt = append(st, m.Startup), append(wt, m.Wait), append(tt, m.Turnaround)
+		}
+		w.JobStartup, w.JobWait, w.JobTurnaround = Describe(st), Describe(wt), Describe(tt)
+		out = append(out, w)
+	}
+	return out
 }
 
 // Summarize computes the run's headline metrics from its lifecycle
@@ -225,7 +254,7 @@ func Summarize(res *engine.Result) Summary {
 		if p.PullFailures > 0 {
 			s.PodsWithPullFailures++
 		}
-		s.PullSeconds += PullSecondsOf(p, res.End)
+		s.PullSeconds += p.PullSeconds
 		m := MeasurePod(p)
 		pStartup = append(pStartup, m.StartupDelay)
 		pWait = append(pWait, m.Wait)
@@ -241,6 +270,7 @@ func Summarize(res *engine.Result) Summary {
 	s.JobWait = Describe(jWait)
 	s.JobRunTime = Describe(jRun)
 	s.JobTurnaround = Describe(jTurn)
+	s.Workloads = summarizeWorkloads(res.Jobs)
 
 	s.Complete = s.JobsFinished == s.Jobs && s.PodsUnfinished == 0 && s.PodsNeverCreated == 0
 	s.Makespan = math.NaN()

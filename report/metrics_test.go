@@ -217,8 +217,8 @@ func TestSummarizeStalled(t *testing.T) {
 		{"last finished", s.LastFinished, 16},
 		{"makespan (incomplete)", s.Makespan, nan},
 		{"window end (= End)", s.WindowEnd, 910},
-		// mpi-1: 1.5 s; batch-0: queued at 7 and still waiting at 910: −7 + 910 = 903.
-		{"pull seconds", s.PullSeconds, 1.5 + 903},
+		// mpi-1: 1.5 s; batch-0's pull never completed and counts 0.
+		{"pull seconds", s.PullSeconds, 1.5},
 		{"utilisation window", s.Utilisation.Window, 910},
 		// cpu·s: mpi-0 2000·(13.5−1) + mpi-1 2000·(16−2) + web 500·(8−2.5) + batch-0 1000·(910−6)
 		//      = 25000 + 28000 + 2750 + 904000 = 959750; capacity·window = 8000·910.
@@ -289,25 +289,6 @@ func TestSummarizeNoGPUAndEmpty(t *testing.T) {
 	e := Summarize(&engine.Result{Cluster: &engine.Cluster{}})
 	if !e.Complete || !math.IsNaN(e.Makespan) || !math.IsNaN(e.Utilisation.CPU) || e.PodStartupDelay.Count != 0 {
 		t.Errorf("empty run: %+v", e)
-	}
-}
-
-func TestPullSecondsOf(t *testing.T) {
-	for _, c := range []struct {
-		name          string
-		pullSeconds   float64
-		finished, end float64
-		want          float64
-	}{
-		{"completed pulls", 4.5, 20, 30, 4.5},
-		{"pull in flight since 7", -7, nan, 30, 23},                     // −7 + 30
-		{"two done (3 s), one in flight since 12", 3 - 12, nan, 30, 21}, // 3 + (30 − 12)
-		{"none", 0, nan, 30, 0},
-	} {
-		p := &engine.Pod{PullSeconds: c.pullSeconds, Finished: c.finished}
-		if got := PullSecondsOf(p, c.end); !same(got, c.want) {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-		}
 	}
 }
 

@@ -131,7 +131,7 @@ func jobID(j *engine.Job) string {
 // jobColumns and podColumns are the CSV headers (docs/outputs.md defines them).
 var (
 	jobColumns = []string{
-		"id", "name", "kind", "parallelism", "completions", "pods", "pods_started", "pods_finished",
+		"id", "name", "workload", "kind", "parallelism", "completions", "pods", "pods_started", "pods_finished",
 		"submitted", "first_created", "all_scheduled", "all_started", "finished",
 		"startup", "wait", "run_time", "turnaround",
 	}
@@ -162,7 +162,7 @@ func renderJobs(res *engine.Result) ([]byte, error) {
 			}
 		}
 		row := []string{
-			strconv.Itoa(j.ID), j.Name, j.Kind.String(),
+			strconv.Itoa(j.ID), j.Name, j.Workload, j.Kind.String(),
 			strconv.Itoa(j.Parallelism), strconv.Itoa(j.Completions),
 			strconv.Itoa(len(j.Pods)), strconv.Itoa(started), strconv.Itoa(finished),
 			fixed(j.Submitted), fixed(m.FirstCreated), fixed(m.AllScheduled), fixed(m.AllStarted), fixed(j.Finished),
@@ -190,7 +190,7 @@ func renderPods(res *engine.Result) ([]byte, error) {
 			fixed(p.Created), fixed(p.Assigned), fixed(p.Scheduled), fixed(p.Initialized),
 			fixed(p.ContainersStarted), fixed(p.Ready), fixed(p.Finished),
 			fixed(m.StartupDelay), fixed(m.Wait), fixed(m.SchedulingDelay), fixed(m.RunTime),
-			strconv.Itoa(p.Attempts), strconv.Itoa(p.PullFailures), fixed(PullSecondsOf(p, res.End)), p.LastFailure,
+			strconv.Itoa(p.Attempts), strconv.Itoa(p.PullFailures), fixed(p.PullSeconds), p.LastFailure,
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err

@@ -123,11 +123,31 @@ type summaryJSON struct {
 	PullFailures         int `json:"pullFailures"`
 	PodsWithPullFailures int `json:"podsWithPullFailures"`
 	PullSeconds          num `json:"pullSeconds"`
+
+	Workloads []workloadJSON `json:"workloads"`
+}
+
+type workloadJSON struct {
+	Name          string    `json:"name"`
+	Jobs          int       `json:"jobs"`
+	JobsFinished  int       `json:"jobsFinished"`
+	JobStartup    statsJSON `json:"jobStartup"`
+	JobWait       statsJSON `json:"jobWait"`
+	JobTurnaround statsJSON `json:"jobTurnaround"`
+}
+
+func workloadsJSON(ws []WorkloadSummary) []workloadJSON {
+	out := make([]workloadJSON, len(ws))
+	for i, w := range ws {
+		out[i] = workloadJSON{w.Name, w.Jobs, w.JobsFinished, statsOf(w.JobStartup), statsOf(w.JobWait), statsOf(w.JobTurnaround)}
+	}
+	return out
 }
 
 type jobJSON struct {
 	ID           int    `json:"id"`
 	Name         string `json:"name"`
+	Workload     string `json:"workload"`
 	Kind         string `json:"kind"`
 	Parallelism  int    `json:"parallelism"`
 	Completions  int    `json:"completions"`
@@ -208,6 +228,7 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 			SchedulingAttempts: s.SchedulingAttempts, SchedulingFailures: s.SchedulingFailures,
 			PullFailures: s.PullFailures, PodsWithPullFailures: s.PodsWithPullFailures,
 			PullSeconds: num(s.PullSeconds),
+			Workloads:   workloadsJSON(s.Workloads),
 		},
 		Jobs: make([]jobJSON, 0, len(res.Jobs)),
 		Pods: make([]podJSON, 0, len(res.Pods)),
@@ -236,7 +257,7 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 	for _, j := range res.Jobs {
 		m := MeasureJob(j)
 		jj := jobJSON{
-			ID: j.ID, Name: j.Name, Kind: j.Kind.String(),
+			ID: j.ID, Name: j.Name, Workload: j.Workload, Kind: j.Kind.String(),
 			Parallelism: j.Parallelism, Completions: j.Completions, PodIDs: make([]int, 0, len(j.Pods)),
 			Submitted: num(j.Submitted), FirstCreated: num(m.FirstCreated), AllScheduled: num(m.AllScheduled),
 			AllStarted: num(m.AllStarted), Finished: num(j.Finished),
@@ -264,7 +285,7 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 			StartupDelay: num(m.StartupDelay), Wait: num(m.Wait),
 			SchedulingDelay: num(m.SchedulingDelay), RunTime: num(m.RunTime),
 			Attempts: p.Attempts, PullFailures: p.PullFailures,
-			PullSeconds: num(PullSecondsOf(p, res.End)), LastFailure: p.LastFailure,
+			PullSeconds: num(p.PullSeconds), LastFailure: p.LastFailure,
 		}
 		if p.Job != nil {
 			id := p.Job.ID

@@ -105,6 +105,21 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 	row("job run time", s.JobRunTime)
 	row("job turnaround", s.JobTurnaround)
 
+	if len(s.Workloads) > 1 || (len(s.Workloads) == 1 && s.Workloads[0].Name != "") {
+		fmt.Fprintf(&b, "\nJobs by workload (seconds)%*s", width+3-len("Jobs by workload (seconds)"), "")
+		for _, h := range []string{"jobs", "done", "start p50", "start p90", "start max", "wait p50", "turn p50"} {
+			fmt.Fprintf(&b, "%*s", statWidth, h)
+		}
+		b.WriteString("\n")
+		for _, w := range s.Workloads {
+			fmt.Fprintf(&b, "  %-*s %*d%*d", width, orDash(w.Name), statWidth, w.Jobs, statWidth, w.JobsFinished)
+			for _, v := range []float64{w.JobStartup.P50, w.JobStartup.P90, w.JobStartup.Max, w.JobWait.P50, w.JobTurnaround.P50} {
+				fmt.Fprintf(&b, "%*s", statWidth, decimal(v))
+			}
+			b.WriteString("\n")
+		}
+	}
+
 	u := s.Utilisation
 	fmt.Fprintf(&b, "\nUtilisation (requested / allocatable over %s)\n", seconds(u.Window))
 	line("cpu", "%s", percent(u.CPU))

@@ -44,7 +44,7 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 			if count > 1 {
 				name = fmt.Sprintf("%s-%d", w.Name, k)
 			}
-			j := &engine.Job{Name: name, Template: tmpl}
+			j := &engine.Job{Name: name, Workload: w.Name, Template: tmpl}
 			switch w.Kind {
 			case "Pod":
 				j.Kind = engine.KindPod

@@ -106,7 +106,7 @@ func TestFitImagePulls(t *testing.T) {
 	}
 	cases := loadPullCases(t)
 	sc := loadPullScenario(t)
-	start := PullParams{NodeBandwidth: 50 << 20, RegistryBandwidth: 1 << 30, Overhead: 2}
+	start := PullParams{NodeBandwidth: 400 << 20, RegistryBandwidth: 3 << 30, Overhead: 12}
 	p, f, err := FitPulls(sc, cases, start, pullRuns, 400)
 	if err != nil {
 		t.Fatal(err)
