@@ -75,62 +75,38 @@ type PodTemplate struct {
 
 // Requests returns the pod's effective request as the scheduler computes it:
 // max(Σ containers, max init container) + overhead, with Pods = 1.
-func (t *PodTemplate) Requests() Resources {
-	var sum, initMax Resources
-	for _, c := range t.Containers {
-		sum.MilliCPU += c.MilliCPU
-		sum.Memory += c.Memory
-		sum.GPU += c.GPU
-	}
-	for _, c := range t.InitContainers {
-		initMax.MilliCPU = max(initMax.MilliCPU, c.MilliCPU)
-		initMax.Memory = max(initMax.Memory, c.Memory)
-		initMax.GPU = max(initMax.GPU, c.GPU)
-	}
-	r := Resources{
-		MilliCPU: max(sum.MilliCPU, initMax.MilliCPU),
-		Memory:   max(sum.Memory, initMax.Memory),
-		GPU:      max(sum.GPU, initMax.GPU),
-		Pods:     1,
-	}
-	o := t.Overhead
-	o.Pods = 0
-	return r.Add(o)
-}
+func (t *PodTemplate) Requests() Resources { return t.request(false) }
 
 // NonZeroRequests returns the request used by the scoring plugins: every
-// app container without a cpu or memory request counts as 100 mCPU / 200 MiB.
-func (t *PodTemplate) NonZeroRequests() Resources {
-	var r Resources
-	for _, c := range t.Containers {
-		cpu, mem := c.MilliCPU, c.Memory
-		if cpu == 0 {
-			cpu = DefaultMilliCPURequest
+// container without a cpu or memory request counts as 100 mCPU / 200 MiB
+// (GetNonzeroRequestForResource), combined as Requests does.
+func (t *PodTemplate) NonZeroRequests() Resources { return t.request(true) }
+
+func (t *PodTemplate) request(nonZero bool) Resources {
+	of := func(c *Container) Resources {
+		r := Resources{MilliCPU: c.MilliCPU, Memory: c.Memory, GPU: c.GPU}
+		if nonZero && r.MilliCPU == 0 {
+			r.MilliCPU = DefaultMilliCPURequest
 		}
-		if mem == 0 {
-			mem = DefaultMemoryRequest
+		if nonZero && r.Memory == 0 {
+			r.Memory = DefaultMemoryRequest
 		}
-		r.MilliCPU += cpu
-		r.Memory += mem
-		r.GPU += c.GPU
+		return r
 	}
-	for _, c := range t.InitContainers {
-		cpu, mem := c.MilliCPU, c.Memory
-		if cpu == 0 {
-			cpu = DefaultMilliCPURequest
-		}
-		if mem == 0 {
-			mem = DefaultMemoryRequest
-		}
-		r.MilliCPU = max(r.MilliCPU, cpu)
-		r.Memory = max(r.Memory, mem)
-		r.GPU = max(r.GPU, c.GPU)
+	var sum, initMax Resources
+	for i := range t.Containers {
+		sum = sum.Add(of(&t.Containers[i]))
 	}
-	r.MilliCPU += t.Overhead.MilliCPU
-	r.Memory += t.Overhead.Memory
-	r.GPU += t.Overhead.GPU
-	r.Pods = 1
-	return r
+	for i := range t.InitContainers {
+		c := of(&t.InitContainers[i])
+		initMax = Resources{max(initMax.MilliCPU, c.MilliCPU), max(initMax.Memory, c.Memory), max(initMax.GPU, c.GPU), 0}
+	}
+	return Resources{
+		MilliCPU: max(sum.MilliCPU, initMax.MilliCPU) + t.Overhead.MilliCPU,
+		Memory:   max(sum.Memory, initMax.Memory) + t.Overhead.Memory,
+		GPU:      max(sum.GPU, initMax.GPU) + t.Overhead.GPU,
+		Pods:     1,
+	}
 }
 
 // PodPhase is the pod's status.phase.
