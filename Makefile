@@ -29,9 +29,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Start-up model against ../shared/data/pod-startup (reports the error table).
+# Start-up model against ../shared/data/pod-startup (reports the error tables).
 calibrate:
-	$(GO) test -count=1 -run 'TestPodStartup' -v ./scenarios/calibrate/
+	$(GO) test -count=1 -run 'TestPodStartup|TestImagePulls' -v ./scenarios/calibrate/
 
 clean:
 	rm -rf bin out
