@@ -6,8 +6,11 @@ import "fmt"
 // around it. See docs/startup-model.md for the mechanisms and provenance.
 type Startup struct {
 	BindLatency Dist // bind API round trip: assume → PodScheduled
-	WatchDelay  Dist // PodScheduled → the kubelet's pod worker syncs the pod
-	Sandbox     Dist // RunPodSandbox + CNI set-up
+	// SyncDelay is the time from a pod worker being triggered (the watch
+	// delivering the bound pod, or the sync loop picking a requeued pod) to
+	// it acting on the pod; it applies to every sync.
+	SyncDelay Dist
+	Sandbox   Dist // RunPodSandbox + CNI set-up
 	// SandboxConcurrency bounds the sandbox creations a node runs at once
 	// (container runtime and CNI plugin serialisation); 0 = unlimited.
 	SandboxConcurrency int
@@ -35,7 +38,7 @@ type Startup struct {
 func DefaultStartup() Startup {
 	return Startup{
 		BindLatency:         LogNormal{Median: 0.01, Sigma: 0.5},
-		WatchDelay:          LogNormal{Median: 0.31, Sigma: 0.8},
+		SyncDelay:           LogNormal{Median: 0.31, Sigma: 0.8},
 		Sandbox:             LogNormal{Median: 0.43, Sigma: 0.3},
 		ContainerStart:      LogNormal{Median: 0.2, Sigma: 0.3},
 		ManifestCheck:       LogNormal{Median: 0.53, Sigma: 0.3},

@@ -316,7 +316,7 @@ func (e *Engine) dispatch(it item) {
 		e.progress(now)
 		e.record(now, RecScheduled, p, p.Node, "")
 		e.notify(Event{Kind: PodBound, Pod: p, Node: p.Node}, now)
-		e.queueSync(p, now, Sample(e.cfg.Startup.WatchDelay, e.rStartup))
+		e.queueSync(p, now, Sample(e.cfg.Startup.SyncDelay, e.rStartup))
 	case evKubeletSync:
 		p := e.pods[it.id]
 		p.syncQueued = false

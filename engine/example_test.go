@@ -31,7 +31,7 @@ func Example() {
 		Nodes: []*engine.Node{node},
 		Startup: engine.Startup{
 			BindLatency:    engine.Const(0.125),
-			WatchDelay:     engine.Const(0.0625),
+			SyncDelay:      engine.Const(0.0625),
 			Sandbox:        engine.Const(1),
 			ContainerStart: engine.Const(0.5),
 			PullOverhead:   engine.Const(2),

@@ -95,7 +95,7 @@ func (e *Engine) retry(p *Pod, now float64) {
 		phase := p.Node.kubelet.tickPhase
 		due = phase + math.Ceil((due-phase)/per)*per
 	}
-	e.queueSync(p, now, due-now+Sample(s.WatchDelay, e.rStartup))
+	e.queueSync(p, now, due-now+Sample(s.SyncDelay, e.rStartup))
 }
 
 func (e *Engine) kubeletSync(p *Pod, now float64) {

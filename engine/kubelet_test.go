@@ -76,7 +76,7 @@ func TestPullNeverFailsWithoutImage(t *testing.T) {
 // the model adds a watch delay to the requeue.
 func retryConfig() engine.Config {
 	cfg := enginetest.ExactConfig(oneNode())
-	cfg.Startup.WatchDelay = nil
+	cfg.Startup.SyncDelay = nil
 	return cfg
 }
 

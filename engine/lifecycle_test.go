@@ -14,7 +14,7 @@ import (
 const (
 	L     = enginetest.CreateLatency  // 0.25
 	bindL = enginetest.BindLatency    // 0.125
-	watch = enginetest.WatchDelay     // 0.0625
+	watch = enginetest.SyncDelay      // 0.0625
 	sbx   = enginetest.Sandbox        // 1
 	pull  = enginetest.PullOverhead   // 2
 	mfst  = enginetest.ManifestCheck  // 0.75

@@ -113,7 +113,7 @@ func (s *Startup) apply(d engine.Startup) engine.Startup {
 		}
 	}
 	setDist(&d.BindLatency, s.BindLatency)
-	setDist(&d.WatchDelay, s.WatchDelay)
+	setDist(&d.SyncDelay, s.SyncDelay)
 	setDist(&d.Sandbox, s.Sandbox)
 	setDist(&d.ContainerStart, s.ContainerStart)
 	setDist(&d.ManifestCheck, s.ManifestCheck)

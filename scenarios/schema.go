@@ -54,7 +54,7 @@ type Taint struct {
 // Unset fields keep the defaults.
 type Startup struct {
 	BindLatency         *Dist    `yaml:"bindLatency"`
-	WatchDelay          *Dist    `yaml:"watchDelay"`
+	SyncDelay           *Dist    `yaml:"syncDelay"`
 	Sandbox             *Dist    `yaml:"sandbox"`
 	SandboxConcurrency  *int     `yaml:"sandboxConcurrency"`
 	ContainerStart      *Dist    `yaml:"containerStart"`

@@ -132,7 +132,7 @@ var BigNode = engine.Resources{MilliCPU: 64000, Memory: 256 * engine.GiB, Pods: 
 const (
 	CreateLatency  = 0.25   // one create API call
 	BindLatency    = 0.125  // assume → PodScheduled
-	WatchDelay     = 0.0625 // PodScheduled → first kubelet sync
+	SyncDelay      = 0.0625 // a pod worker trigger → its action
 	Sandbox        = 1      // RunPodSandbox + CNI
 	PullOverhead   = 2      // fixed part of a real pull
 	ManifestCheck  = 0.75   // a pull of a present image (Always)
@@ -146,7 +146,7 @@ const (
 func ExactStartup() engine.Startup {
 	return engine.Startup{
 		BindLatency:         engine.Const(BindLatency),
-		WatchDelay:          engine.Const(WatchDelay),
+		SyncDelay:           engine.Const(SyncDelay),
 		Sandbox:             engine.Const(Sandbox),
 		ContainerStart:      engine.Const(ContainerStart),
 		ManifestCheck:       engine.Const(ManifestCheck),

@@ -187,7 +187,7 @@ func (p Params) Apply(base *scenarios.Scenario) *scenarios.Scenario {
 	sc := *base
 	sc.Startup.Sandbox = &scenarios.Dist{D: engine.LogNormal{Median: p.Sandbox, Sigma: sigmaOf(base.Startup.Sandbox, 0.3)}}
 	sc.Startup.ManifestCheck = &scenarios.Dist{D: engine.LogNormal{Median: p.ManifestCheck, Sigma: sigmaOf(base.Startup.ManifestCheck, 0.3)}}
-	sc.Startup.WatchDelay = &scenarios.Dist{D: engine.LogNormal{Median: p.SyncDelay, Sigma: sigmaOf(base.Startup.WatchDelay, 0.8)}}
+	sc.Startup.SyncDelay = &scenarios.Dist{D: engine.LogNormal{Median: p.SyncDelay, Sigma: sigmaOf(base.Startup.SyncDelay, 0.8)}}
 	qps, burst := p.ClientQPS, 1
 	sc.Controllers.ClientQPS = &qps
 	sc.Controllers.ClientBurst = &burst
