@@ -3,13 +3,14 @@ GO       ?= go
 BIN      := bin/sim
 SCENARIO ?= scenarios/kube-basic.yaml
 OUT      ?= out/kube-basic
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
 .PHONY: all build run test bench lint calibrate clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/sim
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/sim
 
 # Run the README's main scenario and print its summary. The report goes to
 # $(OUT); this target replaces its own earlier output there.
