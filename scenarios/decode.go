@@ -21,8 +21,17 @@ type nodeDecoder interface {
 // keys, duplicate keys and wrong types are errors naming the field path and
 // the line. It records the line of every path for later validation errors.
 type decoder struct {
-	lines map[string]int
+	lines  map[string]int
+	depth  int // current nesting
+	visits int // nodes decoded, aliases expanded
 }
+
+// Limits that keep a hostile document (a recursive alias, an alias bomb)
+// from hanging the loader.
+const (
+	maxDepth  = 64
+	maxVisits = 1_000_000
+)
 
 var nodeDecoderType = reflect.TypeFor[nodeDecoder]()
 
@@ -44,6 +53,15 @@ func kindName(n *yaml.Node) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
+	d.depth++
+	defer func() { d.depth-- }()
+	d.visits++
+	if d.depth > maxDepth {
+		return errorf(path, n.Line, "nested too deeply (a recursive alias?)")
+	}
+	if d.visits > maxVisits {
+		return errorf(path, n.Line, "document too large (alias expansion?)")
+	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}

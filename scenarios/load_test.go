@@ -142,3 +142,23 @@ func TestMalformed(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: no input, however malformed, makes the loader panic, and
+// every error it returns is located (a *Error).
+func FuzzParse(f *testing.F) {
+	f.Add(minimal, "")
+	f.Add(minimal, "cluster.pools[0].count=3")
+	f.Add("version: 1\ncluster: {pools: [{name: a, count: 1, cpu: 1, memory: 1Gi}]}\n", "workloads[0].runTime={dist: uniform, min: 1, max: 2}")
+	f.Fuzz(func(t *testing.T, doc, set string) {
+		var sets []string
+		if set != "" {
+			sets = []string{set}
+		}
+		_, err := Parse("fuzz.yaml", []byte(doc), Overrides{Set: sets, IgnoreEnv: true})
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %T %v is not a located *Error", err, err)
+			}
+		}
+	})
+}

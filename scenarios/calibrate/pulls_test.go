@@ -11,6 +11,7 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/scenarios"
+	"github.com/convergesim/converge/traces"
 )
 
 var fitPulls = flag.Bool("fitpulls", false, "refit the image-pull parameters and print them")
@@ -30,7 +31,7 @@ func loadPullSeries(t *testing.T) []*PullSeries {
 		t.Skipf("calibration data not available (%v); it lives in ../shared/data beside the repository", err)
 	}
 	defer f.Close()
-	rows, err := ReadPullTimes(f, filepath.Base(pullDataPath))
+	rows, err := traces.ReadPullTimes(f, filepath.Base(pullDataPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,42 +199,6 @@ func TestFitImagePulls(t *testing.T) {
 	t.Logf("other series, each fitted on its own:\n%s", b.String())
 }
 
-func TestReadPullTimes(t *testing.T) {
-	const header = ",event,duration,container,cloud,environment,exp_size,exp_type,experiment\n"
-	good := header +
-		"1,pulled,14.5,img:a,google,gke,size32,cpu,google/gke/cpu/size32\n" +
-		"2,pulled,16,img:a,google,gke,size64-placement,cpu,google/gke/cpu/size64-placement\n" +
-		"3,pulled,12.5,img:a,google,gke,size32,cpu,google/gke/cpu/size32\n"
-	rows, err := ReadPullTimes(strings.NewReader(good), "t.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 3 || rows[1].Line != 3 || rows[1].Nodes != 64 || rows[1].Variant != "placement" || rows[1].Duration != 16 {
-		t.Fatalf("rows %+v", rows)
-	}
-	series := GroupPulls(rows)
-	if len(series) != 2 || series[0].ExpSize != "size32" || fmt.Sprint(series[0].Durations) != "[12.5 14.5]" {
-		t.Fatalf("series %+v", series)
-	}
-	if c := PullCases(series, "google", "img:a", ""); len(c) != 1 || c[0].Nodes != 32 {
-		t.Fatalf("cases %+v", c)
-	}
-	for _, tc := range []struct{ in, want string }{
-		{"", "t.csv: empty file"},
-		{",event,duration\n", "t.csv:1: header has no \"container\" column"},
-		{header + "1,pulled,x,img,google,gke,size32,cpu,e\n", "t.csv:2: duration \"x\" is not a non-negative number of seconds"},
-		{header + "1,pulled,1,img,google,gke,size32,cpu,e\n2,pulled,-1,img,google,gke,size32,cpu,e\n", "t.csv:3: duration \"-1\""},
-		{header + "1,pulled,1,img,google,gke,big,cpu,e\n", "t.csv:2: exp_size \"big\" is not size<nodes>[-<variant>]"},
-		{header + "1,pulled,1,img,google\n", "t.csv:2: 5 fields, the header has 9"},
-		{header + "1,pulled,1,\"img,google,gke,size32,cpu,e\n", "t.csv:2: extraneous or missing \" in quoted-field"},
-	} {
-		_, err := ReadPullTimes(strings.NewReader(tc.in), "t.csv")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("%q: error %v, want prefix %q", tc.in, err, tc.want)
-		}
-	}
-}
-
 // TestSimulatePullsOnePerNode checks the variant (needs no data): one pod
 // per node, every pod pulls, a pull takes at least the transfer at the
 // registry's fair share plus most of the overhead.
@@ -253,5 +218,23 @@ func TestSimulatePullsOnePerNode(t *testing.T) {
 		if lo := size/rate + 0.8*overhead; got[0] < lo {
 			t.Errorf("%d nodes: fastest pull %.2f s, below %.2f s", n, got[0], lo)
 		}
+	}
+}
+
+func TestGroupPulls(t *testing.T) {
+	const header = ",event,duration,container,cloud,environment,exp_size,exp_type,experiment\n"
+	rows, err := traces.ReadPullTimes(strings.NewReader(header+
+		"1,pulled,14.5,img:a,google,gke,size32,cpu,google/gke/cpu/size32\n"+
+		"2,pulled,16,img:a,google,gke,size64-placement,cpu,google/gke/cpu/size64-placement\n"+
+		"3,pulled,12.5,img:a,google,gke,size32,cpu,google/gke/cpu/size32\n"), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := GroupPulls(rows)
+	if len(series) != 2 || series[0].ExpSize != "size32" || fmt.Sprint(series[0].Durations) != "[12.5 14.5]" {
+		t.Fatalf("series %+v", series)
+	}
+	if c := PullCases(series, "google", "img:a", ""); len(c) != 1 || c[0].Nodes != 32 {
+		t.Fatalf("cases %+v", c)
 	}
 }
