@@ -162,3 +162,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestOverridePrecedence: --set beats SIM_ environment variables, which
+// beat the file; nested keys and list indexes work in both.
+func TestOverridePrecedence(t *testing.T) {
+	parse := func(sets ...string) *Scenario {
+		t.Helper()
+		sc, err := Parse("t.yaml", []byte(minimal), Overrides{Set: sets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	if sc := parse(); sc.Seed != 3 {
+		t.Fatalf("file seed = %d, want 3", sc.Seed)
+	}
+	t.Setenv("SIM_SEED", "7")
+	t.Setenv("SIM_CLUSTER__POOLS__0__COUNT", "5")
+	t.Setenv("SIM_POLICY__KUBE__SCORINGSTRATEGY__TYPE", "MostAllocated")
+	sc := parse()
+	if sc.Seed != 7 || sc.Cluster.Pools[0].Count != 5 || sc.Policy.Kube.ScoringStrategy.Type != "MostAllocated" {
+		t.Errorf("environment: seed %d count %d strategy %s, want 7, 5, MostAllocated",
+			sc.Seed, sc.Cluster.Pools[0].Count, sc.Policy.Kube.ScoringStrategy.Type)
+	}
+	sc = parse("seed=9", "cluster.pools[0].zones=[a, b]", "workloads[0].arrival.pattern=poisson", "workloads[0].arrival.rate=0.5")
+	if sc.Seed != 9 || sc.Cluster.Pools[0].Count != 5 || len(sc.Cluster.Pools[0].Zones) != 2 || sc.Workloads[0].Arrival.Rate != 0.5 {
+		t.Errorf("--set: seed %d count %d zones %v rate %v, want 9, 5 (from the environment), [a b], 0.5",
+			sc.Seed, sc.Cluster.Pools[0].Count, sc.Cluster.Pools[0].Zones, sc.Workloads[0].Arrival.Rate)
+	}
+	t.Setenv("SIM_CLUSTER__POOLS__0__CPU", "lots")
+	_, err := Parse("t.yaml", []byte(minimal), Overrides{})
+	want := "t.yaml: cluster.pools[0].cpu: cannot parse \"lots\" as a quantity (examples: 500m, 2, 4Gi, 1G) (set by environment variable SIM_CLUSTER__POOLS__0__CPU)"
+	if err == nil || err.Error() != want {
+		t.Errorf("bad environment value: error %v, want %s", err, want)
+	}
+}
