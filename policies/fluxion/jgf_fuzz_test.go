@@ -1,0 +1,51 @@
+package fluxion
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzReadJGF: ReadJGF never panics, fails only with a *JGFError, and every
+// graph it accepts is valid and survives write → read unchanged, with a
+// byte-identical second write.
+//
+// Seeds are kept small (a few hundred bytes): the fuzzer minimizes every
+// input that finds new coverage, and minimizing the multi-kilobyte files in
+// testdata/jgf takes most of a short run. Run with e.g.
+//
+//	go test ./policies/fluxion/ -run '^$' -fuzz FuzzReadJGF -fuzztime 30s -fuzzminimizetime 5s
+func FuzzReadJGF(f *testing.F) {
+	f.Add([]byte(jgfDoc(jgfC0+","+jgfN1+","+jgfK2, jgfE1+","+jgfE2)))
+	// Fluxion's layout: full metadata, vertices grouped by type.
+	f.Add([]byte(`{"graph":{"nodes":[
+{"id":"0","metadata":{"type":"cluster","basename":"tiny","name":"tiny0","id":0,"uniq_id":0,"rank":-1,"exclusive":false,"unit":"","size":1,"paths":{"containment":"/tiny0"}}},
+{"id":"1","metadata":{"type":"node","basename":"node","name":"node0","id":0,"uniq_id":1,"rank":0,"exclusive":false,"unit":"","size":1,"paths":{"containment":"/tiny0/node0"}}},
+{"id":"2","metadata":{"type":"core","basename":"core","name":"core0","id":0,"uniq_id":2,"rank":0,"exclusive":false,"unit":"","size":1,"paths":{"containment":"/tiny0/node0/core0"}}},
+{"id":"3","metadata":{"type":"memory","basename":"memory","name":"memory0","id":0,"uniq_id":3,"rank":0,"exclusive":false,"unit":"GB","size":2,"paths":{"containment":"/tiny0/node0/memory0"}}}],
+"edges":[{"source":"0","target":"1","metadata":{"subsystem":"containment"}},{"source":"1","target":"2","metadata":{"subsystem":"containment"}},{"source":"1","target":"3","metadata":{"subsystem":"containment"}}]}}`))
+	// Fluence's layout: edges both ways, edges before nodes, other subsystems.
+	f.Add([]byte(`{"graph":{"edges":[{"source":"b","target":"a"},{"source":"a","target":"b","metadata":{"subsystem":"containment"}},{"source":"b","target":"a","metadata":{"subsystem":"power"}}],"nodes":[` +
+		`{"id":"a","metadata":{"type":"cluster","uniq_id":5,"paths":{"containment":"/k0"}}},` +
+		`{"id":"b","metadata":{"type":"node","name":"w12","uniq_id":9,"status":"down","paths":{"containment":"/k0/w12","power":"/p"},"properties":{"x":"y"}}}]}}`))
+	f.Add([]byte(`{"graph":{"nodes":[{"id":"0","metadata":{"type":"n\u00e9ud","name":"a\"b","status":1,"size":0,"properties":null,"paths":{"containment":"/c\ud83d\ude00"}}}],"edges":[]}}`))
+	for _, tc := range jgfErrorCases {
+		if len(tc.in) <= 1024 {
+			f.Add([]byte(tc.in))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := ReadJGF(bytes.NewReader(data), "fuzz.json")
+		if err != nil {
+			var je *JGFError
+			if !errors.As(err, &je) {
+				t.Fatalf("error is %T, not *JGFError: %v", err, err)
+			}
+			return
+		}
+		if err := g.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrip(t, g)
+	})
+}
