@@ -55,6 +55,16 @@ const (
 	NamingFluence
 )
 
+func (n Naming) String() string {
+	switch n {
+	case NamingFlux:
+		return "flux"
+	case NamingFluence:
+		return "fluence"
+	}
+	return fmt.Sprintf("Naming(%d)", uint8(n))
+}
+
 // GenerateOptions shape the graph FromNodes builds. The zero value gives
 // cluster0 → node<i> → core × floor(mCPU/1000), gpu × GPU, one memory vertex
 // in MiB, ranks = node index.

@@ -294,7 +294,7 @@ func (g *Graph) refreshAvail(v VertexID) {
 // is "/<segment>", every other vertex's is its parent's plus
 // "/<segment>"), whose paths and uniq_ids are unique and agree with the
 // indexes, and whose vertices have a type, a non-negative size and a known
-// status. It returns the first problem found.
+// status that agrees with Available. It returns the first problem found.
 func (g *Graph) Validate() error { return g.validate(true) }
 
 // validate checks the structure; with lookups it also checks every vertex
@@ -326,6 +326,9 @@ func (g *Graph) validate(lookups bool) error {
 		}
 		if v.Status != StatusUp && v.Status != StatusDown {
 			return fmt.Errorf("%s: unknown status %d", where(), v.Status)
+		}
+		if up := v.Status == StatusUp && (v.Parent < 0 || int(v.Parent) >= n || g.avail[v.Parent]); g.avail[i] != up {
+			return fmt.Errorf("%s: availability stale (change Status with SetStatus)", where())
 		}
 		if lookups {
 			if got, ok := g.byPath[v.Path]; !ok || got != id {

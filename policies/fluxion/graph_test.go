@@ -169,6 +169,11 @@ func TestValidateDetectsEdits(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	g = smallGraph(t)
+	g.Vertices[3].Status = StatusDown // behind SetStatus's back
+	if err := g.Validate(); err == nil || err.Error() != "fluxion: vertex 3 (/c0/n2): availability stale (change Status with SetStatus)" {
+		t.Errorf("err = %v", err)
+	}
+	g = smallGraph(t)
 	g.Vertices = append(g.Vertices, Vertex{Type: "core", Path: "/c0/n2/k7", UniqID: 9, Parent: 3})
 	if err := g.Validate(); err == nil || err.Error() != "fluxion: graph indexes are stale (7 vertices, 6 indexed); build graphs with NewGraph" {
 		t.Errorf("err = %v", err)

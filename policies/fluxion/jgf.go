@@ -69,9 +69,19 @@ func (e *JGFError) Error() string {
 // joins them to their parent. Every vertex but exactly one root (path
 // "/<seg>") needs such an edge.
 //
-// Errors are *JGFError and never panics: the message names the file and
-// either a line and column (invalid JSON) or the JSON path of the offending
-// value, e.g. "x.json: graph.nodes[3].metadata.type: required".
+// The input must be valid UTF-8 JSON without "\u0000" (as for jansson's
+// json_loads, which Fluxion uses); keys are case-sensitive, and a key this
+// reader knows may appear only once per object. Where Fluxion is lenient by
+// accident this reader refuses: an outer id is read as uniq_id only if it is
+// wholly a decimal integer (Fluxion's std::stoll takes "12abc" as 12), a
+// size below 0 is an error (Fluxion takes -1 as "unset", i.e. 1), and
+// integers must fit in int64 (Fluxion's stoll throws out_of_range,
+// uncaught).
+//
+// ReadJGF reads all of r into memory. Apart from errors reading r, it fails
+// only with a *JGFError, never panics, and names the file and either a line
+// and column (invalid JSON) or the JSON path of the offending value, e.g.
+// "x.json: graph.nodes[3].metadata.type: required".
 func ReadJGF(r io.Reader, name string) (*Graph, error) {
 	data, err := jgfReadAll(r)
 	if err != nil {
@@ -151,8 +161,10 @@ type jgfReader struct {
 func parseJGF(data []byte, file string) (*Graph, error) {
 	// A vertex has three '{' (itself, metadata, paths) and an edge up to
 	// two, so a tree has about 5 per vertex (7 with Fluence's edges both
-	// ways). The estimate only sizes the vertex slice and the path map.
-	est := bytes.Count(data, []byte{'{'})/5 + 1
+	// ways). A vertex also takes at least 60 bytes, which bounds what a
+	// hostile input can make us reserve. The estimate only sizes the vertex
+	// slice and the path map.
+	est := min(bytes.Count(data, []byte{'{'})/5, len(data)/60) + 1
 	r := &jgfReader{
 		file:        file,
 		verts:       make([]Vertex, 0, est),

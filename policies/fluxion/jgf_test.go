@@ -497,3 +497,72 @@ func TestReadJGFReaderError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestReadJGFSyntax covers the JSON scanner's error messages and escapes.
+func TestReadJGFSyntax(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"a" 1}`, `x.json: line 1, column 6: invalid JSON: expected ':' after object key`},
+		{`{1:2}`, `x.json: line 1, column 2: invalid JSON: expected string key`},
+		{`{"a":1 "b":2}`, `x.json: line 1, column 8: invalid JSON: expected ',' or '}' after object member`},
+		{`{"a":[1 2]}`, `x.json: line 1, column 9: invalid JSON: expected ',' or ']' after array element`},
+		{`{"a":tru}`, `x.json: line 1, column 6: invalid JSON: invalid literal, want true`},
+		{`{"a":-}`, `x.json: line 1, column 7: invalid JSON: invalid number`},
+		{`{"a":1.}`, `x.json: line 1, column 8: invalid JSON: invalid number: digit expected after '.'`},
+		{`{"a":1e+}`, `x.json: line 1, column 9: invalid JSON: invalid number: digit expected in exponent`},
+		{`{"a":"x` + "\t" + `"}`, `x.json: line 1, column 8: invalid JSON: control character in string`},
+		{`{"a":"x\q"}`, `x.json: line 1, column 8: invalid JSON: invalid escape 'q' in string`},
+		{`{"a":"\u12g4"}`, `x.json: line 1, column 7: invalid JSON: invalid \u escape`},
+		{`{"a":"\udc00"}`, `x.json: line 1, column 7: invalid JSON: invalid \u escape (lone surrogate)`},
+		{`{"a":"abc`, `x.json: line 1, column 10: invalid JSON: unterminated string`},
+		{"{\n  \"a\": \x01}", `x.json: line 2, column 8: invalid JSON: invalid character byte 0x01 looking for a value`},
+		{`{"a":{"b":[`, `x.json: line 1, column 12: invalid JSON: unexpected end of input in array`},
+		{`{"a":{"b":1,`, `x.json: line 1, column 13: invalid JSON: unexpected end of input in object`},
+	}
+	for _, tc := range tests {
+		_, err := readJGFString(tc.in)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q:\n got  %v\n want %s", tc.in, err, tc.want)
+		}
+	}
+	// Every escape form decodes; a surrogate pair is one rune.
+	g, err := readJGFString(`{"graph":{"nodes":[{"id":"0","metadata":{"type":"t","name":"\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","paths":{"containment":"/r"}}}],"edges":[]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := g.Vertex(0).Name, "\"\\/\b\f\n\r\té😀"; got != want {
+		t.Errorf("name %q, want %q", got, want)
+	}
+	checkRoundTrip(t, g)
+}
+
+// TestWriteJGFEscapes: the writer escapes what JSON requires and replaces
+// invalid UTF-8 by U+FFFD.
+func TestWriteJGFEscapes(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`plain é`, `"plain é"`},
+		{"q\"b\\", `"q\"b\\"`},
+		{"c\n\r\t\x01\x1f", `"c\n\r\t\u0001\u001f"`},
+		{"bad\xffutf8", `"bad\ufffdutf8"`},
+	} {
+		if got := string(jgfAppendString(nil, tc.in)); got != tc.want {
+			t.Errorf("jgfAppendString(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	g, err := NewGraph([]Vertex{{Type: "node", Name: "a\x01b", Basename: "tab\t", Path: "/a\x01b", Parent: NoVertex, Size: 1, Rank: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoundTrip(t, g)
+}
+
+func TestStringers(t *testing.T) {
+	for got, want := range map[string]string{
+		StatusUp.String(): "up", StatusDown.String(): "down", Status(9).String(): "Status(9)",
+		MemorySingle.String(): "single", MemoryPools.String(): "pools", MemoryNone.String(): "none", MemoryLayout(7).String(): "MemoryLayout(7)",
+		NamingFlux.String(): "flux", NamingFluence.String(): "fluence", Naming(5).String(): "Naming(5)",
+	} {
+		if got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+	}
+}

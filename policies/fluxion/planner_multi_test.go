@@ -515,7 +515,7 @@ func TestPlannerMultiProperty(t *testing.T) {
 			counts["restart"]++
 		}
 		for i := range k {
-			checkTree(t, m.Planner(i))
+			checkPlanTree(t, m.Planner(i))
 			if got, want := m.Planner(i).PointCount(), len(bs[i].points()); got != want {
 				t.Fatalf("op %d: type %d has %d points, want %d", op, i, got, want)
 			}

@@ -43,9 +43,9 @@ func timesFrom(t testing.TB, p *Planner, at, duration, request int64) []int64 {
 	return out
 }
 
-// checkTree verifies the treap: key order, heap order, aggregates,
+// checkPlanTree verifies the treap: key order, heap order, aggregates,
 // reference counts and the base point.
-func checkTree(t testing.TB, p *Planner) {
+func checkPlanTree(t testing.TB, p *Planner) {
 	t.Helper()
 	tr := &p.tree
 	count := 0
@@ -209,7 +209,7 @@ func TestPlannerWorkedExample(t *testing.T) {
 	if err := p.RemSpan(s1); err != nil {
 		t.Fatal(err)
 	}
-	checkTree(t, p)
+	checkPlanTree(t, p)
 	if got := p.PointCount(); got != 3 {
 		t.Errorf("PointCount after RemSpan(s1) = %d, want 3 (0, 5, 15)", got)
 	}
@@ -226,7 +226,7 @@ func TestPlannerWorkedExample(t *testing.T) {
 	if err := p.RemSpan(s2); err != nil {
 		t.Fatal(err)
 	}
-	checkTree(t, p)
+	checkPlanTree(t, p)
 	if got, want := p.PointCount(), 1; got != want {
 		t.Errorf("PointCount = %d, want %d", got, want)
 	}
@@ -282,7 +282,7 @@ func TestPlannerFluxScenarios(t *testing.T) {
 			t.Fatalf("got %d, want 5", got)
 		}
 		mustAdd(t, p, 5, 4, 1)
-		checkTree(t, p)
+		checkPlanTree(t, p)
 	})
 
 	t.Run("availability_checkers", func(t *testing.T) {
@@ -336,7 +336,7 @@ func TestPlannerFluxScenarios(t *testing.T) {
 		if got := timesFrom(t, p, 0, 10, 9); !slices.Equal(got, []int64{1001, 3001}) {
 			t.Errorf("times(0,10,9) = %v, want [1001 3001]", got)
 		}
-		checkTree(t, p)
+		checkPlanTree(t, p)
 	})
 
 	t.Run("add_resets_iterator", func(t *testing.T) {
@@ -410,7 +410,7 @@ func TestPlannerFluxScenarios(t *testing.T) {
 		if got := p.AvailAt(300); got != 0 {
 			t.Fatalf("AvailAt(300) = %d, want 0", got)
 		}
-		checkTree(t, p)
+		checkPlanTree(t, p)
 	})
 
 	t.Run("update_total", func(t *testing.T) {
@@ -530,11 +530,11 @@ func TestPlannerResetAndClone(t *testing.T) {
 	if p.AvailAt(55) != 10 || c.AvailAt(55) != 0 {
 		t.Fatalf("clone shares state: %d %d", p.AvailAt(55), c.AvailAt(55))
 	}
-	checkTree(t, c)
+	checkPlanTree(t, c)
 	if err := p.Reset(1000, 50); err != nil {
 		t.Fatal(err)
 	}
-	checkTree(t, p)
+	checkPlanTree(t, p)
 	if p.SpanCount() != 0 || p.PointCount() != 1 || p.Base() != 1000 || p.Duration() != 50 {
 		t.Fatalf("after Reset: spans %d points %d base %d duration %d", p.SpanCount(), p.PointCount(), p.Base(), p.Duration())
 	}
@@ -811,7 +811,7 @@ func TestPlannerProperty(t *testing.T) {
 			restart()
 			counts["restart"]++
 		}
-		checkTree(t, p)
+		checkPlanTree(t, p)
 		liveSum += len(b.spans)
 		liveMax = max(liveMax, len(b.spans))
 		if got, want := p.PointCount(), len(b.points()); got != want {
