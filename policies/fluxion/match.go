@@ -1,0 +1,655 @@
+package fluxion
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// MatchOp is a match operation (flux-sched resource/policies/base/match_op.h;
+// the values are those of match_op_t).
+type MatchOp int
+
+// Match operations.
+const (
+	// MatchAllocate allocates now or fails with ErrBusy.
+	MatchAllocate MatchOp = 1
+	// MatchAllocateWithSatisfiability allocates now; on failure it tells
+	// ErrBusy (satisfiable later) from ErrUnsatisfiable.
+	MatchAllocateWithSatisfiability MatchOp = 2
+	// MatchAllocateOrElseReserve allocates now, or reserves at the
+	// earliest candidate time; else ErrBusy or ErrUnsatisfiable.
+	MatchAllocateOrElseReserve MatchOp = 3
+	// MatchSatisfiability only checks satisfiability; nothing is recorded.
+	MatchSatisfiability MatchOp = 4
+	// MatchWithoutAllocating matches now and records nothing.
+	MatchWithoutAllocating MatchOp = 5
+	// MatchWithoutAllocatingFuture finds what allocate_orelse_reserve
+	// would (now or the earliest reservation) and records nothing.
+	MatchWithoutAllocatingFuture MatchOp = 6
+)
+
+func (op MatchOp) String() string {
+	switch op {
+	case MatchAllocate:
+		return "allocate"
+	case MatchAllocateWithSatisfiability:
+		return "allocate_with_satisfiability"
+	case MatchAllocateOrElseReserve:
+		return "allocate_orelse_reserve"
+	case MatchSatisfiability:
+		return "satisfiability"
+	case MatchWithoutAllocating:
+		return "without_allocating"
+	case MatchWithoutAllocatingFuture:
+		return "without_allocating_future"
+	}
+	return fmt.Sprintf("MatchOp(%d)", int(op))
+}
+
+// Match outcomes other than success. Test with errors.Is; MatchErrno gives
+// the errno reapi_cli_match would set.
+var (
+	// ErrBusy: the request cannot be met now (allocate), or no reservation
+	// was found (EBUSY).
+	ErrBusy = errors.New("fluxion: match: resources busy (EBUSY)")
+	// ErrUnsatisfiable: the request cannot be met even when nothing is
+	// allocated (ENODEV).
+	ErrUnsatisfiable = errors.New("fluxion: match: unsatisfiable (ENODEV)")
+	// ErrInvalid: bad arguments, options or jobspec (EINVAL).
+	ErrInvalid = errors.New("fluxion: match: invalid argument (EINVAL)")
+	// ErrNoJob: no allocation or reservation with that job id (ENOENT).
+	ErrNoJob = errors.New("fluxion: match: no such job (ENOENT)")
+	// ErrUnsupported: a jobspec shape or option this model does not
+	// implement (reported as EINVAL).
+	ErrUnsupported = errors.New("fluxion: match: not supported by this model (EINVAL)")
+)
+
+// MatchErrno returns "EBUSY", "ENODEV", "EINVAL" or "ENOENT" for an error
+// of Match, Cancel or Info, or "" for nil or another error.
+func MatchErrno(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrBusy):
+		return "EBUSY"
+	case errors.Is(err, ErrUnsatisfiable):
+		return "ENODEV"
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrUnsupported):
+		return "EINVAL"
+	case errors.Is(err, ErrNoJob):
+		return "ENOENT"
+	}
+	return ""
+}
+
+// Graph windows (resource/config/system_defaults.hpp).
+const (
+	// SystemDefaultDuration is detail::SYSTEM_DEFAULT_DURATION (12 h).
+	SystemDefaultDuration int64 = 43200
+	// SystemMaxDuration is detail::SYSTEM_MAX_DURATION (~100 years). When
+	// no graph duration is given (reapi_cli never sets one),
+	// resource_graph_metadata_t::set_graph_duration uses it.
+	SystemMaxDuration int64 = 3153600000
+)
+
+// DefaultPruneFilters is the reapi_cli default since v0.43.
+const DefaultPruneFilters = "ALL:core,ALL:node"
+
+// xCheckerTotal is the size of each vertex's exclusivity planner: an
+// exclusive use takes all of it, a shared use one unit (flux-sched's
+// X_CHECKER_NJOBS plays the same role).
+const xCheckerTotal int64 = 1 << 30
+
+// MatcherOptions configure a Matcher.
+type MatcherOptions struct {
+	// Policy is a preset (low, high, lonode, hinode, lonodex, hinodex,
+	// first, firstnodex) or an attribute string; "" means "first".
+	Policy string
+	// PruneFilters is "HL:LL[,HL:LL...]": vertices of type HL (ALL: every
+	// vertex with children) track the units of type LL below them. ""
+	// means DefaultPruneFilters.
+	PruneFilters string
+	// GraphDuration is the planning window [0, GraphDuration) in seconds;
+	// 0 means SystemMaxDuration (see there).
+	GraphDuration int64
+}
+
+// Matcher is the model of Fluxion's DFU matcher over one graph: per
+// vertex a Planner of its Size units and an exclusivity planner, and
+// PlannerMulti prune-filter aggregates at the vertices the filters name
+// (always at the root). Times are integer seconds in [0, GraphDuration).
+// It is not safe for concurrent use. The graph's statuses may change
+// between calls (Graph.SetStatus); its structure must not.
+type Matcher struct {
+	g        *Graph
+	pol      MatchPolicy
+	window   int64
+	filters  []pruneFilter
+	aggTypes []string
+	plans    []*Planner
+	xplans   []*Planner
+	agg      []*PlannerMulti        // nil where no filter applies
+	weights  []uint64               // by_outedges weight of the edge into each vertex
+	excl     map[string]bool        // exclusive types (node under *nodex)
+	jobs     map[uint64]*matchJob   // live allocations and reservations
+	gone     map[uint64]*Allocation // cancelled jobs, for Info
+	counter  uint64                 // next id Match hands out
+}
+
+type pruneFilter struct{ hl, ll string }
+
+type matchJob struct {
+	alloc *Allocation
+	spans []matchSpan
+}
+
+type matchSpan struct {
+	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate
+	v    VertexID
+	id   SpanID
+}
+
+// Allocation is the result of a successful match.
+type Allocation struct {
+	JobID    uint64
+	Reserved bool  // true if At is in the future (allocate_orelse_reserve)
+	Canceled bool  // set by Cancel
+	At       int64 // start time
+	Duration int64 // seconds; the span is [At, At+Duration)
+	// Vertices are the matched resources in pre-order, with whole
+	// subtrees of exclusively allocated vertices.
+	Vertices []AllocVertex
+	// Path are the ancestors of Vertices that are not themselves
+	// allocated (shared, e.g. the cluster), in pre-order.
+	Path []VertexID
+
+	g *Graph
+}
+
+// AllocVertex is one allocated vertex.
+type AllocVertex struct {
+	ID        VertexID
+	Exclusive bool
+	Units     int64 // units taken from the vertex's planner (Size if exclusive, else 0)
+}
+
+// NewMatcher builds a matcher over g.
+func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: nil graph", ErrInvalid)
+	}
+	pol, err := ParseMatchPolicy(opt.Policy)
+	if err != nil {
+		return nil, err
+	}
+	window := opt.GraphDuration
+	if window == 0 {
+		window = SystemMaxDuration
+	}
+	if window < 0 || window > SystemMaxDuration {
+		return nil, fmt.Errorf("%w: graph duration %d, must be in [1, %d]", ErrInvalid, window, SystemMaxDuration)
+	}
+	pf := opt.PruneFilters
+	if pf == "" {
+		pf = DefaultPruneFilters
+	}
+	m := &Matcher{g: g, pol: pol, window: window, counter: 1,
+		jobs: map[uint64]*matchJob{}, gone: map[uint64]*Allocation{}, excl: map[string]bool{}}
+	if pol.NodeExclusive {
+		m.excl["node"] = true
+	}
+	for _, f := range strings.Split(pf, ",") {
+		hl, ll, ok := strings.Cut(strings.TrimSpace(f), ":")
+		if !ok || hl == "" || ll == "" {
+			return nil, fmt.Errorf("%w: prune filter %q, want HL:LL", ErrInvalid, f)
+		}
+		m.filters = append(m.filters, pruneFilter{hl, ll})
+		if !slices.Contains(m.aggTypes, ll) {
+			m.aggTypes = append(m.aggTypes, ll)
+		}
+	}
+	n := g.Len()
+	m.plans = make([]*Planner, n)
+	m.xplans = make([]*Planner, n)
+	m.agg = make([]*PlannerMulti, n)
+	m.weights = make([]uint64, n)
+	for i := range n {
+		v := &g.Vertices[i]
+		if m.plans[i], err = NewPlanner(0, window, v.Size, v.Type); err != nil {
+			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", v.Path, err)
+		}
+		if m.xplans[i], err = NewPlanner(0, window, xCheckerTotal, v.Type); err != nil {
+			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", v.Path, err)
+		}
+		m.weights[i] = math.MaxUint64
+	}
+	// Aggregates: units of each tracked type strictly below each vertex.
+	totals := make([][]int64, n)
+	pre := g.PreOrder()
+	for i := len(pre) - 1; i >= 0; i-- {
+		v := pre[i]
+		t := make([]int64, len(m.aggTypes))
+		for _, c := range g.Children(v) {
+			ct := totals[c]
+			for k := range t {
+				t[k] += ct[k]
+			}
+			if k := slices.Index(m.aggTypes, g.Vertices[c].Type); k >= 0 {
+				t[k] += g.Vertices[c].Size
+			}
+		}
+		totals[v] = t
+		if !m.wantsAgg(v) {
+			continue
+		}
+		if m.agg[v], err = NewPlannerMulti(0, window, t, m.aggTypes); err != nil {
+			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", g.Vertices[v].Path, err)
+		}
+	}
+	return m, nil
+}
+
+func (m *Matcher) wantsAgg(v VertexID) bool {
+	if v == m.g.Root {
+		return true
+	}
+	if len(m.g.Children(v)) == 0 {
+		return false
+	}
+	for _, f := range m.filters {
+		if f.hl == "ALL" || f.hl == m.g.Vertices[v].Type {
+			return true
+		}
+	}
+	return false
+}
+
+// Graph returns the matcher's graph.
+func (m *Matcher) Graph() *Graph { return m.g }
+
+// Policy returns the parsed match policy.
+func (m *Matcher) Policy() MatchPolicy { return m.pol }
+
+// GraphDuration returns the planning window length.
+func (m *Matcher) GraphDuration() int64 { return m.window }
+
+// Match runs op for js at time now and, for the allocating ops, records
+// the allocation or reservation under the next job id of an internal
+// counter. As in reapi_cli_match, the counter starts at 1 and moves on
+// after every op except MatchSatisfiability, whether the match succeeded
+// or not (EINVAL excepted). MatchSatisfiability returns (nil, nil) when
+// the request is satisfiable.
+func (m *Matcher) Match(op MatchOp, js *Jobspec, now int64) (*Allocation, error) {
+	a, err := m.MatchWithJobID(op, js, now, m.counter)
+	if op != MatchSatisfiability && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
+		m.counter++
+	}
+	return a, err
+}
+
+// MatchWithJobID is Match with a caller-chosen job id
+// (reapi_cli_match_with_jobid); do not mix it with Match, whose counter
+// does not skip ids chosen here. An id in use (allocated, reserved or
+// cancelled) is ErrInvalid.
+func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint64) (*Allocation, error) {
+	if op < MatchAllocate || op > MatchWithoutAllocatingFuture {
+		return nil, fmt.Errorf("%w: unknown match op %d", ErrInvalid, int(op))
+	}
+	if js == nil || len(js.Resources) == 0 {
+		return nil, fmt.Errorf("%w: empty jobspec", ErrInvalid)
+	}
+	if _, dup := m.jobs[jobID]; dup || m.gone[jobID] != nil {
+		return nil, fmt.Errorf("%w: job id %d in use", ErrInvalid, jobID)
+	}
+	if now < 0 || now >= m.window {
+		return nil, fmt.Errorf("%w: now %d outside the graph window [0, %d)", ErrInvalid, now, m.window)
+	}
+	dur := js.DurationSeconds
+	if dur == 0 {
+		dur = m.window
+	}
+	if dur > m.window {
+		return nil, fmt.Errorf("%w: duration %d s exceeds the graph duration %d s", ErrInvalid, dur, m.window)
+	}
+	if err := checkSupported(js.Resources, "resources"); err != nil {
+		return nil, err
+	}
+	if js.Constraints != nil {
+		return nil, fmt.Errorf("%w: attributes.system.constraints are not modelled", ErrUnsupported)
+	}
+	need := m.aggRequest(js)
+	// request_feasible (dfu.cpp): more nodes asked than are up fails early.
+	if want := js.Totals()["node"]; want > int64(m.g.CountAvailable("node")) {
+		switch op {
+		case MatchSatisfiability, MatchAllocateWithSatisfiability:
+			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
+		default:
+			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.g.CountAvailable("node"))
+		}
+	}
+	if op == MatchSatisfiability {
+		if m.satisfiable(js) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
+	}
+	d := min(dur, m.window-now)
+	if items, ok := m.search(js, now, d, false); ok {
+		a := m.build(items, jobID, now, d, false)
+		if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
+			m.commit(a, now)
+		}
+		return a, nil
+	}
+	switch op {
+	case MatchAllocateWithSatisfiability:
+		if m.satisfiable(js) {
+			return nil, fmt.Errorf("%w: not now", ErrBusy)
+		}
+		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
+	case MatchAllocateOrElseReserve, MatchWithoutAllocatingFuture:
+		root := m.agg[m.g.Root]
+		if now+1 < m.window {
+			for t, ok := root.AvailTimeFirst(now+1, dur, need); ok; t, ok = root.AvailTimeNext() {
+				if items, ok := m.search(js, t, dur, false); ok {
+					a := m.build(items, jobID, t, dur, true)
+					if op == MatchAllocateOrElseReserve {
+						m.commit(a, now)
+					}
+					return a, nil
+				}
+			}
+		}
+		if m.satisfiable(js) {
+			return nil, fmt.Errorf("%w: no reservation found", ErrBusy)
+		}
+		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
+	}
+	return nil, fmt.Errorf("%w: not now", ErrBusy)
+}
+
+// satisfiable matches js against the graph with nothing allocated (down
+// vertices stay unusable).
+func (m *Matcher) satisfiable(js *Jobspec) bool {
+	_, ok := m.search(js, 0, 1, true)
+	return ok
+}
+
+// aggRequest is the root aggregate request: the jobspec's total units of
+// each tracked type (count_relevant_types over prime_jobspec's counts).
+func (m *Matcher) aggRequest(js *Jobspec) []int64 {
+	tot := js.Totals()
+	out := make([]int64, len(m.aggTypes))
+	for i, t := range m.aggTypes {
+		out[i] = tot[t]
+	}
+	return out
+}
+
+// checkSupported refuses shapes the traverser does not model: two
+// siblings of one type (Fluxion fails those too) and the RFC 14 id key.
+func checkSupported(rs []*Resource, path string) error {
+	for i, r := range rs {
+		for _, s := range rs[:i] {
+			if s.Type == r.Type {
+				return fmt.Errorf("%w: %s: two sibling resources of type %q", ErrUnsupported, path, r.Type)
+			}
+		}
+		if r.ID != "" {
+			return fmt.Errorf("%w: %s[%d]: id sets are not modelled", ErrUnsupported, path, i)
+		}
+		if err := checkSupported(r.With, fmt.Sprintf("%s[%d].with", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// build turns the traverser's picks into an Allocation: exclusive types
+// on the path become exclusive, exclusive vertices take their subtrees.
+func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool) *Allocation {
+	g := m.g
+	state := map[VertexID]bool{} // vertex -> exclusive
+	for _, it := range items {
+		if x, ok := state[it.v]; !ok || (it.excl && !x) {
+			state[it.v] = it.excl
+		}
+		for p := g.Vertices[it.v].Parent; p != NoVertex; p = g.Vertices[p].Parent {
+			if m.excl[g.Vertices[p].Type] {
+				state[p] = true
+			}
+		}
+	}
+	for v, x := range state {
+		if x {
+			for _, u := range g.Subtree(v) {
+				state[u] = true
+			}
+		}
+	}
+	a := &Allocation{JobID: jobID, Reserved: reserved, At: at, Duration: d, g: g}
+	path := map[VertexID]bool{}
+	for v := range state {
+		for p := g.Vertices[v].Parent; p != NoVertex; p = g.Vertices[p].Parent {
+			if _, in := state[p]; !in {
+				path[p] = true
+			}
+		}
+	}
+	for _, v := range g.PreOrder() {
+		if x, ok := state[v]; ok {
+			av := AllocVertex{ID: v, Exclusive: x}
+			if x {
+				av.Units = g.Vertices[v].Size
+			}
+			a.Vertices = append(a.Vertices, av)
+		} else if path[v] {
+			a.Path = append(a.Path, v)
+		}
+	}
+	return a
+}
+
+// commit records a's spans. The traverser checked every span, so an error
+// here is a bug.
+func (m *Matcher) commit(a *Allocation, now int64) {
+	job := &matchJob{alloc: a}
+	add := func(kind uint8, v VertexID, id SpanID, err error) {
+		if err != nil {
+			panic(fmt.Sprintf("fluxion: matcher: commit job %d on %s: %v", a.JobID, m.g.Vertices[v].Path, err))
+		}
+		job.spans = append(job.spans, matchSpan{kind, v, id})
+	}
+	counts := map[VertexID][]int64{}
+	bump := func(v VertexID, typ string, units int64) {
+		k := slices.Index(m.aggTypes, typ)
+		if k < 0 {
+			return
+		}
+		for p := m.g.Vertices[v].Parent; p != NoVertex; p = m.g.Vertices[p].Parent {
+			if m.agg[p] == nil {
+				continue
+			}
+			c := counts[p]
+			if c == nil {
+				c = make([]int64, len(m.aggTypes))
+				counts[p] = c
+			}
+			c[k] += units
+		}
+	}
+	for _, av := range a.Vertices {
+		v := av.ID
+		if av.Exclusive {
+			id, err := m.plans[v].AddSpan(a.At, a.Duration, av.Units)
+			add(0, v, id, err)
+			id, err = m.xplans[v].AddSpan(a.At, a.Duration, xCheckerTotal)
+			add(1, v, id, err)
+			bump(v, m.g.Vertices[v].Type, av.Units)
+		} else {
+			id, err := m.xplans[v].AddSpan(a.At, a.Duration, 1)
+			add(1, v, id, err)
+		}
+	}
+	for _, v := range a.Path {
+		id, err := m.xplans[v].AddSpan(a.At, a.Duration, 1)
+		add(1, v, id, err)
+		if m.agg[v] != nil && counts[v] == nil {
+			counts[v] = make([]int64, len(m.aggTypes))
+		}
+	}
+	for _, v := range m.g.PreOrder() {
+		if c, ok := counts[v]; ok {
+			id, err := m.agg[v].AddSpan(a.At, a.Duration, c)
+			add(2, v, id, err)
+		}
+	}
+	m.jobs[a.JobID] = job
+	if m.pol.First {
+		m.updateWeights(a, now)
+	}
+}
+
+// updateWeights models upd_by_outedges (dfu_impl_update.cpp), which runs
+// for stop_on_1_matches policies: after an allocation, the edge into each
+// vertex on the allocated path gets the vertex's free units, at the
+// job's now, of the last type of its aggregate. A vertex's aggregate in
+// Fluxion holds only the tracked types present below it (a node's holds
+// core, not node), so the last type here is the last filter type with a
+// non-zero total. Vertices without one keep their weight, as does a
+// vertex whose aggregate shows 0 free and has no span (the leaf special
+// case). Cancels do not refresh weights.
+func (m *Matcher) updateWeights(a *Allocation, now int64) {
+	set := func(v VertexID) {
+		p := m.agg[v]
+		if p == nil {
+			return
+		}
+		k := -1
+		for i := p.Len() - 1; i >= 0; i-- {
+			if p.Total(i) > 0 {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			return
+		}
+		avail := p.AvailAt(now, k)
+		if avail == 0 && p.SpanCount() == 0 {
+			return
+		}
+		m.weights[v] = uint64(max(avail, 0))
+	}
+	for _, v := range a.Path {
+		set(v)
+	}
+	for _, av := range a.Vertices {
+		set(av.ID)
+	}
+}
+
+// Cancel removes a job's allocation or reservation (reapi_cli_cancel).
+func (m *Matcher) Cancel(jobID uint64) error {
+	job, ok := m.jobs[jobID]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNoJob, jobID)
+	}
+	for _, s := range job.spans {
+		var err error
+		switch s.kind {
+		case 0:
+			err = m.plans[s.v].RemSpan(s.id)
+		case 1:
+			err = m.xplans[s.v].RemSpan(s.id)
+		default:
+			err = m.agg[s.v].RemSpan(s.id)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("fluxion: matcher: cancel job %d: %v", jobID, err))
+		}
+	}
+	delete(m.jobs, jobID)
+	job.alloc.Canceled = true
+	m.gone[jobID] = job.alloc
+	return nil
+}
+
+// Info returns a job's allocation (reapi_cli_info: reserved, at). A
+// cancelled job is still known, with Canceled set (the cli reports mode
+// "canceled"); an id never allocated is ErrNoJob.
+func (m *Matcher) Info(jobID uint64) (*Allocation, error) {
+	if job, ok := m.jobs[jobID]; ok {
+		return job.alloc, nil
+	}
+	if a, ok := m.gone[jobID]; ok {
+		return a, nil
+	}
+	return nil, fmt.Errorf("%w: %d", ErrNoJob, jobID)
+}
+
+// Jobs returns the ids of the live (allocated or reserved) jobs, sorted.
+func (m *Matcher) Jobs() []uint64 {
+	ids := make([]uint64, 0, len(m.jobs))
+	for id := range m.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Names returns the names of the allocated vertices of type typ, in
+// pre-order.
+func (a *Allocation) Names(typ string) []string {
+	var out []string
+	for _, av := range a.Vertices {
+		if v := &a.g.Vertices[av.ID]; v.Type == typ {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+// OfType returns the allocated vertices of type typ, in pre-order.
+func (a *Allocation) OfType(typ string) []VertexID {
+	var out []VertexID
+	for _, av := range a.Vertices {
+		if a.g.Vertices[av.ID].Type == typ {
+			out = append(out, av.ID)
+		}
+	}
+	return out
+}
+
+// Clone returns an independent copy of the matcher's state: planners,
+// aggregates, weights, jobs and the id counter (reapi_cli_clone, for
+// forward simulation). The graph, and so the up/down statuses, is
+// shared. Allocations of live jobs are copied; the copy's Cancel does
+// not mark the original's.
+func (m *Matcher) Clone() *Matcher {
+	c := *m
+	c.plans = make([]*Planner, len(m.plans))
+	c.xplans = make([]*Planner, len(m.xplans))
+	c.agg = make([]*PlannerMulti, len(m.agg))
+	for i := range m.plans {
+		c.plans[i] = m.plans[i].Clone()
+		c.xplans[i] = m.xplans[i].Clone()
+		if m.agg[i] != nil {
+			c.agg[i] = m.agg[i].Clone()
+		}
+	}
+	c.weights = slices.Clone(m.weights)
+	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
+	for id, j := range m.jobs {
+		a := *j.alloc
+		c.jobs[id] = &matchJob{alloc: &a, spans: j.spans}
+	}
+	c.gone = make(map[uint64]*Allocation, len(m.gone))
+	for id, a := range m.gone {
+		c.gone[id] = a
+	}
+	return &c
+}

@@ -1,0 +1,102 @@
+package fluxion
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MatchPolicy is a parsed match policy: the attributes that flux-sched's
+// policy factory (resource/policies/dfu_match_policy_factory.cpp) derives
+// from a matcher_policy string.
+type MatchPolicy struct {
+	// Name is the preset or the attribute string as given.
+	Name string
+	// High prefers greater ids (policy=high, fold::greater in
+	// dfu_match_multilevel_id_impl.hpp); false prefers lower ids.
+	High bool
+	// NodeCentric weights a vertex by its node's id before its own, so
+	// candidates are grouped by node.
+	NodeCentric bool
+	// NodeExclusive makes node an exclusive type: every node an allocation
+	// touches is taken whole.
+	NodeExclusive bool
+	// First is stop_on_1_matches: first fit in the by_outedges order
+	// (see traverse.go for the model).
+	First bool
+}
+
+// matchPolicyPresets are the preset names of
+// doc/man5/flux-config-sched-fluxion-resource.rst.
+var matchPolicyPresets = map[string]MatchPolicy{
+	"low":        {},
+	"high":       {High: true},
+	"lonode":     {NodeCentric: true},
+	"hinode":     {High: true, NodeCentric: true},
+	"lonodex":    {NodeCentric: true, NodeExclusive: true},
+	"hinodex":    {High: true, NodeCentric: true, NodeExclusive: true},
+	"first":      {High: true, NodeCentric: true, First: true},
+	"firstnodex": {High: true, NodeCentric: true, NodeExclusive: true, First: true},
+}
+
+// MatchPolicyNames lists the supported presets.
+var MatchPolicyNames = []string{"first", "firstnodex", "high", "hinode", "hinodex", "low", "lonode", "lonodex"}
+
+// ParseMatchPolicy reads a preset name ("" means "first", the reapi_cli
+// default) or an attribute string such as "policy=low node_centric=true"
+// (keys policy=low|high, node_centric, node_exclusive, stop_on_1_matches
+// with values true|false).
+func ParseMatchPolicy(s string) (MatchPolicy, error) {
+	if s == "" {
+		s = "first"
+	}
+	if p, ok := matchPolicyPresets[s]; ok {
+		p.Name = s
+		return p, nil
+	}
+	if !strings.Contains(s, "=") {
+		return MatchPolicy{}, fmt.Errorf("%w: unknown match policy %q, only (%s) or an attribute string allowed",
+			ErrInvalid, s, strings.Join(MatchPolicyNames, ", "))
+	}
+	p := MatchPolicy{Name: s}
+	seenPolicy := false
+	for _, kv := range strings.Fields(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return MatchPolicy{}, fmt.Errorf("%w: match policy %q: %q is not key=value", ErrInvalid, s, kv)
+		}
+		var b bool
+		switch v {
+		case "true":
+			b = true
+		case "false":
+		default:
+			if k != "policy" {
+				return MatchPolicy{}, fmt.Errorf("%w: match policy %q: %s=%q, only (true, false) allowed", ErrInvalid, s, k, v)
+			}
+		}
+		switch k {
+		case "policy":
+			switch v {
+			case "low":
+				p.High = false
+			case "high":
+				p.High = true
+			default:
+				return MatchPolicy{}, fmt.Errorf("%w: match policy %q: policy=%q, only (low, high) supported", ErrInvalid, s, v)
+			}
+			seenPolicy = true
+		case "node_centric":
+			p.NodeCentric = b
+		case "node_exclusive":
+			p.NodeExclusive = b
+		case "stop_on_1_matches":
+			p.First = b
+		default:
+			return MatchPolicy{}, fmt.Errorf("%w: match policy %q: unknown key %q, only (policy, node_centric, node_exclusive, stop_on_1_matches) allowed", ErrInvalid, s, k)
+		}
+	}
+	if !seenPolicy {
+		return MatchPolicy{}, fmt.Errorf("%w: match policy %q: policy=low|high is required", ErrInvalid, s)
+	}
+	return p, nil
+}
