@@ -42,7 +42,7 @@ Exit status: 0 on success, 2 on bad input or usage, 1 when a run fails.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(err)
 	})
-	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd(), newFluxionCmd())
 	return root
 }
 

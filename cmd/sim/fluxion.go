@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convergesim/converge/policies/fluxion"
+)
+
+type fluxionFlags struct {
+	load   string
+	policy string
+	prune  string
+	format string
+	prompt bool
+}
+
+func newFluxionCmd() *cobra.Command {
+	var f fluxionFlags
+	cmd := &cobra.Command{
+		Use:   "fluxion --load GRAPH.json",
+		Short: "Match jobspecs against a resource graph, like flux-sched's resource-query",
+		Long: `Load a JGF resource graph into converge's model of Fluxion's matcher and read
+commands from standard input, one per line, in the style of flux-sched's
+resource-query, so that a session can be compared with the real tool line
+by line. Blank lines and lines starting with # are ignored.
+
+Commands (abbreviation in parentheses):
+  match (m) OP JOBSPEC     OP: allocate, allocate_with_satisfiability,
+                           allocate_orelse_reserve, satisfiability,
+                           without_allocating, without_allocating_future;
+                           JOBSPEC is a file path relative to the current
+                           directory
+  cancel (c) JOBID         release an allocation or reservation
+  info (i) JOBID           print id, state, start time and jobspec
+  stat (s)                 print the numbers of vertices, edges and jobs
+  set-status (t) PATH up|down
+  help (h) [COMMAND]
+  quit (q)
+
+A match prints the matched vertices (or R with --format rlite) and an
+INFO block with JOBID, RESOURCES=ALLOCATED|RESERVED and SCHEDULED AT; a
+failed one prints "No matching resources found" (plus "Unsatisfiable
+request" for ENODEV) and writes the errno (EBUSY, ENODEV, EINVAL) and
+reason to standard error. Every match is at time 0, as in reapi_cli.
+
+A bad command prints an error to standard error and the session goes on;
+the exit status is 0 unless the graph or a flag is bad (2).`,
+		Example: `  sim fluxion --load graph.json < session.txt
+  echo "match allocate job.yaml" | sim fluxion --load graph.json --policy lonode --format rlite
+  sim fluxion --load graph.json --prompt`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageErr(fmt.Errorf("%s takes no arguments (commands are read from stdin), got %q\nUsage: %s", cmd.Name(), args, cmd.UseLine()))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runFluxion(cmd, &f)
+		},
+	}
+	cmd.Flags().StringVar(&f.load, "load", "", "resource graph in JGF (required)")
+	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: first, firstnodex, high, hinode, hinodex, low, lonode, lonodex, or an attribute string")
+	cmd.Flags().StringVar(&f.prune, "prune-filters", fluxion.DefaultPruneFilters, "prune filters HL:LL[,HL:LL...]")
+	cmd.Flags().StringVar(&f.format, "format", fluxion.ShellFormatSimple, "match output: simple (vertex list) or rlite (RFC 20 R)")
+	cmd.Flags().BoolVar(&f.prompt, "prompt", false, `print the prompt "resource-query> " before each command`)
+	return cmd
+}
+
+func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
+	if f.load == "" {
+		return usageErr(errors.New("fluxion needs --load GRAPH.json"))
+	}
+	if _, err := fluxion.ParseMatchPolicy(f.policy); err != nil {
+		return usageErr(fmt.Errorf("--policy: %w", err))
+	}
+	file, err := os.Open(f.load)
+	if err != nil {
+		return usageErr(fmt.Errorf("cannot read graph: %w", err))
+	}
+	g, err := fluxion.ReadJGF(file, f.load)
+	file.Close()
+	if err != nil {
+		return usageErr(fmt.Errorf("cannot load graph: %w", err))
+	}
+	m, err := fluxion.NewMatcher(g, fluxion.MatcherOptions{Policy: f.policy, PruneFilters: f.prune})
+	if err != nil {
+		return usageErr(err)
+	}
+	sh, err := fluxion.NewShell(m, fluxion.ShellOptions{Format: f.format, Stderr: cmd.ErrOrStderr()})
+	if err != nil {
+		return usageErr(fmt.Errorf("--format: %w", err))
+	}
+	prompt := ""
+	if f.prompt {
+		prompt = "resource-query> "
+	}
+	if err := sh.Run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), prompt); err != nil {
+		return failedErr(err)
+	}
+	return nil
+}

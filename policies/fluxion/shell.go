@@ -1,0 +1,357 @@
+package fluxion
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ErrShellQuit is returned by Shell.Exec for the quit command.
+var ErrShellQuit = errors.New("fluxion: shell: quit")
+
+// Shell output formats.
+const (
+	// ShellFormatSimple prints the matched vertices as resource-query's
+	// simple match writer does: one line per vertex, children before
+	// their parent, "      " plus "---" per level, then name[units:x|s].
+	ShellFormatSimple = "simple"
+	// ShellFormatRLite prints the allocation as RFC 20 R (one JSON line).
+	ShellFormatRLite = "rlite"
+)
+
+// ShellOptions configure a Shell.
+type ShellOptions struct {
+	// Format is ShellFormatSimple ("" too) or ShellFormatRLite.
+	Format string
+	// Stderr receives the diagnostics resource-query writes to its
+	// standard error next to a failed match (the errno name and the
+	// matcher's message); nil discards them.
+	Stderr io.Writer
+}
+
+// Shell is a line-oriented command interpreter over a Matcher in the
+// style of flux-sched's resource-query (resource/utilities/command.cpp),
+// so that sessions can be compared with the real tool line by line.
+// Every match is at time 0, as in reapi_cli; job ids come from the
+// shell's own counter, which follows Matcher.Match's rule.
+//
+// Commands (abbreviations in parentheses):
+//
+//	match (m) OP JOBSPEC   OP: allocate, allocate_with_satisfiability,
+//	                       allocate_orelse_reserve, satisfiability,
+//	                       without_allocating, without_allocating_future
+//	cancel (c) JOBID
+//	info (i) JOBID
+//	stat (s)
+//	set-status (t) PATH up|down
+//	help (h) [COMMAND]
+//	quit (q)
+//
+// JOBSPEC is a file path, relative to the current directory.
+type Shell struct {
+	m       *Matcher
+	opt     ShellOptions
+	next    uint64               // the next job id
+	matched int                  // successful allocating matches
+	jobs    map[uint64]shellInfo // what info prints, per matched job
+}
+
+type shellInfo struct {
+	jobspec string
+}
+
+// NewShell returns a shell over m.
+func NewShell(m *Matcher, opt ShellOptions) (*Shell, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil matcher", ErrInvalid)
+	}
+	switch opt.Format {
+	case "":
+		opt.Format = ShellFormatSimple
+	case ShellFormatSimple, ShellFormatRLite:
+	default:
+		return nil, fmt.Errorf("%w: unknown format %q, only (%s, %s) allowed", ErrInvalid, opt.Format, ShellFormatSimple, ShellFormatRLite)
+	}
+	if opt.Stderr == nil {
+		opt.Stderr = io.Discard
+	}
+	return &Shell{m: m, opt: opt, next: 1, jobs: map[uint64]shellInfo{}}, nil
+}
+
+type shellCommand struct {
+	name, abbr, usage, note string
+	run                     func(s *Shell, args []string, out io.Writer) error
+}
+
+var shellCommands []shellCommand
+
+func init() {
+	shellCommands = []shellCommand{
+		{"match", "m", "match OP JOBSPEC",
+			"allocate or reserve resources for a jobspec file (OP: allocate | allocate_with_satisfiability | allocate_orelse_reserve | satisfiability | without_allocating | without_allocating_future)",
+			(*Shell).cmdMatch},
+		{"cancel", "c", "cancel JOBID", "cancel an allocation or reservation", (*Shell).cmdCancel},
+		{"info", "i", "info JOBID", "print a job's id, state, start time and jobspec", (*Shell).cmdInfo},
+		{"stat", "s", "stat", "print the numbers of vertices, edges and jobs", (*Shell).cmdStat},
+		{"set-status", "t", "set-status PATH up|down", "mark a vertex (and so its subtree) up or down", (*Shell).cmdSetStatus},
+		{"help", "h", "help [COMMAND]", "print this help", (*Shell).cmdHelp},
+		{"quit", "q", "quit", "end the session", func(*Shell, []string, io.Writer) error { return ErrShellQuit }},
+	}
+}
+
+// Exec runs one command line, writing its output to out. Blank lines and
+// lines starting with "#" do nothing. A malformed or failing command
+// returns an error for the caller to report; the shell stays usable.
+// quit returns ErrShellQuit. A match that finds nothing is not an error:
+// it prints resource-query's failure block.
+func (s *Shell) Exec(line string, out io.Writer) error {
+	args := strings.Fields(line)
+	if len(args) == 0 || strings.HasPrefix(args[0], "#") {
+		return nil
+	}
+	for _, c := range shellCommands {
+		if args[0] == c.name || args[0] == c.abbr {
+			return c.run(s, args, out)
+		}
+	}
+	return fmt.Errorf("unknown command %q (try help)", args[0])
+}
+
+// Run reads commands from in, one per line, until EOF or quit. The
+// prompt, if not "", is written to out before each line. Errors of Exec
+// are written to errOut as "ERROR: ..." and the session goes on; Run
+// returns only errors reading in or writing out.
+func (s *Shell) Run(in io.Reader, out, errOut io.Writer, prompt string) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for {
+		if prompt != "" {
+			if _, err := io.WriteString(out, prompt); err != nil {
+				return err
+			}
+		}
+		if !sc.Scan() {
+			if prompt != "" {
+				io.WriteString(out, "\n")
+			}
+			return sc.Err()
+		}
+		err := s.Exec(sc.Text(), out)
+		if errors.Is(err, ErrShellQuit) {
+			return nil
+		}
+		if err != nil {
+			fmt.Fprintf(errOut, "ERROR: %v\n", err)
+		}
+	}
+}
+
+func shellParseOp(name string) (MatchOp, bool) {
+	for op := MatchAllocate; op <= MatchWithoutAllocatingFuture; op++ {
+		if op.String() == name {
+			return op, true
+		}
+	}
+	return 0, false
+}
+
+func shellJobID(args []string) (uint64, error) {
+	if len(args) != 2 {
+		return 0, fmt.Errorf("malformed command: want %s JOBID", args[0])
+	}
+	id, err := strconv.ParseUint(args[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("malformed job id %q", args[1])
+	}
+	return id, nil
+}
+
+const shellRule = "INFO: ============================="
+
+func (s *Shell) cmdMatch(args []string, out io.Writer) error {
+	if len(args) != 3 {
+		return fmt.Errorf("malformed command: want match OP JOBSPEC")
+	}
+	op, ok := shellParseOp(args[1])
+	if !ok {
+		return fmt.Errorf("unknown match op %q", args[1])
+	}
+	data, err := os.ReadFile(args[2])
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("can't open %s: %w", args[2], err)
+	}
+	id := s.next
+	js, err := ParseJobspec(data, args[2])
+	var a *Allocation
+	if err == nil {
+		a, err = s.m.MatchWithJobID(op, js, 0, id)
+	} else {
+		err = fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if op != MatchSatisfiability && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
+		s.next++
+	}
+	if err != nil {
+		fmt.Fprintf(s.opt.Stderr, "%s: %v\n", MatchErrno(err), err)
+	}
+	if op == MatchSatisfiability {
+		sat := "Satisfiable"
+		if err != nil {
+			sat = "Unsatisfiable"
+		}
+		fmt.Fprintf(out, "%s\nINFO: %s request\n%s\n", shellRule, sat, shellRule)
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintf(out, "%s\nINFO: No matching resources found\n", shellRule)
+		if errors.Is(err, ErrUnsatisfiable) {
+			fmt.Fprintln(out, "INFO: Unsatisfiable request")
+		}
+		fmt.Fprintf(out, "INFO: JOBID=%d\n%s\n", id, shellRule)
+		return nil
+	}
+	if s.opt.Format == ShellFormatRLite {
+		fmt.Fprintf(out, "%s\n", a.RLiteJSON())
+	} else {
+		s.writeSimple(a, out)
+	}
+	mode, at := "ALLOCATED", "Now"
+	if a.At != 0 {
+		mode, at = "RESERVED", strconv.FormatInt(a.At, 10)
+	}
+	fmt.Fprintf(out, "%s\nINFO: JOBID=%d\nINFO: RESOURCES=%s\nINFO: SCHEDULED AT=%s\n%s\n", shellRule, a.JobID, mode, at, shellRule)
+	if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
+		s.matched++
+		s.jobs[a.JobID] = shellInfo{jobspec: args[2]}
+	}
+	return nil
+}
+
+// writeSimple prints a's vertices and their shared ancestors in
+// post-order (children first), each indented by its depth.
+func (s *Shell) writeSimple(a *Allocation, out io.Writer) {
+	g := s.m.Graph()
+	type mark struct {
+		units int64
+		excl  bool
+	}
+	in := make(map[VertexID]mark, len(a.Vertices)+len(a.Path))
+	for _, v := range a.Path {
+		in[v] = mark{1, false}
+	}
+	for _, av := range a.Vertices {
+		u := av.Units
+		if !av.Exclusive {
+			u = 1
+		}
+		in[av.ID] = mark{u, av.Exclusive}
+	}
+	var walk func(v VertexID, depth int)
+	walk = func(v VertexID, depth int) {
+		for _, c := range g.Children(v) {
+			if _, ok := in[c]; ok {
+				walk(c, depth+1)
+			}
+		}
+		mk := in[v]
+		mode := "s"
+		if mk.excl {
+			mode = "x"
+		}
+		fmt.Fprintf(out, "      %s%s[%d:%s]\n", strings.Repeat("---", depth), g.Vertices[v].Name, mk.units, mode)
+	}
+	if _, ok := in[g.Root]; ok {
+		walk(g.Root, 0)
+	}
+}
+
+func (s *Shell) cmdCancel(args []string, out io.Writer) error {
+	id, err := shellJobID(args)
+	if err != nil {
+		return err
+	}
+	if err := s.m.Cancel(id); err != nil {
+		if errors.Is(err, ErrNoJob) {
+			return fmt.Errorf("nonexistent job %d", id)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Shell) cmdInfo(args []string, out io.Writer) error {
+	id, err := shellJobID(args)
+	if err != nil {
+		return err
+	}
+	a, err := s.m.Info(id)
+	if err != nil {
+		fmt.Fprintf(out, "ERROR: jobid doesn't exist: %s\n", args[1])
+		return nil
+	}
+	mode := "ALLOCATED"
+	switch {
+	case a.Canceled:
+		mode = "CANCELED"
+	case a.Reserved:
+		mode = "RESERVED"
+	}
+	fmt.Fprintf(out, "INFO: %d, %s, %d, %s, 0\n", id, mode, a.At, s.jobs[id].jobspec)
+	return nil
+}
+
+func (s *Shell) cmdStat(args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("malformed command: want stat")
+	}
+	g := s.m.Graph()
+	fmt.Fprintf(out, "INFO: Num. of Vertices: %d\n", g.Len())
+	fmt.Fprintf(out, "INFO: Num. of Edges: %d\n", g.Len()-1)
+	fmt.Fprintf(out, "INFO: Num. of Jobs Matched: %d\n", s.matched)
+	fmt.Fprintf(out, "INFO: Num. of Live Jobs: %d\n", len(s.m.Jobs()))
+	return nil
+}
+
+func (s *Shell) cmdSetStatus(args []string, out io.Writer) error {
+	if len(args) != 3 {
+		return fmt.Errorf("malformed command: want set-status PATH up|down")
+	}
+	g := s.m.Graph()
+	if _, ok := g.Lookup(args[1]); !ok {
+		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", args[1])
+		return nil
+	}
+	var st Status
+	switch args[2] {
+	case "up":
+		st = StatusUp
+	case "down":
+		st = StatusDown
+	default:
+		return fmt.Errorf("unrecognized status %q, only (up, down) allowed", args[2])
+	}
+	return g.SetStatus(args[1], st)
+}
+
+func (s *Shell) cmdHelp(args []string, out io.Writer) error {
+	found := false
+	for _, c := range shellCommands {
+		if len(args) == 1 || args[1] == c.name || args[1] == c.abbr {
+			fmt.Fprintf(out, "INFO: %s (%s) -- %s: %s\n", c.name, c.abbr, c.note, c.usage)
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("unknown command: %s", args[1])
+	}
+	return nil
+}
