@@ -373,8 +373,12 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 
 // satisfiable matches js against the graph with nothing allocated (down
 // vertices stay unusable).
+// satisfiable matches at the last moment of the graph window with the
+// allocations in place, as Fluxion's satisfiability check does: jobs of
+// finite duration have ended by then, while a job holding the whole window
+// (duration 0) still blocks it.
 func (m *Matcher) satisfiable(js *Jobspec) bool {
-	_, ok := m.search(js, 0, 1, true)
+	_, ok := m.search(js, m.window-1, 1, true)
 	return ok
 }
 

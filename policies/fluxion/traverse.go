@@ -47,7 +47,7 @@ type tctx struct {
 	m     *Matcher
 	at    int64
 	d     int64
-	sat   bool // ignore allocations (satisfiability)
+	sat   bool // satisfiability: ignore up/down status
 	seq   int
 	needs map[*Resource]*[2]map[string]int64 // see need
 }
@@ -120,11 +120,11 @@ func (c *tctx) children(v VertexID) []VertexID {
 // usable reports whether v may be used (exclusively or shared) now.
 func (c *tctx) usable(v VertexID, excl bool) bool {
 	m := c.m
-	if !m.g.Available(v) {
+	// Satisfiability ignores up/down status (dfu_impl_t::prune skips that
+	// test in satisfiability mode); down nodes count only in the early
+	// nodes-up check.
+	if !c.sat && !m.g.Available(v) {
 		return false
-	}
-	if c.sat {
-		return true
 	}
 	x := m.xplans[v].AvailDuring(c.at, c.d)
 	if !excl {
@@ -142,7 +142,7 @@ func (c *tctx) exclusiveAt(v VertexID, want bool) bool {
 // tracked type than need (units strictly below v).
 func (c *tctx) pruned(v VertexID, need map[string]int64) bool {
 	p := c.m.agg[v]
-	if c.sat || p == nil {
+	if p == nil {
 		return false
 	}
 	for i, t := range c.m.aggTypes {
