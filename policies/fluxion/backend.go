@@ -1,0 +1,457 @@
+package fluxion
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Backend is a Fluxion matcher behind a byte-level API shaped after
+// flux-sched's reapi_cli: the pure-Go model (NewGoBackend, OpenBackend
+// "go") or, in a build with -tags fluxion, flux-sched's own libreapi_cli
+// through cgo (OpenBackend "reapi"; see docs/fluxion-reapi.md).
+//
+// Errors of Match, Cancel and Info wrap ErrBusy (EBUSY), ErrUnsatisfiable
+// (ENODEV), ErrInvalid (EINVAL) or ErrNoJob (ENOENT), so callers tell them
+// apart with errors.Is or MatchErrno. A Backend is safe for concurrent use
+// (calls are serialised).
+type Backend interface {
+	// Match runs op for the jobspec (RFC 14/25 YAML or JSON text) at time
+	// now. The allocating ops record the job under the next id of the
+	// backend's counter (which starts at 1), as reapi_cli_match does.
+	// MatchSatisfiability returns a result with an empty R when the
+	// request is satisfiable.
+	//
+	// libreapi_cli has no clock (every match is evaluated at time 0), so
+	// the reapi backend accepts only now == 0 and returns ErrInvalid
+	// otherwise; the Go backend accepts any now inside its graph window.
+	Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, error)
+	// Cancel frees a job's allocation or reservation; ErrNoJob if the
+	// backend holds no job with that id.
+	Cancel(jobID uint64) error
+	// Info reports a job (reapi_cli_info); ErrNoJob if unknown.
+	Info(jobID uint64) (*JobInfo, error)
+	// Close releases the backend; later calls fail with ErrInvalid.
+	Close() error
+}
+
+// Formats of MatchResult.R.
+const (
+	// FormatRV1 is RFC 20 R version 1 without the scheduling key (the Go
+	// backend's Allocation.RLiteJSON).
+	FormatRV1 = "rv1"
+	// FormatJGF is Fluxion's "jgf" match format, reapi_cli's default: a
+	// {"graph":{"nodes":[...],"edges":[...]}} of the matched vertices and
+	// their ancestors.
+	FormatJGF = "jgf"
+)
+
+// MatchResult is the outcome of a successful Backend.Match.
+type MatchResult struct {
+	JobID    uint64  // the job id the match was recorded (or would be) under
+	Reserved bool    // true if the job starts in the future (At > now)
+	At       int64   // start time (reapi: 0 = now)
+	Overhead float64 // seconds spent matching, as reapi_cli reports ov
+	// R is the matched resource set in Format; empty for
+	// MatchSatisfiability.
+	R      []byte
+	Format string // FormatRV1 or FormatJGF
+}
+
+// JobInfo is a job as Backend.Info reports it.
+type JobInfo struct {
+	JobID uint64
+	// Mode is reapi_cli_info's state string: "ALLOCATED", "RESERVED",
+	// "CANCELED" (the Go backend keeps cancelled jobs; libreapi_cli may
+	// not), or another string the library returns.
+	Mode     string
+	Reserved bool
+	At       int64
+	Overhead float64
+}
+
+// ErrBackendUnavailable is returned by OpenBackend for "reapi" in a build
+// without the fluxion tag.
+var ErrBackendUnavailable = errors.New("fluxion: the reapi backend needs a build with -tags fluxion and flux-sched's libreapi_cli (see docs/fluxion-reapi.md)")
+
+// errClosed is returned by a closed backend.
+var errClosed = fmt.Errorf("%w: backend is closed", ErrInvalid)
+
+// Backend names for OpenBackend.
+const (
+	BackendGo    = "go"
+	BackendReapi = "reapi"
+)
+
+// BackendNames lists the names OpenBackend knows. "reapi" is listed in
+// every build; without the fluxion tag opening it fails with
+// ErrBackendUnavailable (ReapiAvailable reports which build this is).
+func BackendNames() []string { return []string{BackendGo, BackendReapi} }
+
+// OpenBackend opens the named backend ("go" or "reapi") over a resource
+// graph in JGF. For "go" the graph is read with ReadJGF and the options
+// are those of NewMatcher. For "reapi" the JGF text is handed to
+// reapi_cli_initialize with the options {"load_format":"jgf",
+// "matcher_policy": opt.Policy or "first", "prune_filters":
+// opt.PruneFilters or DefaultPruneFilters}; opt.GraphDuration must be 0
+// (or SystemMaxDuration), since the cli does not let one set it.
+func OpenBackend(name string, graphJGF []byte, opt MatcherOptions) (Backend, error) {
+	switch name {
+	case BackendGo:
+		g, err := ReadJGF(bytes.NewReader(graphJGF), "graph")
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return NewGoBackend(g, opt)
+	case BackendReapi:
+		return openReapi(graphJGF, opt)
+	}
+	return nil, fmt.Errorf("%w: unknown fluxion backend %q (want %q or %q)", ErrInvalid, name, BackendGo, BackendReapi)
+}
+
+// NewGoBackend returns the pure-Go Matcher over g as a Backend. Its R is
+// RFC 20 R (FormatRV1). g's statuses may be changed between calls
+// (Graph.SetStatus); its structure must not.
+func NewGoBackend(g *Graph, opt MatcherOptions) (Backend, error) {
+	m, err := NewMatcher(g, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &goBackend{m: m}, nil
+}
+
+var _ Backend = (*goBackend)(nil)
+
+type goBackend struct {
+	mu sync.Mutex
+	m  *Matcher // nil once closed
+}
+
+func (b *goBackend) Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		return nil, errClosed
+	}
+	js, err := ParseJobspec(jobspec, "jobspec")
+	if err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	start := time.Now()
+	a, err := b.m.Match(op, js, now)
+	ov := time.Since(start).Seconds()
+	if err != nil {
+		return nil, err
+	}
+	res := &MatchResult{Overhead: ov, Format: FormatRV1}
+	if a != nil {
+		res.JobID, res.Reserved, res.At = a.JobID, a.Reserved, a.At
+		res.R = a.RLiteJSON()
+	}
+	return res, nil
+}
+
+func (b *goBackend) Cancel(jobID uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		return errClosed
+	}
+	return b.m.Cancel(jobID)
+}
+
+func (b *goBackend) Info(jobID uint64) (*JobInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		return nil, errClosed
+	}
+	a, err := b.m.Info(jobID)
+	if err != nil {
+		return nil, err
+	}
+	mode := "ALLOCATED"
+	switch {
+	case a.Canceled:
+		mode = "CANCELED"
+	case a.Reserved:
+		mode = "RESERVED"
+	}
+	return &JobInfo{JobID: jobID, Mode: mode, Reserved: a.Reserved && !a.Canceled, At: a.At}, nil
+}
+
+func (b *goBackend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.m = nil
+	return nil
+}
+
+// RSummary is what a backend's R says about the allocated nodes: per node
+// name, the number of allocated vertices of each leaf type (core, gpu).
+// It is the common ground of FormatRV1 and FormatJGF used to compare
+// backends.
+type RSummary struct {
+	Nodes map[string]map[string]int64 // node name -> type -> count
+}
+
+// NodeNames returns the allocated node names, sorted.
+func (s *RSummary) NodeNames() []string {
+	out := make([]string, 0, len(s.Nodes))
+	for n := range s.Nodes {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Count returns the total number of allocated vertices of type typ.
+func (s *RSummary) Count(typ string) int64 {
+	var n int64
+	for _, c := range s.Nodes {
+		n += c[typ]
+	}
+	return n
+}
+
+// String renders the summary as "node0:core=2,gpu=1 node1:core=4".
+func (s *RSummary) String() string {
+	var parts []string
+	for _, n := range s.NodeNames() {
+		c := s.Nodes[n]
+		types := make([]string, 0, len(c))
+		for t := range c {
+			types = append(types, t)
+		}
+		slices.Sort(types)
+		var f []string
+		for _, t := range types {
+			f = append(f, t+"="+strconv.FormatInt(c[t], 10))
+		}
+		parts = append(parts, n+":"+strings.Join(f, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+// SummarizeR reads a MatchResult's R in the given format. For FormatRV1
+// it counts the core and gpu ids of each R_lite entry and maps ranks to
+// the names of nodelist (RFC 29 hostlists, in sorted-rank order). For
+// FormatJGF it counts the vertices under each node vertex by their
+// containment paths.
+func SummarizeR(format string, r []byte) (*RSummary, error) {
+	s := &RSummary{Nodes: map[string]map[string]int64{}}
+	if len(bytes.TrimSpace(r)) == 0 {
+		return s, nil
+	}
+	switch format {
+	case FormatRV1:
+		return s, summarizeRV1(s, r)
+	case FormatJGF:
+		return s, summarizeJGF(s, r)
+	}
+	return nil, fmt.Errorf("fluxion: SummarizeR: unknown format %q", format)
+}
+
+func summarizeRV1(s *RSummary, r []byte) error {
+	var rv RV1
+	if err := json.Unmarshal(r, &rv); err != nil {
+		return fmt.Errorf("fluxion: SummarizeR: %w", err)
+	}
+	var names []string
+	for _, hl := range rv.Execution.Nodelist {
+		n, err := expandHostlist(hl)
+		if err != nil {
+			return err
+		}
+		names = append(names, n...)
+	}
+	type entry struct {
+		ranks    []int64
+		children map[string]string
+	}
+	var all []int64
+	var entries []entry
+	for _, e := range rv.Execution.RLite {
+		ranks, err := expandIDSet(e.Rank)
+		if err != nil {
+			return err
+		}
+		all = append(all, ranks...)
+		entries = append(entries, entry{ranks, e.Children})
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if len(names) != 0 && len(names) != len(all) {
+		return fmt.Errorf("fluxion: SummarizeR: %d ranks but %d names in nodelist", len(all), len(names))
+	}
+	for _, e := range entries {
+		for _, rk := range e.ranks {
+			name := "rank" + strconv.FormatInt(rk, 10)
+			if len(names) > 0 {
+				name = names[slices.Index(all, rk)]
+			}
+			c := s.Nodes[name]
+			if c == nil {
+				c = map[string]int64{}
+				s.Nodes[name] = c
+			}
+			for t, set := range e.children {
+				ids, err := expandIDSet(set)
+				if err != nil {
+					return err
+				}
+				c[t] += int64(len(ids))
+			}
+		}
+	}
+	return nil
+}
+
+func summarizeJGF(s *RSummary, r []byte) error {
+	var doc struct {
+		Graph struct {
+			Nodes []struct {
+				Metadata struct {
+					Type  string            `json:"type"`
+					Name  string            `json:"name"`
+					Paths map[string]string `json:"paths"`
+				} `json:"metadata"`
+			} `json:"nodes"`
+		} `json:"graph"`
+	}
+	if err := json.Unmarshal(r, &doc); err != nil {
+		return fmt.Errorf("fluxion: SummarizeR: %w", err)
+	}
+	nodeAt := map[string]string{} // containment path -> node name
+	for _, n := range doc.Graph.Nodes {
+		if n.Metadata.Type == "node" {
+			nodeAt[n.Metadata.Paths["containment"]] = n.Metadata.Name
+			if s.Nodes[n.Metadata.Name] == nil {
+				s.Nodes[n.Metadata.Name] = map[string]int64{}
+			}
+		}
+	}
+	for _, n := range doc.Graph.Nodes {
+		t := n.Metadata.Type
+		if t != "core" && t != "gpu" {
+			continue
+		}
+		p := n.Metadata.Paths["containment"]
+		for p != "" {
+			i := strings.LastIndexByte(p, '/')
+			if i <= 0 {
+				break
+			}
+			p = p[:i]
+			if name, ok := nodeAt[p]; ok {
+				s.Nodes[name][t]++
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// expandIDSet expands an RFC 22 idset ("0-3,7").
+func expandIDSet(set string) ([]int64, error) {
+	var out []int64
+	if strings.TrimSpace(set) == "" {
+		return nil, nil
+	}
+	for _, part := range strings.Split(set, ",") {
+		lo, hi, rng := strings.Cut(part, "-")
+		if part != "" && part[0] == '-' { // a lone negative id (rank -1)
+			lo, hi, rng = part, "", false
+		}
+		a, err := strconv.ParseInt(lo, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("fluxion: idset %q: %w", set, err)
+		}
+		b := a
+		if rng {
+			if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("fluxion: idset %q: bad range %q", set, part)
+			}
+		}
+		if b-a > 1<<24 {
+			return nil, fmt.Errorf("fluxion: idset %q: range too large", set)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// expandHostlist expands an RFC 29 hostlist ("node[0-2,5],login") in order.
+func expandHostlist(hl string) ([]string, error) {
+	var out []string
+	for len(hl) > 0 {
+		// One host expression: up to the next comma outside brackets.
+		depth, end := 0, len(hl)
+		for i := 0; i < len(hl); i++ {
+			switch hl[i] {
+			case '[':
+				depth++
+			case ']':
+				depth--
+			case ',':
+				if depth == 0 {
+					end = i
+					i = len(hl)
+				}
+			}
+		}
+		expr := hl[:end]
+		hl = strings.TrimPrefix(hl[end:], ",")
+		open := strings.IndexByte(expr, '[')
+		if open < 0 {
+			if expr != "" {
+				out = append(out, expr)
+			}
+			continue
+		}
+		close := strings.IndexByte(expr, ']')
+		if close < open || close != len(expr)-1 {
+			return nil, fmt.Errorf("fluxion: hostlist %q: malformed", expr)
+		}
+		prefix := expr[:open]
+		for _, part := range strings.Split(expr[open+1:close], ",") {
+			lo, hi, rng := strings.Cut(part, "-")
+			a, err := strconv.ParseInt(lo, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("fluxion: hostlist %q: %w", expr, err)
+			}
+			b := a
+			if rng {
+				if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
+					return nil, fmt.Errorf("fluxion: hostlist %q: bad range %q", expr, part)
+				}
+			}
+			if b-a > 1<<24 {
+				return nil, fmt.Errorf("fluxion: hostlist %q: range too large", expr)
+			}
+			width := 0
+			if len(lo) > 1 && lo[0] == '0' {
+				width = len(lo)
+			}
+			for i := a; i <= b; i++ {
+				d := strconv.FormatInt(i, 10)
+				if len(d) < width {
+					d = strings.Repeat("0", width-len(d)) + d
+				}
+				out = append(out, prefix+d)
+			}
+		}
+	}
+	return out, nil
+}
