@@ -1,6 +1,7 @@
 package fluxion
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -133,10 +134,18 @@ type Matcher struct {
 	xplans   []*Planner
 	agg      []*PlannerMulti        // nil where no filter applies
 	weights  []uint64               // by_outedges weight of the edge into each vertex
+	live     []int32                // live spans on plans[v] and xplans[v] (commit, Cancel)
 	excl     map[string]bool        // exclusive types (node under *nodex)
 	jobs     map[uint64]*matchJob   // live allocations and reservations
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
 	counter  uint64                 // next id Match hands out
+
+	// Scratch, allocated on first use and never shared by clones.
+	tc      *tctx      // the traverser's buffers
+	mark    []uint8    // build: per-vertex state, all zero between calls
+	kidsOff []int32    // first: kids[kidsOff[v]:kidsOff[v+1]] are v's children ...
+	kids    []VertexID // ... in by_outedges order, when kidsOK[v]
+	kidsOK  []bool
 }
 
 type pruneFilter struct{ hl, ll string }
@@ -216,6 +225,7 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 	m.xplans = make([]*Planner, n)
 	m.agg = make([]*PlannerMulti, n)
 	m.weights = make([]uint64, n)
+	m.live = make([]int32, n)
 	for i := range n {
 		v := &g.Vertices[i]
 		if m.plans[i], err = NewPlanner(0, window, v.Size, v.Type); err != nil {
@@ -314,6 +324,11 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 	if dur > m.window {
 		return nil, fmt.Errorf("%w: duration %d s exceeds the graph duration %d s", ErrInvalid, dur, m.window)
 	}
+	if len(js.Resources) > 1 {
+		// Top-level resources are searched independently against the same
+		// state and could pick overlapping vertices.
+		return nil, fmt.Errorf("%w: resources: %d top-level resources (one node, slot or other top-level resource is modelled)", ErrUnsupported, len(js.Resources))
+	}
 	if err := checkSupported(js.Resources, "resources"); err != nil {
 		return nil, err
 	}
@@ -371,8 +386,6 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 	return nil, fmt.Errorf("%w: not now", ErrBusy)
 }
 
-// satisfiable matches js against the graph with nothing allocated (down
-// vertices stay unusable).
 // satisfiable matches at the last moment of the graph window with the
 // allocations in place, as Fluxion's satisfiability check does: jobs of
 // finite duration have ended by then, while a job holding the whole window
@@ -416,43 +429,80 @@ func checkSupported(rs []*Resource, path string) error {
 // on the path become exclusive, exclusive vertices take their subtrees.
 func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool) *Allocation {
 	g := m.g
-	state := map[VertexID]bool{} // vertex -> exclusive
-	for _, it := range items {
-		if x, ok := state[it.v]; !ok || (it.excl && !x) {
-			state[it.v] = it.excl
-		}
-		for p := g.Vertices[it.v].Parent; p != NoVertex; p = g.Vertices[p].Parent {
-			if m.excl[g.Vertices[p].Type] {
-				state[p] = true
-			}
-		}
+	// mark: 0 untouched, markShared / markExcl in the allocation, markPath
+	// an unallocated ancestor. Reset to 0 before returning.
+	const (
+		markShared uint8 = 1 + iota
+		markExcl
+		markPath
+	)
+	if m.mark == nil {
+		m.mark = make([]uint8, g.Len())
 	}
-	for v, x := range state {
+	mark := m.mark
+	var state []VertexID // vertices in the allocation, in order of marking
+	set := func(v VertexID, x bool) {
+		if mark[v] == 0 {
+			mark[v] = markShared
+			state = append(state, v)
+		}
 		if x {
-			for _, u := range g.Subtree(v) {
-				state[u] = true
+			mark[v] = markExcl
+		}
+	}
+	for _, it := range items {
+		set(it.v, it.excl)
+		if len(m.excl) > 0 {
+			for p := g.Vertices[it.v].Parent; p != NoVertex; p = g.Vertices[p].Parent {
+				if m.excl[g.Vertices[p].Type] {
+					set(p, true)
+				}
 			}
 		}
 	}
-	a := &Allocation{JobID: jobID, Reserved: reserved, At: at, Duration: d, g: g}
-	path := map[VertexID]bool{}
-	for v := range state {
+	// Exclusive vertices take their subtrees. The vertices this adds lie
+	// in subtrees already taken whole and need no walk of their own.
+	for _, v := range state[:len(state):len(state)] {
+		if mark[v] != markExcl {
+			continue
+		}
+		for _, u := range g.Subtree(v)[1:] {
+			set(u, true)
+		}
+	}
+	var path []VertexID
+	for _, v := range state {
 		for p := g.Vertices[v].Parent; p != NoVertex; p = g.Vertices[p].Parent {
-			if _, in := state[p]; !in {
-				path[p] = true
+			if mark[p] == markPath {
+				break // its ancestors are done
+			}
+			if mark[p] == 0 {
+				mark[p] = markPath
+				path = append(path, p)
 			}
 		}
 	}
-	for _, v := range g.PreOrder() {
-		if x, ok := state[v]; ok {
-			av := AllocVertex{ID: v, Exclusive: x}
-			if x {
-				av.Units = g.Vertices[v].Size
-			}
-			a.Vertices = append(a.Vertices, av)
-		} else if path[v] {
-			a.Path = append(a.Path, v)
+	pos := g.pos
+	byPos := func(a, b VertexID) int { return cmp.Compare(pos[a], pos[b]) }
+	slices.SortFunc(state, byPos)
+	slices.SortFunc(path, byPos)
+	a := &Allocation{JobID: jobID, Reserved: reserved, At: at, Duration: d, g: g}
+	if len(state) > 0 {
+		a.Vertices = make([]AllocVertex, len(state))
+	}
+	for i, v := range state {
+		av := AllocVertex{ID: v, Exclusive: mark[v] == markExcl}
+		if av.Exclusive {
+			av.Units = g.Vertices[v].Size
 		}
+		a.Vertices[i] = av
+		mark[v] = 0
+	}
+	for _, v := range path {
+		mark[v] = 0
+	}
+	if len(path) > 0 {
+		a.Path = path
 	}
 	return a
 }
@@ -466,6 +516,9 @@ func (m *Matcher) commit(a *Allocation, now int64) {
 			panic(fmt.Sprintf("fluxion: matcher: commit job %d on %s: %v", a.JobID, m.g.Vertices[v].Path, err))
 		}
 		job.spans = append(job.spans, matchSpan{kind, v, id})
+		if kind != 2 {
+			m.live[v]++
+		}
 	}
 	counts := map[VertexID][]int64{}
 	bump := func(v VertexID, typ string, units int64) {
@@ -505,11 +558,16 @@ func (m *Matcher) commit(a *Allocation, now int64) {
 			counts[v] = make([]int64, len(m.aggTypes))
 		}
 	}
-	for _, v := range m.g.PreOrder() {
-		if c, ok := counts[v]; ok {
-			id, err := m.agg[v].AddSpan(a.At, a.Duration, c)
-			add(2, v, id, err)
-		}
+	// Aggregate spans in pre-order.
+	vs := make([]VertexID, 0, len(counts))
+	for v := range counts {
+		vs = append(vs, v)
+	}
+	pos := m.g.pos
+	slices.SortFunc(vs, func(a, b VertexID) int { return cmp.Compare(pos[a], pos[b]) })
+	for _, v := range vs {
+		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts[v])
+		add(2, v, id, err)
 	}
 	m.jobs[a.JobID] = job
 	if m.pol.First {
@@ -546,7 +604,7 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 		if avail == 0 && p.SpanCount() == 0 {
 			return
 		}
-		m.weights[v] = uint64(max(avail, 0))
+		m.setWeight(v, uint64(max(avail, 0)))
 	}
 	for _, v := range a.Path {
 		set(v)
@@ -554,6 +612,47 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 	for _, av := range a.Vertices {
 		set(av.ID)
 	}
+}
+
+// setWeight sets the by_outedges weight of the edge into v; it forgets
+// the cached order of v's siblings when the weight changes. Weights must
+// change only through here.
+func (m *Matcher) setWeight(v VertexID, w uint64) {
+	if m.weights[v] == w {
+		return
+	}
+	m.weights[v] = w
+	if p := m.g.Vertices[v].Parent; p != NoVertex && m.kidsOK != nil {
+		m.kidsOK[p] = false
+	}
+}
+
+// sortedChildren returns v's children in by_outedges order (edge weight,
+// then uniq_id, both descending), cached until a child's weight changes.
+func (m *Matcher) sortedChildren(v VertexID) []VertexID {
+	g := m.g
+	if m.kidsOK == nil {
+		n := g.Len()
+		m.kidsOff = make([]int32, n+1)
+		for i := range n {
+			m.kidsOff[i+1] = m.kidsOff[i] + int32(len(g.Vertices[i].Children))
+		}
+		m.kids = make([]VertexID, m.kidsOff[n])
+		m.kidsOK = make([]bool, n)
+	}
+	s := m.kids[m.kidsOff[v]:m.kidsOff[v+1]]
+	if !m.kidsOK[v] {
+		copy(s, g.Vertices[v].Children)
+		w := m.weights
+		slices.SortFunc(s, func(a, b VertexID) int {
+			if r := cmp.Compare(w[b], w[a]); r != 0 {
+				return r
+			}
+			return cmp.Compare(g.Vertices[b].UniqID, g.Vertices[a].UniqID)
+		})
+		m.kidsOK[v] = true
+	}
+	return s
 }
 
 // Cancel removes a job's allocation or reservation (reapi_cli_cancel).
@@ -567,8 +666,10 @@ func (m *Matcher) Cancel(jobID uint64) error {
 		switch s.kind {
 		case 0:
 			err = m.plans[s.v].RemSpan(s.id)
+			m.live[s.v]--
 		case 1:
 			err = m.xplans[s.v].RemSpan(s.id)
+			m.live[s.v]--
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
 		}
@@ -646,6 +747,8 @@ func (m *Matcher) Clone() *Matcher {
 		}
 	}
 	c.weights = slices.Clone(m.weights)
+	c.live = slices.Clone(m.live)
+	c.tc, c.mark, c.kidsOff, c.kids, c.kidsOK = nil, nil, nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
 	for id, j := range m.jobs {
 		a := *j.alloc

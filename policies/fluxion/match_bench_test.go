@@ -1,6 +1,12 @@
 package fluxion
 
-import "testing"
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/convergesim/converge/engine"
+)
 
 // BenchmarkMatchAllocateCancel: one slot>core:4 allocate and its cancel
 // on 128 nodes of 32 cores, half full, per policy.
@@ -29,5 +35,171 @@ func BenchmarkMatchAllocateCancel(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// HPC-scale matcher benchmarks (issue 3): clusters of 1,000 and 10,000
+// nodes of 2 sockets × 48 cores, 8 GPUs and 256 GiB of memory (one memory
+// vertex per socket), i.e. 109 vertices per node.
+//
+//	go test ./policies/fluxion/ -run '^$' -bench 'MatchHPC' -benchtime 3x
+//
+// Metrics: matches/s (one allocate or reservation per op, its cancel
+// included in the time) and B/vertex, the live heap NewMatcher adds
+// per graph vertex.
+
+// mbGraphs caches the generated graphs across sub-benchmarks.
+var mbGraphs = map[int]*Graph{}
+
+func mbGraph(b *testing.B, nodes int) *Graph {
+	b.Helper()
+	if g := mbGraphs[nodes]; g != nil {
+		return g
+	}
+	ns := make([]*engine.Node, nodes)
+	for i := range ns {
+		ns[i] = &engine.Node{Index: i, Name: fmt.Sprintf("n%d", i),
+			Allocatable: engine.Resources{MilliCPU: 96000, GPU: 8, Memory: 256 << 30, Pods: 110}}
+	}
+	g, err := FromNodes(ns, GenerateOptions{Sockets: 2, Memory: MemorySingle})
+	if err != nil {
+		b.Fatalf("FromNodes: %v", err)
+	}
+	mbGraphs[nodes] = g
+	return g
+}
+
+// mbMatcher builds a matcher and reports its live heap per vertex.
+func mbMatcher(b *testing.B, g *Graph, policy string) (*Matcher, float64) {
+	b.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := NewMatcher(g, MatcherOptions{Policy: policy})
+	if err != nil {
+		b.Fatalf("NewMatcher: %v", err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perVertex := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(g.Len())
+	runtime.KeepAlive(m)
+	return m, perVertex
+}
+
+// mbJobspecs are the request shapes: whole nodes (4 exclusive nodes, each
+// one slot of both sockets with all their cores and GPUs; version 9999,
+// as version 1 allows only core, gpu and memory in a slot) and 16 packed
+// slots of 4 cores and a GPU (hosted by sockets).
+var mbJobspecs = []struct{ name, yaml string }{
+	{"wholenode", `version: 9999
+resources:
+- type: node
+  count: 4
+  exclusive: true
+  with:
+  - type: slot
+    count: 1
+    label: default
+    with:
+    - type: socket
+      count: 2
+      with:
+      - type: core
+        count: 48
+      - type: gpu
+        count: 4
+tasks:
+- command: [app]
+  slot: default
+  count: {per_slot: 1}
+attributes:
+  system:
+    duration: 3600
+`},
+	{"packed", `version: 1
+resources:
+- type: slot
+  count: 16
+  label: default
+  with:
+  - type: core
+    count: 4
+  - type: gpu
+    count: 1
+tasks:
+- command: [app]
+  slot: default
+  count: {per_slot: 1}
+attributes:
+  system:
+    duration: 3600
+`},
+}
+
+// mbFillSpec takes n whole nodes for dur seconds.
+func mbFillSpec(b *testing.B, n int, dur int64) *Jobspec {
+	return mtParse(b, fmt.Sprintf(`version: 9999
+resources:
+- type: node
+  count: %d
+  exclusive: true
+  with:
+  - type: slot
+    count: 1
+    label: default
+    with:
+    - type: socket
+      count: 2
+      with:
+      - type: core
+        count: 48
+tasks:
+- command: [app]
+  slot: default
+  count: {per_slot: 1}
+attributes:
+  system:
+    duration: %d
+`, n, dur))
+}
+
+func BenchmarkMatchHPC(b *testing.B) {
+	for _, nodes := range []int{1000, 10000} {
+		for _, op := range []MatchOp{MatchAllocate, MatchAllocateOrElseReserve} {
+			for _, pol := range []string{"first", "lonode"} {
+				for _, spec := range mbJobspecs {
+					name := fmt.Sprintf("nodes=%d/%s/%s/%s", nodes, op, pol, spec.name)
+					b.Run(name, func(b *testing.B) {
+						g := mbGraph(b, nodes)
+						m, perVertex := mbMatcher(b, g, pol)
+						js := mtParse(b, spec.yaml)
+						if op == MatchAllocateOrElseReserve {
+							// Busy: ten jobs of a tenth of the nodes each,
+							// ending at 10,000 s, 20,000 s, ...
+							for i := range 10 {
+								if _, err := m.Match(MatchAllocate, mbFillSpec(b, nodes/10, int64(i+1)*10000), 0); err != nil {
+									b.Fatalf("fill %d: %v", i, err)
+								}
+							}
+						}
+						b.ResetTimer()
+						for range b.N {
+							a, err := m.Match(op, js, 0)
+							if err != nil {
+								b.Fatal(err)
+							}
+							if (op == MatchAllocateOrElseReserve) != a.Reserved {
+								b.Fatalf("reserved = %v", a.Reserved)
+							}
+							if err := m.Cancel(a.JobID); err != nil {
+								b.Fatal(err)
+							}
+						}
+						b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "matches/s")
+						b.ReportMetric(perVertex, "B/vertex")
+					})
+				}
+			}
+		}
 	}
 }

@@ -35,42 +35,72 @@ type titem struct {
 	excl bool
 }
 
-// tcand is one candidate: a vertex with its sub-picks, or one slot.
+// tcand is one candidate: a vertex with its sub-picks, or one slot. Its
+// items are tctx.buf[lo:hi].
 type tcand struct {
-	items []titem
-	nf    int64 // node factor (node_centric): node id + 1, else 0
-	score int64 // own id (vertex) or sum of member ids (slot)
-	seq   int   // discovery order: pre-order, or by_outedges order for first
+	lo, hi int32
+	nf     int64 // node factor (node_centric): node id + 1, else 0
+	score  int64 // own id (vertex) or sum of member ids (slot)
+	seq    int   // discovery order: pre-order, or by_outedges order for first
 }
 
+// tneed is what one candidate of a request needs, per aggregate type
+// (indexed like Matcher.aggTypes): self with the request's own vertex
+// counted, with only the units below it.
+type tneed struct{ self, with []int64 }
+
+// tunit is one slot member vertex with its sub-picks (tctx.buf[lo:hi]).
+type tunit struct {
+	lo, hi int32
+	size   int64
+	id     int64
+}
+
+// tctx is the state of one search. The item buffer, candidate and unit
+// stacks are used in stack order: every selectReq and slotsAt leaves them
+// as it found them, apart from selectReq's result, which it leaves on top
+// of buf. The matcher keeps one tctx to reuse their storage.
 type tctx struct {
-	m     *Matcher
-	at    int64
-	d     int64
-	sat   bool // satisfiability: ignore up/down status
-	seq   int
-	needs map[*Resource]*[2]map[string]int64 // see need
+	m   *Matcher
+	at  int64
+	d   int64
+	sat bool // satisfiability: ignore up/down status
+	// inWindow: [at, at+d) is a valid argument of the vertex planners
+	// (within [0, window), d >= 1), so an empty planner is wholly free.
+	inWindow bool
+	seq      int
+	needs    map[*Resource]*tneed
+	buf      []titem
+	tmp      []titem
+	cands    []tcand
+	units    []tunit
 }
 
-// search matches js at [at, at+d).
+// search matches js at [at, at+d). The items it returns are valid until
+// the next search.
 func (m *Matcher) search(js *Jobspec, at, d int64, sat bool) ([]titem, bool) {
-	c := &tctx{m: m, at: at, d: d, sat: sat, needs: map[*Resource]*[2]map[string]int64{}}
-	var out []titem
+	c := m.tc
+	if c == nil {
+		c = &tctx{m: m, needs: map[*Resource]*tneed{}}
+		m.tc = c
+	}
+	c.at, c.d, c.sat, c.seq = at, d, sat, 0
+	c.inWindow = d >= 1 && at >= 0 && at < m.window && d <= m.window-at
+	clear(c.needs)
+	c.buf, c.cands, c.units = c.buf[:0], c.cands[:0], c.units[:0]
 	for _, r := range js.Resources {
-		items, ok := c.selectReq(m.g.Root, r, true)
-		if !ok {
+		if _, _, ok := c.selectReq(m.g.Root, r, true); !ok {
 			return nil, false
 		}
-		out = append(out, items...)
 	}
-	return out, true
+	return c.buf, true // valid until the next search
 }
 
 // less orders candidates by the policy: first = discovery order; else
 // (node factor, score) ascending for low and descending for high, ties
 // by discovery order (Fluxion's std::sort is not stable; see report).
 func (c *tctx) less(a, b *tcand) int {
-	p := c.m.pol
+	p := &c.m.pol
 	if p.First {
 		return cmp.Compare(a.seq, b.seq)
 	}
@@ -101,20 +131,13 @@ func (c *tctx) nodeFactor(v VertexID) int64 {
 
 // children returns v's children in visiting order: sibling order, or for
 // first by_outedges order (edge weight, then uniq_id, both descending).
+// The by_outedges orders are cached in the matcher (see sortedChildren).
 func (c *tctx) children(v VertexID) []VertexID {
 	ch := c.m.g.Children(v)
 	if !c.m.pol.First || len(ch) < 2 {
 		return ch
 	}
-	s := slices.Clone(ch)
-	w, g := c.m.weights, c.m.g
-	slices.SortFunc(s, func(a, b VertexID) int {
-		if r := cmp.Compare(w[b], w[a]); r != 0 {
-			return r
-		}
-		return cmp.Compare(g.Vertices[b].UniqID, g.Vertices[a].UniqID)
-	})
-	return s
+	return c.m.sortedChildren(v)
 }
 
 // usable reports whether v may be used (exclusively or shared) now.
@@ -126,27 +149,41 @@ func (c *tctx) usable(v VertexID, excl bool) bool {
 	if !c.sat && !m.g.Available(v) {
 		return false
 	}
-	x := m.xplans[v].AvailDuring(c.at, c.d)
+	if c.inWindow && m.live[v] == 0 {
+		// Both planners are empty: all of xCheckerTotal and of Size free.
+		return true
+	}
+	x := availDuring(m.xplans[v], c.at, c.d)
 	if !excl {
 		return x >= 1
 	}
-	return x == xCheckerTotal && m.plans[v].AvailDuring(c.at, c.d) >= m.g.Vertices[v].Size
+	return x == xCheckerTotal && availDuring(m.plans[v], c.at, c.d) >= m.g.Vertices[v].Size
+}
+
+// availDuring is p.AvailDuring(at, d), without the walk of p's points when
+// p has no spans (then nothing is used at any time).
+func availDuring(p *Planner, at, d int64) int64 {
+	if len(p.spans) == 0 && d >= 1 && at >= p.base && at <= p.end && d <= p.end-at {
+		return p.free(0)
+	}
+	return p.AvailDuring(at, d)
 }
 
 // exclusiveAt reports whether using v for the request makes it exclusive.
 func (c *tctx) exclusiveAt(v VertexID, want bool) bool {
-	return want || c.m.excl[c.m.g.Vertices[v].Type]
+	return want || (len(c.m.excl) > 0 && c.m.excl[c.m.g.Vertices[v].Type])
 }
 
 // pruned reports whether v's aggregate shows fewer free units of a
-// tracked type than need (units strictly below v).
-func (c *tctx) pruned(v VertexID, need map[string]int64) bool {
+// tracked type than need (units strictly below v; need is indexed like
+// aggTypes).
+func (c *tctx) pruned(v VertexID, need []int64) bool {
 	p := c.m.agg[v]
 	if p == nil {
 		return false
 	}
-	for i, t := range c.m.aggTypes {
-		if n := need[t]; n > 0 && p.AvailDuring(c.at, c.d, i) < n {
+	for i, n := range need {
+		if n > 0 && availDuring(p.planners[i], c.at, c.d) < n {
 			return true
 		}
 	}
@@ -163,81 +200,102 @@ func reqNeed(rs []*Resource, mult int64, need map[string]int64) {
 }
 
 // need returns, for one candidate of r, the units it needs with r itself
-// counted (i = 0) and below it (i = 1), cached per search.
-func (c *tctx) need(r *Resource, i int) map[string]int64 {
+// counted (self) and below it (with), cached per search.
+func (c *tctx) need(r *Resource) *tneed {
 	n := c.needs[r]
 	if n == nil {
 		one := map[string]int64{r.Type: 1}
 		reqNeed(r.With, 1, one)
 		with := map[string]int64{}
 		reqNeed(r.With, 1, with)
-		n = &[2]map[string]int64{one, with}
+		n = &tneed{make([]int64, len(c.m.aggTypes)), make([]int64, len(c.m.aggTypes))}
+		for i, t := range c.m.aggTypes {
+			n.self[i], n.with[i] = one[t], with[t]
+		}
 		c.needs[r] = n
 	}
-	return n[i]
+	return n
 }
 
 // selectReq picks r's count under from: candidates are from itself when
-// top, else from's children (slots: from itself included).
-func (c *tctx) selectReq(from VertexID, r *Resource, top bool) ([]titem, bool) {
-	var cands []tcand
+// top, else from's children (slots: from itself included). On success the
+// picked items are c.buf[lo:hi], at the top of buf.
+func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok bool) {
+	nd := c.need(r)
+	mark, cmark := len(c.buf), len(c.cands)
 	if r.Type == "slot" {
-		c.findHosts(from, r, c.need(r, 0), &cands)
+		c.findHosts(from, r, nd, nd.self)
 	} else if top {
-		c.findCands(from, r, true, c.need(r, 0), &cands)
+		c.findCands(from, r, true, nd, nd.self)
 	} else {
 		for _, ch := range c.children(from) {
-			c.findCands(ch, r, false, c.need(r, 0), &cands)
+			c.findCands(ch, r, false, nd, nd.self)
 		}
 	}
+	cands := c.cands[cmark:]
 	k := r.Count.Best(int64(len(cands)))
 	if k == 0 {
-		return nil, false
+		c.buf, c.cands = c.buf[:mark], c.cands[:cmark]
+		return 0, 0, false
 	}
-	slices.SortStableFunc(cands, func(a, b tcand) int { return c.less(&a, &b) })
-	var out []titem
+	if !c.m.pol.First {
+		slices.SortStableFunc(cands, func(a, b tcand) int { return c.less(&a, &b) })
+	}
+	// (first: candidates are appended in discovery order, which is the
+	// policy's order already.)
+	c.tmp = c.tmp[:0]
 	for _, cd := range cands[:k] {
-		out = append(out, cd.items...)
+		c.tmp = append(c.tmp, c.buf[cd.lo:cd.hi]...)
 	}
-	return out, true
+	c.buf = append(c.buf[:mark], c.tmp...)
+	c.cands = c.cands[:cmark]
+	return mark, len(c.buf), true
 }
 
 // findCands collects the usable vertices of r's type at or (pristine)
 // below v whose subtrees satisfy r.With.
-func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, need map[string]int64, out *[]tcand) {
+func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need []int64) {
 	g := c.m.g
 	vx := &g.Vertices[v]
 	if vx.Type == r.Type {
 		excl := c.exclusiveAt(v, r.Exclusive)
-		if !c.usable(v, excl) || c.pruned(v, c.need(r, 1)) {
+		if !c.usable(v, excl) || c.pruned(v, nd.with) {
 			return
 		}
 		c.seq++
 		seq := c.seq
-		items := []titem{{v, excl}}
+		lo := len(c.buf)
+		c.buf = append(c.buf, titem{v, excl})
 		for _, w := range r.With {
-			sub, ok := c.selectReq(v, w, false)
-			if !ok {
+			if _, _, ok := c.selectReq(v, w, false); !ok {
+				c.buf = c.buf[:lo]
 				return
 			}
-			items = append(items, sub...)
 		}
-		*out = append(*out, tcand{items: items, nf: c.nodeFactor(v), score: vx.ID, seq: seq})
+		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: c.nodeFactor(v), score: vx.ID, seq: seq})
 		return
 	}
 	if !pristine || !c.usable(v, c.exclusiveAt(v, false)) || c.pruned(v, need) {
 		return
 	}
 	for _, ch := range c.children(v) {
-		c.findCands(ch, r, true, need, out)
+		c.findCands(ch, r, true, nd, need)
 	}
 }
 
 // slotMatch reports whether v's direct children include every member type.
 func (c *tctx) slotMatch(v VertexID, slot *Resource) bool {
 	ch := c.m.g.Children(v)
+	vs := c.m.g.Vertices
 	for _, mb := range slot.With {
-		if !slices.ContainsFunc(ch, func(u VertexID) bool { return c.m.g.Vertices[u].Type == mb.Type }) {
+		found := false
+		for _, u := range ch {
+			if vs[u].Type == mb.Type {
+				found = true
+				break
+			}
+		}
+		if !found {
 			return false
 		}
 	}
@@ -245,13 +303,13 @@ func (c *tctx) slotMatch(v VertexID, slot *Resource) bool {
 }
 
 // findHosts finds slot hosts at or below v and adds their slots.
-func (c *tctx) findHosts(v VertexID, slot *Resource, need map[string]int64, out *[]tcand) {
+func (c *tctx) findHosts(v VertexID, slot *Resource, nd *tneed, need []int64) {
 	if !c.usable(v, c.exclusiveAt(v, false)) {
 		return
 	}
 	if c.slotMatch(v, slot) {
-		if !c.pruned(v, c.need(slot, 1)) {
-			c.slotsAt(v, slot, out)
+		if !c.pruned(v, nd.with) {
+			c.slotsAt(v, slot)
 		}
 		return
 	}
@@ -259,70 +317,73 @@ func (c *tctx) findHosts(v VertexID, slot *Resource, need map[string]int64, out 
 		return
 	}
 	for _, ch := range c.children(v) {
-		c.findHosts(ch, slot, need, out)
+		c.findHosts(ch, slot, nd, need)
 	}
 }
 
 // slotsAt packs as many slots as fit from host h's direct children.
-func (c *tctx) slotsAt(h VertexID, slot *Resource, out *[]tcand) {
+func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	g := c.m.g
-	type unit struct {
-		items []titem
-		size  int64
-		id    int64
+	umark := len(c.units)
+	defer func() { c.units = c.units[:umark] }()
+	var pbuf [4][2]int
+	pools := pbuf[:0]
+	if len(slot.With) > len(pbuf) {
+		pools = make([][2]int, 0, len(slot.With))
 	}
-	pools := make([][]unit, len(slot.With))
-	for i, mb := range slot.With {
-		var us []unit
+	for _, mb := range slot.With {
+		start := len(c.units)
 		for _, ch := range c.children(h) {
 			if g.Vertices[ch].Type != mb.Type || !c.usable(ch, true) {
 				continue
 			}
-			items := []titem{{ch, true}}
+			lo := len(c.buf)
+			c.buf = append(c.buf, titem{ch, true})
 			ok := true
 			for _, w := range mb.With {
-				sub, subOK := c.selectReq(ch, w, false)
-				if !subOK {
+				if _, _, subOK := c.selectReq(ch, w, false); !subOK {
 					ok = false
 					break
 				}
-				items = append(items, sub...)
 			}
 			if ok {
-				us = append(us, unit{items, g.Vertices[ch].Size, g.Vertices[ch].ID})
+				c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, g.Vertices[ch].ID})
+			} else {
+				c.buf = c.buf[:lo]
 			}
 		}
 		if !c.m.pol.First {
 			// Members in id order (descending for high); ties keep
 			// sibling order.
-			slices.SortStableFunc(us, func(a, b unit) int {
-				if c.m.pol.High {
+			high := c.m.pol.High
+			slices.SortStableFunc(c.units[start:], func(a, b tunit) int {
+				if high {
 					return cmp.Compare(b.id, a.id)
 				}
 				return cmp.Compare(a.id, b.id)
 			})
 		}
-		pools[i] = us
+		pools = append(pools, [2]int{start, len(c.units)})
 	}
-	next := make([]int, len(slot.With))
 	nf := c.nodeFactor(h)
 	for {
-		var items []titem
+		lo := len(c.buf)
 		var score int64
 		for i, mb := range slot.With {
 			got := int64(0)
-			for got < mb.Count.Min && next[i] < len(pools[i]) {
-				u := pools[i][next[i]]
-				next[i]++
+			for got < mb.Count.Min && pools[i][0] < pools[i][1] {
+				u := c.units[pools[i][0]]
+				pools[i][0]++
 				got += u.size
 				score += u.id
-				items = append(items, u.items...)
+				c.buf = append(c.buf, c.buf[u.lo:u.hi]...)
 			}
 			if got < mb.Count.Min {
+				c.buf = c.buf[:lo]
 				return
 			}
 		}
 		c.seq++
-		*out = append(*out, tcand{items: items, nf: nf, score: score, seq: c.seq})
+		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: nf, score: score, seq: c.seq})
 	}
 }
