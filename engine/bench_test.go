@@ -336,8 +336,8 @@ func memoryRun(record bool) *Result {
 	if err != nil {
 		panic(err)
 	}
-	if res.Stopped != "" || res.Finished != jobs*perJob {
-		panic(fmt.Sprintf("memory run: stopped %q, %d finished", res.Stopped, res.Finished))
+	if res.Stopped != "" || res.FinishedPods() != jobs*perJob {
+		panic(fmt.Sprintf("memory run: stopped %q, %d finished", res.Stopped, res.FinishedPods()))
 	}
 	return res
 }

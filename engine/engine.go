@@ -161,16 +161,26 @@ func (e *Engine) push(it item) {
 // Result is what a run produced. Metrics are computed from the lifecycle
 // timestamps of Jobs and Pods (package report).
 type Result struct {
-	Seed     uint64
-	Policy   string
-	Cluster  *Cluster
-	Jobs     []*Job
-	Pods     []*Pod
-	Records  []Record // the event trace (if Config.Record)
-	End      float64  // time of the last processed event
-	Events   int      // calendar events processed
-	Stopped  string   // "" (all work done), "stalled" or "horizon"
-	Finished int      // pods that finished
+	Seed    uint64
+	Policy  string
+	Cluster *Cluster
+	Jobs    []*Job
+	Pods    []*Pod
+	Records []Record // the event trace (if Config.Record)
+	End     float64  // time of the last processed event
+	Events  int      // calendar events processed
+	Stopped string   // "" (all work done), "stalled" or "horizon"
+}
+
+// FinishedPods counts the pods that finished.
+func (r *Result) FinishedPods() int {
+	n := 0
+	for _, p := range r.Pods {
+		if IsSet(p.Finished) {
+			n++
+		}
+	}
+	return n
 }
 
 // Run runs the simulation to completion, to a stall, or to the horizon.
@@ -224,7 +234,7 @@ func (e *Engine) Run() (*Result, error) {
 	res := &Result{
 		Seed: e.cfg.Seed, Policy: e.policy.Name(), Cluster: e.cluster,
 		Jobs: e.jobs, Pods: e.pods, Records: e.records, End: e.sim.Now(),
-		Events: e.processed, Stopped: e.stopped, Finished: e.finished,
+		Events: e.processed, Stopped: e.stopped,
 	}
 	e.sim = nil
 	return res, nil

@@ -55,8 +55,8 @@ func assertEnded(t testing.TB, res *engine.Result) {
 	if res.Stopped != "" {
 		t.Fatalf("run stopped early: %q at %v\n%s", res.Stopped, res.End, enginetest.Dump(res))
 	}
-	if res.Finished != len(res.Pods) || len(res.Pods) == 0 {
-		t.Fatalf("%d of %d pods finished\n%s", res.Finished, len(res.Pods), enginetest.Dump(res))
+	if res.FinishedPods() != len(res.Pods) || len(res.Pods) == 0 {
+		t.Fatalf("%d of %d pods finished\n%s", res.FinishedPods(), len(res.Pods), enginetest.Dump(res))
 	}
 	for _, j := range res.Jobs {
 		if !engine.IsSet(j.Finished) {

@@ -180,8 +180,8 @@ func TestStalledPodNeverFits(t *testing.T) {
 	if p.Attempts != 16 || p.LastFailure == "" || p.Node != nil {
 		t.Errorf("pod %s, last failure %q; want 16 attempts, unbound", enginetest.PodLine(p), p.LastFailure)
 	}
-	if res.Finished != 0 {
-		t.Errorf("Finished = %d", res.Finished)
+	if res.FinishedPods() != 0 {
+		t.Errorf("Finished = %d", res.FinishedPods())
 	}
 	st := enginetest.Records(res, -1, engine.RecStalled)
 	if len(st) != 1 || !strings.Contains(st[0].Msg, "1 pods unfinished") {
@@ -214,8 +214,8 @@ func TestHorizon(t *testing.T) {
 	p := res.Pods[0]
 	// Started at 3.9375 < 5, would finish at 13.9375.
 	eq(t, "ContainersStarted", p.ContainersStarted, 3.9375)
-	if engine.IsSet(p.Finished) || res.Finished != 0 || len(res.Pods) != 1 {
-		t.Errorf("%s; %d finished, %d pods", enginetest.PodLine(p), res.Finished, len(res.Pods))
+	if engine.IsSet(p.Finished) || res.FinishedPods() != 0 || len(res.Pods) != 1 {
+		t.Errorf("%s; %d finished, %d pods", enginetest.PodLine(p), res.FinishedPods(), len(res.Pods))
 	}
 	if engine.IsSet(res.Jobs[1].Submitted) {
 		t.Error("a job arriving after the horizon was submitted")

@@ -56,7 +56,7 @@ func ExampleSummarize() {
 	}
 	res := &engine.Result{
 		Policy: "example", Cluster: &engine.Cluster{Nodes: []*engine.Node{node}},
-		Jobs: []*engine.Job{job}, Pods: job.Pods, End: 30, Finished: 2,
+		Jobs: []*engine.Job{job}, Pods: job.Pods, End: 30,
 	}
 	s := report.Summarize(res)
 	fmt.Printf("makespan %.1f s\n", s.Makespan)                                                     // 0 → 30

@@ -148,7 +148,7 @@ func fixture(stalled bool) *engine.Result {
 	)
 	res := &engine.Result{
 		Seed: 42, Policy: "first-fit", Cluster: &engine.Cluster{Nodes: nodes},
-		Jobs: jobs, Pods: pods, End: end, Events: 57, Finished: 3,
+		Jobs: jobs, Pods: pods, End: end, Events: 57,
 	}
 	if stalled {
 		res.End = 910

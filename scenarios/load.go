@@ -153,7 +153,10 @@ func applyOverrides(doc *yaml.Node, ov Overrides) (map[string]string, error) {
 	return origins, nil
 }
 
-var segment = regexp.MustCompile(`^([^.\[\]]*)((?:\[\d+\])*)$`)
+var (
+	segment = regexp.MustCompile(`^([^.\[\]]*)((?:\[\d+\])*)$`)
+	digits  = regexp.MustCompile(`\d+`)
+)
 
 // setPath writes the YAML value val at the dotted path (with [i] indexes)
 // into the tree, following the schema type t to find canonical key names.
@@ -165,7 +168,7 @@ func setPath(doc *yaml.Node, t reflect.Type, path, val string) error {
 			return fmt.Errorf("malformed key %q", path)
 		}
 		segs = append(segs, m[1])
-		for _, idx := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
+		for _, idx := range digits.FindAllString(m[2], -1) {
 			segs = append(segs, "["+idx+"]")
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -137,7 +138,7 @@ func (d *Dist) decodeYAML(n *yaml.Node) error {
 		return fmt.Errorf("dist: unknown distribution %q (valid: const, exponential, lognormal, normal, uniform)", name)
 	}
 	for k := range vals {
-		if !containsStr(params, k) {
+		if !slices.Contains(params, k) {
 			return fmt.Errorf("%s: not a parameter of %s (parameters: %s)", k, name, strings.Join(params, ", "))
 		}
 	}
@@ -172,13 +173,4 @@ func (d *Dist) decodeYAML(n *yaml.Node) error {
 		d.D = engine.Normal{MeanValue: vals["mean"], StdDev: vals["sd"]}
 	}
 	return nil
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,7 +121,7 @@ func (v *validator) cluster(c *Cluster) error {
 			if t.Key == "" {
 				return v.errf(tp+".key", "required")
 			}
-			if !containsStr(taintEffects, t.Effect) {
+			if !slices.Contains(taintEffects, t.Effect) {
 				return v.errf(tp+".effect", "unknown effect %q (valid: %s)", t.Effect, strings.Join(taintEffects, ", "))
 			}
 		}
@@ -211,7 +212,7 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 		return v.errf(path+".name", "%q is not a valid object name (lower-case letters, digits, '-' and '.')", w.Name)
 	case names[w.Name]:
 		return v.errf(path+".name", "duplicate workload name %q", w.Name)
-	case !containsStr(kinds, w.Kind):
+	case !slices.Contains(kinds, w.Kind):
 		return v.errf(path+".kind", "unknown kind %q (valid: %s)", w.Kind, strings.Join(kinds, ", "))
 	case w.Count < 0 || (v.given(path+".count") && w.Count == 0):
 		return v.errf(path+".count", "must be at least 1, got %d", w.Count)
@@ -266,7 +267,7 @@ func (v *validator) pod(p *PodSpec, path string) error {
 			if c.ImageSize < 0 {
 				return v.errf(pp+".imageSize", "must not be negative")
 			}
-			if c.PullPolicy != "" && !containsStr(pullPolicies, c.PullPolicy) {
+			if c.PullPolicy != "" && !slices.Contains(pullPolicies, c.PullPolicy) {
 				return v.errf(pp+".pullPolicy", "unknown pull policy %q (valid: %s)", c.PullPolicy, strings.Join(pullPolicies, ", "))
 			}
 			if c.GPUs < 0 {
@@ -292,7 +293,7 @@ func (v *validator) pod(p *PodSpec, path string) error {
 		if t.Operator == "Exists" && t.Value != "" {
 			return v.errf(tp+".value", "must be empty when operator is Exists")
 		}
-		if t.Effect != "" && !containsStr(taintEffects, t.Effect) {
+		if t.Effect != "" && !slices.Contains(taintEffects, t.Effect) {
 			return v.errf(tp+".effect", "unknown effect %q (valid: %s)", t.Effect, strings.Join(taintEffects, ", "))
 		}
 	}

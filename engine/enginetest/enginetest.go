@@ -217,7 +217,7 @@ func PodLine(p *engine.Pod) string {
 // Dump formats every job, pod and record of a result, one per line.
 func Dump(res *engine.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "end=%s events=%d stopped=%q finished=%d\n", T(res.End), res.Events, res.Stopped, res.Finished)
+	fmt.Fprintf(&b, "end=%s events=%d stopped=%q finished=%d\n", T(res.End), res.Events, res.Stopped, res.FinishedPods())
 	for _, j := range res.Jobs {
 		fmt.Fprintf(&b, "job %s kind=%v submitted=%s finished=%s pods=%d\n", j.Name, j.Kind, T(j.Submitted), T(j.Finished), len(j.Pods))
 	}

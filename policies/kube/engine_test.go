@@ -85,8 +85,8 @@ func TestEngineSpreadVersusPack(t *testing.T) {
 				tmpl := makeTemplate(1000, 1*gi)
 				tmpl.RunTime = engine.Const(100)
 				res, s := runEngine(t, cfg, engineConfig(makeNodes(3, 4000, 8*gi), seed), barePods(3, tmpl)...)
-				if res.Stopped != "" || res.Finished != 3 {
-					t.Fatalf("run stopped %q with %d finished", res.Stopped, res.Finished)
+				if res.Stopped != "" || res.FinishedPods() != 3 {
+					t.Fatalf("run stopped %q with %d finished", res.Stopped, res.FinishedPods())
 				}
 				used := map[string]bool{}
 				for _, p := range res.Pods {
@@ -114,8 +114,8 @@ func TestEngineNeverFits(t *testing.T) {
 	if res.Stopped != "stalled" {
 		t.Fatalf("stopped %q, want stalled", res.Stopped)
 	}
-	if s.PendingPods() != 1 || res.Finished != 2 {
-		t.Fatalf("PendingPods = %d, finished %d", s.PendingPods(), res.Finished)
+	if s.PendingPods() != 1 || res.FinishedPods() != 2 {
+		t.Fatalf("PendingPods = %d, finished %d", s.PendingPods(), res.FinishedPods())
 	}
 	var reasons []string
 	for _, r := range res.Records {

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"gonum.org/v1/gonum/optimize"
-	"gonum.org/v1/gonum/stat"
+	"strings"
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/scenarios"
@@ -32,17 +30,6 @@ type Case struct {
 	Experiment string
 	Size       int
 	Data, Sim  []float64 // sorted
-}
-
-// Quantile returns the type-7 quantile of sorted x.
-func Quantile(p float64, x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	h := (float64(len(x)) - 1) * p
-	lo := math.Floor(h)
-	hi := math.Min(lo+1, float64(len(x)-1))
-	return x[int(lo)] + (h-lo)*(x[int(hi)]-x[int(lo)])
 }
 
 // DataCases groups the measured runs by experiment and size.
@@ -73,21 +60,11 @@ func DataCases(runs []*traces.PodTimes) []*Case {
 	}
 	slices.SortFunc(cases, func(a, b *Case) int {
 		if a.Experiment != b.Experiment {
-			return cmpStr(b.Experiment, a.Experiment) // pods before indexed-job
+			return strings.Compare(b.Experiment, a.Experiment) // pods before indexed-job
 		}
 		return a.Size - b.Size
 	})
 	return cases
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Variant returns a copy of base whose first workload is the experiment
@@ -155,15 +132,9 @@ func Compare(base *scenarios.Scenario, cases []*Case, iterations int) error {
 
 // Error is the mean absolute difference between simulated and measured
 // quantiles qs over all cases, in seconds.
-func Error(cases []*Case, qs []float64) float64 {
-	var errs []float64
-	for _, c := range cases {
-		for _, q := range qs {
-			errs = append(errs, math.Abs(Quantile(q, c.Sim)-Quantile(q, c.Data)))
-		}
-	}
-	return stat.Mean(errs, nil)
-}
+func Error(cases []*Case, qs []float64) float64 { return quantileError(cases, qs) }
+
+func (c *Case) samples() (data, sim []float64) { return c.Data, c.Sim }
 
 // Params are the fitted start-up parameters.
 type Params struct {
@@ -207,23 +178,14 @@ func sigmaOf(d *scenarios.Dist, def float64) float64 {
 // Fit searches the parameters that minimise Error over the dense quantile
 // set with Nelder–Mead (gonum/optimize) from start, in log space.
 func Fit(base *scenarios.Scenario, cases []*Case, start Params, iterations, maxEvals int) (Params, float64, error) {
-	var failure error
-	problem := optimize.Problem{
-		Func: func(x []float64) float64 {
-			sc := fromVector(x).Apply(base)
-			if err := Compare(sc, cases, iterations); err != nil {
-				failure = err
-				return math.Inf(1)
-			}
-			return Error(cases, fitQuantiles)
-		},
-	}
-	res, err := optimize.Minimize(problem, start.vector(), &optimize.Settings{FuncEvaluations: maxEvals}, &optimize.NelderMead{})
-	if failure != nil {
-		return Params{}, 0, failure
-	}
-	if err != nil && res == nil {
+	x, f, err := minimizeLog(start.vector(), maxEvals, func(x []float64) (float64, error) {
+		if err := Compare(fromVector(x).Apply(base), cases, iterations); err != nil {
+			return 0, err
+		}
+		return Error(cases, fitQuantiles), nil
+	})
+	if err != nil {
 		return Params{}, 0, err
 	}
-	return fromVector(res.X), res.F, nil
+	return fromVector(x), f, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convergesim/converge/report"
 	"github.com/convergesim/converge/scenarios"
 	"github.com/convergesim/converge/traces"
 )
@@ -70,7 +71,7 @@ func TestPodStartupAgainstData(t *testing.T) {
 	for _, c := range cases {
 		var d, s, e [3]float64
 		for i, q := range Quantiles {
-			d[i], s[i] = Quantile(q, c.Data), Quantile(q, c.Sim)
+			d[i], s[i] = report.Quantile(q, c.Data), report.Quantile(q, c.Sim)
 			e[i] = s[i] - d[i]
 			if e[i] < 0 {
 				e[i] = -e[i]

@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"gonum.org/v1/gonum/optimize"
-	"gonum.org/v1/gonum/stat"
-
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/scenarios"
 	"github.com/convergesim/converge/traces"
@@ -164,15 +161,9 @@ func ComparePulls(base *scenarios.Scenario, cases []*PullCase, runs int) error {
 
 // PullError is the mean absolute difference between simulated and measured
 // quantiles qs over the cases, in seconds.
-func PullError(cases []*PullCase, qs []float64) float64 {
-	var errs []float64
-	for _, c := range cases {
-		for _, q := range qs {
-			errs = append(errs, math.Abs(Quantile(q, c.Sim)-Quantile(q, c.Data)))
-		}
-	}
-	return stat.Mean(errs, nil)
-}
+func PullError(cases []*PullCase, qs []float64) float64 { return quantileError(cases, qs) }
+
+func (c *PullCase) samples() (data, sim []float64) { return c.Data, c.Sim }
 
 // PullQuantiles are the quantiles reported per size.
 var PullQuantiles = []float64{0.1, 0.5, 0.9}
@@ -218,23 +209,14 @@ func (p PullParams) Apply(base *scenarios.Scenario) *scenarios.Scenario {
 // space. Every evaluation uses the same seeds, so the objective is
 // deterministic.
 func FitPulls(base *scenarios.Scenario, cases []*PullCase, start PullParams, runs, maxEvals int) (PullParams, float64, error) {
-	var failure error
-	problem := optimize.Problem{
-		Func: func(x []float64) float64 {
-			sc := pullParamsFrom(x).Apply(base)
-			if err := ComparePulls(sc, cases, runs); err != nil {
-				failure = err
-				return math.Inf(1)
-			}
-			return PullError(cases, pullFitQuantiles)
-		},
-	}
-	res, err := optimize.Minimize(problem, start.vector(), &optimize.Settings{FuncEvaluations: maxEvals}, &optimize.NelderMead{})
-	if failure != nil {
-		return PullParams{}, 0, failure
-	}
-	if err != nil && res == nil {
+	x, f, err := minimizeLog(start.vector(), maxEvals, func(x []float64) (float64, error) {
+		if err := ComparePulls(pullParamsFrom(x).Apply(base), cases, runs); err != nil {
+			return 0, err
+		}
+		return PullError(cases, pullFitQuantiles), nil
+	})
+	if err != nil {
 		return PullParams{}, 0, err
 	}
-	return pullParamsFrom(res.X), res.F, nil
+	return pullParamsFrom(x), f, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/report"
 	"github.com/convergesim/converge/scenarios"
 	"github.com/convergesim/converge/traces"
 )
@@ -70,7 +71,7 @@ func pullTable(cases []*PullCase) string {
 	for _, c := range cases {
 		var d, s, e [3]float64
 		for i, q := range PullQuantiles {
-			d[i], s[i] = Quantile(q, c.Data), Quantile(q, c.Sim)
+			d[i], s[i] = report.Quantile(q, c.Data), report.Quantile(q, c.Sim)
 			e[i] = math.Abs(s[i] - d[i])
 		}
 		fmt.Fprintf(&b, "%5d %5d | %6.1f %6.1f %6.1f  | %6.1f %6.1f %6.1f  | %4.1f %4.1f %4.1f\n",
@@ -107,7 +108,7 @@ func TestImagePullsAgainstData(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, q := range PullQuantiles {
-			d, s := Quantile(q, c.Data), Quantile(q, c.Sim)
+			d, s := report.Quantile(q, c.Data), report.Quantile(q, c.Sim)
 			e := math.Abs(s - d)
 			if e > maxPullAnyError || (q == 0.5 && e > maxPullP50Error) {
 				t.Errorf("%d nodes p%g: sim %.1f s vs data %.1f s", c.Nodes, q*100, s, d)
@@ -186,8 +187,8 @@ func TestFitImagePulls(t *testing.T) {
 		var sizes, data, sim []string
 		for _, c := range other {
 			sizes = append(sizes, fmt.Sprint(c.Nodes))
-			data = append(data, fmt.Sprintf("%.1f", Quantile(0.5, c.Data)))
-			sim = append(sim, fmt.Sprintf("%.1f", Quantile(0.5, c.Sim)))
+			data = append(data, fmt.Sprintf("%.1f", report.Quantile(0.5, c.Data)))
+			sim = append(sim, fmt.Sprintf("%.1f", report.Quantile(0.5, c.Sim)))
 		}
 		name := s.Cloud + " " + s.Container[strings.LastIndex(s.Container, "/")+1:]
 		if s.Variant != "" {
