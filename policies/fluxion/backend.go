@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,14 +180,7 @@ func (b *goBackend) Info(jobID uint64) (*JobInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	mode := "ALLOCATED"
-	switch {
-	case a.Canceled:
-		mode = "CANCELED"
-	case a.Reserved:
-		mode = "RESERVED"
-	}
-	return &JobInfo{JobID: jobID, Mode: mode, Reserved: a.Reserved && !a.Canceled, At: a.At}, nil
+	return &JobInfo{JobID: jobID, Mode: a.Mode(), Reserved: a.Reserved && !a.Canceled, At: a.At}, nil
 }
 
 func (b *goBackend) Close() error {
@@ -206,12 +200,7 @@ type RSummary struct {
 
 // NodeNames returns the allocated node names, sorted.
 func (s *RSummary) NodeNames() []string {
-	out := make([]string, 0, len(s.Nodes))
-	for n := range s.Nodes {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(s.Nodes))
 }
 
 // Count returns the total number of allocated vertices of type typ.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -696,14 +697,21 @@ func (m *Matcher) Info(jobID uint64) (*Allocation, error) {
 	return nil, fmt.Errorf("%w: %d", ErrNoJob, jobID)
 }
 
+// Mode is the job's state as reapi_cli's info reports it: ALLOCATED,
+// RESERVED, or CANCELED once cancelled.
+func (a *Allocation) Mode() string {
+	switch {
+	case a.Canceled:
+		return "CANCELED"
+	case a.Reserved:
+		return "RESERVED"
+	}
+	return "ALLOCATED"
+}
+
 // Jobs returns the ids of the live (allocated or reserved) jobs, sorted.
 func (m *Matcher) Jobs() []uint64 {
-	ids := make([]uint64, 0, len(m.jobs))
-	for id := range m.jobs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(m.jobs))
 }
 
 // Names returns the names of the allocated vertices of type typ, in

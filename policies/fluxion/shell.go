@@ -298,14 +298,7 @@ func (s *Shell) cmdInfo(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "ERROR: jobid doesn't exist: %s\n", args[1])
 		return nil
 	}
-	mode := "ALLOCATED"
-	switch {
-	case a.Canceled:
-		mode = "CANCELED"
-	case a.Reserved:
-		mode = "RESERVED"
-	}
-	fmt.Fprintf(out, "INFO: %d, %s, %d, %s, 0\n", id, mode, a.At, s.jobs[id].jobspec)
+	fmt.Fprintf(out, "INFO: %d, %s, %d, %s, 0\n", id, a.Mode(), a.At, s.jobs[id].jobspec)
 	return nil
 }
 
