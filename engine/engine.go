@@ -113,9 +113,6 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 // and policies, which must draw from their own named stream).
 func (e *Engine) Streams() *Streams { return e.streams }
 
-// Cluster returns the cluster.
-func (e *Engine) Cluster() *Cluster { return e.cluster }
-
 // Sim returns the simgo simulation that owns the clock, for control logic
 // written as simgo processes (workflow drivers). Once Sim has been called,
 // Run interleaves simgo events with the calendar one at a time (slower

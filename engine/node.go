@@ -1,7 +1,5 @@
 package engine
 
-import "sort"
-
 // TaintEffect is the effect of a node taint.
 type TaintEffect string
 
@@ -99,16 +97,6 @@ func (n *Node) HasImage(name string) (int64, bool) {
 		return 0, false
 	}
 	return n.imageSizes[name], true
-}
-
-// LabelKeys returns the node's label keys, sorted.
-func (n *Node) LabelKeys() []string {
-	keys := make([]string, 0, len(n.Labels))
-	for k := range n.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Cluster is the set of nodes. Policies read it; only the engine changes it.

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"slices"
 	"testing"
 )
 
@@ -45,17 +44,6 @@ func TestTolerationTolerates(t *testing.T) {
 	// A taint without a value is matched by Equal with an empty value.
 	if !(Toleration{Key: "dedicated", Effect: NoSchedule}).Tolerates(Taint{Key: "dedicated", Effect: NoSchedule}) {
 		t.Error("Equal with empty value should tolerate a taint without value")
-	}
-}
-
-func TestNodeLabelKeysSorted(t *testing.T) {
-	n := &Node{Labels: map[string]string{"z": "1", LabelZone: "a", "a": "2", LabelHostname: "n"}}
-	want := []string{"a", LabelHostname, LabelZone, "z"}
-	slices.Sort(want)
-	for range 5 { // map order varies from call to call
-		if got := n.LabelKeys(); !slices.Equal(got, want) {
-			t.Fatalf("LabelKeys = %v, want %v", got, want)
-		}
 	}
 }
 
