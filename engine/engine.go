@@ -56,6 +56,7 @@ type Engine struct {
 	lastProgress   float64
 	arrivalsToCome int     // arrivals and pod creations in the calendar
 	running        int     // pods with containers running
+	gangWaiting    int     // of those, pods of RunModel jobs waiting for the rest of their job
 	initRunning    int     // init containers running
 	jobsDone       int     // jobs that reached their completions
 	processes      bool    // Sim was called: interleave simgo processes
@@ -140,8 +141,11 @@ func (e *Engine) Submit(at float64, j *Job) error {
 	if j.Parallelism < 1 || j.Completions < 1 {
 		return fmt.Errorf("engine: job %s: parallelism and completions must be ≥ 1", j.Name)
 	}
+	if j.RunModel != nil && j.Parallelism != j.Completions {
+		return fmt.Errorf("engine: job %s: a job with a run model starts all its pods together, so parallelism (%d) must equal completions (%d)", j.Name, j.Parallelism, j.Completions)
+	}
 	j.ID = len(e.jobs)
-	j.Submitted, j.Finished = Unset, Unset
+	j.Submitted, j.Finished, j.Started = Unset, Unset, Unset
 	e.jobs = append(e.jobs, j)
 	e.push(item{t: at, kind: evArrival, id: int32(j.ID)})
 	return nil
@@ -198,6 +202,12 @@ func (e *Engine) Run() (*Result, error) {
 			continue // a process ran, or the horizon was reached
 		}
 		if e.cal.len() == 0 {
+			if e.gangWaiting > 0 && e.stopped == "" {
+				// Pods hold their nodes waiting for the rest of
+				// their job, and nothing will ever place it.
+				e.stopped = "stalled"
+				e.record(now, RecStalled, nil, nil, fmt.Sprintf("nothing left to happen with %d pods waiting for the rest of their job and %d pods unfinished", e.gangWaiting, len(e.pods)-e.finished))
+			}
 			break
 		}
 		it := e.cal.pop()
@@ -292,7 +302,7 @@ func (e *Engine) stalled(it item) bool {
 		e.stopped = "done"
 		return true
 	}
-	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > 0 || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
+	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > e.gangWaiting || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
 		return false
 	}
 	e.stopped = "stalled"
@@ -354,6 +364,9 @@ func (e *Engine) dispatch(it item) {
 		e.finishPod(e.pods[it.id], now)
 	case evReady:
 		p := e.pods[it.id]
+		if p.Phase != PodRunning {
+			return
+		}
 		p.Ready = now
 		e.record(now, RecReady, p, p.Node, "")
 	}

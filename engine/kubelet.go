@@ -284,7 +284,15 @@ func (e *Engine) containerUp(p *Pod, now float64) {
 	e.record(now, RecStarted, p, p.Node, "")
 	// Ready once the readiness delay has passed, if the containers are
 	// still running then.
-	if ready := now + Sample(p.Template.ReadinessDelay, e.rStartup); ready <= now+p.RunTime {
+	ready := now + Sample(p.Template.ReadinessDelay, e.rStartup)
+	if p.Job.RunModel != nil {
+		// The finish time is not known yet; evReady is dropped if the
+		// pod has finished by then.
+		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
+		e.gangUp(p, now)
+		return
+	}
+	if ready <= now+p.RunTime {
 		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
 	}
 	e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})

@@ -185,6 +185,16 @@ type Job struct {
 	Submitted float64 // the job object was created
 	Finished  float64 // Complete condition (NaN if not)
 
+	// RunModel, if set, makes the job one program: its pods start work
+	// together once all Completions pods run, for the time the model
+	// gives on the actual placement (see RunModel). Parallelism must
+	// equal Completions.
+	RunModel RunModel
+	Started  float64 // all pods up, the program started (NaN if not, or no RunModel)
+	Phases   []Phase // the RunModel's phases
+
+	up int // RunModel jobs: pods with containers started
+
 	succeeded int
 	active    int // created or being created, not finished
 	nextIndex int // next completion index / pod ordinal to create
