@@ -1,0 +1,366 @@
+package network
+
+import (
+	"fmt"
+	"math"
+)
+
+// Algorithm names a collective algorithm. AlgAuto (or "") selects one
+// by message size and rank count as MPICH's default decision rules do
+// (see selection.go); the other names force one.
+type Algorithm string
+
+// The algorithms. Not every collective has every algorithm; asking a
+// collective for one it does not have is an error wrapping ErrInvalid.
+const (
+	AlgAuto              Algorithm = "auto"
+	AlgRing              Algorithm = "ring"
+	AlgRecursiveDoubling Algorithm = "recursive-doubling"
+	AlgRabenseifner      Algorithm = "rabenseifner"
+	AlgBinomial          Algorithm = "binomial"
+	AlgScatterAllgather  Algorithm = "scatter-allgather"
+	AlgDissemination     Algorithm = "dissemination"
+	AlgPairwise          Algorithm = "pairwise"
+	AlgBruck             Algorithm = "bruck"
+	AlgLinear            Algorithm = "linear"
+)
+
+// Cost is the price of one collective call on a placement.
+type Cost struct {
+	// Seconds from the first rank entering to the last leaving, all
+	// ranks entering together.
+	Seconds float64
+	// Algorithm is the one used (resolved from AlgAuto).
+	Algorithm Algorithm
+	// Steps is the number of communication rounds.
+	Steps int
+	// InterBytes is what one rank sends over the network, and
+	// IntraBytes what it moves in shared memory: per round the largest
+	// amount any rank sends, summed over rounds (the maximum over ranks
+	// when the ranks are equivalent, an upper bound otherwise).
+	InterBytes float64
+	IntraBytes float64
+}
+
+// pattern is the partner rule of one communication round.
+type pattern uint8
+
+const (
+	// patShift: every rank n of [0,m) sends to (n+d) mod m.
+	patShift pattern = iota
+	// patXor: every rank n of [0,m) exchanges with n XOR d (d a power
+	// of two, m a multiple of 2d).
+	patXor
+	// patBinomial: every rank n with n mod 2d = 0 and n+d < m sends to
+	// n+d (one level of a binomial tree rooted at 0).
+	patBinomial
+	// patHalo: every rank sends to both neighbours along one dimension
+	// of a periodic grid of D ranks per row with stride d.
+	patHalo
+	// patAll: every rank sends to every other rank at once.
+	patAll
+)
+
+// round is one communication round: the partner rule and the bytes of
+// each message.
+type round struct {
+	pat pattern
+	d   int // shift, XOR distance, binomial mask or halo stride
+	dim int // halo: ranks along the dimension
+	m   int // ranks taking part in the pattern's numbering
+	// rem, when positive, renumbers ranks as the non-power-of-two
+	// fix-up of recursive doubling does: ranks 2i+1 (i < rem) and all
+	// ranks >= 2·rem take part, as numbers 0, 1, ...
+	rem     int
+	reverse bool    // messages flow from receiver to sender of pat
+	bytes   float64 // bytes of each message
+	reduce  float64 // bytes each receiver reduces after the round
+}
+
+// counts of one group of consecutive ranks [a, b) in a round: the
+// messages they send, those leaving the group, those entering it.
+func (r *round) counts(a, b int) (total, out, in int) {
+	if r.rem > 0 {
+		a, b = participantsBelow(a, r.rem), participantsBelow(b, r.rem)
+	}
+	if b > r.m {
+		b = r.m
+	}
+	if a >= b {
+		return 0, 0, 0
+	}
+	L := b - a
+	switch r.pat {
+	case patShift:
+		s := r.d % r.m
+		if s == 0 {
+			return 0, 0, 0
+		}
+		ov := max(0, L-s) + max(0, L-(r.m-s))
+		return L, L - ov, L - ov
+	case patXor:
+		o := xorLeaving(a, b, r.d)
+		return L, o, o
+	case patBinomial:
+		d, lim := r.d, r.m-r.d // senders n < lim
+		senders := countMod(a, min(b, lim), 2*d, 0)
+		out = countMod(max(a, b-d), min(b, lim), 2*d, 0)
+		recv := countMod(a, b, 2*d, d)
+		in = countMod(a, min(b, a+d), 2*d, d)
+		if r.reverse {
+			return recv, in, out
+		}
+		return senders, out, in
+	case patHalo:
+		if r.dim <= 1 {
+			return 0, 0, 0
+		}
+		o := haloLeaving(a, b, r.d, r.dim)
+		return 2 * L, o, o
+	case patAll:
+		return L * (r.m - 1), L * (r.m - L), L * (r.m - L)
+	}
+	return 0, 0, 0
+}
+
+// participantsBelow is how many ranks below x take part after the
+// fix-up with rem extra ranks: the odd ranks below 2·rem and every rank
+// from 2·rem on.
+func participantsBelow(x, rem int) int {
+	return min(x, 2*rem)/2 + max(0, x-2*rem)
+}
+
+// countMod is how many n in [x, y) have n mod k == res (0 <= res < k).
+func countMod(x, y, k, res int) int {
+	if y <= x {
+		return 0
+	}
+	c := func(n int) int {
+		q := n / k
+		if n%k > res {
+			q++
+		}
+		return q
+	}
+	return c(y) - c(x)
+}
+
+// xorLeaving is how many n in [a, b) have n XOR d outside [a, b) (d a
+// power of two).
+func xorLeaving(a, b, d int) int {
+	set := func(x, y int) int { // n in [x,y) with bit d set
+		if y <= x {
+			return 0
+		}
+		f := func(n int) int { return n/(2*d)*d + max(0, n%(2*d)-d) }
+		return f(y) - f(x)
+	}
+	clear := func(x, y int) int {
+		if y <= x {
+			return 0
+		}
+		return y - x - set(x, y)
+	}
+	// bit clear: partner n+d leaves when n >= b-d; bit set: partner
+	// n-d leaves when n < a+d.
+	return clear(max(a, b-d), b) + set(a, min(b, a+d))
+}
+
+// haloLeaving is how many of the 2·(b−a) messages of ranks [a, b) to
+// their ± neighbours along a periodic dimension of dim ranks with
+// stride st go outside [a, b).
+func haloLeaving(a, b, st, dim int) int {
+	period := st * dim
+	g := func(n, c int) int { // n' in [0,n) with coordinate c
+		return n/period*st + min(st, max(0, n%period-c*st))
+	}
+	at := func(x, y, c int) int {
+		if y <= x {
+			return 0
+		}
+		return g(y, c) - g(x, c)
+	}
+	span := func(x, y int) int { return max(0, y-x) }
+	last, w := dim-1, (dim-1)*st
+	// +: coordinate < last goes to n+st; coordinate last wraps to n−w.
+	plus := span(max(a, b-st), b) - at(max(a, b-st), b, last) + at(a, min(b, a+w), last)
+	// −: coordinate > 0 goes to n−st; coordinate 0 wraps to n+w.
+	minus := span(a, min(b, a+st)) - at(a, min(b, a+st), 0) + at(max(a, b-w), b, 0)
+	return plus + minus
+}
+
+// evaluator prices rounds on one placement.
+type evaluator struct {
+	f         *Fabric
+	pl        Placement
+	p         int  // ranks
+	ppn       int  // ranks per node if uniform, else 0
+	npl       int  // nodes per leaf, 0 on one switch
+	leafEqual bool // every leaf has the same ranks
+	inter     *Profile
+	intra     *Profile
+	link      float64 // node payload capacity (inter)
+	intraCap  float64 // node shared-memory capacity, +Inf if uncapped
+	uplink    float64 // leaf uplink payload capacity
+	gamma     float64 // seconds per reduced byte
+	cost      Cost
+}
+
+func (f *Fabric) evaluator(pl Placement) (*evaluator, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if err := pl.Validate(); err != nil {
+		return nil, err
+	}
+	e := &evaluator{f: f, pl: pl, p: pl.Ranks(), ppn: pl.uniformPerNode(), inter: f.Inter, intra: f.intra()}
+	e.link = linkRate(e.inter)
+	e.intraCap = math.Inf(1)
+	if e.intra.LinkBandwidth > 0 {
+		e.intraCap = e.intra.LinkBandwidth * e.intra.Goodput()
+	}
+	e.uplink = math.Inf(1)
+	if f.Topology.tree() {
+		e.npl = f.Topology.NodesPerLeaf
+		e.uplink = f.Topology.UplinkBandwidth(e.link)
+		e.leafEqual = e.ppn > 0 && pl.Nodes()%e.npl == 0
+	}
+	e.gamma = 1 / f.reduceRate()
+	return e, nil
+}
+
+// stats of one round over the placement.
+type roundStats struct {
+	intraMsgs                  bool
+	maxIntra                   int // most intra-node messages on one node
+	maxOut, maxIn              int // most inter-node messages leaving / entering one node
+	maxLeafOut, maxLeaf        int // most messages leaving / entering one leaf
+	perRankInter, perRankIntra int
+}
+
+func (e *evaluator) stats(r *round) roundStats {
+	var s roundStats
+	nodes := e.pl.Nodes()
+	shiftSym := (r.pat == patShift || r.pat == patAll) && r.rem == 0 && r.m == e.p
+	if e.ppn > 0 && shiftSym {
+		// Every node is equivalent under rotation by ppn.
+		tot, out, in := r.counts(0, e.ppn)
+		s.add(tot, out, in)
+	} else {
+		a := 0
+		for _, k := range e.pl.RanksPerNode {
+			tot, out, in := r.counts(a, a+k)
+			s.add(tot, out, in)
+			a += k
+		}
+	}
+	if e.npl > 0 && nodes > e.npl {
+		if e.leafEqual && shiftSym {
+			_, out, in := r.counts(0, e.ppn*e.npl)
+			s.maxLeafOut, s.maxLeaf = out, in
+		} else {
+			a := 0
+			for i := 0; i < nodes; i += e.npl {
+				b := a
+				for _, k := range e.pl.RanksPerNode[i:min(nodes, i+e.npl)] {
+					b += k
+				}
+				_, out, in := r.counts(a, b)
+				s.maxLeafOut, s.maxLeaf = max(s.maxLeafOut, out), max(s.maxLeaf, in)
+				a = b
+			}
+		}
+	}
+	per := 1
+	switch r.pat {
+	case patHalo:
+		per = 2
+	case patAll:
+		per = r.m - 1
+	}
+	if r.pat == patAll {
+		mn := e.pl.RanksPerNode[0]
+		for _, k := range e.pl.RanksPerNode {
+			mn = min(mn, k)
+		}
+		if s.maxOut > 0 {
+			s.perRankInter = r.m - mn
+		}
+		if s.intraMsgs {
+			s.perRankIntra = e.pl.MaxPerNode() - 1
+		}
+	} else {
+		s.perRankInter = min(per, s.maxOut)
+		s.perRankIntra = min(per, s.maxIntra)
+	}
+	return s
+}
+
+func (s *roundStats) add(tot, out, in int) {
+	if tot > out {
+		s.intraMsgs = true
+		s.maxIntra = max(s.maxIntra, tot-out)
+	}
+	s.maxOut, s.maxIn = max(s.maxOut, out), max(s.maxIn, in)
+}
+
+// msgTime is the time of a message of n bytes on p when the tightest
+// share of the path it gets costs inv seconds per byte.
+func msgTime(p *Profile, n float64, inv float64) float64 {
+	nb := int64(math.Ceil(n))
+	return p.Latency(nb) + n*max(1/p.Bandwidth(nb), inv)
+}
+
+// run prices round r repeated times and adds it to the cost.
+func (e *evaluator) run(r round, times int) {
+	if times <= 0 {
+		return
+	}
+	s := e.stats(&r)
+	t := 0.0
+	if s.intraMsgs {
+		inv := 0.0
+		if !math.IsInf(e.intraCap, 1) {
+			inv = float64(s.maxIntra) / e.intraCap
+		}
+		t = msgTime(e.intra, r.bytes, inv)
+	}
+	if s.maxOut > 0 || s.maxIn > 0 {
+		inv := float64(max(s.maxOut, s.maxIn)) / e.link
+		if s.maxLeafOut > 0 || s.maxLeaf > 0 {
+			inv = max(inv, float64(max(s.maxLeafOut, s.maxLeaf))/e.uplink)
+		}
+		t = max(t, msgTime(e.inter, r.bytes, inv))
+	}
+	if s.intraMsgs || s.maxOut > 0 || s.maxIn > 0 {
+		t += r.reduce * e.gamma
+	}
+	e.cost.Seconds += t * float64(times)
+	e.cost.Steps += times
+	e.cost.InterBytes += r.bytes * float64(s.perRankInter*times)
+	e.cost.IntraBytes += r.bytes * float64(s.perRankIntra*times)
+}
+
+// errAlgorithm is the error for an algorithm a collective does not have.
+func errAlgorithm(coll string, alg Algorithm, have ...Algorithm) error {
+	return fmt.Errorf("%w: %s: algorithm: %q is not one of auto, %v", ErrInvalid, coll, string(alg), have)
+}
+
+func errBytes(coll, field string, n int64) error {
+	return fmt.Errorf("%w: %s: %s: %d must not be negative", ErrInvalid, coll, field, n)
+}
+
+// pof2 is the largest power of two <= n (n >= 1).
+func pof2(n int) int {
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	return p
+}
+
+func isPof2(n int) bool { return n > 0 && n&(n-1) == 0 }
+
+func errPof2(coll string, alg Algorithm, p int) error {
+	return fmt.Errorf("%w: %s: algorithm: %q needs a power-of-two number of ranks, not %d", ErrInvalid, coll, string(alg), p)
+}
