@@ -5,7 +5,7 @@ SCENARIO ?= scenarios/kube-basic.yaml
 OUT      ?= out/kube-basic
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build run test bench lint calibrate clean
+.PHONY: all build run test bench lint calibrate measure-network clean
 
 all: build
 
@@ -33,6 +33,30 @@ lint:
 # Start-up model against ../shared/data/pod-startup (reports the error tables).
 calibrate:
 	$(GO) test -count=1 -run 'TestPodStartup|TestImagePulls' -v ./scenarios/calibrate/
+
+# Network measurements on this machine (needs root, iproute2, iperf3,
+# slirp4netns; ping optional): veth, VXLAN over veth, slirp4netns at MTU 1500
+# and 65520, loopback, MEASURE_SECONDS per iperf3 run, into $(MEASURED)
+# (committed: the project's own data). Then fits a transport profile per path
+# with `sim fit network` when that subcommand exists. See
+# docs/network-measurements.md.
+SIM             ?= $(BIN)
+MEASURED        ?= scenarios/network/measured
+PROFILES        ?= scenarios/profiles
+MEASURE_SECONDS ?= 5
+
+measure-network: build
+	scripts/measure-network.sh $(MEASURED) $(MEASURE_SECONDS)
+	@if $(SIM) fit network --help 2>/dev/null | awk '/^Usage:/ {getline; if ($$0 ~ /fit network/) ok=1} END {exit !ok}'; then \
+	  mkdir -p $(PROFILES) && set -x && \
+	  $(SIM) fit network $(MEASURED)/veth-1500-*.json -o $(PROFILES)/local-veth.yaml --force && \
+	  $(SIM) fit network $(MEASURED)/vxlan-1450-*.json -o $(PROFILES)/local-vxlan.yaml --force && \
+	  $(SIM) fit network $(MEASURED)/slirp-1500-*.json -o $(PROFILES)/local-slirp-1500.yaml --force && \
+	  $(SIM) fit network $(MEASURED)/slirp-65520-*.json -o $(PROFILES)/local-slirp-65520.yaml --force && \
+	  $(SIM) fit network $(MEASURED)/loopback-65536-*.json -o $(PROFILES)/local-loopback.yaml --force; \
+	else \
+	  echo "measure-network: '$(SIM) fit network' is not available yet; measurements are in $(MEASURED), profiles not fitted"; \
+	fi
 
 clean:
 	rm -rf bin out
