@@ -311,27 +311,35 @@ func msgTime(p *Profile, n float64, inv float64) float64 {
 	return p.Latency(nb) + n*max(1/p.Bandwidth(nb), inv)
 }
 
-// run prices round r repeated times and adds it to the cost.
-func (e *evaluator) run(r round, times int) {
-	if times <= 0 {
-		return
-	}
-	s := e.stats(&r)
-	t := 0.0
+// times of one round: the slowest intra-node and inter-node messages
+// (0 when there are none), without the reduction.
+func (e *evaluator) times(r *round, s *roundStats) (intra, inter float64) {
 	if s.intraMsgs {
 		inv := 0.0
 		if !math.IsInf(e.intraCap, 1) {
 			inv = float64(s.maxIntra) / e.intraCap
 		}
-		t = msgTime(e.intra, r.bytes, inv)
+		intra = msgTime(e.intra, r.bytes, inv)
 	}
 	if s.maxOut > 0 || s.maxIn > 0 {
 		inv := float64(max(s.maxOut, s.maxIn)) / e.link
 		if s.maxLeafOut > 0 || s.maxLeaf > 0 {
 			inv = max(inv, float64(max(s.maxLeafOut, s.maxLeaf))/e.uplink)
 		}
-		t = max(t, msgTime(e.inter, r.bytes, inv))
+		inter = msgTime(e.inter, r.bytes, inv)
 	}
+	return intra, inter
+}
+
+// run prices round r repeated times and adds it to the cost: the
+// slowest message, then the reduction of what arrived.
+func (e *evaluator) run(r round, times int) {
+	if times <= 0 {
+		return
+	}
+	s := e.stats(&r)
+	intra, inter := e.times(&r, &s)
+	t := max(intra, inter)
 	if s.intraMsgs || s.maxOut > 0 || s.maxIn > 0 {
 		t += r.reduce * e.gamma
 	}
