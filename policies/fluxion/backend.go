@@ -38,14 +38,34 @@ type Backend interface {
 	Cancel(jobID uint64) error
 	// Info reports a job (reapi_cli_info); ErrNoJob if unknown.
 	Info(jobID uint64) (*JobInfo, error)
+	// UpdateAllocate re-installs a known allocation from its R under
+	// jobID (reapi_cli_update_allocate): RFC 20 R with or without the
+	// scheduling JGF, or a bare JGF; see Matcher.UpdateAllocate for the
+	// times (the reapi backend accepts only now == 0). It returns the
+	// installed allocation as a MatchResult in the backend's format.
+	// ErrJobExists if jobID is allocated or reserved, ErrBusy if the
+	// resources are not free, ErrInvalid for a malformed R.
+	UpdateAllocate(jobID uint64, R []byte, now int64) (*MatchResult, error)
+	// PartialCancel releases the part of an allocation R names
+	// (reapi_cli_partial_cancel with noent_ok false) and reports whether
+	// nothing is left (the job is then gone); see Matcher.PartialCancel.
+	// ErrNoJob if jobID is not an allocation.
+	PartialCancel(jobID uint64, R []byte) (fullRemoval bool, err error)
+	// SetStatus marks the vertex at a containment path (and so its
+	// subtree) up or down (reapi_cli_set_status); ErrInvalid if there is
+	// no such vertex.
+	SetStatus(path string, up bool) error
 	// Close releases the backend; later calls fail with ErrInvalid.
 	Close() error
 }
 
 // Formats of MatchResult.R.
 const (
-	// FormatRV1 is RFC 20 R version 1 without the scheduling key (the Go
-	// backend's Allocation.RLiteJSON).
+	// FormatRV1 is RFC 20 R version 1: Fluxion's "rv1" match format, whose
+	// "scheduling" key holds the allocation's JGF (Allocation.RV1JSON,
+	// MatcherOptions.MatchFormat "rv1"). The Go backend's default R
+	// (MatchFormat "") is also reported as FormatRV1 but has no
+	// scheduling key (Allocation.RLiteJSON, as FormatRV1NoSched).
 	FormatRV1 = "rv1"
 	// FormatJGF is Fluxion's "jgf" match format, reapi_cli's default: a
 	// {"graph":{"nodes":[...],"edges":[...]}} of the matched vertices and
@@ -62,7 +82,7 @@ type MatchResult struct {
 	// R is the matched resource set in Format; empty for
 	// MatchSatisfiability.
 	R      []byte
-	Format string // FormatRV1 or FormatJGF
+	Format string // FormatRV1, FormatRV1NoSched or FormatJGF
 }
 
 // JobInfo is a job as Backend.Info reports it.
@@ -117,8 +137,9 @@ func OpenBackend(name string, graphJGF []byte, opt MatcherOptions) (Backend, err
 }
 
 // NewGoBackend returns the pure-Go Matcher over g as a Backend. Its R is
-// RFC 20 R (FormatRV1). g's statuses may be changed between calls
-// (Graph.SetStatus); its structure must not.
+// in opt.MatchFormat; by default RFC 20 R without the scheduling key,
+// reported as FormatRV1. g's statuses may be changed between calls
+// (Graph.SetStatus, Backend.SetStatus); its structure must not.
 func NewGoBackend(g *Graph, opt MatcherOptions) (Backend, error) {
 	m, err := NewMatcher(g, opt)
 	if err != nil {
@@ -153,12 +174,61 @@ func (b *goBackend) Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &MatchResult{Overhead: ov, Format: FormatRV1}
+	return b.result(a, ov), nil
+}
+
+// result renders a (nil for a satisfiability answer) in the matcher's
+// match format; "" is RFC 20 R without scheduling, reported as FormatRV1.
+func (b *goBackend) result(a *Allocation, ov float64) *MatchResult {
+	res := &MatchResult{Overhead: ov, Format: b.m.format}
+	if res.Format == "" {
+		res.Format = FormatRV1
+	}
 	if a != nil {
 		res.JobID, res.Reserved, res.At = a.JobID, a.Reserved, a.At
-		res.R = a.RLiteJSON()
+		res.R, _ = a.R(b.m.format) // the format was checked by NewMatcher
 	}
-	return res, nil
+	return res
+}
+
+func (b *goBackend) UpdateAllocate(jobID uint64, R []byte, now int64) (*MatchResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		return nil, errClosed
+	}
+	start := time.Now()
+	a, err := b.m.UpdateAllocate(jobID, R, now)
+	ov := time.Since(start).Seconds()
+	if err != nil {
+		return nil, err
+	}
+	return b.result(a, ov), nil
+}
+
+func (b *goBackend) PartialCancel(jobID uint64, R []byte) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		return false, errClosed
+	}
+	return b.m.PartialCancel(jobID, R)
+}
+
+func (b *goBackend) SetStatus(path string, up bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		return errClosed
+	}
+	st := StatusDown
+	if up {
+		st = StatusUp
+	}
+	if err := b.m.Graph().SetStatus(path, st); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
 }
 
 func (b *goBackend) Cancel(jobID uint64) error {
@@ -232,17 +302,17 @@ func (s *RSummary) String() string {
 }
 
 // SummarizeR reads a MatchResult's R in the given format. For FormatRV1
-// it counts the core and gpu ids of each R_lite entry and maps ranks to
-// the names of nodelist (RFC 29 hostlists, in sorted-rank order). For
-// FormatJGF it counts the vertices under each node vertex by their
-// containment paths.
+// and FormatRV1NoSched it counts the core and gpu ids of each R_lite
+// entry and maps ranks to the names of nodelist (RFC 29 hostlists, in
+// sorted-rank order); a scheduling key is ignored. For FormatJGF it
+// counts the vertices under each node vertex by their containment paths.
 func SummarizeR(format string, r []byte) (*RSummary, error) {
 	s := &RSummary{Nodes: map[string]map[string]int64{}}
 	if len(bytes.TrimSpace(r)) == 0 {
 		return s, nil
 	}
 	switch format {
-	case FormatRV1:
+	case FormatRV1, FormatRV1NoSched:
 		return s, summarizeRV1(s, r)
 	case FormatJGF:
 		return s, summarizeJGF(s, r)
@@ -310,9 +380,11 @@ func summarizeJGF(s *RSummary, r []byte) error {
 		Graph struct {
 			Nodes []struct {
 				Metadata struct {
-					Type  string            `json:"type"`
-					Name  string            `json:"name"`
-					Paths map[string]string `json:"paths"`
+					Type     string            `json:"type"`
+					Basename string            `json:"basename"`
+					Name     string            `json:"name"`
+					ID       *int64            `json:"id"`
+					Paths    map[string]string `json:"paths"`
 				} `json:"metadata"`
 			} `json:"nodes"`
 		} `json:"graph"`
@@ -321,6 +393,18 @@ func summarizeJGF(s *RSummary, r []byte) error {
 		return fmt.Errorf("fluxion: SummarizeR: %w", err)
 	}
 	nodeAt := map[string]string{} // containment path -> node name
+	for i := range doc.Graph.Nodes {
+		md := &doc.Graph.Nodes[i].Metadata
+		// The jgf match writer leaves out a name that is basename+id
+		// (and a basename that is the type).
+		if md.Name == "" && md.ID != nil {
+			base := md.Basename
+			if base == "" {
+				base = md.Type
+			}
+			md.Name = base + strconv.FormatInt(*md.ID, 10)
+		}
+	}
 	for _, n := range doc.Graph.Nodes {
 		if n.Metadata.Type == "node" {
 			nodeAt[n.Metadata.Paths["containment"]] = n.Metadata.Name

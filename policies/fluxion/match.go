@@ -64,13 +64,17 @@ var (
 	ErrInvalid = errors.New("fluxion: match: invalid argument (EINVAL)")
 	// ErrNoJob: no allocation or reservation with that job id (ENOENT).
 	ErrNoJob = errors.New("fluxion: match: no such job (ENOENT)")
+	// ErrJobExists: UpdateAllocate for a job id that is allocated or
+	// reserved (EEXIST, as reapi_cli_update_allocate).
+	ErrJobExists = errors.New("fluxion: match: job exists (EEXIST)")
 	// ErrUnsupported: a jobspec shape or option this model does not
 	// implement (reported as EINVAL).
 	ErrUnsupported = errors.New("fluxion: match: not supported by this model (EINVAL)")
 )
 
-// MatchErrno returns "EBUSY", "ENODEV", "EINVAL" or "ENOENT" for an error
-// of Match, Cancel or Info, or "" for nil or another error.
+// MatchErrno returns "EBUSY", "ENODEV", "EINVAL", "ENOENT" or "EEXIST"
+// for an error of Match, Cancel, Info, UpdateAllocate or PartialCancel,
+// or "" for nil or another error.
 func MatchErrno(err error) string {
 	switch {
 	case err == nil:
@@ -83,6 +87,8 @@ func MatchErrno(err error) string {
 		return "EINVAL"
 	case errors.Is(err, ErrNoJob):
 		return "ENOENT"
+	case errors.Is(err, ErrJobExists):
+		return "EEXIST"
 	}
 	return ""
 }
@@ -117,6 +123,12 @@ type MatcherOptions struct {
 	// GraphDuration is the planning window [0, GraphDuration) in seconds;
 	// 0 means SystemMaxDuration (see there).
 	GraphDuration int64
+	// MatchFormat is the format of the R a Backend returns (reapi_cli's
+	// match_format option): FormatRV1NoSched, FormatRV1 (RFC 20 R with the
+	// scheduling JGF) or FormatJGF. "" keeps each backend's default: RFC
+	// 20 R without scheduling (reported as FormatRV1) for the Go backend,
+	// the cli's "jgf" for reapi. Other values are ErrInvalid.
+	MatchFormat string
 }
 
 // Matcher is the model of Fluxion's DFU matcher over one graph: per
@@ -140,6 +152,7 @@ type Matcher struct {
 	jobs     map[uint64]*matchJob   // live allocations and reservations
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
 	counter  uint64                 // next id Match hands out
+	format   string                 // MatcherOptions.MatchFormat
 
 	// Scratch, allocated on first use and never shared by clones.
 	tc      *tctx      // the traverser's buffers
@@ -202,11 +215,14 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 	if window < 0 || window > SystemMaxDuration {
 		return nil, fmt.Errorf("%w: graph duration %d, must be in [1, %d]", ErrInvalid, window, SystemMaxDuration)
 	}
+	if err := checkMatchFormat(opt.MatchFormat); err != nil {
+		return nil, err
+	}
 	pf := opt.PruneFilters
 	if pf == "" {
 		pf = DefaultPruneFilters
 	}
-	m := &Matcher{g: g, pol: pol, window: window, counter: 1,
+	m := &Matcher{format: opt.MatchFormat, g: g, pol: pol, window: window, counter: 1,
 		jobs: map[uint64]*matchJob{}, gone: map[uint64]*Allocation{}, excl: map[string]bool{}}
 	if pol.NodeExclusive {
 		m.excl["node"] = true
@@ -511,10 +527,32 @@ func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool)
 // commit records a's spans. The traverser checked every span, so an error
 // here is a bug.
 func (m *Matcher) commit(a *Allocation, now int64) {
+	job, err := m.addSpans(a)
+	if err != nil {
+		panic(fmt.Sprintf("fluxion: matcher: commit job %d: %v", a.JobID, err))
+	}
+	m.jobs[a.JobID] = job
+	if m.pol.First {
+		m.updateWeights(a, now)
+	}
+}
+
+// addSpans adds a's spans to the planners: exclusive vertices take their
+// units and the whole exclusivity planner, shared vertices and the path
+// one exclusivity unit, and each aggregate above an exclusive vertex of a
+// tracked type those units (a path vertex with an aggregate gets a span
+// even if it counts nothing). On error, the spans added so far are
+// removed again and the error names the vertex.
+func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	job := &matchJob{alloc: a}
+	var failed error
 	add := func(kind uint8, v VertexID, id SpanID, err error) {
+		if failed != nil {
+			return
+		}
 		if err != nil {
-			panic(fmt.Sprintf("fluxion: matcher: commit job %d on %s: %v", a.JobID, m.g.Vertices[v].Path, err))
+			failed = fmt.Errorf("%s: %w", m.g.Vertices[v].Path, err)
+			return
 		}
 		job.spans = append(job.spans, matchSpan{kind, v, id})
 		if kind != 2 {
@@ -540,10 +578,16 @@ func (m *Matcher) commit(a *Allocation, now int64) {
 		}
 	}
 	for _, av := range a.Vertices {
+		if failed != nil {
+			break
+		}
 		v := av.ID
 		if av.Exclusive {
 			id, err := m.plans[v].AddSpan(a.At, a.Duration, av.Units)
 			add(0, v, id, err)
+			if failed != nil {
+				break
+			}
 			id, err = m.xplans[v].AddSpan(a.At, a.Duration, xCheckerTotal)
 			add(1, v, id, err)
 			bump(v, m.g.Vertices[v].Type, av.Units)
@@ -553,6 +597,9 @@ func (m *Matcher) commit(a *Allocation, now int64) {
 		}
 	}
 	for _, v := range a.Path {
+		if failed != nil {
+			break
+		}
 		id, err := m.xplans[v].AddSpan(a.At, a.Duration, 1)
 		add(1, v, id, err)
 		if m.agg[v] != nil && counts[v] == nil {
@@ -567,12 +614,36 @@ func (m *Matcher) commit(a *Allocation, now int64) {
 	pos := m.g.pos
 	slices.SortFunc(vs, func(a, b VertexID) int { return cmp.Compare(pos[a], pos[b]) })
 	for _, v := range vs {
+		if failed != nil {
+			break
+		}
 		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts[v])
 		add(2, v, id, err)
 	}
-	m.jobs[a.JobID] = job
-	if m.pol.First {
-		m.updateWeights(a, now)
+	if failed != nil {
+		m.removeSpans(job.spans)
+		return nil, failed
+	}
+	return job, nil
+}
+
+// removeSpans removes spans recorded by addSpans.
+func (m *Matcher) removeSpans(spans []matchSpan) {
+	for _, s := range spans {
+		var err error
+		switch s.kind {
+		case 0:
+			err = m.plans[s.v].RemSpan(s.id)
+			m.live[s.v]--
+		case 1:
+			err = m.xplans[s.v].RemSpan(s.id)
+			m.live[s.v]--
+		default:
+			err = m.agg[s.v].RemSpan(s.id)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("fluxion: matcher: remove span on %s: %v", m.g.Vertices[s.v].Path, err))
+		}
 	}
 }
 
@@ -662,22 +733,7 @@ func (m *Matcher) Cancel(jobID uint64) error {
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrNoJob, jobID)
 	}
-	for _, s := range job.spans {
-		var err error
-		switch s.kind {
-		case 0:
-			err = m.plans[s.v].RemSpan(s.id)
-			m.live[s.v]--
-		case 1:
-			err = m.xplans[s.v].RemSpan(s.id)
-			m.live[s.v]--
-		default:
-			err = m.agg[s.v].RemSpan(s.id)
-		}
-		if err != nil {
-			panic(fmt.Sprintf("fluxion: matcher: cancel job %d: %v", jobID, err))
-		}
-	}
+	m.removeSpans(job.spans)
 	delete(m.jobs, jobID)
 	job.alloc.Canceled = true
 	m.gone[jobID] = job.alloc
