@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // Algorithm names a collective algorithm. AlgAuto (or "") selects one
@@ -99,14 +100,16 @@ func (r *round) counts(a, b int) (total, out, in int) {
 		ov := max(0, L-s) + max(0, L-(r.m-s))
 		return L, L - ov, L - ov
 	case patXor:
-		o := xorLeaving(a, b, r.d)
+		sh := uint(bits.TrailingZeros(uint(r.d)))
+		o := xorLeaving(a, b, sh)
 		return L, o, o
 	case patBinomial:
 		d, lim := r.d, r.m-r.d // senders n < lim
-		senders := countMod(a, min(b, lim), 2*d, 0)
-		out = countMod(max(a, b-d), min(b, lim), 2*d, 0)
-		recv := countMod(a, b, 2*d, d)
-		in = countMod(a, min(b, a+d), 2*d, d)
+		sh := uint(bits.TrailingZeros(uint(d))) + 1
+		senders := countPow2(a, min(b, lim), sh, 0)
+		out = countPow2(max(a, b-d), min(b, lim), sh, 0)
+		recv := countPow2(a, b, sh, d)
+		in = countPow2(a, min(b, a+d), sh, d)
 		if r.reverse {
 			return recv, in, out
 		}
@@ -130,14 +133,16 @@ func participantsBelow(x, rem int) int {
 	return min(x, 2*rem)/2 + max(0, x-2*rem)
 }
 
-// countMod is how many n in [x, y) have n mod k == res (0 <= res < k).
-func countMod(x, y, k, res int) int {
+// countPow2 is how many n in [x, y) have n mod 2^sh == res
+// (0 <= res < 2^sh).
+func countPow2(x, y int, sh uint, res int) int {
 	if y <= x {
 		return 0
 	}
+	mask := 1<<sh - 1
 	c := func(n int) int {
-		q := n / k
-		if n%k > res {
+		q := n >> sh
+		if n&mask > res {
 			q++
 		}
 		return q
@@ -145,14 +150,14 @@ func countMod(x, y, k, res int) int {
 	return c(y) - c(x)
 }
 
-// xorLeaving is how many n in [a, b) have n XOR d outside [a, b) (d a
-// power of two).
-func xorLeaving(a, b, d int) int {
-	set := func(x, y int) int { // n in [x,y) with bit d set
+// xorLeaving is how many n in [a, b) have n XOR 2^sh outside [a, b).
+func xorLeaving(a, b int, sh uint) int {
+	d := 1 << sh
+	f := func(n int) int { return n>>(sh+1)<<sh + max(0, n&(2*d-1)-d) } // bit set below n
+	set := func(x, y int) int {
 		if y <= x {
 			return 0
 		}
-		f := func(n int) int { return n/(2*d)*d + max(0, n%(2*d)-d) }
 		return f(y) - f(x)
 	}
 	clear := func(x, y int) int {
@@ -191,19 +196,19 @@ func haloLeaving(a, b, st, dim int) int {
 
 // evaluator prices rounds on one placement.
 type evaluator struct {
-	f         *Fabric
-	pl        Placement
-	p         int  // ranks
-	ppn       int  // ranks per node if uniform, else 0
-	npl       int  // nodes per leaf, 0 on one switch
-	leafEqual bool // every leaf has the same ranks
-	inter     *Profile
-	intra     *Profile
-	link      float64 // node payload capacity (inter)
-	intraCap  float64 // node shared-memory capacity, +Inf if uncapped
-	uplink    float64 // leaf uplink payload capacity
-	gamma     float64 // seconds per reduced byte
-	cost      Cost
+	f        *Fabric
+	pl       Placement
+	p        int // ranks
+	ppn      int // ranks per node if uniform, else 0
+	npl      int // nodes per leaf, 0 on one switch
+	inter    *Profile
+	intra    *Profile
+	link     float64      // node payload capacity (inter)
+	intraCap float64      // node shared-memory capacity, +Inf if uncapped
+	uplink   float64      // leaf uplink payload capacity
+	gamma    float64      // seconds per reduced byte
+	long     [2]longCache // longest group: nodes, leaves
+	cost     Cost
 }
 
 func (f *Fabric) evaluator(pl Placement) (*evaluator, error) {
@@ -223,7 +228,6 @@ func (f *Fabric) evaluator(pl Placement) (*evaluator, error) {
 	if f.Topology.tree() {
 		e.npl = f.Topology.NodesPerLeaf
 		e.uplink = f.Topology.UplinkBandwidth(e.link)
-		e.leafEqual = e.ppn > 0 && pl.Nodes()%e.npl == 0
 	}
 	e.gamma = 1 / f.reduceRate()
 	return e, nil
@@ -240,36 +244,10 @@ type roundStats struct {
 
 func (e *evaluator) stats(r *round) roundStats {
 	var s roundStats
-	nodes := e.pl.Nodes()
-	shiftSym := (r.pat == patShift || r.pat == patAll) && r.rem == 0 && r.m == e.p
-	if e.ppn > 0 && shiftSym {
-		// Every node is equivalent under rotation by ppn.
-		tot, out, in := r.counts(0, e.ppn)
-		s.add(tot, out, in)
-	} else {
-		a := 0
-		for _, k := range e.pl.RanksPerNode {
-			tot, out, in := r.counts(a, a+k)
-			s.add(tot, out, in)
-			a += k
-		}
-	}
-	if e.npl > 0 && nodes > e.npl {
-		if e.leafEqual && shiftSym {
-			_, out, in := r.counts(0, e.ppn*e.npl)
-			s.maxLeafOut, s.maxLeaf = out, in
-		} else {
-			a := 0
-			for i := 0; i < nodes; i += e.npl {
-				b := a
-				for _, k := range e.pl.RanksPerNode[i:min(nodes, i+e.npl)] {
-					b += k
-				}
-				_, out, in := r.counts(a, b)
-				s.maxLeafOut, s.maxLeaf = max(s.maxLeafOut, out), max(s.maxLeaf, in)
-				a = b
-			}
-		}
+	s.maxIntra, s.maxOut, s.maxIn = e.scan(r, 1)
+	s.intraMsgs = s.maxIntra > 0
+	if e.npl > 0 && e.pl.Nodes() > e.npl {
+		_, s.maxLeafOut, s.maxLeaf = e.scan(r, e.npl)
 	}
 	per := 1
 	switch r.pat {
@@ -296,12 +274,81 @@ func (e *evaluator) stats(r *round) roundStats {
 	return s
 }
 
-func (s *roundStats) add(tot, out, in int) {
-	if tot > out {
-		s.intraMsgs = true
-		s.maxIntra = max(s.maxIntra, tot-out)
+// scan prices a round over consecutive groups of g nodes (g = 1:
+// nodes; g = NodesPerLeaf: leaves) and returns the most messages that
+// stay in one group, leave one group and enter one group. Symmetries
+// make most rounds O(1); the rest cost O(groups).
+func (e *evaluator) scan(r *round, g int) (maxIntra, maxOut, maxIn int) {
+	nodes := e.pl.Nodes()
+	equal := e.ppn > 0 && nodes%g == 0 // every group has the same ranks
+	switch r.pat {
+	case patShift, patAll:
+		if equal && r.rem == 0 && r.m == e.p {
+			// Every group is equivalent under rotation by its ranks.
+			tot, out, in := r.counts(0, e.ppn*g)
+			return tot - out, out, in
+		}
+	case patXor:
+		// Partners are r.d apart: if no group is longer, all leave.
+		if l := e.longest(g, r.rem, r.m); r.d >= l {
+			return 0, l, l
+		}
+	case patBinomial:
+		// Senders are 2·r.d apart: a group holds at most one sender and
+		// one receiver, and their messages leave it. Rank 0 always
+		// sends (r.d < r.m) and rank r.d receives.
+		if r.rem == 0 && r.d < r.m && r.d >= e.longest(g, 0, r.m) {
+			return 0, 1, 1
+		}
 	}
-	s.maxOut, s.maxIn = max(s.maxOut, out), max(s.maxIn, in)
+	a := 0
+	for i := 0; i < nodes; i += g {
+		b := a
+		if e.ppn > 0 {
+			b += e.ppn * min(g, nodes-i)
+		} else {
+			for _, k := range e.pl.RanksPerNode[i:min(nodes, i+g)] {
+				b += k
+			}
+		}
+		tot, out, in := r.counts(a, b)
+		maxIntra, maxOut, maxIn = max(maxIntra, tot-out), max(maxOut, out), max(maxIn, in)
+		a = b
+	}
+	return maxIntra, maxOut, maxIn
+}
+
+// longest is the most ranks taking part (numbered below m after the
+// fix-up renumbering with rem extra ranks) in one group of g
+// consecutive nodes, cached.
+func (e *evaluator) longest(g, rem, m int) int {
+	c := &e.long[0]
+	if g != 1 {
+		c = &e.long[1]
+	}
+	if c.ok && c.rem == rem && c.m == m {
+		return c.n
+	}
+	n, a, nodes := 0, 0, e.pl.Nodes()
+	for i := 0; i < nodes; i += g {
+		b := a
+		for _, k := range e.pl.RanksPerNode[i:min(nodes, i+g)] {
+			b += k
+		}
+		va, vb := a, b
+		if rem > 0 {
+			va, vb = participantsBelow(a, rem), participantsBelow(b, rem)
+		}
+		n = max(n, min(vb, m)-min(va, m))
+		a = b
+	}
+	*c = longCache{ok: true, rem: rem, m: m, n: n}
+	return n
+}
+
+type longCache struct {
+	ok        bool
+	rem, m, n int
 }
 
 // msgTime is the time of a message of n bytes on p when the tightest
