@@ -120,8 +120,9 @@ func BackendNames() []string { return []string{BackendGo, BackendReapi} }
 // are those of NewMatcher. For "reapi" the JGF text is handed to
 // reapi_cli_initialize with the options {"load_format":"jgf",
 // "matcher_policy": opt.Policy or "first", "prune_filters":
-// opt.PruneFilters or DefaultPruneFilters}; opt.GraphDuration must be 0
-// (or SystemMaxDuration), since the cli does not let one set it.
+// opt.PruneFilters or DefaultPruneFilters}, plus "match_format" if
+// opt.MatchFormat is set; opt.GraphDuration must be 0 (or
+// SystemMaxDuration), since the cli does not let one set it.
 func OpenBackend(name string, graphJGF []byte, opt MatcherOptions) (Backend, error) {
 	switch name {
 	case BackendGo:

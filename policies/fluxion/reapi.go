@@ -69,8 +69,9 @@ var _ = [1]struct{}{}[int(C.CONVERGE_MATCH_ALLOCATE)-int(MatchAllocate)]
 var _ Backend = (*reapiBackend)(nil)
 
 type reapiBackend struct {
-	mu  sync.Mutex
-	ctx *C.reapi_cli_ctx_t // nil once closed
+	mu     sync.Mutex
+	ctx    *C.reapi_cli_ctx_t // nil once closed
+	format string             // MatcherOptions.MatchFormat ("" = the cli's jgf)
 }
 
 // ReapiOptions returns the options JSON the reapi backend passes to
@@ -88,11 +89,18 @@ func ReapiOptions(opt MatcherOptions) (string, error) {
 	if pf == "" {
 		pf = DefaultPruneFilters
 	}
-	b, err := json.Marshal(map[string]string{
+	o := map[string]string{
 		"load_format":    "jgf",
 		"matcher_policy": policy,
 		"prune_filters":  pf,
-	})
+	}
+	if opt.MatchFormat != "" {
+		if err := checkMatchFormat(opt.MatchFormat); err != nil {
+			return "", err
+		}
+		o["match_format"] = opt.MatchFormat
+	}
+	b, err := json.Marshal(o)
 	return string(b), err
 }
 
@@ -117,7 +125,7 @@ func openReapi(graphJGF []byte, opt MatcherOptions) (Backend, error) {
 		C.reapi_cli_destroy(ctx)
 		return nil, err
 	}
-	return &reapiBackend{ctx: ctx}, nil
+	return &reapiBackend{ctx: ctx, format: opt.MatchFormat}, nil
 }
 
 // reapiError turns a failed call's errno and the context's error message
@@ -195,7 +203,7 @@ func (b *reapiBackend) Match(op MatchOp, jobspec []byte, now int64) (*MatchResul
 		At:       int64(at),
 		Overhead: float64(ov),
 		R:        R,
-		Format:   FormatJGF,
+		Format:   b.resultFormat(),
 	}, nil
 }
 

@@ -428,7 +428,9 @@ func (m *Matcher) readJGFVertices(data []byte) ([]VertexID, error) {
 // rank, id, name, paths; properties are not compared).
 func vertexDiff(g, r *Vertex) string {
 	var d []string
-	add := func(field string, gv, rv any) { d = append(d, fmt.Sprintf("%s %v in R, %v in the graph", field, rv, gv)) }
+	add := func(field string, gv, rv any) {
+		d = append(d, fmt.Sprintf("%s %v in R, %v in the graph", field, rv, gv))
+	}
 	if g.Type != r.Type {
 		add("type", g.Type, r.Type)
 	}
