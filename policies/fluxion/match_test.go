@@ -482,7 +482,8 @@ func TestParseMatchPolicy(t *testing.T) {
 		{"", MatchPolicy{Name: "first", High: true, NodeCentric: true, First: true}, false},
 		{"lonodex", MatchPolicy{Name: "lonodex", NodeCentric: true, NodeExclusive: true}, false},
 		{"policy=low node_centric=true", MatchPolicy{Name: "policy=low node_centric=true", NodeCentric: true}, false},
-		{"locality", MatchPolicy{}, true},
+		{"locality", MatchPolicy{Name: "locality", Locality: true}, false},
+		{"policy=locality", MatchPolicy{}, true},
 		{"policy=medium", MatchPolicy{}, true},
 		{"node_centric=true", MatchPolicy{}, true},
 	} {

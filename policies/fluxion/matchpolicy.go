@@ -23,6 +23,20 @@ type MatchPolicy struct {
 	// First is stop_on_1_matches: first fit in the by_outedges order
 	// (see traverse.go for the model).
 	First bool
+	// Locality is the "locality" preset (greater_interval_first_t in
+	// dfu_match_locality.cpp): at the top level of the jobspec the
+	// candidates are ranked by the run of contiguous scores (vertex id, or
+	// for a slot the sum of its members' ids) they fall in, the highest
+	// run first; below the top level the highest id is taken first, as
+	// with high. Neither node-centric, node-exclusive nor first.
+	Locality bool
+	// Variation is the "variation" preset (var_aware_t in
+	// dfu_match_var_aware.cpp): a vertex scores its properties.perf_class
+	// (an integer 0..9999; missing, malformed or out of range is 9999)
+	// and the lowest class is taken first at every level; a slot scores
+	// the sum of its members' classes. Neither node-centric,
+	// node-exclusive nor first.
+	Variation bool
 }
 
 // matchPolicyPresets are the preset names of
@@ -36,15 +50,19 @@ var matchPolicyPresets = map[string]MatchPolicy{
 	"hinodex":    {High: true, NodeCentric: true, NodeExclusive: true},
 	"first":      {High: true, NodeCentric: true, First: true},
 	"firstnodex": {High: true, NodeCentric: true, NodeExclusive: true, First: true},
+	"locality":   {Locality: true},
+	"variation":  {Variation: true},
 }
 
 // MatchPolicyNames lists the supported presets.
-var MatchPolicyNames = []string{"first", "firstnodex", "high", "hinode", "hinodex", "low", "lonode", "lonodex"}
+var MatchPolicyNames = []string{"first", "firstnodex", "high", "hinode", "hinodex", "locality", "low", "lonode", "lonodex", "variation"}
 
 // ParseMatchPolicy reads a preset name ("" means "first", the reapi_cli
 // default) or an attribute string such as "policy=low node_centric=true"
 // (keys policy=low|high, node_centric, node_exclusive, stop_on_1_matches
-// with values true|false).
+// with values true|false). As in flux-sched's policy factory, locality
+// and variation exist only as preset names: no attribute string selects
+// them.
 func ParseMatchPolicy(s string) (MatchPolicy, error) {
 	if s == "" {
 		s = "first"
@@ -99,4 +117,50 @@ func ParseMatchPolicy(s string) (MatchPolicy, error) {
 		return MatchPolicy{}, fmt.Errorf("%w: match policy %q: policy=low|high is required", ErrInvalid, s)
 	}
 	return p, nil
+}
+
+// perfClassDefault is the class var_aware_t gives a vertex without a
+// usable properties.perf_class: the worst.
+const perfClassDefault = 9999
+
+// perfClass reads a perf_class property the way var_aware_t does
+// (std::stoi, then clamping): leading white space, an optional sign and
+// decimal digits, ignoring anything after them; no digits, a value out
+// of int range, a negative value or one above 9999 give 9999.
+func perfClass(s string, ok bool) int64 {
+	if !ok {
+		return perfClassDefault
+	}
+	i := 0
+	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	start := i
+	var v int64
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		if v <= perfClassDefault {
+			v = v*10 + int64(s[i]-'0')
+		}
+		i++
+	}
+	if i == start || v > perfClassDefault || (neg && v != 0) {
+		return perfClassDefault
+	}
+	return v
+}
+
+// perfClasses returns every vertex's class (var_aware_t reads it from
+// the vertex's own properties, whatever its type).
+func perfClasses(g *Graph) []int64 {
+	out := make([]int64, g.Len())
+	for i := range g.Vertices {
+		s, ok := g.Vertices[i].Properties["perf_class"]
+		out[i] = perfClass(s, ok)
+	}
+	return out
 }

@@ -53,7 +53,7 @@ type tneed struct{ self, with []int64 }
 type tunit struct {
 	lo, hi int32
 	size   int64
-	id     int64
+	id     int64 // its key (tctx.key): id, or perf_class under variation
 }
 
 // tctx is the state of one search. The item buffer, candidate and unit
@@ -69,11 +69,22 @@ type tctx struct {
 	// (within [0, window), d >= 1), so an empty planner is wholly free.
 	inWindow bool
 	seq      int
-	needs    map[*Resource]*tneed
-	buf      []titem
-	tmp      []titem
-	cands    []tcand
-	units    []tunit
+	// The policy's ordering, fixed per matcher: desc ranks candidates by
+	// descending score (high, locality); udesc orders slot members by
+	// descending key (high, locality, variation); perf holds each
+	// vertex's perf_class (variation), which then replaces the id as the
+	// score; ubase is what each slot member adds to its slot's score on
+	// top of its key (Fluxion's MATCH_MET and id+1 terms, which differ
+	// between slots only in how many members they have).
+	desc, udesc bool
+	perf        []int64
+	ubase       int64
+	runs        []int64 // locality: scratch for the runs of scores
+	needs       map[*Resource]*tneed
+	buf         []titem
+	tmp         []titem
+	cands       []tcand
+	units       []tunit
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -82,6 +93,16 @@ func (m *Matcher) search(js *Jobspec, at, d int64, sat bool) ([]titem, bool) {
 	c := m.tc
 	if c == nil {
 		c = &tctx{m: m, needs: map[*Resource]*tneed{}}
+		p := &m.pol
+		c.desc = p.High || p.Locality
+		c.udesc = c.desc || p.Variation
+		switch {
+		case p.Locality:
+			c.ubase = 2
+		case p.Variation:
+			c.ubase = 1
+			c.perf = perfClasses(m.g)
+		}
 		m.tc = c
 	}
 	c.at, c.d, c.sat, c.seq = at, d, sat, 0
@@ -97,8 +118,9 @@ func (m *Matcher) search(js *Jobspec, at, d int64, sat bool) ([]titem, bool) {
 }
 
 // less orders candidates by the policy: first = discovery order; else
-// (node factor, score) ascending for low and descending for high, ties
-// by discovery order (Fluxion's std::sort is not stable; see report).
+// (node factor, score) ascending for low and variation and descending
+// for high and locality, ties by discovery order (Fluxion's std::sort is
+// not stable; see the package doc).
 func (c *tctx) less(a, b *tcand) int {
 	p := &c.m.pol
 	if p.First {
@@ -108,13 +130,53 @@ func (c *tctx) less(a, b *tcand) int {
 	if r == 0 {
 		r = cmp.Compare(a.score, b.score)
 	}
-	if p.High {
+	if c.desc {
 		r = -r
 	}
 	if r == 0 {
 		r = cmp.Compare(a.seq, b.seq)
 	}
 	return r
+}
+
+// key is v's own score: its perf_class under variation, else its id.
+func (c *tctx) key(v VertexID) int64 {
+	if c.perf != nil {
+		return c.perf[v]
+	}
+	return c.m.g.Vertices[v].ID
+}
+
+// toRuns replaces each candidate's score by the lowest score of the run
+// of contiguous scores it falls in, over all the candidates: the
+// interval of the boost::icl::interval_set that locality's
+// dom_finish_graph builds from the candidates' scores. Runs are disjoint,
+// so comparing them (fold::interval_greater) is comparing these starts:
+// the run holding the highest score ranks first, and candidates of one
+// run tie.
+func (c *tctx) toRuns(cands []tcand) {
+	r := c.runs[:0]
+	for i := range cands {
+		r = append(r, cands[i].score)
+	}
+	slices.Sort(r)
+	r = slices.Compact(r)
+	// starts[i] is the first score of the run holding r[i].
+	n := len(r)
+	r = slices.Grow(r, n)[:2*n]
+	scores, starts := r[:n], r[n:]
+	for i := range scores {
+		if i > 0 && scores[i] == scores[i-1]+1 {
+			starts[i] = starts[i-1]
+		} else {
+			starts[i] = scores[i]
+		}
+	}
+	for i := range cands {
+		j, _ := slices.BinarySearch(scores, cands[i].score)
+		cands[i].score = starts[j]
+	}
+	c.runs = r
 }
 
 // nodeFactor is the node-centric weight of v: its node's id + 1.
@@ -239,6 +301,9 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 		return 0, 0, false
 	}
 	if !c.m.pol.First {
+		if top && c.m.pol.Locality {
+			c.toRuns(cands)
+		}
 		slices.SortStableFunc(cands, func(a, b tcand) int { return c.less(&a, &b) })
 	}
 	// (first: candidates are appended in discovery order, which is the
@@ -272,7 +337,7 @@ func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need
 				return
 			}
 		}
-		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: c.nodeFactor(v), score: vx.ID, seq: seq})
+		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: c.nodeFactor(v), score: c.key(v), seq: seq})
 		return
 	}
 	if !pristine || !c.usable(v, c.exclusiveAt(v, false)) || c.pruned(v, need) {
@@ -347,15 +412,16 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				}
 			}
 			if ok {
-				c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, g.Vertices[ch].ID})
+				c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, c.key(ch)})
 			} else {
 				c.buf = c.buf[:lo]
 			}
 		}
 		if !c.m.pol.First {
-			// Members in id order (descending for high); ties keep
-			// sibling order.
-			high := c.m.pol.High
+			// Members in key order: ascending for low, descending for
+			// the others (dom_finish_slot sorts with fold::greater in
+			// locality and variation too); ties keep sibling order.
+			high := c.udesc
 			slices.SortStableFunc(c.units[start:], func(a, b tunit) int {
 				if high {
 					return cmp.Compare(b.id, a.id)
@@ -375,7 +441,7 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				u := c.units[pools[i][0]]
 				pools[i][0]++
 				got += u.size
-				score += u.id
+				score += u.id + c.ubase
 				c.buf = append(c.buf, c.buf[u.lo:u.hi]...)
 			}
 			if got < mb.Count.Min {
