@@ -34,14 +34,25 @@ Commands (abbreviation in parentheses):
                            without_allocating, without_allocating_future;
                            JOBSPEC is a file path relative to the current
                            directory
+  update (u) allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION
+                           re-install an allocation from the R in FILE (a
+                           JGF, or an RFC 20 R read by its R_lite) over
+                           [STARTTIME, STARTTIME+DURATION); a STARTTIME
+                           other than 0 makes a reservation
   cancel (c) JOBID         release an allocation or reservation
+  partial-cancel (pc) JOBID jgf|rv1exec FILE
+                           release part of an allocation: the ranks of an
+                           RFC 20 R_lite (rv1exec) or the vertices of a
+                           JGF; the job is gone when nothing is left
   info (i) JOBID           print id, state, start time and jobspec
   stat (s)                 print the numbers of vertices, edges and jobs
   set-status (t) PATH up|down
   help (h) [COMMAND]
   quit (q)
 
-A match prints the matched vertices (or R with --format rlite) and an
+A match prints the matched vertices (or, with -F/--match-format, R as
+rlite (RFC 20 R), rv1 (RFC 20 R with the scheduling JGF), rv1_nosched or
+jgf, Fluxion's match formats) and an
 INFO block with JOBID, RESOURCES=ALLOCATED|RESERVED and SCHEDULED AT; a
 failed one prints "No matching resources found" (plus "Unsatisfiable
 request" for ENODEV) and writes the errno (EBUSY, ENODEV, EINVAL) and
@@ -65,7 +76,8 @@ the exit status is 0 unless the graph or a flag is bad (2).`,
 	cmd.Flags().StringVar(&f.load, "load", "", "resource graph in JGF (required)")
 	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: first, firstnodex, high, hinode, hinodex, low, lonode, lonodex, or an attribute string")
 	cmd.Flags().StringVar(&f.prune, "prune-filters", fluxion.DefaultPruneFilters, "prune filters HL:LL[,HL:LL...]")
-	cmd.Flags().StringVar(&f.format, "format", fluxion.ShellFormatSimple, "match output: simple (vertex list) or rlite (RFC 20 R)")
+	cmd.Flags().StringVarP(&f.format, "match-format", "F", fluxion.ShellFormatSimple, "match output: simple (vertex list), rlite (RFC 20 R), rv1 (RFC 20 R with the scheduling JGF), rv1_nosched or jgf")
+	cmd.Flags().StringVar(&f.format, "format", fluxion.ShellFormatSimple, "same as --match-format")
 	cmd.Flags().BoolVar(&f.prompt, "prompt", false, `print the prompt "resource-query> " before each command`)
 	return cmd
 }
@@ -92,7 +104,7 @@ func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
 	}
 	sh, err := fluxion.NewShell(m, fluxion.ShellOptions{Format: f.format, Stderr: cmd.ErrOrStderr()})
 	if err != nil {
-		return usageErr(fmt.Errorf("--format: %w", err))
+		return usageErr(fmt.Errorf("--match-format: %w", err))
 	}
 	prompt := ""
 	if f.prompt {

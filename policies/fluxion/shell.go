@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,11 +23,21 @@ const (
 	ShellFormatSimple = "simple"
 	// ShellFormatRLite prints the allocation as RFC 20 R (one JSON line).
 	ShellFormatRLite = "rlite"
+	// ShellFormatJGF, ShellFormatRV1 and ShellFormatRV1NoSched print the
+	// allocation in Fluxion's jgf, rv1 (RFC 20 R with the scheduling JGF)
+	// and rv1_nosched match formats (resource-query -F), one JSON line.
+	ShellFormatJGF        = FormatJGF
+	ShellFormatRV1        = FormatRV1
+	ShellFormatRV1NoSched = FormatRV1NoSched
 )
+
+// shellFormats are the formats NewShell accepts.
+var shellFormats = []string{ShellFormatSimple, ShellFormatRLite, ShellFormatJGF, ShellFormatRV1, ShellFormatRV1NoSched}
 
 // ShellOptions configure a Shell.
 type ShellOptions struct {
-	// Format is ShellFormatSimple ("" too) or ShellFormatRLite.
+	// Format is ShellFormatSimple ("" too), ShellFormatRLite,
+	// ShellFormatJGF, ShellFormatRV1 or ShellFormatRV1NoSched.
 	Format string
 	// Stderr receives the diagnostics resource-query writes to its
 	// standard error next to a failed match (the errno name and the
@@ -45,14 +56,22 @@ type ShellOptions struct {
 //	match (m) OP JOBSPEC   OP: allocate, allocate_with_satisfiability,
 //	                       allocate_orelse_reserve, satisfiability,
 //	                       without_allocating, without_allocating_future
+//	update (u) allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION
+//	                       re-install an allocation from R in FILE
 //	cancel (c) JOBID
+//	partial-cancel (pc) JOBID jgf|rv1exec FILE
+//	                       release the part of an allocation R in FILE names
 //	info (i) JOBID
 //	stat (s)
 //	set-status (t) PATH up|down
 //	help (h) [COMMAND]
 //	quit (q)
 //
-// JOBSPEC is a file path, relative to the current directory.
+// JOBSPEC and FILE are file paths, relative to the current directory.
+// For update and partial-cancel, the reader says how FILE is read: jgf
+// (a JGF) or rv1exec (an RFC 20 R's R_lite); update's STARTTIME and
+// DURATION give the span, and a STARTTIME other than 0 records a
+// reservation, as resource-query does.
 type Shell struct {
 	m       *Matcher
 	opt     ShellOptions
@@ -70,12 +89,11 @@ func NewShell(m *Matcher, opt ShellOptions) (*Shell, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: nil matcher", ErrInvalid)
 	}
-	switch opt.Format {
-	case "":
+	if opt.Format == "" {
 		opt.Format = ShellFormatSimple
-	case ShellFormatSimple, ShellFormatRLite:
-	default:
-		return nil, fmt.Errorf("%w: unknown format %q, only (%s, %s) allowed", ErrInvalid, opt.Format, ShellFormatSimple, ShellFormatRLite)
+	}
+	if !slices.Contains(shellFormats, opt.Format) {
+		return nil, fmt.Errorf("%w: unknown format %q, only (%s) allowed", ErrInvalid, opt.Format, strings.Join(shellFormats, ", "))
 	}
 	if opt.Stderr == nil {
 		opt.Stderr = io.Discard
@@ -95,7 +113,13 @@ func init() {
 		{"match", "m", "match OP JOBSPEC",
 			"allocate or reserve resources for a jobspec file (OP: allocate | allocate_with_satisfiability | allocate_orelse_reserve | satisfiability | without_allocating | without_allocating_future)",
 			(*Shell).cmdMatch},
+		{"update", "u", "update allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION",
+			"re-install an allocation (reserve: same; a STARTTIME other than 0 makes a reservation) from the R in FILE, read as a JGF or an RFC 20 R_lite",
+			(*Shell).cmdUpdate},
 		{"cancel", "c", "cancel JOBID", "cancel an allocation or reservation", (*Shell).cmdCancel},
+		{"partial-cancel", "pc", "partial-cancel JOBID jgf|rv1exec FILE",
+			"release the part of an allocation named by the R in FILE (rv1exec: whole ranks; jgf: vertices)",
+			(*Shell).cmdPartialCancel},
 		{"info", "i", "info JOBID", "print a job's id, state, start time and jobspec", (*Shell).cmdInfo},
 		{"stat", "s", "stat", "print the numbers of vertices, edges and jobs", (*Shell).cmdStat},
 		{"set-status", "t", "set-status PATH up|down", "mark a vertex (and so its subtree) up or down", (*Shell).cmdSetStatus},
@@ -181,13 +205,9 @@ func (s *Shell) cmdMatch(args []string, out io.Writer) error {
 	if !ok {
 		return fmt.Errorf("unknown match op %q", args[1])
 	}
-	data, err := os.ReadFile(args[2])
+	data, err := shellReadFile(args[2])
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("can't open %s: %w", args[2], err)
+		return err
 	}
 	id := s.next
 	js, err := ParseJobspec(data, args[2])
@@ -219,11 +239,7 @@ func (s *Shell) cmdMatch(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "INFO: JOBID=%d\n%s\n", id, shellRule)
 		return nil
 	}
-	if s.opt.Format == ShellFormatRLite {
-		fmt.Fprintf(out, "%s\n", a.RLiteJSON())
-	} else {
-		s.writeSimple(a, out)
-	}
+	s.writeAlloc(a, out)
 	mode, at := "ALLOCATED", "Now"
 	if a.At != 0 {
 		mode, at = "RESERVED", strconv.FormatInt(a.At, 10)
@@ -232,6 +248,109 @@ func (s *Shell) cmdMatch(args []string, out io.Writer) error {
 	if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
 		s.matched++
 		s.jobs[a.JobID] = shellInfo{jobspec: args[2]}
+	}
+	return nil
+}
+
+// writeAlloc prints a in the shell's format.
+func (s *Shell) writeAlloc(a *Allocation, out io.Writer) {
+	switch s.opt.Format {
+	case ShellFormatSimple:
+		s.writeSimple(a, out)
+	case ShellFormatRLite:
+		fmt.Fprintf(out, "%s\n", a.RLiteJSON())
+	default:
+		r, _ := a.R(s.opt.Format)
+		fmt.Fprintf(out, "%s\n", r)
+	}
+}
+
+// shellReadFile reads a command's file argument.
+func shellReadFile(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("can't open %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// cmdUpdate is resource-query's "update": the R in FILE is installed
+// under JOBID over [STARTTIME, STARTTIME+DURATION). As there, the shell's
+// next job id becomes JOBID+1 whether or not the update succeeds, and a
+// failed update prints the no-match block.
+func (s *Shell) cmdUpdate(args []string, out io.Writer) error {
+	if len(args) != 7 {
+		return fmt.Errorf("malformed command: want update allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION")
+	}
+	if args[1] != "allocate" && args[1] != "reserve" {
+		return fmt.Errorf("unknown subcmd %s", args[1])
+	}
+	if args[2] != readJGF && args[2] != readRV1Exec {
+		return fmt.Errorf("unsupported reader %s (jgf or rv1exec)", args[2])
+	}
+	data, err := shellReadFile(args[3])
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(args[4], 10, 64)
+	if err != nil {
+		return fmt.Errorf("malformed job id %q", args[4])
+	}
+	if _, live := s.m.jobs[id]; live {
+		return fmt.Errorf("existing jobid %d", id)
+	}
+	at, err1 := strconv.ParseInt(args[5], 10, 64)
+	dur, err2 := strconv.ParseInt(args[6], 10, 64)
+	if err1 != nil || err2 != nil || at < 0 || dur <= 0 {
+		return fmt.Errorf("invalid time (%s, %s)", args[5], args[6])
+	}
+	dur = min(dur, s.m.window-at)
+	a, err := s.m.install(id, args[2], data, at, dur, at != 0)
+	s.next = id + 1
+	if err != nil {
+		fmt.Fprintf(s.opt.Stderr, "%s: %v\n", MatchErrno(err), err)
+		fmt.Fprintf(out, "%s\nINFO: No matching resources found\nINFO: JOBID=%d\n%s\n", shellRule, id, shellRule)
+		return nil
+	}
+	s.writeAlloc(a, out)
+	mode, when := "ALLOCATED", "Now"
+	if a.At != 0 {
+		mode, when = "RESERVED", strconv.FormatInt(a.At, 10)
+	}
+	fmt.Fprintf(out, "%s\nINFO: JOBID=%d\nINFO: RESOURCES=%s\nINFO: SCHEDULED AT=%s\n%s\n", shellRule, id, mode, when, shellRule)
+	s.matched++
+	s.jobs[id] = shellInfo{jobspec: args[3]}
+	return nil
+}
+
+// cmdPartialCancel is resource-query's "partial-cancel". It prints
+// nothing on success; info then shows CANCELED if nothing was left.
+func (s *Shell) cmdPartialCancel(args []string, out io.Writer) error {
+	if len(args) != 4 && !(len(args) == 5 && args[4] == "stats") {
+		return fmt.Errorf("malformed command: want partial-cancel JOBID jgf|rv1exec FILE")
+	}
+	id, err := strconv.ParseUint(args[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("malformed job id %q", args[1])
+	}
+	if args[2] != readJGF && args[2] != readRV1Exec {
+		return fmt.Errorf("unsupported reader %s (jgf or rv1exec)", args[2])
+	}
+	data, err := shellReadFile(args[3])
+	if err != nil {
+		return err
+	}
+	if job, ok := s.m.jobs[id]; !ok {
+		return fmt.Errorf("nonexistent job %d", id)
+	} else if job.alloc.Reserved {
+		return fmt.Errorf("reservations not currently supported by partial cancel")
+	}
+	if _, err := s.m.partialCancel(id, args[2], data); err != nil {
+		return fmt.Errorf("error encountered while removing job %d: %w", id, err)
 	}
 	return nil
 }

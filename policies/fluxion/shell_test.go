@@ -146,8 +146,13 @@ func TestNewShellFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewShell(m, ShellOptions{Format: "jgf"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("format jgf: err %v, want ErrInvalid", err)
+	if _, err := NewShell(m, ShellOptions{Format: "pretty_simple"}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "simple, rlite, jgf, rv1, rv1_nosched") {
+		t.Errorf("format pretty_simple: err %v, want ErrInvalid naming the formats", err)
+	}
+	for _, f := range []string{"", "simple", "rlite", "jgf", "rv1", "rv1_nosched"} {
+		if _, err := NewShell(m, ShellOptions{Format: f}); err != nil {
+			t.Errorf("format %q: %v", f, err)
+		}
 	}
 	if _, err := NewShell(nil, ShellOptions{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil matcher: err %v, want ErrInvalid", err)

@@ -226,12 +226,14 @@ func (m *Matcher) UpdateAllocate(jobID uint64, R []byte, now int64) (*Allocation
 			dur = int64(e)
 		}
 	}
-	return m.install(jobID, d.reader, d.data, at, dur)
+	return m.install(jobID, d.reader, d.data, at, dur, false)
 }
 
-// install reads an R's vertices with the given reader and records them
-// as job jobID's allocation over [at, at+dur).
-func (m *Matcher) install(jobID uint64, reader string, data []byte, at, dur int64) (*Allocation, error) {
+// install reads an R's vertices with the given reader (readJGF: a bare
+// JGF; readRV1Exec: an RFC 20 R) and records them as job jobID's
+// allocation over [at, at+dur), as a reservation if reserved (as
+// resource-query's update does for a start time other than 0).
+func (m *Matcher) install(jobID uint64, reader string, data []byte, at, dur int64, reserved bool) (*Allocation, error) {
 	if _, live := m.jobs[jobID]; live {
 		return nil, fmt.Errorf("%w: update_allocate: job %d is allocated or reserved", ErrJobExists, jobID)
 	}
@@ -252,6 +254,7 @@ func (m *Matcher) install(jobID uint64, reader string, data []byte, at, dur int6
 		return nil, err
 	}
 	a := m.allocFrom(set, jobID, at, dur)
+	a.Reserved = reserved
 	job, err := m.addSpans(a)
 	if err != nil {
 		return nil, fmt.Errorf("%w: update_allocate: job %d: not free during [%d, %d): %w", ErrBusy, jobID, at, at+dur, err)
@@ -628,13 +631,29 @@ func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
 // ErrUnsupported for a jgf_shorthand R. On error nothing changes (where
 // flux-sched may have released part of R already).
 func (m *Matcher) PartialCancel(jobID uint64, R []byte) (fullRemoval bool, err error) {
-	job, ok := m.jobs[jobID]
-	if !ok || job.alloc.Reserved {
+	if job, ok := m.jobs[jobID]; !ok || job.alloc.Reserved {
 		return false, fmt.Errorf("%w: partial cancel: no allocation for job %d", ErrNoJob, jobID)
 	}
 	top, err := rTopLevel(R)
 	if err != nil {
 		return false, err
+	}
+	if sched, ok := top["scheduling"]; ok {
+		if err := rSchedulingReader(sched); err != nil {
+			return false, err
+		}
+		return m.partialCancel(jobID, readJGF, sched)
+	}
+	return m.partialCancel(jobID, readRV1Exec, R)
+}
+
+// partialCancel is PartialCancel with the reader chosen (readJGF: data
+// is a JGF; readRV1Exec: an RFC 20 R), as resource-query's
+// partial-cancel chooses it.
+func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullRemoval bool, err error) {
+	job, ok := m.jobs[jobID]
+	if !ok || job.alloc.Reserved {
+		return false, fmt.Errorf("%w: partial cancel: no allocation for job %d", ErrNoJob, jobID)
 	}
 	g := m.g
 	// The job's spans by vertex.
@@ -683,11 +702,9 @@ func (m *Matcher) PartialCancel(jobID uint64, R []byte) (fullRemoval bool, err e
 		}
 		counts[r][g.Vertices[v].Type] += units(v)
 	}
-	if sched, ok := top["scheduling"]; ok {
-		if err := rSchedulingReader(sched); err != nil {
-			return false, err
-		}
-		order, err := m.readJGFVertices(sched)
+	switch reader {
+	case readJGF:
+		order, err := m.readJGFVertices(data)
 		if err != nil {
 			return false, err
 		}
@@ -702,8 +719,8 @@ func (m *Matcher) PartialCancel(jobID uint64, R []byte) (fullRemoval bool, err e
 				roots[r] = v
 			}
 		}
-	} else {
-		_, ranks, err := parseRV1Exec(R, false)
+	case readRV1Exec:
+		_, ranks, err := parseRV1Exec(data, false)
 		if err != nil {
 			return false, fmt.Errorf("%w (an R without a scheduling key is read as RFC 20 R_lite)", err)
 		}
@@ -736,6 +753,8 @@ func (m *Matcher) PartialCancel(jobID uint64, R []byte) (fullRemoval bool, err e
 				return false, rInvalid("job %d holds nothing exclusively on rank %d", jobID, r)
 			}
 		}
+	default:
+		return false, fmt.Errorf("%w: unknown R reader %q (want jgf or rv1exec)", ErrInvalid, reader)
 	}
 
 	if len(released) == 0 {
