@@ -45,8 +45,19 @@ import (
 //	  ngpus: 4
 //	  at: 100               # start time
 //	  reserved: true
+//	  jgf: '{"graph":...}'  # the allocation's JGF (Allocation.JGF), exactly
 //	- {op: cancel, job: 1}
 //	- {op: set-status, path: /cluster0/node1, status: down}
+//	- op: partial-cancel    # Matcher.PartialCancel of job with R, given as
+//	  job: 1
+//	  ranks: "0-1"          #   the ranks of an RFC 20 R_lite, or
+//	  r: '{...}'            #   a whole R
+//	  full: true            # fullRemoval expected
+//	- op: update-allocate   # Matcher.UpdateAllocate(job, r, now); the
+//	  job: 7                # alloc/at/... checks apply to the result
+//	  r: '{...}'
+//
+// expect also takes "exists" (EEXIST).
 type corpusCase struct {
 	Graph           *corpusGraph `yaml:"graph"`
 	JGF             string       `yaml:"jgf"`
@@ -86,6 +97,10 @@ type corpusStep struct {
 	At       *int64                     `yaml:"at"`
 	Reserved *bool                      `yaml:"reserved"`
 	Path     string                     `yaml:"path"`
+	Ranks    string                     `yaml:"ranks"`
+	R        string                     `yaml:"r"`
+	Full     *bool                      `yaml:"full"`
+	JGFOut   string                     `yaml:"jgf"`
 	Status   string                     `yaml:"status"`
 	Note     string                     `yaml:"note"`
 }
@@ -110,7 +125,20 @@ type corpusNodeAlloc struct {
 }
 
 var corpusExpect = map[string]string{
-	"ok": "ok", "busy": "EBUSY", "unsatisfiable": "ENODEV", "invalid": "EINVAL", "nojob": "ENOENT",
+	"ok": "ok", "busy": "EBUSY", "unsatisfiable": "ENODEV", "invalid": "EINVAL", "nojob": "ENOENT", "exists": "EEXIST",
+}
+
+// corpusGoOnlyOps are the corpus ops the reapi parity harness does not
+// run (it compares match ops, cancels and set-status only).
+var corpusGoOnlyOps = map[string]bool{"partial-cancel": true, "update-allocate": true}
+
+// corpusR is a step's R: r as given, or an RFC 20 R whose R_lite names
+// ranks.
+func corpusR(st *corpusStep) []byte {
+	if st.R != "" {
+		return []byte(st.R)
+	}
+	return []byte(`{"version":1,"execution":{"R_lite":[{"rank":"` + st.Ranks + `","children":{}}]}}`)
 }
 
 func TestFluxionCorpus(t *testing.T) {
@@ -170,6 +198,14 @@ func runCorpusCase(t *testing.T, file string) {
 		switch st.Op {
 		case "cancel":
 			err = m.Cancel(st.Job)
+		case "partial-cancel":
+			var full bool
+			full, err = m.PartialCancel(st.Job, corpusR(&st))
+			if err == nil && st.Full != nil && full != *st.Full {
+				fail("%s: full removal %v, want %v", where, full, *st.Full)
+			}
+		case "update-allocate":
+			a, err = m.UpdateAllocate(st.Job, corpusR(&st), st.Now)
 		case "set-status":
 			var s Status
 			switch st.Status {
@@ -218,6 +254,9 @@ func runCorpusCase(t *testing.T, file string) {
 		}
 		for _, d := range corpusCheckAlloc(a, &st) {
 			fail("%s: %s", where, d)
+		}
+		if want := strings.TrimSpace(st.JGFOut); want != "" && string(a.JGF()) != want {
+			fail("%s: JGF\n got %s\nwant %s", where, a.JGF(), want)
 		}
 	}
 	if len(diffs) == 0 {
