@@ -1,0 +1,13 @@
+//go:build fluxion
+
+package fluxion
+
+import "testing"
+
+// TestReapiBackendExt runs backendExtCheck (UpdateAllocate,
+// PartialCancel, SetStatus) against flux-sched's libreapi_cli.
+func TestReapiBackendExt(t *testing.T) {
+	backendExtCheck(t, func(jgf []byte, opt MatcherOptions) (Backend, error) {
+		return OpenBackend(BackendReapi, jgf, opt)
+	})
+}
