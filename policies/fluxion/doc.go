@@ -5,14 +5,53 @@
 // shapes Fluence sends), the planner that tracks each vertex's availability
 // over time, and the Matcher: the match ops (allocate, allocate with
 // satisfiability, allocate or else reserve, satisfiability, without
-// allocating), cancel and info, the low/high/lonode/hinode/*nodex/first
-// policies, R output in Fluxion's match formats (rv1_nosched, rv1 with the
-// scheduling JGF, jgf; MatcherOptions.MatchFormat), update_allocate
-// (Matcher.UpdateAllocate: re-install a known allocation from its R) and
-// partial cancel (Matcher.PartialCancel: release whole ranks or named
-// vertices of an allocation).
+// allocating), cancel and info, the policies (low, high, lonode, hinode,
+// *nodex, first, locality, variation), and R (RFC 20) output.
 //
-// Backend puts the model and, with -tags fluxion, flux-sched's own
-// libreapi_cli behind one API; Shell is `sim fluxion`, a resource-query
-// look-alike. See ../../docs/fluxion-reapi.md and ../../docs/architecture.md.
+// # Match policies
+//
+// Every policy is modelled by the order in which it ranks the feasible
+// candidates of one request (traverse.go); feasibility does not depend on
+// the policy, except that *nodex take nodes whole.
+//
+//   - low/high (lonode/hinode, *nodex): ascending/descending id, with
+//     node_centric the node's id first.
+//   - first: first fit in by_outedges order (see traverse.go).
+//   - locality (greater_interval_first_t): a vertex scores its id, a slot
+//     the sum of its members' id+2. At the top level of the jobspec the
+//     candidates' scores are joined into runs of contiguous values and the
+//     run with the highest start ranks first — the run holding the highest
+//     free id, not the longest run; candidates of one run tie. Below the
+//     top level it is high: highest id first.
+//   - variation (var_aware_t): a vertex scores its own
+//     properties.perf_class (std::stoi, and 9999 when missing, malformed,
+//     negative or above 9999), a slot the sum of its members' class+1; the
+//     lowest score ranks first at every level, with no grouping by class
+//     (a job spills into the next class). Because a slot scores its
+//     members only, the nodes' classes play no part when the jobspec has
+//     slots at the top (no node level).
+//   - Slot members (dom_finish_slot) are taken in descending id for
+//     high and locality, descending class for variation, ascending id for
+//     low.
+//
+// # Where the model is known to differ
+//
+// Fluxion ranks candidates with std::sort (choose_best_k in
+// resource/evaluators/edge_eval_api.hpp), which is not stable. The model
+// breaks every tie by discovery order (pre-order of the graph as given).
+// libstdc++ sorts up to 16 elements by insertion, which keeps that order,
+// so the two agree whenever at most 16 candidates are ranked; with more,
+// introsort permutes equal elements (of 20 tied candidates libstdc++ puts
+// the 11th first). Ties are rare under low/high, whose scores embed ids,
+// but usual under locality (a run ties as a whole) and variation (one
+// class ties; cores without perf_class are all 9999).
+//
+// locality's comparator keeps one interval set over all the top-level
+// resources of a jobspec; the model builds the runs of each top-level
+// request from its own candidates, which differs only for jobspecs with
+// more than one top-level resource.
+//
+// This package is being built in increments (issue 3): partial cancel and
+// update_allocate, JGF match output, the cgo backend over flux-sched's
+// libreapi_cli and `sim fluxion` come next. See ../../docs/architecture.md.
 package fluxion
