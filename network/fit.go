@@ -1007,7 +1007,7 @@ func (f *Fit) WriteTable(w io.Writer) error {
 	b.WriteString("Fit error per message-size band, relative to the measured value: rms and max over\n" +
 		"the samples, then over the per-size means (the lack of fit), then the samples' own\n" +
 		"run-to-run spread; n = samples.\n\n")
-	fmt.Fprintf(&b, "%-4s %-18s %11s %9s  %-36s %-36s %s\n", "band", "message sizes (B)", "latency(us)", "bw(GB/s)",
+	fmt.Fprintf(&b, "%-4s %-18s %11s %9s  %-38s %-38s %s\n", "band", "message sizes (B)", "latency(us)", "bw(GB/s)",
 		"osu_latency: n rms max | means | spread", "osu_bw: n rms max | means | spread", "iperf3: n rms max")
 	prev := int64(-1)
 	for i, bd := range p.Bands {
@@ -1020,17 +1020,17 @@ func (f *Fit) WriteTable(w io.Writer) error {
 		if i < len(f.Report.Bands) {
 			bf = f.Report.Bands[i]
 		}
-		fmt.Fprintf(&b, "%-4d %-18s %11.3f %9.4g  %-36s %-36s %s\n", i, rng, bd.Latency*1e6, bd.Bandwidth/1e9,
+		fmt.Fprintf(&b, "%-4d %-18s %11.3f %9.4g  %-38s %-38s %s\n", i, rng, bd.Latency*1e6, bd.Bandwidth/1e9,
 			resCell(bf.Latency), resCell(bf.Bandwidth), resCell(bf.Bulk))
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "%-10s %-36s %s\n", "kind", "error: n rms max | means | spread", "input")
+	fmt.Fprintf(&b, "%-10s %-38s %s\n", "kind", "error: n rms max | means | spread", "input")
 	for _, in := range f.Report.Inputs {
 		name := in.Path
 		if in.Experiment != "" {
 			name += " [" + in.Experiment + "]"
 		}
-		fmt.Fprintf(&b, "%-10s %-36s %s\n", in.Kind, resCell(&in.Residuals), name)
+		fmt.Fprintf(&b, "%-10s %-38s %s\n", in.Kind, resCell(&in.Residuals), name)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -43,6 +43,7 @@ Exit status: 0 on success, 2 on bad input or usage, 1 when a run fails.`,
 		return usageErr(err)
 	})
 	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd(), newFluxionCmd())
+	root.AddCommand(newFitCmd())
 	return root
 }
 

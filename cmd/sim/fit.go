@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convergesim/converge/network"
+)
+
+type fitNetworkFlags struct {
+	out        string
+	name       string
+	experiment string
+	bands      string
+	force      bool
+}
+
+func newFitCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "fit",
+		Short: "Fit model parameters to measurements",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr(fmt.Errorf("unknown fit target %q (available: network)\nUsage: %s", args[0], cmd.UseLine()))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageErr(fmt.Errorf("fit needs a target: sim fit network FILES... -o profile.yaml"))
+		},
+	}
+	cmd.AddCommand(newFitNetworkCmd())
+	return cmd
+}
+
+func newFitNetworkCmd() *cobra.Command {
+	var f fitNetworkFlags
+	cmd := &cobra.Command{
+		Use:   "network FILES... -o PROFILE.yaml",
+		Short: "Fit a network transport profile to iperf3 and OSU measurements",
+		Long: `Fit a point-to-point transport profile (latency and bandwidth per
+message-size band) to measurements and write it as a profile file
+(kind: NetworkProfile) with the fit's errors and its provenance.
+
+Each file's format is told from its content:
+  iperf3 -J output     client side, TCP, one stream or several (-P)
+  OSU standard output  osu_latency or osu_bw, OSU Micro-Benchmarks v5 to v7
+  OSU CSV table        size and average_latency_us columns, as in the
+                       flux-usernetes experiments (one experiment per fit:
+                       choose it with --experiment)
+
+Per band, the fit is weighted linear least squares of relative errors:
+osu_latency's time t = latency + size/bandwidth and osu_bw's time per
+message = gap + size/bandwidth share the band's bandwidth. The bands are
+given with --bands or chosen where splitting cuts the error most. A
+one-stream iperf3 run gives the last band's bandwidth, a parallel one
+the link bandwidth, and iperf3's CPU figures the CPU time per byte.
+
+The table printed shows the fitted bands and the fit error per
+message-size band and per input file; the same table is kept as a
+comment in the profile, the figures in its fit: section.
+
+The profile is written atomically and an existing file is not replaced
+without --force. Exit status: 0 on success, 2 on bad input (a malformed
+file, an unknown experiment, a fit the data do not allow), 1 when the
+file cannot be written.`,
+		Example: `  sim fit network osu-results-latency.csv osu-results-bandwidth.csv \
+      --experiment bare-metal -o scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml
+  sim fit network osu_latency.out osu_bw.out --bands 8192,65536 -o efa.yaml
+  sim fit network iperf3-1stream.json iperf3-8streams.json -o tcp.yaml --name tcp-10g --force`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(fmt.Errorf("fit network needs at least one measurement file\nUsage: %s", cmd.UseLine()))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFitNetwork(cmd, args, &f)
+		},
+	}
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "profile file to write (required)")
+	cmd.Flags().StringVar(&f.name, "name", "", "profile name (default: the output file's name without .yaml)")
+	cmd.Flags().StringVar(&f.experiment, "experiment", "", "the experiment to fit from an OSU CSV table (bare-metal, usernetes, ...)")
+	cmd.Flags().StringVar(&f.bands, "bands", "", "band boundaries in bytes, ascending: the largest size of every band but the last (8192,65536); default: chosen from the data")
+	cmd.Flags().BoolVar(&f.force, "force", false, "replace an existing profile file")
+	return cmd
+}
+
+func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error {
+	if f.out == "" {
+		return usageErr(errors.New("fit network needs -o PROFILE.yaml"))
+	}
+	bands, err := parseBands(f.bands)
+	if err != nil {
+		return usageErr(err)
+	}
+	if err := checkOutputFile(f.out, f.force); err != nil {
+		return usageErr(err)
+	}
+	name := f.name
+	if name == "" {
+		name = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f.out), ".yaml"), ".yml")
+	}
+	var in network.FitInput
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return usageErr(fmt.Errorf("cannot read measurement file: %w", err))
+		}
+		if err := in.AddFile(path, data, f.experiment); err != nil {
+			return usageErr(err)
+		}
+	}
+	fit, err := network.FitProfile(name, in, network.FitOptions{
+		Bands:   bands,
+		Tool:    "sim " + versionString(),
+		Command: fitCommandLine(files, f, name),
+	})
+	if err != nil {
+		return usageErr(err)
+	}
+	var buf bytes.Buffer
+	if err := network.WriteProfile(&buf, fit); err != nil {
+		return failedErr(err)
+	}
+	if err := fit.WriteTable(cmd.OutOrStdout()); err != nil {
+		return failedErr(err)
+	}
+	if err := writeFileAtomic(f.out, buf.Bytes(), f.force); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return usageErr(err)
+		}
+		return failedErr(err)
+	}
+	cmd.Printf("\nprofile %s written to %s\n", name, f.out)
+	return nil
+}
+
+// parseBands reads --bands: positive byte counts, ascending.
+func parseBands(s string) ([]int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int64
+	for i, part := range strings.Split(s, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--bands: %q is not a positive number of bytes", strings.TrimSpace(part))
+		}
+		if i > 0 && n <= out[i-1] {
+			return nil, fmt.Errorf("--bands: %d must be above %d (ascending)", n, out[i-1])
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// fitCommandLine is the command that regenerates the profile, for its
+// provenance: the files as given and the flags that change the result.
+func fitCommandLine(files []string, f *fitNetworkFlags, name string) string {
+	parts := []string{"sim", "fit", "network"}
+	for _, p := range files {
+		parts = append(parts, shellQuote(p))
+	}
+	parts = append(parts, "-o", shellQuote(f.out), "--name", shellQuote(name))
+	if f.experiment != "" {
+		parts = append(parts, "--experiment", shellQuote(f.experiment))
+	}
+	if f.bands != "" {
+		parts = append(parts, "--bands", shellQuote(f.bands))
+	}
+	return strings.Join(parts, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./,=+:@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// checkOutputFile refuses early, before any work, an output that exists
+// (without force) or is not a regular file.
+func checkOutputFile(path string, force bool) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file", path)
+	}
+	if !force {
+		return &existsError{path}
+	}
+	return nil
+}
+
+// existsError is an output file that is there already; it matches
+// fs.ErrExist.
+type existsError struct{ path string }
+
+func (e *existsError) Error() string {
+	return e.path + " already exists (use --force to overwrite)"
+}
+func (e *existsError) Is(target error) bool { return target == fs.ErrExist }
+
+// writeFileAtomic writes data to path through a synced temporary file
+// in the same folder: with force it is renamed over path; without, it
+// is hard-linked to path, which fails if path exists (so a file that
+// appeared meanwhile is not replaced either). Either way path is never
+// seen half-written and the temporary file is removed.
+func writeFileAtomic(path string, data []byte, force bool) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after a rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if force {
+		return os.Rename(tmp.Name(), path)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return &existsError{path}
+		}
+		return err
+	}
+	return nil
+}
