@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -74,7 +75,7 @@ the exit status is 0 unless the graph or a flag is bad (2).`,
 		},
 	}
 	cmd.Flags().StringVar(&f.load, "load", "", "resource graph in JGF (required)")
-	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: first, firstnodex, high, hinode, hinodex, low, lonode, lonodex, or an attribute string")
+	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: "+strings.Join(fluxion.MatchPolicyNames, ", ")+`, or an attribute string such as "policy=low node_centric=true"`)
 	cmd.Flags().StringVar(&f.prune, "prune-filters", fluxion.DefaultPruneFilters, "prune filters HL:LL[,HL:LL...]")
 	cmd.Flags().StringVarP(&f.format, "match-format", "F", fluxion.ShellFormatSimple, "match output: simple (vertex list), rlite (RFC 20 R), rv1 (RFC 20 R with the scheduling JGF), rv1_nosched or jgf")
 	cmd.Flags().StringVar(&f.format, "format", fluxion.ShellFormatSimple, "same as --match-format")

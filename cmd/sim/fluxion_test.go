@@ -88,7 +88,7 @@ func TestFluxionExitCodes(t *testing.T) {
 		{nil, exitUsage, []string{"--load"}},
 		{[]string{"--load", filepath.Join(dir, "missing.json")}, exitUsage, []string{"cannot read graph"}},
 		{[]string{"--load", bad}, exitUsage, []string{"cannot load graph"}},
-		{[]string{"--load", graph, "--policy", "best"}, exitUsage, []string{`"best"`, "first, firstnodex, high, hinode, hinodex, low, lonode, lonodex"}},
+		{[]string{"--load", graph, "--policy", "best"}, exitUsage, []string{`"best"`, "first, firstnodex, high, hinode, hinodex, locality, low, lonode, lonodex, variation"}},
 		{[]string{"--load", graph, "--prune-filters", "core"}, exitUsage, []string{"prune filter"}},
 		{[]string{"--load", graph, "--format", "pretty_simple"}, exitUsage, []string{"--match-format", "rlite, jgf, rv1"}},
 		{[]string{"--load", graph, "-F", "jgf"}, 0, nil},
