@@ -58,5 +58,20 @@ measure-network: build
 	  echo "measure-network: '$(SIM) fit network' is not available yet; measurements are in $(MEASURED), profiles not fitted"; \
 	fi
 
+# Transport profiles fitted to the OSU point-to-point tables of the
+# flux-usernetes experiments (2 x hpc7g.4xlarge, EFA; ../shared/data, not
+# shipped): bare metal and Flux Operator in Usernetes. Replaces the two
+# profiles in $(PROFILES); the fit error per band is printed and kept in them.
+SHARED_OSU ?= ../shared/data/flux-usernetes-aws/osu
+
+.PHONY: fit-network
+fit-network: build
+	@test -d $(SHARED_OSU) || { echo "fit-network: $(SHARED_OSU) is absent"; exit 2; }
+	mkdir -p $(PROFILES)
+	$(SIM) fit network $(SHARED_OSU)/osu-results-latency.csv $(SHARED_OSU)/osu-results-bandwidth.csv \
+	  --experiment bare-metal -o $(PROFILES)/aws-hpc7g-efa-bare-metal.yaml --force
+	$(SIM) fit network $(SHARED_OSU)/osu-results-latency.csv $(SHARED_OSU)/osu-results-bandwidth.csv \
+	  --experiment usernetes -o $(PROFILES)/aws-hpc7g-efa-usernetes.yaml --force
+
 clean:
 	rm -rf bin out

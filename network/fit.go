@@ -534,6 +534,9 @@ func FitProfile(name string, in FitInput, opt FitOptions) (*Fit, error) {
 			}
 			f.Profile.Bands = append(f.Profile.Bands, b)
 			src := fmt.Sprintf("sizes %d..%d B", s.lo, s.hi)
+			if s.hi == math.MaxInt64 {
+				src = fmt.Sprintf("sizes from %d B", s.lo)
+			}
 			f.Provenance.Parameters = append(f.Provenance.Parameters,
 				ParamSource{fmt.Sprintf("bands[%d].latency", i), "intercept of " + sourceIn(in.Latency, s, files) + ", " + src},
 				ParamSource{fmt.Sprintf("bands[%d].bandwidth", i), "1/slope shared by " + joinNonEmpty(sourceIn(in.Latency, s, files), sourceIn(in.Bandwidth, s, files)) + ", " + src})

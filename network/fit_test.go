@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -329,6 +330,46 @@ func TestFitSharedOSU(t *testing.T) {
 			last := f.Profile.Bands[len(f.Profile.Bands)-1]
 			if last.Bandwidth < 20e9 || last.Bandwidth > 28e9 {
 				t.Errorf("last band bandwidth %g B/s", last.Bandwidth)
+			}
+		})
+	}
+}
+
+// The committed profiles in scenarios/profiles load, and those fitted
+// to the shared OSU tables are what a fit of them gives today.
+func TestCommittedProfiles(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "profiles", "*.yaml"))
+	if len(files) == 0 {
+		t.Skip("no profiles in scenarios/profiles")
+	}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, prov, err := ReadProfile(path, bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := ""
+		if prov != nil && len(prov.Inputs) == 2 && strings.Contains(prov.Inputs[0].Path, "flux-usernetes-aws/osu/") {
+			exp = prov.Inputs[0].Experiment
+		}
+		if exp == "" {
+			continue
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			f, err := FitProfile(p.Name, sharedInput(t, exp), FitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(stagesNil(f.Profile), stagesNil(*p)) {
+				t.Errorf("%s is stale (run make fit-network):\n got %+v\nfile %+v", path, f.Profile, *p)
+			}
+			for i, in := range f.Provenance.Inputs {
+				if in.SHA256 != prov.Inputs[i].SHA256 {
+					t.Errorf("%s: input %s changed since the fit", path, in.Path)
+				}
 			}
 		})
 	}
