@@ -67,7 +67,8 @@ type Profile struct {
 	Name string `yaml:"name" json:"name"`
 	// Bands in ascending MaxBytes; the last has MaxBytes 0.
 	Bands []Band `yaml:"bands" json:"bands"`
-	// EagerLimit is the largest message sent eagerly; larger messages
+	// EagerLimit is the largest message sent eagerly (0: no limit, every
+	// message is eager); larger messages
 	// use the rendezvous protocol and pay RendezvousLatency more (the
 	// request-to-send/clear-to-send round trip) unless the fitted bands
 	// already include it (then leave it 0).
@@ -86,6 +87,9 @@ type Profile struct {
 
 // Validate reports the first impossible parameter, naming it.
 func (p *Profile) Validate() error {
+	if p == nil {
+		return fmt.Errorf("%w: profile: missing", ErrInvalid)
+	}
 	if len(p.Bands) == 0 {
 		return fmt.Errorf("%w: profile %q: bands: at least one band is needed", ErrInvalid, p.Name)
 	}
@@ -182,8 +186,12 @@ func (p *Profile) payload() float64 {
 	return float64(p.packetSize(0) - TCPIPHeaderBytes)
 }
 
-// BandOf returns the band a message of n bytes falls in.
+// BandOf returns the band a message of n bytes falls in (the zero Band
+// if p has none).
 func (p *Profile) BandOf(n int64) Band {
+	if len(p.Bands) == 0 {
+		return Band{}
+	}
 	for _, b := range p.Bands {
 		if b.MaxBytes == 0 || n <= b.MaxBytes {
 			return b
@@ -193,8 +201,12 @@ func (p *Profile) BandOf(n int64) Band {
 }
 
 // StageRate is the stream rate stage i sustains, bytes of application
-// payload per second (+Inf if it has no serial cost).
+// payload per second (+Inf if it has no serial cost; 0 if there is no
+// stage i).
 func (p *Profile) StageRate(i int) float64 {
+	if i < 0 || i >= len(p.Stages) {
+		return 0
+	}
 	s := p.Stages[i]
 	cost := s.PerPacket + float64(p.packetSize(i))*s.PerByte
 	if cost == 0 {
