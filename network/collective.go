@@ -203,22 +203,25 @@ type evaluator struct {
 	npl      int // nodes per leaf, 0 on one switch
 	inter    *Profile
 	intra    *Profile
-	link     float64      // node payload capacity (inter)
-	intraCap float64      // node shared-memory capacity, +Inf if uncapped
-	uplink   float64      // leaf uplink payload capacity
-	gamma    float64      // seconds per reduced byte
-	long     [2]longCache // longest group: nodes, leaves
-	cost     Cost
+	link     float64         // node payload capacity (inter)
+	intraCap float64         // node shared-memory capacity, +Inf if uncapped
+	uplink   float64         // leaf uplink payload capacity
+	gamma    float64         // seconds per reduced byte
+	long     [2][2]longCache // longest group: nodes, leaves
+	longNext [2]int
+	// noPeriodic turns off scanPeriodic (tests compare it with scanAll).
+	noPeriodic bool
+	cost       Cost
 }
 
-func (f *Fabric) evaluator(pl Placement) (*evaluator, error) {
+func (f *Fabric) evaluator(pl Placement) (evaluator, error) {
 	if err := f.Validate(); err != nil {
-		return nil, err
+		return evaluator{}, err
 	}
 	if err := pl.Validate(); err != nil {
-		return nil, err
+		return evaluator{}, err
 	}
-	e := &evaluator{f: f, pl: pl, p: pl.Ranks(), ppn: pl.uniformPerNode(), inter: f.Inter, intra: f.intra()}
+	e := evaluator{f: f, pl: pl, p: pl.Ranks(), ppn: pl.uniformPerNode(), inter: f.Inter, intra: f.intra()}
 	e.link = linkRate(e.inter)
 	e.intraCap = math.Inf(1)
 	if e.intra.LinkBandwidth > 0 {
@@ -293,6 +296,12 @@ func (e *evaluator) scan(r *round, g int) (maxIntra, maxOut, maxIn int) {
 		if l := e.longest(g, r.rem, r.m); r.d >= l {
 			return 0, l, l
 		}
+	case patHalo:
+		// Neighbours are at least r.d apart: if no group is longer,
+		// both messages of every rank leave.
+		if l := e.longest(g, 0, r.m); r.dim > 1 && r.d >= l {
+			return 0, 2 * l, 2 * l
+		}
 	case patBinomial:
 		// Senders are 2·r.d apart: a group holds at most one sender and
 		// one receiver, and their messages leave it. Rank 0 always
@@ -301,6 +310,24 @@ func (e *evaluator) scan(r *round, g int) (maxIntra, maxOut, maxIn int) {
 			return 0, 1, 1
 		}
 	}
+	if e.ppn > 0 && !e.noPeriodic {
+		var period int
+		switch r.pat {
+		case patXor, patBinomial:
+			period = 2 * r.d
+		case patHalo:
+			period = r.dim * r.d
+		}
+		if period > 0 {
+			return e.scanPeriodic(r, g, period)
+		}
+	}
+	return e.scanAll(r, g)
+}
+
+// scanAll visits every group.
+func (e *evaluator) scanAll(r *round, g int) (maxIntra, maxOut, maxIn int) {
+	nodes := e.pl.Nodes()
 	a := 0
 	for i := 0; i < nodes; i += g {
 		b := a
@@ -318,6 +345,60 @@ func (e *evaluator) scan(r *round, g int) (maxIntra, maxOut, maxIn int) {
 	return maxIntra, maxOut, maxIn
 }
 
+// scanPeriodic visits the groups of a uniform placement that can
+// differ when the round's pattern repeats every period ranks (in its
+// own numbering): translating a group by a multiple of the period
+// gives the same counts. Groups of G ranks below the fix-up split
+// (2·rem, numbered at half density) repeat every 2·period/gcd(G,
+// 2·period) groups, those above every period/gcd(G, period) groups;
+// the group straddling the split, the groups near the end of the
+// pattern (binomial senders need a partner below m) and a last,
+// shorter group are visited too.
+func (e *evaluator) scanPeriodic(r *round, g, period int) (maxIntra, maxOut, maxIn int) {
+	nodes := e.pl.Nodes()
+	G := e.ppn * g
+	groups := (nodes + g - 1) / g
+	visit := func(i int) {
+		a := i * G
+		tot, out, in := r.counts(a, min(a+G, e.p))
+		maxIntra, maxOut, maxIn = max(maxIntra, tot-out), max(maxOut, out), max(maxIn, in)
+	}
+	split := 2 * r.rem
+	below := min(groups, split/G) // groups entirely below the split
+	for i := range min(below, 2*period/gcd(G, 2*period)) {
+		visit(i)
+	}
+	from := below
+	if from < groups && from*G < split {
+		visit(from)
+		from++
+	}
+	q := period / gcd(G, period)
+	to := min(groups, from+q)
+	for i := from; i < to; i++ {
+		visit(i)
+	}
+	// Groups near the end of the numbering: real start x maps to
+	// x − rem above the split; visit those whose end passes m − 2·period
+	// and whose start is below m.
+	tail := max(to, (r.m-2*period+r.rem)/G-1)
+	end := min(groups, (r.m+r.rem)/G+1)
+	for i := tail; i < end; i++ {
+		visit(i)
+	}
+	if last := groups - 1; last >= max(to, end) {
+		visit(last)
+	}
+	return maxIntra, maxOut, maxIn
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
 // longest is the most ranks taking part (numbered below m after the
 // fix-up renumbering with rem extra ranks) in one group of g
 // consecutive nodes, cached.
@@ -326,29 +407,44 @@ func (e *evaluator) longest(g, rem, m int) int {
 	if g != 1 {
 		c = &e.long[1]
 	}
-	if c.ok && c.rem == rem && c.m == m {
-		return c.n
-	}
-	n, a, nodes := 0, 0, e.pl.Nodes()
-	for i := 0; i < nodes; i += g {
-		b := a
-		for _, k := range e.pl.RanksPerNode[i:min(nodes, i+g)] {
-			b += k
+	for i := range c {
+		if c[i].ok && c[i].rem == rem && c[i].m == m {
+			return c[i].n
 		}
+	}
+	n, nodes := 0, e.pl.Nodes()
+	size := func(a, b int) int {
 		va, vb := a, b
 		if rem > 0 {
 			va, vb = participantsBelow(a, rem), participantsBelow(b, rem)
 		}
-		n = max(n, min(vb, m)-min(va, m))
-		a = b
+		return min(vb, m) - min(va, m)
 	}
-	*c = longCache{ok: true, rem: rem, m: m, n: n}
+	if e.ppn > 0 {
+		// Uniform: groups below the fix-up split hold every other rank
+		// (two parities), then the straddling group, full groups and a
+		// last, shorter one.
+		G, groups := e.ppn*g, (nodes+g-1)/g
+		s := min(groups-1, 2*rem/G)
+		for _, i := range [...]int{0, 1, s, s + 1, groups - 1} {
+			if i < groups {
+				n = max(n, size(i*G, min(i*G+G, e.p)))
+			}
+		}
+	} else {
+		a := 0
+		for i := 0; i < nodes; i += g {
+			b := a
+			for _, k := range e.pl.RanksPerNode[i:min(nodes, i+g)] {
+				b += k
+			}
+			n = max(n, size(a, b))
+			a = b
+		}
+	}
+	c[e.longNext[min(g-1, 1)]%len(c)] = longCache{ok: true, rem: rem, m: m, n: n}
+	e.longNext[min(g-1, 1)]++
 	return n
-}
-
-type longCache struct {
-	ok        bool
-	rem, m, n int
 }
 
 // msgTime is the time of a message of n bytes on p when the tightest
@@ -418,4 +514,9 @@ func isPof2(n int) bool { return n > 0 && n&(n-1) == 0 }
 
 func errPof2(coll string, alg Algorithm, p int) error {
 	return fmt.Errorf("%w: %s: algorithm: %q needs a power-of-two number of ranks, not %d", ErrInvalid, coll, string(alg), p)
+}
+
+type longCache struct {
+	ok        bool
+	rem, m, n int
 }

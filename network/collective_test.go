@@ -578,3 +578,51 @@ func TestTopology(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodicScan: on uniform placements, visiting one period of
+// groups (and the edges) finds the same maxima as visiting them all.
+func TestPeriodicScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := range 3000 {
+		nodes, ppn := 1+rng.IntN(300), 1+rng.IntN(12)
+		if rng.IntN(4) == 0 {
+			ppn = 1 << rng.IntN(5)
+		}
+		f := &Fabric{Inter: testInter()}
+		g := 1
+		if rng.IntN(2) == 0 {
+			g = 1 + rng.IntN(40)
+			f.Topology = TwoLevel(g, 2)
+		}
+		e, err := f.evaluator(Uniform(nodes, ppn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := randomRound(rng, e.p)
+		if r.pat == patXor && rng.IntN(2) == 0 { // small distances, where the scan matters
+			r.d = 1 << rng.IntN(max(1, min(5, log2(r.m))))
+			if r.d >= r.m {
+				r.d = r.m / 2
+			}
+		}
+		if r.m < 2 && r.pat != patShift && r.pat != patAll && r.pat != patHalo {
+			continue
+		}
+		a1, b1, c1 := e.scan(&r, g)
+		e.noPeriodic = true
+		a2, b2, c2 := e.scan(&r, g)
+		if a1 != a2 || b1 != b2 || c1 != c2 {
+			t.Fatalf("case %d: %d×%d, groups of %d, round %+v: periodic %d %d %d, all %d %d %d",
+				i, nodes, ppn, g, r, a1, b1, c1, a2, b2, c2)
+		}
+	}
+}
+
+func log2(n int) int {
+	b := 0
+	for n > 1 {
+		n /= 2
+		b++
+	}
+	return b
+}
