@@ -31,8 +31,12 @@ lint:
 	$(GO) vet ./...
 
 # Start-up model against ../shared/data/pod-startup (reports the error tables).
+# Application models (workloads/apps) against flux-usernetes-aws,
+# canopie22-scaling and lammps-stream-ml: the error per data set with the
+# parameters in scenarios/apps (refit: add -refitapps to the second command).
 calibrate:
 	$(GO) test -count=1 -run 'TestPodStartup|TestImagePulls' -v ./scenarios/calibrate/
+	$(GO) test -count=1 -run 'TestApps' -v ./scenarios/calibrate/
 
 # Network measurements on this machine (needs root, iproute2, iperf3,
 # slirp4netns; ping optional): veth, VXLAN over veth, slirp4netns at MTU 1500

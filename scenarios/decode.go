@@ -96,6 +96,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		}
 		v.Set(s)
 		return nil
+	case reflect.Array:
+		if n.Kind != yaml.SequenceNode {
+			return errorf(path, n.Line, "must be a list of %d, got %s", v.Len(), kindName(n))
+		}
+		if len(n.Content) != v.Len() {
+			return errorf(path, n.Line, "must be a list of %d, got %d", v.Len(), len(n.Content))
+		}
+		for i, c := range n.Content {
+			if err := d.decode(c, v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return errorf(path, n.Line, "must be a mapping, got %s", kindName(n))

@@ -1,0 +1,352 @@
+package calibrate
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// LAMMPSLog is what a LAMMPS log says about one run.
+type LAMMPSLog struct {
+	Procs int     // MPI tasks ("Loop time of … on N procs")
+	Steps int     // steps of the run
+	Atoms int     // atoms
+	Grid  [3]int  // the last "a by b by c MPI processor grid"
+	Loop  float64 // Loop time, s
+	// Wall is "Total wall time" (h:mm:ss, whole seconds), -1 if absent.
+	Wall float64
+	// Sections is the MPI task timing breakdown (average over tasks).
+	Sections map[string]float64
+}
+
+// ParseLAMMPSLog reads a LAMMPS screen or log output. A log without a
+// "Loop time" line is an error naming the file.
+func ParseLAMMPSLog(name string, r io.Reader) (*LAMMPSLog, error) {
+	l := &LAMMPSLog{Wall: -1, Sections: map[string]float64{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	inBreakdown, haveLoop := false, false
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "Loop time of "):
+			// Loop time of 80.2568 on 64 procs for 100 steps with 622592 atoms
+			if len(f) < 12 {
+				return nil, fmt.Errorf("%s: malformed %q", name, line)
+			}
+			var err error
+			if l.Loop, err = strconv.ParseFloat(f[3], 64); err != nil {
+				return nil, fmt.Errorf("%s: loop time: %w", name, err)
+			}
+			if l.Procs, err = strconv.Atoi(f[5]); err != nil {
+				return nil, fmt.Errorf("%s: procs: %w", name, err)
+			}
+			if l.Steps, err = strconv.Atoi(f[8]); err != nil {
+				return nil, fmt.Errorf("%s: steps: %w", name, err)
+			}
+			if l.Atoms, err = strconv.Atoi(f[11]); err != nil {
+				return nil, fmt.Errorf("%s: atoms: %w", name, err)
+			}
+			haveLoop = true
+		case strings.HasSuffix(line, "MPI processor grid") && len(f) == 8 && f[1] == "by" && f[3] == "by":
+			for i, s := range []string{f[0], f[2], f[4]} {
+				l.Grid[i], _ = strconv.Atoi(s)
+			}
+		case strings.HasPrefix(line, "Section |"):
+			inBreakdown = true
+		case inBreakdown && len(f) >= 5 && f[1] == "|":
+			// Pair    | 40.834     | 44.955     | 49.009     |  28.1 | 56.01
+			// Other   |            | 0.003396   |            |       |  0.00
+			cols := strings.Split(line, "|")
+			if len(cols) >= 3 {
+				if v, err := strconv.ParseFloat(strings.TrimSpace(cols[2]), 64); err == nil {
+					l.Sections[strings.TrimSpace(cols[0])] = v
+				}
+			}
+			if f[0] == "Other" {
+				inBreakdown = false
+			}
+		case strings.HasPrefix(line, "Total wall time:") && len(f) == 4:
+			parts := strings.Split(f[3], ":")
+			if len(parts) == 3 {
+				h, e1 := strconv.Atoi(parts[0])
+				m, e2 := strconv.Atoi(parts[1])
+				s, e3 := strconv.Atoi(parts[2])
+				if e1 == nil && e2 == nil && e3 == nil {
+					l.Wall = float64(h*3600 + m*60 + s)
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !haveLoop {
+		return nil, fmt.Errorf("%s: no \"Loop time\" line", name)
+	}
+	return l, nil
+}
+
+// FluxUsernetesRun is one LAMMPS run of flux-usernetes-aws.
+type FluxUsernetesRun struct {
+	Env   string // bare-metal, container, usernetes, …-with-usernetes
+	Nodes int
+	Iter  int
+	Log   *LAMMPSLog
+}
+
+// ReadFluxUsernetesLAMMPS reads results-lammps/<env>/lammps-<nodes>-<ranks>-<iter>.out
+// under dir, in path order.
+func ReadFluxUsernetesLAMMPS(dir string) ([]FluxUsernetesRun, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "results-lammps", "*", "lammps-*.out"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%s: no results-lammps/*/lammps-*.out: %w", dir, fs.ErrNotExist)
+	}
+	slices.Sort(paths)
+	var runs []FluxUsernetesRun
+	for _, p := range paths {
+		var nodes, ranks, iter int
+		if _, err := fmt.Sscanf(filepath.Base(p), "lammps-%d-%d-%d.out", &nodes, &ranks, &iter); err != nil {
+			return nil, fmt.Errorf("%s: name is not lammps-<nodes>-<ranks>-<iter>.out", p)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		l, err := ParseLAMMPSLog(p, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if l.Procs != ranks {
+			return nil, fmt.Errorf("%s: %d procs, the name says %d", p, l.Procs, ranks)
+		}
+		runs = append(runs, FluxUsernetesRun{Env: filepath.Base(filepath.Dir(p)), Nodes: nodes, Iter: iter, Log: l})
+	}
+	return runs, nil
+}
+
+// CanopieJob is one MPIJob log of canopie22-scaling.
+type CanopieJob struct {
+	File        string
+	Ranks, Pods int
+	Runtime     float64 // MPIJob runtime (running → succeeded), s
+	// Command is the launcher's command line ("+ mpirun …" in the
+	// shell trace).
+	Command string
+	// Stages holds what the application printed: AMG "generate",
+	// "setup", "solve", "iterations"; LAMMPS "loop"; QMCPACK "init",
+	// "qmc1", "qmc2", …, "total" (QMCPACK's own timers).
+	Stages map[string]float64
+}
+
+// ReadCanopieArchive reads the *.out job logs of one canopie22 .tgz.
+func ReadCanopieArchive(path string) ([]CanopieJob, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	tr := tar.NewReader(gz)
+	var jobs []CanopieJob
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".out") {
+			continue
+		}
+		j, err := parseCanopieJob(path+":"+h.Name, tr)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, *j)
+	}
+	slices.SortFunc(jobs, func(a, b CanopieJob) int { return strings.Compare(a.File, b.File) })
+	return jobs, nil
+}
+
+func lastFloat(f []string, i int) (float64, bool) {
+	if i < 0 || i >= len(f) {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(f[i], ","), 64)
+	return v, err == nil
+}
+
+func parseCanopieJob(name string, r io.Reader) (*CanopieJob, error) {
+	j := &CanopieJob{File: name, Runtime: -1, Stages: map[string]float64{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var pending string // the AMG timer whose wall clock line comes next
+	qmc := 0
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "Ranks: "):
+			// Ranks: 288, pods: 6, pods per node: 1
+			if len(f) >= 4 {
+				j.Ranks, _ = strconv.Atoi(strings.TrimSuffix(f[1], ","))
+				j.Pods, _ = strconv.Atoi(strings.TrimSuffix(f[3], ","))
+			}
+		case strings.HasPrefix(line, "+ mpirun "):
+			j.Command = strings.TrimPrefix(line, "+ ")
+		case strings.HasPrefix(line, "MPIJob runtime for job"):
+			if v, ok := lastFloat(f, len(f)-2); ok {
+				j.Runtime = v
+			}
+		case line == "Spatial Operator:":
+			pending = "generate"
+		case line == "PCG Setup:":
+			pending = "setup"
+		case line == "PCG Solve:":
+			pending = "solve"
+		case pending != "" && strings.HasPrefix(strings.TrimSpace(line), "wall clock time ="):
+			if v, ok := lastFloat(f, 4); ok {
+				j.Stages[pending] = v
+			}
+			pending = ""
+		case strings.HasPrefix(line, "Iterations = "):
+			if v, ok := lastFloat(f, 2); ok {
+				j.Stages["iterations"] = v
+			}
+		case strings.HasPrefix(line, "Loop time of "):
+			if v, ok := lastFloat(f, 3); ok {
+				j.Stages["loop"] = v
+			}
+		case strings.HasPrefix(strings.TrimSpace(line), "Initialization Execution time ="):
+			if v, ok := lastFloat(f, 4); ok {
+				j.Stages["init"] = v
+			}
+		case strings.HasPrefix(strings.TrimSpace(line), "QMC Execution time ="):
+			if v, ok := lastFloat(f, 4); ok {
+				qmc++
+				j.Stages[fmt.Sprintf("qmc%d", qmc)] = v
+			}
+		case strings.HasPrefix(strings.TrimSpace(line), "Total Execution time ="):
+			if v, ok := lastFloat(f, 4); ok {
+				j.Stages["total"] = v
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if j.Runtime < 0 || j.Ranks <= 0 || j.Pods <= 0 {
+		return nil, fmt.Errorf("%s: no \"Ranks:\" or \"MPIJob runtime\" line", name)
+	}
+	return j, nil
+}
+
+// StreamMLRun is one LAMMPS test run of lammps-stream-ml.
+type StreamMLRun struct {
+	X, Y, Z int
+	Wall    int // "Total wall time", whole seconds
+}
+
+// ReadStreamML reads the 250 test runs of lammps-predict.json.
+func ReadStreamML(path string) ([]StreamMLRun, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Dims []struct{ X, Y, Z int } `json:"dims"`
+		Y    []int                   `json:"y_true"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(doc.Dims) != len(doc.Y) || len(doc.Y) == 0 {
+		return nil, fmt.Errorf("%s: %d dims for %d times", path, len(doc.Dims), len(doc.Y))
+	}
+	runs := make([]StreamMLRun, len(doc.Y))
+	for i, d := range doc.Dims {
+		if d.X <= 0 || d.Y <= 0 || d.Z <= 0 || doc.Y[i] < 0 {
+			return nil, fmt.Errorf("%s: run %d: dims %+v, time %d", path, i, d, doc.Y[i])
+		}
+		runs[i] = StreamMLRun{X: d.X, Y: d.Y, Z: d.Z, Wall: doc.Y[i]}
+	}
+	return runs, nil
+}
+
+// TreeSHA256 is the SHA-256 of the lines "<sha256>  <path>\n" of the
+// files matching pattern, sorted by path relative to base (what
+// `sha256sum <files> | sort -k2` prints, from base), so a set of
+// files has one digest.
+func TreeSHA256(base, pattern string) (string, int, error) {
+	paths, err := filepath.Glob(filepath.Join(base, pattern))
+	if err != nil {
+		return "", 0, err
+	}
+	slices.Sort(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		s, err := FileSHA256(p)
+		if err != nil {
+			return "", 0, err
+		}
+		rel, _ := filepath.Rel(base, p)
+		fmt.Fprintf(h, "%s  %s\n", s, filepath.ToSlash(rel))
+	}
+	return hex.EncodeToString(h.Sum(nil)), len(paths), nil
+}
+
+// FileSHA256 is a file's SHA-256 in hex.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Flag3 reads the three integers after flag in a command line (AMG's
+// -n 188 144 128 and -P 12 8 2).
+func Flag3(cmd, flag string) ([3]int, bool) {
+	f := strings.Fields(cmd)
+	for i := 0; i+3 < len(f); i++ {
+		if f[i] != flag {
+			continue
+		}
+		var v [3]int
+		for k := range 3 {
+			n, err := strconv.Atoi(f[i+1+k])
+			if err != nil || n <= 0 {
+				return v, false
+			}
+			v[k] = n
+		}
+		return v, true
+	}
+	return [3]int{}, false
+}
