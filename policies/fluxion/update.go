@@ -68,23 +68,32 @@ func rTopLevel(r []byte) (map[string]json.RawMessage, error) {
 	return top, nil
 }
 
+// jsonObject decodes a JSON object into its members. Unlike decoding
+// into a struct, keys match case-sensitively, as jansson's do.
+func jsonObject(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var o map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &o) != nil || o == nil {
+		return nil, false
+	}
+	return o, true
+}
+
 // rSchedulingReader checks an R's scheduling.writer the way
 // reader_name_from_writer (resource/readers/resource_reader_factory.cpp)
 // does: absent, "fluxion", "fluxion:" and "fluxion:jgf" mean JGF;
 // "fluxion:jgf_shorthand" is a format this model does not read; anything
 // else is not Fluxion's.
 func rSchedulingReader(sched json.RawMessage) error {
-	var s struct {
-		Writer *json.RawMessage `json:"writer"`
+	o, ok := jsonObject(sched)
+	if !ok {
+		return rInvalid("scheduling: want a JGF object, got %.40s", sched)
 	}
-	if err := json.Unmarshal(sched, &s); err != nil {
-		return rInvalid("scheduling: want a JGF object: %v", err)
-	}
-	if s.Writer == nil {
+	raw, ok := o["writer"]
+	if !ok {
 		return nil
 	}
 	var w string
-	if err := json.Unmarshal(*s.Writer, &w); err != nil {
+	if err := json.Unmarshal(raw, &w); err != nil {
 		return rInvalid("scheduling.writer: want a string")
 	}
 	scheme, path, _ := strings.Cut(w, ":")
@@ -118,18 +127,11 @@ func parseUpdateR(r []byte) (*rDoc, error) {
 		}
 		return &rDoc{reader: readJGF, data: r}, nil
 	}
-	var env struct {
-		Version   json.RawMessage `json:"version"`
-		Execution json.RawMessage `json:"execution"`
+	if v, err := strconv.ParseInt(string(top["version"]), 10, 64); err != nil || v != 1 {
+		return nil, rInvalid("version: %s, want 1", top["version"])
 	}
-	if err := json.Unmarshal(r, &env); err != nil {
-		return nil, rInvalid("%v", err)
-	}
-	if v, err := strconv.ParseInt(string(env.Version), 10, 64); err != nil || v != 1 {
-		return nil, rInvalid("version: %s, want 1", env.Version)
-	}
-	var ex map[string]json.RawMessage
-	if len(env.Execution) == 0 || json.Unmarshal(env.Execution, &ex) != nil || ex == nil {
+	ex, ok := jsonObject(top["execution"])
+	if !ok {
 		return nil, rInvalid("execution: required, an object")
 	}
 	d := &rDoc{rfc20: true}
@@ -253,6 +255,10 @@ func (m *Matcher) install(jobID uint64, reader string, data []byte, at, dur int6
 	if err != nil {
 		return nil, err
 	}
+	if len(set) == 0 {
+		// Fluxion's update walk then finds nothing to update and fails.
+		return nil, rInvalid("names no resources")
+	}
 	a := m.allocFrom(set, jobID, at, dur)
 	a.Reserved = reserved
 	job, err := m.addSpans(a)
@@ -333,76 +339,100 @@ func (m *Matcher) readRJGF(data []byte) (map[VertexID]bool, []VertexID, error) {
 // node's metadata gets the reader's defaults (apply_defaults), is found
 // by containment path and must agree with the graph (find_vtx).
 func (m *Matcher) readJGFVertices(data []byte) ([]VertexID, error) {
-	var doc struct {
-		Graph *struct {
-			Nodes *[]struct {
-				ID       *string `json:"id"`
-				Metadata *struct {
-					Type      *string           `json:"type"`
-					Basename  *string           `json:"basename"`
-					Name      *string           `json:"name"`
-					ID        *int64            `json:"id"`
-					UniqID    *int64            `json:"uniq_id"`
-					Rank      *int64            `json:"rank"`
-					Size      *int64            `json:"size"`
-					Exclusive *bool             `json:"exclusive"`
-					Paths     map[string]string `json:"paths"`
-				} `json:"metadata"`
-			} `json:"nodes"`
-			Edges *json.RawMessage `json:"edges"`
-		} `json:"graph"`
+	top, ok := jsonObject(data)
+	if !ok {
+		return nil, rInvalid("scheduling JGF: want a JSON object")
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, rInvalid("scheduling JGF: %v", err)
+	graph, ok := jsonObject(top["graph"])
+	if !ok {
+		return nil, rInvalid("scheduling JGF: graph: required, an object")
 	}
-	if doc.Graph == nil || doc.Graph.Nodes == nil || doc.Graph.Edges == nil {
-		return nil, rInvalid("scheduling JGF: graph.nodes and graph.edges are required")
+	var nodes []json.RawMessage
+	if json.Unmarshal(graph["nodes"], &nodes) != nil || nodes == nil {
+		return nil, rInvalid("scheduling JGF: graph.nodes: required, an array")
+	}
+	if _, ok := graph["edges"]; !ok {
+		return nil, rInvalid("scheduling JGF: graph.edges: required")
 	}
 	var out []VertexID
 	seen := map[VertexID]bool{}
-	for i, n := range *doc.Graph.Nodes {
-		md := n.Metadata
-		switch {
-		case n.ID == nil:
+	for i, raw := range nodes {
+		n, ok := jsonObject(raw)
+		if !ok {
+			return nil, rInvalid("graph.nodes[%d]: want an object", i)
+		}
+		var outer string
+		if err := json.Unmarshal(n["id"], &outer); err != nil {
 			return nil, rInvalid("graph.nodes[%d].id: required, a string", i)
-		case md == nil:
-			return nil, rInvalid("graph.nodes[%d].metadata: required", i)
-		case md.Type == nil || *md.Type == "":
+		}
+		md, ok := jsonObject(n["metadata"])
+		if !ok {
+			return nil, rInvalid("graph.nodes[%d].metadata: required, an object", i)
+		}
+		// field decodes an optional member; a present one of the wrong
+		// type is an error.
+		bad := ""
+		field := func(key string, dst any) bool {
+			raw, ok := md[key]
+			if !ok || bad != "" {
+				return false
+			}
+			if err := json.Unmarshal(raw, dst); err != nil || string(raw) == "null" {
+				bad = key
+				return false
+			}
+			return true
+		}
+		var r Vertex
+		var name string
+		var paths map[string]string
+		var uniq int64
+		hasType := field("type", &r.Type)
+		hasBase := field("basename", &r.Basename)
+		hasName := field("name", &name)
+		hasID := field("id", &r.ID)
+		hasUniq := field("uniq_id", &uniq)
+		hasRank := field("rank", &r.Rank)
+		hasSize := field("size", &r.Size)
+		field("exclusive", &r.Exclusive)
+		field("paths", &paths)
+		switch {
+		case bad != "":
+			return nil, rInvalid("graph.nodes[%d].metadata.%s: wrong type", i, bad)
+		case !hasType || r.Type == "":
 			return nil, rInvalid("graph.nodes[%d].metadata.type: required", i)
-		case md.Paths["containment"] == "":
+		case paths["containment"] == "":
 			return nil, rInvalid("graph.nodes[%d].metadata.paths.containment: required", i)
 		}
-		r := Vertex{Type: *md.Type, Basename: *md.Type, Rank: -1, Size: 1, Path: md.Paths["containment"]}
-		uniq := int64(0)
-		if md.UniqID != nil {
-			uniq = *md.UniqID
-		} else if u, err := strconv.ParseInt(*n.ID, 10, 64); err == nil {
+		// The reader's defaults (apply_defaults).
+		if !hasUniq {
+			u, err := strconv.ParseInt(outer, 10, 64)
+			if err != nil {
+				return nil, rInvalid("graph.nodes[%d]: no uniq_id and id %q is not an integer", i, outer)
+			}
 			uniq = u
-		} else {
-			return nil, rInvalid("graph.nodes[%d]: no uniq_id and id %q is not an integer", i, *n.ID)
 		}
-		if md.Basename != nil {
-			r.Basename = *md.Basename
+		if !hasBase {
+			r.Basename = r.Type
 		}
-		switch {
-		case md.ID != nil:
-			r.ID = *md.ID
-		case r.Type == "node" && md.Name != nil && jgfTrailingDigits(*md.Name) != "":
-			r.ID, _ = strconv.ParseInt(jgfTrailingDigits(*md.Name), 10, 64)
-		default:
+		if !hasID {
 			r.ID = uniq
+			if d := jgfTrailingDigits(name); r.Type == "node" && hasName && d != "" {
+				r.ID, _ = strconv.ParseInt(d, 10, 64)
+			}
 		}
 		r.Name = r.Basename + strconv.FormatInt(r.ID, 10)
-		if md.Name != nil {
-			r.Name = *md.Name
+		if hasName {
+			r.Name = name
 		}
-		if md.Rank != nil {
-			r.Rank = *md.Rank
+		if !hasRank {
+			r.Rank = -1
 		}
-		if md.Size != nil {
-			r.Size = *md.Size
+		if !hasSize {
+			r.Size = 1
 		}
-		for k, p := range md.Paths {
+		r.Path = paths["containment"]
+		for k, p := range paths {
 			if k != "containment" {
 				if r.OtherPaths == nil {
 					r.OtherPaths = map[string]string{}
@@ -460,50 +490,92 @@ func vertexDiff(g, r *Vertex) string {
 
 // rv1Exec is the part of an RFC 20 R the rv1exec reader reads.
 type rv1Exec struct {
-	Version   *int `json:"version"`
-	Execution *struct {
-		RLite    *[]rv1ExecEntry `json:"R_lite"`
-		Nodelist *[]string       `json:"nodelist"`
-	} `json:"execution"`
+	entries  []rv1ExecEntry
+	nodelist []string
 }
 
 type rv1ExecEntry struct {
-	Rank     *string            `json:"rank"`
-	Children *map[string]string `json:"children"`
+	ranks    []int64
+	children map[string]string
+}
+
+// boundedIDSet expands an RFC 22 idset of at most limit ids (more cannot
+// all name vertices of the graph, so the R is refused before expanding).
+func boundedIDSet(set string, limit int) ([]int64, error) {
+	n := 0
+	for _, part := range strings.Split(set, ",") {
+		lo, hi, rng := strings.Cut(part, "-")
+		a, err1 := strconv.ParseInt(lo, 10, 64)
+		b, err2 := strconv.ParseInt(hi, 10, 64)
+		switch {
+		case !rng && err1 == nil:
+			n++
+		case rng && err1 == nil && err2 == nil && b >= a && b-a < int64(limit):
+			n += int(b-a) + 1
+		default:
+			n = limit + 1 // malformed or too large: expandIDSet says which
+		}
+		if n > limit {
+			break
+		}
+	}
+	if n > limit {
+		if _, err := expandIDSet(set); err != nil && !strings.Contains(err.Error(), "too large") {
+			return nil, err
+		}
+		return nil, fmt.Errorf("idset %q: more ids than the graph has vertices (%d)", set, limit)
+	}
+	return expandIDSet(set)
 }
 
 // parseRV1Exec decodes and checks an R for the rv1exec reader; with
 // needNodes, nodelist and every entry's children are required (update),
-// else only the ranks (partial cancel). It returns the entries' ranks.
-func parseRV1Exec(data []byte, needNodes bool) (*rv1Exec, [][]int64, error) {
-	var r rv1Exec
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, nil, rInvalid("as RFC 20 R: %v", err)
+// else only the ranks (partial cancel). An idset may hold at most limit
+// ids.
+func parseRV1Exec(data []byte, needNodes bool, limit int) (*rv1Exec, error) {
+	top, ok := jsonObject(data)
+	if !ok {
+		return nil, rInvalid("as RFC 20 R: want a JSON object")
 	}
-	if r.Version == nil || *r.Version != 1 {
-		return nil, nil, rInvalid("version: required, 1")
+	if v, err := strconv.ParseInt(string(top["version"]), 10, 64); err != nil || v != 1 {
+		return nil, rInvalid("version: required, 1")
 	}
-	if r.Execution == nil || r.Execution.RLite == nil {
-		return nil, nil, rInvalid("execution.R_lite: required")
+	ex, ok := jsonObject(top["execution"])
+	if !ok {
+		return nil, rInvalid("execution: required, an object")
 	}
-	if needNodes && r.Execution.Nodelist == nil {
-		return nil, nil, rInvalid("execution.nodelist: required")
+	var rlite []json.RawMessage
+	if raw, ok := ex["R_lite"]; !ok || json.Unmarshal(raw, &rlite) != nil || rlite == nil {
+		return nil, rInvalid("execution.R_lite: required, an array")
 	}
-	ranks := make([][]int64, len(*r.Execution.RLite))
-	for i, e := range *r.Execution.RLite {
-		if e.Rank == nil {
-			return nil, nil, rInvalid("execution.R_lite[%d].rank: required", i)
+	r := &rv1Exec{}
+	if needNodes {
+		if raw, ok := ex["nodelist"]; !ok || json.Unmarshal(raw, &r.nodelist) != nil || r.nodelist == nil {
+			return nil, rInvalid("execution.nodelist: required, an array of strings")
 		}
-		ids, err := expandIDSet(*e.Rank)
+	}
+	for i, raw := range rlite {
+		e, ok := jsonObject(raw)
+		if !ok {
+			return nil, rInvalid("execution.R_lite[%d]: want an object", i)
+		}
+		var rank string
+		if err := json.Unmarshal(e["rank"], &rank); err != nil {
+			return nil, rInvalid("execution.R_lite[%d].rank: required, a string", i)
+		}
+		ids, err := boundedIDSet(rank, limit)
 		if err != nil || len(ids) == 0 || slices.Min(ids) < 0 {
-			return nil, nil, rInvalid("execution.R_lite[%d].rank: %q is not an idset of ranks", i, *e.Rank)
+			return nil, rInvalid("execution.R_lite[%d].rank: %q is not an idset of ranks", i, rank)
 		}
-		if needNodes && e.Children == nil {
-			return nil, nil, rInvalid("execution.R_lite[%d].children: required", i)
+		entry := rv1ExecEntry{ranks: ids}
+		if needNodes {
+			if err := json.Unmarshal(e["children"], &entry.children); err != nil || entry.children == nil {
+				return nil, rInvalid("execution.R_lite[%d].children: required, an object of idsets", i)
+			}
 		}
-		ranks[i] = ids
+		r.entries = append(r.entries, entry)
 	}
-	return &r, ranks, nil
+	return r, nil
 }
 
 // readRV1Exec maps an RFC 20 R_lite onto the graph as flux-sched's
@@ -517,25 +589,40 @@ func parseRV1Exec(data []byte, needNodes bool) (*rv1Exec, [][]int64, error) {
 // of rank r is in R. (Fluxion also counts a partly taken host as used
 // in its ancestors' node aggregates; the Go model leaves it shared.)
 func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
-	r, ranks, err := parseRV1Exec(data, true)
+	r, err := parseRV1Exec(data, true, m.g.Len())
 	if err != nil {
 		return nil, err
 	}
 	var all []int64
-	for _, rs := range ranks {
-		all = append(all, rs...)
+	for _, e := range r.entries {
+		all = append(all, e.ranks...)
 	}
 	slices.Sort(all)
 	all = slices.Compact(all)
+	g := m.g
 	var hosts []string
-	for i, hl := range *r.Execution.Nodelist {
+	for i, hl := range r.nodelist {
+		// Refuse bracket ranges longer than the graph before expanding.
+		for rest := hl; ; {
+			a := strings.IndexByte(rest, '[')
+			if a < 0 {
+				break
+			}
+			b := strings.IndexByte(rest[a:], ']')
+			if b < 0 {
+				break
+			}
+			if _, err := boundedIDSet(rest[a+1:a+b], g.Len()); err != nil {
+				return nil, rInvalid("execution.nodelist[%d]: %v", i, err)
+			}
+			rest = rest[a+b+1:]
+		}
 		h, err := expandHostlist(hl)
 		if err != nil {
 			return nil, rInvalid("execution.nodelist[%d]: %v", i, err)
 		}
 		hosts = append(hosts, h...)
 	}
-	g := m.g
 	byRank := map[int64]int{}
 	for i := range g.Vertices {
 		byRank[g.Vertices[i].Rank]++
@@ -543,8 +630,8 @@ func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
 	set := map[VertexID]bool{}
 	taken := map[int64]int{} // rank -> children taken
 	nodes := map[int64]VertexID{}
-	for i, e := range *r.Execution.RLite {
-		for _, rank := range ranks[i] {
+	for i, e := range r.entries {
+		for _, rank := range e.ranks {
 			k, _ := slices.BinarySearch(all, rank)
 			if k >= len(hosts) {
 				return nil, rInvalid("execution.nodelist: %d hosts, no host for rank %d (the %d-th rank)", len(hosts), rank, k+1)
@@ -567,9 +654,11 @@ func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
 			if _, ok := set[n]; !ok {
 				set[n] = false
 			}
-			set[g.Root] = set[g.Root] || false
-			for _, typ := range slices.Sorted(maps.Keys(*e.Children)) {
-				ids, err := expandIDSet((*e.Children)[typ])
+			if _, ok := set[g.Root]; !ok {
+				set[g.Root] = false // the shared path above the hosts
+			}
+			for _, typ := range slices.Sorted(maps.Keys(e.children)) {
+				ids, err := boundedIDSet(e.children[typ], g.Len())
 				if err != nil {
 					return nil, rInvalid("execution.R_lite[%d].children.%s: %v", i, typ, err)
 				}
@@ -720,7 +809,7 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 			}
 		}
 	case readRV1Exec:
-		_, ranks, err := parseRV1Exec(data, false)
+		r, err := parseRV1Exec(data, false, m.g.Len())
 		if err != nil {
 			return false, fmt.Errorf("%w (an R without a scheduling key is read as RFC 20 R_lite)", err)
 		}
@@ -729,8 +818,8 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 			byRank[g.Vertices[v].Rank] = append(byRank[g.Vertices[v].Rank], v)
 		}
 		var all []int64
-		for _, rs := range ranks {
-			all = append(all, rs...)
+		for _, e := range r.entries {
+			all = append(all, e.ranks...)
 		}
 		slices.Sort(all)
 		for _, r := range slices.Compact(all) {

@@ -556,3 +556,59 @@ func FuzzUpdateAllocateR(f *testing.F) {
 		}
 	})
 }
+
+// TestUpdateAllocateFirstWeights: under the first policy an update sets
+// the by_outedges weight of the updated path to 0 (Fluxion's update walk
+// asks for availability at now = -1, which fails), so later matches
+// avoid node0 even when it is the freest node.
+func TestUpdateAllocateFirstWeights(t *testing.T) {
+	m := mtMatcher(t, mtFlat(t, 4, 4), "first")
+	R := []byte(`{"version":1,"execution":{"R_lite":[{"rank":"0","children":{"core":"0"}}],"nodelist":["node0"],"starttime":0,"expiration":100}}`)
+	if _, err := m.UpdateAllocate(9, R, 0); err != nil {
+		t.Fatal(err)
+	}
+	one := mtReq{slots: 1, cores: 1}.js(t)
+	for i := range 3 {
+		a := mtOK(t)(m.Match(MatchAllocate, one, 0))
+		// Without the quirk node0 (weight 3 free cores) would win the
+		// third match over node1 (2).
+		if !strings.HasPrefix(mtWhere(a), "node1:") {
+			t.Errorf("match %d: %s, want node1", i, mtWhere(a))
+		}
+	}
+}
+
+// FuzzPartialCancelR feeds arbitrary bytes to PartialCancel of a
+// two-node allocation: no panic, a documented error with the state
+// unchanged, or a release after which the rest can still be cancelled.
+func FuzzPartialCancelR(f *testing.F) {
+	f.Add([]byte(`{"version":1,"execution":{"R_lite":[{"rank":"0","children":{"core":"0-1"}}],"nodelist":["node0"]}}`))
+	f.Add([]byte(`{"version":1,"execution":{"R_lite":[{"rank":"0-1","children":{}}]}}`))
+	f.Add([]byte(`{"version":1,"execution":{},"scheduling":{"graph":{"nodes":[{"id":"2","metadata":{"type":"core","id":0,"rank":0,"exclusive":true,"paths":{"containment":"/cluster0/node0/core0"}}}],"edges":[]}}}`))
+	f.Add([]byte(`{"scheduling":{"writer":"fluxion:jgf"}}`))
+	f.Fuzz(func(t *testing.T, r []byte) {
+		m := mtMatcher(t, upTiny(t), "lonode")
+		a := mtOK(t)(m.Match(MatchAllocate, mtReq{nodes: 2, slots: 1, cores: 2, dur: 50}.js(t), 0))
+		times := []int64{0, 49, 50}
+		before := upState(m, times)
+		full, err := m.PartialCancel(a.JobID, r)
+		if err != nil {
+			if e := MatchErrno(err); e != "EINVAL" {
+				t.Fatalf("unexpected error %s %v", e, err)
+			}
+			if upState(m, times) != before {
+				t.Fatal("failed partial cancel changed the state")
+			}
+			return
+		}
+		if !full {
+			if err := m.Cancel(a.JobID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh := mtMatcher(t, upTiny(t), "lonode")
+		if upState(m, times) != upState(fresh, times) {
+			t.Fatal("partial cancel then cancel left spans behind")
+		}
+	})
+}
