@@ -69,9 +69,64 @@ var _ = [1]struct{}{}[int(C.CONVERGE_MATCH_ALLOCATE)-int(MatchAllocate)]
 var _ Backend = (*reapiBackend)(nil)
 
 type reapiBackend struct {
-	mu     sync.Mutex
+	// mu is reapiMu: every backend shares the one lock, because
+	// libreapi_cli keeps process-wide state behind its contexts (the error
+	// buffer reapi_cli_t::m_err_msg is a static, the resource-type
+	// interner and the perf counters are globals), so two contexts must
+	// not run calls at the same time.
+	mu     *sync.Mutex
 	ctx    *C.reapi_cli_ctx_t // nil once closed
 	format string             // MatcherOptions.MatchFormat ("" = the cli's jgf)
+}
+
+// reapiMu serialises every call into libreapi_cli (see reapiBackend.mu).
+var reapiMu sync.Mutex
+
+// reapiPrimeTypes are resource types that are not among Fluxion's
+// predefined ones (cluster, rack, node, socket, core, gpu, slot, ssd, …)
+// but occur in this project's graphs (memory; subnet for
+// GenerateOptions.Level) or in common Fluxion graphs. The first
+// reapi_cli_initialize of a process finalizes Fluxion's resource-type
+// interner (resource_query_t's constructor calls
+// resource_type_t::storage_t::finalize), after which a graph with a type
+// the interner has not seen fails to load ("This interner is finalized
+// and must be open to add strings"). So before the first real context the
+// backend loads a throwaway graph with one vertex of each of these types.
+// A graph with a type outside this list still loads only if it is the
+// first one of the process.
+var reapiPrimeTypes = []string{"memory", "subnet", "numanode", "nic", "switch", "zone", "storage", "pu"}
+
+var reapiPrimeOnce sync.Once
+
+// reapiPrimeJGF is a graph cluster0 > one vertex per reapiPrimeTypes.
+func reapiPrimeJGF() string {
+	var nodes, edges []string
+	nodes = append(nodes, `{"id":"0","metadata":{"type":"cluster","basename":"cluster","name":"cluster0","id":0,"uniq_id":0,"rank":-1,"exclusive":false,"unit":"","size":1,"paths":{"containment":"/cluster0"}}}`)
+	for i, t := range reapiPrimeTypes {
+		id := i + 1
+		nodes = append(nodes, fmt.Sprintf(`{"id":"%d","metadata":{"type":%q,"basename":%q,"name":"%s0","id":0,"uniq_id":%d,"rank":-1,"exclusive":false,"unit":"","size":1,"paths":{"containment":"/cluster0/%s0"}}}`, id, t, t, t, id, t))
+		edges = append(edges, fmt.Sprintf(`{"source":"0","target":"%d","metadata":{"subsystem":"containment"}}`, id))
+	}
+	return `{"graph":{"nodes":[` + strings.Join(nodes, ",") + `],"edges":[` + strings.Join(edges, ",") + `]}}`
+}
+
+// reapiPrime loads reapiPrimeJGF into a throwaway context, once per
+// process, before the first real one (called with reapiMu held). A
+// failure is ignored: the real initialize reports its own errors.
+func reapiPrime() {
+	reapiPrimeOnce.Do(func() {
+		ctx := C.reapi_cli_new()
+		if ctx == nil {
+			return
+		}
+		cg := C.CString(reapiPrimeJGF())
+		defer C.free(unsafe.Pointer(cg))
+		co := C.CString(`{"load_format":"jgf"}`)
+		defer C.free(unsafe.Pointer(co))
+		C.reapi_cli_initialize(ctx, cg, co)
+		C.reapi_cli_clear_err_msg(ctx)
+		C.reapi_cli_destroy(ctx)
+	})
 }
 
 // ReapiOptions returns the options JSON the reapi backend passes to
@@ -112,6 +167,9 @@ func openReapi(graphJGF []byte, opt MatcherOptions) (Backend, error) {
 	if strings.IndexByte(string(graphJGF), 0) >= 0 {
 		return nil, fmt.Errorf("%w: reapi: graph contains a NUL byte", ErrInvalid)
 	}
+	reapiMu.Lock()
+	defer reapiMu.Unlock()
+	reapiPrime()
 	ctx := C.reapi_cli_new()
 	if ctx == nil {
 		return nil, errors.New("fluxion: reapi: reapi_cli_new failed")
@@ -125,7 +183,7 @@ func openReapi(graphJGF []byte, opt MatcherOptions) (Backend, error) {
 		C.reapi_cli_destroy(ctx)
 		return nil, err
 	}
-	return &reapiBackend{ctx: ctx, format: opt.MatchFormat}, nil
+	return &reapiBackend{mu: &reapiMu, ctx: ctx, format: opt.MatchFormat}, nil
 }
 
 // reapiError turns a failed call's errno and the context's error message
