@@ -322,25 +322,16 @@ func BenchmarkFlowsReshare10k(b *testing.B) {
 	const link = 12.5e9
 	rng := rand.New(rand.NewPCG(7, 8))
 	var f Flows
-	egress, ingress := make([]LinkID, nodes), make([]LinkID, nodes)
-	for i := range nodes {
-		egress[i], ingress[i] = f.AddLink(link), f.AddLink(link)
-	}
-	up, down := make([]LinkID, nodes/perLeaf), make([]LinkID, nodes/perLeaf)
-	uplink := TwoLevel(perLeaf, 4).UplinkBandwidth(link)
-	for i := range up {
-		up[i], down[i] = f.AddLink(uplink), f.AddLink(uplink)
+	net, err := NewFlowNetwork(&f, nodes, link, TwoLevel(perLeaf, 4))
+	if err != nil {
+		b.Fatal(err)
 	}
 	path := func() []LinkID {
 		s, d := rng.IntN(nodes), rng.IntN(nodes-1)
 		if d >= s {
 			d++
 		}
-		p := []LinkID{egress[s], ingress[d]}
-		if s/perLeaf != d/perLeaf {
-			p = append(p, up[s/perLeaf], down[d/perLeaf])
-		}
-		return p
+		return net.Path(s, d)
 	}
 	paths, sizes := make([][]LinkID, flows), make([]float64, flows)
 	for i := range paths {
@@ -355,5 +346,44 @@ func BenchmarkFlowsReshare10k(b *testing.B) {
 	}
 	if f.Err() != nil {
 		b.Fatal(f.Err())
+	}
+}
+
+func TestFlowNetwork(t *testing.T) {
+	var f Flows
+	n, err := NewFlowNetwork(&f, 6, 10, TwoLevel(2, 4)) // uplinks 2·10/4 = 5
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Up) != 3 || f.Capacity(n.Up[0]) != 5 || f.Capacity(n.Egress[5]) != 10 {
+		t.Fatalf("links: %d leaves, up %g", len(n.Up), f.Capacity(n.Up[0]))
+	}
+	// Two transfers out of leaf 0 share its uplink (5): 2.5 each; one
+	// inside leaf 1 gets the node rate.
+	a := f.AddFlow(n.Path(0, 2), 100)
+	b := f.AddFlow(n.Path(1, 4), 100)
+	c := f.AddFlow(n.Path(2, 3), 100)
+	close(t, "a", f.Rate(a), 2.5)
+	close(t, "b", f.Rate(b), 2.5)
+	close(t, "c", f.Rate(c), 10) // node 2's egress; a uses its ingress
+	reg := f.AddLink(8)
+	d := f.AddFlow(n.Into(reg, 5), 100)
+	// Leaf 2's downlink (5) already carries b at 2.5, which is held
+	// there by leaf 0's uplink: d gets the other 2.5.
+	close(t, "registry pull", f.Rate(d), 2.5)
+	if len(n.Path(1, 1)) != 0 || n.Path(-1, 2) != nil || n.Into(reg, 9) != nil {
+		t.Error("paths out of range")
+	}
+	for _, bad := range []func() error{
+		func() error { _, err := NewFlowNetwork(&f, 0, 1, nil); return err },
+		func() error { _, err := NewFlowNetwork(&f, 2, math.NaN(), nil); return err },
+		func() error { _, err := NewFlowNetwork(&f, 2, 1, TwoLevel(0, 1)); return err },
+	} {
+		if err := bad(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("bad network: %v", err)
+		}
+	}
+	if f.Err() != nil {
+		t.Error(f.Err())
 	}
 }
