@@ -17,6 +17,7 @@ type Halo struct {
 // corner data travel with the later faces); within a dimension both
 // directions go at once and share the node links. Dimensions of one
 // rank exchange nothing; neighbours on the same node use Intra.
+// Cost.Algorithm is empty: there is no choice to report.
 func (f *Fabric) HaloExchange(pl Placement, h Halo) (Cost, error) {
 	e, err := f.evaluator(pl)
 	if err != nil {
@@ -27,7 +28,6 @@ func (f *Fabric) HaloExchange(pl Placement, h Halo) (Cost, error) {
 			return Cost{}, errBytes("halo", fmt.Sprintf("faceBytes[%d]", i), b)
 		}
 	}
-	e.cost.Algorithm = AlgLinear
 	dims := ProcessGrid(e.p)
 	stride := e.p
 	for i, d := range dims {

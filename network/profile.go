@@ -258,8 +258,8 @@ func (p *Profile) Latency(n int64) float64 {
 // Time is the end-to-end time of one message of n bytes between two
 // nodes with nothing else on the path (seconds).
 func (p *Profile) Time(n int64) float64 {
-	if n < 0 {
-		n = 0
+	if n <= 0 {
+		return p.Latency(0)
 	}
 	return p.Latency(n) + float64(n)/p.Bandwidth(n)
 }
