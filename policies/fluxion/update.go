@@ -246,7 +246,7 @@ func (m *Matcher) install(jobID uint64, reader string, data []byte, at, dur int6
 	var err error
 	switch reader {
 	case readJGF:
-		set, _, err = m.readRJGF(data)
+		set, err = m.readRJGF(data)
 	case readRV1Exec:
 		set, err = m.readRV1Exec(data)
 	default:
@@ -311,26 +311,24 @@ func (m *Matcher) allocFrom(set map[VertexID]bool, jobID uint64, at, dur int64) 
 // then the fields compared by operator==). It returns vertex ->
 // exclusive. ReadJGF checks the shape: a tree with one top-level root
 // and a containment edge from each vertex's parent.
-func (m *Matcher) readRJGF(data []byte) (map[VertexID]bool, []VertexID, error) {
+func (m *Matcher) readRJGF(data []byte) (map[VertexID]bool, error) {
 	sub, err := ReadJGF(bytes.NewReader(data), "R")
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	set := make(map[VertexID]bool, sub.Len())
-	order := make([]VertexID, 0, sub.Len())
 	for i := range sub.Vertices {
 		s := &sub.Vertices[i]
 		v, ok := m.g.Lookup(s.Path)
 		if !ok {
-			return nil, nil, rInvalid("graph.nodes[%d]: no vertex at path %q in the resource graph", i, s.Path)
+			return nil, rInvalid("graph.nodes[%d]: no vertex at path %q in the resource graph", i, s.Path)
 		}
 		if d := vertexDiff(&m.g.Vertices[v], s); d != "" {
-			return nil, nil, rInvalid("graph.nodes[%d] (%s): does not match the resource graph: %s", i, s.Path, d)
+			return nil, rInvalid("graph.nodes[%d] (%s): does not match the resource graph: %s", i, s.Path, d)
 		}
 		set[v] = s.Exclusive
-		order = append(order, v)
 	}
-	return set, order, nil
+	return set, nil
 }
 
 // readJGFVertices maps the vertices of a JGF onto the graph without
