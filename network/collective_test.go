@@ -237,6 +237,7 @@ func TestCollectiveFormulas(t *testing.T) {
 		return func(f *Fabric, pl Placement) (Cost, error) { return f.Allreduce(pl, n, a) }
 	}
 	n := 1.0 * (1 << 20)
+	piece12 := math.Ceil(n / 12)
 	tests := []struct {
 		name  string
 		f     *Fabric
@@ -261,6 +262,14 @@ func TestCollectiveFormulas(t *testing.T) {
 		{"rabenseifner, 8 nodes", one, Uniform(8, 1), allreduce(1<<20, AlgRabenseifner),
 			(alpha + n/2/beta + n/2*g) + (alpha + n/4/beta + n/4*g) + (alpha + n/8/beta + n/8*g) +
 				(alpha + n/8/beta) + (alpha + n/4/beta) + (alpha + n/2/beta), 6},
+		{"rabenseifner, 6 nodes: fix-up, halving and doubling on 4, hand-back", one, Uniform(6, 1), allreduce(1<<20, AlgRabenseifner),
+			(alpha + n/beta + n*g) +
+				(alpha + n/2/beta + n/2*g) + (alpha + n/4/beta + n/4*g) +
+				(alpha + n/4/beta) + (alpha + n/2/beta) +
+				(alpha + n/beta), 6},
+		{"scatter-allgather bcast, 12 nodes (ring allgather)", one, Uniform(12, 1),
+			func(f *Fabric, pl Placement) (Cost, error) { return f.Bcast(pl, 1<<20, AlgAuto) },
+			4*alpha + (n-8*piece12+4*piece12+2*piece12+piece12)/beta + 11*(alpha+piece12/beta), 4 + 11},
 		{"two-level tree 2 nodes per leaf, 4:1: the cross-leaf round shares a leaf uplink of L/2 by 2",
 			&Fabric{Inter: inter, Intra: intra, ReduceRate: rr, Topology: TwoLevel(2, 4)}, Uniform(4, 1),
 			allreduce(1<<20, AlgRecursiveDoubling),
@@ -625,4 +634,47 @@ func log2(n int) int {
 		b++
 	}
 	return b
+}
+
+// FuzzCollectives: any input gives a finite, non-negative cost or an
+// error wrapping ErrInvalid, never a panic.
+func FuzzCollectives(f *testing.F) {
+	f.Add(uint16(4), int8(2), int8(0), int64(1<<16), "auto", uint8(0), 2.0, 1e9)
+	f.Add(uint16(7), int8(3), int8(1), int64(100), "ring", uint8(3), 4.0, 0.0)
+	f.Add(uint16(0), int8(-1), int8(0), int64(-5), "bruck", uint8(1), math.NaN(), -1.0)
+	f.Fuzz(func(t *testing.T, nodes uint16, ppn, jitter int8, n int64, alg string, npl uint8, over, link float64) {
+		nodes %= 300
+		rpn := make([]int, nodes)
+		for i := range rpn {
+			rpn[i] = int(ppn) + i%(1+int(jitter)&3)
+		}
+		pl := Placement{RanksPerNode: rpn}
+		inter := testInter()
+		inter.LinkBandwidth = link
+		fab := &Fabric{Inter: inter}
+		if npl > 0 {
+			fab.Topology = TwoLevel(int(npl)-1, over)
+		}
+		n %= 1 << 24
+		check := func(c Cost, err error) {
+			if err != nil {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("error %v does not wrap ErrInvalid", err)
+				}
+				return
+			}
+			if !(c.Seconds >= 0) || math.IsInf(c.Seconds, 0) || c.Steps < 0 || !(c.InterBytes >= 0) || !(c.IntraBytes >= 0) {
+				t.Fatalf("cost %+v", c)
+			}
+		}
+		a := Algorithm(alg)
+		check(fab.Allreduce(pl, n, a))
+		check(fab.Bcast(pl, n, a))
+		check(fab.Barrier(pl, a))
+		if pl.Ranks() <= 2000 {
+			check(fab.Alltoall(pl, n, a))
+		}
+		check(fab.Allgather(pl, n, a))
+		check(fab.HaloExchange(pl, Halo{FaceBytes: [3]int64{n, n / 2, -n}}))
+	})
 }
