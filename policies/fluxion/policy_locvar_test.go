@@ -1,7 +1,9 @@
 package fluxion
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -250,4 +252,164 @@ func TestVariationFluxSchedT3014(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLocalityVariationProperty checks the placements of locality and
+// variation against a direct reading of the two policies on random flat
+// clusters (at most 12 nodes of at most 4 cores, so no sort ranks more
+// than 16 candidates and discovery order is what libstdc++'s std::sort
+// leaves ties in): random node > slot > core requests, slot > core
+// requests at the top, and cancels.
+//   - locality, node requests: among the nodes with enough free cores,
+//     runs of contiguous node ids, the run with the highest start first,
+//     ids ascending inside a run; on each node the highest free cores.
+//   - variation, node requests: nodes by (perf_class, id); on each node
+//     the lowest free cores (the cores carry no class and tie).
+//   - variation, slots at the top: the node classes play no part; slots
+//     tie, so they come in node order, each node giving free/c slots of
+//     its lowest free cores.
+func TestLocalityVariationProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	classes := []string{"0", "1", "2", "2", "3", "9999", "12000", "-4", "x", ""}
+	seen := map[string]int{}
+	for trial := range 300 {
+		pol := []string{"locality", "variation"}[trial%2]
+		n := 1 + rng.IntN(12)
+		cores := make([]int64, n)
+		for i := range cores {
+			cores[i] = 1 + rng.Int64N(4)
+		}
+		g := mtFlat(t, cores...)
+		class := make([]int64, n)
+		for i := range n {
+			v, _ := g.Lookup(fmt.Sprintf("/cluster0/node%d", i))
+			c := classes[rng.IntN(len(classes))]
+			if c != "" {
+				g.Vertices[v].Properties = map[string]string{"perf_class": c}
+			}
+			class[i] = perfClass(c, c != "")
+		}
+		m := mtMatcher(t, g, pol)
+		used := make([][]bool, n) // used[node][core]
+		for i := range used {
+			used[i] = make([]bool, cores[i])
+		}
+		free := func(i int) (f []int64) {
+			for k, u := range used[i] {
+				if !u {
+					f = append(f, int64(k))
+				}
+			}
+			return f
+		}
+		jobs := map[uint64][][2]int64{}
+		for step := range 20 {
+			name := fmt.Sprintf("trial %d (%s, cores %v, classes %v) step %d", trial, pol, cores, class, step)
+			if len(jobs) > 0 && rng.IntN(4) == 0 {
+				for id, cs := range jobs {
+					if err := m.Cancel(id); err != nil {
+						t.Fatalf("%s: cancel %d: %v", name, id, err)
+					}
+					for _, c := range cs {
+						used[c[0]][c[1]] = false
+					}
+					delete(jobs, id)
+					break
+				}
+				continue
+			}
+			c := 1 + rng.Int64N(3)
+			var want [][2]int64 // (node, core) in any order
+			var r mtReq
+			if pol == "variation" && rng.IntN(3) == 0 {
+				s := 1 + rng.Int64N(3)
+				r = mtReq{slots: s, cores: c}
+				for i := 0; i < n && s > 0; i++ {
+					f := free(i)
+					for len(f) >= int(c) && s > 0 {
+						for _, k := range f[:c] {
+							want = append(want, [2]int64{int64(i), k})
+						}
+						f = f[c:]
+						s--
+					}
+				}
+				if s > 0 {
+					want = nil
+				}
+			} else {
+				k := 1 + rng.Int64N(3)
+				r = mtReq{nodes: k, slots: 1, cores: c}
+				var ok []int
+				for i := range n {
+					if int64(len(free(i))) >= c {
+						ok = append(ok, i)
+					}
+				}
+				if pol == "locality" {
+					start := map[int]int{}
+					for j, i := range ok {
+						start[i] = i
+						if j > 0 && ok[j-1] == i-1 {
+							start[i] = start[i-1]
+						}
+					}
+					slices.SortStableFunc(ok, func(a, b int) int { return cmp.Compare(start[b], start[a]) })
+				} else {
+					slices.SortStableFunc(ok, func(a, b int) int { return cmp.Compare(class[a], class[b]) })
+				}
+				if int64(len(ok)) >= k {
+					for _, i := range ok[:k] {
+						f := free(i)
+						if pol == "locality" {
+							f = f[int64(len(f))-c:]
+						} else {
+							f = f[:c]
+						}
+						for _, kk := range f {
+							want = append(want, [2]int64{int64(i), kk})
+						}
+					}
+				}
+			}
+			a, err := m.Match(MatchAllocate, r.js(t), 0)
+			if want == nil {
+				if err == nil {
+					t.Fatalf("%s: %+v matched %s, want a failure", name, r, mtWhere(a))
+				}
+				seen["busy"]++
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %+v: %v, want %v", name, r, err, want)
+			}
+			var got [][2]int64
+			for _, av := range a.Vertices {
+				v := g.Vertex(av.ID)
+				if v.Type == "core" {
+					got = append(got, [2]int64{g.Vertex(v.Parent).ID, v.ID})
+				}
+			}
+			cmpPair := func(x, y [2]int64) int {
+				if r := cmp.Compare(x[0], y[0]); r != 0 {
+					return r
+				}
+				return cmp.Compare(x[1], y[1])
+			}
+			slices.SortFunc(got, cmpPair)
+			slices.SortFunc(want, cmpPair)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: %+v: got %v, want %v", name, r, got, want)
+			}
+			for _, c := range got {
+				used[c[0]][c[1]] = true
+			}
+			jobs[a.JobID] = got
+			seen["ok"]++
+		}
+	}
+	if seen["ok"] < 500 || seen["busy"] < 100 {
+		t.Errorf("outcomes %v", seen)
+	}
+	t.Logf("outcomes %v", seen)
 }
