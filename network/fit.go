@@ -89,6 +89,7 @@ type BulkRun struct {
 	// summed over the streams (bytes/s) and the interval's length.
 	Rates, Seconds []float64
 	MinRTT         float64 // seconds, 0 if unknown
+	PMTU           int     // path MTU the streams reported, 0 if unknown
 	// CPUPerByte is the CPU time both ends burnt per byte received,
 	// averaged over the two nodes (0 if iperf3 did not report it).
 	CPUPerByte float64
@@ -184,7 +185,7 @@ func quoteAll(s []string) []string {
 
 // AddIperf adds one iperf3 run.
 func (in *FitInput) AddIperf(file InputFile, r *IperfResult) error {
-	run := BulkRun{Input: len(in.Files), Streams: r.NumStreams, MinRTT: r.MinRTT()}
+	run := BulkRun{Input: len(in.Files), Streams: r.NumStreams, MinRTT: r.MinRTT(), PMTU: r.PMTU()}
 	for _, iv := range r.Intervals {
 		if iv.Omitted || iv.Sum.Seconds <= 0 {
 			continue
@@ -219,7 +220,7 @@ type FitOptions struct {
 	// may hold (default 3), so that a band's error is a test of its line.
 	MinSizes int
 	// MinGain: an automatic split is kept only if it removes at least
-	// this fraction of the remaining squared error (default 0.3), and
+	// this fraction of the remaining squared error (default 0.15), and
 	// only while the fit's RMS relative error of the per-size means is
 	// above MinRMS (default 0.01).
 	MinGain, MinRMS float64
@@ -481,7 +482,7 @@ func FitProfile(name string, in FitInput, opt FitOptions) (*Fit, error) {
 		opt.MinSizes = 3
 	}
 	if opt.MinGain == 0 {
-		opt.MinGain = 0.3
+		opt.MinGain = 0.15
 	}
 	if opt.MinRMS == 0 {
 		opt.MinRMS = 0.01
@@ -615,6 +616,21 @@ func FitProfile(name string, in FitInput, opt FitOptions) (*Fit, error) {
 				src = fmt.Sprintf("the one-stream bandwidth: the parallel runs (%s) were slower, %.4g B/s", runFiles(parallel), best)
 			}
 			f.Provenance.Parameters = append(f.Provenance.Parameters, ParamSource{"linkBandwidth", src})
+		}
+		mtus := map[int]bool{}
+		for _, r := range in.Bulk {
+			if r.PMTU > 0 {
+				mtus[r.PMTU] = true
+			}
+		}
+		switch {
+		case len(mtus) == 1:
+			for m := range mtus {
+				f.Profile.MTU = m
+			}
+			f.Provenance.Parameters = append(f.Provenance.Parameters, ParamSource{"mtu", "the path MTU the iperf3 streams reported (intervals[].streams[].pmtu)"})
+		case len(mtus) > 1:
+			f.Provenance.Notes = append(f.Provenance.Notes, fmt.Sprintf("mtu left 0: the iperf3 runs reported %d different path MTUs", len(mtus)))
 		}
 		var cpu []float64
 		var cpuRuns []BulkRun

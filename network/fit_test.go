@@ -179,8 +179,8 @@ func TestFitIperf3(t *testing.T) {
 	if e := math.Abs(p.Bands[0].Bandwidth/single.Throughput() - 1); e > 0.02 {
 		t.Errorf("bandwidth %g, the run's throughput %g", p.Bands[0].Bandwidth, single.Throughput())
 	}
-	if p.LinkBandwidth < p.Bands[0].Bandwidth || p.CPUPerByte <= 0 {
-		t.Errorf("link %g, cpu %g", p.LinkBandwidth, p.CPUPerByte)
+	if p.LinkBandwidth < p.Bands[0].Bandwidth || p.CPUPerByte <= 0 || p.MTU != 65535 {
+		t.Errorf("link %g, cpu %g, mtu %d", p.LinkBandwidth, p.CPUPerByte, p.MTU)
 	}
 	if r := f.Report.Bands[0].Bulk; r == nil || r.Points != 4 {
 		t.Errorf("bulk residuals %+v", r)
@@ -189,7 +189,7 @@ func TestFitIperf3(t *testing.T) {
 	for _, ps := range f.Provenance.Parameters {
 		params = append(params, ps.Param)
 	}
-	if got := strings.Join(params, " "); got != "bands[0].latency bands[0].bandwidth linkBandwidth cpuPerByte" {
+	if got := strings.Join(params, " "); got != "bands[0].latency bands[0].bandwidth linkBandwidth mtu cpuPerByte" {
 		t.Errorf("parameters with provenance: %s", got)
 	}
 

@@ -55,6 +55,7 @@ type IperfSum struct {
 	Bytes       int64
 	Rate        float64 // bytes per second (bits_per_second / 8)
 	Retransmits int64   // -1 when iperf3 did not report it (receiver side)
+	PMTU        int     // path MTU of an interval's stream (0 if not reported)
 }
 
 // IperfStream is one stream's end summary (end.streams[i]).
@@ -86,6 +87,18 @@ func (r *IperfResult) StreamThroughput() []float64 {
 
 // Retransmits is the sender's total retransmit count (0 if unknown).
 func (r *IperfResult) Retransmits() int64 { return max(r.Sent.Retransmits, 0) }
+
+// PMTU is the path MTU the streams reported in their intervals (the
+// largest, 0 if none did: receiver-side and older output).
+func (r *IperfResult) PMTU() int {
+	m := 0
+	for _, iv := range r.Intervals {
+		for _, s := range iv.Streams {
+			m = max(m, s.PMTU)
+		}
+	}
+	return m
+}
 
 // MinRTT is the smallest sender round-trip time over the streams,
 // seconds, or 0 when iperf3 reported none.
@@ -140,6 +153,7 @@ type iperfSumJSON struct {
 	MinRTT        float64  `json:"min_rtt"`
 	MeanRTT       float64  `json:"mean_rtt"`
 	MaxRTT        float64  `json:"max_rtt"`
+	PMTU          float64  `json:"pmtu"`
 }
 
 type iperfEndStreamJSON struct {
@@ -429,6 +443,10 @@ func (s *iperfSumJSON) convert(file, path string) (IperfSum, error) {
 		Rate:        *s.BitsPerSecond / 8,
 		Retransmits: -1,
 	}
+	if !isCount(s.PMTU) || s.PMTU > 1<<20 {
+		return out, inputErr(file, 0, path+".pmtu", "%v must be a whole number of bytes", s.PMTU)
+	}
+	out.PMTU = int(s.PMTU)
 	if s.Retransmits != nil {
 		if !isCount(*s.Retransmits) {
 			return out, inputErr(file, 0, path+".retransmits", "%v must be a whole number, not negative", *s.Retransmits)

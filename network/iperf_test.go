@@ -42,6 +42,9 @@ func TestReadIperf3Fixtures(t *testing.T) {
 	if got, want := single.Received.Rate, float64(single.Received.Bytes)/single.Received.Seconds; math.Abs(got/want-1) > 1e-6 {
 		t.Errorf("received rate %g, bytes/seconds %g", got, want)
 	}
+	if single.PMTU() != 65535 {
+		t.Errorf("pmtu %d", single.PMTU())
+	}
 	if single.MinRTT() <= 0 || single.MinRTT() > 0.01 {
 		t.Errorf("min RTT %g s", single.MinRTT())
 	}
