@@ -329,13 +329,7 @@ func TestAppsFluxUsernetesLAMMPS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		knobs := []Knob{
-			{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
-			{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3}, {"qeqPerGhost", &p.QEqPerGhost, 1e-9, 1e-3},
-			{"qeqIterations", &p.QEqIterations, 1, 400},
-			{"setupSeconds", &p.SetupSeconds, 0.01, 30}, {"setupSteps", &p.SetupSteps, 0.01, 20},
-			{"background.load", &shared.Load, 1e-5, 1}, {"background.burst", &shared.Burst, 1e-6, 1},
-		}
+		knobs := lammpsHpc7gKnobs(p, shared)
 		fitted = func() {
 			for i := range fit.Environments {
 				if e := &fit.Environments[i]; strings.HasSuffix(e.Name, "usernetes") {
@@ -395,12 +389,7 @@ func TestAppsStreamMLLAMMPS(t *testing.T) {
 	if *refitApps {
 		p := fit.Parameters.(*apps.LAMMPSParams)
 		b := &env.Profile.Bands[len(env.Profile.Bands)-1]
-		knobs := []Knob{
-			{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
-			{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3}, {"qeqPerGhost", &p.QEqPerGhost, 1e-9, 1e-3},
-			{"setupSeconds", &p.SetupSeconds, 0.01, 30},
-			{"tcp.latency", &b.Latency, 5e-6, 1e-3}, {"tcp.bandwidth", &b.Bandwidth, 1e8, 1.25e10},
-		}
+		knobs := streamMLKnobs(p, b)
 		refit(t, f, fit, knobs, cases, 3000, "TestAppsStreamMLLAMMPS", fitMethod,
 			"Run times: LAMMPS total wall time (whole seconds, +0.5 s) of the 250 test runs, 100 steps each (in.reaxc.hns), "+
 				"flux run -N 6 --ntasks 48. CG iterations (33), the setup in steps and the bytes per ghost atom are kept from the hpc7g fit; "+
@@ -475,17 +464,7 @@ func TestAppsCanopie22AMG(t *testing.T) {
 	if *refitApps {
 		p := fit.Parameters.(*apps.AMGParams)
 		b := &noEFA.Profile.Bands[0]
-		knobs := []Knob{
-			{"generate.compute", &p.Generate.Compute, 1e-10, 1e-4}, {"generate.bytes", &p.Generate.Bytes, 1, 1e5},
-			{"setup.compute", &p.Setup.Compute, 1e-10, 1e-4}, {"setup.bytes", &p.Setup.Bytes, 1, 1e5},
-			{"setup.allreduces", &p.Setup.Allreduces, 1, 1e5}, {"setup.allgathers", &p.Setup.Allgathers, 0.01, 1e4}, {"setup.halos", &p.Setup.Halos, 0.1, 1e4},
-			{"iteration.compute", &p.Iteration.Compute, 1e-10, 1e-4}, {"iteration.bytes", &p.Iteration.Bytes, 1, 1e5},
-			{"iteration.allreduces", &p.Iteration.Allreduces, 0.1, 1e4}, {"iteration.halos", &p.Iteration.Halos, 0.1, 1e3},
-			{"startup.bytes", &p.Startup.Bytes, 1, 1e5},
-			{"iterations0", &p.Iterations0, 5, 100}, {"iterationsPerDoubling", &p.IterationsPerDoubling, 0.01, 10},
-			{"launch", &p.Launch, 0.01, 30},
-			{"no-efa.latency", &b.Latency, 1e-6, 1e-3}, {"no-efa.bandwidth", &b.Bandwidth, 5e8, 1.25e10},
-		}
+		knobs := amgKnobs(p, b)
 		refit(t, f, fit, knobs, cases, 5000, "TestAppsCanopie22AMG", fitMethod,
 			"Run times: MPIJob runtime (running → succeeded) of every job; phases: AMG's generate, PCG setup and PCG solve wall "+
 				"clock times and its iteration count. The per-rank problem (-n) and process grid (-P) are read from each job's mpirun line. "+
@@ -667,4 +646,150 @@ func TestAppsMechanisms(t *testing.T) {
 	if e, n := arun(bare, 32, 24), arun(noEFA.Profile, 32, 24); !(n > e) {
 		t.Errorf("AMG 768 ranks: EFA %.1f s, TCP %.1f s", e, n)
 	}
+}
+
+func lammpsHpc7gKnobs(p *apps.LAMMPSParams, bg *apps.Background) []Knob {
+	return []Knob{
+		{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
+		{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3}, {"qeqPerGhost", &p.QEqPerGhost, 1e-9, 1e-3},
+		{"qeqIterations", &p.QEqIterations, 1, 400},
+		{"setupSeconds", &p.SetupSeconds, 0.01, 30}, {"setupSteps", &p.SetupSteps, 0.01, 20},
+		{"background.load", &bg.Load, 1e-5, 1}, {"background.burst", &bg.Burst, 1e-6, 1},
+	}
+}
+
+func streamMLKnobs(p *apps.LAMMPSParams, b *network.Band) []Knob {
+	return []Knob{
+		{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
+		{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3}, {"qeqPerGhost", &p.QEqPerGhost, 1e-9, 1e-3},
+		{"setupSeconds", &p.SetupSeconds, 0.01, 30},
+		{"tcp.latency", &b.Latency, 5e-6, 1e-3}, {"tcp.bandwidth", &b.Bandwidth, 1e8, 1.25e10},
+	}
+}
+
+func amgKnobs(p *apps.AMGParams, b *network.Band) []Knob {
+	return []Knob{
+		{"generate.compute", &p.Generate.Compute, 1e-10, 1e-4}, {"generate.bytes", &p.Generate.Bytes, 1, 1e5},
+		{"setup.compute", &p.Setup.Compute, 1e-10, 1e-4}, {"setup.bytes", &p.Setup.Bytes, 1, 1e5},
+		{"setup.allreduces", &p.Setup.Allreduces, 1, 1e5}, {"setup.allgathers", &p.Setup.Allgathers, 0.01, 1e4}, {"setup.halos", &p.Setup.Halos, 0.1, 1e4},
+		{"iteration.compute", &p.Iteration.Compute, 1e-10, 1e-4}, {"iteration.bytes", &p.Iteration.Bytes, 1, 1e5},
+		{"iteration.allreduces", &p.Iteration.Allreduces, 0.1, 1e4}, {"iteration.halos", &p.Iteration.Halos, 0.1, 1e3},
+		{"startup.bytes", &p.Startup.Bytes, 1, 1e5},
+		{"iterations0", &p.Iterations0, 5, 100}, {"iterationsPerDoubling", &p.IterationsPerDoubling, 0.01, 10},
+		{"launch", &p.Launch, 0.01, 30},
+		{"no-efa.latency", &b.Latency, 1e-6, 1e-3}, {"no-efa.bandwidth", &b.Bandwidth, 5e8, 1.25e10},
+	}
+}
+
+var holdoutApps = flag.Bool("holdoutapps", false, "refit the app models without some configurations and report the error on those (prediction, not fit)")
+
+func primaryCases(cases []*AppCase) []*AppCase {
+	var out []*AppCase
+	for _, c := range cases {
+		if c.Weight == 0 || c.Weight == 1 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// holdout refits on the cases held does not select and reports the
+// error on those it does.
+func holdout(t *testing.T, title string, cases []*AppCase, knobs []Knob, held func(string) bool, evals int) {
+	t.Helper()
+	var train, test []*AppCase
+	for _, c := range cases {
+		if held(c.Name) {
+			test = append(test, c)
+		} else {
+			train = append(train, c)
+		}
+	}
+	if _, err := FitKnobs(knobs, train, evals, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, trainMAPE, err := Evaluate(primaryCases(train))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, mape, err := Evaluate(primaryCases(test))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: fitted without them, MAPE %.2f%% on the rest; held out:\n%sheld-out MAPE %.2f%%", title, trainMAPE, ErrorTable(errs), mape)
+}
+
+// TestAppsHoldout (go test ./scenarios/calibrate -run TestAppsHoldout
+// -holdoutapps -v) measures prediction rather than fit: each model is
+// refitted without some configurations and checked on them.
+func TestAppsHoldout(t *testing.T) {
+	if !*holdoutApps {
+		t.Skip("prediction check with -holdoutapps")
+	}
+	dir := filepath.Join(appDataRoot, "flux-usernetes-aws")
+	skipWithoutData(t, dir)
+	runs, err := ReadFluxUsernetesLAMMPS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nodes := range []string{" 16 nodes", " 32 nodes"} {
+		_, fit := loadAppFit(t, "lammps", "hpc7g-efa", startLAMMPSHpc7g)
+		rts := fluxUsernetesRuntimes(t, fit)
+		shared := rts["usernetes"].Background
+		for _, n := range []string{"bare-metal-with-usernetes", "container-with-usernetes"} {
+			rt := rts[n]
+			rt.Background = shared
+			rts[n] = rt
+		}
+		cases, err := FluxUsernetesCases(runs, fit, rts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holdout(t, "flux-usernetes-aws LAMMPS, holding out"+nodes, cases, lammpsHpc7gKnobs(fit.Parameters.(*apps.LAMMPSParams), shared),
+			func(name string) bool { return strings.Contains(name, nodes) }, 3000)
+	}
+
+	groups, err := ReadCanopie(canopieDir(t), "amg_ranks_per_node", "amg_efa", "amg_no_efa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, held := range []string{"amg_ranks_per_node 564 ranks on 6 nodes", "amg_ranks_per_node 144 ranks on 3 nodes", "768 ranks on 32 nodes"} {
+		_, fit := loadAppFit(t, "amg", "hpc6a-efa", startAMG)
+		efa, _ := efaProfile(t, "bare-metal")
+		noEFA, err := fit.Environment("no-efa")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rts := map[string]Runtime{"amg_ranks_per_node": {Inter: efa}, "amg_efa": {Inter: efa}, "amg_no_efa": {Inter: noEFA.Profile}}
+		cases, err := AMGCases(groups, fit, rts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holdout(t, "canopie22 AMG, holding out "+held, cases, amgKnobs(fit.Parameters.(*apps.AMGParams), &noEFA.Profile.Bands[0]),
+			func(name string) bool { return strings.Contains(name, held) }, 4000)
+	}
+
+	path := filepath.Join(appDataRoot, "lammps-stream-ml", "lammps-predict.json")
+	sruns, err := ReadStreamML(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fit := loadAppFit(t, "lammps", "vm8-tcp", startLAMMPSVM)
+	env, err := fit.Environment("flux-vm-tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := StreamMLCases(sruns, fit, Runtime{Inter: env.Profile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := map[string]bool{}
+	for i, c := range cases {
+		if i%2 == 1 {
+			odd[c.Name] = true
+		}
+	}
+	b := &env.Profile.Bands[len(env.Profile.Bands)-1]
+	holdout(t, "lammps-stream-ml, fitted on the even runs, holding out the odd", cases, streamMLKnobs(fit.Parameters.(*apps.LAMMPSParams), b),
+		func(name string) bool { return odd[name] }, 3000)
 }
