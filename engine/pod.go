@@ -176,6 +176,7 @@ type Job struct {
 	ID          int
 	Name        string
 	Workload    string // the scenario workload the job came from ("" if none)
+	Runtime     string // the runtime it runs in ("" if none given)
 	Kind        JobKind
 	Parallelism int // pods running at once (Job)
 	Completions int // successful pods needed

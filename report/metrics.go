@@ -145,6 +145,77 @@ type Summary struct {
 	PullSeconds          float64 // Σ Pod.PullSeconds (completed pulls, queueing included)
 
 	Workloads []WorkloadSummary // per workload, in order of first job
+	// Runtimes compares the run time of each workload's jobs across the
+	// runtimes they ran in (jobs with a Runtime), in order of first job.
+	Runtimes []RuntimeSummary
+}
+
+// RuntimeSummary is the run time of one workload's jobs in one runtime,
+// and its ratio to the workload's first runtime (the baseline).
+type RuntimeSummary struct {
+	Workload string
+	Runtime  string
+	Jobs     int // jobs that finished (the statistics cover these)
+	RunTime  Stats
+	// Ratio is RunTime.Mean over the baseline's (1 for the baseline;
+	// NaN if either has no finished job).
+	Ratio float64
+	// Phases are the app model's phases, mean seconds over the jobs, in
+	// the order the model reports them.
+	Phases []engine.Phase
+}
+
+func summarizeRuntimes(jobs []*engine.Job) []RuntimeSummary {
+	type key struct{ w, rt string }
+	var order []key
+	byKey := map[key][]*engine.Job{}
+	for _, j := range jobs {
+		if j.Runtime == "" {
+			continue
+		}
+		k := key{j.Workload, j.Runtime}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], j)
+	}
+	out := make([]RuntimeSummary, 0, len(order))
+	base := map[string]float64{}
+	for _, k := range order {
+		r := RuntimeSummary{Workload: k.w, Runtime: k.rt}
+		var rts []float64
+		var names []string
+		sums := map[string]float64{}
+		for _, j := range byKey[k] {
+			rt := MeasureJob(j).RunTime
+			if math.IsNaN(rt) {
+				continue
+			}
+			r.Jobs++
+			rts = append(rts, rt)
+			for _, ph := range j.Phases {
+				if _, ok := sums[ph.Name]; !ok {
+					names = append(names, ph.Name)
+				}
+				sums[ph.Name] += ph.Seconds
+			}
+		}
+		r.RunTime = Describe(rts)
+		for _, n := range names {
+			r.Phases = append(r.Phases, engine.Phase{Name: n, Seconds: sums[n] / float64(r.Jobs)})
+		}
+		b, ok := base[k.w]
+		if !ok {
+			b = r.RunTime.Mean
+			base[k.w] = b
+		}
+		r.Ratio = r.RunTime.Mean / b
+		if r.Jobs == 0 || math.IsNaN(b) {
+			r.Ratio = math.NaN()
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // WorkloadSummary is the job metrics of one workload (jobs with the same
@@ -271,6 +342,7 @@ func Summarize(res *engine.Result) Summary {
 	s.JobRunTime = Describe(jRun)
 	s.JobTurnaround = Describe(jTurn)
 	s.Workloads = summarizeWorkloads(res.Jobs)
+	s.Runtimes = summarizeRuntimes(res.Jobs)
 
 	s.Complete = s.JobsFinished == s.Jobs && s.PodsUnfinished == 0 && s.PodsNeverCreated == 0
 	s.Makespan = math.NaN()

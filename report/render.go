@@ -131,7 +131,7 @@ func jobID(j *engine.Job) string {
 // jobColumns and podColumns are the CSV headers (docs/outputs.md defines them).
 var (
 	jobColumns = []string{
-		"id", "name", "workload", "kind", "parallelism", "completions", "pods", "pods_started", "pods_finished",
+		"id", "name", "workload", "runtime", "kind", "parallelism", "completions", "pods", "pods_started", "pods_finished",
 		"submitted", "first_created", "all_scheduled", "all_started", "finished",
 		"startup", "wait", "run_time", "turnaround",
 	}
@@ -162,7 +162,7 @@ func renderJobs(res *engine.Result) ([]byte, error) {
 			}
 		}
 		row := []string{
-			strconv.Itoa(j.ID), j.Name, j.Workload, j.Kind.String(),
+			strconv.Itoa(j.ID), j.Name, j.Workload, j.Runtime, j.Kind.String(),
 			strconv.Itoa(j.Parallelism), strconv.Itoa(j.Completions),
 			strconv.Itoa(len(j.Pods)), strconv.Itoa(started), strconv.Itoa(finished),
 			fixed(j.Submitted), fixed(m.FirstCreated), fixed(m.AllScheduled), fixed(m.AllStarted), fixed(j.Finished),

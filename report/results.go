@@ -125,6 +125,33 @@ type summaryJSON struct {
 	PullSeconds          num `json:"pullSeconds"`
 
 	Workloads []workloadJSON `json:"workloads"`
+	Runtimes  []runtimeJSON  `json:"runtimes"`
+}
+
+type runtimeJSON struct {
+	Workload string      `json:"workload"`
+	Runtime  string      `json:"runtime"`
+	Jobs     int         `json:"jobs"`
+	RunTime  statsJSON   `json:"runTime"`
+	Ratio    num         `json:"ratioToFirst"`
+	Phases   []phaseJSON `json:"phases"`
+}
+
+type phaseJSON struct {
+	Name    string `json:"name"`
+	Seconds num    `json:"seconds"`
+}
+
+func runtimesJSON(rs []RuntimeSummary) []runtimeJSON {
+	out := make([]runtimeJSON, len(rs))
+	for i, r := range rs {
+		ph := make([]phaseJSON, len(r.Phases))
+		for k, p := range r.Phases {
+			ph[k] = phaseJSON{p.Name, num(p.Seconds)}
+		}
+		out[i] = runtimeJSON{r.Workload, r.Runtime, r.Jobs, statsOf(r.RunTime), num(r.Ratio), ph}
+	}
+	return out
 }
 
 type workloadJSON struct {
@@ -148,6 +175,7 @@ type jobJSON struct {
 	ID           int    `json:"id"`
 	Name         string `json:"name"`
 	Workload     string `json:"workload"`
+	Runtime      string `json:"runtime"`
 	Kind         string `json:"kind"`
 	Parallelism  int    `json:"parallelism"`
 	Completions  int    `json:"completions"`
@@ -229,6 +257,7 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 			PullFailures: s.PullFailures, PodsWithPullFailures: s.PodsWithPullFailures,
 			PullSeconds: num(s.PullSeconds),
 			Workloads:   workloadsJSON(s.Workloads),
+			Runtimes:    runtimesJSON(s.Runtimes),
 		},
 		Jobs: make([]jobJSON, 0, len(res.Jobs)),
 		Pods: make([]podJSON, 0, len(res.Pods)),
@@ -257,7 +286,7 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 	for _, j := range res.Jobs {
 		m := MeasureJob(j)
 		jj := jobJSON{
-			ID: j.ID, Name: j.Name, Workload: j.Workload, Kind: j.Kind.String(),
+			ID: j.ID, Name: j.Name, Workload: j.Workload, Runtime: j.Runtime, Kind: j.Kind.String(),
 			Parallelism: j.Parallelism, Completions: j.Completions, PodIDs: make([]int, 0, len(j.Pods)),
 			Submitted: num(j.Submitted), FirstCreated: num(m.FirstCreated), AllScheduled: num(m.AllScheduled),
 			AllStarted: num(m.AllStarted), Finished: num(j.Finished),

@@ -120,6 +120,37 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 		}
 	}
 
+	if len(s.Runtimes) > 0 {
+		fmt.Fprintf(&b, "\nRun time by runtime (seconds)%*s", width+3-len("Run time by runtime (seconds)"), "")
+		for _, h := range []string{"jobs", "mean", "min", "max", "× first"} {
+			fmt.Fprintf(&b, "%*s", statWidth, h)
+		}
+		b.WriteString("  phases (mean seconds)\n")
+		last := ""
+		for _, r := range s.Runtimes {
+			if r.Workload != last {
+				fmt.Fprintf(&b, "  %s\n", orDash(r.Workload))
+				last = r.Workload
+			}
+			fmt.Fprintf(&b, "    %-*s %*d", width-2, r.Runtime, statWidth, r.Jobs)
+			for _, v := range []float64{r.RunTime.Mean, r.RunTime.Min, r.RunTime.Max} {
+				fmt.Fprintf(&b, "%*s", statWidth, decimal(v))
+			}
+			ratio := "-"
+			if !math.IsNaN(r.Ratio) {
+				ratio = fmt.Sprintf("%.3f", r.Ratio)
+			}
+			fmt.Fprintf(&b, "%*s ", statWidth, ratio)
+			for i, ph := range r.Phases {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, " %s %s", ph.Name, decimal(ph.Seconds))
+			}
+			b.WriteString("\n")
+		}
+	}
+
 	u := s.Utilisation
 	fmt.Fprintf(&b, "\nUtilisation (requested / allocatable over %s)\n", seconds(u.Window))
 	line("cpu", "%s", percent(u.CPU))

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/network"
 	"github.com/convergesim/converge/policies"
 	"github.com/convergesim/converge/workloads"
 )
@@ -39,31 +40,74 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		tmpl := w.template()
 		count := max(w.Count, 1)
 		times := w.arrival().Times(count, arrivals)
-		for k, at := range times {
-			name := w.Name
-			if count > 1 {
-				name = fmt.Sprintf("%s-%d", w.Name, k)
-			}
-			j := &engine.Job{Name: name, Workload: w.Name, Template: tmpl}
-			switch w.Kind {
-			case "Pod":
-				j.Kind = engine.KindPod
-			case "Job":
-				j.Kind = engine.KindJob
-			case "IndexedJob":
-				j.Kind = engine.KindIndexedJob
-			}
-			j.Parallelism = max(w.Parallelism, 1)
-			j.Completions = w.Completions
-			if j.Completions == 0 {
-				j.Completions = j.Parallelism
-			}
-			if err := e.Submit(at, j); err != nil {
-				return nil, fmt.Errorf("workloads[%d]: %w", i, err)
+		runtimes := w.Runtimes
+		if len(runtimes) == 0 {
+			runtimes = []string{""}
+		}
+		for _, rt := range runtimes {
+			for k, at := range times {
+				name := w.Name
+				if rt != "" && len(runtimes) > 1 {
+					name += "-" + rt
+				}
+				if count > 1 {
+					name = fmt.Sprintf("%s-%d", name, k)
+				}
+				j := &engine.Job{Name: name, Workload: w.Name, Runtime: rt, Template: tmpl}
+				if w.App != nil {
+					if sc.res == nil || sc.res.apps[i] == nil {
+						return nil, fmt.Errorf("workloads[%d]: the app model is not loaded (build a scenario from Load or Parse)", i)
+					}
+					j.RunModel = sc.runModel(i, rt, tmpl)
+				}
+				if err := submit(e, w, j, at); err != nil {
+					return nil, fmt.Errorf("workloads[%d]: %w", i, err)
+				}
 			}
 		}
 	}
 	return e, nil
+}
+
+// runModel is the app model of workload i in runtime rt.
+func (sc *Scenario) runModel(i int, rt string, tmpl *engine.PodTemplate) engine.RunModel {
+	w := &sc.Workloads[i]
+	res := sc.res
+	perPod := w.App.RanksPerPod
+	if perPod == 0 {
+		perPod = max(int(tmpl.Requests().MilliCPU/1000), 1)
+	}
+	bg := sc.runtime(rt).Background
+	return &appRun{
+		spec: w.App, fit: res.apps[i], pools: res.pools, perPod: perPod, bg: bg,
+		fabric: &network.Fabric{Inter: res.runtimes[rt], Intra: res.intra, Topology: res.topology},
+	}
+}
+
+func (sc *Scenario) runtime(name string) *Runtime {
+	for i := range sc.Runtimes {
+		if sc.Runtimes[i].Name == name {
+			return &sc.Runtimes[i]
+		}
+	}
+	return &Runtime{}
+}
+
+func submit(e *engine.Engine, w *Workload, j *engine.Job, at float64) error {
+	switch w.Kind {
+	case "Pod":
+		j.Kind = engine.KindPod
+	case "Job":
+		j.Kind = engine.KindJob
+	case "IndexedJob":
+		j.Kind = engine.KindIndexedJob
+	}
+	j.Parallelism = max(w.Parallelism, 1)
+	j.Completions = w.Completions
+	if j.Completions == 0 {
+		j.Completions = j.Parallelism
+	}
+	return e.Submit(at, j)
 }
 
 // Nodes builds the cluster's nodes: pool <name> gives nodes <name>-0 …

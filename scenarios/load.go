@@ -69,7 +69,7 @@ func Parse(name string, data []byte, ov Overrides) (*Scenario, error) {
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	}
-	if err := validate(sc, d.lines); err != nil {
+	if err := validate(sc, d.lines, filepath.Dir(name)); err != nil {
 		return nil, withOrigin(withFile(err, name), origins)
 	}
 	return sc, nil

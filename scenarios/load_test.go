@@ -64,8 +64,8 @@ func TestMalformed(t *testing.T) {
 		{"yaml syntax", func(t *testing.T) string { return edit(t, "seed: 3", "seed: [3") }, nil, "bad.yaml:2: did not find expected ',' or ']'"},
 		{"missing version", func(t *testing.T) string { return edit(t, "version: 1\n", "") }, nil, "bad.yaml: version: required (this build reads version: 1)"},
 		{"future version", func(t *testing.T) string { return edit(t, "version: 1", "version: 2") }, nil, "bad.yaml:1: version: unsupported schema version 2 (this build reads version: 1)"},
-		{"unknown top-level key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nsead: 4") }, nil, "bad.yaml:4: sead: unknown field; valid fields: cluster, controllers, description, name, outputs, policy, seed, stallTimeout, startup, until, version, workloads"},
-		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: arrival, completions, count, kind, name, parallelism, pod, runTime"},
+		{"unknown top-level key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nsead: 4") }, nil, "bad.yaml:4: sead: unknown field; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, version, workloads"},
+		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, completions, count, kind, name, parallelism, pod, runTime, runtimes"},
 		{"duplicate key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nseed: 4") }, nil, "bad.yaml:4: seed: duplicate key"},
 		{"seed not a number", func(t *testing.T) string { return edit(t, "seed: 3", "seed: three") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"three\""},
 		{"negative seed", func(t *testing.T) string { return edit(t, "seed: 3", "seed: -3") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"-3\""},
@@ -102,7 +102,7 @@ func TestMalformed(t *testing.T) {
 		{"no workloads", func(t *testing.T) string { return minimal[:strings.Index(minimal, "workloads:")] + "workloads: []\n" }, nil, "bad.yaml:12: workloads: at least one workload is required"},
 		{"unknown kind", func(t *testing.T) string { return edit(t, "kind: IndexedJob", "kind: MPIJob") }, nil, "bad.yaml:14: workloads[0].kind: unknown kind \"MPIJob\" (valid: Pod, Job, IndexedJob)"},
 		{"negative parallelism", func(t *testing.T) string { return edit(t, "parallelism: 2", "parallelism: -2") }, nil, "bad.yaml:15: workloads[0].parallelism: must be at least 1, got -2"},
-		{"missing runTime", func(t *testing.T) string { return edit(t, "    runTime: 10\n", "") }, nil, "bad.yaml:13: workloads[0].runTime: required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2})"},
+		{"missing runTime", func(t *testing.T) string { return edit(t, "    runTime: 10\n", "") }, nil, "bad.yaml:13: workloads[0].runTime: required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2}), or an app model"},
 		{"negative runTime", func(t *testing.T) string { return edit(t, "runTime: 10", "runTime: -10") }, nil, "bad.yaml:16: workloads[0].runTime: must not be negative, got -10"},
 		{"unknown distribution", func(t *testing.T) string { return edit(t, "runTime: 10", "runTime: {dist: weibull, k: 2}") }, nil, "bad.yaml:16: workloads[0].runTime: dist: unknown distribution \"weibull\" (valid: const, exponential, lognormal, normal, uniform)"},
 		{"distribution missing parameter", func(t *testing.T) string { return edit(t, "runTime: 10", "runTime: {dist: lognormal, median: 60}") }, nil, "bad.yaml:16: workloads[0].runTime: lognormal distribution needs sigma"},
@@ -123,7 +123,7 @@ func TestMalformed(t *testing.T) {
 		{"affinity operator", func(t *testing.T) string {
 			return edit(t, "      containers:\n", "      affinity:\n        required:\n          - matchExpressions: [{key: zone, operator: Near, values: [a]}]\n      containers:\n")
 		}, nil, "bad.yaml:20: workloads[0].pod.affinity.required[0].matchExpressions[0].operator: unknown operator \"Near\" (valid: In, NotIn, Exists, DoesNotExist, Gt, Lt)"},
-		{"set unknown key", func(*testing.T) string { return minimal }, []string{"cluster.pools[0].cores=8"}, "bad.yaml: cluster.pools[0].cores: unknown field \"cores\"; valid fields: count, cpu, gpus, labels, memory, name, pods, racks, taints, unschedulable, zones (set by --set cluster.pools[0].cores)"},
+		{"set unknown key", func(*testing.T) string { return minimal }, []string{"cluster.pools[0].cores=8"}, "bad.yaml: cluster.pools[0].cores: unknown field \"cores\"; valid fields: coreSpeed, count, cpu, gpus, labels, memory, memoryBandwidth, name, pods, racks, taints, unschedulable, zones (set by --set cluster.pools[0].cores)"},
 		{"set index out of range", func(*testing.T) string { return minimal }, []string{"cluster.pools[3].cpu=8"}, "bad.yaml: cluster.pools[3].cpu: index 3 out of range (the list has 1 entry) (set by --set cluster.pools[3].cpu)"},
 		{"set bad value", func(*testing.T) string { return minimal }, []string{"cluster.pools[0].count=many"}, "bad.yaml: cluster.pools[0].count: must be an integer, got \"many\" (set by --set cluster.pools[0].count)"},
 		{"set without equals", func(*testing.T) string { return minimal }, []string{"seed"}, "bad.yaml: --set \"seed\": expected key=value, e.g. --set seed=7 or --set cluster.pools[0].count=16"},

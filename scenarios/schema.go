@@ -19,8 +19,12 @@ type Scenario struct {
 	Startup      Startup     `yaml:"startup"`
 	Controllers  Controllers `yaml:"controllers"`
 	Policy       Policy      `yaml:"policy"`
+	Network      Network     `yaml:"network"`
+	Runtimes     []Runtime   `yaml:"runtimes"`
 	Workloads    []Workload  `yaml:"workloads"`
 	Outputs      Outputs     `yaml:"outputs"`
+
+	res *resolved // what the file references load to (set by Parse)
 }
 
 // Cluster is the set of node pools.
@@ -41,6 +45,11 @@ type Pool struct {
 	Labels        map[string]string `yaml:"labels"`
 	Taints        []Taint           `yaml:"taints"`
 	Unschedulable bool              `yaml:"unschedulable"`
+	// MemoryBandwidth is a node's sustained memory bandwidth in GB/s
+	// and CoreSpeed its core speed relative to the machine an app was
+	// fitted on (app models only; 0: the app fit's own).
+	MemoryBandwidth float64 `yaml:"memoryBandwidth"`
+	CoreSpeed       float64 `yaml:"coreSpeed"`
 }
 
 // Taint is a node taint.
@@ -98,6 +107,11 @@ type Workload struct {
 	Arrival     Arrival `yaml:"arrival"`
 	RunTime     *Dist   `yaml:"runTime"`
 	Pod         PodSpec `yaml:"pod"`
+	// App makes each job one MPI program priced by an application model
+	// on its placement (instead of runTime); Runtimes lists the runtimes
+	// it runs in: every job is submitted once per runtime.
+	App      *AppSpec `yaml:"app"`
+	Runtimes []string `yaml:"runtimes"`
 }
 
 // Arrival is when the jobs of a workload are submitted.

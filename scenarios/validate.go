@@ -42,7 +42,7 @@ var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
 
-func validate(sc *Scenario, lines map[string]int) error {
+func validate(sc *Scenario, lines map[string]int, dir string) error {
 	v := &validator{lines: lines}
 	if !v.given("version") {
 		return v.errf("version", "required (this build reads version: %d)", SchemaVersion)
@@ -74,6 +74,11 @@ func validate(sc *Scenario, lines map[string]int) error {
 			return err
 		}
 	}
+	res, err := v.resolveRuntimes(sc, dir)
+	if err != nil {
+		return err
+	}
+	sc.res = res
 	return nil
 }
 
@@ -247,8 +252,8 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 	if a.At < 0 {
 		return v.errf(path+".arrival.at", "must not be negative, got %v", a.At)
 	}
-	if w.RunTime == nil {
-		return v.errf(path+".runTime", "required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2})")
+	if w.RunTime == nil && w.App == nil {
+		return v.errf(path+".runTime", "required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2}), or an app model")
 	}
 	return v.pod(&w.Pod, path+".pod")
 }

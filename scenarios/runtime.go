@@ -1,0 +1,353 @@
+package scenarios
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/network"
+	"github.com/convergesim/converge/workloads/apps"
+)
+
+// Network is the scenario's network: the transport between nodes (a
+// NetworkProfile file), shared memory within a node, and the topology.
+type Network struct {
+	// Profile is the inter-node transport every runtime starts from
+	// (a kind: NetworkProfile file, relative to the scenario file).
+	Profile string `yaml:"profile"`
+	// Intra is the shared-memory transport (a profile file; default
+	// network.DefaultIntra).
+	Intra    string          `yaml:"intra"`
+	Topology NetworkTopology `yaml:"topology"`
+}
+
+// NetworkTopology is one-switch (default) or two-level (leaf switches
+// of nodesPerLeaf nodes with oversubscribed uplinks).
+type NetworkTopology struct {
+	Kind             string  `yaml:"kind"`
+	NodesPerLeaf     int     `yaml:"nodesPerLeaf"`
+	Oversubscription float64 `yaml:"oversubscription"`
+}
+
+// Runtime is where a job's ranks run: bare metal, a container, pods in
+// Usernetes. It differs from another runtime only by mechanisms: its
+// network path (a profile whose stages add latency, cap the stream
+// rate and burn node CPU) and the daemons that share its nodes.
+type Runtime struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Profile is the runtime's inter-node transport (a NetworkProfile
+	// file, with its stages); default network.profile.
+	Profile string `yaml:"profile"`
+	// Background is the CPU the node's daemons keep busy (apps.Env).
+	Background apps.Background `yaml:"background"`
+	// Provenance says where the figures come from.
+	Provenance string `yaml:"provenance"`
+}
+
+// AppSpec makes a workload's jobs run as one MPI program priced by an
+// application model (workloads/apps) on the placement they get.
+type AppSpec struct {
+	// Model is the app (lammps, amg, training, mpi-pattern, fixed).
+	Model string `yaml:"model"`
+	// File is its parameter file (kind: AppModel, relative to the
+	// scenario file) and Fit the parameter set in it.
+	File string `yaml:"file"`
+	Fit  string `yaml:"fit"`
+	// RanksPerPod is the MPI ranks each pod runs (default: the pod's
+	// CPU request in whole cores, at least 1).
+	RanksPerPod int `yaml:"ranksPerPod"`
+	// CPUQuota is each pod's CPU limit in cores (the CFS quota); 0 means
+	// no limit.
+	CPUQuota float64 `yaml:"cpuQuota"`
+	// lammps: the -v x/y/z replicas of the input and the steps run.
+	Replicas [3]int `yaml:"replicas"`
+	// lammps, training: steps run.
+	Steps int `yaml:"steps"`
+	// training: samples per step over all ranks.
+	GlobalBatch int `yaml:"globalBatch"`
+	// amg: the block of the grid each rank owns (-n) and the solver
+	// iterations (0: the fitted convergence); the process grid (-P) is
+	// network.ProcessGrid(ranks).
+	ProblemPerRank [3]int `yaml:"problemPerRank"`
+	Iterations     int    `yaml:"iterations"`
+}
+
+// appModels are the models a workload can name.
+var appModels = []string{"amg", "fixed", "lammps", "mpi-pattern", "training"}
+
+// resolved holds what a scenario's file references load to.
+type resolved struct {
+	intra    *network.Profile
+	topology *network.Topology
+	runtimes map[string]*network.Profile
+	apps     []*apps.Fit // by workload index (nil: no app)
+	pools    map[string]Pool
+}
+
+// readProfile loads a NetworkProfile file named in the scenario.
+func readProfile(dir, file, field string, lineOf func(string) int) (*network.Profile, error) {
+	path := file
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, file)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errorf(field, lineOf(field), "cannot read profile: %v", err)
+	}
+	p, _, err := network.ReadProfile(path, bytes.NewReader(data))
+	if err != nil {
+		return nil, errorf(field, lineOf(field), "%v", err)
+	}
+	return p, nil
+}
+
+// resolveRuntimes validates network, runtimes and the app workloads and
+// loads the files they name.
+func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error) {
+	r := &resolved{runtimes: map[string]*network.Profile{}, apps: make([]*apps.Fit, len(sc.Workloads)), pools: map[string]Pool{}}
+	for _, p := range sc.Cluster.Pools {
+		r.pools[p.Name] = p
+	}
+	uses := false
+	for i := range sc.Workloads {
+		if sc.Workloads[i].App != nil || len(sc.Workloads[i].Runtimes) > 0 {
+			uses = true
+		}
+	}
+	if !uses && len(sc.Runtimes) == 0 && sc.Network.Profile == "" {
+		return r, nil
+	}
+	n := &sc.Network
+	var base *network.Profile
+	if n.Profile != "" {
+		p, err := readProfile(dir, n.Profile, "network.profile", v.line)
+		if err != nil {
+			return nil, err
+		}
+		base = p
+	}
+	r.intra = network.DefaultIntra()
+	if n.Intra != "" {
+		p, err := readProfile(dir, n.Intra, "network.intra", v.line)
+		if err != nil {
+			return nil, err
+		}
+		r.intra = p
+	}
+	switch n.Topology.Kind {
+	case "", "one-switch":
+		r.topology = network.OneSwitch()
+	case "two-level":
+		r.topology = network.TwoLevel(n.Topology.NodesPerLeaf, n.Topology.Oversubscription)
+		if err := r.topology.Validate(); err != nil {
+			return nil, v.errf("network.topology", "%v", err)
+		}
+	default:
+		return nil, v.errf("network.topology.kind", "unknown topology %q (valid: one-switch, two-level)", n.Topology.Kind)
+	}
+	for i := range sc.Runtimes {
+		rt := &sc.Runtimes[i]
+		path := fmt.Sprintf("runtimes[%d]", i)
+		switch {
+		case rt.Name == "":
+			return nil, v.errf(path+".name", "required")
+		case !dnsName.MatchString(rt.Name):
+			return nil, v.errf(path+".name", "%q is not a valid name (lower-case letters, digits, '-' and '.')", rt.Name)
+		case r.runtimes[rt.Name] != nil:
+			return nil, v.errf(path+".name", "duplicate runtime %q", rt.Name)
+		case !(rt.Background.Load >= 0) || !(rt.Background.Burst >= 0):
+			return nil, v.errf(path+".background", "load and burst must not be negative")
+		}
+		p := base
+		if rt.Profile != "" {
+			q, err := readProfile(dir, rt.Profile, path+".profile", v.line)
+			if err != nil {
+				return nil, err
+			}
+			p = q
+		}
+		if p == nil {
+			return nil, v.errf(path+".profile", "required when network.profile is not set")
+		}
+		r.runtimes[rt.Name] = p
+	}
+	for i := range sc.Workloads {
+		w := &sc.Workloads[i]
+		path := fmt.Sprintf("workloads[%d]", i)
+		for k, name := range w.Runtimes {
+			if r.runtimes[name] == nil {
+				return nil, v.errf(fmt.Sprintf("%s.runtimes[%d]", path, k), "unknown runtime %q (valid: %s)", name, strings.Join(runtimeNames(sc), ", "))
+			}
+			if slices.Index(w.Runtimes, name) != k {
+				return nil, v.errf(fmt.Sprintf("%s.runtimes[%d]", path, k), "runtime %q listed twice", name)
+			}
+		}
+		if w.App == nil {
+			if len(w.Runtimes) > 0 {
+				return nil, v.errf(path+".runtimes", "runtimes apply to workloads with an app model")
+			}
+			continue
+		}
+		fit, err := v.app(w, path, dir)
+		if err != nil {
+			return nil, err
+		}
+		r.apps[i] = fit
+		if len(w.Runtimes) == 0 {
+			switch {
+			case len(sc.Runtimes) == 1:
+				w.Runtimes = []string{sc.Runtimes[0].Name}
+			case len(sc.Runtimes) > 1:
+				return nil, v.errf(path+".runtimes", "required: name the runtimes the app runs in (valid: %s)", strings.Join(runtimeNames(sc), ", "))
+			case base == nil:
+				return nil, v.errf(path+".app", "an app model needs a network: set network.profile (a NetworkProfile file) or define runtimes")
+			default:
+				r.runtimes[""] = base // no runtimes section: the network as it is
+			}
+		}
+	}
+	return r, nil
+}
+
+func runtimeNames(sc *Scenario) []string {
+	var out []string
+	for _, rt := range sc.Runtimes {
+		out = append(out, rt.Name)
+	}
+	if len(out) == 0 {
+		return []string{"(none: add a runtimes section)"}
+	}
+	return out
+}
+
+// app validates a workload's app block and loads its parameter file.
+func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
+	a := w.App
+	ap := path + ".app"
+	switch {
+	case !slices.Contains(appModels, a.Model):
+		return nil, v.errf(ap+".model", "unknown app model %q (valid: %s)", a.Model, strings.Join(appModels, ", "))
+	case a.File == "":
+		return nil, v.errf(ap+".file", "required: the model's parameter file (kind: AppModel), e.g. apps/%s.yaml", a.Model)
+	case a.RanksPerPod < 0:
+		return nil, v.errf(ap+".ranksPerPod", "must not be negative, got %d", a.RanksPerPod)
+	case !(a.CPUQuota >= 0):
+		return nil, v.errf(ap+".cpuQuota", "must not be negative, got %v", a.CPUQuota)
+	case w.Kind == "Job" || w.Kind == "IndexedJob":
+		if w.Parallelism != 0 && w.Completions != 0 && w.Parallelism != w.Completions {
+			return nil, v.errf(path+".completions", "an app job starts all its pods together: completions (%d) must equal parallelism (%d)", w.Completions, w.Parallelism)
+		}
+	}
+	if w.RunTime != nil {
+		return nil, v.errf(path+".runTime", "an app workload's run time comes from its model; remove runTime")
+	}
+	file := a.File
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	f, err := LoadAppModel(file)
+	if err != nil {
+		return nil, v.errf(ap+".file", "%v", err)
+	}
+	if f.App != a.Model {
+		return nil, v.errf(ap+".file", "%s holds the %s model, not %s", a.File, f.App, a.Model)
+	}
+	fit, err := f.Lookup(a.Fit)
+	if err != nil {
+		return nil, v.errf(ap+".fit", "%v", err)
+	}
+	need := func(field string, ok bool, what string) error {
+		if !ok {
+			return v.errf(ap+"."+field, "required for %s: %s", a.Model, what)
+		}
+		return nil
+	}
+	pos3 := func(x [3]int) bool { return x[0] > 0 && x[1] > 0 && x[2] > 0 }
+	switch a.Model {
+	case "lammps":
+		if err := need("replicas", pos3(a.Replicas), "the -v x, y, z replicas, three positive integers"); err != nil {
+			return nil, err
+		}
+		if err := need("steps", a.Steps > 0, "the time steps run, a positive integer"); err != nil {
+			return nil, err
+		}
+	case "training":
+		if err := need("steps", a.Steps > 0, "the training steps, a positive integer"); err != nil {
+			return nil, err
+		}
+		if err := need("globalBatch", a.GlobalBatch > 0, "samples per step over all ranks, a positive integer"); err != nil {
+			return nil, err
+		}
+	case "amg":
+		if err := need("problemPerRank", pos3(a.ProblemPerRank), "the -n problem per rank, three positive integers"); err != nil {
+			return nil, err
+		}
+		if a.Iterations < 0 {
+			return nil, v.errf(ap+".iterations", "must not be negative (0: the fitted convergence), got %d", a.Iterations)
+		}
+	}
+	return fit, nil
+}
+
+// appRun is the engine.RunModel of one app job in one runtime.
+type appRun struct {
+	spec   *AppSpec
+	fit    *apps.Fit
+	fabric *network.Fabric
+	bg     apps.Background
+	pools  map[string]Pool
+	perPod int
+}
+
+// RunTime builds the model's environment from the placement and prices
+// the run: ranks per node are pods × ranks per pod, the node shape is
+// the first node's (cores from its allocatable CPU, memory bandwidth
+// and core speed from its pool).
+func (a *appRun) RunTime(pl []engine.NodeShare) (engine.RunResult, error) {
+	rpn := make([]int, len(pl))
+	ppn := make([]int, len(pl))
+	ranks := 0
+	for i, s := range pl {
+		ppn[i] = s.Pods
+		rpn[i] = s.Pods * a.perPod
+		ranks += rpn[i]
+	}
+	n := pl[0].Node
+	pool := a.pools[n.Pool]
+	node := apps.Node{Cores: int(n.Allocatable.MilliCPU / 1000), MemoryBandwidth: pool.MemoryBandwidth, Speed: pool.CoreSpeed}
+	if node.MemoryBandwidth == 0 {
+		node.MemoryBandwidth = a.fit.Node.MemoryBandwidth
+	}
+	env := &apps.Env{
+		Fabric: a.fabric, Placement: network.Placement{RanksPerNode: rpn}, Node: node,
+		CPUQuota: a.spec.CPUQuota, PodsPerNode: ppn,
+		BackgroundLoad: a.bg.Load, BackgroundBurst: a.bg.Burst,
+	}
+	m, err := a.model(ranks)
+	if err != nil {
+		return engine.RunResult{}, err
+	}
+	return m.RunTime(env)
+}
+
+func (a *appRun) model(ranks int) (apps.Model, error) {
+	s := a.spec
+	switch p := a.fit.Parameters.(type) {
+	case *apps.LAMMPSParams:
+		return &apps.LAMMPS{Params: p, Replicas: s.Replicas, Steps: s.Steps}, nil
+	case *apps.TrainingParams:
+		return &apps.Training{Params: p, GlobalBatch: s.GlobalBatch, Steps: s.Steps}, nil
+	case *apps.AMGParams:
+		return &apps.AMG{Params: p, N: s.ProblemPerRank, P: network.ProcessGrid(ranks), Iterations: s.Iterations}, nil
+	case *apps.PatternParams:
+		return &apps.Pattern{Params: p}, nil
+	case *apps.FixedParams:
+		return &apps.Fixed{Params: p}, nil
+	}
+	return nil, fmt.Errorf("app model %s: no job shape for parameters %T", s.Model, a.fit.Parameters)
+}
