@@ -218,10 +218,22 @@ func (f *Fabric) evaluator(pl Placement) (evaluator, error) {
 	if err := f.Validate(); err != nil {
 		return evaluator{}, err
 	}
-	if err := pl.Validate(); err != nil {
-		return evaluator{}, err
+	// One pass for the checks, the rank count and uniformity.
+	total, ppn, bad := 0, 0, len(pl.RanksPerNode) == 0
+	if !bad {
+		ppn = pl.RanksPerNode[0]
 	}
-	e := evaluator{f: f, pl: pl, p: pl.Ranks(), ppn: pl.uniformPerNode(), inter: f.Inter, intra: f.intra()}
+	for _, k := range pl.RanksPerNode {
+		total += k
+		bad = bad || k <= 0 || total > maxRanks
+		if k != ppn {
+			ppn = 0
+		}
+	}
+	if bad {
+		return evaluator{}, pl.Validate()
+	}
+	e := evaluator{f: f, pl: pl, p: total, ppn: ppn, inter: f.Inter, intra: f.intra()}
 	e.link = linkRate(e.inter)
 	e.intraCap = math.Inf(1)
 	if e.intra.LinkBandwidth > 0 {

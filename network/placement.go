@@ -65,15 +65,3 @@ func (pl Placement) Validate() error {
 // maxRanks bounds a placement so that rank arithmetic (products of two
 // rank counts) cannot overflow.
 const maxRanks = 1 << 30
-
-// uniformPerNode returns the ranks per node if every node has the same
-// number, else 0.
-func (pl Placement) uniformPerNode() int {
-	r := pl.RanksPerNode[0]
-	for _, x := range pl.RanksPerNode[1:] {
-		if x != r {
-			return 0
-		}
-	}
-	return r
-}
