@@ -678,3 +678,30 @@ func FuzzCollectives(f *testing.F) {
 		check(fab.HaloExchange(pl, Halo{FaceBytes: [3]int64{n, n / 2, -n}}))
 	})
 }
+
+func TestCostBytes(t *testing.T) {
+	f := &Fabric{Inter: testInter()}
+	const n = 1 << 20
+	c, err := f.Allreduce(Uniform(8, 1), n, AlgRing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(t, "ring inter bytes", c.InterBytes, 2*7*float64(n)/8)
+	close(t, "ring intra bytes", c.IntraBytes, 0)
+	// 4 nodes × 4 ranks, recursive doubling: distances 1 and 2 stay on
+	// the node, 4 and 8 leave it.
+	c, err = f.Allreduce(Uniform(4, 4), n, AlgRecursiveDoubling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(t, "doubling inter bytes", c.InterBytes, 2*n)
+	close(t, "doubling intra bytes", c.IntraBytes, 2*n)
+	// Linear alltoall on 3 nodes × 2: a rank sends 4 messages off node
+	// and 1 on it.
+	c, err = f.Alltoall(Uniform(3, 2), 1000, AlgLinear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(t, "alltoall inter bytes", c.InterBytes, 4000)
+	close(t, "alltoall intra bytes", c.IntraBytes, 1000)
+}

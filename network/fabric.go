@@ -7,7 +7,10 @@ import (
 
 // Fabric prices communication between the ranks of a job: Inter
 // between nodes, Intra within a node (shared memory; nil means
-// DefaultIntra), over Topology (nil means one switch).
+// DefaultIntra), over Topology (nil means one switch). A node's
+// concurrent inter-node messages share its Inter link; concurrent
+// shared-memory copies share nothing unless Intra.LinkBandwidth is set
+// (then it caps their sum on a node).
 type Fabric struct {
 	Inter    *Profile  `yaml:"inter" json:"inter"`
 	Intra    *Profile  `yaml:"intra" json:"intra"`
