@@ -1,0 +1,113 @@
+package network_test
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/convergesim/converge/network"
+)
+
+// TestFitStageCostRecovers: rates generated from known costs give the
+// costs back, and the rates back exactly.
+func TestFitStageCostRecovers(t *testing.T) {
+	const perPacket, perByte = 30e-6, 5e-9
+	var runs []network.StageRun
+	for _, s := range []int{1500, 9000, 65520} {
+		runs = append(runs, network.StageRun{PacketSize: s, Rate: float64(s-40) / (perPacket + float64(s)*perByte), Source: "synthetic"})
+	}
+	f, err := network.FitStageCost(runs, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(f.PerPacket-perPacket) > 1e-12 || math.Abs(f.PerByte-perByte) > 1e-15 {
+		t.Errorf("fit = %g s/packet, %g s/B; want %g, %g", f.PerPacket, f.PerByte, perPacket, perByte)
+	}
+	for i, e := range f.RateError {
+		if math.Abs(e) > 1e-9 {
+			t.Errorf("run %d: rate error %g", i, e)
+		}
+	}
+	// The fitted stage caps a profile's stream rate at the same rate.
+	p := &network.Profile{Name: "p", Bands: []network.Band{{Latency: 1e-5, Bandwidth: 1e12}},
+		Stages: []network.Stage{{Name: "slirp", MTU: 1500, PerPacket: f.PerPacket, PerByte: f.PerByte}}}
+	if got, want := p.Bandwidth(1<<20), runs[0].Rate; math.Abs(got-want)/want > 1e-9 {
+		t.Errorf("profile bandwidth through the stage = %g, want %g", got, want)
+	}
+}
+
+// TestFitStageCostNonNegative: a line with a negative intercept is
+// refitted through the origin.
+func TestFitStageCostNonNegative(t *testing.T) {
+	// y = s·1e-9 − 1e-6 at two sizes: intercept negative.
+	runs := []network.StageRun{
+		{PacketSize: 1500, Rate: 1460 / (1500e-9 - 1e-6)},
+		{PacketSize: 65520, Rate: 65480 / (65520e-9 - 1e-6)},
+	}
+	f, err := network.FitStageCost(runs, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.PerPacket != 0 || !(f.PerByte > 0) {
+		t.Errorf("fit = %g, %g; want perPacket 0 and a positive perByte", f.PerPacket, f.PerByte)
+	}
+}
+
+func TestFitStageCostErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		runs []network.StageRun
+		hdr  int
+		want string
+	}{
+		{"one run", []network.StageRun{{PacketSize: 1500, Rate: 1e8}}, 0, "need rates at two or more packet sizes"},
+		{"one size", []network.StageRun{{PacketSize: 1500, Rate: 1e8}, {PacketSize: 1500, Rate: 2e8}}, 0, "need two or more packet sizes"},
+		{"no payload", []network.StageRun{{PacketSize: 60, Rate: 1e8, Source: "a.json"}, {PacketSize: 1500, Rate: 1e8}}, 20, "a.json: packets of 60 bytes carry no payload"},
+		{"zero rate", []network.StageRun{{PacketSize: 1500, Rate: 0, Source: "b.json"}, {PacketSize: 9000, Rate: 1e8}}, 0, "b.json: rate 0 B/s must be positive"},
+	} {
+		_, err := network.FitStageCost(c.runs, c.hdr)
+		if err == nil || !errors.Is(err, network.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestReadPing(t *testing.T) {
+	out := `PING 10.201.0.2 (10.201.0.2) 56(84) bytes of data.
+64 bytes from 10.201.0.2: icmp_seq=1 ttl=64 time=0.052 ms
+
+--- 10.201.0.2 ping statistics ---
+50 packets transmitted, 49 received, 2% packet loss, time 512ms
+rtt min/avg/max/mdev = 0.026/0.060/0.249/0.046 ms
+`
+	r, err := network.ReadPing("ping.txt", strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent != 50 || r.Received != 49 || r.Min != 0.026/1e3 || r.Avg != 0.060/1e3 || r.Max != 0.249/1e3 || r.Mdev != 0.046/1e3 {
+		t.Errorf("ReadPing = %+v", r)
+	}
+	for _, c := range []struct{ name, in, want string }{
+		{"empty", "", `ping.txt: no "packets transmitted" line`},
+		{"no replies", "5 packets transmitted, 0 received, 100% packet loss\n", "ping.txt:1: received: no replies"},
+		{"truncated", "5 packets transmitted, 5 received\n", `no "rtt min/avg/max/mdev" line`},
+		{"bad rtt", "5 packets transmitted, 5 received\nrtt min/avg/max/mdev = a/b/c/d ms\n", `ping.txt:2: rtt: "a" is not a round-trip time`},
+		{"order", "5 packets transmitted, 5 received\nrtt min/avg/max/mdev = 3/2/1/0 ms\n", "min ≤ avg ≤ max"},
+	} {
+		_, err := network.ReadPing("ping.txt", strings.NewReader(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+func FuzzReadPing(f *testing.F) {
+	f.Add("50 packets transmitted, 49 received\nrtt min/avg/max/mdev = 0.026/0.060/0.249/0.046 ms\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := network.ReadPing("f", strings.NewReader(s))
+		if err == nil && (r.Received == 0 || r.Min > r.Avg || r.Avg > r.Max) {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}
