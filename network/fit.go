@@ -115,11 +115,16 @@ func (in *FitInput) AddFile(path string, data []byte, experiment string) error {
 	file := InputFile{Path: path, SHA256: hex.EncodeToString(sum[:]), Format: format}
 	switch format {
 	case FormatIperf3:
-		r, err := ReadIperf3(path, bytes.NewReader(data))
+		runs, err := ReadIperf3All(path, bytes.NewReader(data))
 		if err != nil {
 			return err
 		}
-		return in.AddIperf(file, r)
+		for _, r := range runs {
+			if err := in.AddIperf(file, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	case FormatOSUStdout:
 		r, err := ReadOSU(path, bytes.NewReader(data))
 		if err != nil {
@@ -200,6 +205,13 @@ func (in *FitInput) AddIperf(file InputFile, r *IperfResult) error {
 	if r.CPU.HostTotal > 0 && r.CPU.RemoteTotal > 0 {
 		cpuSeconds := (r.CPU.HostTotal + r.CPU.RemoteTotal) / 2 / 100 * r.Sent.Seconds
 		run.CPUPerByte = cpuSeconds / float64(r.Received.Bytes)
+	}
+	if n := len(in.Files); n > 0 && in.Files[n-1].Path == file.Path && in.Files[n-1].SHA256 == file.SHA256 && in.Files[n-1].Kind == "bulk" {
+		// Another run of the same file (iperf3 --logfile appends).
+		run.Input = n - 1
+		in.Files[n-1].Samples += len(run.Rates)
+		in.Bulk = append(in.Bulk, run)
+		return nil
 	}
 	file.Kind = "bulk"
 	file.Tool = r.Version

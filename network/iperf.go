@@ -240,26 +240,76 @@ func lineOf(data []byte, off int64) int {
 // the file, the field path (end.sum_sent.seconds) and, where known, the
 // line.
 func ReadIperf3(name string, r io.Reader) (*IperfResult, error) {
+	runs, err := ReadIperf3All(name, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) > 1 {
+		return nil, inputErr(name, 0, "", "%d runs in one file (iperf3 --logfile appends one per run): read them with ReadIperf3All", len(runs))
+	}
+	return runs[0], nil
+}
+
+// ReadIperf3All reads a file of one or more iperf3 -J documents one
+// after another (iperf3 --logfile appends one per run), checking each
+// as ReadIperf3 does. An error in a later run names its first line.
+func ReadIperf3All(name string, r io.Reader) ([]*IperfResult, error) {
 	data, err := readLimited(name, r)
 	if err != nil {
 		return nil, err
 	}
-	var doc iperfJSON
-	if err := json.Unmarshal(data, &doc); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn) && strings.Contains(syn.Error(), "unexpected end of JSON input"):
-			return nil, inputErr(name, lineOf(data, syn.Offset), "", "truncated JSON (ends at offset %d)", len(data))
-		case errors.As(err, &syn):
-			return nil, inputErr(name, lineOf(data, syn.Offset), "", "not valid JSON (offset %d): %v", syn.Offset, syn)
-		case errors.As(err, &typ):
-			return nil, inputErr(name, lineOf(data, typ.Offset), typ.Field, "must be %s, got a JSON %s", jsonTypeWord(typ.Type), typ.Value)
-		case strings.Contains(err.Error(), "unexpected end of JSON input"):
-			return nil, inputErr(name, lineOf(data, int64(len(data))), "", "truncated JSON (ends at offset %d)", len(data))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var runs []*IperfResult
+	for {
+		start := dec.InputOffset()
+		var doc iperfJSON
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			break
 		}
-		return nil, inputErr(name, 0, "", "not an iperf3 JSON document: %v", err)
+		if err != nil {
+			return nil, iperfJSONErr(name, data, start, err)
+		}
+		res, err := convertIperf(name, &doc)
+		if err != nil {
+			var ie *InputError
+			if len(runs) > 0 && errors.As(err, &ie) {
+				ie.Msg = fmt.Sprintf("%s (in run %d, from line %d)", ie.Msg, len(runs)+1, lineOf(data, start+int64(countSpace(data[start:]))))
+			}
+			return nil, err
+		}
+		runs = append(runs, res)
 	}
+	if len(runs) == 0 {
+		return nil, inputErr(name, 0, "", "empty: no iperf3 JSON document")
+	}
+	return runs, nil
+}
+
+func countSpace(b []byte) int {
+	return len(b) - len(bytes.TrimLeft(b, " \t\r\n"))
+}
+
+// iperfJSONErr locates a decoding error: a truncated document, a
+// syntax error, or a value of the wrong type (with its field path).
+func iperfJSONErr(name string, data []byte, start int64, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syn) && strings.Contains(syn.Error(), "unexpected end of JSON input"):
+		return inputErr(name, lineOf(data, int64(len(data))), "", "truncated JSON (ends at offset %d)", len(data))
+	case errors.As(err, &syn):
+		return inputErr(name, lineOf(data, syn.Offset), "", "not valid JSON (offset %d): %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		off := start + typ.Offset
+		return inputErr(name, lineOf(data, off), typ.Field, "must be %s, got a JSON %s", jsonTypeWord(typ.Type), typ.Value)
+	}
+	return inputErr(name, 0, "", "not an iperf3 JSON document: %v", err)
+}
+
+// convertIperf checks one decoded document and converts it.
+func convertIperf(name string, doc *iperfJSON) (*IperfResult, error) {
+	var err error
 	if doc.Error != nil {
 		return nil, inputErr(name, 0, "error", "iperf3 reported an error: %q", *doc.Error)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -175,4 +176,45 @@ func FuzzReadIperf3(f *testing.F) {
 			t.Fatalf("accepted an impossible run: %+v", r)
 		}
 	})
+}
+
+// iperf3 --logfile appends one document per run to the same file.
+func TestReadIperf3Appended(t *testing.T) {
+	single, par := readFixture(t, "iperf3/single.json"), readFixture(t, "iperf3/parallel4.json")
+	both := append(append(append([]byte(nil), single...), '\n'), par...)
+	runs, err := ReadIperf3All("log.json", bytes.NewReader(both))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].NumStreams != 1 || runs[1].NumStreams != 4 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	if _, err := ReadIperf3("log.json", bytes.NewReader(both)); err == nil || !strings.Contains(err.Error(), "2 runs in one file") {
+		t.Errorf("ReadIperf3 of two runs: %v", err)
+	}
+	lines := bytes.Count(single, []byte("\n")) + 1
+	bad := append(append(append([]byte(nil), single...), '\n'), regexp.MustCompile(`"bytes":\s*\d+`).ReplaceAll(par, []byte(`"bytes": true`))...)
+	_, err = ReadIperf3All("log.json", bytes.NewReader(bad))
+	if err == nil || !strings.Contains(err.Error(), "intervals.streams.bytes: must be a number, got a JSON bool") {
+		t.Fatalf("type error in run 2: %v", err)
+	}
+	if ie := (*InputError)(nil); !errors.As(err, &ie) || ie.Line <= lines {
+		t.Errorf("type error in run 2 located at line %d, want after line %d", ie.Line, lines)
+	}
+	noEnd := edit(t, func(m map[string]any) { delete(m, "end") })
+	log := append(append(append([]byte(nil), single...), '\n'), noEnd...)
+	_, err = ReadIperf3All("log.json", bytes.NewReader(log))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("end: missing (the run did not finish) (in run 2, from line %d)", lineOf(log, int64(len(single)+1)))) {
+		t.Errorf("missing end in run 2: %v", err)
+	}
+	var in FitInput
+	if err := in.AddFile("log.json", both, ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Files) != 1 || len(in.Bulk) != 2 || in.Files[0].Samples != 8 {
+		t.Errorf("files %+v, %d runs", in.Files, len(in.Bulk))
+	}
+	if _, err := ReadIperf3All("e.json", strings.NewReader(" \n")); err == nil || !strings.Contains(err.Error(), "no iperf3 JSON document") {
+		t.Errorf("empty: %v", err)
+	}
 }

@@ -85,7 +85,8 @@ rtt min/avg/max/mdev = 0.026/0.060/0.249/0.046 ms
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sent != 50 || r.Received != 49 || r.Min != 0.026/1e3 || r.Avg != 0.060/1e3 || r.Max != 0.249/1e3 || r.Mdev != 0.046/1e3 {
+	near := func(got, ms float64) bool { return math.Abs(got-ms/1000) <= 1e-12*ms }
+	if r.Sent != 50 || r.Received != 49 || !near(r.Min, 0.026) || !near(r.Avg, 0.060) || !near(r.Max, 0.249) || !near(r.Mdev, 0.046) {
 		t.Errorf("ReadPing = %+v", r)
 	}
 	for _, c := range []struct{ name, in, want string }{
