@@ -41,6 +41,12 @@ type Cost struct {
 	// when the ranks are equivalent, an upper bound otherwise).
 	InterBytes float64
 	IntraBytes float64
+	// CPUSeconds is the node CPU time per rank that the inter-node path
+	// burns outside the application (Inter.NodeCPUPerByte on every byte
+	// sent and received; a rank is taken to receive what it sends, so
+	// 2·InterBytes): what a user-space stack such as slirp4netns takes
+	// from the ranks' cores.
+	CPUSeconds float64
 }
 
 // pattern is the partner rule of one communication round.
@@ -502,6 +508,12 @@ func (e *evaluator) run(r round, times int) {
 	e.cost.Steps += times
 	e.cost.InterBytes += r.bytes * float64(s.perRankInter*times)
 	e.cost.IntraBytes += r.bytes * float64(s.perRankIntra*times)
+}
+
+// done finishes the cost.
+func (e *evaluator) done() Cost {
+	e.cost.CPUSeconds = 2 * e.cost.InterBytes * e.inter.NodeCPUPerByte()
+	return e.cost
 }
 
 // errAlgorithm is the error for an algorithm a collective does not have.

@@ -688,6 +688,14 @@ func TestCostBytes(t *testing.T) {
 	}
 	close(t, "ring inter bytes", c.InterBytes, 2*7*float64(n)/8)
 	close(t, "ring intra bytes", c.IntraBytes, 0)
+	close(t, "no CPU cost", c.CPUSeconds, 0)
+	slirp := testInter().With("slirp", Stage{Name: "slirp4netns", CPUPerByte: 2e-9})
+	slirp.CPUPerByte = 1e-9
+	c, err = (&Fabric{Inter: slirp}).Allreduce(Uniform(8, 1), n, AlgRing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(t, "CPU seconds", c.CPUSeconds, 2*(2*7*float64(n)/8)*3e-9)
 	// 4 nodes × 4 ranks, recursive doubling: distances 1 and 2 stay on
 	// the node, 4 and 8 leave it.
 	c, err = f.Allreduce(Uniform(4, 4), n, AlgRecursiveDoubling)

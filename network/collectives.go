@@ -34,7 +34,7 @@ func (f *Fabric) Allreduce(pl Placement, bytes int64, alg Algorithm) (Cost, erro
 	}
 	e.cost.Algorithm = alg
 	if p == 1 {
-		return e.cost, nil
+		return e.done(), nil
 	}
 	n := float64(bytes)
 	switch alg {
@@ -65,7 +65,7 @@ func (f *Fabric) Allreduce(pl Placement, bytes int64, alg Algorithm) (Cost, erro
 			e.run(round{pat: patBinomial, d: 1, m: 2 * rem, reverse: true, bytes: n}, 1)
 		}
 	}
-	return e.cost, nil
+	return e.done(), nil
 }
 
 // Bcast prices MPI_Bcast of bytes bytes from rank 0.
@@ -96,7 +96,7 @@ func (f *Fabric) Bcast(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
 	}
 	e.cost.Algorithm = alg
 	if p == 1 {
-		return e.cost, nil
+		return e.done(), nil
 	}
 	n := float64(bytes)
 	top := pof2(p - 1) // the largest mask below p
@@ -104,7 +104,7 @@ func (f *Fabric) Bcast(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
 		for mask := top; mask >= 1; mask /= 2 {
 			e.run(round{pat: patBinomial, d: mask, m: p, bytes: n}, 1)
 		}
-		return e.cost, nil
+		return e.done(), nil
 	}
 	piece := float64((bytes + int64(p) - 1) / int64(p))
 	for mask := top; mask >= 1; mask /= 2 {
@@ -120,7 +120,7 @@ func (f *Fabric) Bcast(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
 	} else {
 		e.run(round{pat: patShift, d: 1, m: p, bytes: piece}, p-1)
 	}
-	return e.cost, nil
+	return e.done(), nil
 }
 
 // Barrier prices MPI_Barrier: dissemination (ceil(log2 p) rounds, rank
@@ -142,13 +142,13 @@ func (f *Fabric) Barrier(pl Placement, alg Algorithm) (Cost, error) {
 	}
 	e.cost.Algorithm = alg
 	if p == 1 {
-		return e.cost, nil
+		return e.done(), nil
 	}
 	if alg == AlgDissemination {
 		for mask := 1; mask < p; mask *= 2 {
 			e.run(round{pat: patShift, d: mask, m: p}, 1)
 		}
-		return e.cost, nil
+		return e.done(), nil
 	}
 	p2 := pof2(p)
 	rem := p - p2
@@ -161,7 +161,7 @@ func (f *Fabric) Barrier(pl Placement, alg Algorithm) (Cost, error) {
 	if rem > 0 {
 		e.run(round{pat: patBinomial, d: 1, m: 2 * rem, reverse: true}, 1)
 	}
-	return e.cost, nil
+	return e.done(), nil
 }
 
 // Alltoall prices MPI_Alltoall with bytesPerPair bytes from every rank
@@ -195,7 +195,7 @@ func (f *Fabric) Alltoall(pl Placement, bytesPerPair int64, alg Algorithm) (Cost
 	}
 	e.cost.Algorithm = alg
 	if p == 1 {
-		return e.cost, nil
+		return e.done(), nil
 	}
 	n := float64(bytesPerPair)
 	switch alg {
@@ -211,7 +211,7 @@ func (f *Fabric) Alltoall(pl Placement, bytesPerPair int64, alg Algorithm) (Cost
 	case AlgLinear:
 		e.run(round{pat: patAll, m: p, bytes: n}, 1)
 	}
-	return e.cost, nil
+	return e.done(), nil
 }
 
 // countBit is how many of 0..p-1 have bit k (a power of two) set.
@@ -249,7 +249,7 @@ func (f *Fabric) Allgather(pl Placement, bytesPerRank int64, alg Algorithm) (Cos
 	}
 	e.cost.Algorithm = alg
 	if p == 1 {
-		return e.cost, nil
+		return e.done(), nil
 	}
 	n := float64(bytesPerRank)
 	switch alg {
@@ -268,5 +268,5 @@ func (f *Fabric) Allgather(pl Placement, bytesPerRank int64, alg Algorithm) (Cos
 			e.run(round{pat: patShift, d: p - k, m: p, bytes: float64(rem) * n}, 1)
 		}
 	}
-	return e.cost, nil
+	return e.done(), nil
 }

@@ -36,7 +36,7 @@ func (f *Fabric) HaloExchange(pl Placement, h Halo) (Cost, error) {
 			e.run(round{pat: patHalo, d: stride, dim: d, m: e.p, bytes: float64(h.FaceBytes[i])}, 1)
 		}
 	}
-	return e.cost, nil
+	return e.done(), nil
 }
 
 // ProcessGrid factors ranks into three dimensions as MPI_Dims_create
