@@ -6,7 +6,11 @@
 // over time, and the Matcher: the match ops (allocate, allocate with
 // satisfiability, allocate or else reserve, satisfiability, without
 // allocating), cancel and info, the policies (low, high, lonode, hinode,
-// *nodex, first, locality, variation), and R (RFC 20) output.
+// *nodex, first, locality, variation), R output in Fluxion's match formats
+// (rv1_nosched, rv1 with the scheduling JGF, jgf; MatcherOptions.MatchFormat),
+// update_allocate (Matcher.UpdateAllocate: re-install a known allocation
+// from its R) and partial cancel (Matcher.PartialCancel: release whole
+// ranks or named vertices of an allocation).
 //
 // # Match policies
 //
@@ -51,7 +55,7 @@
 // request from its own candidates, which differs only for jobspecs with
 // more than one top-level resource.
 //
-// This package is being built in increments (issue 3): partial cancel and
-// update_allocate, JGF match output, the cgo backend over flux-sched's
-// libreapi_cli and `sim fluxion` come next. See ../../docs/architecture.md.
+// Backend puts the model and, with -tags fluxion, flux-sched's own
+// libreapi_cli behind one API; Shell is `sim fluxion`, a resource-query
+// look-alike. See ../../docs/fluxion-reapi.md and ../../docs/architecture.md.
 package fluxion
