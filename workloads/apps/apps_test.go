@@ -387,3 +387,27 @@ func TestInvalid(t *testing.T) {
 		t.Errorf("zero replicas: %v", err)
 	}
 }
+
+func TestLAMMPSGridIsExhaustive(t *testing.T) {
+	// Brute force over every factorisation for small counts and boxes.
+	for ranks := 1; ranks <= 200; ranks++ {
+		for _, L := range [][3]float64{{10, 20, 30}, {300, 20, 30}, {22.326, 11.1412, 13.778966}} {
+			best, bestSurf := [3]int{}, math.Inf(1)
+			for i := 1; i <= ranks; i++ {
+				for j := 1; j <= ranks; j++ {
+					if ranks%(i*j) != 0 {
+						continue
+					}
+					k := ranks / (i * j)
+					s := L[0]*L[1]/float64(i*j) + L[0]*L[2]/float64(i*k) + L[1]*L[2]/float64(j*k)
+					if s < bestSurf {
+						best, bestSurf = [3]int{i, j, k}, s
+					}
+				}
+			}
+			if got := LAMMPSGrid(ranks, L, [3]float64{}); got != best {
+				t.Fatalf("%d ranks on %v: %v, brute force %v", ranks, L, got, best)
+			}
+		}
+	}
+}

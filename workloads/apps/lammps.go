@@ -177,12 +177,13 @@ func LAMMPSGrid(ranks int, L, tilt [3]float64) [3]int {
 	ayz := math.Sqrt(L[1]*L[2]*L[1]*L[2] + xy*L[2]*xy*L[2] + (xy*yz-L[1]*xz)*(xy*yz-L[1]*xz))
 	best := [3]int{ranks, 1, 1}
 	bestSurf := math.Inf(1)
-	for i := 1; i <= ranks; i++ {
-		if ranks%i != 0 {
-			continue
-		}
+	divs := divisors(ranks)
+	for _, i := range divs {
 		nyz := ranks / i
-		for j := 1; j <= nyz; j++ {
+		for _, j := range divs {
+			if j > nyz {
+				break
+			}
 			if nyz%j != 0 {
 				continue
 			}
@@ -195,6 +196,23 @@ func LAMMPSGrid(ranks int, L, tilt [3]float64) [3]int {
 		}
 	}
 	return best
+}
+
+// divisors lists n's divisors in ascending order.
+func divisors(n int) []int {
+	var lo, hi []int
+	for d := 1; d*d <= n; d++ {
+		if n%d == 0 {
+			lo = append(lo, d)
+			if d != n/d {
+				hi = append(hi, n/d)
+			}
+		}
+	}
+	for i := len(hi) - 1; i >= 0; i-- {
+		lo = append(lo, hi[i])
+	}
+	return lo
 }
 
 // halo maps per-dimension face bytes of the application's own grid
