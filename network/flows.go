@@ -40,10 +40,22 @@ type Flows struct {
 	queue []int32
 	fill  linkHeap
 
+	whole bool // the last search found nearly every flow
+	// alwaysSearch turns the shortcut off (tests compare both ways).
+	alwaysSearch bool
+	sinceBFS     int
+
 	next   int32 // cached NextCompletion
 	nextT  float64
 	nextOK bool
 }
+
+// Past wholeFlows flows, when one component holds nine tenths of them,
+// re-sharing skips the component search for wholeRecheck changes.
+const (
+	wholeFlows   = 1024
+	wholeRecheck = 64
+)
 
 // LinkID names a link of a Flows.
 type LinkID int32
@@ -389,24 +401,46 @@ func (f *Flows) reshare(seeds []int32, extra int32) {
 		f.slots[extra].mark = ep
 		comp = append(comp, extra)
 	}
-	for len(q) > 0 {
-		l := q[len(q)-1]
-		q = q[:len(q)-1]
-		cl = append(cl, l)
-		for _, s := range f.links[l].flows {
-			fs := &f.slots[s]
-			if fs.mark == ep {
-				continue
+	if f.whole && f.sinceBFS < wholeRecheck && !f.alwaysSearch {
+		// The last search found (nearly) every flow in one component:
+		// re-share everything with sequential scans, which is cheaper
+		// than searching again. Sharing a union of components gives
+		// each the rates it would get alone, so only speed depends on
+		// this; a search every wholeRecheck changes notices a split.
+		f.sinceBFS++
+		comp, cl, q = comp[:0], cl[:0], q[:0]
+		for s := range f.slots {
+			if f.slots[s].alive {
+				comp = append(comp, int32(s))
 			}
-			fs.mark = ep
-			comp = append(comp, s)
-			for _, l2 := range fs.links {
-				if f.links[l2].mark != ep {
-					f.links[l2].mark = ep
-					q = append(q, l2)
+		}
+		for l := range f.links {
+			if len(f.links[l].flows) > 0 {
+				cl = append(cl, int32(l))
+			}
+		}
+	} else {
+		for len(q) > 0 {
+			l := q[len(q)-1]
+			q = q[:len(q)-1]
+			cl = append(cl, l)
+			for _, s := range f.links[l].flows {
+				fs := &f.slots[s]
+				if fs.mark == ep {
+					continue
+				}
+				fs.mark = ep
+				comp = append(comp, s)
+				for _, l2 := range fs.links {
+					if f.links[l2].mark != ep {
+						f.links[l2].mark = ep
+						q = append(q, l2)
+					}
 				}
 			}
 		}
+		f.whole = len(comp) >= wholeFlows && 10*len(comp) >= 9*f.live
+		f.sinceBFS = 0
 	}
 	// Progressive filling over the component.
 	for _, s := range comp {

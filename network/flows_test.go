@@ -387,3 +387,51 @@ func TestFlowNetwork(t *testing.T) {
 		t.Error(f.Err())
 	}
 }
+
+// TestFlowsWholeShortcut: re-sharing everything without a component
+// search gives the rates the search gives, through adds, removals and
+// completions on a large network.
+func TestFlowsWholeShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var a, b Flows
+	b.alwaysSearch = true
+	na, _ := NewFlowNetwork(&a, 64, 10, TwoLevel(8, 3))
+	nb, _ := NewFlowNetwork(&b, 64, 10, TwoLevel(8, 3))
+	var ia, ib []FlowID
+	add := func() {
+		s, d := rng.IntN(64), rng.IntN(64)
+		size := float64(1 + rng.IntN(1000))
+		ia = append(ia, a.AddFlow(na.Path(s, d), size))
+		ib = append(ib, b.AddFlow(nb.Path(s, d), size))
+	}
+	for range 1500 {
+		add()
+	}
+	for op := range 400 {
+		switch rng.IntN(3) {
+		case 0:
+			add()
+		case 1:
+			k := rng.IntN(len(ia))
+			a.RemoveFlow(ia[k])
+			b.RemoveFlow(ib[k])
+		case 2:
+			_, dt := b.NextCompletion()
+			da, db := a.Advance(dt), b.Advance(dt)
+			if len(da) != len(db) {
+				t.Fatalf("op %d: %d and %d finished", op, len(da), len(db))
+			}
+		}
+		if op%20 == 0 {
+			for k := range ia {
+				ra, rb := a.Rate(ia[k]), b.Rate(ib[k])
+				if math.Abs(ra-rb) > 1e-9*math.Max(ra, rb) {
+					t.Fatalf("op %d flow %d: %g with the shortcut, %g with the search", op, k, ra, rb)
+				}
+			}
+		}
+	}
+	if !a.whole {
+		t.Error("the shortcut was never taken")
+	}
+}
