@@ -468,7 +468,9 @@ func TestAppsCanopie22AMG(t *testing.T) {
 		refit(t, f, fit, knobs, cases, 5000, "TestAppsCanopie22AMG", fitMethod,
 			"Run times: MPIJob runtime (running → succeeded) of every job; phases: AMG's generate, PCG setup and PCG solve wall "+
 				"clock times and its iteration count. The per-rank problem (-n) and process grid (-P) are read from each job's mpirun line. "+
-				"Transports: "+efaSrc+" for EFA; the no-EFA TCP latency and bandwidth are fitted here. "+hpc6aNotes,
+				"Transports: "+efaSrc+" for EFA; the no-EFA TCP latency and bandwidth are fitted here. The collective counts "+
+				"are effective numbers (BoomerAMG's many small messages on the coarse levels priced as 8-byte allreduces and "+
+				"fine-grid halo exchanges), not a trace of hypre's calls. "+hpc6aNotes,
 			[]apps.DataFile{dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_ranks_per_node"]),
 				dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_efa"]), dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_no_efa"])})
 	}
