@@ -39,13 +39,16 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		w := &sc.Workloads[i]
 		tmpl := w.template()
 		count := max(w.Count, 1)
-		times := w.arrival().Times(count, arrivals)
 		runtimes := w.Runtimes
 		if len(runtimes) == 0 {
 			runtimes = []string{""}
 		}
-		for _, rt := range runtimes {
-			for k, at := range times {
+		// Every job runs once per runtime; the copies take consecutive
+		// arrivals (job k in runtime r at arrival k·len(runtimes)+r).
+		times := w.arrival().Times(count*len(runtimes), arrivals)
+		for r, rt := range runtimes {
+			for k := range count {
+				at := times[k*len(runtimes)+r]
 				name := w.Name
 				if rt != "" && len(runtimes) > 1 {
 					name += "-" + rt
@@ -261,7 +264,9 @@ func (w *Workload) template() *engine.PodTemplate {
 		Priority:         p.Priority,
 		NodeSelector:     p.NodeSelector,
 		SpreadSelectable: p.SpreadSelectable,
-		RunTime:          w.RunTime.D,
+	}
+	if w.RunTime != nil {
+		t.RunTime = w.RunTime.D
 	}
 	if p.Overhead != nil {
 		t.Overhead = engine.Resources{MilliCPU: int64(p.Overhead.CPU), Memory: int64(p.Overhead.Memory)}

@@ -45,8 +45,19 @@ type Runtime struct {
 	Profile string `yaml:"profile"`
 	// Background is the CPU the node's daemons keep busy (apps.Env).
 	Background apps.Background `yaml:"background"`
+	// BackgroundFrom takes Background from an environment fitted in an
+	// app parameter file instead (where the load was measured).
+	BackgroundFrom *EnvironmentRef `yaml:"backgroundFrom"`
 	// Provenance says where the figures come from.
 	Provenance string `yaml:"provenance"`
+}
+
+// EnvironmentRef names one environment of a fit in an app parameter
+// file (kind: AppModel).
+type EnvironmentRef struct {
+	File        string `yaml:"file"`
+	Fit         string `yaml:"fit"`
+	Environment string `yaml:"environment"`
 }
 
 // AppSpec makes a workload's jobs run as one MPI program priced by an
@@ -163,6 +174,16 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		case !(rt.Background.Load >= 0) || !(rt.Background.Burst >= 0):
 			return nil, v.errf(path+".background", "load and burst must not be negative")
 		}
+		if ref := rt.BackgroundFrom; ref != nil {
+			if v.given(path + ".background") {
+				return nil, v.errf(path+".backgroundFrom", "give background or backgroundFrom, not both")
+			}
+			bg, err := v.environmentBackground(ref, path+".backgroundFrom", dir)
+			if err != nil {
+				return nil, err
+			}
+			rt.Background = bg
+		}
 		p := base
 		if rt.Profile != "" {
 			q, err := readProfile(dir, rt.Profile, path+".profile", v.line)
@@ -212,6 +233,34 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		}
 	}
 	return r, nil
+}
+
+// environmentBackground reads the background load of a fitted
+// environment.
+func (v *validator) environmentBackground(ref *EnvironmentRef, path, dir string) (apps.Background, error) {
+	if ref.File == "" {
+		return apps.Background{}, v.errf(path+".file", "required: an app parameter file (kind: AppModel)")
+	}
+	file := ref.File
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	f, err := LoadAppModel(file)
+	if err != nil {
+		return apps.Background{}, v.errf(path+".file", "%v", err)
+	}
+	fit, err := f.Lookup(ref.Fit)
+	if err != nil {
+		return apps.Background{}, v.errf(path+".fit", "%v", err)
+	}
+	var names []string
+	for _, e := range fit.Environments {
+		if e.Name == ref.Environment {
+			return e.Background, nil
+		}
+		names = append(names, e.Name)
+	}
+	return apps.Background{}, v.errf(path+".environment", "fit %s of %s has no environment %q (valid: %s)", ref.Fit, ref.File, ref.Environment, strings.Join(names, ", "))
 }
 
 func runtimeNames(sc *Scenario) []string {
