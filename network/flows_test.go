@@ -416,10 +416,11 @@ func TestFlowsWholeShortcut(t *testing.T) {
 			a.RemoveFlow(ia[k])
 			b.RemoveFlow(ib[k])
 		case 2:
-			_, dt := b.NextCompletion()
+			ida, dta := a.NextCompletion()
+			idb, dt := b.NextCompletion()
 			da, db := a.Advance(dt), b.Advance(dt)
 			if len(da) != len(db) {
-				t.Fatalf("op %d: %d and %d finished", op, len(da), len(db))
+				t.Fatalf("op %d: %d and %d finished; next a %v in %g, b %v in %g, now %g", op, len(da), len(db), ida, dta, idb, dt, a.Now())
 			}
 		}
 		if op%20 == 0 {
