@@ -392,7 +392,9 @@ func TestAppsStreamMLLAMMPS(t *testing.T) {
 		knobs := streamMLKnobs(p, b)
 		refit(t, f, fit, knobs, cases, 3000, "TestAppsStreamMLLAMMPS", fitMethod,
 			"Run times: LAMMPS total wall time (whole seconds, +0.5 s) of the 250 test runs, 100 steps each (in.reaxc.hns), "+
-				"flux run -N 6 --ntasks 48. CG iterations (33), the setup in steps and the bytes per ghost atom are kept from the hpc7g fit; "+
+				"flux run -N 6 --ntasks 48. The CG iterations are fixed at 33 (an assumption: fix qeq/reaxff's two CG solves at a 1e-6 "+
+				"tolerance, 10-20 iterations each; the data cannot separate them from the per-atom cost), the setup in steps and the "+
+				"bytes per ghost atom are the hpc7g start values; "+
 				"the VMs' TCP latency and bandwidth are fitted here (no point-to-point data), as is the per-atom cost. "+
 				"Memory bandwidth (20 GB/s) is an assumption and does not enter the LAMMPS model.",
 			[]apps.DataFile{dataFile(t, "lammps-stream-ml/lammps-predict.json")})
@@ -468,7 +470,8 @@ func TestAppsCanopie22AMG(t *testing.T) {
 		refit(t, f, fit, knobs, cases, 5000, "TestAppsCanopie22AMG", fitMethod,
 			"Run times: MPIJob runtime (running → succeeded) of every job; phases: AMG's generate, PCG setup and PCG solve wall "+
 				"clock times and its iteration count. The per-rank problem (-n) and process grid (-P) are read from each job's mpirun line. "+
-				"Transports: "+efaSrc+" for EFA; the no-EFA TCP latency and bandwidth are fitted here. The collective counts "+
+				"Transports: "+efaSrc+" for EFA; the no-EFA TCP latency and bandwidth are fitted here (the bandwidth ends at its "+
+				"0.5 GB/s lower bound). The collective counts "+
 				"are effective numbers (BoomerAMG's many small messages on the coarse levels priced as 8-byte allreduces and "+
 				"fine-grid halo exchanges), not a trace of hypre's calls. "+hpc6aNotes,
 			[]apps.DataFile{dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_ranks_per_node"]),
@@ -510,8 +513,9 @@ func TestAppsCanopie22LAMMPS(t *testing.T) {
 			{"launch", &p.Launch, 0.01, 60},
 		}
 		refit(t, f, fit, knobs, cases, 3000, "TestAppsCanopie22LAMMPS", fitMethod,
-			"Run times: MPIJob runtime of every job; phases: LAMMPS loop time. Three node counts only, so the CG iterations, "+
-				"ghost cost of the charge equilibration, setup and bytes per ghost atom are kept from the hpc7g fit and four costs are fitted. "+
+			"Run times: MPIJob runtime of every job; phases: LAMMPS loop time. Three node counts only, so four costs are fitted and "+
+				"the rest is fixed: CG iterations 33 (an assumption, as for the VM fit), the charge equilibration's ghost cost, the setup "+
+				"and the bytes per ghost atom at the hpc7g start values. "+
 				"Transport: "+efaSrc+". "+hpc6aNotes,
 			[]apps.DataFile{dataFile(t, "canopie22-scaling/"+CanopieArchives["lammps"])})
 	}
