@@ -33,6 +33,14 @@ func BenchmarkCollective(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
 	})
+	b.Run("alltoall-pairwise-4KiB/1024x96", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.Alltoall(pl, 4096, AlgPairwise); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "evals/s")
+	})
 	b.Run("bcast-1MiB/1024x96", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := f.Bcast(pl, 1<<20, AlgAuto); err != nil {

@@ -713,3 +713,31 @@ func TestCostBytes(t *testing.T) {
 	close(t, "alltoall inter bytes", c.InterBytes, 4000)
 	close(t, "alltoall intra bytes", c.IntraBytes, 1000)
 }
+
+// TestPairwiseAlike: pricing the far shifts once gives what pricing
+// every round gives.
+func TestPairwiseAlike(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for range 200 {
+		pl := randomPlacement(rng)
+		f := &Fabric{Inter: testInter()}
+		if rng.IntN(2) == 0 {
+			f.Topology = TwoLevel(1+rng.IntN(3), 2)
+		}
+		got, err := f.Alltoall(pl, 5000, AlgPairwise)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := f.evaluator(pl)
+		for k := 1; k < e.p; k++ {
+			e.run(round{pat: patShift, d: k, m: e.p, bytes: 5000}, 1)
+		}
+		want := e.done()
+		close(t, "pairwise seconds", got.Seconds, want.Seconds)
+		close(t, "pairwise inter bytes", got.InterBytes, want.InterBytes)
+		close(t, "pairwise intra bytes", got.IntraBytes, want.IntraBytes)
+		if got.Steps != want.Steps {
+			t.Fatalf("steps %d, want %d", got.Steps, want.Steps)
+		}
+	}
+}

@@ -200,9 +200,22 @@ func (f *Fabric) Alltoall(pl Placement, bytesPerPair int64, alg Algorithm) (Cost
 	n := float64(bytesPerPair)
 	switch alg {
 	case AlgPairwise:
+		// A shift by k with far <= k <= p−far, far the most ranks in a
+		// node (or a leaf), sends every message off its node (and leaf):
+		// those rounds are all alike, priced once.
+		far := e.longest(1, 0, p)
+		if e.npl > 0 && e.pl.Nodes() > e.npl {
+			far = max(far, e.longest(e.npl, 0, p))
+		}
+		alike := 0
 		for k := 1; k < p; k++ {
+			if k >= far && k <= p-far {
+				alike++
+				continue
+			}
 			e.run(round{pat: patShift, d: k, m: p, bytes: n}, 1)
 		}
+		e.run(round{pat: patShift, d: far, m: p, bytes: n}, alike)
 	case AlgBruck:
 		for k := 1; k < p; k *= 2 {
 			blocks := countBit(p, k)
