@@ -391,6 +391,15 @@ func (f *Flows) Advance(dt float64) []FlowID {
 // the seed links (and flow slot extra, if on no link).
 func (f *Flows) reshare(seeds []int32, extra int32) {
 	f.epoch++
+	if f.epoch == 0 { // wrapped: forget every old mark
+		for i := range f.links {
+			f.links[i].mark = 0
+		}
+		for i := range f.slots {
+			f.slots[i].mark = 0
+		}
+		f.epoch = 1
+	}
 	ep := f.epoch
 	comp, cl, q := f.comp[:0], f.cl[:0], f.queue[:0]
 	for _, l := range seeds {
