@@ -33,3 +33,31 @@ func ExampleFabric_Allreduce() {
 	// 128 ranks on 8 nodes: rabenseifner, 14 rounds, 4.493 ms
 	// network: invalid: placement: ranksPerNode[0]: 0 ranks, must be positive
 }
+
+// Three image pulls from a registry with a 1 GB/s egress to two nodes
+// with 1 GB/s links: node 0 pulls two images, node 1 one. Max-min
+// sharing gives every pull a third of the registry until the smallest
+// finishes.
+func ExampleFlows() {
+	var f network.Flows
+	registry := f.AddLink(1e9)
+	nodes, err := network.NewFlowNetwork(&f, 2, 1e9, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	a := f.AddFlow(nodes.Into(registry, 0), 300e6)
+	b := f.AddFlow(nodes.Into(registry, 0), 600e6)
+	c := f.AddFlow(nodes.Into(registry, 1), 900e6)
+	names := map[network.FlowID]string{a: "a", b: "b", c: "c"}
+	for f.Len() > 0 {
+		_, dt := f.NextCompletion()
+		for _, id := range f.Advance(dt) {
+			fmt.Printf("%.2f s: %s done\n", f.Now(), names[id])
+		}
+	}
+	// Output:
+	// 0.90 s: a done
+	// 1.50 s: b done
+	// 1.80 s: c done
+}
