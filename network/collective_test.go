@@ -436,6 +436,8 @@ func TestAutoSelection(t *testing.T) {
 		{"allgather", Uniform(6, 1), 1000, AlgBruck},
 		{"allgather", Uniform(6, 1), 81920 / 6 * 2, AlgRing},
 		{"barrier", Uniform(6, 1), 0, AlgDissemination},
+		{"allgather", Uniform(8, 1), math.MaxInt64 / 4, AlgRing}, // no overflow
+		{"bcast", Uniform(8, 1), math.MaxInt64, AlgScatterAllgather},
 	}
 	for _, tc := range tests {
 		var c Cost

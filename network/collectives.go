@@ -106,7 +106,10 @@ func (f *Fabric) Bcast(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
 		}
 		return e.done(), nil
 	}
-	piece := float64((bytes + int64(p) - 1) / int64(p))
+	piece := float64(bytes / int64(p))
+	if bytes%int64(p) != 0 {
+		piece++
+	}
 	for mask := top; mask >= 1; mask /= 2 {
 		// The root holds the most: it keeps mask pieces, sends the rest
 		// of its subtree's 2·mask pieces.

@@ -1,5 +1,7 @@
 package network
 
+import "math"
+
 // Automatic algorithm selection follows MPICH's default decision rules
 // (the MPIR_*_intra "auto" selections of MPICH 3.x, src/mpi/coll/*.c,
 // with the thresholds of their MPIR_CVAR_* defaults), which are a few
@@ -64,7 +66,10 @@ func selectAlltoall(p int, bytes int64) Algorithm {
 }
 
 func selectAllgather(p int, bytes int64) Algorithm {
-	total := bytes * int64(p)
+	total := int64(math.MaxInt64)
+	if bytes <= math.MaxInt64/int64(p) {
+		total = bytes * int64(p)
+	}
 	switch {
 	case total < allgatherLongMsg && isPof2(p):
 		return AlgRecursiveDoubling
