@@ -10,7 +10,8 @@ import (
 // DefaultIntra), over Topology (nil means one switch). A node's
 // concurrent inter-node messages share its Inter link; concurrent
 // shared-memory copies share nothing unless Intra.LinkBandwidth is set
-// (then it caps their sum on a node).
+// (then it caps their sum on a node). Pricing only reads the Fabric:
+// one may serve many goroutines as long as nobody changes it.
 type Fabric struct {
 	Inter    *Profile  `yaml:"inter" json:"inter"`
 	Intra    *Profile  `yaml:"intra" json:"intra"`
