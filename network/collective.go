@@ -202,19 +202,20 @@ func haloLeaving(a, b, st, dim int) int {
 
 // evaluator prices rounds on one placement.
 type evaluator struct {
-	f        *Fabric
-	pl       Placement
-	p        int // ranks
-	ppn      int // ranks per node if uniform, else 0
-	npl      int // nodes per leaf, 0 on one switch
-	inter    *Profile
-	intra    *Profile
-	link     float64         // node payload capacity (inter)
-	intraCap float64         // node shared-memory capacity, +Inf if uncapped
-	uplink   float64         // leaf uplink payload capacity
-	gamma    float64         // seconds per reduced byte
-	long     [2][2]longCache // longest group: nodes, leaves
-	longNext [2]int
+	f                    *Fabric
+	pl                   Placement
+	p                    int // ranks
+	ppn                  int // ranks per node if uniform, else 0
+	npl                  int // nodes per leaf, 0 on one switch
+	inter                *Profile
+	intra                *Profile
+	interPath, intraPath path
+	link                 float64         // node payload capacity (inter)
+	intraCap             float64         // node shared-memory capacity, +Inf if uncapped
+	uplink               float64         // leaf uplink payload capacity
+	gamma                float64         // seconds per reduced byte
+	long                 [2][2]longCache // longest group: nodes, leaves
+	longNext             [2]int
 	// noPeriodic turns off scanPeriodic (tests compare it with scanAll).
 	noPeriodic bool
 	cost       Cost
@@ -241,6 +242,7 @@ func (f *Fabric) evaluator(pl Placement) (evaluator, error) {
 	}
 	e := evaluator{f: f, pl: pl, p: total, ppn: ppn, inter: f.Inter, intra: f.intra()}
 	e.link = linkRate(e.inter)
+	e.interPath, e.intraPath = newPath(e.inter), newPath(e.intra)
 	e.intraCap = math.Inf(1)
 	if e.intra.LinkBandwidth > 0 {
 		e.intraCap = e.intra.LinkBandwidth * e.intra.Goodput()
@@ -465,11 +467,36 @@ func (e *evaluator) longest(g, rem, m int) int {
 	return n
 }
 
-// msgTime is the time of a message of n bytes on p when the tightest
-// share of the path it gets costs inv seconds per byte.
-func msgTime(p *Profile, n float64, inv float64) float64 {
+// path is a Profile with what does not depend on the message size
+// worked out once: Latency(n) = band latency + rendezvous + fixed, and
+// Bandwidth(n) = min(band bandwidth · goodput, limit), as Profile has
+// them.
+type path struct {
+	p              *Profile
+	fixed, goodput float64
+	limit          float64
+}
+
+func newPath(p *Profile) path {
+	q := path{p: p, goodput: p.Goodput(), limit: math.Inf(1)}
+	for i, s := range p.Stages {
+		q.fixed += s.Latency
+		q.limit = math.Min(q.limit, p.StageRate(i))
+	}
+	return q
+}
+
+// msgTime is the time of a message of n bytes when the tightest share
+// of the path it gets costs inv seconds per byte.
+func (q *path) msgTime(n float64, inv float64) float64 {
 	nb := int64(math.Ceil(n))
-	return p.Latency(nb) + n*max(1/p.Bandwidth(nb), inv)
+	b := q.p.BandOf(nb)
+	lat := b.Latency + q.fixed
+	if q.p.EagerLimit > 0 && nb > q.p.EagerLimit {
+		lat += q.p.RendezvousLatency
+	}
+	bw := math.Min(b.Bandwidth*q.goodput, q.limit)
+	return lat + n*max(1/bw, inv)
 }
 
 // times of one round: the slowest intra-node and inter-node messages
@@ -480,14 +507,14 @@ func (e *evaluator) times(r *round, s *roundStats) (intra, inter float64) {
 		if !math.IsInf(e.intraCap, 1) {
 			inv = float64(s.maxIntra) / e.intraCap
 		}
-		intra = msgTime(e.intra, r.bytes, inv)
+		intra = e.intraPath.msgTime(r.bytes, inv)
 	}
 	if s.maxOut > 0 || s.maxIn > 0 {
 		inv := float64(max(s.maxOut, s.maxIn)) / e.link
 		if s.maxLeafOut > 0 || s.maxLeaf > 0 {
 			inv = max(inv, float64(max(s.maxLeafOut, s.maxLeaf))/e.uplink)
 		}
-		inter = msgTime(e.inter, r.bytes, inv)
+		inter = e.interPath.msgTime(r.bytes, inv)
 	}
 	return intra, inter
 }
