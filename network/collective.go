@@ -202,11 +202,14 @@ func haloLeaving(a, b, st, dim int) int {
 
 // evaluator prices rounds on one placement.
 type evaluator struct {
-	f                    *Fabric
-	pl                   Placement
-	p                    int // ranks
-	ppn                  int // ranks per node if uniform, else 0
-	npl                  int // nodes per leaf, 0 on one switch
+	f   *Fabric
+	pl  Placement
+	p   int // ranks
+	ppn int // ranks per node if uniform, else 0
+	npl int // nodes per leaf, 0 on one switch
+	// leafRanks, from Placement.Leaves on a tree, is the first rank of
+	// each leaf's nodes and then the number of ranks.
+	leafRanks            []int
 	inter                *Profile
 	intra                *Profile
 	interPath, intraPath path
@@ -240,6 +243,10 @@ func (f *Fabric) evaluator(pl Placement) (evaluator, error) {
 	if bad {
 		return evaluator{}, pl.Validate()
 	}
+	runs, err := pl.leafRuns()
+	if err != nil {
+		return evaluator{}, err
+	}
 	e := evaluator{f: f, pl: pl, p: total, ppn: ppn, inter: f.Inter, intra: f.intra()}
 	e.link = linkRate(e.inter)
 	e.interPath, e.intraPath = newPath(e.inter), newPath(e.intra)
@@ -250,6 +257,17 @@ func (f *Fabric) evaluator(pl Placement) (evaluator, error) {
 	e.uplink = math.Inf(1)
 	if f.Topology.tree() {
 		e.npl = f.Topology.NodesPerLeaf
+		if runs != nil {
+			// Rank bounds of each leaf's run of nodes.
+			e.leafRanks = make([]int, len(runs))
+			a, i := 0, 0
+			for k, n := range runs {
+				for ; i < n; i++ {
+					a += pl.RanksPerNode[i]
+				}
+				e.leafRanks[k] = a
+			}
+		}
 		e.uplink = f.Topology.UplinkBandwidth(e.link)
 	}
 	e.gamma = 1 / f.reduceRate()
@@ -269,7 +287,13 @@ func (e *evaluator) stats(r *round) roundStats {
 	var s roundStats
 	s.maxIntra, s.maxOut, s.maxIn = e.scan(r, 1)
 	s.intraMsgs = s.maxIntra > 0
-	if e.npl > 0 && e.pl.Nodes() > e.npl {
+	switch {
+	case len(e.leafRanks) > 2: // two leaves or more
+		for j := 0; j+1 < len(e.leafRanks); j++ {
+			_, out, in := r.counts(e.leafRanks[j], e.leafRanks[j+1])
+			s.maxLeafOut, s.maxLeaf = max(s.maxLeafOut, out), max(s.maxLeaf, in)
+		}
+	case e.leafRanks == nil && e.npl > 0 && e.pl.Nodes() > e.npl:
 		_, s.maxLeafOut, s.maxLeaf = e.scan(r, e.npl)
 	}
 	per := 1
@@ -417,6 +441,22 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// longestLeaf is the most ranks on one leaf when there are two leaves
+// or more, else 0.
+func (e *evaluator) longestLeaf() int {
+	if len(e.leafRanks) > 2 {
+		n := 0
+		for j := 0; j+1 < len(e.leafRanks); j++ {
+			n = max(n, e.leafRanks[j+1]-e.leafRanks[j])
+		}
+		return n
+	}
+	if e.leafRanks == nil && e.npl > 0 && e.pl.Nodes() > e.npl {
+		return e.longest(e.npl, 0, e.p)
+	}
+	return 0
 }
 
 // longest is the most ranks taking part (numbered below m after the

@@ -101,7 +101,12 @@ func bruteRound(f *Fabric, pl Placement, r round) (intra, inter float64) {
 			node = append(node, i)
 		}
 	}
-	leaf := func(n int) int { return f.Topology.Leaf(node[n]) }
+	leaf := func(n int) int {
+		if pl.Leaves != nil {
+			return pl.Leaves[node[n]]
+		}
+		return f.Topology.Leaf(node[n])
+	}
 	out, in, intraN := map[int]int{}, map[int]int{}, map[int]int{}
 	lout, lin := map[int]int{}, map[int]int{}
 	msgs := bruteMessages(r)
@@ -198,9 +203,12 @@ func TestRoundMatchesBruteForce(t *testing.T) {
 	for i := range 4000 {
 		pl := randomPlacement(rng)
 		f := &Fabric{Inter: testInter()}
-		switch rng.IntN(3) {
+		switch rng.IntN(4) {
 		case 1:
 			f.Topology = TwoLevel(1+rng.IntN(3), 0.5+3*rng.Float64())
+		case 3:
+			f.Topology = TwoLevel(1+rng.IntN(3), 0.5+3*rng.Float64())
+			pl.Leaves = randomLeaves(rng, pl.Nodes())
 		case 2:
 			f.Intra = DefaultIntra()
 			f.Intra.LinkBandwidth = 20e9
@@ -726,6 +734,9 @@ func TestPairwiseAlike(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			f.Topology = TwoLevel(1+rng.IntN(3), 2)
 		}
+		if f.Topology != nil && rng.IntN(2) == 0 {
+			pl.Leaves = randomLeaves(rng, pl.Nodes())
+		}
 		got, err := f.Alltoall(pl, 5000, AlgPairwise)
 		if err != nil {
 			t.Fatal(err)
@@ -740,6 +751,56 @@ func TestPairwiseAlike(t *testing.T) {
 		close(t, "pairwise intra bytes", got.IntraBytes, want.IntraBytes)
 		if got.Steps != want.Steps {
 			t.Fatalf("steps %d, want %d", got.Steps, want.Steps)
+		}
+	}
+}
+
+// randomLeaves puts runs of nodes on distinct leaves in random order.
+func randomLeaves(rng *rand.Rand, nodes int) []int {
+	leaves := make([]int, nodes)
+	ids := rng.Perm(nodes + 5)
+	run := 0
+	for i := range leaves {
+		if i > 0 && rng.IntN(3) == 0 {
+			run++
+		}
+		leaves[i] = ids[run]
+	}
+	return leaves
+}
+
+func TestPlacementLeaves(t *testing.T) {
+	f := &Fabric{Inter: flat("net", 5e-6, 1e9), Topology: TwoLevel(4, 4)} // uplinks 4·β/4 = β
+	const n = 1 << 20
+	// Four nodes with one rank each; recursive doubling exchanges with
+	// distance 1 then 2. Without Leaves all four share leaf 0; placed
+	// on leaves 7,7,3,3 the distance-2 round crosses leaves: two
+	// messages share each uplink.
+	pl := Uniform(4, 1)
+	c1, err := f.Allreduce(pl, n, AlgRecursiveDoubling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl.Leaves = []int{7, 7, 3, 3}
+	c2, err := f.Allreduce(pl, n, AlgRecursiveDoubling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := 1 / DefaultReduceRate
+	close(t, "one leaf", c1.Seconds, 2*(5e-6+n/1e9+n*g))
+	close(t, "two leaves", c2.Seconds, (5e-6+n/1e9+n*g)+(5e-6+2*n/1e9+n*g))
+	for _, bad := range []struct {
+		leaves []int
+		field  string
+	}{
+		{[]int{0, 0, 1}, "leaves: 3 entries for 4 nodes"},
+		{[]int{0, -1, 1, 1}, "leaves[1]"},
+		{[]int{0, 1, 0, 2}, "leaves[2]: leaf 0 appears again"},
+	} {
+		pl.Leaves = bad.leaves
+		_, err := f.Barrier(pl, AlgAuto)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad.field) {
+			t.Errorf("leaves %v: %v", bad.leaves, err)
 		}
 	}
 }

@@ -206,10 +206,7 @@ func (f *Fabric) Alltoall(pl Placement, bytesPerPair int64, alg Algorithm) (Cost
 		// A shift by k with far <= k <= p−far, far the most ranks in a
 		// node (or a leaf), sends every message off its node (and leaf):
 		// those rounds are all alike, priced once.
-		far := e.longest(1, 0, p)
-		if e.npl > 0 && e.pl.Nodes() > e.npl {
-			far = max(far, e.longest(e.npl, 0, p))
-		}
+		far := max(e.longest(1, 0, p), e.longestLeaf())
 		alike := 0
 		for k := 1; k < p; k++ {
 			if k >= far && k <= p-far {

@@ -26,7 +26,9 @@
 // its link (LinkBandwidth, or the last band's Bandwidth, times
 // Goodput) — k messages leaving or entering a node get at most link/k
 // each — and on a two-level tree the messages leaving or entering a
-// leaf share its uplink. Rounds that reduce add bytes/ReduceRate.
+// leaf share its uplink (node i is on leaf i/NodesPerLeaf unless
+// Placement.Leaves says where the scheduler put it). Rounds that
+// reduce add bytes/ReduceRate.
 // Cost also reports the rounds and the bytes a rank moves over the
 // network and in shared memory.
 //

@@ -1,6 +1,9 @@
 package network
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Placement is the ranks a job runs on each of its nodes (len =
 // nodes). Ranks are numbered node by node (block mapping, the default
@@ -9,6 +12,12 @@ import "fmt"
 // sits on leaf Topology.Leaf(i).
 type Placement struct {
 	RanksPerNode []int `yaml:"ranksPerNode" json:"ranksPerNode"`
+	// Leaves, if set, is the leaf switch of each node on a two-level
+	// Topology (the job's nodes as the scheduler placed them), with the
+	// nodes of one leaf listed together, as a host list sorted by
+	// switch numbers them. Unset, node i is on leaf
+	// i/Topology.NodesPerLeaf.
+	Leaves []int `yaml:"leaves,omitempty" json:"leaves,omitempty"`
 }
 
 // Uniform is nodes nodes with perNode ranks each.
@@ -59,7 +68,44 @@ func (pl Placement) Validate() error {
 			return fmt.Errorf("%w: placement: ranksPerNode: more than %d ranks", ErrInvalid, maxRanks)
 		}
 	}
-	return nil
+	_, err := pl.leafRuns()
+	return err
+}
+
+// leafRuns returns the node index where each run of nodes on one leaf
+// starts, with len(Leaves) appended (nil without Leaves), or an error
+// if Leaves is malformed.
+func (pl Placement) leafRuns() ([]int, error) {
+	if pl.Leaves == nil {
+		return nil, nil
+	}
+	if len(pl.Leaves) != len(pl.RanksPerNode) {
+		return nil, fmt.Errorf("%w: placement: leaves: %d entries for %d nodes", ErrInvalid, len(pl.Leaves), len(pl.RanksPerNode))
+	}
+	var starts []int
+	for i, l := range pl.Leaves {
+		if l < 0 {
+			return nil, fmt.Errorf("%w: placement: leaves[%d]: %d must not be negative", ErrInvalid, i, l)
+		}
+		if i == 0 || l != pl.Leaves[i-1] {
+			starts = append(starts, i)
+		}
+	}
+	seen := make([]int, len(starts))
+	for k, s := range starts {
+		seen[k] = pl.Leaves[s]
+	}
+	slices.Sort(seen)
+	for k := 1; k < len(seen); k++ {
+		if seen[k] == seen[k-1] {
+			for _, s := range starts[1:] {
+				if pl.Leaves[s] == seen[k] {
+					return nil, fmt.Errorf("%w: placement: leaves[%d]: leaf %d appears again after other leaves; list the nodes of a leaf together", ErrInvalid, s, seen[k])
+				}
+			}
+		}
+	}
+	return append(starts, len(pl.Leaves)), nil
 }
 
 // maxRanks bounds a placement so that rank arithmetic (products of two
