@@ -22,9 +22,10 @@ test:
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Benchmarks: engine event loop vs a plain heap, kube-scheduler placement
-# throughput, bytes per pod. See docs/performance.md.
+# throughput, bytes per pod, the Fluxion matcher, collectives and flow
+# re-sharing, app model evaluations. See docs/performance.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./engine/ ./policies/...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./engine/ ./policies/... ./network/ ./workloads/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
