@@ -53,7 +53,7 @@ type tneed struct{ self, with []int64 }
 type tunit struct {
 	lo, hi int32
 	size   int64
-	id     int64 // its key (tctx.key): id, or perf_class under variation
+	id     int64 // its key: id, or perf_class under variation
 }
 
 // tctx is the state of one search. The item buffer, candidate and unit
@@ -137,14 +137,6 @@ func (c *tctx) less(a, b *tcand) int {
 		r = cmp.Compare(a.seq, b.seq)
 	}
 	return r
-}
-
-// key is v's own score: its perf_class under variation, else its id.
-func (c *tctx) key(v VertexID) int64 {
-	if c.perf != nil {
-		return c.perf[v]
-	}
-	return c.m.g.Vertices[v].ID
 }
 
 // toRuns replaces each candidate's score by the lowest score of the run
@@ -337,7 +329,11 @@ func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need
 				return
 			}
 		}
-		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: c.nodeFactor(v), score: c.key(v), seq: seq})
+		score := vx.ID
+		if c.perf != nil {
+			score = c.perf[v]
+		}
+		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: c.nodeFactor(v), score: score, seq: seq})
 		return
 	}
 	if !pristine || !c.usable(v, c.exclusiveAt(v, false)) || c.pruned(v, need) {
@@ -389,6 +385,7 @@ func (c *tctx) findHosts(v VertexID, slot *Resource, nd *tneed, need []int64) {
 // slotsAt packs as many slots as fit from host h's direct children.
 func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	g := c.m.g
+	perf, ubase := c.perf, c.ubase
 	umark := len(c.units)
 	defer func() { c.units = c.units[:umark] }()
 	var pbuf [4][2]int
@@ -412,7 +409,12 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				}
 			}
 			if ok {
-				c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, c.key(ch)})
+				vx := &g.Vertices[ch]
+				key := vx.ID
+				if perf != nil {
+					key = perf[ch]
+				}
+				c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), vx.Size, key})
 			} else {
 				c.buf = c.buf[:lo]
 			}
@@ -441,7 +443,7 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				u := c.units[pools[i][0]]
 				pools[i][0]++
 				got += u.size
-				score += u.id + c.ubase
+				score += u.id + ubase
 				c.buf = append(c.buf, c.buf[u.lo:u.hi]...)
 			}
 			if got < mb.Count.Min {
