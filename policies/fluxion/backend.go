@@ -75,8 +75,14 @@ const (
 
 // MatchResult is the outcome of a successful Backend.Match.
 type MatchResult struct {
-	JobID    uint64  // the job id the match was recorded (or would be) under
-	Reserved bool    // true if the job starts in the future (At > now)
+	// JobID is the id the match was recorded under: the counter's value
+	// for the allocating ops and satisfiability (which does not move it
+	// on), math.MaxUint64 for without_allocating(_future), as
+	// reapi_cli_match.
+	JobID uint64
+	// Reserved is true if the job was reserved to start in the future
+	// (At > now); always false for without_allocating_future.
+	Reserved bool
 	At       int64   // start time (reapi: 0 = now)
 	Overhead float64 // seconds spent matching, as reapi_cli reports ov
 	// R is the matched resource set in Format; empty for
@@ -188,6 +194,10 @@ func (b *goBackend) result(a *Allocation, ov float64) *MatchResult {
 	if a != nil {
 		res.JobID, res.Reserved, res.At = a.JobID, a.Reserved, a.At
 		res.R, _ = a.R(b.m.format) // the format was checked by NewMatcher
+	} else {
+		// satisfiability: reapi_cli_match reports the counter's current
+		// value, which the op does not move on (reapi_cli.cpp:213).
+		res.JobID = b.m.counter
 	}
 	return res
 }

@@ -306,15 +306,30 @@ func (m *Matcher) GraphDuration() int64 { return m.window }
 // Match runs op for js at time now and, for the allocating ops, records
 // the allocation or reservation under the next job id of an internal
 // counter. As in reapi_cli_match, the counter starts at 1 and moves on
-// after every op except MatchSatisfiability, whether the match succeeded
-// or not (EINVAL excepted). MatchSatisfiability returns (nil, nil) when
+// after the allocating ops (allocate, allocate_with_satisfiability,
+// allocate_orelse_reserve), whether the match succeeded or not (EINVAL
+// excepted), but not after MatchSatisfiability, MatchWithoutAllocating or
+// MatchWithoutAllocatingFuture (reapi_cli_impl.hpp:209-212). The two
+// without_allocating ops run under job id math.MaxUint64, which their
+// Allocation carries: reapi_cli_match passes seq = -1 for them
+// (reapi_cli.cpp:216-218). MatchSatisfiability returns (nil, nil) when
 // the request is satisfiable.
 func (m *Matcher) Match(op MatchOp, js *Jobspec, now int64) (*Allocation, error) {
-	a, err := m.MatchWithJobID(op, js, now, m.counter)
-	if op != MatchSatisfiability && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
+	id := m.counter
+	if op == MatchWithoutAllocating || op == MatchWithoutAllocatingFuture {
+		id = math.MaxUint64
+	}
+	a, err := m.MatchWithJobID(op, js, now, id)
+	if matchOpAllocates(op) && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
 		m.counter++
 	}
 	return a, err
+}
+
+// matchOpAllocates reports whether op records the job it matches: the
+// ops after which reapi_cli's job counter moves on.
+func matchOpAllocates(op MatchOp) bool {
+	return op == MatchAllocate || op == MatchAllocateWithSatisfiability || op == MatchAllocateOrElseReserve
 }
 
 // MatchWithJobID is Match with a caller-chosen job id
@@ -387,7 +402,9 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 		if now+1 < m.window {
 			for t, ok := root.AvailTimeFirst(now+1, dur, need); ok; t, ok = root.AvailTimeNext() {
 				if items, ok := m.search(js, t, dur, false); ok {
-					a := m.build(items, jobID, t, dur, true)
+					// without_allocating_future reports reserved = false
+					// even at t > now (reapi_cli_impl.hpp:185-188).
+					a := m.build(items, jobID, t, dur, op == MatchAllocateOrElseReserve)
 					if op == MatchAllocateOrElseReserve {
 						m.commit(a, now)
 					}

@@ -2,6 +2,7 @@ package fluxion
 
 import (
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -213,8 +214,9 @@ func TestMatchOrElseReserve(t *testing.T) {
 		}
 	}
 	// without_allocating_future sees the same start as a reservation
-	// would (after D: 300) and records nothing.
-	if a, err := m.Match(MatchWithoutAllocatingFuture, full(10), 0); err != nil || a.At != 300 || !a.Reserved || len(m.Jobs()) != 4 {
+	// would (after D: 300) and records nothing; like reapi_cli it reports
+	// job id UINT64_MAX and reserved = false.
+	if a, err := m.Match(MatchWithoutAllocatingFuture, full(10), 0); err != nil || a.At != 300 || a.Reserved || a.JobID != math.MaxUint64 || len(m.Jobs()) != 4 {
 		t.Errorf("without allocating future: %+v, %v, %d jobs", a, err, len(m.Jobs()))
 	}
 	// Plain allocate of the same request is EBUSY.

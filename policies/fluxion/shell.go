@@ -49,7 +49,9 @@ type ShellOptions struct {
 // style of flux-sched's resource-query (resource/utilities/command.cpp),
 // so that sessions can be compared with the real tool line by line.
 // Every match is at time 0, as in reapi_cli; job ids come from the
-// shell's own counter, which follows Matcher.Match's rule.
+// shell's own counter, which moves on as Matcher.Match's does; the
+// without_allocating ops show its current value, as resource-query's
+// cmd_match passes the counter where reapi_cli_match passes -1.
 //
 // Commands (abbreviations in parentheses):
 //
@@ -217,7 +219,7 @@ func (s *Shell) cmdMatch(args []string, out io.Writer) error {
 	} else {
 		err = fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if op != MatchSatisfiability && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
+	if matchOpAllocates(op) && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
 		s.next++
 	}
 	if err != nil {
@@ -240,9 +242,15 @@ func (s *Shell) cmdMatch(args []string, out io.Writer) error {
 		return nil
 	}
 	s.writeAlloc(a, out)
+	// resource-query's print_schedule_info (command.cpp:169-176):
+	// MATCHED for the without_allocating ops, whose JOBID is the
+	// counter's value (the counter stays; reapi_cli_impl.hpp:209-212).
 	mode, at := "ALLOCATED", "Now"
 	if a.At != 0 {
 		mode, at = "RESERVED", strconv.FormatInt(a.At, 10)
+	}
+	if !matchOpAllocates(op) {
+		mode = "MATCHED"
 	}
 	fmt.Fprintf(out, "%s\nINFO: JOBID=%d\nINFO: RESOURCES=%s\nINFO: SCHEDULED AT=%s\n%s\n", shellRule, a.JobID, mode, at, shellRule)
 	if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
