@@ -2,6 +2,7 @@ package fluxion
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -74,7 +75,11 @@ func parityLoad(t *testing.T, name, file string, data []byte) (pc *parityCase, s
 		t.Fatal(err)
 	}
 	pc.jgf = buf.Bytes()
-	pc.opt = MatcherOptions{Policy: pc.cc.Policy, PruneFilters: pc.cc.PruneFilters}
+	// Both backends write R as JGF: its vertices are named by path, so
+	// two allocations compare vertex by vertex (an RFC 20 R_lite idset
+	// loses vertices whose ids repeat under one node, as in
+	// flux-sched-small.json, where core ids restart in each socket).
+	pc.opt = MatcherOptions{Policy: pc.cc.Policy, PruneFilters: pc.cc.PruneFilters, MatchFormat: FormatJGF}
 	return pc, ""
 }
 
@@ -176,8 +181,42 @@ type parityOutcome struct {
 	err      error
 	res      *MatchResult
 	sum      *RSummary
+	verts    []string // JGF R: "path" or "path:x" (exclusive), sorted
 	info     *JobInfo
 	infoErrn string
+}
+
+// parityJGFVertices lists the vertices of a JGF R by containment path,
+// with ":x" for the exclusive ones, sorted.
+func parityJGFVertices(r []byte) ([]string, error) {
+	var doc struct {
+		Graph struct {
+			Nodes []struct {
+				Metadata struct {
+					Exclusive bool `json:"exclusive"`
+					Paths     struct {
+						Containment string `json:"containment"`
+					} `json:"paths"`
+				} `json:"metadata"`
+			} `json:"nodes"`
+		} `json:"graph"`
+	}
+	if len(bytes.TrimSpace(r)) == 0 {
+		return nil, nil
+	}
+	if err := json.Unmarshal(r, &doc); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range doc.Graph.Nodes {
+		v := n.Metadata.Paths.Containment
+		if n.Metadata.Exclusive {
+			v += ":x"
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func (o parityOutcome) String() string {
@@ -213,6 +252,11 @@ func parityStep(t *testing.T, b Backend, op MatchOp, st corpusStep, jobspec []by
 			t.Fatalf("SummarizeR(%s): %v\n%s", o.res.Format, err, o.res.R)
 		}
 		o.sum = sum
+		if o.res.Format == FormatJGF {
+			if o.verts, err = parityJGFVertices(o.res.R); err != nil {
+				t.Fatalf("JGF R: %v\n%s", err, o.res.R)
+			}
+		}
 		if st.Op != "satisfiability" && st.Op != "without_allocating" && st.Op != "without_allocating_future" {
 			o.info, err = b.Info(o.res.JobID)
 			o.infoErrn = MatchErrno(err)
@@ -239,6 +283,8 @@ func parityDiff(st corpusStep, a, b parityOutcome) string {
 		}
 		if sa, sb := a.sum.String(), b.sum.String(); sa != sb {
 			d = append(d, fmt.Sprintf("allocation [%s] vs [%s]", sa, sb))
+		} else if a.res.Format == FormatJGF && b.res.Format == FormatJGF && !slices.Equal(a.verts, b.verts) {
+			d = append(d, fmt.Sprintf("JGF vertices %v vs %v", a.verts, b.verts))
 		}
 	}
 	if (a.info == nil) != (b.info == nil) || a.infoErrn != b.infoErrn {
