@@ -62,6 +62,8 @@ measure-network: build
 	else \
 	  echo "measure-network: '$(SIM) fit network' is not available yet; measurements are in $(MEASURED), profiles not fitted"; \
 	fi
+	@echo "measure-network: the Usernetes stages (scenarios/profiles/vm-tcp-usernetes*.yaml) are fitted to $(MEASURED);" \
+	  "if these files change, refit them: $(GO) test ./scenarios/calibrate -run TestUsernetesProfiles -refitstages -v"
 
 # Transport profiles fitted to the OSU point-to-point tables of the
 # flux-usernetes experiments (2 x hpc7g.4xlarge, EFA; ../shared/data, not
