@@ -182,12 +182,26 @@ type Allocation struct {
 	Canceled bool  // set by Cancel
 	At       int64 // start time
 	Duration int64 // seconds; the span is [At, At+Duration)
-	// Vertices are the matched resources in pre-order, with whole
-	// subtrees of exclusively allocated vertices.
+	// Vertices are the resources Fluxion emits in R, in pre-order: the
+	// vertices the jobspec matched, and the whole subtrees of exclusive
+	// vertices whose type is exclusive for the match (node under the
+	// *nodex policies, and every type the jobspec marks exclusive: true).
+	// Fluxion's update walks only the edges the match selected, except
+	// below a vertex of an exclusive type, where it takes (and emits)
+	// everything (dfu_impl_update.cpp:299-304 modify_traversal, 335-355
+	// upd_dfv; the jobspec's types join the exclusive set in
+	// prime_jobspec, dfu_impl.cpp:1300-1305). So a node taken whole
+	// inside a slot (slot>node>core:1) emits only its matched core.
 	Vertices []AllocVertex
 	// Path are the ancestors of Vertices that are not themselves
 	// allocated (shared, e.g. the cluster), in pre-order.
 	Path []VertexID
+
+	// held are the vertices below exclusive Vertices that R does not
+	// list (in pre-order): the matcher books them too, so that what an
+	// exclusive vertex makes unavailable does not depend on what R
+	// shows.
+	held []AllocVertex
 
 	g *Graph
 }
@@ -384,8 +398,9 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
 	}
 	d := min(dur, m.window-now)
+	mod := m.modTypes(js)
 	if items, ok := m.search(js, now, d, false); ok {
-		a := m.build(items, jobID, now, d, false)
+		a := m.build(items, mod, jobID, now, d, false)
 		if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
 			m.commit(a, now)
 		}
@@ -404,7 +419,7 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 				if items, ok := m.search(js, t, dur, false); ok {
 					// without_allocating_future reports reserved = false
 					// even at t > now (reapi_cli_impl.hpp:185-188).
-					a := m.build(items, jobID, t, dur, op == MatchAllocateOrElseReserve)
+					a := m.build(items, mod, jobID, t, dur, op == MatchAllocateOrElseReserve)
 					if op == MatchAllocateOrElseReserve {
 						m.commit(a, now)
 					}
@@ -459,9 +474,35 @@ func checkSupported(rs []*Resource, path string) error {
 	return nil
 }
 
+// modTypes returns the types whose vertices the match takes and emits
+// whole (Fluxion's modify_traversal): the policy's exclusive types and
+// the types the jobspec marks exclusive: true (prime_jobspec,
+// dfu_impl.cpp:1300-1305). nil when there are none.
+func (m *Matcher) modTypes(js *Jobspec) map[string]bool {
+	var out map[string]bool
+	var walk func(rs []*Resource)
+	walk = func(rs []*Resource) {
+		for _, r := range rs {
+			if r.ExclusiveSet && r.Exclusive && r.Type != "slot" {
+				if out == nil {
+					out = maps.Clone(m.excl)
+				}
+				out[r.Type] = true
+			}
+			walk(r.With)
+		}
+	}
+	walk(js.Resources)
+	if out == nil && len(m.excl) > 0 {
+		return m.excl
+	}
+	return out
+}
+
 // build turns the traverser's picks into an Allocation: exclusive types
-// on the path become exclusive, exclusive vertices take their subtrees.
-func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool) *Allocation {
+// on the path become exclusive; exclusive vertices of a type in mod take
+// their subtrees into Vertices, other exclusive vertices into held.
+func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d int64, reserved bool) *Allocation {
 	g := m.g
 	// mark: 0 untouched, markShared / markExcl in the allocation, markPath
 	// an unallocated ancestor. Reset to 0 before returning.
@@ -469,6 +510,7 @@ func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool)
 		markShared uint8 = 1 + iota
 		markExcl
 		markPath
+		markHeld
 	)
 	if m.mark == nil {
 		m.mark = make([]uint8, g.Len())
@@ -494,14 +536,28 @@ func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool)
 			}
 		}
 	}
-	// Exclusive vertices take their subtrees. The vertices this adds lie
-	// in subtrees already taken whole and need no walk of their own.
+	// Exclusive vertices of a mod type take (and emit) their subtrees.
+	// The vertices this adds lie in subtrees already taken whole and
+	// need no walk of their own.
 	for _, v := range state[:len(state):len(state)] {
-		if mark[v] != markExcl {
+		if mark[v] != markExcl || !mod[g.Vertices[v].Type] {
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
 			set(u, true)
+		}
+	}
+	// Other exclusive vertices hold the rest of their subtrees unlisted.
+	var held []VertexID
+	for _, v := range state {
+		if mark[v] != markExcl || mod[g.Vertices[v].Type] || len(g.Children(v)) == 0 {
+			continue
+		}
+		for _, u := range g.Subtree(v)[1:] {
+			if mark[u] == 0 {
+				mark[u] = markHeld
+				held = append(held, u)
+			}
 		}
 	}
 	var path []VertexID
@@ -537,6 +593,14 @@ func (m *Matcher) build(items []titem, jobID uint64, at, d int64, reserved bool)
 	}
 	if len(path) > 0 {
 		a.Path = path
+	}
+	if len(held) > 0 {
+		slices.SortFunc(held, byPos)
+		a.held = make([]AllocVertex, len(held))
+		for i, v := range held {
+			a.held[i] = AllocVertex{ID: v, Exclusive: true, Units: g.Vertices[v].Size}
+			mark[v] = 0
+		}
 	}
 	return a
 }
@@ -594,7 +658,11 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			c[k] += units
 		}
 	}
-	for _, av := range a.Vertices {
+	all := a.Vertices
+	if len(a.held) > 0 {
+		all = slices.Concat(a.Vertices, a.held)
+	}
+	for _, av := range all {
 		if failed != nil {
 			break
 		}

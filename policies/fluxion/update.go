@@ -768,6 +768,12 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 	for _, av := range job.alloc.Vertices {
 		tagged[av.ID] = true
 	}
+	// Vertices held below an exclusive vertex without being listed in R
+	// (Allocation.held) go with their rank or their listed ancestor.
+	heldBelow := map[VertexID]bool{}
+	for _, av := range job.alloc.held {
+		heldBelow[av.ID] = true
+	}
 	for _, v := range job.alloc.Path {
 		tagged[v] = true
 	}
@@ -827,7 +833,7 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 			}
 			held := false
 			for _, v := range vs {
-				if tagged[v] {
+				if tagged[v] || heldBelow[v] {
 					released[v] = true
 					count(v)
 					held = held || units(v) > 0
@@ -846,6 +852,18 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 
 	if len(released) == 0 {
 		return false, rInvalid("names nothing to release")
+	}
+	if reader == readJGF {
+		// A listed vertex releases what it holds unlisted below it.
+		for _, av := range job.alloc.held {
+			for p := g.Vertices[av.ID].Parent; p != NoVertex; p = g.Vertices[p].Parent {
+				if released[p] {
+					released[av.ID] = true
+					count(av.ID)
+					break
+				}
+			}
+		}
 	}
 	// Reductions of the ancestors' aggregate spans.
 	reduce := map[VertexID][]int64{}
@@ -934,6 +952,12 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 			path = append(path, v)
 		}
 	}
-	a.Vertices, a.Path = vs, path
+	var held []AllocVertex
+	for _, av := range a.held {
+		if !released[av.ID] {
+			held = append(held, av)
+		}
+	}
+	a.Vertices, a.Path, a.held = vs, path, held
 	return false, nil
 }

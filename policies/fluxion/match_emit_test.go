@@ -1,0 +1,78 @@
+package fluxion
+
+import "testing"
+
+// TestMatchEmitsMatchedBelowSlotNode: a node taken whole by a slot
+// (slot>node>core:1) is held whole, but R lists only its matched core,
+// as Fluxion's update emits only the selected edges below a vertex whose
+// type is not exclusive (dfu_impl_update.cpp modify_traversal). Under
+// hinodex (node is an exclusive type) and with exclusive: true on the
+// node, the whole node is listed.
+func TestMatchEmitsMatchedBelowSlotNode(t *testing.T) {
+	slotNode := mtParse(t, `version: 9999
+resources:
+- type: slot
+  count: 1
+  label: nodes
+  with:
+  - type: node
+    count: 1
+    with:
+    - type: core
+      count: 1
+tasks:
+- command: [app]
+  slot: nodes
+  count: {per_slot: 1}
+attributes: {system: {duration: 100}}
+`)
+	m, err := NewMatcher(mtFlat(t, 2, 2), MatcherOptions{Policy: "low"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.Match(MatchAllocate, slotNode, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mtWhere(a); got != "node0!:core0" {
+		t.Errorf("slot>node>core:1: R lists %q, want node0!:core0", got)
+	}
+	// node0's other core is held all the same.
+	b, err := m.Match(MatchAllocate, mtParse(t, mtReq{slots: 1, cores: 2}.yaml()), 0)
+	if err != nil || mtWhere(b) != "node1:core0,core1" {
+		t.Fatalf("2 cores: %v, %v, want node1", mtWhere(b), err)
+	}
+	if _, err := m.Match(MatchAllocate, mtParse(t, mtReq{slots: 1, cores: 1}.yaml()), 0); MatchErrno(err) != "EBUSY" {
+		t.Errorf("1 core with node0 held: %v, want EBUSY", err)
+	}
+	// Releasing rank 0 frees the unlisted core too.
+	r, err := a.R(FormatRV1NoSched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.PartialCancel(a.JobID, r); err != nil {
+		t.Fatalf("partial cancel: %v", err)
+	}
+	if c, err := m.Match(MatchAllocate, mtParse(t, mtReq{slots: 1, cores: 2}.yaml()), 0); err != nil || mtWhere(c) != "node0:core0,core1" {
+		t.Errorf("after the release: %v, %v, want node0's 2 cores", mtWhere(c), err)
+	}
+
+	for _, pol := range []string{"lonodex"} {
+		m, err := NewMatcher(mtFlat(t, 2, 2), MatcherOptions{Policy: pol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := m.Match(MatchAllocate, slotNode, 0)
+		if err != nil || mtWhere(a) != "node0!:core0,core1" {
+			t.Errorf("%s: %q, %v, want node0!:core0,core1", pol, mtWhere(a), err)
+		}
+	}
+	m, err = NewMatcher(mtFlat(t, 2, 2), MatcherOptions{Policy: "low"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = m.Match(MatchAllocate, mtParse(t, mtReq{nodes: 1, nodeExcl: true, slots: 1, cores: 1}.yaml()), 0)
+	if err != nil || mtWhere(a) != "node0!:core0,core1" {
+		t.Errorf("exclusive node: %q, %v, want node0!:core0,core1", mtWhere(a), err)
+	}
+}
