@@ -108,11 +108,20 @@ func (f *Fabric) PointToPoint(sameNode bool, bytes int64) float64 {
 }
 
 // linkRate is a node's payload capacity on p: its line rate
-// (LinkBandwidth, or the last band's Bandwidth) times Goodput.
+// (LinkBandwidth, or the last band's Bandwidth) times Goodput, capped
+// by the slowest stage: a stage's serial cost is paid by one process
+// or queue per node (one slirp4netns per rootless namespace) that every
+// flow of the node goes through, so it caps the node's aggregate, not
+// only each stream (iperf3 -P 4 through slirp4netns gets no more than
+// one stream).
 func linkRate(p *Profile) float64 {
 	l := p.LinkBandwidth
 	if l == 0 {
 		l = p.Bands[len(p.Bands)-1].Bandwidth
 	}
-	return l * p.Goodput()
+	l *= p.Goodput()
+	for i := range p.Stages {
+		l = math.Min(l, p.StageRate(i))
+	}
+	return l
 }

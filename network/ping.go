@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,6 +15,25 @@ type PingResult struct {
 	Name                string
 	Sent, Received      int
 	Min, Avg, Max, Mdev float64
+	// Times are the replies' round trips in seconds, in order (the
+	// "time=0.052 ms" of each reply line).
+	Times []float64
+}
+
+// Median is the median round trip of the replies (the summary's mean
+// when no reply lines were read). Unlike the mean it ignores the odd
+// reply delayed by a scheduler hiccup of a loaded host.
+func (r *PingResult) Median() float64 {
+	if len(r.Times) == 0 {
+		return r.Avg
+	}
+	t := slices.Clone(r.Times)
+	slices.Sort(t)
+	n := len(t)
+	if n%2 == 1 {
+		return t[n/2]
+	}
+	return (t[n/2-1] + t[n/2]) / 2
 }
 
 // ReadPing reads iputils ping output (`ping -c N HOST`): the
@@ -28,6 +48,14 @@ func ReadPing(name string, r io.Reader) (*PingResult, error) {
 		line++
 		t := strings.TrimSpace(sc.Text())
 		switch {
+		case strings.Contains(t, " time=") && strings.Contains(t, "bytes from"):
+			_, rest, _ := strings.Cut(t, " time=")
+			num, unit, _ := strings.Cut(rest, " ")
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil || v < 0 || unit != "ms" {
+				return nil, &InputError{File: name, Line: line, Field: "time", Msg: fmt.Sprintf("cannot read the round trip in %q", t)}
+			}
+			res.Times = append(res.Times, v/1000)
 		case strings.Contains(t, "packets transmitted"):
 			statsLine = line
 			var err error

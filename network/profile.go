@@ -39,7 +39,9 @@ type Band struct {
 //     P = size − 40 bytes of TCP/IP headers.
 //   - PerPacket and PerByte are the stage's serial processing cost; a
 //     stage that handles one packet at a time caps the stream rate at
-//     P/(PerPacket + size·PerByte) bytes of payload per second.
+//     P/(PerPacket + size·PerByte) bytes of payload per second. The
+//     cap is per node, shared by all the node's concurrent flows (one
+//     slirp4netns process serves the whole namespace).
 //   - HeaderBytes is the encapsulation the stage adds to every packet
 //     it passes on (VXLAN over UDP/IPv4 with the inner Ethernet
 //     header: 50 bytes), which the base network carries as overhead.

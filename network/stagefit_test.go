@@ -86,6 +86,9 @@ rtt min/avg/max/mdev = 0.026/0.060/0.249/0.046 ms
 		t.Fatal(err)
 	}
 	near := func(got, ms float64) bool { return math.Abs(got-ms/1000) <= 1e-12*ms }
+	if len(r.Times) != 1 || !near(r.Median(), 0.052) {
+		t.Errorf("reply times %v, median %v; want [0.052 ms]", r.Times, r.Median())
+	}
 	if r.Sent != 50 || r.Received != 49 || !near(r.Min, 0.026) || !near(r.Avg, 0.060) || !near(r.Max, 0.249) || !near(r.Mdev, 0.046) {
 		t.Errorf("ReadPing = %+v", r)
 	}
@@ -94,6 +97,7 @@ rtt min/avg/max/mdev = 0.026/0.060/0.249/0.046 ms
 		{"no replies", "5 packets transmitted, 0 received, 100% packet loss\n", "ping.txt:1: received: no replies"},
 		{"truncated", "5 packets transmitted, 5 received\n", `no "rtt min/avg/max/mdev" line`},
 		{"bad rtt", "5 packets transmitted, 5 received\nrtt min/avg/max/mdev = a/b/c/d ms\n", `ping.txt:2: rtt: "a" is not a round-trip time`},
+		{"bad reply", "64 bytes from x: icmp_seq=1 ttl=64 time=fast ms\n", `ping.txt:1: time: cannot read the round trip`},
 		{"order", "5 packets transmitted, 5 received\nrtt min/avg/max/mdev = 3/2/1/0 ms\n", "min ≤ avg ≤ max"},
 	} {
 		_, err := network.ReadPing("ping.txt", strings.NewReader(c.in))

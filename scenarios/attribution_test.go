@@ -67,7 +67,7 @@ func TestUsernetesAttribution(t *testing.T) {
 		}
 	}
 	var table strings.Builder
-	for _, wname := range []string{"lammps-6nodes", "training-6nodes"} {
+	for _, wname := range []string{"lammps-6nodes", "training-6nodes", "allreduce-64k-6nodes", "allreduce-1m-6nodes", "barrier-6nodes"} {
 		i := workloadIndex(t, sc, wname)
 		w := &sc.Workloads[i]
 		fmt.Fprintf(&table, "\n%s (6 nodes × 8 ranks)\n%-26s %10s %10s %8s\n", wname, "mechanism added", "run (s)", "+ (s)", "× bare")

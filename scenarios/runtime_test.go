@@ -171,7 +171,7 @@ func TestUsernetesCollectives(t *testing.T) {
 	for _, j := range res.Jobs {
 		model[j.Workload+"/"+j.Runtime] = j.Pods[0].RunTime
 	}
-	for _, w := range []string{"lammps-1node", "lammps-6nodes", "training-1node", "training-6nodes"} {
+	for _, w := range []string{"lammps-1node", "lammps-6nodes", "training-1node", "training-6nodes", "allreduce-64k-6nodes", "allreduce-1m-6nodes", "barrier-6nodes"} {
 		if model[w+"/container"] != model[w+"/bare-metal"] {
 			t.Errorf("%s: container %v s, bare metal %v s: want exactly the same (same path)", w, model[w+"/container"], model[w+"/bare-metal"])
 		}
@@ -185,7 +185,7 @@ func TestUsernetesCollectives(t *testing.T) {
 			t.Errorf("%s: usernetes ×%v on one node, want within the daemons' few percent", w, u)
 		}
 	}
-	for _, w := range []string{"lammps-6nodes", "training-6nodes"} {
+	for _, w := range []string{"lammps-6nodes", "training-6nodes", "allreduce-64k-6nodes", "allreduce-1m-6nodes", "barrier-6nodes"} {
 		if u := ratio[w+"/usernetes"]; u < 1.2 {
 			t.Errorf("%s: usernetes ×%v on six nodes, want the network path to show", w, u)
 		}

@@ -34,9 +34,10 @@ import (
 //     slirp4netns process's own CPU seconds per byte at MTU 1500
 //     (/proc/PID/stat), which competes with the ranks for cores.
 //
-// Times use ping's mean round trip (what a message meets on average),
-// measured on this machine's namespaces, not on the VMs of the
-// experiments; the stages are assumed to cost the same there.
+// Times use ping's median round trip (a loaded host delays the odd
+// reply by milliseconds, which would swamp a mean), measured on this
+// machine's namespaces, not on the VMs of the experiments; the stages
+// are assumed to cost the same there.
 
 // UsernetesStages is the fitted path and where each figure came from.
 type UsernetesStages struct {
@@ -111,10 +112,10 @@ func FitUsernetesStages(dir string) (*UsernetesStages, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.VXLAN = network.Stage{Name: "vxlan", MTU: 1450, HeaderBytes: 50, Latency: max(vx.Avg-veth.Avg, 0) / 2}
-	u.Sources = append(u.Sources, network.ParamSource{Param: "vxlan.latency", From: fmt.Sprintf("(mean rtt vxlan %.1f µs − veth %.1f µs)/2", vx.Avg*1e6, veth.Avg*1e6)})
+	u.VXLAN = network.Stage{Name: "vxlan", MTU: 1450, HeaderBytes: 50, Latency: max(vx.Median()-veth.Median(), 0) / 2}
+	u.Sources = append(u.Sources, network.ParamSource{Param: "vxlan.latency", From: fmt.Sprintf("(median rtt vxlan %.1f µs − veth %.1f µs)/2", vx.Median()*1e6, veth.Median()*1e6)})
 
-	slirpLatency := max(sl.Avg-lo.Avg, 0) / 2
+	slirpLatency := max(sl.Median()-lo.Median(), 0) / 2
 	for _, d := range []struct {
 		stage  *network.Stage
 		name   string
@@ -141,7 +142,7 @@ func FitUsernetesStages(dir string) (*UsernetesStages, error) {
 		u.Sources = append(u.Sources,
 			network.ParamSource{Param: d.name + ".perPacket,perByte", From: fmt.Sprintf("network.FitStageCost of %s (%.3g Gb/s) and %s (%.3g Gb/s); rate errors %+.1f%%, %+.1f%%",
 				runs[0].Source, runs[0].Rate*8/1e9, runs[1].Source, runs[1].Rate*8/1e9, 100*f.RateError[0], 100*f.RateError[1])},
-			network.ParamSource{Param: d.name + ".latency", From: fmt.Sprintf("(mean rtt slirp4netns %.1f µs − loopback %.1f µs)/2", sl.Avg*1e6, lo.Avg*1e6)},
+			network.ParamSource{Param: d.name + ".latency", From: fmt.Sprintf("(median rtt slirp4netns %.1f µs − loopback %.1f µs)/2", sl.Median()*1e6, lo.Median()*1e6)},
 			network.ParamSource{Param: d.name + ".cpuPerByte", From: fmt.Sprintf("slirp4netns CPU seconds per byte, cpu-slirp-1500-1%s.json", d.suffix)},
 		)
 	}
