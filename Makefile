@@ -52,18 +52,15 @@ MEASURE_SECONDS ?= 5
 
 measure-network: build
 	scripts/measure-network.sh $(MEASURED) $(MEASURE_SECONDS)
-	@if $(SIM) fit network --help 2>/dev/null | awk '/^Usage:/ {getline; if ($$0 ~ /fit network/) ok=1} END {exit !ok}'; then \
-	  mkdir -p $(PROFILES) && set -x && \
-	  $(SIM) fit network $(MEASURED)/veth-1500-*.json -o $(PROFILES)/local-veth.yaml --force && \
-	  $(SIM) fit network $(MEASURED)/vxlan-1450-*.json -o $(PROFILES)/local-vxlan.yaml --force && \
-	  $(SIM) fit network $(MEASURED)/slirp-1500-*.json -o $(PROFILES)/local-slirp-1500.yaml --force && \
-	  $(SIM) fit network $(MEASURED)/slirp-65520-*.json -o $(PROFILES)/local-slirp-65520.yaml --force && \
-	  $(SIM) fit network $(MEASURED)/loopback-65536-*.json -o $(PROFILES)/local-loopback.yaml --force; \
-	else \
-	  echo "measure-network: '$(SIM) fit network' is not available yet; measurements are in $(MEASURED), profiles not fitted"; \
-	fi
-	@echo "measure-network: the Usernetes stages (scenarios/profiles/vm-tcp-usernetes*.yaml) are fitted to $(MEASURED);" \
-	  "if these files change, refit them: $(GO) test ./scenarios/calibrate -run TestUsernetesProfiles -refitstages -v"
+	mkdir -p $(PROFILES)
+	$(SIM) fit network $(MEASURED)/veth-1500-*.json -o $(PROFILES)/local-veth.yaml --force
+	$(SIM) fit network $(MEASURED)/vxlan-1450-*.json -o $(PROFILES)/local-vxlan.yaml --force
+	$(SIM) fit network $(MEASURED)/slirp-1500-*.json -o $(PROFILES)/local-slirp-1500.yaml --force
+	$(SIM) fit network $(MEASURED)/slirp-65520-*.json -o $(PROFILES)/local-slirp-65520.yaml --force
+	$(SIM) fit network $(MEASURED)/loopback-65536-*.json -o $(PROFILES)/local-loopback.yaml --force
+	# The Usernetes stages (VXLAN, slirp4netns out and in) on the VMs' TCP:
+	# scenarios/profiles/vm-tcp-usernetes*.yaml (scenarios/calibrate/usernetes.go).
+	$(GO) test -count=1 ./scenarios/calibrate -run TestUsernetesProfiles -refitstages -v
 
 # Transport profiles fitted to the OSU point-to-point tables of the
 # flux-usernetes experiments (2 x hpc7g.4xlarge, EFA; ../shared/data, not
