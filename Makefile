@@ -55,8 +55,8 @@ measure-network: build
 	mkdir -p $(PROFILES)
 	$(SIM) fit network $(MEASURED)/veth-1500-*.json -o $(PROFILES)/local-veth.yaml --force
 	$(SIM) fit network $(MEASURED)/vxlan-1450-*.json -o $(PROFILES)/local-vxlan.yaml --force
-	$(SIM) fit network $(MEASURED)/slirp-1500-*.json -o $(PROFILES)/local-slirp-1500.yaml --force
-	$(SIM) fit network $(MEASURED)/slirp-65520-*.json -o $(PROFILES)/local-slirp-65520.yaml --force
+	$(SIM) fit network $(MEASURED)/slirp-1500-[14].json -o $(PROFILES)/local-slirp-1500.yaml --force
+	$(SIM) fit network $(MEASURED)/slirp-65520-[14].json -o $(PROFILES)/local-slirp-65520.yaml --force
 	$(SIM) fit network $(MEASURED)/loopback-65536-*.json -o $(PROFILES)/local-loopback.yaml --force
 	# The Usernetes stages (VXLAN, slirp4netns out and in) on the VMs' TCP:
 	# scenarios/profiles/vm-tcp-usernetes*.yaml (scenarios/calibrate/usernetes.go).
