@@ -121,7 +121,11 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 	}
 
 	if len(s.Runtimes) > 0 {
-		fmt.Fprintf(&b, "\nRun time by runtime (seconds)%*s", width+3-len("Run time by runtime (seconds)"), "")
+		rw := width - 2 // runtime names are indented under their workload
+		for _, r := range s.Runtimes {
+			rw = max(rw, len(r.Runtime))
+		}
+		fmt.Fprintf(&b, "\nRun time by runtime (seconds)%*s", rw+5-len("Run time by runtime (seconds)"), "")
 		for _, h := range []string{"jobs", "mean", "min", "max", "× first"} {
 			fmt.Fprintf(&b, "%*s", statWidth, h)
 		}
@@ -132,7 +136,7 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 				fmt.Fprintf(&b, "  %s\n", orDash(r.Workload))
 				last = r.Workload
 			}
-			fmt.Fprintf(&b, "    %-*s %*d", width-2, r.Runtime, statWidth, r.Jobs)
+			fmt.Fprintf(&b, "    %-*s %*d", rw, r.Runtime, statWidth, r.Jobs)
 			for _, v := range []float64{r.RunTime.Mean, r.RunTime.Min, r.RunTime.Max} {
 				fmt.Fprintf(&b, "%*s", statWidth, decimal(v))
 			}
