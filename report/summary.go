@@ -144,12 +144,13 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 			if !math.IsNaN(r.Ratio) {
 				ratio = fmt.Sprintf("%.3f", r.Ratio)
 			}
-			fmt.Fprintf(&b, "%*s ", statWidth, ratio)
+			fmt.Fprintf(&b, "%*s", statWidth, ratio)
 			for i, ph := range r.Phases {
-				if i > 0 {
-					b.WriteString(",")
+				sep := ", "
+				if i == 0 {
+					sep = "  "
 				}
-				fmt.Fprintf(&b, " %s %s", ph.Name, decimal(ph.Seconds))
+				fmt.Fprintf(&b, "%s%s %s", sep, ph.Name, decimal(ph.Seconds))
 			}
 			b.WriteString("\n")
 		}
