@@ -57,7 +57,8 @@ import (
 //	  job: 7                # alloc/at/... checks apply to the result
 //	  r: '{...}'
 //
-// expect also takes "exists" (EEXIST).
+// expect also takes "exists" (EEXIST) and "noupdate" (ErrNoUpdate alone:
+// a match that holds nothing, where the cli fails without errno).
 type corpusCase struct {
 	Graph           *corpusGraph `yaml:"graph"`
 	JGF             string       `yaml:"jgf"`
@@ -126,6 +127,8 @@ type corpusNodeAlloc struct {
 
 var corpusExpect = map[string]string{
 	"ok": "ok", "busy": "EBUSY", "unsatisfiable": "ENODEV", "invalid": "EINVAL", "nojob": "ENOENT", "exists": "EEXIST",
+	// noupdate: ErrNoUpdate without ErrBusy (the cli fails without errno).
+	"noupdate": "ENOUPDATE",
 }
 
 // corpusGoOnlyOps are the corpus ops the reapi parity harness does not

@@ -401,6 +401,9 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 	mod := m.modTypes(js)
 	if items, ok := m.search(js, now, d, false); ok {
 		a := m.build(items, mod, jobID, now, d, false)
+		if !a.holds() {
+			return nil, m.noUpdate(js, now, d, true)
+		}
 		if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
 			m.commit(a, now)
 		}
@@ -420,6 +423,9 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 					// without_allocating_future reports reserved = false
 					// even at t > now (reapi_cli_impl.hpp:185-188).
 					a := m.build(items, mod, jobID, t, dur, op == MatchAllocateOrElseReserve)
+					if !a.holds() {
+						return nil, m.noUpdate(js, t, dur, false)
+					}
 					if op == MatchAllocateOrElseReserve {
 						m.commit(a, now)
 					}
@@ -472,6 +478,53 @@ func checkSupported(rs []*Resource, path string) error {
 		}
 	}
 	return nil
+}
+
+// ErrNoUpdate: the match found resources but holds none of them
+// exclusively, so Fluxion's update allocates nothing and fails. Fluxion
+// books and emits only exclusive vertices and their ancestors, and its
+// update fails when it reached none (upd_plan counts the exclusive
+// vertices, dfu_impl_update.cpp:164-165; update returns -1 when the
+// count is 0, :875-890), without setting errno: the cli returns -1
+// with whatever errno the traversal left, EBUSY if it met a busy or
+// mismatching vertex on its way, else none, and moves its job counter
+// on only in the EBUSY case (reapi_cli_impl.hpp:152-162, 209-212). The
+// model returns ErrNoUpdate alone (MatchErrno "", counter kept) or
+// wrapped with ErrBusy, as it finds the traversal would have set errno
+// (Matcher.noUpdate). Nothing is booked. This is the fate of a jobspec
+// without a slot or exclusive vertex (node>core) and of slots that land
+// on hosts below the matched vertex (tctx.hostsBelow: node>slot>core on
+// nodes with sockets). Satisfiability runs no update, so such requests
+// are satisfiable.
+var ErrNoUpdate = errors.New("fluxion: match: the match holds nothing exclusively (no slot, or slots below a vertex the request did not select), so Fluxion's update allocates nothing")
+
+// holds reports whether a holds a vertex exclusively.
+func (a *Allocation) holds() bool {
+	for _, av := range a.Vertices {
+		if av.Exclusive {
+			return true
+		}
+	}
+	return false
+}
+
+// noUpdate is the error of a match at [at, at+d) that found resources
+// but holds nothing (ErrNoUpdate): with ErrBusy if an earlier search of
+// the op failed (first false) or this search meets what sets errno to
+// EBUSY in Fluxion's traversal (tctx.trace).
+func (m *Matcher) noUpdate(js *Jobspec, at, d int64, first bool) error {
+	busy := !first
+	if !busy {
+		c := m.tc
+		c.trace, c.busy = true, false
+		m.search(js, at, d, false)
+		busy = c.busy
+		c.trace, c.busy = false, false
+	}
+	if busy {
+		return fmt.Errorf("%w: %w", ErrBusy, ErrNoUpdate)
+	}
+	return ErrNoUpdate
 }
 
 // modTypes returns the types whose vertices the match takes and emits
@@ -527,6 +580,9 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 		}
 	}
 	for _, it := range items {
+		if it.ghost {
+			continue // the update does not reach it (tctx.hostsBelow)
+		}
 		set(it.v, it.excl)
 		if len(m.excl) > 0 {
 			for p := g.Vertices[it.v].Parent; p != NoVertex; p = g.Vertices[p].Parent {

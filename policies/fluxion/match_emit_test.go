@@ -1,6 +1,9 @@
 package fluxion
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // TestMatchEmitsMatchedBelowSlotNode: a node taken whole by a slot
 // (slot>node>core:1) is held whole, but R lists only its matched core,
@@ -74,5 +77,38 @@ attributes: {system: {duration: 100}}
 	a, err = m.Match(MatchAllocate, mtParse(t, mtReq{nodes: 1, nodeExcl: true, slots: 1, cores: 1}.yaml()), 0)
 	if err != nil || mtWhere(a) != "node0!:core0,core1" {
 		t.Errorf("exclusive node: %q, %v, want node0!:core0,core1", mtWhere(a), err)
+	}
+}
+
+// TestMatchNothingExclusive: node>core has no slot, so nothing in the
+// match is exclusive; Fluxion's update then books nothing and fails
+// without errno (ErrNoUpdate; the counter stays), while satisfiability
+// says yes. Once a core is busy the traversal leaves EBUSY behind.
+func TestMatchNothingExclusive(t *testing.T) {
+	// node>slot>core:1 with the slot taken out (the model's jobspec
+	// parser wants a slot for the tasks; flux-sched's does not).
+	nodeCore := mtParse(t, mtReq{nodes: 1, slots: 1, cores: 1, dur: 100}.yaml())
+	core := nodeCore.Resources[0].With[0].With[0]
+	core.Exclusive = false
+	nodeCore.Resources[0].With = []*Resource{core}
+	m, err := NewMatcher(mtFlat(t, 2, 2), MatcherOptions{Policy: "low"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Match(MatchAllocate, nodeCore, 0); !errors.Is(err, ErrNoUpdate) || MatchErrno(err) != "" {
+		t.Errorf("node>core: %v, want ErrNoUpdate alone", err)
+	}
+	if _, err := m.Match(MatchSatisfiability, nodeCore, 0); err != nil {
+		t.Errorf("node>core satisfiability: %v", err)
+	}
+	if _, err := m.Match(MatchWithoutAllocating, nodeCore, 0); !errors.Is(err, ErrNoUpdate) {
+		t.Errorf("node>core without_allocating: %v, want ErrNoUpdate", err)
+	}
+	a := mtOK(t)(m.Match(MatchAllocate, mtParse(t, mtReq{slots: 1, cores: 1}.yaml()), 0))
+	if a.JobID != 1 {
+		t.Errorf("job id %d, want 1 (the failed updates used none)", a.JobID)
+	}
+	if _, err := m.Match(MatchAllocate, nodeCore, 0); !errors.Is(err, ErrNoUpdate) || !errors.Is(err, ErrBusy) {
+		t.Errorf("node>core with node0 core0 held: %v, want ErrNoUpdate and ErrBusy", err)
 	}
 }

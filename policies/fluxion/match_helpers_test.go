@@ -1,6 +1,7 @@
 package fluxion
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -150,6 +151,9 @@ func mtErrno(err error) string {
 	}
 	if e := MatchErrno(err); e != "" {
 		return e
+	}
+	if errors.Is(err, ErrNoUpdate) {
+		return "ENOUPDATE" // no errno (see ErrNoUpdate)
 	}
 	return "error: " + err.Error()
 }

@@ -441,13 +441,21 @@ func TestMatchPropertySockets(t *testing.T) {
 			}
 			a, err := m.Match(MatchAllocateWithSatisfiability, r.js(t), 0)
 			want := "ok"
-			if !fits(r, false) {
+			if !fits(r, false) || r.nodes > 0 {
+				// node>slot>core: the slots land on the sockets, below a
+				// level the request did not select, and Fluxion's update
+				// then allocates nothing (tctx.hostsBelow,
+				// Allocation.checkHolds): EBUSY whenever the slots exist.
 				want = "EBUSY"
 				if !fits(r, true) {
 					want = "ENODEV"
 				}
 			}
-			if got := mtErrno(err); got != want {
+			got := mtErrno(err)
+			if got == "ENOUPDATE" && r.nodes > 0 && want == "EBUSY" {
+				got = "EBUSY" // ErrNoUpdate with or without ErrBusy
+			}
+			if got != want {
 				t.Fatalf("%s step %d: %+v: got %s (%v), want %s", name, step, r, got, err, want)
 			}
 			seen[want]++

@@ -70,8 +70,11 @@ func TestMatchPoliciesFlat(t *testing.T) {
 // TestMatchSlotsOnSockets uses two nodes of two sockets with two cores
 // each (node0: socket0{core0,core1} socket1{core2,core3}; node1 the same).
 // A slot lands on the first vertex whose children include a core: the
-// socket, so a slot of 3 cores can never fit, while node>slot:2>core:2
-// takes both sockets of one node. The jobspec omits cluster and socket.
+// socket, so a slot of 3 cores can never fit. node>slot:2>core:2 finds
+// its slots on the sockets of one node, below the node, which Fluxion's
+// select counts but its update never reaches (the node>socket edge is
+// not selected), so the match allocates nothing and fails (ErrNoUpdate),
+// while satisfiability says yes. The jobspec omits cluster and socket.
 func TestMatchSlotsOnSockets(t *testing.T) {
 	g := mtGraph(t, 2, mtNode{cores: 4}, mtNode{cores: 4})
 
@@ -81,11 +84,22 @@ func TestMatchSlotsOnSockets(t *testing.T) {
 	if got, want := mtWhere(a), "node0:core0,core1"; got != want {
 		t.Errorf("slot>core:2: got %q, want %q", got, want)
 	}
-	// node:1>slot:2>core:2 needs two free sockets in one node: node1.
-	a = mtOK(t)(m.Match(MatchAllocate, mtReq{nodes: 1, slots: 2, cores: 2}.js(t), 0))
-	if got, want := mtWhere(a), "node1:core0,core1,core2,core3"; got != want {
-		t.Errorf("node>slot:2>core:2: got %q, want %q", got, want)
+	// node:1>slot:2>core:2: slots on node1's sockets, allocated nothing.
+	nodeSlots := mtReq{nodes: 1, slots: 2, cores: 2}.js(t)
+	if _, err := m.Match(MatchAllocate, nodeSlots, 0); !errors.Is(err, ErrNoUpdate) {
+		t.Errorf("node>slot:2>core:2: %v, want ErrNoUpdate", err)
 	}
+	if _, err := m.Match(MatchSatisfiability, nodeSlots, 0); err != nil {
+		t.Errorf("node>slot:2>core:2 satisfiability: %v, want satisfiable", err)
+	}
+	// Under lonodex the node is taken whole, which the update reaches.
+	mx := mtMatcher(t, g, "lonodex")
+	a = mtOK(t)(mx.Match(MatchAllocate, nodeSlots, 0))
+	if got, want := mtWhere(a), "node0!:core0,core1,core2,core3"; got != want {
+		t.Errorf("lonodex node>slot:2>core:2: got %q, want %q", got, want)
+	}
+	// Fill node1's sockets with plain slots.
+	mtOK(t)(m.Match(MatchAllocate, mtReq{slots: 2, cores: 2}.js(t), 0))
 	// slot>core:3 spans sockets: never satisfiable.
 	_, err := m.Match(MatchAllocateWithSatisfiability, mtReq{slots: 1, cores: 3}.js(t), 0)
 	if !errors.Is(err, ErrUnsatisfiable) {
