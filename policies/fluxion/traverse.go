@@ -33,6 +33,10 @@ import (
 type titem struct {
 	v    VertexID
 	excl bool
+	// ghost: picked inside a slot whose host is a child of the vertex
+	// the enclosing request matched (see hostsBelow). Fluxion's select
+	// counts it, its update never reaches it.
+	ghost bool
 }
 
 // tcand is one candidate: a vertex with its sub-picks, or one slot. Its
@@ -80,6 +84,12 @@ type tctx struct {
 	perf        []int64
 	ubase       int64
 	runs        []int64 // locality: scratch for the runs of scores
+	ghost       int     // > 0 while picking inside ghost slots
+	// trace turns on busy: set when the search meets what makes
+	// Fluxion's traversal set errno = EBUSY on its way (a vertex pruned
+	// or unavailable, a mismatching vertex below a match: dom_dfv,
+	// prune). Only Matcher.noUpdate needs it.
+	trace, busy bool
 	needs       map[*Resource]*tneed
 	buf         []titem
 	tmp         []titem
@@ -277,8 +287,10 @@ func (c *tctx) need(r *Resource) *tneed {
 func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok bool) {
 	nd := c.need(r)
 	mark, cmark := len(c.buf), len(c.cands)
-	if r.Type == "slot" {
+	if r.Type == "slot" && top {
 		c.findHosts(from, r, nd, nd.self)
+	} else if r.Type == "slot" {
+		c.hostsBelow(from, r, nd)
 	} else if top {
 		c.findCands(from, r, true, nd, nd.self)
 	} else {
@@ -317,14 +329,19 @@ func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need
 	if vx.Type == r.Type {
 		excl := c.exclusiveAt(v, r.Exclusive)
 		if !c.usable(v, excl) || c.pruned(v, nd.with) {
+			c.busy = c.busy || c.trace
 			return
 		}
 		c.seq++
 		seq := c.seq
 		lo := len(c.buf)
-		c.buf = append(c.buf, titem{v, excl})
+		c.buf = append(c.buf, titem{v, excl, c.ghost > 0})
+		if c.trace && len(r.With) > 0 {
+			c.traceMismatch(v, r.With)
+		}
 		for _, w := range r.With {
 			if _, _, ok := c.selectReq(v, w, false); !ok {
+				c.busy = c.busy || c.trace
 				c.buf = c.buf[:lo]
 				return
 			}
@@ -336,11 +353,42 @@ func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need
 		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: c.nodeFactor(v), score: score, seq: seq})
 		return
 	}
-	if !pristine || !c.usable(v, c.exclusiveAt(v, false)) || c.pruned(v, need) {
+	if !pristine {
+		return
+	}
+	if !c.usable(v, c.exclusiveAt(v, false)) || c.pruned(v, need) {
+		c.busy = c.busy || c.trace
 		return
 	}
 	for _, ch := range c.children(v) {
 		c.findCands(ch, r, true, nd, need)
+	}
+}
+
+// traceMismatch sets busy if a child of v, matched by a request with
+// the requests with, is a vertex none of them takes: Fluxion visits it
+// with with and, as the match is no longer pristine, fails it with
+// EBUSY (dfu_impl_t::test, dom_dfv). When with holds a slot hosted by v
+// itself, slotsAt checks v's children against the slot's members.
+func (c *tctx) traceMismatch(v VertexID, with []*Resource) {
+	for _, w := range with {
+		if w.Type == "slot" && c.slotMatch(v, w) {
+			return
+		}
+	}
+	vs := c.m.g.Vertices
+	for _, ch := range c.m.g.Children(v) {
+		ok := false
+		for _, w := range with {
+			if w.Type == vs[ch].Type || (w.Type == "slot" && c.slotMatch(ch, w)) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			c.busy = true
+			return
+		}
 	}
 }
 
@@ -366,20 +414,58 @@ func (c *tctx) slotMatch(v VertexID, slot *Resource) bool {
 // findHosts finds slot hosts at or below v and adds their slots.
 func (c *tctx) findHosts(v VertexID, slot *Resource, nd *tneed, need []int64) {
 	if !c.usable(v, c.exclusiveAt(v, false)) {
+		c.busy = c.busy || c.trace
 		return
 	}
 	if c.slotMatch(v, slot) {
 		if !c.pruned(v, nd.with) {
 			c.slotsAt(v, slot)
+		} else {
+			c.busy = c.busy || c.trace
 		}
 		return
 	}
 	if c.pruned(v, need) {
+		c.busy = c.busy || c.trace
 		return
 	}
 	for _, ch := range c.children(v) {
 		c.findHosts(ch, slot, nd, need)
 	}
+}
+
+// hostsBelow finds the hosts of a slot requested below a matched vertex
+// from (node>slot>...). from itself is the host if its children hold
+// every member type. Otherwise Fluxion visits from's children with the
+// slot as the request, and dfu_impl_t::test (dfu_impl.cpp:366-410) makes
+// a child that slot-matches a host (SLOT_MATCH) and any other child a
+// mismatch that is not descended (NONE_MATCH: the match is no longer
+// pristine), so a slot never reaches further down. Slots on such child
+// hosts count in the select, but the edge from from into the host is
+// never selected (only the slots' own edges are: dfu_impl_t::enforce),
+// so the update does not reach them (stop_explore_best,
+// dfu_impl_update.cpp:306-309, 344) and they are picked as ghosts:
+// node>slot>core on nodes with sockets matches and then allocates
+// nothing (see Matcher.build).
+func (c *tctx) hostsBelow(from VertexID, slot *Resource, nd *tneed) {
+	if c.slotMatch(from, slot) {
+		if !c.pruned(from, nd.with) {
+			c.slotsAt(from, slot)
+		}
+		return
+	}
+	c.ghost++
+	for _, ch := range c.children(from) {
+		if !c.slotMatch(ch, slot) {
+			continue // a mismatch: findCands' traceMismatch saw it
+		}
+		if c.usable(ch, c.exclusiveAt(ch, false)) && !c.pruned(ch, nd.with) {
+			c.slotsAt(ch, slot)
+		} else {
+			c.busy = c.busy || c.trace
+		}
+	}
+	c.ghost--
 }
 
 // slotsAt packs as many slots as fit from host h's direct children.
@@ -393,17 +479,33 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	if len(slot.With) > len(pbuf) {
 		pools = make([][2]int, 0, len(slot.With))
 	}
+	if c.trace {
+		// A child of no member type fails (NONE_MATCH, EBUSY).
+		for _, ch := range g.Children(h) {
+			if !slices.ContainsFunc(slot.With, func(mb *Resource) bool { return mb.Type == g.Vertices[ch].Type }) {
+				c.busy = true
+			}
+		}
+	}
 	for _, mb := range slot.With {
 		start := len(c.units)
 		for _, ch := range c.children(h) {
-			if g.Vertices[ch].Type != mb.Type || !c.usable(ch, true) {
+			if g.Vertices[ch].Type != mb.Type {
+				continue
+			}
+			if !c.usable(ch, true) {
+				c.busy = c.busy || c.trace
 				continue
 			}
 			lo := len(c.buf)
-			c.buf = append(c.buf, titem{ch, true})
+			c.buf = append(c.buf, titem{ch, true, c.ghost > 0})
 			ok := true
+			if c.trace && len(mb.With) > 0 {
+				c.traceMismatch(ch, mb.With)
+			}
 			for _, w := range mb.With {
 				if _, _, subOK := c.selectReq(ch, w, false); !subOK {
+					c.busy = c.busy || c.trace
 					ok = false
 					break
 				}
