@@ -441,10 +441,19 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 	return nil, fmt.Errorf("%w: not now", ErrBusy)
 }
 
-// satisfiable matches at the last moment of the graph window with the
-// allocations in place, as Fluxion's satisfiability check does: jobs of
-// finite duration have ended by then, while a job holding the whole window
-// (duration 0) still blocks it.
+// satisfiable reports whether js could be met once every job has
+// ended, ignoring up/down status, as Fluxion's satisfiability check does.
+// Fluxion matches at meta.at = planner_multi_base_time + planner_multi_duration
+// − d − 1 of the root's aggregate planner (dfu.cpp is_satisfiable and the
+// W_SATISFIABILITY / ORELSE_RESERVE fallbacks, dfu.cpp:178, 223), and
+// that planner spans the root vertex planner's [0, INT64_MAX)
+// (dfu_impl_t::subtree_plan, dfu_impl.cpp:295-302; every reader creates
+// its planners with planner_new (0, INT64_MAX, …), e.g.
+// resource_reader_jgf.cpp:460), not the graph window, which only bounds
+// the jobs (a duration-0 job ends at the graph end; dfu.cpp run clips
+// every job to it). The flux resource module's expiration moves
+// graph_end only (resource_match.cpp:272-279), not the planners. So by
+// then every job, even one of duration 0, has ended.
 func (m *Matcher) satisfiable(js *Jobspec) bool {
 	_, ok := m.search(js, m.window-1, 1, true)
 	return ok

@@ -68,7 +68,7 @@ type tctx struct {
 	m   *Matcher
 	at  int64
 	d   int64
-	sat bool // satisfiability: ignore up/down status
+	sat bool // satisfiability: ignore up/down status and every job
 	// inWindow: [at, at+d) is a valid argument of the vertex planners
 	// (within [0, window), d >= 1), so an empty planner is wholly free.
 	inWindow bool
@@ -210,7 +210,12 @@ func (c *tctx) usable(v VertexID, excl bool) bool {
 	// Satisfiability ignores up/down status (dfu_impl_t::prune skips that
 	// test in satisfiability mode); down nodes count only in the early
 	// nodes-up check.
-	if !c.sat && !m.g.Available(v) {
+	if c.sat {
+		// Satisfiability runs after every job has ended (see
+		// Matcher.satisfiable): every planner is free.
+		return true
+	}
+	if !m.g.Available(v) {
 		return false
 	}
 	if c.inWindow && m.live[v] == 0 {
@@ -244,6 +249,14 @@ func (c *tctx) exclusiveAt(v VertexID, want bool) bool {
 func (c *tctx) pruned(v VertexID, need []int64) bool {
 	p := c.m.agg[v]
 	if p == nil {
+		return false
+	}
+	if c.sat {
+		for i, n := range need {
+			if n > 0 && p.Total(i) < n {
+				return true
+			}
+		}
 		return false
 	}
 	for i, n := range need {
