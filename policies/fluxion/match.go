@@ -382,14 +382,15 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 		return nil, fmt.Errorf("%w: attributes.system.constraints are not modelled", ErrUnsupported)
 	}
 	need := m.aggRequest(js)
-	// request_feasible (dfu.cpp): more nodes asked than are up fails early.
-	if want := js.Totals()["node"]; want > int64(m.g.CountAvailable("node")) {
-		switch op {
-		case MatchSatisfiability, MatchAllocateWithSatisfiability:
+	// request_feasible (dfu.cpp:63-92): more nodes asked than are up
+	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
+	// satisfiability op does not (run calls is_satisfiable directly,
+	// dfu.cpp:408-409), so that op ignores down nodes altogether.
+	if want := js.Totals()["node"]; op != MatchSatisfiability && want > int64(m.g.CountAvailable("node")) {
+		if op == MatchAllocateWithSatisfiability {
 			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
-		default:
-			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.g.CountAvailable("node"))
 		}
+		return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.g.CountAvailable("node"))
 	}
 	if op == MatchSatisfiability {
 		if m.satisfiable(js) {
