@@ -131,10 +131,6 @@ var corpusExpect = map[string]string{
 	"noupdate": "ENOUPDATE",
 }
 
-// corpusGoOnlyOps are the corpus ops the reapi parity harness does not
-// run (it compares match ops, cancels and set-status only).
-var corpusGoOnlyOps = map[string]bool{"partial-cancel": true, "update-allocate": true}
-
 // corpusR is a step's R: r as given, or an RFC 20 R whose R_lite names
 // ranks.
 func corpusR(st *corpusStep) []byte {
