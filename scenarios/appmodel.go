@@ -67,9 +67,9 @@ func ParseAppModel(name string, data []byte) (*apps.File, error) {
 		return nil, &Error{File: name, Msg: "an app model file must be a mapping with kind: AppModel, version, app and fits"}
 	}
 	doc := root.Content[0]
-	d := &decoder{lines: map[string]int{}}
+	d := newDecoder()
 	var raw appFileDoc
-	if err := d.decode(doc, reflect.ValueOf(&raw).Elem(), ""); err != nil {
+	if err := d.Decode(doc, reflect.ValueOf(&raw).Elem(), ""); err != nil {
 		return nil, withFile(err, name)
 	}
 	f := &apps.File{Kind: raw.Kind, Version: raw.Version, App: raw.App, Description: raw.Description}
@@ -79,9 +79,9 @@ func ParseAppModel(name string, data []byte) (*apps.File, error) {
 		if rf.Parameters.n != nil {
 			p, err := apps.NewParams(raw.App)
 			if err != nil {
-				return nil, &Error{File: name, Line: d.lines["app"], Path: "app", Msg: strings.TrimPrefix(err.Error(), apps.ErrInvalid.Error()+": ")}
+				return nil, &Error{File: name, Line: d.Lines()["app"], Path: "app", Msg: strings.TrimPrefix(err.Error(), apps.ErrInvalid.Error()+": ")}
 			}
-			if err := d.decode(rf.Parameters.n, reflect.ValueOf(p).Elem(), path); err != nil {
+			if err := d.Decode(rf.Parameters.n, reflect.ValueOf(p).Elem(), path); err != nil {
 				return nil, withFile(err, name)
 			}
 			fit.Parameters = p
@@ -91,7 +91,7 @@ func ParseAppModel(name string, data []byte) (*apps.File, error) {
 	if err := f.Validate(); err != nil {
 		var fe *apps.FieldError
 		if errors.As(err, &fe) {
-			return nil, &Error{File: name, Line: lineOf(d.lines, fe.Field), Path: fe.Field, Msg: fe.Msg}
+			return nil, &Error{File: name, Line: lineOf(d.Lines(), fe.Field), Path: fe.Field, Msg: fe.Msg}
 		}
 		return nil, &Error{File: name, Msg: err.Error()}
 	}

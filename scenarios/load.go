@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/convergesim/converge/internal/strictyaml"
 	"github.com/convergesim/converge/policies/kube"
 )
 
@@ -60,16 +61,16 @@ func Parse(name string, data []byte, ov Overrides) (*Scenario, error) {
 		return nil, withFile(err, name)
 	}
 	sc := &Scenario{Seed: 1}
-	d := &decoder{lines: map[string]int{}}
+	d := newDecoder()
 	def := kube.DefaultConfig()
 	sc.Policy.Kube = &def
-	if err := d.decode(doc, reflect.ValueOf(sc).Elem(), ""); err != nil {
+	if err := d.Decode(doc, reflect.ValueOf(sc).Elem(), ""); err != nil {
 		return nil, withOrigin(withFile(err, name), origins)
 	}
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	}
-	if err := validate(sc, d.lines, filepath.Dir(name)); err != nil {
+	if err := validate(sc, d.Lines(), filepath.Dir(name)); err != nil {
 		return nil, withOrigin(withFile(err, name), origins)
 	}
 	return sc, nil
@@ -215,12 +216,12 @@ func setPath(doc *yaml.Node, t reflect.Type, path, val string) error {
 		key := seg
 		var next reflect.Type
 		if t != nil && t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(nodeDecoderType) {
-			fields, names := fieldNames(t)
+			fields, names := strictyaml.Fields(t)
 			found := false
 			for _, name := range names {
 				if strings.EqualFold(name, seg) {
 					key, found = name, true
-					next = t.Field(fields[name]).Type
+					next = t.FieldByIndex(fields[name]).Type
 				}
 			}
 			if !found {
