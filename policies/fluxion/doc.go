@@ -55,6 +55,19 @@
 // request from its own candidates, which differs only for jobspecs with
 // more than one top-level resource.
 //
+// A match whose picks hold nothing exclusively (no slot, or node>slot
+// whose slots land on the node's sockets, which Fluxion's update never
+// reaches) fails with ErrNoUpdate, as Fluxion's update does; the errno
+// the cli reports with it is incidental (EBUSY if its traversal met a
+// busy or mismatching vertex, else none) and the model predicts it from
+// its own search, which under first visits more than Fluxion's
+// early-stopping exploration. Satisfiability is checked after every job
+// has ended (Fluxion's pass runs near INT64_MAX, its planners' end), and
+// reservations must end within the window, where Fluxion may clip one
+// at graph_end. R lists what Fluxion's update emits: a node held whole
+// inside a slot lists only its matched children, while the model's
+// aggregates count its whole subtree.
+//
 // Backend puts the model and, with -tags fluxion, flux-sched's own
 // libreapi_cli behind one API; Shell is `sim fluxion`, a resource-query
 // look-alike. See ../../docs/fluxion-reapi.md and ../../docs/architecture.md.
