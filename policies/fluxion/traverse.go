@@ -81,10 +81,13 @@ type tctx struct {
 	// top of its key (Fluxion's MATCH_MET and id+1 terms, which differ
 	// between slots only in how many members they have).
 	desc, udesc bool
-	perf        []int64
-	ubase       int64
-	runs        []int64 // locality: scratch for the runs of scores
-	ghost       int     // > 0 while picking inside ghost slots
+	// std: rank as flux-sched's std::sort does, ties included (stdSort:
+	// locality and variation, whose candidates tie as a rule).
+	std   bool
+	perf  []int64
+	ubase int64
+	runs  []int64 // locality: scratch for the runs of scores
+	ghost int     // > 0 while picking inside ghost slots
 	// trace turns on busy: set when the search meets what makes
 	// Fluxion's traversal set errno = EBUSY on its way (a vertex pruned
 	// or unavailable, a mismatching vertex below a match: dom_dfv,
@@ -106,6 +109,7 @@ func (m *Matcher) search(js *Jobspec, at, d int64, sat bool) ([]titem, bool) {
 		p := &m.pol
 		c.desc = p.High || p.Locality
 		c.udesc = c.desc || p.Variation
+		c.std = p.Locality || p.Variation
 		switch {
 		case p.Locality:
 			c.ubase = 2
@@ -317,10 +321,15 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 		c.buf, c.cands = c.buf[:mark], c.cands[:cmark]
 		return 0, 0, false
 	}
-	if !c.m.pol.First {
-		if top && c.m.pol.Locality {
+	switch {
+	case c.std && c.desc: // locality: fold::greater, or interval_greater at the top
+		if top {
 			c.toRuns(cands)
 		}
+		stdSort(cands, func(a, b *tcand) bool { return a.score > b.score })
+	case c.std: // variation: fold::less
+		stdSort(cands, func(a, b *tcand) bool { return a.score < b.score })
+	case !c.m.pol.First:
 		slices.SortStableFunc(cands, func(a, b tcand) int { return c.less(&a, &b) })
 	}
 	// (first: candidates are appended in discovery order, which is the
@@ -536,10 +545,14 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				c.units[i].id = perf[c.buf[c.units[i].lo].v]
 			}
 		}
-		if !c.m.pol.First {
+		switch {
+		case c.std:
+			// locality and variation: dom_finish_slot sorts the members
+			// with fold::greater, ties as std::sort leaves them.
+			stdSort(c.units[start:], func(a, b *tunit) bool { return a.id > b.id })
+		case !c.m.pol.First:
 			// Members in key order: ascending for low, descending for
-			// the others (dom_finish_slot sorts with fold::greater in
-			// locality and variation too); ties keep sibling order.
+			// high; ties keep sibling order.
 			high := c.udesc
 			slices.SortStableFunc(c.units[start:], func(a, b tunit) int {
 				if high {
