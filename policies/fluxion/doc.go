@@ -41,19 +41,16 @@
 // # Where the model is known to differ
 //
 // Fluxion ranks candidates with std::sort (choose_best_k in
-// resource/evaluators/edge_eval_api.hpp), which is not stable. The model
-// breaks every tie by discovery order (pre-order of the graph as given).
-// libstdc++ sorts up to 16 elements by insertion, which keeps that order,
-// so the two agree whenever at most 16 candidates are ranked; with more,
-// introsort permutes equal elements (of 20 tied candidates libstdc++ puts
-// the 11th first). Ties are rare under low/high, whose scores embed ids,
-// but usual under locality (a run ties as a whole) and variation (one
-// class ties; cores without perf_class are all 9999).
-//
-// locality's comparator keeps one interval set over all the top-level
-// resources of a jobspec; the model builds the runs of each top-level
-// request from its own candidates, which differs only for jobspecs with
-// more than one top-level resource.
+// resource/evaluators/edge_eval_api.hpp), which is not stable. For
+// locality and variation, whose candidates tie as a rule (a run of ids
+// ties as a whole; so does a class, and cores without perf_class are all
+// 9999), the model sorts as libstdc++'s std::sort does (stdsort.go), ties
+// included: of 20 tied candidates it takes the 11th in discovery order
+// first, as flux-sched's resource-query does. The other policies break
+// ties by discovery order (pre-order of the graph as given), which is
+// what libstdc++ leaves when at most 16 candidates are ranked (it then
+// sorts by insertion); with more, and ties, they can differ. flux-sched
+// built with another C++ library (libc++) would order ties differently.
 //
 // A match whose picks hold nothing exclusively (no slot, or node>slot
 // whose slots land on the node's sockets, which Fluxion's update never
