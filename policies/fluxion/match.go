@@ -114,7 +114,8 @@ const xCheckerTotal int64 = 1 << 30
 // MatcherOptions configure a Matcher.
 type MatcherOptions struct {
 	// Policy is a preset (low, high, lonode, hinode, lonodex, hinodex,
-	// first, firstnodex) or an attribute string; "" means "first".
+	// first, firstnodex, locality, variation) or an attribute string;
+	// "" means "first".
 	Policy string
 	// PruneFilters is "HL:LL[,HL:LL...]": vertices of type HL (ALL: every
 	// vertex with children) track the units of type LL below them. ""
@@ -160,6 +161,12 @@ type Matcher struct {
 	kidsOff []int32    // first: kids[kidsOff[v]:kidsOff[v+1]] are v's children ...
 	kids    []VertexID // ... in by_outedges order, when kidsOK[v]
 	kidsOK  []bool
+	// kidsOld[v]: kids of v hold v's children in the order of earlier
+	// weights (re-sorted by merging, see sortedChildren); wDirty[c]: c's
+	// weight changed since its parent's children were last sorted.
+	kidsOld []bool
+	wDirty  []bool
+	kidsTmp []VertexID
 }
 
 type pruneFilter struct{ hl, ll string }
@@ -847,11 +854,16 @@ func (m *Matcher) setWeight(v VertexID, w uint64) {
 	m.weights[v] = w
 	if p := m.g.Vertices[v].Parent; p != NoVertex && m.kidsOK != nil {
 		m.kidsOK[p] = false
+		m.wDirty[v] = true
 	}
 }
 
 // sortedChildren returns v's children in by_outedges order (edge weight,
 // then uniq_id, both descending), cached until a child's weight changes.
+// A stale order is repaired rather than re-sorted: the children whose
+// weight did not change keep their relative order, so sorting the few
+// changed ones and merging the two runs gives the (unique: uniq_ids
+// differ) sorted order in linear time.
 func (m *Matcher) sortedChildren(v VertexID) []VertexID {
 	g := m.g
 	if m.kidsOK == nil {
@@ -862,19 +874,54 @@ func (m *Matcher) sortedChildren(v VertexID) []VertexID {
 		}
 		m.kids = make([]VertexID, m.kidsOff[n])
 		m.kidsOK = make([]bool, n)
+		m.kidsOld = make([]bool, n)
+		m.wDirty = make([]bool, n)
 	}
 	s := m.kids[m.kidsOff[v]:m.kidsOff[v+1]]
-	if !m.kidsOK[v] {
-		copy(s, g.Vertices[v].Children)
-		w := m.weights
-		slices.SortFunc(s, func(a, b VertexID) int {
-			if r := cmp.Compare(w[b], w[a]); r != 0 {
-				return r
-			}
-			return cmp.Compare(g.Vertices[b].UniqID, g.Vertices[a].UniqID)
-		})
-		m.kidsOK[v] = true
+	if m.kidsOK[v] {
+		return s
 	}
+	w := m.weights
+	order := func(a, b VertexID) int {
+		if r := cmp.Compare(w[b], w[a]); r != 0 {
+			return r
+		}
+		return cmp.Compare(g.Vertices[b].UniqID, g.Vertices[a].UniqID)
+	}
+	if !m.kidsOld[v] {
+		copy(s, g.Vertices[v].Children)
+		slices.SortFunc(s, order)
+		for _, c := range s {
+			m.wDirty[c] = false
+		}
+	} else {
+		// Keep the unchanged children in place (in order), move the
+		// changed ones to tmp, sort those, then merge from the back.
+		tmp := m.kidsTmp[:0]
+		k := 0
+		for _, c := range s {
+			if m.wDirty[c] {
+				m.wDirty[c] = false
+				tmp = append(tmp, c)
+			} else {
+				s[k] = c
+				k++
+			}
+		}
+		slices.SortFunc(tmp, order)
+		i, j := k-1, len(tmp)-1
+		for o := len(s) - 1; j >= 0; o-- {
+			if i >= 0 && order(tmp[j], s[i]) > 0 {
+				s[o] = s[i]
+				i--
+			} else {
+				s[o] = tmp[j]
+				j--
+			}
+		}
+		m.kidsTmp = tmp
+	}
+	m.kidsOK[v], m.kidsOld[v] = true, true
 	return s
 }
 
@@ -964,6 +1011,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
 	c.tc, c.mark, c.kidsOff, c.kids, c.kidsOK = nil, nil, nil, nil, nil
+	c.kidsOld, c.wDirty, c.kidsTmp = nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
 	for id, j := range m.jobs {
 		a := *j.alloc
