@@ -911,7 +911,7 @@ func (m *Matcher) sortedChildren(v VertexID) []VertexID {
 		slices.SortFunc(tmp, order)
 		i, j := k-1, len(tmp)-1
 		for o := len(s) - 1; j >= 0; o-- {
-			if i >= 0 && order(tmp[j], s[i]) > 0 {
+			if i >= 0 && order(tmp[j], s[i]) < 0 {
 				s[o] = s[i]
 				i--
 			} else {
