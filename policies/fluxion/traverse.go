@@ -2,6 +2,7 @@ package fluxion
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -50,8 +51,23 @@ type tcand struct {
 
 // tneed is what one candidate of a request needs, per aggregate type
 // (indexed like Matcher.aggTypes): self with the request's own vertex
-// counted, with only the units below it.
-type tneed struct{ self, with []int64 }
+// counted, with only the units below it. eff is the request's
+// calc_effective_max (effMax).
+type tneed struct {
+	self, with []int64
+	eff        int64
+}
+
+// effMax is flux-sched's calc_effective_max (matcher.cpp): the count a
+// request takes when supply is unbounded. Under stop_on_1_matches,
+// explore_dynamically (dfu_impl.cpp) stops visiting a vertex's children
+// once every request of the level has that many units (slot members:
+// as many bundles of that many units as slots are asked). As Count.Best
+// of any supply at least eff is eff, and first takes candidates in
+// discovery order, the candidates found after that point are never
+// picked: stopping there changes what the search visits, not what it
+// picks.
+func effMax(c Count) int64 { return c.Best(math.MaxUint32) }
 
 // tunit is one slot member vertex with its sub-picks (tctx.buf[lo:hi]).
 type tunit struct {
@@ -98,6 +114,13 @@ type tctx struct {
 	tmp         []titem
 	cands       []tcand
 	units       []tunit
+
+	// first: stop_on_1_matches (explore_dynamically). reach is how many
+	// of from's children (in visiting order) the last selectReq below a
+	// match visited before its request was satisfied (all of them if it
+	// never was, or without first).
+	first bool
+	reach int
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -110,6 +133,7 @@ func (m *Matcher) search(js *Jobspec, at, d int64, sat bool) ([]titem, bool) {
 		c.desc = p.High || p.Locality
 		c.udesc = c.desc || p.Variation
 		c.std = p.Locality || p.Variation
+		c.first = p.First
 		switch {
 		case p.Locality:
 			c.ubase = 2
@@ -289,7 +313,7 @@ func (c *tctx) need(r *Resource) *tneed {
 		reqNeed(r.With, 1, one)
 		with := map[string]int64{}
 		reqNeed(r.With, 1, with)
-		n = &tneed{make([]int64, len(c.m.aggTypes)), make([]int64, len(c.m.aggTypes))}
+		n = &tneed{make([]int64, len(c.m.aggTypes)), make([]int64, len(c.m.aggTypes)), effMax(r.Count)}
 		for i, t := range c.m.aggTypes {
 			n.self[i], n.with[i] = one[t], with[t]
 		}
@@ -311,8 +335,18 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 	} else if top {
 		c.findCands(from, r, true, nd, nd.self)
 	} else {
-		for _, ch := range c.children(from) {
-			c.findCands(ch, r, false, nd, nd.self)
+		// Below a match: from's children in visiting order; under first,
+		// only until r has nd.eff candidates (explore_dynamically's
+		// is_enough; a request of a later child type goes on, skipping
+		// this type's children: sat_types).
+		ch := c.children(from)
+		c.reach = len(ch)
+		for i, v := range ch {
+			c.findCands(v, r, false, nd, nd.self)
+			if c.first && int64(len(c.cands)-cmark) >= nd.eff {
+				c.reach = i + 1
+				break
+			}
 		}
 	}
 	cands := c.cands[cmark:]
@@ -358,15 +392,17 @@ func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need
 		seq := c.seq
 		lo := len(c.buf)
 		c.buf = append(c.buf, titem{v, excl, c.ghost > 0})
-		if c.trace && len(r.With) > 0 {
-			c.traceMismatch(v, r.With)
-		}
+		reach := 0
 		for _, w := range r.With {
 			if _, _, ok := c.selectReq(v, w, false); !ok {
 				c.busy = c.busy || c.trace
 				c.buf = c.buf[:lo]
 				return
 			}
+			reach = max(reach, c.reach)
+		}
+		if c.trace && len(r.With) > 0 {
+			c.traceMismatch(v, r.With, reach)
 		}
 		score := vx.ID
 		if c.perf != nil {
@@ -382,24 +418,33 @@ func (c *tctx) findCands(v VertexID, r *Resource, pristine bool, nd *tneed, need
 		c.busy = c.busy || c.trace
 		return
 	}
+	// A pristine pass-through level: under first it stops once it has
+	// found nd.eff candidates itself (each level keeps its own tally).
+	start := len(c.cands)
 	for _, ch := range c.children(v) {
 		c.findCands(ch, r, true, nd, need)
+		if c.first && int64(len(c.cands)-start) >= nd.eff {
+			return
+		}
 	}
 }
 
-// traceMismatch sets busy if a child of v, matched by a request with
-// the requests with, is a vertex none of them takes: Fluxion visits it
-// with with and, as the match is no longer pristine, fails it with
-// EBUSY (dfu_impl_t::test, dom_dfv). When with holds a slot hosted by v
-// itself, slotsAt checks v's children against the slot's members.
-func (c *tctx) traceMismatch(v VertexID, with []*Resource) {
+// traceMismatch sets busy if one of the first reach children of v (in
+// visiting order), v matched by a request with the requests with, is a
+// vertex none of them takes: Fluxion visits it with with and, as the
+// match is no longer pristine, fails it with EBUSY (dfu_impl_t::test,
+// dom_dfv). Under first, Fluxion stops visiting once every request is
+// satisfied (reach: the furthest point the requests' searches got to).
+// When with holds a slot hosted by v itself, slotsAt checks v's
+// children against the slot's members.
+func (c *tctx) traceMismatch(v VertexID, with []*Resource, reach int) {
 	for _, w := range with {
 		if w.Type == "slot" && c.slotMatch(v, w) {
 			return
 		}
 	}
 	vs := c.m.g.Vertices
-	for _, ch := range c.m.g.Children(v) {
+	for _, ch := range c.children(v)[:reach] {
 		ok := false
 		for _, w := range with {
 			if w.Type == vs[ch].Type || (w.Type == "slot" && c.slotMatch(ch, w)) {
@@ -451,8 +496,13 @@ func (c *tctx) findHosts(v VertexID, slot *Resource, nd *tneed, need []int64) {
 		c.busy = c.busy || c.trace
 		return
 	}
+	// Under first, a level stops once it has found nd.eff slots itself.
+	start := len(c.cands)
 	for _, ch := range c.children(v) {
 		c.findHosts(ch, slot, nd, need)
+		if c.first && int64(len(c.cands)-start) >= nd.eff {
+			return
+		}
 	}
 }
 
@@ -474,19 +524,28 @@ func (c *tctx) hostsBelow(from VertexID, slot *Resource, nd *tneed) {
 		if !c.pruned(from, nd.with) {
 			c.slotsAt(from, slot)
 		}
+		c.reach = len(c.children(from)) // unused: slotsAt traces from's children
 		return
 	}
 	c.ghost++
-	for _, ch := range c.children(from) {
+	start := len(c.cands)
+	chs := c.children(from)
+	reach := len(chs)
+	for i, ch := range chs {
 		if !c.slotMatch(ch, slot) {
-			continue // a mismatch: findCands' traceMismatch saw it
+			continue // a mismatch: findCands' traceMismatch sees it
 		}
 		if c.usable(ch, c.exclusiveAt(ch, false)) && !c.pruned(ch, nd.with) {
 			c.slotsAt(ch, slot)
 		} else {
 			c.busy = c.busy || c.trace
 		}
+		if c.first && int64(len(c.cands)-start) >= nd.eff {
+			reach = i + 1
+			break
+		}
 	}
+	c.reach = reach
 	c.ghost--
 }
 
@@ -501,17 +560,19 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	if len(slot.With) > len(pbuf) {
 		pools = make([][2]int, 0, len(slot.With))
 	}
-	if c.trace {
-		// A child of no member type fails (NONE_MATCH, EBUSY).
-		for _, ch := range g.Children(h) {
-			if !slices.ContainsFunc(slot.With, func(mb *Resource) bool { return mb.Type == g.Vertices[ch].Type }) {
-				c.busy = true
-			}
-		}
-	}
+	// Under first, dom_slot's explore_dynamically takes a member type's
+	// children until it has nslots bundles of at least effMax units
+	// (share_tally_t; a bundle's excess is not carried over), and stops
+	// when every member has them.
+	chs := c.children(h)
+	nslots := c.need(slot).eff
+	reach := 0
 	for _, mb := range slot.With {
 		start := len(c.units)
-		for _, ch := range c.children(h) {
+		share := c.need(mb).eff
+		var accum, shares int64
+		mreach := len(chs)
+		for i, ch := range chs {
 			if g.Vertices[ch].Type != mb.Type {
 				continue
 			}
@@ -522,22 +583,34 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 			lo := len(c.buf)
 			c.buf = append(c.buf, titem{ch, true, c.ghost > 0})
 			ok := true
-			if c.trace && len(mb.With) > 0 {
-				c.traceMismatch(ch, mb.With)
-			}
+			wreach := 0
 			for _, w := range mb.With {
 				if _, _, subOK := c.selectReq(ch, w, false); !subOK {
 					c.busy = c.busy || c.trace
 					ok = false
 					break
 				}
+				wreach = max(wreach, c.reach)
 			}
-			if ok {
-				c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, g.Vertices[ch].ID})
-			} else {
+			if ok && c.trace && len(mb.With) > 0 {
+				c.traceMismatch(ch, mb.With, wreach)
+			}
+			if !ok {
 				c.buf = c.buf[:lo]
+				continue
+			}
+			c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, g.Vertices[ch].ID})
+			if c.first && share > 0 {
+				if accum += g.Vertices[ch].Size; accum >= share {
+					shares, accum = shares+1, 0
+				}
+				if shares >= nslots {
+					mreach = i + 1
+					break
+				}
 			}
 		}
+		reach = max(reach, mreach)
 		if perf != nil {
 			// variation: the key is the member's class (c.buf[u.lo] is
 			// the member itself).
@@ -562,6 +635,14 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 			})
 		}
 		pools = append(pools, [2]int{start, len(c.units)})
+	}
+	if c.trace {
+		// A child of no member type fails (NONE_MATCH, EBUSY) if visited.
+		for _, ch := range chs[:reach] {
+			if !slices.ContainsFunc(slot.With, func(mb *Resource) bool { return mb.Type == g.Vertices[ch].Type }) {
+				c.busy = true
+			}
+		}
 	}
 	nf := c.nodeFactor(h)
 	for {
