@@ -149,6 +149,7 @@ type Matcher struct {
 	agg      []*PlannerMulti        // nil where no filter applies
 	weights  []uint64               // by_outedges weight of the edge into each vertex
 	live     []int32                // live spans on plans[v] and xplans[v] (commit, Cancel)
+	until    []int64                // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
 	excl     map[string]bool        // exclusive types (node under *nodex)
 	jobs     map[uint64]*matchJob   // live allocations and reservations
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
@@ -264,6 +265,7 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 	m.agg = make([]*PlannerMulti, n)
 	m.weights = make([]uint64, n)
 	m.live = make([]int32, n)
+	m.until = make([]int64, n)
 	for i := range n {
 		v := &g.Vertices[i]
 		if m.plans[i], err = NewPlanner(0, window, v.Size, v.Type); err != nil {
@@ -711,6 +713,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		job.spans = append(job.spans, matchSpan{kind, v, id})
 		if kind != 2 {
 			m.live[v]++
+			m.until[v] = max(m.until[v], a.At+a.Duration)
 		}
 	}
 	counts := map[VertexID][]int64{}
@@ -785,6 +788,14 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	return job, nil
 }
 
+// unlive counts one span on plans[v] or xplans[v] gone. until[v] stays
+// (an upper bound) until none is left.
+func (m *Matcher) unlive(v VertexID) {
+	if m.live[v]--; m.live[v] == 0 {
+		m.until[v] = 0
+	}
+}
+
 // removeSpans removes spans recorded by addSpans.
 func (m *Matcher) removeSpans(spans []matchSpan) {
 	for _, s := range spans {
@@ -792,10 +803,10 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		switch s.kind {
 		case 0:
 			err = m.plans[s.v].RemSpan(s.id)
-			m.live[s.v]--
+			m.unlive(s.v)
 		case 1:
 			err = m.xplans[s.v].RemSpan(s.id)
-			m.live[s.v]--
+			m.unlive(s.v)
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
 		}
@@ -1010,6 +1021,7 @@ func (m *Matcher) Clone() *Matcher {
 	}
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
+	c.until = slices.Clone(m.until)
 	c.tc, c.mark, c.kidsOff, c.kids, c.kidsOK = nil, nil, nil, nil, nil
 	c.kidsOld, c.wDirty, c.kidsTmp = nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))

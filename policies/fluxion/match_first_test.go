@@ -45,3 +45,48 @@ func TestSortedChildrenRepair(t *testing.T) {
 		}
 	}
 }
+
+// TestUsableUntil: usable's fast path (every span on a vertex ended by
+// at: Matcher.until) agrees with the planners through allocations,
+// reservations and cancels.
+func TestUsableUntil(t *testing.T) {
+	g := mtFlat(t, 4, 4, 4)
+	m := mtMatcher(t, g, "lonode")
+	rng := rand.New(rand.NewPCG(3, 4))
+	var live []uint64
+	for step := range 200 {
+		if len(live) > 0 && rng.IntN(3) == 0 {
+			i := rng.IntN(len(live))
+			if err := m.Cancel(live[i]); err != nil {
+				t.Fatal(err)
+			}
+			live = slices.Delete(live, i, i+1)
+		} else {
+			js := mtReq{slots: int64(1 + rng.IntN(3)), cores: int64(1 + rng.IntN(3)), dur: float64(10 + rng.IntN(200))}.js(t)
+			if a, err := m.Match(MatchAllocateOrElseReserve, js, 0); err == nil {
+				live = append(live, a.JobID)
+			}
+		}
+		c := m.tc
+		if c == nil {
+			continue
+		}
+		for range 20 {
+			c.at, c.d = int64(rng.IntN(600)), int64(1+rng.IntN(100))
+			c.inWindow, c.sat = true, false
+			for v := range g.Len() {
+				id := VertexID(v)
+				for _, excl := range []bool{false, true} {
+					x := m.xplans[id].AvailDuring(c.at, c.d)
+					want := x >= 1
+					if excl {
+						want = x == xCheckerTotal && m.plans[id].AvailDuring(c.at, c.d) >= g.Vertices[id].Size
+					}
+					if got := c.usable(id, excl); got != want {
+						t.Fatalf("step %d: vertex %d at [%d, +%d) excl %v: usable %v, planners say %v", step, v, c.at, c.d, excl, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -246,8 +246,9 @@ func (c *tctx) usable(v VertexID, excl bool) bool {
 	if !m.g.Available(v) {
 		return false
 	}
-	if c.inWindow && m.live[v] == 0 {
-		// Both planners are empty: all of xCheckerTotal and of Size free.
+	if c.inWindow && (m.live[v] == 0 || c.at >= m.until[v]) {
+		// Both planners are empty, or every span on them has ended by
+		// at: all of xCheckerTotal and of Size free.
 		return true
 	}
 	x := availDuring(m.xplans[v], c.at, c.d)
