@@ -157,15 +157,15 @@ type Matcher struct {
 	format   string                 // MatcherOptions.MatchFormat
 
 	// Scratch, allocated on first use and never shared by clones.
-	tc      *tctx      // the traverser's buffers
-	mark    []uint8    // build: per-vertex state, all zero between calls
-	kidsOff []int32    // first: kids[kidsOff[v]:kidsOff[v+1]] are v's children ...
-	kids    []VertexID // ... in by_outedges order, when kidsOK[v]
+	tc   *tctx   // the traverser's buffers
+	mark []uint8 // build: per-vertex state, all zero between calls
+	// first: kids[v] are v's children in by_outedges order, up to date
+	// when kidsOK[v] (else in the order of earlier weights: see
+	// sortedChildren); wDirty[c]: c's weight changed since its parent's
+	// children were last sorted. Only the parents a search visits get an
+	// order.
+	kids    map[VertexID][]VertexID
 	kidsOK  []bool
-	// kidsOld[v]: kids of v hold v's children in the order of earlier
-	// weights (re-sorted by merging, see sortedChildren); wDirty[c]: c's
-	// weight changed since its parent's children were last sorted.
-	kidsOld []bool
 	wDirty  []bool
 	kidsTmp []VertexID
 }
@@ -878,17 +878,11 @@ func (m *Matcher) setWeight(v VertexID, w uint64) {
 func (m *Matcher) sortedChildren(v VertexID) []VertexID {
 	g := m.g
 	if m.kidsOK == nil {
-		n := g.Len()
-		m.kidsOff = make([]int32, n+1)
-		for i := range n {
-			m.kidsOff[i+1] = m.kidsOff[i] + int32(len(g.Vertices[i].Children))
-		}
-		m.kids = make([]VertexID, m.kidsOff[n])
-		m.kidsOK = make([]bool, n)
-		m.kidsOld = make([]bool, n)
-		m.wDirty = make([]bool, n)
+		m.kids = map[VertexID][]VertexID{}
+		m.kidsOK = make([]bool, g.Len())
+		m.wDirty = make([]bool, g.Len())
 	}
-	s := m.kids[m.kidsOff[v]:m.kidsOff[v+1]]
+	s, old := m.kids[v]
 	if m.kidsOK[v] {
 		return s
 	}
@@ -899,8 +893,9 @@ func (m *Matcher) sortedChildren(v VertexID) []VertexID {
 		}
 		return cmp.Compare(g.Vertices[b].UniqID, g.Vertices[a].UniqID)
 	}
-	if !m.kidsOld[v] {
-		copy(s, g.Vertices[v].Children)
+	if !old {
+		s = slices.Clone(g.Vertices[v].Children)
+		m.kids[v] = s
 		slices.SortFunc(s, order)
 		for _, c := range s {
 			m.wDirty[c] = false
@@ -932,7 +927,7 @@ func (m *Matcher) sortedChildren(v VertexID) []VertexID {
 		}
 		m.kidsTmp = tmp
 	}
-	m.kidsOK[v], m.kidsOld[v] = true, true
+	m.kidsOK[v] = true
 	return s
 }
 
@@ -1022,8 +1017,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
 	c.until = slices.Clone(m.until)
-	c.tc, c.mark, c.kidsOff, c.kids, c.kidsOK = nil, nil, nil, nil, nil
-	c.kidsOld, c.wDirty, c.kidsTmp = nil, nil, nil
+	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
 	for id, j := range m.jobs {
 		a := *j.alloc
