@@ -700,7 +700,9 @@ func (m *Matcher) commit(a *Allocation, now int64) {
 // even if it counts nothing). On error, the spans added so far are
 // removed again and the error names the vertex.
 func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
-	job := &matchJob{alloc: a}
+	// Up to two vertex spans per vertex, one per path vertex, one
+	// aggregate span per path vertex.
+	job := &matchJob{alloc: a, spans: make([]matchSpan, 0, 2*(len(a.Vertices)+len(a.held))+2*len(a.Path))}
 	var failed error
 	add := func(kind uint8, v VertexID, id SpanID, err error) {
 		if failed != nil {
@@ -716,7 +718,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			m.until[v] = max(m.until[v], a.At+a.Duration)
 		}
 	}
-	counts := map[VertexID][]int64{}
+	counts := make(map[VertexID][]int64, len(a.Path))
 	bump := func(v VertexID, typ string, units int64) {
 		k := slices.Index(m.aggTypes, typ)
 		if k < 0 {
