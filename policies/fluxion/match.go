@@ -395,7 +395,7 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *Jobspec, now int64, jobID uint6
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,
 	// dfu.cpp:408-409), so that op ignores down nodes altogether.
-	if want := js.Totals()["node"]; op != MatchSatisfiability && want > int64(m.g.CountAvailable("node")) {
+	if want := js.Totals()["node"]; op != MatchSatisfiability && want > 0 && want > int64(m.g.CountAvailable("node")) {
 		if op == MatchAllocateWithSatisfiability {
 			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
 		}

@@ -121,6 +121,9 @@ type tctx struct {
 	// never was, or without first).
 	first bool
 	reach int
+	// ctypes: the distinct child types of the vertices with many
+	// children (slotMatch).
+	ctypes map[VertexID][]string
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -464,6 +467,28 @@ func (c *tctx) traceMismatch(v VertexID, with []*Resource, reach int) {
 func (c *tctx) slotMatch(v VertexID, slot *Resource) bool {
 	ch := c.m.g.Children(v)
 	vs := c.m.g.Vertices
+	if len(ch) > 16 {
+		// Many children (the root of a cluster): their distinct types,
+		// cached (the graph's shape does not change).
+		ts, ok := c.ctypes[v]
+		if !ok {
+			for _, u := range ch {
+				if !slices.Contains(ts, vs[u].Type) {
+					ts = append(ts, vs[u].Type)
+				}
+			}
+			if c.ctypes == nil {
+				c.ctypes = map[VertexID][]string{}
+			}
+			c.ctypes[v] = ts
+		}
+		for _, mb := range slot.With {
+			if !slices.Contains(ts, mb.Type) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, mb := range slot.With {
 		found := false
 		for _, u := range ch {
