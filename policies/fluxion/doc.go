@@ -20,7 +20,8 @@
 //
 //   - low/high (lonode/hinode, *nodex): ascending/descending id, with
 //     node_centric the node's id first.
-//   - first: first fit in by_outedges order (see traverse.go).
+//   - first: first fit in by_outedges order, each level stopping once
+//     its requests are met, as explore_dynamically does (see traverse.go).
 //   - locality (greater_interval_first_t): a vertex scores its id, a slot
 //     the sum of its members' id+2. At the top level of the jobspec the
 //     candidates' scores are joined into runs of contiguous values and the
@@ -57,8 +58,8 @@
 // reaches) fails with ErrNoUpdate, as Fluxion's update does; the errno
 // the cli reports with it is incidental (EBUSY if its traversal met a
 // busy or mismatching vertex, else none) and the model predicts it from
-// its own search, which under first visits more than Fluxion's
-// early-stopping exploration. Satisfiability is checked after every job
+// its own search, which visits what Fluxion's does (under first, up to
+// where explore_dynamically stops). Satisfiability is checked after every job
 // has ended (Fluxion's pass runs near INT64_MAX, its planners' end), and
 // reservations must end within the window, where Fluxion may clip one
 // at graph_end. R lists what Fluxion's update emits: a node held whole
