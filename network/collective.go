@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // Algorithm names a collective algorithm. AlgAuto (or "") selects one
@@ -581,6 +582,28 @@ func (e *evaluator) run(r round, times int) {
 func (e *evaluator) done() Cost {
 	e.cost.CPUSeconds = 2 * e.cost.InterBytes * e.inter.NodeCPUPerByte()
 	return e.cost
+}
+
+// begin validates one collective call — the placement, a size that must
+// not be negative (field names it), the algorithm (auto: pick(ranks),
+// else one of valid) — and returns the evaluator with the algorithm
+// resolved in its cost.
+func (f *Fabric) begin(coll string, pl Placement, field string, n int64, alg Algorithm, pick func(p int) Algorithm, valid ...Algorithm) (evaluator, error) {
+	e, err := f.evaluator(pl)
+	if err != nil {
+		return evaluator{}, err
+	}
+	if n < 0 {
+		return evaluator{}, errBytes(coll, field, n)
+	}
+	switch {
+	case alg == AlgAuto || alg == "":
+		alg = pick(e.p)
+	case !slices.Contains(valid, alg):
+		return evaluator{}, errAlgorithm(coll, alg, slices.Clone(valid)...)
+	}
+	e.cost.Algorithm = alg
+	return e, nil
 }
 
 // errAlgorithm is the error for an algorithm a collective does not have.

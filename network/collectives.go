@@ -16,23 +16,12 @@ package network
 //     recursive doubling (the reverse order), MPICH's
 //     reduce_scatter_allgather.
 func (f *Fabric) Allreduce(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
-	const coll = "allreduce"
-	e, err := f.evaluator(pl)
+	e, err := f.begin("allreduce", pl, "bytes", bytes, alg, func(p int) Algorithm { return selectAllreduce(p, bytes) },
+		AlgRing, AlgRecursiveDoubling, AlgRabenseifner)
 	if err != nil {
 		return Cost{}, err
 	}
-	if bytes < 0 {
-		return Cost{}, errBytes(coll, "bytes", bytes)
-	}
-	p := e.p
-	switch alg {
-	case AlgAuto, "":
-		alg = selectAllreduce(p, bytes)
-	case AlgRing, AlgRecursiveDoubling, AlgRabenseifner:
-	default:
-		return Cost{}, errAlgorithm(coll, alg, AlgRing, AlgRecursiveDoubling, AlgRabenseifner)
-	}
-	e.cost.Algorithm = alg
+	p, alg := e.p, e.cost.Algorithm
 	if p == 1 {
 		return e.done(), nil
 	}
@@ -78,23 +67,12 @@ func (f *Fabric) Allreduce(pl Placement, bytes int64, alg Algorithm) (Cost, erro
 //     by a ring otherwise (MPICH's scatter_doubling_allgather and
 //     scatter_ring_allgather).
 func (f *Fabric) Bcast(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
-	const coll = "bcast"
-	e, err := f.evaluator(pl)
+	e, err := f.begin("bcast", pl, "bytes", bytes, alg, func(p int) Algorithm { return selectBcast(p, bytes) },
+		AlgBinomial, AlgScatterAllgather)
 	if err != nil {
 		return Cost{}, err
 	}
-	if bytes < 0 {
-		return Cost{}, errBytes(coll, "bytes", bytes)
-	}
-	p := e.p
-	switch alg {
-	case AlgAuto, "":
-		alg = selectBcast(p, bytes)
-	case AlgBinomial, AlgScatterAllgather:
-	default:
-		return Cost{}, errAlgorithm(coll, alg, AlgBinomial, AlgScatterAllgather)
-	}
-	e.cost.Algorithm = alg
+	p, alg := e.p, e.cost.Algorithm
 	if p == 1 {
 		return e.done(), nil
 	}
@@ -130,20 +108,12 @@ func (f *Fabric) Bcast(pl Placement, bytes int64, alg Algorithm) (Cost, error) {
 // r signalling r+2^k) or recursive-doubling (XOR partners with the
 // non-power-of-two fix-up). Messages carry no payload.
 func (f *Fabric) Barrier(pl Placement, alg Algorithm) (Cost, error) {
-	const coll = "barrier"
-	e, err := f.evaluator(pl)
+	e, err := f.begin("barrier", pl, "", 0, alg, func(int) Algorithm { return AlgDissemination },
+		AlgDissemination, AlgRecursiveDoubling)
 	if err != nil {
 		return Cost{}, err
 	}
-	p := e.p
-	switch alg {
-	case AlgAuto, "":
-		alg = AlgDissemination
-	case AlgDissemination, AlgRecursiveDoubling:
-	default:
-		return Cost{}, errAlgorithm(coll, alg, AlgDissemination, AlgRecursiveDoubling)
-	}
-	e.cost.Algorithm = alg
+	p, alg := e.p, e.cost.Algorithm
 	if p == 1 {
 		return e.done(), nil
 	}
@@ -180,23 +150,12 @@ func (f *Fabric) Barrier(pl Placement, alg Algorithm) (Cost, error) {
 //     requests): one round in which all of a node's messages share its
 //     link.
 func (f *Fabric) Alltoall(pl Placement, bytesPerPair int64, alg Algorithm) (Cost, error) {
-	const coll = "alltoall"
-	e, err := f.evaluator(pl)
+	e, err := f.begin("alltoall", pl, "bytesPerPair", bytesPerPair, alg, func(p int) Algorithm { return selectAlltoall(p, bytesPerPair) },
+		AlgPairwise, AlgBruck, AlgLinear)
 	if err != nil {
 		return Cost{}, err
 	}
-	if bytesPerPair < 0 {
-		return Cost{}, errBytes(coll, "bytesPerPair", bytesPerPair)
-	}
-	p := e.p
-	switch alg {
-	case AlgAuto, "":
-		alg = selectAlltoall(p, bytesPerPair)
-	case AlgPairwise, AlgBruck, AlgLinear:
-	default:
-		return Cost{}, errAlgorithm(coll, alg, AlgPairwise, AlgBruck, AlgLinear)
-	}
-	e.cost.Algorithm = alg
+	p, alg := e.p, e.cost.Algorithm
 	if p == 1 {
 		return e.done(), nil
 	}
@@ -241,26 +200,16 @@ func countBit(p, k int) int {
 //     one more with the p − 2^floor(log2 p) remaining blocks.
 func (f *Fabric) Allgather(pl Placement, bytesPerRank int64, alg Algorithm) (Cost, error) {
 	const coll = "allgather"
-	e, err := f.evaluator(pl)
+	given := alg
+	e, err := f.begin(coll, pl, "bytesPerRank", bytesPerRank, alg, func(p int) Algorithm { return selectAllgather(p, bytesPerRank) },
+		AlgRing, AlgRecursiveDoubling, AlgBruck)
 	if err != nil {
 		return Cost{}, err
 	}
-	if bytesPerRank < 0 {
-		return Cost{}, errBytes(coll, "bytesPerRank", bytesPerRank)
+	p, alg := e.p, e.cost.Algorithm
+	if given == AlgRecursiveDoubling && !isPof2(p) {
+		return Cost{}, errPof2(coll, alg, p)
 	}
-	p := e.p
-	switch alg {
-	case AlgAuto, "":
-		alg = selectAllgather(p, bytesPerRank)
-	case AlgRing, AlgBruck:
-	case AlgRecursiveDoubling:
-		if !isPof2(p) {
-			return Cost{}, errPof2(coll, alg, p)
-		}
-	default:
-		return Cost{}, errAlgorithm(coll, alg, AlgRing, AlgRecursiveDoubling, AlgBruck)
-	}
-	e.cost.Algorithm = alg
 	if p == 1 {
 		return e.done(), nil
 	}
