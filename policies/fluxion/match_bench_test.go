@@ -136,9 +136,9 @@ attributes:
 `},
 }
 
-// mbFillSpec takes n whole nodes for dur seconds.
-func mbFillSpec(b *testing.B, n int, dur int64) *Jobspec {
-	return mtParse(b, fmt.Sprintf(`version: 9999
+// mbFillText is the jobspec of n whole nodes for dur seconds.
+func mbFillText(n int, dur int64) string {
+	return fmt.Sprintf(`version: 9999
 resources:
 - type: node
   count: %d
@@ -160,7 +160,12 @@ tasks:
 attributes:
   system:
     duration: %d
-`, n, dur))
+`, n, dur)
+}
+
+// mbFillSpec takes n whole nodes for dur seconds.
+func mbFillSpec(b *testing.B, n int, dur int64) *Jobspec {
+	return mtParse(b, mbFillText(n, dur))
 }
 
 func BenchmarkMatchHPC(b *testing.B) {

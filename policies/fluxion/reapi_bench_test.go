@@ -59,31 +59,7 @@ func rbGraphJGF(b *testing.B, nodes int) []byte {
 }
 
 // rbFillYAML is mbFillSpec as jobspec text: n whole nodes for dur seconds.
-func rbFillYAML(n int, dur int64) []byte {
-	return []byte(fmt.Sprintf(`version: 9999
-resources:
-- type: node
-  count: %d
-  exclusive: true
-  with:
-  - type: slot
-    count: 1
-    label: default
-    with:
-    - type: socket
-      count: 2
-      with:
-      - type: core
-        count: 48
-tasks:
-- command: [app]
-  slot: default
-  count: {per_slot: 1}
-attributes:
-  system:
-    duration: %d
-`, n, dur))
-}
+func rbFillYAML(n int, dur int64) []byte { return []byte(mbFillText(n, dur)) }
 
 func rbBackendPair(b *testing.B, nodes int, pol string) {
 	jgf := rbGraphJGF(b, nodes)
