@@ -329,3 +329,25 @@ func Fields(t reflect.Type) (map[string][]int, []string) {
 	slices.Sort(names)
 	return m, names
 }
+
+// Message formats an input error as the project prints them:
+// "file:line: path: msg", leaving out what is unknown ("line N: " when
+// there is a line but no file).
+func Message(file string, line int, path, msg string) string {
+	var b strings.Builder
+	if file != "" {
+		b.WriteString(file)
+		if line > 0 {
+			fmt.Fprintf(&b, ":%d", line)
+		}
+		b.WriteString(": ")
+	} else if line > 0 {
+		fmt.Fprintf(&b, "line %d: ", line)
+	}
+	if path != "" {
+		b.WriteString(path)
+		b.WriteString(": ")
+	}
+	b.WriteString(msg)
+	return b.String()
+}

@@ -1,9 +1,9 @@
 package fluxion
 
 import (
-	"fmt"
 	"math"
-	"strings"
+
+	"github.com/convergesim/converge/internal/strictyaml"
 )
 
 // Jobspec is a parsed and validated job specification: RFC 14 (canonical
@@ -138,22 +138,7 @@ type JobspecError struct {
 }
 
 func (e *JobspecError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
-		}
-		b.WriteString(": ")
-	} else if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return strictyaml.Message(e.File, e.Line, e.Path, e.Msg)
 }
 
 func (e *JobspecError) Unwrap() error { return e.Err }
