@@ -126,12 +126,52 @@ type Provenance struct {
 	Command string `yaml:"command"`
 	// Method is the fitting method and objective.
 	Method string `yaml:"method"`
-	// MAPE is the mean absolute percentage error on the fitted data, %.
-	MAPE float64 `yaml:"mape"`
-	// Residuals are per-case relative errors (model/measured − 1), %.
-	Residuals []Residual `yaml:"residuals"`
+	// InSampleMAPE is the mean absolute percentage error of the run
+	// times on the very runs the parameters were fitted to, %: how well
+	// the model fits, not how well it predicts. Absent for a parameter
+	// set that was not fitted.
+	InSampleMAPE *float64 `yaml:"inSampleMAPE,omitempty"`
+	// HeldOut is the error on runs left out of the fit (cross-validated),
+	// with naive baselines fitted on the same training folds: how well
+	// the model predicts. Absent when not fitted.
+	HeldOut *HeldOut `yaml:"heldOut,omitempty"`
+	// Parameters are the fitted parameters with their spread over refits
+	// from several starting points and whether the data pin them down.
+	Parameters []ParamSpread `yaml:"parameters,omitempty"`
+	// InSampleResiduals are per-case relative errors (model/measured −
+	// 1, %) of the fit on its own data.
+	InSampleResiduals []Residual `yaml:"inSampleResiduals,omitempty"`
 	// Notes say what the data cannot pin down and what was assumed.
 	Notes string `yaml:"notes"`
+}
+
+// HeldOut is a cross-validated prediction error.
+type HeldOut struct {
+	// Scheme says how the runs were split (leave one node count out, …).
+	Scheme string `yaml:"scheme"`
+	// MAPE is the mean absolute percentage error over the held-out runs,
+	// each predicted by the fit made without its fold, %.
+	MAPE float64 `yaml:"mape"`
+	// Baselines are naive predictors fitted on the same training folds.
+	Baselines []BaselineError `yaml:"baselines"`
+}
+
+// BaselineError is a naive predictor's held-out MAPE, %.
+type BaselineError struct {
+	Name string  `yaml:"name"`
+	MAPE float64 `yaml:"mape"`
+}
+
+// ParamSpread is one fitted parameter: its value, the range it took over
+// refits from several starting points that fit as well, and whether the
+// data pin it down (Identified) with the reason (Note).
+type ParamSpread struct {
+	Name       string  `yaml:"name"`
+	Value      float64 `yaml:"value"`
+	Min        float64 `yaml:"min"`
+	Max        float64 `yaml:"max"`
+	Identified bool    `yaml:"identified"`
+	Note       string  `yaml:"note,omitempty"`
 }
 
 // DataFile is one input of a fit.
@@ -197,8 +237,32 @@ func (f *File) Validate() error {
 				return err
 			}
 		}
-		if !finiteNonNeg(fit.Provenance.MAPE) {
-			return &FieldError{path + ".provenance.mape", "must be finite and not negative"}
+		if err := fit.Provenance.validate(path + ".provenance"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate checks that every error figure is a percentage and every
+// parameter range holds its value.
+func (p *Provenance) validate(path string) error {
+	if m := p.InSampleMAPE; m != nil && !finiteNonNeg(*m) {
+		return &FieldError{path + ".inSampleMAPE", fmt.Sprintf("%g must be finite and not negative", *m)}
+	}
+	if h := p.HeldOut; h != nil {
+		if !finiteNonNeg(h.MAPE) {
+			return &FieldError{path + ".heldOut.mape", fmt.Sprintf("%g must be finite and not negative", h.MAPE)}
+		}
+		for i, b := range h.Baselines {
+			if !finiteNonNeg(b.MAPE) {
+				return &FieldError{fmt.Sprintf("%s.heldOut.baselines[%d].mape", path, i), fmt.Sprintf("%g must be finite and not negative", b.MAPE)}
+			}
+		}
+	}
+	for i, s := range p.Parameters {
+		if !(s.Min <= s.Value && s.Value <= s.Max) {
+			return &FieldError{fmt.Sprintf("%s.parameters[%d]", path, i), fmt.Sprintf("value %g outside its range [%g, %g]", s.Value, s.Min, s.Max)}
 		}
 	}
 	return nil
