@@ -2,11 +2,16 @@ package fluxion
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"os"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // JGFError is a problem found by ReadJGF: a JSON syntax error (Line and
@@ -46,16 +51,22 @@ func (e *JGFError) Error() string {
 //	id         integer         default: uniq_id; for a "node" with a name,
 //	                           the name's trailing digits if it has any
 //	uniq_id    integer         default: the outer "id" as a decimal integer
-//	rank       integer         default: -1
+//	rank       integer         default: -1; -1 (none) or 0 .. 2147483647
 //	status     0|1|"up"|"down" default: up (Fluxion reads the integer form)
 //	exclusive  boolean         default: false
 //	unit       string          default: ""
-//	size       integer >= 0    default: 1
+//	size       integer >= 0    default: 1; the sizes of one type must
+//	                           sum to at most 2^63-1 (the planners count
+//	                           them in int64)
 //	paths*     object of strings; "containment"* is "/<seg>[/<seg>...]"
 //	properties object of strings, or null
 //
 // (* = required.) Outer ids, uniq_ids and containment paths must be unique.
 // Non-containment paths are kept (Vertex.OtherPaths).
+//
+// The input is read up to limitio.ResourceGraph bytes; a longer one is
+// refused with a *limitio.TooLargeError. Values quoted in messages are cut
+// to a bounded prefix.
 //
 // An edge is {"source": "<id>", "target": "<id>", "metadata":
 // {"subsystem": "containment"}}; the subsystem defaults to containment. Both
@@ -65,7 +76,8 @@ func (e *JGFError) Error() string {
 // minus one segment). Its direction is taken from the paths, so the
 // child-to-parent ("in") edges that Fluence writes next to each
 // parent-to-child one are accepted and add nothing; the same edge twice in
-// one direction is an error. Siblings are ordered by the first edge that
+// one direction is an error, and so is an edge from a vertex to itself or
+// up to a further ancestor (a containment cycle). Siblings are ordered by the first edge that
 // joins them to their parent. Every vertex but exactly one root (path
 // "/<seg>") needs such an edge.
 //
@@ -83,16 +95,51 @@ func (e *JGFError) Error() string {
 // and column (invalid JSON) or the JSON path of the offending value, e.g.
 // "x.json: graph.nodes[3].metadata.type: required".
 func ReadJGF(r io.Reader, name string) (*Graph, error) {
-	data, err := jgfReadAll(r)
+	data, err := jgfReadAll(r, name, limitio.ResourceGraph)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	return parseJGF(data, name)
 }
 
-// jgfReadAll is io.ReadAll with the buffer sized up front when r tells its
-// length (bytes.Reader, strings.Reader, bytes.Buffer, regular files).
-func jgfReadAll(r io.Reader) ([]byte, error) {
+// jgfFileKind names resource graph files in size-limit messages.
+const jgfFileKind = "resource graph (JGF)"
+
+// ReadJGFFile reads the JGF resource graph in the file at path (see
+// ReadJGF); errors name the file as given. A folder, or a file over
+// limitio.ResourceGraph bytes, is refused before it is read; so is input
+// that cannot start a JSON object (the first bytes of /dev/zero, a binary
+// or a log), without reading the rest.
+func ReadJGFFile(path string) (*Graph, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, jgfFileKind)
+	}
+	if st.Mode().IsRegular() && st.Size() > limitio.ResourceGraph {
+		return nil, &limitio.TooLargeError{Path: path, Kind: jgfFileKind, Limit: limitio.ResourceGraph}
+	}
+	data, err := jgfReadAll(f, path, limitio.ResourceGraph)
+	if err != nil {
+		return nil, err
+	}
+	return parseJGF(data, path)
+}
+
+// jgfReadAll reads r to the end, at most limit bytes (more is a
+// *limitio.TooLargeError), with the buffer sized up front when r tells its
+// length (bytes.Reader, strings.Reader, bytes.Buffer, regular files). It
+// stops early, returning what it has read, once the first byte that is not
+// white space turns out not to be '{': the parser then reports the error at
+// that byte, and /dev/zero or a binary is refused at once.
+func jgfReadAll(r io.Reader, name string, limit int64) ([]byte, error) {
 	n := int64(0)
 	switch x := r.(type) {
 	case interface{ Len() int }:
@@ -102,13 +149,69 @@ func jgfReadAll(r io.Reader) ([]byte, error) {
 			n = fi.Size()
 		}
 	}
+	if n > limit {
+		return nil, &limitio.TooLargeError{Path: name, Kind: jgfFileKind, Limit: limit}
+	}
+	lr := limitio.Reader(r, name, limit, jgfFileKind)
 	var buf bytes.Buffer
-	if n > 0 && n < 1<<40 {
+	if n > 0 {
 		buf.Grow(int(n) + bytes.MinRead)
 	}
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
+	// Read until the first byte that is not white space.
+	for {
+		if buf.Available() < 512 {
+			buf.Grow(4096)
+		}
+		free := buf.AvailableBuffer()[:buf.Available()]
+		k, err := lr.Read(free)
+		buf.Write(free[:k])
+		if c, ok := jgfFirstByte(buf.Bytes()); ok {
+			if c != '{' {
+				return buf.Bytes(), nil
+			}
+			break
+		}
+		if err == io.EOF {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return nil, jgfReadErr(name, err)
+		}
+	}
+	if _, err := buf.ReadFrom(lr); err != nil {
+		return nil, jgfReadErr(name, err)
+	}
+	return buf.Bytes(), nil
 }
+
+func jgfReadErr(name string, err error) error {
+	if errors.Is(err, limitio.ErrTooLarge) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// jgfFirstByte returns the first byte of b that is not JSON white space.
+func jgfFirstByte(b []byte) (byte, bool) {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// msgQuoteMax bounds the bytes of an input value quoted in a message.
+const msgQuoteMax = 120
+
+// quoted quotes a value of the input for a message, cut to a bounded
+// prefix (limitio.Quote).
+func quoted[T string | []byte](s T) string { return limitio.Quote(string(s), msgQuoteMax) }
+
+// jgfMaxRank is the largest rank ReadJGF accepts.
+const jgfMaxRank = math.MaxInt32
 
 // jgfPath is a JSON path, formatted only when an error needs it:
 // arr, then "[i]" unless i < 0, then "." + f1 and "." + f2 when not empty.
@@ -403,7 +506,7 @@ func (r *jgfReader) readNodes() error {
 		p := r.verts[i].Path
 		if pp := pathParent(p); pp != "" {
 			if _, ok := r.paths[pp]; !ok {
-				return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "parent %q of %q is not a vertex", pp, p)
+				return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "parent %s of %s is not a vertex", quoted(pp), quoted(p))
 			}
 		}
 	}
@@ -535,7 +638,7 @@ func (r *jgfReader) readNode(i int) error {
 	} else {
 		u, err := strconv.ParseInt(string(outer), 10, 64)
 		if err != nil {
-			return r.errAt(jgfNodeAt(i, "metadata.uniq_id"), "required, since id %q is not an integer", outer)
+			return r.errAt(jgfNodeAt(i, "metadata.uniq_id"), "required, since id %s is not an integer", quoted(outer))
 		}
 		v.UniqID = u
 	}
@@ -547,7 +650,7 @@ func (r *jgfReader) readNode(i int) error {
 			if d := jgfTrailingDigits(m.name); d != "" {
 				id, err := strconv.ParseInt(d, 10, 64)
 				if err != nil {
-					return r.errAt(jgfNodeAt(i, "metadata.name"), "trailing digits of %q are out of range for an id", m.name)
+					return r.errAt(jgfNodeAt(i, "metadata.name"), "trailing digits of %s are out of range for an id", quoted(m.name))
 				}
 				v.ID = id
 			}
@@ -574,13 +677,13 @@ func (r *jgfReader) readNode(i int) error {
 	v.OtherPaths = m.other
 	v.Properties = m.props
 	if !pathValid(v.Path) {
-		return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "malformed path %q, want \"/<name>[/<name>...]\"", v.Path)
+		return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "malformed path %s, want \"/<name>[/<name>...]\"", quoted(v.Path))
 	}
 
 	id := VertexID(len(r.verts))
 	// Duplicates: outer id first (as Fluxion), then uniq_id, then path.
 	if prev, dup := r.byOuter(outer); dup {
-		return r.errAt(jgfNodeAt(i, "id"), "duplicate %q (also graph.nodes[%d])", outer, prev)
+		return r.errAt(jgfNodeAt(i, "id"), "duplicate %s (also graph.nodes[%d])", quoted(outer), prev)
 	}
 	if prev, dup := r.byUniq(v.UniqID); dup {
 		return r.errAt(jgfNodeAt(i, ""), "duplicate uniq_id %d (also graph.nodes[%d])", v.UniqID, prev)
@@ -594,7 +697,7 @@ func (r *jgfReader) readNode(i int) error {
 				break
 			}
 		}
-		return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "duplicate path %q (also graph.nodes[%d])", v.Path, prev)
+		return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "duplicate path %s (also graph.nodes[%d])", quoted(v.Path), prev)
 	}
 	if u, ok := r.canonicalInt(outer); !ok || u != v.UniqID {
 		o := string(outer)
@@ -688,6 +791,9 @@ func (r *jgfReader) readMeta(i int, m *jgfMeta) error {
 			case jgfMUniq:
 				m.uniq = n
 			case jgfMRank:
+				if n < -1 || n > jgfMaxRank {
+					return r.errAt(at, "%d out of range: a broker rank is -1 (none) or 0 .. %d", n, jgfMaxRank)
+				}
 				m.rank = n
 			default:
 				if n < 0 {
@@ -741,11 +847,11 @@ func (r *jgfReader) readInt(at jgfPath) (int64, error) {
 		return 0, err
 	}
 	if !isInt {
-		return 0, r.errAt(at, "want integer, got %s", raw)
+		return 0, r.errAt(at, "want integer, got %s", jgfShort(raw))
 	}
 	n, ok := jgfParseInt(raw)
 	if !ok {
-		return 0, r.errAt(at, "integer %s out of range", raw)
+		return 0, r.errAt(at, "integer %s out of range", jgfShort(raw))
 	}
 	return n, nil
 }
@@ -764,7 +870,7 @@ func (r *jgfReader) readStatus(at jgfPath, m *jgfMeta) error {
 			m.status = Status(raw[0] - '0')
 			return nil
 		}
-		return r.errAt(at, "want %s, got %s", want, raw)
+		return r.errAt(at, "want %s, got %s", want, jgfShort(raw))
 	case jgfString:
 		b, err := s.str(&s.vscratch)
 		if err != nil {
@@ -778,7 +884,7 @@ func (r *jgfReader) readStatus(at jgfPath, m *jgfMeta) error {
 			m.status = StatusDown
 			return nil
 		}
-		return r.errAt(at, "want %s, got %s", want, s.buf[start:s.pos])
+		return r.errAt(at, "want %s, got %s", want, jgfShort(s.buf[start:s.pos]))
 	}
 	return r.want(at, want)
 }
@@ -922,7 +1028,7 @@ func (r *jgfReader) readEdge(j int) error {
 			}
 			v, ok := r.byOuter(b)
 			if !ok {
-				return r.errAt(jgfEdgeAt(j, field), "unknown vertex %q", b)
+				return r.errAt(jgfEdgeAt(j, field), "unknown vertex %s", quoted(b))
 			}
 			ends[e] = v
 		case "metadata":
@@ -950,7 +1056,7 @@ func (r *jgfReader) readEdge(j int) error {
 	case !containment:
 		return nil
 	case src == tgt:
-		return r.errAt(jgfEdgeAt(j, ""), "source and target are both %q", r.outerOf(src))
+		return r.errAt(jgfEdgeAt(j, ""), "source and target are both %s (%s): a containment cycle", quoted(r.outerOf(src)), quoted(r.verts[src].Path))
 	}
 	ps, pt := r.verts[src].Path, r.verts[tgt].Path
 	parent, child, d := src, tgt, uint8(1)
@@ -958,12 +1064,15 @@ func (r *jgfReader) readEdge(j int) error {
 	case pathIsChild(ps, pt):
 	case pathIsChild(pt, ps):
 		parent, child, d = tgt, src, 2
+	case pathIsAncestor(pt, ps):
+		return r.errAt(jgfEdgeAt(j, ""), "containment edge %s -> %s leads from %s up to its ancestor %s: a containment cycle",
+			quoted(r.outerOf(src)), quoted(r.outerOf(tgt)), quoted(ps), quoted(pt))
 	default:
-		return r.errAt(jgfEdgeAt(j, ""), "containment edge %q -> %q joins %q and %q, which are not parent and child",
-			r.outerOf(src), r.outerOf(tgt), ps, pt)
+		return r.errAt(jgfEdgeAt(j, ""), "containment edge %s -> %s joins %s and %s, which are not parent and child",
+			quoted(r.outerOf(src)), quoted(r.outerOf(tgt)), quoted(ps), quoted(pt))
 	}
 	if r.dir[child]&d != 0 {
-		return r.errAt(jgfEdgeAt(j, ""), "duplicate edge %q -> %q", r.outerOf(src), r.outerOf(tgt))
+		return r.errAt(jgfEdgeAt(j, ""), "duplicate edge %s -> %s", quoted(r.outerOf(src)), quoted(r.outerOf(tgt)))
 	}
 	if r.dir[child] == 0 {
 		r.verts[child].Parent = parent
@@ -1019,12 +1128,15 @@ func (r *jgfReader) finish() (*Graph, error) {
 			continue
 		}
 		if pp := pathParent(v.Path); pp != "" {
-			return nil, r.errAt(jgfNodeAt(i, ""), "no containment edge joins %q to its parent %q (graph.nodes[%d])", v.Path, pp, r.paths[pp])
+			return nil, r.errAt(jgfNodeAt(i, ""), "no containment edge joins %s to its parent %s (graph.nodes[%d])", quoted(v.Path), quoted(pp), r.paths[pp])
 		}
 		if root != NoVertex {
-			return nil, r.errAt(jgfNodeAt(i, ""), "second root %q (first is graph.nodes[%d], %q); want exactly one", v.Path, root, r.verts[root].Path)
+			return nil, r.errAt(jgfNodeAt(i, ""), "second root %s (first is graph.nodes[%d], %s); want exactly one", quoted(v.Path), root, quoted(r.verts[root].Path))
 		}
 		root = VertexID(i)
+	}
+	if err := r.checkTotals(); err != nil {
+		return nil, err
 	}
 	if cap(r.verts) > len(r.verts)+len(r.verts)/8+16 { // release an over-estimate
 		r.verts = append([]Vertex(nil), r.verts...)
@@ -1034,6 +1146,34 @@ func (r *jgfReader) finish() (*Graph, error) {
 		return nil, fmt.Errorf("%s: %w", r.file, err)
 	}
 	return g, nil
+}
+
+// checkTotals refuses sizes whose sum over the vertices of one type
+// overflows int64: the matcher's planners count the units of a type below
+// each vertex, the root's being the sum over the graph.
+func (r *jgfReader) checkTotals() error {
+	big := int64(0)
+	for i := range r.verts {
+		big = max(big, r.verts[i].Size)
+	}
+	if big <= math.MaxInt64/int64(len(r.verts)) {
+		return nil // no sum can overflow
+	}
+	total := map[string]int64{}
+	for i := range r.verts {
+		v := &r.verts[i]
+		t := total[v.Type]
+		if t > math.MaxInt64-v.Size {
+			return r.errAt(jgfNodeAt(i, "metadata.size"), "%d: the sizes of the %s vertices add up to more than %d", v.Size, quoted(v.Type), int64(math.MaxInt64))
+		}
+		total[v.Type] = t + v.Size
+	}
+	return nil
+}
+
+// pathIsAncestor reports whether a is a proper ancestor path of b.
+func pathIsAncestor(a, b string) bool {
+	return len(b) > len(a)+1 && b[len(a)] == '/' && b[:len(a)] == a
 }
 
 // WriteJGF writes g as canonical JGF that ReadJGF reads back to an equal

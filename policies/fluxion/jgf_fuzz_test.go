@@ -29,6 +29,12 @@ func FuzzReadJGF(f *testing.F) {
 		`{"id":"a","metadata":{"type":"cluster","uniq_id":5,"paths":{"containment":"/k0"}}},` +
 		`{"id":"b","metadata":{"type":"node","name":"w12","uniq_id":9,"status":"down","paths":{"containment":"/k0/w12","power":"/p"},"properties":{"x":"y"}}}]}}`))
 	f.Add([]byte(`{"graph":{"nodes":[{"id":"0","metadata":{"type":"n\u00e9ud","name":"a\"b","status":1,"size":0,"properties":null,"paths":{"containment":"/c\ud83d\ude00"}}}],"edges":[]}}`))
+	// Hostile input: NUL bytes (/dev/zero), a binary, sizes summing past
+	// int64, a rank past int32, a cycle.
+	f.Add(make([]byte, 64))
+	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
+	f.Add([]byte(jgfDoc(jgfC0+","+jgfNode("1", `{"type":"memory","size":9223372036854775807,"paths":{"containment":"/c0/m"}}`)+","+jgfNode("2", `{"type":"memory","size":9223372036854775807,"paths":{"containment":"/c0/m2"}}`), `{"source":"0","target":"1"},{"source":"0","target":"2"}`)))
+	f.Add([]byte(jgfDoc(jgfNode("0", `{"type":"node","rank":4294967296,"paths":{"containment":"/n"}}`), "")))
 	for _, tc := range jgfErrorCases {
 		if len(tc.in) <= 1024 {
 			f.Add([]byte(tc.in))
@@ -45,6 +51,12 @@ func FuzzReadJGF(f *testing.F) {
 		}
 		if err := g.Validate(); err != nil {
 			t.Fatal(err)
+		}
+		// Every graph the reader accepts can be planned: sizes and ranks
+		// are in range (an overflowing size total used to reach the
+		// planner as a negative total).
+		if _, err := NewMatcher(g, MatcherOptions{PruneFilters: "ALL:core,ALL:memory"}); err != nil {
+			t.Fatalf("NewMatcher on an accepted graph: %v", err)
 		}
 		checkRoundTrip(t, g)
 	})

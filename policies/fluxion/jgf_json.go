@@ -449,14 +449,18 @@ func (s *jgfScanner) describe() (string, error) {
 	case jgfArray:
 		return "array", nil
 	}
-	raw := s.buf[start:s.pos]
+	return jgfShort(s.buf[start:s.pos]), nil
+}
+
+// jgfShort returns a token of the input for a message, cut to about 40
+// bytes (on a rune boundary) so that a huge value gives a short message.
+func jgfShort(raw []byte) string {
 	if len(raw) > 40 {
-		// cut on a rune boundary
 		n := 37
 		for n > 0 && !utf8.RuneStart(raw[n]) {
 			n--
 		}
-		return string(raw[:n]) + "...", nil
+		return string(raw[:n]) + "..."
 	}
-	return string(raw), nil
+	return string(raw)
 }

@@ -5,11 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 var jgfUpdate = flag.Bool("update-jgf", false, "rewrite testdata/jgf/*.golden.json")
@@ -438,11 +443,16 @@ var jgfErrorCases = []struct {
 	{"edge from unknown vertex, edges first", `{"graph":{"edges":[` + jgfE1 + `,{"source":"7","target":"1"}],"nodes":[` + jgfC0 + "," + jgfN1 + `]}}`, `x.json: graph.edges[1].source: unknown vertex "7"`},
 	{"edge without target", jgfDoc(jgfC0+","+jgfN1, `{"source":"0"}`), `x.json: graph.edges[0].target: required`},
 	{"edge metadata not object", jgfDoc(jgfC0+","+jgfN1, `{"source":"0","target":"1","metadata":"containment"}`), `x.json: graph.edges[0].metadata: want object, got "containment"`},
-	{"self loop", jgfDoc(jgfC0+","+jgfN1, jgfE1+`,{"source":"1","target":"1"}`), `x.json: graph.edges[1]: source and target are both "1"`},
+	{"self loop", jgfDoc(jgfC0+","+jgfN1, jgfE1+`,{"source":"1","target":"1"}`), `x.json: graph.edges[1]: source and target are both "1" ("/c0/n1"): a containment cycle`},
 	{"duplicate edge", jgfDoc(jgfC0+","+jgfN1, jgfE1+","+jgfE1), `x.json: graph.edges[1]: duplicate edge "0" -> "1"`},
 	// A cycle c0 → n1 → k2 → c0 cannot match the paths: k2 → c0 joins
 	// a vertex and its grandparent.
-	{"cycle", jgfDoc(jgfC0+","+jgfN1+","+jgfK2, jgfE1+","+jgfE2+`,{"source":"2","target":"0"}`), `x.json: graph.edges[2]: containment edge "2" -> "0" joins "/c0/n1/k2" and "/c0", which are not parent and child`},
+	{"cycle", jgfDoc(jgfC0+","+jgfN1+","+jgfK2, jgfE1+","+jgfE2+`,{"source":"2","target":"0"}`), `x.json: graph.edges[2]: containment edge "2" -> "0" leads from "/c0/n1/k2" up to its ancestor "/c0": a containment cycle`},
+	{"rank too large", jgfDoc(jgfNode("0", `{"type":"node","rank":9223372036854775807,"paths":{"containment":"/n"}}`), ""), `x.json: graph.nodes[0].metadata.rank: 9223372036854775807 out of range: a broker rank is -1 (none) or 0 .. 2147483647`},
+	{"rank below -1", jgfDoc(jgfNode("0", `{"type":"node","rank":-2,"paths":{"containment":"/n"}}`), ""), `x.json: graph.nodes[0].metadata.rank: -2 out of range: a broker rank is -1 (none) or 0 .. 2147483647`},
+	{"size total overflows", jgfDoc(jgfNode("0", `{"type":"memory","size":9223372036854775807,"paths":{"containment":"/m"}}`)+","+jgfNode("1", `{"type":"memory","size":1,"paths":{"containment":"/m/n"}}`), `{"source":"0","target":"1"}`), `x.json: graph.nodes[1].metadata.size: 1: the sizes of the "memory" vertices add up to more than 9223372036854775807`},
+	{"huge number token", jgfDoc(jgfNode("0", `{"type":"memory","size":`+strings.Repeat("9", 5000)+`,"paths":{"containment":"/m"}}`), ""), `x.json: graph.nodes[0].metadata.size: integer 9999999999999999999999999999999999999... out of range`},
+	{"huge path quoted short", jgfDoc(jgfNode("0", `{"type":"cluster","paths":{"containment":"`+strings.Repeat("x", 5000)+`"}}`), ""), `x.json: graph.nodes[0].metadata.paths.containment: malformed path "` + strings.Repeat("x", 120) + `"… (5000 bytes), want "/<name>[/<name>...]"`},
 	{"edge skipping a level", jgfDoc(jgfC0+","+jgfN1+","+jgfK2, jgfE1+`,{"source":"0","target":"2"}`), `x.json: graph.edges[1]: containment edge "0" -> "2" joins "/c0" and "/c0/n1/k2", which are not parent and child`},
 	{"missing parent edge", jgfDoc(jgfC0+","+jgfN1+","+jgfK2, jgfE1), `x.json: graph.nodes[2]: no containment edge joins "/c0/n1/k2" to its parent "/c0/n1" (graph.nodes[1])`},
 	{"two roots", jgfDoc(jgfC0+","+jgfNode("1", `{"type":"cluster","paths":{"containment":"/c1"}}`), ""), `x.json: graph.nodes[1]: second root "/c1" (first is graph.nodes[0], "/c0"); want exactly one`},
@@ -563,6 +573,114 @@ func TestStringers(t *testing.T) {
 	} {
 		if got != want {
 			t.Errorf("String() = %q, want %q", got, want)
+		}
+	}
+}
+
+// TestReadJGFFileHostile: files that are not graphs are refused quickly
+// and with the file named; none is read whole.
+func TestReadJGFFileHostile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	loop := filepath.Join(dir, "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path, want string }{
+		{"dev zero", "/dev/zero", "/dev/zero: line 1, column 1: invalid JSON: invalid character byte 0x00 looking for a value"},
+		{"folder", dir, dir + ": is a folder, not a resource graph (JGF) file"},
+		{"missing", filepath.Join(dir, "none.json"), "no such file or directory"},
+		{"symlink loop", loop, "too many levels of symbolic links"},
+		{"binary", write("bin.json", []byte("\x7fELF\x02\x01\x01")), "bin.json: line 1, column 1: invalid JSON: invalid character byte 0x7f looking for a value"},
+		{"spaces then text", write("sp.json", []byte("\n\n   root:x:0:0:root:/root:/bin/bash\n")), "sp.json: line 3, column 4: invalid JSON: invalid character 'r' looking for a value"},
+		{"empty", write("empty.json", nil), "empty.json: line 1, column 1: invalid JSON: unexpected end of input"},
+		{"truncated", write("trunc.json", []byte(`{"graph":{"nodes":[`)), "trunc.json: line 1, column 20: invalid JSON: unexpected end of input in array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadJGFFile(tc.path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	g, err := ReadJGFFile(filepath.Join("testdata", "shell", "tiny.json"))
+	if err != nil || g.Len() != 21 {
+		t.Fatalf("tiny.json: %v", err)
+	}
+}
+
+// TestJGFReadLimit: a graph over the limit is refused with
+// *limitio.TooLargeError, whether its length is known up front or not.
+func TestJGFReadLimit(t *testing.T) {
+	doc := jgfDoc(jgfC0+","+jgfN1, jgfE1)
+	for _, r := range []io.Reader{strings.NewReader(doc), io.MultiReader(strings.NewReader(doc))} {
+		_, err := jgfReadAll(r, "big.json", int64(len(doc)-1))
+		var tl *limitio.TooLargeError
+		if !errors.As(err, &tl) || tl.Path != "big.json" || !strings.Contains(err.Error(), "big.json: larger than the") {
+			t.Errorf("%T: err = %v, want a TooLargeError for big.json", r, err)
+		}
+	}
+	data, err := jgfReadAll(io.MultiReader(strings.NewReader(doc)), "ok.json", int64(len(doc)))
+	if err != nil || string(data) != doc {
+		t.Errorf("at the limit: %v", err)
+	}
+	// White space ahead of the object is read past, a stray byte stops the read.
+	data, err = jgfReadAll(io.MultiReader(strings.NewReader(strings.Repeat(" ", 10000)+"x"), strings.NewReader(doc)), "ws.json", 1<<20)
+	if err != nil || len(data) != 10001 {
+		t.Errorf("read %d bytes, %v; want it to stop at the first stray byte", len(data), err)
+	}
+}
+
+// TestJGFSizeExtremes: sizes that sum to exactly MaxInt64 load, and the
+// matcher allocates and releases them without overflow.
+func TestJGFSizeExtremes(t *testing.T) {
+	doc := jgfDoc(jgfC0+","+jgfN1+","+jgfK2+","+
+		jgfNode("3", `{"type":"memory","size":9223372036854775806,"paths":{"containment":"/c0/n1/m3"}}`)+","+
+		jgfNode("4", `{"type":"memory","size":1,"paths":{"containment":"/c0/n1/m4"}}`),
+		jgfE1+","+jgfE2+`,{"source":"1","target":"3"},{"source":"1","target":"4"}`)
+	g, err := readJGFString(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMatcher(g, MatcherOptions{PruneFilters: "ALL:core,ALL:memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The largest count a jobspec takes.
+	js, err := ParseJobspec([]byte(`version: 1
+resources:
+  - type: slot
+    count: 1
+    label: default
+    with:
+      - type: core
+        count: 1
+      - type: memory
+        count: `+strconv.Itoa(math.MaxInt32)+`
+tasks:
+  - command: [app]
+    slot: default
+    count: {per_slot: 1}
+attributes:
+  system:
+    duration: 60
+`), "mem.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		a, err := m.Match(MatchAllocate, js, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Cancel(a.JobID); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
