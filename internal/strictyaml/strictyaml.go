@@ -12,14 +12,19 @@
 package strictyaml
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // Decoder walks YAML nodes into Go values. The zero value works; set the
@@ -40,9 +45,9 @@ type Decoder struct {
 	// Suggest adds (did you mean "name"?) to an unknown key that is a
 	// field's name but for case.
 	Suggest bool
-	// Strict asks scalars to carry their YAML type: string fields take
-	// only YAML strings, integer fields no quoted numbers, and a struct's
-	// keys must be scalars.
+	// Strict asks string fields for YAML strings (name: 3 is refused:
+	// quote it) and a struct's keys to be scalars. Numbers and booleans
+	// follow the scalar rule (see Bool) either way.
 	Strict bool
 	// NullSlices decodes null to a nil slice instead of an error.
 	NullSlices bool
@@ -101,7 +106,7 @@ func KindName(n *yaml.Node) string {
 		if n.Tag == "!!null" {
 			return "null"
 		}
-		return strconv.Quote(n.Value)
+		return Quote(n.Value)
 	case yaml.AliasNode:
 		return "an alias"
 	}
@@ -128,6 +133,9 @@ func (d *Decoder) Decode(n *yaml.Node, v reflect.Value, path string) error {
 		n = n.Alias
 	}
 	d.Lines()[path] = n.Line
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		return d.errf(path, n.Line, "YAML tag %s is not supported", Quote(n.Tag))
+	}
 	if d.Custom != nil && v.CanAddr() {
 		if decode := d.Custom(v.Addr().Interface()); decode != nil {
 			if err := decode(n); err != nil {
@@ -195,7 +203,7 @@ func (d *Decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) error {
 		if k.Kind != yaml.ScalarNode {
 			return d.errf(path, k.Line, "keys must be strings")
 		}
-		kp := d.join(path, k.Value)
+		kp := d.join(path, Key(k.Value))
 		if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
 			return d.errf(kp, k.Line, "duplicate key")
 		}
@@ -220,8 +228,11 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error
 		if d.Strict && k.Kind != yaml.ScalarNode {
 			return d.errf(path, k.Line, "keys must be strings")
 		}
-		kp := d.join(path, k.Value)
+		kp := d.join(path, Key(k.Value))
 		idx, ok := fields[k.Value]
+		if !ok && k.Tag == "!!merge" {
+			return d.errf(kp, k.Line, "merge keys (<<) are not supported; write the fields out")
+		}
 		if !ok {
 			hint := ""
 			for _, name := range names {
@@ -246,41 +257,119 @@ func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) error
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		return d.errf(path, n.Line, "must be %s, got %s", typeWord(v.Kind()), KindName(n))
 	}
-	quoted := d.Strict && n.Tag == "!!str"
 	switch v.Kind() {
 	case reflect.String:
 		if d.Strict && n.Tag != "!!str" {
-			return d.errf(path, n.Line, "must be a string, got %q (quote it)", n.Value)
+			return d.errf(path, n.Line, "must be a string, got %s (quote it)", Quote(n.Value))
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
-		if n.Tag != "!!bool" {
-			return d.errf(path, n.Line, "must be true or false, got %q", n.Value)
+		b, err := Bool(n)
+		if err != nil {
+			return d.errf(path, n.Line, "%v", err)
 		}
-		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
 		v.SetBool(b)
 	case reflect.Int, reflect.Int32, reflect.Int64:
-		i, err := strconv.ParseInt(n.Value, 10, v.Type().Bits())
-		if err != nil || quoted {
-			return d.errf(path, n.Line, "must be an integer, got %q", n.Value)
+		i, err := Int(n, v.Type().Bits())
+		if err != nil {
+			return d.errf(path, n.Line, "%v", err)
 		}
 		v.SetInt(i)
 	case reflect.Uint64:
-		i, err := strconv.ParseUint(n.Value, 10, 64)
-		if err != nil || quoted {
-			return d.errf(path, n.Line, "must be a non-negative integer, got %q", n.Value)
+		i, err := Uint(n)
+		if err != nil {
+			return d.errf(path, n.Line, "%v", err)
 		}
 		v.SetUint(i)
 	case reflect.Float64:
-		f, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil || n.Tag == "!!str" || math.IsNaN(f) || math.IsInf(f, 0) {
-			return d.errf(path, n.Line, "must be a number, got %q", n.Value)
+		f, err := Number(n)
+		if err != nil {
+			return d.errf(path, n.Line, "%v", err)
 		}
 		v.SetFloat(f)
 	default:
 		return d.errf(path, n.Line, "unsupported field type %s", v.Type())
 	}
 	return nil
+}
+
+// The scalar rule, one for every file the decoder reads and for values
+// that arrive as text (--set, SIM_ variables, which are parsed as YAML
+// first): a scalar is what its YAML type says. A number or a boolean is
+// written without quotes; a quoted scalar ("3", 'true') is a string and
+// is refused where a number or a boolean is expected. Integers are
+// decimal. A string field takes any scalar as written (name: 007 is the
+// string "007") unless the decoder is Strict. Numbers must be finite.
+
+// notString is the hint for a quoted number or boolean.
+func notString(n *yaml.Node, what string) error {
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		return fmt.Errorf("must be %s, got the quoted string %s (a quoted value is a string; write numbers and booleans without quotes)", what, Quote(n.Value))
+	}
+	return fmt.Errorf("must be %s, got %s", what, KindName(n))
+}
+
+// Bool reads a YAML boolean (true or false, unquoted).
+func Bool(n *yaml.Node) (bool, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		return false, notString(n, "true or false")
+	}
+	return strconv.ParseBool(strings.ToLower(n.Value))
+}
+
+// Int reads a decimal YAML integer of the given bit size.
+func Int(n *yaml.Node, bits int) (int64, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return 0, notString(n, "an integer")
+	}
+	i, err := strconv.ParseInt(n.Value, 10, bits)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("must be an integer between %d and %d, got %s", int64(-1)<<(bits-1), int64(1<<(bits-1)-1), Quote(n.Value))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("must be a decimal integer, got %s", Quote(n.Value))
+	}
+	return i, nil
+}
+
+// Uint reads a non-negative decimal YAML integer.
+func Uint(n *yaml.Node) (uint64, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return 0, notString(n, "a non-negative integer")
+	}
+	i, err := strconv.ParseUint(n.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("must be a non-negative integer, got %s", Quote(n.Value))
+	}
+	return i, nil
+}
+
+// Number reads a finite YAML number (an integer or a float, unquoted).
+func Number(n *yaml.Node) (float64, error) {
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+		return 0, notString(n, "a number")
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("must be a finite number, got %s", Quote(n.Value))
+	}
+	return f, nil
+}
+
+// QuoteMax is the most bytes of a value an error message quotes.
+const QuoteMax = 64
+
+// Quote quotes a value for a message, cut to QuoteMax bytes.
+func Quote(s string) string { return limitio.Quote(s, QuoteMax) }
+
+// Key is a mapping key as it appears in a field path: as written when
+// short and printable, else quoted and cut (a 5 MB key must not make a
+// 5 MB path).
+func Key(k string) string {
+	if len(k) <= QuoteMax && utf8.ValidString(k) && !strings.ContainsFunc(k, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return k
+	}
+	return Quote(k)
 }
 
 func typeWord(k reflect.Kind) string {
@@ -345,9 +434,23 @@ func Message(file string, line int, path, msg string) string {
 		fmt.Fprintf(&b, "line %d: ", line)
 	}
 	if path != "" {
+		if len(path) > MessageMax/4 {
+			path = path[:MessageMax/4] + "…"
+		}
 		b.WriteString(path)
 		b.WriteString(": ")
+	}
+	if len(msg) > MessageMax {
+		cut := MessageMax
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = fmt.Sprintf("%s… (message cut at %d of %d bytes)", msg[:cut], cut, len(msg))
 	}
 	b.WriteString(msg)
 	return b.String()
 }
+
+// MessageMax bounds the message part of Message: what a value, a key
+// or a file echoed into an error can add to it.
+const MessageMax = 2048

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -158,7 +159,7 @@ func TestStrictAndNullSlices(t *testing.T) {
 	}
 	for _, tc := range []struct{ src, want string }{
 		{"kind: 3\n", `1: kind: must be a string, got "3" (quote it)`},
-		{"version: \"1\"\n", `1: version: must be an integer, got "1"`},
+		{"version: \"1\"\n", `1: version: must be an integer, got the quoted string "1" (a quoted value is a string; write numbers and booleans without quotes)`},
 		{"? [a]\n: 1\n", "1: : keys must be strings"},
 		{"pools: [{Name: a}]\n", "1: pools[0].Name: unknown field; valid fields: count, labels, level, name"},
 	} {
@@ -166,9 +167,9 @@ func TestStrictAndNullSlices(t *testing.T) {
 			t.Errorf("%q:\n got: %v\nwant: %s", tc.src, err, tc.want)
 		}
 	}
-	// Not strict: a number is a string, a quoted number an integer.
-	if v, err := decode(t, newTest(), "kind: 3\nversion: \"1\"\n"); err != nil || v.Kind != "3" || v.Version != 1 {
-		t.Errorf("lenient scalars: %+v, %v", v, err)
+	// Not strict: a number is a string as written.
+	if v, err := decode(t, newTest(), "kind: 007\nversion: 1\n"); err != nil || v.Kind != "007" || v.Version != 1 {
+		t.Errorf("lenient strings: %+v, %v", v, err)
 	}
 }
 
@@ -190,5 +191,80 @@ func TestFields(t *testing.T) {
 	}
 	if f := reflect.TypeFor[doc]().FieldByIndex(idx["kind"]); f.Name != "Kind" {
 		t.Errorf("kind is field %s", f.Name)
+	}
+}
+
+// TestScalarRule: one rule for every scalar, strict or not: a quoted
+// value is a string, so a quoted number or boolean is refused wherever a
+// number or a boolean is expected; integers are decimal; numbers finite.
+func TestScalarRule(t *testing.T) {
+	quoted := "(a quoted value is a string; write numbers and booleans without quotes)"
+	for _, strict := range []bool{false, true} {
+		for _, tc := range []struct{ src, want string }{
+			{"on: \"true\"\n", `1: on: must be true or false, got the quoted string "true" ` + quoted},
+			{"on: 'false'\n", `1: on: must be true or false, got the quoted string "false" ` + quoted},
+			{"on: yes\n", `1: on: must be true or false, got "yes"`},
+			{"version: '3'\n", `1: version: must be an integer, got the quoted string "3" ` + quoted},
+			{"seed: \"3\"\n", `1: seed: must be a non-negative integer, got the quoted string "3" ` + quoted},
+			{"ratio: \"0.5\"\n", `1: ratio: must be a number, got the quoted string "0.5" ` + quoted},
+			{"ratio: .inf\n", `1: ratio: must be a finite number, got ".inf"`},
+			{"ratio: .nan\n", `1: ratio: must be a finite number, got ".nan"`},
+			{"ratio: 1e400\n", `1: ratio: must be a number, got "1e400"`},
+			{"ratio: 0x10\n", `1: ratio: must be a finite number, got "0x10"`},
+			{"version: 0x10\n", `1: version: must be a decimal integer, got "0x10"`},
+			{"version: 1e3\n", `1: version: must be an integer, got "1e3"`},
+			{"version: 9223372036854775808\n", `1: version: must be an integer between -9223372036854775808 and 9223372036854775807, got "9223372036854775808"`},
+			{"version: !foo 3\n", `1: version: YAML tag "!foo" is not supported`},
+			{"pools:\n  - &p {name: a}\n  - <<: *p\n", `3: pools[1].<<: merge keys (<<) are not supported; write the fields out`},
+		} {
+			d := newTest()
+			d.Strict = strict
+			if _, err := decode(t, d, tc.src); err == nil || err.Error() != tc.want {
+				t.Errorf("strict %v, %q:\n got: %v\nwant: %s", strict, tc.src, err, tc.want)
+			}
+		}
+		// The same values unquoted are accepted.
+		d := newTest()
+		d.Strict = strict
+		v, err := decode(t, d, "on: true\nversion: 3\nseed: 3\nratio: 5e-1\n")
+		if err != nil || !v.On || v.Version != 3 || v.Seed != 3 || v.Ratio != 0.5 {
+			t.Errorf("strict %v: unquoted values: %+v, %v", strict, v, err)
+		}
+	}
+	// An explicit standard tag is the YAML type: !!int "3" is an integer.
+	if v, err := decode(t, newTest(), "version: !!int \"3\"\n"); err != nil || v.Version != 3 {
+		t.Errorf("!!int \"3\": %+v, %v", v, err)
+	}
+}
+
+// TestBoundedMessages: a huge value or key is quoted cut, never echoed
+// whole, and Message bounds whatever else reaches it.
+func TestBoundedMessages(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	for _, src := range []string{
+		"version: " + big + "\n",
+		"pools: [{count: " + big + "}]\n",
+		"? " + big + "\n: 1\n",
+		"pools:\n  - labels:\n      ? " + big + "\n      : [1]\n",
+		"pools: " + big + "\n",
+		"on: \"" + big + "\"\n",
+	} {
+		_, err := decode(t, newTest(), src)
+		if err == nil {
+			t.Fatalf("no error for a %d-byte document", len(src))
+		}
+		if len(err.Error()) > 400 || !strings.Contains(err.Error(), "(1048576 bytes)") {
+			t.Errorf("error of %d bytes: %.300s", len(err.Error()), err)
+		}
+	}
+	m := Message("f.yaml", 3, strings.Repeat("p", 5000), strings.Repeat("é", 5000))
+	if len(m) > 3*MessageMax || !strings.Contains(m, "(message cut at 2048 of 10000 bytes)") || !utf8.ValidString(m) {
+		t.Errorf("Message not bounded: %d bytes, %q", len(m), m[len(m)-60:])
+	}
+	if got := Key("node-role.kubernetes.io/control-plane"); got != "node-role.kubernetes.io/control-plane" {
+		t.Errorf("Key changed a plain key: %s", got)
+	}
+	if got := Key("a\nb"); got != `"a\nb"` {
+		t.Errorf("Key(a newline b) = %s", got)
 	}
 }
