@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -60,7 +60,9 @@ request" for ENODEV) and writes the errno (EBUSY, ENODEV, EINVAL) and
 reason to standard error. Every match is at time 0, as in reapi_cli.
 
 A bad command prints an error to standard error and the session goes on;
-the exit status is 0 unless the graph or a flag is bad (2).`,
+so does a line longer than 16 MiB, which is skipped. The graph may be at
+most 4 GiB, a jobspec 16 MiB, an R file (which may hold a JGF) 4 GiB.
+The exit status is 0 unless the graph or a flag is bad (2).`,
 		Example: `  sim fluxion --load graph.json < session.txt
   echo "match allocate job.yaml" | sim fluxion --load graph.json --policy lonode --format rlite
   sim fluxion --load graph.json --prompt`,
@@ -90,18 +92,31 @@ func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
 	if _, err := fluxion.ParseMatchPolicy(f.policy); err != nil {
 		return usageErr(fmt.Errorf("--policy: %w", err))
 	}
-	file, err := os.Open(f.load)
+	// Check the flags on a one-vertex graph before reading a graph that may
+	// be large.
+	opts := fluxion.MatcherOptions{Policy: f.policy, PruneFilters: f.prune}
+	probe, err := fluxion.NewGraph([]fluxion.Vertex{{Type: "cluster", Name: "cluster0", Path: "/cluster0", Size: 1, Parent: fluxion.NoVertex}})
 	if err != nil {
-		return usageErr(fmt.Errorf("cannot read graph: %w", err))
+		return failedErr(err)
 	}
-	g, err := fluxion.ReadJGF(file, f.load)
-	file.Close()
+	pm, err := fluxion.NewMatcher(probe, opts)
 	if err != nil {
+		return usageErr(fmt.Errorf("--prune-filters: %w", err))
+	}
+	if _, err := fluxion.NewShell(pm, fluxion.ShellOptions{Format: f.format}); err != nil {
+		return usageErr(fmt.Errorf("--match-format: %w", err))
+	}
+	g, err := fluxion.ReadJGFFile(f.load)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return usageErr(fmt.Errorf("cannot read graph: %w", err))
+		}
 		return usageErr(fmt.Errorf("cannot load graph: %w", err))
 	}
-	m, err := fluxion.NewMatcher(g, fluxion.MatcherOptions{Policy: f.policy, PruneFilters: f.prune})
+	m, err := fluxion.NewMatcher(g, opts)
 	if err != nil {
-		return usageErr(err)
+		return usageErr(fmt.Errorf("cannot load graph %s: %w", f.load, err))
 	}
 	sh, err := fluxion.NewShell(m, fluxion.ShellOptions{Format: f.format, Stderr: cmd.ErrOrStderr()})
 	if err != nil {

@@ -458,16 +458,16 @@ func expandIDSet(set string) ([]int64, error) {
 		}
 		a, err := strconv.ParseInt(lo, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("fluxion: idset %q: %w", set, err)
+			return nil, fmt.Errorf("fluxion: idset %s: %w", quoted(set), err)
 		}
 		b := a
 		if rng {
 			if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
-				return nil, fmt.Errorf("fluxion: idset %q: bad range %q", set, part)
+				return nil, fmt.Errorf("fluxion: idset %s: bad range %s", quoted(set), quoted(part))
 			}
 		}
 		if b-a > 1<<24 {
-			return nil, fmt.Errorf("fluxion: idset %q: range too large", set)
+			return nil, fmt.Errorf("fluxion: idset %s: range too large", quoted(set))
 		}
 		for i := a; i <= b; i++ {
 			out = append(out, i)
@@ -506,23 +506,23 @@ func expandHostlist(hl string) ([]string, error) {
 		}
 		close := strings.IndexByte(expr, ']')
 		if close < open || close != len(expr)-1 {
-			return nil, fmt.Errorf("fluxion: hostlist %q: malformed", expr)
+			return nil, fmt.Errorf("fluxion: hostlist %s: malformed", quoted(expr))
 		}
 		prefix := expr[:open]
 		for _, part := range strings.Split(expr[open+1:close], ",") {
 			lo, hi, rng := strings.Cut(part, "-")
 			a, err := strconv.ParseInt(lo, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("fluxion: hostlist %q: %w", expr, err)
+				return nil, fmt.Errorf("fluxion: hostlist %s: %w", quoted(expr), err)
 			}
 			b := a
 			if rng {
 				if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
-					return nil, fmt.Errorf("fluxion: hostlist %q: bad range %q", expr, part)
+					return nil, fmt.Errorf("fluxion: hostlist %s: bad range %s", quoted(expr), quoted(part))
 				}
 			}
 			if b-a > 1<<24 {
-				return nil, fmt.Errorf("fluxion: hostlist %q: range too large", expr)
+				return nil, fmt.Errorf("fluxion: hostlist %s: range too large", quoted(expr))
 			}
 			width := 0
 			if len(lo) > 1 && lo[0] == '0' {

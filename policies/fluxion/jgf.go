@@ -95,7 +95,7 @@ func (e *JGFError) Error() string {
 // and column (invalid JSON) or the JSON path of the offending value, e.g.
 // "x.json: graph.nodes[3].metadata.type: required".
 func ReadJGF(r io.Reader, name string) (*Graph, error) {
-	data, err := jgfReadAll(r, name, limitio.ResourceGraph)
+	data, err := jgfReadAll(r, name, limitio.ResourceGraph, jgfFileKind)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +111,18 @@ const jgfFileKind = "resource graph (JGF)"
 // that cannot start a JSON object (the first bytes of /dev/zero, a binary
 // or a log), without reading the rest.
 func ReadJGFFile(path string) (*Graph, error) {
+	data, err := readJSONFile(path, limitio.ResourceGraph, jgfFileKind)
+	if err != nil {
+		return nil, err
+	}
+	return parseJGF(data, path)
+}
+
+// readJSONFile reads a file that must hold a JSON object, at most limit
+// bytes: a folder or a larger regular file is refused before reading, and
+// the read stops at a first byte that cannot start an object (jgfReadAll).
+// kind names the file in messages.
+func readJSONFile(path string, limit int64, kind string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -121,16 +133,9 @@ func ReadJGFFile(path string) (*Graph, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, jgfFileKind)
+		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, kind)
 	}
-	if st.Mode().IsRegular() && st.Size() > limitio.ResourceGraph {
-		return nil, &limitio.TooLargeError{Path: path, Kind: jgfFileKind, Limit: limitio.ResourceGraph}
-	}
-	data, err := jgfReadAll(f, path, limitio.ResourceGraph)
-	if err != nil {
-		return nil, err
-	}
-	return parseJGF(data, path)
+	return jgfReadAll(f, path, limit, kind)
 }
 
 // jgfReadAll reads r to the end, at most limit bytes (more is a
@@ -139,7 +144,7 @@ func ReadJGFFile(path string) (*Graph, error) {
 // stops early, returning what it has read, once the first byte that is not
 // white space turns out not to be '{': the parser then reports the error at
 // that byte, and /dev/zero or a binary is refused at once.
-func jgfReadAll(r io.Reader, name string, limit int64) ([]byte, error) {
+func jgfReadAll(r io.Reader, name string, limit int64, kind string) ([]byte, error) {
 	n := int64(0)
 	switch x := r.(type) {
 	case interface{ Len() int }:
@@ -150,9 +155,9 @@ func jgfReadAll(r io.Reader, name string, limit int64) ([]byte, error) {
 		}
 	}
 	if n > limit {
-		return nil, &limitio.TooLargeError{Path: name, Kind: jgfFileKind, Limit: limit}
+		return nil, &limitio.TooLargeError{Path: name, Kind: kind, Limit: limit}
 	}
-	lr := limitio.Reader(r, name, limit, jgfFileKind)
+	lr := limitio.Reader(r, name, limit, kind)
 	var buf bytes.Buffer
 	if n > 0 {
 		buf.Grow(int(n) + bytes.MinRead)

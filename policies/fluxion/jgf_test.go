@@ -620,18 +620,18 @@ func TestReadJGFFileHostile(t *testing.T) {
 func TestJGFReadLimit(t *testing.T) {
 	doc := jgfDoc(jgfC0+","+jgfN1, jgfE1)
 	for _, r := range []io.Reader{strings.NewReader(doc), io.MultiReader(strings.NewReader(doc))} {
-		_, err := jgfReadAll(r, "big.json", int64(len(doc)-1))
+		_, err := jgfReadAll(r, "big.json", int64(len(doc)-1), jgfFileKind)
 		var tl *limitio.TooLargeError
 		if !errors.As(err, &tl) || tl.Path != "big.json" || !strings.Contains(err.Error(), "big.json: larger than the") {
 			t.Errorf("%T: err = %v, want a TooLargeError for big.json", r, err)
 		}
 	}
-	data, err := jgfReadAll(io.MultiReader(strings.NewReader(doc)), "ok.json", int64(len(doc)))
+	data, err := jgfReadAll(io.MultiReader(strings.NewReader(doc)), "ok.json", int64(len(doc)), jgfFileKind)
 	if err != nil || string(data) != doc {
 		t.Errorf("at the limit: %v", err)
 	}
 	// White space ahead of the object is read past, a stray byte stops the read.
-	data, err = jgfReadAll(io.MultiReader(strings.NewReader(strings.Repeat(" ", 10000)+"x"), strings.NewReader(doc)), "ws.json", 1<<20)
+	data, err = jgfReadAll(io.MultiReader(strings.NewReader(strings.Repeat(" ", 10000)+"x"), strings.NewReader(doc)), "ws.json", 1<<20, jgfFileKind)
 	if err != nil || len(data) != 10001 {
 		t.Errorf("read %d bytes, %v; want it to stop at the first stray byte", len(data), err)
 	}

@@ -97,7 +97,7 @@ func (p *jsParser) checkTree(n *yaml.Node, depth int) error {
 		return p.errorf(n, "", "nested more than %d levels deep", jsMaxDepth)
 	}
 	if n.Kind == yaml.AliasNode {
-		return p.errorf(n, "", "YAML aliases (*%s) are not allowed in a jobspec", n.Value)
+		return p.errorf(n, "", "YAML aliases (*%s) are not allowed in a jobspec", clip(n.Value))
 	}
 	for _, c := range n.Content {
 		if err := p.checkTree(c, depth+1); err != nil {
@@ -122,14 +122,17 @@ func jsDescribe(n *yaml.Node) string {
 		case "!!null":
 			return "null"
 		case "!!str":
-			return strconv.Quote(n.Value)
+			return quoted(n.Value)
 		}
-		return n.Value
+		return clip(n.Value)
 	}
 	return "nothing"
 }
 
+// jsJoin appends a key to a path; a long key (a hostile input's) is
+// quoted and cut, so that no path in a message grows with the input.
 func jsJoin(path, name string) string {
+	name = clip(name)
 	if path == "" {
 		return name
 	}
@@ -207,7 +210,7 @@ func (p *jsParser) positive(n *yaml.Node, path string, limit int64, want string)
 	v, ok, big := jsInt(n)
 	switch {
 	case big && !strings.HasPrefix(n.Value, "-"):
-		return 0, p.errorf(n, path, "must be at most %d, got %s", limit, n.Value)
+		return 0, p.errorf(n, path, "must be at most %d, got %s", limit, clip(n.Value))
 	case !ok || v < 1:
 		return 0, p.errorf(n, path, "must be %s, got %s", want, jsDescribe(n))
 	case v > limit:
@@ -328,7 +331,7 @@ func (p *jsParser) resource(n *yaml.Node, path string, c jsCtx) (*Resource, erro
 			return nil, err
 		}
 		if prev, dup := p.labels[r.Label]; dup {
-			return nil, p.errorf(l.val, lp, "%q is already the label of %s; labels must be unique", r.Label, prev)
+			return nil, p.errorf(l.val, lp, "%s is already the label of %s; labels must be unique", quoted(r.Label), prev)
 		}
 		p.labels[r.Label] = path
 	} else if isSlot {
@@ -444,11 +447,11 @@ func (p *jsParser) count(n *yaml.Node, path string) (Count, error) {
 		v, ok, big := jsInt(od)
 		switch {
 		case big && !strings.HasPrefix(od.Value, "-"), ok && v > MaxCountOperand:
-			return Count{}, p.errorf(od, odp, "must be at most %d, got %s", MaxCountOperand, od.Value)
+			return Count{}, p.errorf(od, odp, "must be at most %d, got %s", MaxCountOperand, clip(od.Value))
 		case !ok:
 			return Count{}, p.errorf(od, odp, "must be an integer ≥ %d, got %s", least, jsDescribe(od))
 		case v < least:
-			return Count{}, p.errorf(od, odp, "must be ≥ %d for operator %q, got %d", least, c.Operator, v)
+			return Count{}, p.errorf(od, odp, "must be ≥ %d for operator %s, got %d", least, quoted(c.Operator), v)
 		}
 		c.Operand = v
 		if c.Operator == "^" && c.Min < 2 {
@@ -477,7 +480,7 @@ func (p *jsParser) shapeV1(n *yaml.Node, top *Resource) error {
 		slot, slotNode, slotPath = top.With[0], wn.Content[0], jsIndex(jsJoin(path, "with"), 0)
 	case "slot":
 	default:
-		return p.errorf(jsValueOf(n, "type"), jsJoin(path, "type"), "version 1 allows only node or slot at the top, got %q", top.Type)
+		return p.errorf(jsValueOf(n, "type"), jsJoin(path, "type"), "version 1 allows only node or slot at the top, got %s", quoted(top.Type))
 	}
 	wn := jsWith(slotNode)
 	seen := map[string]bool{}
@@ -487,7 +490,7 @@ func (p *jsParser) shapeV1(n *yaml.Node, top *Resource) error {
 		switch r.Type {
 		case "core", "gpu", "memory":
 		default:
-			return p.errorf(jsValueOf(rn, "type"), jsJoin(rp, "type"), "version 1 allows only core, gpu or memory in a slot, got %q", r.Type)
+			return p.errorf(jsValueOf(rn, "type"), jsJoin(rp, "type"), "version 1 allows only core, gpu or memory in a slot, got %s", quoted(r.Type))
 		}
 		if seen[r.Type] {
 			return p.errorf(jsValueOf(rn, "type"), jsJoin(rp, "type"), "version 1 allows one %s per slot", r.Type)
@@ -572,9 +575,9 @@ func (p *jsParser) task(n *yaml.Node, path string, t *Task) error {
 	slot := p.slots[t.Slot]
 	if slot == nil {
 		if at, ok := p.labels[t.Slot]; ok {
-			return p.errorf(sn, sp, "%q labels %s, which is not a slot", t.Slot, at)
+			return p.errorf(sn, sp, "%s labels %s, which is not a slot", quoted(t.Slot), at)
 		}
-		return p.errorf(sn, sp, "no slot labelled %q", t.Slot)
+		return p.errorf(sn, sp, "no slot labelled %s", quoted(t.Slot))
 	}
 
 	if err := p.taskCount(f["count"].val, jsJoin(path, "count"), slot, &t.Count); err != nil {
@@ -652,7 +655,7 @@ func (p *jsParser) taskCount(n *yaml.Node, path string, slot *Resource, tc *Task
 			return err
 		}
 		if !jsHasType(slot.With, pr.Type) {
-			return p.errorf(tn, jsJoin(pp, "type"), "slot %q has no %q", slot.Label, pr.Type)
+			return p.errorf(tn, jsJoin(pp, "type"), "slot %s has no %s", quoted(slot.Label), quoted(pr.Type))
 		}
 		if pr.Count, err = p.positive(pf["count"].val, jsJoin(pp, "count"), math.MaxInt32, "an integer ≥ 1"); err != nil {
 			return err
@@ -763,7 +766,7 @@ func (p *jsParser) duration(n *yaml.Node, path string) (float64, error) {
 		return 0, p.errorf(n, path, "must be a finite number of seconds ≥ 0, got %s", jsDescribe(n))
 	}
 	if d >= jsMaxDuration {
-		return 0, p.errorf(n, path, "must be less than 2^63 seconds, got %s", n.Value)
+		return 0, p.errorf(n, path, "must be less than 2^63 seconds, got %s", clip(n.Value))
 	}
 	return d, nil
 }
@@ -824,7 +827,7 @@ func (p *jsParser) constraint(n *yaml.Node, path string) error {
 					return err
 				}
 				if strings.ContainsAny(strings.TrimPrefix(s, "^"), jsPropertyForbidden) || s == "^" {
-					return p.errorf(e, ep, "invalid property %q: no %s allowed after an optional leading ^", s, jsPropertyForbidden)
+					return p.errorf(e, ep, "invalid property %s: no %s allowed after an optional leading ^", quoted(s), jsPropertyForbidden)
 				}
 			case "hostlist":
 				if _, err := p.str(e, ep, true); err != nil {

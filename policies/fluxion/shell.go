@@ -2,14 +2,16 @@ package fluxion
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // ErrShellQuit is returned by Shell.Exec for the quit command.
@@ -145,35 +147,78 @@ func (s *Shell) Exec(line string, out io.Writer) error {
 			return c.run(s, args, out)
 		}
 	}
-	return fmt.Errorf("unknown command %q (try help)", args[0])
+	return fmt.Errorf("unknown command %s (try help)", quoted(args[0]))
 }
 
 // Run reads commands from in, one per line, until EOF or quit. The
 // prompt, if not "", is written to out before each line. Errors of Exec
-// are written to errOut as "ERROR: ..." and the session goes on; Run
-// returns only errors reading in or writing out.
+// are written to errOut as "ERROR: ..." and the session goes on; so does
+// a line longer than limitio.Line bytes, which is skipped (to its end)
+// with an error. Run returns only errors reading in or writing out.
 func (s *Shell) Run(in io.Reader, out, errOut io.Writer, prompt string) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for {
+	return s.run(in, out, errOut, prompt, limitio.Line)
+}
+
+func (s *Shell) run(in io.Reader, out, errOut io.Writer, prompt string, limit int) error {
+	br := bufio.NewReaderSize(in, 64<<10)
+	var buf []byte
+	for n := 1; ; n++ {
 		if prompt != "" {
 			if _, err := io.WriteString(out, prompt); err != nil {
 				return err
 			}
 		}
-		if !sc.Scan() {
+		line, long, err := shellReadLine(br, buf[:0], limit)
+		buf = line
+		if err != nil && !(errors.Is(err, io.EOF) && (len(line) > 0 || long)) {
 			if prompt != "" {
 				io.WriteString(out, "\n")
 			}
-			return sc.Err()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
 		}
-		err := s.Exec(sc.Text(), out)
-		if errors.Is(err, ErrShellQuit) {
+		if long {
+			fmt.Fprintf(errOut, "ERROR: line %d: longer than the %s limit for a command; skipped\n", n, limitio.Size(int64(limit)))
+			continue
+		}
+		xerr := s.Exec(string(line), out)
+		if errors.Is(xerr, ErrShellQuit) {
 			return nil
 		}
-		if err != nil {
-			fmt.Fprintf(errOut, "ERROR: %v\n", err)
+		if xerr != nil {
+			fmt.Fprintf(errOut, "ERROR: %v\n", xerr)
 		}
+	}
+}
+
+// shellReadLine reads one line into buf (without its "\n" or "\r\n").
+// A line longer than limit bytes is read to its end but not kept: long
+// is true. err is io.EOF at the end of the input, with the last line
+// (if it had no newline) in line.
+func shellReadLine(br *bufio.Reader, buf []byte, limit int) (line []byte, long bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !long {
+			n := len(buf) + len(chunk)
+			if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+				n--
+			}
+			if n > limit {
+				long, buf = true, buf[:0]
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			buf = bytes.TrimSuffix(buf, []byte("\n"))
+			buf = bytes.TrimSuffix(buf, []byte("\r"))
+		}
+		return buf, long, err
 	}
 }
 
@@ -192,7 +237,7 @@ func shellJobID(args []string) (uint64, error) {
 	}
 	id, err := strconv.ParseUint(args[1], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("malformed job id %q", args[1])
+		return 0, fmt.Errorf("malformed job id %s", quoted(args[1]))
 	}
 	return id, nil
 }
@@ -205,9 +250,9 @@ func (s *Shell) cmdMatch(args []string, out io.Writer) error {
 	}
 	op, ok := shellParseOp(args[1])
 	if !ok {
-		return fmt.Errorf("unknown match op %q", args[1])
+		return fmt.Errorf("unknown match op %s", quoted(args[1]))
 	}
-	data, err := shellReadFile(args[2])
+	data, err := shellReadFile(args[2], limitio.Jobspec, "jobspec")
 	if err != nil {
 		return err
 	}
@@ -273,17 +318,35 @@ func (s *Shell) writeAlloc(a *Allocation, out io.Writer) {
 	}
 }
 
-// shellReadFile reads a command's file argument.
-func shellReadFile(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
+// shellReadFile reads a command's file argument, at most limit bytes (a
+// jobspec: limitio.Jobspec; an R, which may carry a JGF of the whole
+// allocation: limitio.ResourceGraph). An R must be a JSON object: input
+// that cannot start one stops the read at its first byte.
+func shellReadFile(name string, limit int64, kind string) ([]byte, error) {
+	var data []byte
+	var err error
+	if kind == "R" {
+		data, err = readJSONFile(name, limit, kind)
+	} else {
+		data, err = limitio.ReadFile(name, limit, kind)
+	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			err = pe.Err
+			return nil, fmt.Errorf("can't open %s: %w", clip(name), pe.Err)
 		}
-		return nil, fmt.Errorf("can't open %s: %w", name, err)
+		return nil, err
 	}
 	return data, nil
+}
+
+// clip returns a command's argument for a message: as it is, or quoted
+// and cut when it is long.
+func clip(s string) string {
+	if len(s) <= msgQuoteMax {
+		return s
+	}
+	return quoted(s)
 }
 
 // cmdUpdate is resource-query's "update": the R in FILE is installed
@@ -295,18 +358,18 @@ func (s *Shell) cmdUpdate(args []string, out io.Writer) error {
 		return fmt.Errorf("malformed command: want update allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION")
 	}
 	if args[1] != "allocate" && args[1] != "reserve" {
-		return fmt.Errorf("unknown subcmd %s", args[1])
+		return fmt.Errorf("unknown subcmd %s", clip(args[1]))
 	}
 	if args[2] != readJGF && args[2] != readRV1Exec {
-		return fmt.Errorf("unsupported reader %s (jgf or rv1exec)", args[2])
+		return fmt.Errorf("unsupported reader %s (jgf or rv1exec)", clip(args[2]))
 	}
-	data, err := shellReadFile(args[3])
+	data, err := shellReadFile(args[3], limitio.ResourceGraph, "R")
 	if err != nil {
 		return err
 	}
 	id, err := strconv.ParseUint(args[4], 10, 64)
 	if err != nil {
-		return fmt.Errorf("malformed job id %q", args[4])
+		return fmt.Errorf("malformed job id %s", quoted(args[4]))
 	}
 	if _, live := s.m.jobs[id]; live {
 		return fmt.Errorf("existing jobid %d", id)
@@ -314,11 +377,14 @@ func (s *Shell) cmdUpdate(args []string, out io.Writer) error {
 	at, err1 := strconv.ParseInt(args[5], 10, 64)
 	dur, err2 := strconv.ParseInt(args[6], 10, 64)
 	if err1 != nil || err2 != nil || at < 0 || dur <= 0 {
-		return fmt.Errorf("invalid time (%s, %s)", args[5], args[6])
+		return fmt.Errorf("invalid time (%s, %s)", clip(args[5]), clip(args[6]))
 	}
 	dur = min(dur, s.m.window-at)
 	a, err := s.m.install(id, args[2], data, at, dur, at != 0)
 	s.next = id + 1
+	if errors.Is(err, ErrInvalid) {
+		err = fmt.Errorf("%s: %w", clip(args[3]), err) // the file is at fault
+	}
 	if err != nil {
 		fmt.Fprintf(s.opt.Stderr, "%s: %v\n", MatchErrno(err), err)
 		fmt.Fprintf(out, "%s\nINFO: No matching resources found\nINFO: JOBID=%d\n%s\n", shellRule, id, shellRule)
@@ -343,12 +409,12 @@ func (s *Shell) cmdPartialCancel(args []string, out io.Writer) error {
 	}
 	id, err := strconv.ParseUint(args[1], 10, 64)
 	if err != nil {
-		return fmt.Errorf("malformed job id %q", args[1])
+		return fmt.Errorf("malformed job id %s", quoted(args[1]))
 	}
 	if args[2] != readJGF && args[2] != readRV1Exec {
-		return fmt.Errorf("unsupported reader %s (jgf or rv1exec)", args[2])
+		return fmt.Errorf("unsupported reader %s (jgf or rv1exec)", clip(args[2]))
 	}
-	data, err := shellReadFile(args[3])
+	data, err := shellReadFile(args[3], limitio.ResourceGraph, "R")
 	if err != nil {
 		return err
 	}
@@ -358,6 +424,9 @@ func (s *Shell) cmdPartialCancel(args []string, out io.Writer) error {
 		return fmt.Errorf("reservations not currently supported by partial cancel")
 	}
 	if _, err := s.m.partialCancel(id, args[2], data); err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return fmt.Errorf("error encountered while removing job %d: %s: %w", id, clip(args[3]), err)
+		}
 		return fmt.Errorf("error encountered while removing job %d: %w", id, err)
 	}
 	return nil
@@ -422,7 +491,7 @@ func (s *Shell) cmdInfo(args []string, out io.Writer) error {
 	}
 	a, err := s.m.Info(id)
 	if err != nil {
-		fmt.Fprintf(out, "ERROR: jobid doesn't exist: %s\n", args[1])
+		fmt.Fprintf(out, "ERROR: jobid doesn't exist: %s\n", clip(args[1]))
 		return nil
 	}
 	fmt.Fprintf(out, "INFO: %d, %s, %d, %s, 0\n", id, a.Mode(), a.At, s.jobs[id].jobspec)
@@ -447,7 +516,7 @@ func (s *Shell) cmdSetStatus(args []string, out io.Writer) error {
 	}
 	g := s.m.Graph()
 	if _, ok := g.Lookup(args[1]); !ok {
-		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", args[1])
+		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", clip(args[1]))
 		return nil
 	}
 	var st Status
@@ -457,7 +526,7 @@ func (s *Shell) cmdSetStatus(args []string, out io.Writer) error {
 	case "down":
 		st = StatusDown
 	default:
-		return fmt.Errorf("unrecognized status %q, only (up, down) allowed", args[2])
+		return fmt.Errorf("unrecognized status %s, only (up, down) allowed", quoted(args[2]))
 	}
 	return g.SetStatus(args[1], st)
 }
@@ -471,7 +540,7 @@ func (s *Shell) cmdHelp(args []string, out io.Writer) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("unknown command: %s", args[1])
+		return fmt.Errorf("unknown command: %s", clip(args[1]))
 	}
 	return nil
 }

@@ -158,3 +158,87 @@ func TestNewShellFormat(t *testing.T) {
 		t.Errorf("nil matcher: err %v, want ErrInvalid", err)
 	}
 }
+
+// TestShellLongLines: a line over the limit is skipped with an error
+// naming its number, and the session goes on; lines at the limit, CRLF
+// endings and a last line without a newline are read.
+func TestShellLongLines(t *testing.T) {
+	const limit = 64
+	s := newTestShell(t, "testdata/shell/tiny.json", "", "", nil)
+	atLimit := "stat" + strings.Repeat(" ", limit-4)
+	in := strings.Repeat("x", 100000) + "\n" + // far over, spans many buffer fills
+		atLimit + "\n" + // exactly the limit: read
+		atLimit + "y\n" + // one over
+		"stat\r\n" +
+		strings.Repeat("z", limit+1) + // over, at EOF without a newline
+		""
+	var out, errOut bytes.Buffer
+	if err := s.run(strings.NewReader(in), &out, &errOut, "", limit); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "Num. of Vertices: 21"); n != 2 {
+		t.Errorf("stat ran %d times, want 2:\n%s", n, out.String())
+	}
+	want := "ERROR: line 1: longer than the 64 B limit for a command; skipped\n" +
+		"ERROR: line 3: longer than the 64 B limit for a command; skipped\n" +
+		"ERROR: line 5: longer than the 64 B limit for a command; skipped\n"
+	if errOut.String() != want {
+		t.Errorf("stderr\n%s\nwant\n%s", errOut.String(), want)
+	}
+	// The real limit: a 2 MiB line (over the old 1 MiB scanner buffer) is a
+	// command like any other, and its echo in the error is cut.
+	out.Reset()
+	errOut.Reset()
+	if err := s.Run(strings.NewReader(strings.Repeat("w", 2<<20)+"\nstat\n"), &out, &errOut, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Num. of Vertices: 21") || !strings.HasPrefix(errOut.String(), `ERROR: unknown command "www`) || errOut.Len() > 300 {
+		t.Errorf("2 MiB line: stdout %q, stderr %.300q (%d bytes)", out.String(), errOut.String(), errOut.Len())
+	}
+}
+
+// TestShellHostileFiles: file arguments that are not jobspecs or R give
+// one error naming the file, quickly, and the session goes on.
+func TestShellHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	loop := filepath.Join(dir, "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.WriteFile(bin, []byte("\x00\x01\x02\xff"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("p", 5000)
+	for _, tc := range []struct{ cmd, want string }{
+		{"match allocate /dev/zero", "/dev/zero: larger than the 16 MiB limit for jobspec files"},
+		{"match allocate " + dir, "is a folder, not a jobspec file"},
+		{"match allocate " + loop, "can't open " + loop + ": too many levels of symbolic links"},
+		{"match allocate " + bin, "bin:"},
+		{"update allocate jgf /dev/zero 7 0 10", "/dev/zero: fluxion: match: invalid argument (EINVAL): R: line 1, column 1: invalid JSON: invalid character byte 0x00"},
+		{"update allocate rv1exec " + bin + " 8 0 10", bin + ": fluxion: match: invalid argument (EINVAL): R:"},
+		{"update allocate jgf " + dir + " 9 0 10", "is a folder, not a R file"},
+		{"partial-cancel 1 rv1exec /dev/zero", "nonexistent job 1"},
+		{"match " + long + " x", `unknown match op "ppp`},
+		{"cancel " + long, `malformed job id "ppp`},
+		{"set-status /cluster0 " + long, `unrecognized status "ppp`},
+		{long, `unknown command "ppp`},
+	} {
+		var diag bytes.Buffer
+		s := newTestShell(t, "testdata/shell/tiny.json", "", "", &diag)
+		var out, errOut bytes.Buffer
+		if err := s.Run(strings.NewReader(tc.cmd+"\nstat\n"), &out, &errOut, ""); err != nil {
+			t.Fatalf("%.80s: %v", tc.cmd, err)
+		}
+		diag.Write(errOut.Bytes())
+		if !strings.Contains(diag.String(), tc.want) && !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%.80s:\nstdout %.500s\nstderr %.500s\nwant %q", tc.cmd, out.String(), diag.String(), tc.want)
+		}
+		if !strings.Contains(out.String(), "Num. of Vertices: 21") {
+			t.Errorf("%.80s: the session did not go on", tc.cmd)
+		}
+		if diag.Len() > 1000 {
+			t.Errorf("%.80s: %d bytes of errors", tc.cmd, diag.Len())
+		}
+	}
+}

@@ -99,13 +99,13 @@ func rSchedulingReader(sched json.RawMessage) error {
 	scheme, path, _ := strings.Cut(w, ":")
 	switch {
 	case scheme != "fluxion":
-		return rInvalid("scheduling.writer %q: unsupported scheme (not fluxion)", w)
+		return rInvalid("scheduling.writer %s: unsupported scheme (not fluxion)", quoted(w))
 	case path == "" || path == "jgf":
 		return nil
 	case path == "jgf_shorthand":
-		return fmt.Errorf("%w: R: scheduling.writer %q: jgf_shorthand is not modelled", ErrUnsupported, w)
+		return fmt.Errorf("%w: R: scheduling.writer %s: jgf_shorthand is not modelled", ErrUnsupported, quoted(w))
 	}
-	return rInvalid("scheduling.writer %q: unsupported fluxion format", w)
+	return rInvalid("scheduling.writer %s: unsupported fluxion format", quoted(w))
 }
 
 // parseUpdateR takes apart an R for update_allocate as
@@ -128,7 +128,7 @@ func parseUpdateR(r []byte) (*rDoc, error) {
 		return &rDoc{reader: readJGF, data: r}, nil
 	}
 	if v, err := strconv.ParseInt(string(top["version"]), 10, 64); err != nil || v != 1 {
-		return nil, rInvalid("version: %s, want 1", top["version"])
+		return nil, rInvalid("version: %s, want 1", jgfShort(top["version"]))
 	}
 	ex, ok := jsonObject(top["execution"])
 	if !ok {
@@ -144,10 +144,10 @@ func parseUpdateR(r []byte) (*rDoc, error) {
 			continue
 		}
 		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return nil, rInvalid("execution.%s: %s, want a number", f.key, raw)
+			return nil, rInvalid("execution.%s: %s, want a number", f.key, jgfShort(raw))
 		}
 		if *f.dst < 0 {
-			return nil, rInvalid("execution.%s: %s, negative", f.key, raw)
+			return nil, rInvalid("execution.%s: %s, negative", f.key, jgfShort(raw))
 		}
 	}
 	if sched, ok := top["scheduling"]; ok && string(sched) != "null" {
@@ -321,7 +321,7 @@ func (m *Matcher) readRJGF(data []byte) (map[VertexID]bool, error) {
 		s := &sub.Vertices[i]
 		v, ok := m.g.Lookup(s.Path)
 		if !ok {
-			return nil, rInvalid("graph.nodes[%d]: no vertex at path %q in the resource graph", i, s.Path)
+			return nil, rInvalid("graph.nodes[%d]: no vertex at path %s in the resource graph", i, quoted(s.Path))
 		}
 		if d := vertexDiff(&m.g.Vertices[v], s); d != "" {
 			return nil, rInvalid("graph.nodes[%d] (%s): does not match the resource graph: %s", i, s.Path, d)
@@ -406,7 +406,7 @@ func (m *Matcher) readJGFVertices(data []byte) ([]VertexID, error) {
 		if !hasUniq {
 			u, err := strconv.ParseInt(outer, 10, 64)
 			if err != nil {
-				return nil, rInvalid("graph.nodes[%d]: no uniq_id and id %q is not an integer", i, outer)
+				return nil, rInvalid("graph.nodes[%d]: no uniq_id and id %s is not an integer", i, quoted(outer))
 			}
 			uniq = u
 		}
@@ -440,7 +440,7 @@ func (m *Matcher) readJGFVertices(data []byte) ([]VertexID, error) {
 		}
 		v, ok := m.g.Lookup(r.Path)
 		if !ok {
-			return nil, rInvalid("graph.nodes[%d]: no vertex at path %q in the resource graph", i, r.Path)
+			return nil, rInvalid("graph.nodes[%d]: no vertex at path %s in the resource graph", i, quoted(r.Path))
 		}
 		if d := vertexDiff(&m.g.Vertices[v], &r); d != "" {
 			return nil, rInvalid("graph.nodes[%d] (%s): does not match the resource graph: %s", i, r.Path, d)
@@ -521,7 +521,7 @@ func boundedIDSet(set string, limit int) ([]int64, error) {
 		if _, err := expandIDSet(set); err != nil && !strings.Contains(err.Error(), "too large") {
 			return nil, err
 		}
-		return nil, fmt.Errorf("idset %q: more ids than the graph has vertices (%d)", set, limit)
+		return nil, fmt.Errorf("idset %s: more ids than the graph has vertices (%d)", quoted(set), limit)
 	}
 	return expandIDSet(set)
 }
@@ -563,7 +563,7 @@ func parseRV1Exec(data []byte, needNodes bool, limit int) (*rv1Exec, error) {
 		}
 		ids, err := boundedIDSet(rank, limit)
 		if err != nil || len(ids) == 0 || slices.Min(ids) < 0 {
-			return nil, rInvalid("execution.R_lite[%d].rank: %q is not an idset of ranks", i, rank)
+			return nil, rInvalid("execution.R_lite[%d].rank: %s is not an idset of ranks", i, quoted(rank))
 		}
 		entry := rv1ExecEntry{ranks: ids}
 		if needNodes {
@@ -638,12 +638,12 @@ func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
 			digits := jgfTrailingDigits(host)
 			id, err := strconv.ParseInt(digits, 10, 64)
 			if err != nil {
-				return nil, rInvalid("execution.nodelist: host %q has no numeric suffix", host)
+				return nil, rInvalid("execution.nodelist: host %s has no numeric suffix", quoted(host))
 			}
 			np := g.Vertices[g.Root].Path + "/" + host
 			n, ok := g.Lookup(np)
 			if !ok {
-				return nil, rInvalid("rank %d: no vertex at path %q in the resource graph", rank, np)
+				return nil, rInvalid("rank %d: no vertex at path %s in the resource graph", rank, quoted(np))
 			}
 			if v := &g.Vertices[n]; v.Type != "node" || v.Rank != rank || v.ID != id || v.Size != 1 {
 				return nil, rInvalid("rank %d: %s is %s rank %d id %d size %d, want a node of rank %d, id %d, size 1", rank, np, v.Type, v.Rank, v.ID, v.Size, rank, id)
@@ -658,13 +658,13 @@ func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
 			for _, typ := range slices.Sorted(maps.Keys(e.children)) {
 				ids, err := boundedIDSet(e.children[typ], g.Len())
 				if err != nil {
-					return nil, rInvalid("execution.R_lite[%d].children.%s: %v", i, typ, err)
+					return nil, rInvalid("execution.R_lite[%d].children.%s: %v", i, clip(typ), err)
 				}
 				for _, cid := range ids {
 					cp := np + "/" + typ + strconv.FormatInt(cid, 10)
 					c, ok := g.Lookup(cp)
 					if !ok {
-						return nil, rInvalid("rank %d: no vertex at path %q in the resource graph", rank, cp)
+						return nil, rInvalid("rank %d: no vertex at path %s in the resource graph", rank, quoted(cp))
 					}
 					if v := &g.Vertices[c]; v.Type != typ || v.ID != cid || v.Rank != rank || v.Size != 1 {
 						return nil, rInvalid("rank %d: %s is %s rank %d id %d size %d, want a %s of rank %d, id %d, size 1", rank, cp, v.Type, v.Rank, v.ID, v.Size, typ, rank, cid)
