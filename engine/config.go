@@ -88,8 +88,11 @@ type Config struct {
 	// AllowOvercommit lets a policy bind beyond a node's allocatable
 	// (for models of systems that really do, e.g. Fluence's early release).
 	AllowOvercommit bool
-	// Record keeps the event trace (events.jsonl).
+	// Record keeps the event trace (events.jsonl) in Result.Records.
+	// Sink, if set, receives the trace as the run goes instead, and
+	// nothing of it is kept in memory (Result.Records stays nil).
 	Record bool
+	Sink   RecordSink
 	// Streams, if set, are the run's random streams (they must derive from
 	// Seed); a caller that builds the policy first passes the same Streams
 	// to it. Nil means NewStreams(Seed).

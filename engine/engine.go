@@ -53,6 +53,9 @@ type Engine struct {
 	rStartup       *rand.Rand
 	rControllers   *rand.Rand
 	records        []Record
+	nrecords       int                 // records emitted (kept or streamed)
+	series         map[int]*failSeries // open FailedScheduling series by pod id
+	stallReason    string
 	lastProgress   float64
 	arrivalsToCome int     // arrivals and pod creations in the calendar
 	running        int     // pods with containers running
@@ -114,6 +117,10 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 // and policies, which must draw from their own named stream).
 func (e *Engine) Streams() *Streams { return e.streams }
 
+// SetSink streams the event trace to sink instead of keeping it (see
+// Config.Sink); call before Run.
+func (e *Engine) SetSink(sink RecordSink) { e.cfg.Sink = sink }
+
 // Sim returns the simgo simulation that owns the clock, for control logic
 // written as simgo processes (workflow drivers). Once Sim has been called,
 // Run interleaves simgo events with the calendar one at a time (slower
@@ -167,10 +174,14 @@ type Result struct {
 	Cluster *Cluster
 	Jobs    []*Job
 	Pods    []*Pod
-	Records []Record // the event trace (if Config.Record)
-	End     float64  // time of the last processed event
-	Events  int      // calendar events processed
-	Stopped string   // "" (all work done), "stalled" or "horizon"
+	Records []Record // the event trace (if Config.Record and no Config.Sink)
+	// RecordCount is the number of records in the event trace, kept or
+	// streamed to Config.Sink.
+	RecordCount int
+	End         float64 // time of the last processed event
+	Events      int     // calendar events processed
+	Stopped     string  // "" (all work done), "stalled" or "horizon"
+	StallReason string  // the Stalled record's message ("" unless stalled)
 }
 
 // FinishedPods counts the pods that finished.
@@ -232,6 +243,9 @@ func (e *Engine) Run() (*Result, error) {
 		}
 		e.dispatch(it)
 	}
+	if e.err == nil {
+		e.endAllSeries(e.sim.Now())
+	}
 	if e.err != nil {
 		return nil, e.err
 	}
@@ -240,8 +254,8 @@ func (e *Engine) Run() (*Result, error) {
 	}
 	res := &Result{
 		Seed: e.cfg.Seed, Policy: e.policy.Name(), Cluster: e.cluster,
-		Jobs: e.jobs, Pods: e.pods, Records: e.records, End: e.sim.Now(),
-		Events: e.processed, Stopped: e.stopped,
+		Jobs: e.jobs, Pods: e.pods, Records: e.records, RecordCount: e.nrecords,
+		End: e.sim.Now(), Events: e.processed, Stopped: e.stopped, StallReason: e.stallReason,
 	}
 	e.sim = nil
 	return res, nil
@@ -420,6 +434,7 @@ func (e *Engine) apply(d *Decision, now float64) error {
 		p.Assigned = now
 		p.Attempts++
 		e.progress(now)
+		e.endSeries(now, p)
 		e.record(now, RecAssigned, p, n, "")
 		e.push(item{t: now + d.Delay + Sample(e.cfg.Startup.BindLatency, e.rStartup), kind: evBindDone, id: int32(p.ID)})
 	case SetTimer:
@@ -434,7 +449,7 @@ func (e *Engine) apply(d *Decision, now float64) error {
 		}
 		p.Attempts++
 		p.LastFailure = d.Reason
-		e.record(now, RecFailedScheduling, p, nil, d.Reason)
+		e.recordFailure(now, p, d.Reason)
 	default:
 		return fmt.Errorf("engine: invariant violated: policy %s returned unknown decision %d", e.policy.Name(), d.Kind)
 	}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,9 +188,110 @@ func TestStalledPodNeverFits(t *testing.T) {
 	if len(st) != 1 || !strings.Contains(st[0].Msg, "1 pods unfinished") {
 		t.Errorf("stall records %v", st)
 	}
-	if n := len(enginetest.Records(res, p.ID, engine.RecFailedScheduling)); n != 16 {
-		t.Errorf("%d FailedScheduling records, want 16", n)
+	// The 16 attempts are one series (60 s apart, under SeriesFinish):
+	// the first attempt's record, then at the end of the run the
+	// series' record with its count and last attempt.
+	fs := enginetest.Records(res, p.ID, engine.RecFailedScheduling)
+	if len(fs) != 2 {
+		t.Fatalf("%d FailedScheduling records, want 2 (the first attempt, the series): %+v", len(fs), fs)
 	}
+	if fs[0].Count != 0 || fs[0].T != 0.25 || fs[1].Count != 16 || fs[1].LastObserved != 0.25+60*15 || fs[1].T != res.End || fs[1].Msg != fs[0].Msg {
+		t.Errorf("FailedScheduling records %+v, want the first at 0.25 and a series of 16 ending at %v", fs, 0.25+60*15)
+	}
+}
+
+// TestFailedSchedulingSeries: attempts closer than SeriesFinish form one
+// series whatever their message; a longer gap starts a new one; binding
+// ends the series; a lone attempt has no series record. The expected
+// records are derived from the times the policy really failed the pod.
+func TestFailedSchedulingSeries(t *testing.T) {
+	one := engine.Resources{MilliCPU: 1000, Memory: 4 * engine.GiB, Pods: 10}
+	for _, tc := range []struct {
+		name    string
+		every   float64
+		longRun float64
+		starts  int // series started, at least
+		series  int // series records (more than one attempt), at least
+	}{
+		{"one series", 60, 2000, 1, 1},
+		{"gaps over SeriesFinish", 400, 2000, 5, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pol := &failLog{FirstFit: enginetest.FirstFit{RetryEvery: tc.every}}
+			res := runToEnd(t, enginetest.ExactConfig(enginetest.Nodes(1, one)), pol,
+				at(0, enginetest.Pod("long", enginetest.Template("a", tc.longRun))), at(0, enginetest.Pod("next", enginetest.Template("a", 1))))
+			p := res.Pods[1]
+			times := pol.failed[p]
+			if len(times) != p.Attempts-1 {
+				t.Fatalf("policy failed the pod %d times, engine counts %d attempts (one bound it)", len(times), p.Attempts)
+			}
+			// Expected: a record at each series start; a series record
+			// (count, last attempt) when one of more than one attempt ends.
+			type rec struct {
+				t, last float64
+				count   int
+			}
+			var want []rec
+			first, last, count := 0.0, 0.0, 0
+			flush := func(at float64) {
+				if count > 1 {
+					want = append(want, rec{at, last, count})
+				}
+			}
+			for _, ft := range times {
+				if count > 0 && ft-last <= engine.SeriesFinish {
+					last, count = ft, count+1
+					continue
+				}
+				flush(ft)
+				want = append(want, rec{ft, 0, 0})
+				first, last, count = ft, ft, 1
+			}
+			_ = first
+			flush(p.Assigned)
+			var got []rec
+			series, starts := 0, 0
+			for _, r := range enginetest.Records(res, p.ID, engine.RecFailedScheduling) {
+				got = append(got, rec{r.T, r.LastObserved, r.Count})
+				if r.Count > 0 {
+					series++
+				} else {
+					starts++
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("FailedScheduling records\n got %v\nwant %v", got, want)
+			}
+			if series < tc.series || starts < tc.starts {
+				t.Errorf("%d series records: the case does not test what it says", series)
+			}
+			for i, r := range res.Records[1:] {
+				if r.T < res.Records[i].T {
+					t.Fatalf("records out of time order at %d: %v after %v", i+1, r.T, res.Records[i].T)
+				}
+			}
+		})
+	}
+}
+
+// failLog is FirstFit that remembers when it failed each pod.
+type failLog struct {
+	enginetest.FirstFit
+	failed map[*engine.Pod][]float64
+}
+
+func (f *failLog) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+	n := len(out)
+	out = f.FirstFit.Decide(now, events, c, out)
+	if f.failed == nil {
+		f.failed = map[*engine.Pod][]float64{}
+	}
+	for _, d := range out[n:] {
+		if d.Kind == engine.Unschedulable {
+			f.failed[d.Pod] = append(f.failed[d.Pod], now)
+		}
+	}
+	return out
 }
 
 // TestStalledWaitsForRunningPods: a queued pod that fits only after a

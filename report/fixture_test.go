@@ -64,6 +64,8 @@ func pod(id int, name string, j *engine.Job, index int, n *engine.Node, req engi
 // Jobs: mpi (IndexedJob, parallelism = completions = 2) submitted at 0,
 // finished at 16; web (bare Pod) submitted at 2, finished at 8; batch (Job,
 // parallelism 2, completions 3) submitted at 5, never finished.
+const b1LastFailure = "0/2 nodes are available: 2 Insufficient cpu."
+
 func fixture(stalled bool) *engine.Result {
 	nodes := fixtureNodes()
 	a, b := nodes[0], nodes[1]
@@ -118,7 +120,7 @@ func fixture(stalled bool) *engine.Result {
 		b0.PullFailures = 3
 		// batch-1: four failed attempts, never assigned.
 		b1.Attempts = 4
-		b1.LastFailure = "0/2 nodes are available: 2 Insufficient cpu."
+		b1.LastFailure = b1LastFailure
 		pods = append(pods, b0, b1)
 		recs = append(recs,
 			engine.Record{T: 5.0, Kind: engine.RecJobSubmitted, Job: 2, Pod: -1, Node: -1},
@@ -154,9 +156,14 @@ func fixture(stalled bool) *engine.Result {
 		res.End = 910
 		res.Stopped = "stalled"
 		res.Events = 263
-		recs = append(recs, engine.Record{T: 910, Kind: engine.RecStalled, Job: -1, Pod: -1, Node: -1, Msg: "no progress for 903 s with 2 pods unfinished"})
+		res.StallReason = "no progress for 903 s with 2 pods unfinished"
+		recs = append(recs,
+			engine.Record{T: 910, Kind: engine.RecStalled, Job: -1, Pod: -1, Node: -1, Msg: res.StallReason},
+			// batch-1's four failed attempts were one series, closed at the end.
+			engine.Record{T: 910, Kind: engine.RecFailedScheduling, Job: 2, Pod: 4, Node: -1, Msg: b1LastFailure, Count: 4, LastObserved: 305.75})
 	}
 	res.Records = recs
+	res.RecordCount = len(recs)
 	return res
 }
 

@@ -263,16 +263,12 @@ func Summarize(res *engine.Result) Summary {
 		Stopped:        res.Stopped,
 		End:            res.End,
 		Events:         res.Events,
-		Records:        len(res.Records),
+		Records:        res.RecordCount,
+		StallReason:    res.StallReason,
 		Jobs:           len(res.Jobs),
 		Pods:           len(res.Pods),
 		FirstSubmitted: math.NaN(),
 		LastFinished:   math.NaN(),
-	}
-	for _, r := range res.Records {
-		if r.Kind == engine.RecStalled {
-			s.StallReason = r.Msg
-		}
 	}
 	if res.Cluster != nil {
 		s.Nodes = len(res.Cluster.Nodes)

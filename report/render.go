@@ -1,79 +1,13 @@
 package report
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
-	"fmt"
+	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/convergesim/converge/engine"
 )
-
-// file is one rendered output.
-type file struct {
-	name string
-	data []byte
-}
-
-// render builds every output file in memory.
-func render(res *engine.Result, meta Meta) ([]file, error) {
-	idx, err := newIndex(res)
-	if err != nil {
-		return nil, err
-	}
-	sum := Summarize(res)
-	out := []file{{name: SummaryFile, data: renderSummary(res, meta, sum)}}
-	b, err := renderResults(res, meta, sum)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ResultsFile, err)
-	}
-	out = append(out, file{ResultsFile, b})
-	if b, err = renderJobs(res); err != nil {
-		return nil, fmt.Errorf("%s: %w", JobsFile, err)
-	}
-	out = append(out, file{JobsFile, b})
-	if b, err = renderPods(res); err != nil {
-		return nil, fmt.Errorf("%s: %w", PodsFile, err)
-	}
-	out = append(out, file{PodsFile, b})
-	if b, err = renderEvents(res, idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", EventsFile, err)
-	}
-	out = append(out, file{EventsFile, b})
-	return out, nil
-}
-
-// index resolves the pod and node indexes of Records.
-type index struct {
-	pods  map[int]*engine.Pod
-	nodes []*engine.Node
-}
-
-func newIndex(res *engine.Result) (*index, error) {
-	ix := &index{pods: make(map[int]*engine.Pod, len(res.Pods))}
-	for _, p := range res.Pods {
-		if p == nil {
-			return nil, fmt.Errorf("result holds a nil pod")
-		}
-		if _, dup := ix.pods[p.ID]; dup {
-			return nil, fmt.Errorf("result holds two pods with id %d", p.ID)
-		}
-		ix.pods[p.ID] = p
-	}
-	for _, j := range res.Jobs {
-		if j == nil {
-			return nil, fmt.Errorf("result holds a nil job")
-		}
-	}
-	if res.Cluster != nil {
-		ix.nodes = res.Cluster.Nodes
-	}
-	return ix, nil
-}
 
 // Number formatting. Every float is rounded to the microsecond (6 decimal
 // places) so that the output does not depend on the last bits of a sum.
@@ -144,12 +78,9 @@ var (
 	}
 )
 
-func renderJobs(res *engine.Result) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	if err := w.Write(jobColumns); err != nil {
-		return nil, err
-	}
+// writeJobs writes jobs.csv, one row per job.
+func writeJobs(w io.Writer, res *engine.Result) error {
+	b := appendCSVRow(nil, jobColumns)
 	for _, j := range res.Jobs {
 		m := MeasureJob(j)
 		var started, finished int
@@ -161,103 +92,76 @@ func renderJobs(res *engine.Result) ([]byte, error) {
 				finished++
 			}
 		}
-		row := []string{
-			strconv.Itoa(j.ID), j.Name, j.Workload, j.Runtime, j.Kind.String(),
-			strconv.Itoa(j.Parallelism), strconv.Itoa(j.Completions),
-			strconv.Itoa(len(j.Pods)), strconv.Itoa(started), strconv.Itoa(finished),
-			fixed(j.Submitted), fixed(m.FirstCreated), fixed(m.AllScheduled), fixed(m.AllStarted), fixed(j.Finished),
-			fixed(m.Startup), fixed(m.Wait), fixed(m.RunTime), fixed(m.Turnaround),
+		b = appendInt(b, j.ID)
+		b = appendCSVField(append(b, ','), j.Name)
+		b = appendCSVField(append(b, ','), j.Workload)
+		b = appendCSVField(append(b, ','), j.Runtime)
+		b = appendCSVField(append(b, ','), j.Kind.String())
+		for _, v := range [...]int{j.Parallelism, j.Completions, len(j.Pods), started, finished} {
+			b = appendInt(append(b, ','), v)
 		}
-		if err := w.Write(row); err != nil {
-			return nil, err
+		for _, f := range [...]float64{j.Submitted, m.FirstCreated, m.AllScheduled, m.AllStarted, j.Finished,
+			m.Startup, m.Wait, m.RunTime, m.Turnaround} {
+			b = appendFixed(append(b, ','), f)
+		}
+		b = append(b, '\n')
+		if len(b) >= 64<<10 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	_, err := w.Write(b)
+	return err
 }
 
-func renderPods(res *engine.Result) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	if err := w.Write(podColumns); err != nil {
-		return nil, err
-	}
+// writePods writes pods.csv, one row per pod.
+func writePods(w io.Writer, res *engine.Result) error {
+	b := appendCSVRow(nil, podColumns)
 	for _, p := range res.Pods {
 		m := MeasurePod(p)
-		row := []string{
-			strconv.Itoa(p.ID), p.Name, jobID(p.Job), jobName(p.Job), strconv.Itoa(p.Index), nodeName(p.Node), p.Phase.String(),
-			strconv.FormatInt(p.Requests.MilliCPU, 10), strconv.FormatInt(p.Requests.Memory, 10), strconv.FormatInt(p.Requests.GPU, 10),
-			fixed(p.Created), fixed(p.Assigned), fixed(p.Scheduled), fixed(p.Initialized),
-			fixed(p.ContainersStarted), fixed(p.Ready), fixed(p.Finished),
-			fixed(m.StartupDelay), fixed(m.Wait), fixed(m.SchedulingDelay), fixed(m.RunTime),
-			strconv.Itoa(p.Attempts), strconv.Itoa(p.PullFailures), fixed(p.PullSeconds), p.LastFailure,
+		b = appendInt(b, p.ID)
+		b = appendCSVField(append(b, ','), p.Name)
+		b = appendCSVField(append(b, ','), jobID(p.Job))
+		b = appendCSVField(append(b, ','), jobName(p.Job))
+		b = appendInt(append(b, ','), p.Index)
+		b = appendCSVField(append(b, ','), nodeName(p.Node))
+		b = appendCSVField(append(b, ','), p.Phase.String())
+		for _, v := range [...]int64{p.Requests.MilliCPU, p.Requests.Memory, p.Requests.GPU} {
+			b = strconv.AppendInt(append(b, ','), v, 10)
 		}
-		if err := w.Write(row); err != nil {
-			return nil, err
+		for _, f := range [...]float64{p.Created, p.Assigned, p.Scheduled, p.Initialized, p.ContainersStarted, p.Ready, p.Finished,
+			m.StartupDelay, m.Wait, m.SchedulingDelay, m.RunTime} {
+			b = appendFixed(append(b, ','), f)
+		}
+		b = appendInt(append(b, ','), p.Attempts)
+		b = appendInt(append(b, ','), p.PullFailures)
+		b = appendFixed(append(b, ','), p.PullSeconds)
+		b = appendCSVField(append(b, ','), p.LastFailure)
+		b = append(b, '\n')
+		if len(b) >= 64<<10 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	_, err := w.Write(b)
+	return err
 }
 
-// --- events.jsonl ---
-
-type eventJSON struct {
-	T     num    `json:"t"`
-	Event string `json:"event"`
-	Pod   string `json:"pod,omitempty"`
-	Job   string `json:"job,omitempty"`
-	Node  string `json:"node,omitempty"`
-	Msg   string `json:"msg,omitempty"`
-}
-
-// renderEvents writes one JSON object per Record, stable-sorted by time (the
-// engine records Ready at its future time when the containers start).
-func renderEvents(res *engine.Result, ix *index) ([]byte, error) {
-	recs := slices.Clone(res.Records)
-	slices.SortStableFunc(recs, func(a, b engine.Record) int {
-		switch {
-		case a.T < b.T:
-			return -1
-		case a.T > b.T:
-			return 1
+func appendCSVRow(b []byte, fields []string) []byte {
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		return 0
-	})
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i, r := range recs {
-		name, ok := kindName(r.Kind)
-		if !ok {
-			return nil, fmt.Errorf("record %d at %v: unknown kind %d", i, r.T, r.Kind)
-		}
-		ev := eventJSON{T: num(r.T), Event: name, Msg: r.Msg}
-		if r.Pod >= 0 {
-			p, ok := ix.pods[r.Pod]
-			if !ok {
-				return nil, fmt.Errorf("record %d (%s at %v): no pod with id %d", i, name, r.T, r.Pod)
-			}
-			ev.Pod, ev.Job = p.Name, jobName(p.Job)
-		}
-		if r.Node >= 0 {
-			if r.Node >= len(ix.nodes) {
-				return nil, fmt.Errorf("record %d (%s at %v): no node with index %d", i, name, r.T, r.Node)
-			}
-			ev.Node = ix.nodes[r.Node].Name
-		}
-		if r.Job >= 0 && ev.Job == "" {
-			if r.Job >= len(res.Jobs) {
-				return nil, fmt.Errorf("record %d (%s at %v): no job with index %d", i, name, r.T, r.Job)
-			}
-			ev.Job = jobName(res.Jobs[r.Job])
-		}
-		if err := enc.Encode(ev); err != nil {
-			return nil, fmt.Errorf("record %d: %w", i, err)
-		}
+		b = appendCSVField(b, f)
 	}
-	return buf.Bytes(), nil
+	return append(b, '\n')
 }
+
+func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
 
 // kindName returns the record kind's name; ok is false for a kind the
 // engine does not know.

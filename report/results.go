@@ -1,8 +1,8 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
+	"io"
 
 	"github.com/convergesim/converge/engine"
 )
@@ -17,8 +17,6 @@ type resultsJSON struct {
 	Run           runJSON     `json:"run"`
 	Cluster       clusterJSON `json:"cluster"`
 	Summary       summaryJSON `json:"summary"`
-	Jobs          []jobJSON   `json:"jobs"`
-	Pods          []podJSON   `json:"pods"`
 }
 
 type metaJSON struct {
@@ -171,55 +169,9 @@ func workloadsJSON(ws []WorkloadSummary) []workloadJSON {
 	return out
 }
 
-type jobJSON struct {
-	ID           int    `json:"id"`
-	Name         string `json:"name"`
-	Workload     string `json:"workload"`
-	Runtime      string `json:"runtime"`
-	Kind         string `json:"kind"`
-	Parallelism  int    `json:"parallelism"`
-	Completions  int    `json:"completions"`
-	PodIDs       []int  `json:"podIds"`
-	PodsStarted  int    `json:"podsStarted"`
-	PodsFinished int    `json:"podsFinished"`
-	Submitted    num    `json:"submitted"`
-	FirstCreated num    `json:"firstCreated"`
-	AllScheduled num    `json:"allScheduled"`
-	AllStarted   num    `json:"allStarted"`
-	Finished     num    `json:"finished"`
-	Startup      num    `json:"startup"`
-	Wait         num    `json:"wait"`
-	RunTime      num    `json:"runTime"`
-	Turnaround   num    `json:"turnaround"`
-}
-
-type podJSON struct {
-	ID                int           `json:"id"`
-	Name              string        `json:"name"`
-	JobID             *int          `json:"jobId"`
-	Job               string        `json:"job"`
-	Index             int           `json:"index"`
-	Node              string        `json:"node"`
-	Phase             string        `json:"phase"`
-	Requests          resourcesJSON `json:"requests"`
-	Created           num           `json:"created"`
-	Assigned          num           `json:"assigned"`
-	Scheduled         num           `json:"scheduled"`
-	Initialized       num           `json:"initialized"`
-	ContainersStarted num           `json:"containersStarted"`
-	Ready             num           `json:"ready"`
-	Finished          num           `json:"finished"`
-	StartupDelay      num           `json:"startupDelay"`
-	Wait              num           `json:"wait"`
-	SchedulingDelay   num           `json:"schedulingDelay"`
-	RunTime           num           `json:"runTime"`
-	Attempts          int           `json:"attempts"`
-	PullFailures      int           `json:"pullFailures"`
-	PullSeconds       num           `json:"pullSeconds"`
-	LastFailure       string        `json:"lastFailure"`
-}
-
-func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
+// writeResults writes results.json: the run's identity, cluster and
+// summary. Per-job and per-pod rows are in jobs.csv and pods.csv only.
+func writeResults(w io.Writer, res *engine.Result, meta Meta, s Summary) error {
 	settings := meta.Settings
 	if settings == nil {
 		settings = map[string]string{}
@@ -259,8 +211,6 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 			Workloads:   workloadsJSON(s.Workloads),
 			Runtimes:    runtimesJSON(s.Runtimes),
 		},
-		Jobs: make([]jobJSON, 0, len(res.Jobs)),
-		Pods: make([]podJSON, 0, len(res.Pods)),
 	}
 	if s.Utilisation.HasGPU {
 		g := num(s.Utilisation.GPU)
@@ -283,52 +233,8 @@ func renderResults(res *engine.Result, meta Meta, s Summary) ([]byte, error) {
 			})
 		}
 	}
-	for _, j := range res.Jobs {
-		m := MeasureJob(j)
-		jj := jobJSON{
-			ID: j.ID, Name: j.Name, Workload: j.Workload, Runtime: j.Runtime, Kind: j.Kind.String(),
-			Parallelism: j.Parallelism, Completions: j.Completions, PodIDs: make([]int, 0, len(j.Pods)),
-			Submitted: num(j.Submitted), FirstCreated: num(m.FirstCreated), AllScheduled: num(m.AllScheduled),
-			AllStarted: num(m.AllStarted), Finished: num(j.Finished),
-			Startup: num(m.Startup), Wait: num(m.Wait), RunTime: num(m.RunTime), Turnaround: num(m.Turnaround),
-		}
-		for _, p := range j.Pods {
-			jj.PodIDs = append(jj.PodIDs, p.ID)
-			if engine.IsSet(p.ContainersStarted) {
-				jj.PodsStarted++
-			}
-			if engine.IsSet(p.Finished) {
-				jj.PodsFinished++
-			}
-		}
-		out.Jobs = append(out.Jobs, jj)
-	}
-	for _, p := range res.Pods {
-		m := MeasurePod(p)
-		pj := podJSON{
-			ID: p.ID, Name: p.Name, Job: jobName(p.Job), Index: p.Index, Node: nodeName(p.Node),
-			Phase: p.Phase.String(), Requests: resources(p.Requests),
-			Created: num(p.Created), Assigned: num(p.Assigned), Scheduled: num(p.Scheduled),
-			Initialized: num(p.Initialized), ContainersStarted: num(p.ContainersStarted),
-			Ready: num(p.Ready), Finished: num(p.Finished),
-			StartupDelay: num(m.StartupDelay), Wait: num(m.Wait),
-			SchedulingDelay: num(m.SchedulingDelay), RunTime: num(m.RunTime),
-			Attempts: p.Attempts, PullFailures: p.PullFailures,
-			PullSeconds: num(p.PullSeconds), LastFailure: p.LastFailure,
-		}
-		if p.Job != nil {
-			id := p.Job.ID
-			pj.JobID = &id
-		}
-		out.Pods = append(out.Pods, pj)
-	}
-
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return enc.Encode(out)
 }

@@ -10,11 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // SchemaVersion is the version of the results.json schema. It changes when
 // a field is removed or changes meaning; adding a field does not change it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Output file names, in the order Write produces them.
 const (
@@ -72,14 +73,14 @@ func (e *notEmptyError) Error() string {
 func (e *notEmptyError) Unwrap() error { return ErrNotEmpty }
 
 // Write writes the run's outputs (Files) into dir, creating it and its
-// parents if needed.
+// parents if needed: Open, then Commit. The event trace comes from
+// res.Records (a run that streamed its trace uses Output directly).
 //
-// The whole set is rendered in memory and written into a temporary sibling
-// folder first; only when every file is complete are they moved into dir,
-// each by an atomic rename (a new dir is renamed into place as a whole). A
-// failure before the move leaves dir as it was and removes the temporary
-// folder. If dir exists and is not empty, Write refuses (an error wrapping
-// ErrNotEmpty) unless opts.Force is set.
+// Everything is written into a temporary sibling folder first; only when
+// every file is complete does that folder replace dir, in one atomic
+// exchange. A failure before that leaves dir as it was and removes the
+// temporary folder. If dir exists and is not empty, Write refuses (an
+// error wrapping ErrNotEmpty) unless opts.Force is set.
 //
 // Output is a function of res and meta only: writing the same Result twice
 // gives byte-identical files.
@@ -87,59 +88,13 @@ func Write(dir string, res *engine.Result, meta Meta, opts Options) error {
 	if res == nil {
 		return fmt.Errorf("report: write %s: nil result", dir)
 	}
-	if meta.Seed != 0 && meta.Seed != res.Seed {
-		return fmt.Errorf("report: write %s: meta seed %d differs from the run's seed %d", dir, meta.Seed, res.Seed)
-	}
-	if meta.Policy == "" {
-		meta.Policy = res.Policy
-	} else if res.Policy != "" && meta.Policy != res.Policy {
-		return fmt.Errorf("report: write %s: meta policy %q differs from the run's policy %q", dir, meta.Policy, res.Policy)
-	}
-	meta.Seed = res.Seed
-
-	exists, err := checkTarget(dir, opts.Force)
+	o, err := Open(dir, opts)
 	if err != nil {
 		return err
 	}
-	files, err := render(res, meta)
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", dir, err)
-	}
-
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", dir, err)
-	}
-	parent := filepath.Dir(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("report: write %s: %w", dir, err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("report: write %s: temporary folder: %w", dir, err)
-	}
-	defer os.RemoveAll(tmp) // a no-op once tmp was renamed into place
-	for _, f := range files {
-		if err := writeFile(filepath.Join(tmp, f.name), f.data); err != nil {
-			return fmt.Errorf("report: write %s: %w", dir, err)
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
-		return fmt.Errorf("report: write %s: %w", dir, err)
-	}
-
-	if !exists {
-		if err := rename(tmp, abs); err != nil {
-			return fmt.Errorf("report: write %s: %w", dir, err)
-		}
-		return nil
-	}
-	// dir exists (empty, or Force): move the files in one by one. Each
-	// rename replaces one file atomically; other files are left alone.
-	for _, f := range files {
-		if err := rename(filepath.Join(tmp, f.name), filepath.Join(abs, f.name)); err != nil {
-			return fmt.Errorf("report: write %s: %w", dir, err)
-		}
+	if _, err := o.Commit(res, meta); err != nil {
+		o.Abort()
+		return err
 	}
 	return nil
 }
@@ -155,18 +110,21 @@ func checkTarget(dir string, force bool) (bool, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		return false, outErr(dir, "output folder %s: cannot create its parent folder: a part of the path is a file", dir)
+	}
 	if err != nil {
-		return false, fmt.Errorf("report: write %s: %w", dir, err)
+		return false, outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
 	}
 	if !st.IsDir() {
-		return false, fmt.Errorf("report: write %s: output folder exists and is not a folder", dir)
+		return false, outErr(dir, "output folder %s exists and is not a folder", dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return false, fmt.Errorf("report: write %s: %w", dir, err)
+		return false, outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
 	}
 	if len(entries) > 0 && !force {
-		return false, &notEmptyError{dir}
+		return false, &OutputError{Dir: dir, Err: &notEmptyError{dir}}
 	}
 	for _, name := range Files() {
 		st, err := os.Lstat(filepath.Join(dir, name))
@@ -174,30 +132,13 @@ func checkTarget(dir string, force bool) (bool, error) {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("report: write %s: %w", dir, err)
+			return false, outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
 		}
 		if !st.Mode().IsRegular() {
-			return false, fmt.Errorf("report: write %s: %s exists and is not a regular file", dir, name)
+			return false, outErr(dir, "output folder %s: %s exists and is not a regular file; move it away first", dir, name)
 		}
 	}
 	return true, nil
-}
-
-// writeFile creates path, writes data and syncs it.
-func writeFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // CheckDir returns the error Write would return for dir before anything is

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -367,4 +368,76 @@ func TestEventsSortedByTime(t *testing.T) {
 	if lines[0] != `{"t":0,"event":"JobSubmitted","job":"mpi"}` {
 		t.Errorf("first event %s", lines[0])
 	}
+}
+
+// Where the folders cannot be exchanged, the old report is moved aside
+// and the new one in; the user's files are still carried over, and a
+// nested folder of theirs keeps its files.
+func TestWriteForceWithoutExchange(t *testing.T) {
+	defer func(f func(a, b string) error) { exchange = f }(exchange)
+	exchange = func(a, b string) error { return &os.LinkError{Op: "exchange", Old: a, New: b, Err: syscall.EINVAL} }
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	if err := Write(dir, fixture(true), fixtureMeta(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "plots", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plots", "deep", "a.png"), []byte("png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dir, fixture(false), fixtureMeta(), Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "plots", "deep", "a.png")); err != nil || string(b) != "png" {
+		t.Errorf("the user's nested file: %q, %v", b, err)
+	}
+	checkParent(t, parent, "out")
+}
+
+// A run killed between moving the old report aside and moving the new one
+// in leaves the old report in .out.old-*; the next Open puts it back
+// before anything else.
+func TestOpenRestoresReportMovedAside(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	if err := Write(dir, fixture(true), fixtureMeta(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, dir)
+	if err := os.Rename(dir, filepath.Join(parent, ".out.old-123")); err != nil {
+		t.Fatal(err)
+	}
+	// Also a stale temporary folder of a killed run.
+	if err := os.MkdirAll(filepath.Join(parent, ".out.tmp-456"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Open(dir, Options{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, dir); len(got) != len(want) || !bytes.Equal(got[ResultsFile], want[ResultsFile]) {
+		t.Errorf("the old report was not restored: %v", names(t, dir))
+	}
+	o.Abort()
+	checkParent(t, parent, "out")
+}
+
+// Two Opens of one folder: the second is refused while the first holds it.
+func TestOpenLocks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	a, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "being written by another run") {
+		t.Fatalf("second Open: %v", err)
+	}
+	a.Abort()
+	b, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open after Abort: %v", err)
+	}
+	b.Abort()
 }

@@ -7,10 +7,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes.
+// Exit codes (README "Exit status").
 const (
-	exitFailed = 1 // the run itself failed
-	exitUsage  = 2 // bad input: usage, scenario, or output folder
+	exitOK       = 0
+	exitFailed   = 1 // the run failed: an engine invariant was violated, or its report could not be written
+	exitUsage    = 2 // bad input: usage, scenario, input files, or output folder; found before any simulation
+	exitInternal = 3 // a bug in converge (a panic); the message asks for a report
+	// Killed by a signal: 128 + the signal number (130 for SIGINT, 143
+	// for SIGTERM), after the unfinished report was removed.
 )
 
 // exitError carries an exit code with an error.
@@ -33,7 +37,10 @@ func newRootCmd(out, errOut io.Writer) *cobra.Command {
 pod start-up (bind, sandbox, image pulls), the default kube-scheduler's
 queue and scoring, and the jobs' start-up delays, waits and makespan.
 
-Exit status: 0 on success, 2 on bad input or usage, 1 when a run fails.`,
+Exit status: 0 on success; 2 on bad input or usage (found before anything
+is simulated); 1 when a run fails (an engine invariant was violated, or the
+report could not be written); 3 on an internal error (a bug: please report
+it); 128+N when stopped by signal N (the unfinished report is removed).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -3,11 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/report"
 	"github.com/convergesim/converge/scenarios"
 )
@@ -18,6 +23,9 @@ type runFlags struct {
 	sets  []string
 	force bool
 	quiet bool
+	// cpuProfile: write a pprof CPU profile of the whole command here
+	// (hidden flag, for measuring converge itself).
+	cpuProfile string
 }
 
 func newRunCmd() *cobra.Command {
@@ -45,6 +53,8 @@ list indexes as numbers: SIM_CLUSTER__POOLS__0__COUNT=32).`,
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario value: --set key=value (repeatable)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of an existing output folder")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -74,6 +84,17 @@ func load(cmd *cobra.Command, path string, sets []string, seed uint64) (*scenari
 }
 
 func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return usageErr(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return usageErr(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sc, data, err := load(cmd, path, f.sets, f.seed)
 	if err != nil {
 		return err
@@ -85,16 +106,33 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 	if dir == "" {
 		dir = filepath.Join("out", sc.Name)
 	}
-	if err := report.CheckDir(dir, f.force); err != nil {
-		return usageErr(err)
-	}
 	eng, err := scenarios.Build(sc)
 	if err != nil {
 		return usageErr(fmt.Errorf("%s: %w", path, err))
 	}
+	// The output folder is checked, locked and prepared before anything
+	// is simulated; on any failure or signal its temporary folder goes.
+	out, err := report.Open(dir, report.Options{Force: f.force})
+	if err != nil {
+		return usageErr(err)
+	}
+	defer out.Abort() // a no-op once committed
+	stop := abortOnSignal(out, cmd.ErrOrStderr())
+	defer stop()
+	if sc.Outputs.Events == nil || *sc.Outputs.Events {
+		ew, err := out.Events()
+		if err != nil {
+			return failedErr(err)
+		}
+		eng.SetSink(ew)
+	}
 	res, err := eng.Run()
 	if err != nil {
-		return failedErr(fmt.Errorf("run failed: %w", err))
+		var se *engine.SinkError
+		if errors.As(err, &se) {
+			return failedErr(fmt.Errorf("run stopped: %s: %w", filepath.Join(dir, report.EventsFile), se.Err))
+		}
+		return failedErr(fmt.Errorf("run failed (a bug in converge: please report it with the scenario): %w", err))
 	}
 	meta := report.Meta{
 		Scenario:       sc.Name,
@@ -106,21 +144,41 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 	for i, s := range f.sets {
 		meta.Settings[fmt.Sprintf("set[%d]", i)] = s
 	}
-	if err := report.Write(dir, res, meta, report.Options{Force: f.force}); err != nil {
-		if errors.Is(err, report.ErrNotEmpty) {
-			return usageErr(err)
-		}
+	summary, err := out.Commit(res, meta)
+	if err != nil {
 		return failedErr(fmt.Errorf("writing the report: %w", err))
 	}
 	if !f.quiet {
-		text, err := os.ReadFile(filepath.Join(dir, "summary.txt"))
-		if err != nil {
-			return failedErr(err)
-		}
-		cmd.Print(string(text))
+		cmd.Print(string(summary))
 		cmd.Printf("\nreport written to %s\n", dir)
 	}
 	return nil
+}
+
+// abortOnSignal removes the unfinished report and exits 128+signal when
+// the process is interrupted or terminated. The returned function stops
+// watching.
+func abortOnSignal(out *report.Output, errOut io.Writer) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			out.Abort()
+			fmt.Fprintf(errOut, "sim: stopped by %v; the unfinished report was removed and %s is as it was\n", s, out.Dir())
+			code := 128
+			if n, ok := s.(syscall.Signal); ok {
+				code += int(n)
+			}
+			os.Exit(code)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 func newCheckCmd() *cobra.Command {

@@ -1,0 +1,124 @@
+package report
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// Hand-written encoders for the per-row files (pods.csv, jobs.csv,
+// events.jsonl), which may hold millions of rows: they append to a reused
+// buffer with no allocation per field. Their output is byte-identical to
+// encoding/csv's (default settings) and to encoding/json's with HTML
+// escaping off, which the tests check.
+
+// appendCSVField appends one CSV field, quoted as encoding/csv quotes it.
+func appendCSVField(b []byte, s string) []byte {
+	if !csvNeedsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			b = append(b, '"', '"')
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+// csvNeedsQuotes follows encoding/csv's fieldNeedsQuotes with ',' as the
+// separator.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == ' ' || r == '\t' || r == '\u00a0' || r == '\u1680' || (r >= '\u2000' && r <= '\u200a') ||
+		r == '\u2028' || r == '\u2029' || r == '\u202f' || r == '\u205f' || r == '\u3000' || r == '\u0085' ||
+		r == '\v' || r == '\f'
+}
+
+// appendFixed appends a float as fixed does ("" when unset).
+func appendFixed(b []byte, f float64) []byte {
+	if f != f || f > maxFloat || f < -maxFloat {
+		return b
+	}
+	return strconv.AppendFloat(b, round6(f), 'f', 6, 64)
+}
+
+const maxFloat = 1.7976931348623157e308
+
+// appendNum appends a float as num's MarshalJSON does (null when unset).
+func appendNum(b []byte, f float64) []byte {
+	if f != f || f > maxFloat || f < -maxFloat {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, round6(f), 'f', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way encoding/json does
+// with SetEscapeHTML(false): invalid UTF-8 becomes U+FFFD, U+2028 and
+// U+2029 are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

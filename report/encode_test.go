@@ -1,0 +1,57 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+var encodeCases = []string{
+	"", "plain", "with space", " leading", "\tleading tab", "comma,inside", `quote"inside`,
+	"new\nline", "cr\rreturn", `\.`, "\u00a0nbsp", "tab\tinside", "ünïcödé", "\x00\x01\x1f ctl",
+	"bad \xff utf8", "sep\u2028\u2029", "<html>&amp;", `back\slash`, "\u3000wide", "\x7f del",
+	"trailing ", "emoji 🙂",
+}
+
+// The hand-written encoders agree byte for byte with encoding/csv and
+// encoding/json (SetEscapeHTML(false)).
+func TestEncodersMatchStdlib(t *testing.T) {
+	for _, s := range encodeCases {
+		var want bytes.Buffer
+		w := csv.NewWriter(&want)
+		if err := w.Write([]string{s, "x"}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		got := appendCSVField(nil, s)
+		got = append(got, ",x\n"...)
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("CSV %q: got %q, want %q", s, got, want.Bytes())
+		}
+
+		var jw bytes.Buffer
+		enc := json.NewEncoder(&jw)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		gotJ := append(appendJSONString(nil, s), '\n')
+		if !bytes.Equal(gotJ, jw.Bytes()) {
+			t.Errorf("JSON %q: got %q, want %q", s, gotJ, jw.Bytes())
+		}
+	}
+}
+
+func TestAppendNumbers(t *testing.T) {
+	for _, f := range []float64{0, -0.0, 1, 12.5, 1e-7, 1.0000005, -3.25, 123456789.123456789, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if got, want := string(appendFixed(nil, f)), fixed(f); got != want {
+			t.Errorf("appendFixed(%v) = %q, fixed = %q", f, got, want)
+		}
+		want, _ := num(f).MarshalJSON()
+		if got := string(appendNum(nil, f)); got != string(want) {
+			t.Errorf("appendNum(%v) = %q, num = %q", f, got, want)
+		}
+	}
+}
