@@ -154,6 +154,8 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 			}
 			b.WriteString("\n")
 		}
+		b.WriteString("  (each run time is priced once, when the job starts, from its own placement;\n")
+		b.WriteString("   jobs sharing nodes or links do not slow each other in this version)\n")
 	}
 
 	u := s.Utilisation

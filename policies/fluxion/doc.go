@@ -1,5 +1,6 @@
 // Package fluxion is a pure-Go model of Fluxion, the graph-based matcher of
-// flux-sched, used by the Fluence and Flux policies: the resource graph
+// flux-sched, for the Fluence and Flux policies that a later issue adds
+// (today it is used through `sim fluxion` and its own tests): the resource graph
 // (typed vertices in a containment tree, read and written as JGF, or
 // generated from a scenario's cluster), jobspecs (RFC 14/25, and the loose
 // shapes Fluence sends), the planner that tracks each vertex's availability
