@@ -1,10 +1,6 @@
 package kube
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	"github.com/convergesim/converge/engine"
 )
 
@@ -23,7 +19,8 @@ type templateInfo struct {
 	tolerations           []engine.Toleration
 	tolerateUnschedulable bool
 	preferTolerations     []engine.Toleration
-	images                []imageRef // init containers, then containers
+	images                []imageRef  // init containers, then containers
+	fail                  *failRecord // the remembered diagnosis, or nil
 }
 
 // cycleState is the per-cycle data shared by the plugins (upstream
@@ -147,46 +144,6 @@ func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
 	s.feasibleTainted = tainted
 	s.nextStartNodeIndex = (start + processed) % n
 	return processed
-}
-
-// diagnose re-runs the filters on every node after a cycle found none
-// feasible and returns the FailedScheduling message (upstream FitError:
-// "0/N nodes are available: " then "count reason" entries sorted as
-// strings) and the plugins that rejected nodes.
-//
-// It reads the engine's nodes, not the compact copy, and also returns how
-// many nodes passed (0 unless the copy was out of date).
-func diagnose(st *cycleState, nodes []*engine.Node) (msg string, rejectors pluginSet, passed int) {
-	if len(nodes) == 0 {
-		return "no nodes available to schedule pods", 0, 0
-	}
-	hist := map[string]int{}
-	for _, n := range nodes {
-		p, detail := filter(st, n)
-		rejectors |= p
-		switch p {
-		case 0:
-			passed++
-		case pluginNodeUnschedulable:
-			hist[reasonNodeUnschedulable]++
-		case pluginTaintToleration:
-			hist[untoleratedTaintReason(&n.Taints[detail])]++
-		case pluginNodeAffinity:
-			hist[reasonNodeAffinity]++
-		case pluginNodeResourcesFit:
-			for _, r := range insufficientReasons {
-				if insufficient(detail)&r.bit != 0 {
-					hist[r.reason]++
-				}
-			}
-		}
-	}
-	reasons := make([]string, 0, len(hist))
-	for r, c := range hist {
-		reasons = append(reasons, fmt.Sprintf("%d %s", c, r))
-	}
-	slices.Sort(reasons)
-	return fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), strings.Join(reasons, ", ")), rejectors, passed
 }
 
 // prioritize computes the weighted total score of every feasible node into

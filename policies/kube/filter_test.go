@@ -152,7 +152,9 @@ func TestDiagnoseMessage(t *testing.T) {
 	tmpl := makeTemplate(1000, 1*gi)
 	s := newTestScheduler(t, testConfig(), 1)
 	st := cycleState{pod: makePod(0, tmpl), ti: s.templateInfo(tmpl)}
-	msg, rejectors, passed := diagnose(&st, nodes)
+	var r failRecord
+	s.diagnoseAll(&r, &st, nodes)
+	msg, rejectors, passed := s.message(&r, len(nodes)), r.counts.rejectors(), r.counts.passed
 	// The "count reason" strings sorted as strings, as upstream FitError.
 	want := "0/5 nodes are available: 1 Insufficient memory, 2 node(s) had untolerated taint {k: v}, 3 Insufficient cpu."
 	if msg != want {
@@ -161,7 +163,11 @@ func TestDiagnoseMessage(t *testing.T) {
 	if rejectors != pluginTaintToleration|pluginNodeResourcesFit || passed != 0 {
 		t.Errorf("rejectors = %b, passed %d", rejectors, passed)
 	}
-	if msg, _, _ := diagnose(&st, nil); msg != "no nodes available to schedule pods" {
+	if ref, _, _ := diagnoseReference(&st, nodes); ref != msg {
+		t.Errorf("reference diagnosis %q", ref)
+	}
+	s.diagnoseAll(&r, &st, nil)
+	if msg := s.message(&r, 0); msg != "no nodes available to schedule pods" {
 		t.Errorf("no nodes: %q", msg)
 	}
 }

@@ -93,6 +93,9 @@ type harness struct {
 	fails   []hFail
 	timers  []hTimer // every timer set, in order
 	decides int
+	// onFail, if set, sees every Unschedulable decision while the cluster
+	// is as the cycle saw it.
+	onFail func(p *engine.Pod, reason string)
 }
 
 type hItem struct {
@@ -181,6 +184,13 @@ func (h *harness) run(until float64) {
 		h.now = at
 		h.decides++
 		h.out = h.s.Decide(at, events, h.c, h.out[:0])
+		if h.onFail != nil {
+			for _, d := range h.out {
+				if d.Kind == engine.Unschedulable {
+					h.onFail(d.Pod, d.Reason)
+				}
+			}
+		}
 		for _, d := range h.out {
 			switch d.Kind {
 			case engine.Bind:

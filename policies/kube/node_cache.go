@@ -76,6 +76,24 @@ type nodeCache struct {
 	zoneIDs     map[string]int32
 	zoneMark    []uint32 // scratch: epoch of the cycle that saw the zone
 	zoneCount   []int64  // scratch: matching pods per zone
+
+	// The untolerated-taint reasons of the FailedScheduling message,
+	// interned: taintIDs[i][j] is the id of node i's taint j, and
+	// taintReasons[id] its text.
+	taintIDs       [][]int32
+	taintReasons   []string
+	taintReasonIDs map[string]int32
+
+	// The change log: the index of every node whose filter inputs changed
+	// (requests, or anything a NodeChanged reports), kept while logging is
+	// on (some failRecord exists). changes[0] is change number logBase;
+	// the log is cut when it grows past a few times the node count (older
+	// records then recompute everything). epoch counts rebuilds, which
+	// invalidate every record.
+	logging bool
+	changes []int32
+	logBase uint64
+	epoch   uint64
 }
 
 func (nc *nodeCache) rebuild(c *engine.Cluster) {
@@ -88,9 +106,64 @@ func (nc *nodeCache) rebuild(c *engine.Cluster) {
 	nc.plain = make([]bool, n)
 	nc.zone = make([]int32, n)
 	nc.hasHostname = make([]bool, n)
+	nc.taintIDs = make([][]int32, n)
 	for _, node := range c.Nodes {
 		nc.update(node)
 	}
+	nc.epoch++
+	nc.logBase += uint64(len(nc.changes))
+	nc.changes = nc.changes[:0]
+}
+
+// changeLogSlack is how many changes beyond 4 per node the log keeps.
+var changeLogSlack = 1024
+
+// logChange notes that node i's filter inputs changed.
+func (nc *nodeCache) logChange(i int) {
+	if !nc.logging {
+		return
+	}
+	if len(nc.changes) >= 4*len(nc.hot)+changeLogSlack {
+		nc.logBase += uint64(len(nc.changes))
+		nc.changes = nc.changes[:0]
+	}
+	nc.changes = append(nc.changes, int32(i))
+}
+
+// logSeq is the number of the next change.
+func (nc *nodeCache) logSeq() uint64 { return nc.logBase + uint64(len(nc.changes)) }
+
+// changesSince returns the nodes changed since change number seq of the
+// given epoch, or false if the log no longer goes back that far.
+func (nc *nodeCache) changesSince(seq, epoch uint64) ([]int32, bool) {
+	if !nc.logging || epoch != nc.epoch || seq < nc.logBase || seq > nc.logSeq() {
+		return nil, false
+	}
+	return nc.changes[seq-nc.logBase:], true
+}
+
+// taintReason returns the id of the reason "node(s) had untolerated taint
+// {key: value}" for node n's taint j.
+func (nc *nodeCache) taintReason(n *engine.Node, j int) int32 {
+	i := n.Index
+	if i >= 0 && i < len(nc.taintIDs) && len(nc.taintIDs[i]) == len(n.Taints) {
+		return nc.taintIDs[i][j]
+	}
+	return nc.internTaint(&n.Taints[j])
+}
+
+func (nc *nodeCache) internTaint(t *engine.Taint) int32 {
+	r := untoleratedTaintReason(t)
+	id, ok := nc.taintReasonIDs[r]
+	if !ok {
+		if nc.taintReasonIDs == nil {
+			nc.taintReasonIDs = map[string]int32{}
+		}
+		id = int32(len(nc.taintReasons))
+		nc.taintReasonIDs[r] = id
+		nc.taintReasons = append(nc.taintReasons, r)
+	}
+	return id
 }
 
 // update reloads one node from the engine.
@@ -102,6 +175,11 @@ func (nc *nodeCache) update(n *engine.Node) {
 	nc.hot[i] = loadHot(n)
 	nc.memo[i] = scoreMemo{}
 	nc.plain[i] = !n.Unschedulable && len(n.Taints) == 0
+	nc.taintIDs[i] = nc.taintIDs[i][:0]
+	for j := range n.Taints {
+		nc.taintIDs[i] = append(nc.taintIDs[i], nc.internTaint(&n.Taints[j]))
+	}
+	nc.logChange(i)
 	_, nc.hasHostname[i] = n.Labels[engine.LabelHostname]
 	z, ok := n.Labels[engine.LabelZone]
 	if !ok {
@@ -125,6 +203,7 @@ func (nc *nodeCache) addPod(i int, p *engine.Pod, sign int64) {
 	}
 	nc.hot[i].add(p, sign)
 	nc.memo[i] = scoreMemo{}
+	nc.logChange(i)
 }
 
 // scoreMemo remembers a node's weighted NodeResourcesFit + BalancedAllocation

@@ -31,6 +31,10 @@ type Stats struct {
 	// date and reloaded it from the engine (0 unless a node changed
 	// without a NodeChanged event).
 	CacheReloads int
+	// KnownFailures counts the Unschedulable cycles answered from the
+	// template's remembered diagnosis (re-filtering only the nodes changed
+	// since), without a scan of every node.
+	KnownFailures int
 }
 
 // Scheduler is the kube-scheduler model. Build it with New; it implements
@@ -53,6 +57,7 @@ type Scheduler struct {
 	leftoverTimer      bool
 
 	templates   map[*engine.PodTemplate]*templateInfo
+	fails       failCache
 	imageSize   map[string]int64 // largest declared size per image name
 	imageSpread []float64        // scratch
 	nodes       nodeCache
@@ -206,31 +211,51 @@ func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Dec
 	p := qp.pod
 	st := cycleState{pod: p, ti: s.templateInfo(p.Template)}
 	s.stats.Cycles++
-	start := s.nextStartNodeIndex
+	n := len(c.Nodes)
+	// The filters' verdicts depend on the pod only through its template,
+	// unless its requests are not the template's.
+	shared := n > 0 && p.Requests == st.ti.requests
 	var (
 		host      *engine.Node
 		processed int
 		msg       string
 		rejectors pluginSet
 	)
-	for attempt := 0; attempt < 2; attempt++ {
-		host, processed = s.schedulePod(&st, c)
-		consistent := true
-		if host != nil {
-			consistent = s.nodes.matches(host)
-		} else {
-			var passed int
-			msg, rejectors, passed = diagnose(&st, c.Nodes)
-			consistent = passed == 0
+	if r := s.knownFailure(&st, c.Nodes, shared); r != nil {
+		// No node passes: the cycle filters every node and fails, which
+		// leaves the start index where it was.
+		s.stats.KnownFailures++
+		processed = n
+		msg, rejectors = s.message(r, n), r.counts.rejectors()
+		s.nextStartNodeIndex %= n
+	} else {
+		start := s.nextStartNodeIndex
+		for attempt := 0; attempt < 2; attempt++ {
+			host, processed = s.schedulePod(&st, c)
+			consistent := true
+			if host != nil {
+				consistent = s.nodes.matches(host)
+			} else {
+				// Diagnose on the engine's nodes, and remember the
+				// diagnosis for the template's next pods.
+				r := &s.fails.scratch
+				if shared {
+					r = s.fails.take(st.ti, n)
+					s.nodes.logging = true
+				}
+				s.diagnoseAll(r, &st, c.Nodes)
+				msg, rejectors = s.message(r, n), r.counts.rejectors()
+				consistent = r.counts.passed == 0
+			}
+			if consistent {
+				break
+			}
+			// The compact node copy disagrees with the engine (a change no
+			// event reported): reload it and run the cycle again.
+			s.stats.CacheReloads++
+			s.nodes.rebuild(c)
+			s.nextStartNodeIndex = start
 		}
-		if consistent {
-			break
-		}
-		// The compact node copy disagrees with the engine (a change no
-		// event reported): reload it and run the cycle again.
-		s.stats.CacheReloads++
-		s.nodes.rebuild(c)
-		s.nextStartNodeIndex = start
 	}
 	s.stats.NodesEvaluated += processed
 	cost := s.cfg.CycleSeconds + s.cfg.PerNodeSeconds*float64(processed)
@@ -246,6 +271,24 @@ func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Dec
 	s.q.done(qp)
 	delay := cost + s.bucket.Reserve(s.busyUntil)
 	return append(out, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
+}
+
+// knownFailure returns the template's remembered diagnosis, brought up to
+// date, if it says that no node passes the filters (shared: the pod has
+// its template's requests); else nil.
+func (s *Scheduler) knownFailure(st *cycleState, nodes []*engine.Node, shared bool) *failRecord {
+	if !shared || s.fails.off {
+		return nil
+	}
+	r := s.fails.lookup(st.ti)
+	if r == nil {
+		return nil
+	}
+	s.refresh(r, st, nodes)
+	if r.counts.passed != 0 {
+		return nil
+	}
+	return r
 }
 
 // schedulePod runs Filter and, with two or more feasible nodes, Score, and
