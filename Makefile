@@ -5,7 +5,7 @@ SCENARIO ?= scenarios/kube-basic.yaml
 OUT      ?= out/kube-basic
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build run test bench lint calibrate measure-network clean
+.PHONY: all build run test bench scale lint calibrate measure-network clean
 
 all: build
 
@@ -26,6 +26,13 @@ test:
 # re-sharing, app model evaluations. See docs/performance.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./engine/ ./policies/... ./network/ ./workloads/...
+
+# Whole-process wall time, CPU time and peak memory of `sim run` at scale
+# (backlogs of 10,000 and 100,000 pods, 1,000,000 pods on 10,000 nodes,
+# the Usernetes study with 100 times its jobs), every output written.
+# CASES=... picks some; see scripts/scale.sh and docs/performance.md.
+scale: build
+	SIM=$(BIN) scripts/scale.sh $(CASES)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
