@@ -14,7 +14,12 @@ import (
 const DefaultMaxPods = 110
 
 // Build wires a validated scenario into an engine ready to Run.
+// It refuses a scenario with more nodes, jobs or pods than a run can
+// number (MaxIDs); the memory limit is the caller's (CheckSize).
 func Build(sc *Scenario) (*engine.Engine, error) {
+	if err := CheckSize(sc, Limits{}); err != nil {
+		return nil, err
+	}
 	streams := engine.NewStreams(sc.Seed)
 	cfg := engine.Config{
 		Seed:         sc.Seed,

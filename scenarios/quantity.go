@@ -2,23 +2,34 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/internal/strictyaml"
 )
+
+// MaxQuantity is the largest resource amount, in the smallest unit
+// (millicores, bytes): 2^53, which float64 holds exactly and which the
+// scheduler's score arithmetic (amount × 100) cannot overflow.
+const MaxQuantity = 1 << 53
 
 // parseQuantity parses a Kubernetes resource quantity ("500m", "2", "1.5",
 // "4Gi", "512Mi", "1G", "1e9") and returns its value multiplied by scale,
-// which must come out as an integer.
+// which must come out as an integer of at most MaxQuantity.
 func parseQuantity(s string, scale int64) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty quantity")
+	}
+	if len(s) > 64 {
+		return 0, fmt.Errorf("cannot parse %s as a quantity (examples: 500m, 2, 4Gi, 1G)", quote(s))
 	}
 	suffixes := []struct {
 		suffix string
@@ -39,20 +50,30 @@ func parseQuantity(s string, scale int64) (int64, error) {
 			break
 		}
 	}
+	// big.Rat reads "1e999999999" by building 10^999999999: refuse
+	// exponents no quantity needs before it does.
+	if i := strings.IndexAny(num, "eE"); i >= 0 {
+		if e, err := strconv.Atoi(num[i+1:]); err != nil || e > 30 || e < -30 {
+			return 0, fmt.Errorf("cannot parse %s as a quantity (examples: 500m, 2, 4Gi, 1G)", quote(s))
+		}
+	}
 	r, ok := new(big.Rat).SetString(num)
-	if !ok {
-		return 0, fmt.Errorf("cannot parse %q as a quantity (examples: 500m, 2, 4Gi, 1G)", s)
+	if !ok || strings.ContainsAny(num, "/_xXpP") {
+		return 0, fmt.Errorf("cannot parse %s as a quantity (examples: 500m, 2, 4Gi, 1G)", quote(s))
 	}
 	if r.Sign() < 0 {
-		return 0, fmt.Errorf("must not be negative, got %q", s)
+		return 0, fmt.Errorf("must not be negative, got %s", quote(s))
 	}
 	r.Mul(r, mult)
 	r.Mul(r, new(big.Rat).SetInt64(scale))
 	if !r.IsInt() {
-		return 0, fmt.Errorf("%q is finer than the smallest unit", s)
+		return 0, fmt.Errorf("%s is finer than the smallest unit", quote(s))
 	}
-	if r.Num().BitLen() > 62 {
-		return 0, fmt.Errorf("%q is too large", s)
+	if r.Cmp(new(big.Rat).SetInt64(MaxQuantity)) > 0 {
+		if scale == 1000 {
+			return 0, fmt.Errorf("%s is too large (at most %d cpus)", quote(s), MaxQuantity/1000)
+		}
+		return 0, fmt.Errorf("%s is too large (at most 8Pi bytes)", quote(s))
 	}
 	return r.Num().Int64(), nil
 }
@@ -62,7 +83,7 @@ type CPU int64
 
 func (c *CPU) decodeYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return fmt.Errorf("must be a CPU quantity such as 500m or 2")
+		return fmt.Errorf("must be a CPU quantity such as 500m or 2, got %s", kindName(n))
 	}
 	v, err := parseQuantity(n.Value, 1000)
 	if err != nil {
@@ -77,7 +98,7 @@ type Bytes int64
 
 func (b *Bytes) decodeYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return fmt.Errorf("must be a byte quantity such as 512Mi or 4Gi")
+		return fmt.Errorf("must be a byte quantity such as 512Mi or 4Gi, got %s", kindName(n))
 	}
 	v, err := parseQuantity(n.Value, 1)
 	if err != nil {
@@ -101,14 +122,56 @@ var distParams = map[string][]string{
 	"normal":      {"mean", "sd"},
 }
 
+// MaxDuration is the longest simulated duration, in seconds, that a
+// scenario may give or imply (1e9 s, about 31.7 years): a run time, a
+// latency, a timeout, the last arrival. A distribution's 99.99th
+// percentile must not exceed it.
+const MaxDuration = 1e9
+
+// maxDurationText names MaxDuration in messages.
+const maxDurationText = "1e9 s, about 31.7 years"
+
+// errTooLong is the message for a duration over MaxDuration.
+func errTooLong(what string, v float64) error {
+	return fmt.Errorf("%s%g s is longer than the longest duration a scenario may give (%s)", what, v, maxDurationText)
+}
+
+// z9999 is the standard normal's 99.99th percentile.
+const z9999 = 3.7190164854556804
+
+// zMax is beyond the largest value the engine's normal sampler
+// (math/rand/v2 NormFloat64) can return (about 13): a lognormal draw
+// median·e^(zMax·sigma) must be finite.
+const zMax = 15
+
+// Percentile9999 is d's 99.99th percentile (the value of a constant).
+func Percentile9999(d engine.Dist) float64 {
+	switch d := d.(type) {
+	case engine.Const:
+		return float64(d)
+	case engine.Uniform:
+		return d.Min + 0.9999*(d.Max-d.Min)
+	case engine.Exponential:
+		return d.MeanValue * math.Log(1e4)
+	case engine.LogNormal:
+		return d.Median * math.Exp(z9999*d.Sigma)
+	case engine.Normal:
+		return d.MeanValue + z9999*d.StdDev
+	}
+	return math.NaN()
+}
+
 func (d *Dist) decodeYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && n.Tag != "!!str" {
-		var v float64
-		if _, err := fmt.Sscanf(n.Value, "%g", &v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("must be a number of seconds or a distribution, got %q", n.Value)
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		v, err := strictyaml.Number(n)
+		if err != nil {
+			return fmt.Errorf("must be a number of seconds or a distribution such as {dist: lognormal, median: 0.5, sigma: 0.3}%s", strings.TrimPrefix(err.Error(), "must be a number"))
 		}
 		if v < 0 {
 			return fmt.Errorf("must not be negative, got %v", v)
+		}
+		if v > MaxDuration {
+			return errTooLong("", v)
 		}
 		d.D = engine.Const(v)
 		return nil
@@ -117,29 +180,42 @@ func (d *Dist) decodeYAML(n *yaml.Node) error {
 		return fmt.Errorf("must be a number of seconds or a mapping such as {dist: lognormal, median: 0.5, sigma: 0.3}, got %s", kindName(n))
 	}
 	vals := map[string]float64{}
-	name := ""
-	for i := 0; i < len(n.Content); i += 2 {
-		k, v := n.Content[i].Value, n.Content[i+1]
-		if k == "dist" {
-			name = v.Value
+	name, named := "", false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, v := n.Content[i], n.Content[i+1]
+		if kn.Kind != yaml.ScalarNode {
+			return fmt.Errorf("keys must be strings")
+		}
+		k := strictyaml.Key(kn.Value)
+		if v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		if kn.Value == "dist" {
+			if named {
+				return fmt.Errorf("dist: duplicate key")
+			}
+			if v.Kind != yaml.ScalarNode {
+				return fmt.Errorf("dist: must be a distribution name, got %s", kindName(v))
+			}
+			name, named = v.Value, true
 			continue
 		}
-		var f float64
-		if _, err := fmt.Sscanf(v.Value, "%g", &f); err != nil || v.Kind != yaml.ScalarNode || math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("%s: must be a number, got %s", k, kindName(v))
-		}
-		if _, dup := vals[k]; dup {
+		if _, dup := vals[kn.Value]; dup {
 			return fmt.Errorf("%s: duplicate key", k)
 		}
-		vals[k] = f
+		f, err := strictyaml.Number(v)
+		if err != nil {
+			return fmt.Errorf("%s: %v", k, err)
+		}
+		vals[kn.Value] = f
 	}
 	params, ok := distParams[name]
 	if !ok {
-		return fmt.Errorf("dist: unknown distribution %q (valid: const, exponential, lognormal, normal, uniform)", name)
+		return fmt.Errorf("dist: unknown distribution %s (valid: const, exponential, lognormal, normal, uniform)", quote(name))
 	}
-	for k := range vals {
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
 		if !slices.Contains(params, k) {
-			return fmt.Errorf("%s: not a parameter of %s (parameters: %s)", k, name, strings.Join(params, ", "))
+			return fmt.Errorf("%s: not a parameter of %s (parameters: %s)", strictyaml.Key(k), name, strings.Join(params, ", "))
 		}
 	}
 	for _, p := range params {
@@ -168,9 +244,16 @@ func (d *Dist) decodeYAML(n *yaml.Node) error {
 		if vals["median"] == 0 {
 			return fmt.Errorf("median: must be > 0")
 		}
-		d.D = engine.LogNormal{Median: vals["median"], Sigma: vals["sigma"]}
+		m, s := vals["median"], vals["sigma"]
+		if math.IsInf(m*math.Exp(zMax*s), 0) {
+			return fmt.Errorf("lognormal: sigma %g is too large: draws can overflow (median·e^(%d·sigma) must be finite)", s, zMax)
+		}
+		d.D = engine.LogNormal{Median: m, Sigma: s}
 	case "normal":
 		d.D = engine.Normal{MeanValue: vals["mean"], StdDev: vals["sd"]}
+	}
+	if p := Percentile9999(d.D); !(p <= MaxDuration) {
+		return errTooLong(name+": its 99.99th percentile, ", p)
 	}
 	return nil
 }

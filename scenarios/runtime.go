@@ -3,12 +3,13 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
 	"github.com/convergesim/converge/workloads/apps"
 )
@@ -63,7 +64,8 @@ type EnvironmentRef struct {
 // AppSpec makes a workload's jobs run as one MPI program priced by an
 // application model (workloads/apps) on the placement they get.
 type AppSpec struct {
-	// Model is the app (lammps, amg, training, mpi-pattern, fixed).
+	// Model is the app (lammps, amg, qmcpack, training, mpi-pattern,
+	// fixed).
 	Model string `yaml:"model"`
 	// File is its parameter file (kind: AppModel, relative to the
 	// scenario file) and Fit the parameter set in it.
@@ -86,10 +88,24 @@ type AppSpec struct {
 	// network.ProcessGrid(ranks).
 	ProblemPerRank [3]int `yaml:"problemPerRank"`
 	Iterations     int    `yaml:"iterations"`
+	// qmcpack: the walkers over all ranks and the driver sections of
+	// the input, in order.
+	Walkers  int          `yaml:"walkers"`
+	Sections []QMCSection `yaml:"sections"`
+}
+
+// QMCSection is one driver section of a QMCPACK input (a <qmc> block):
+// its blocks, steps per block, and whether it is DMC (population
+// control every step).
+type QMCSection struct {
+	Name   string `yaml:"name"`
+	Blocks int    `yaml:"blocks"`
+	Steps  int    `yaml:"steps"`
+	DMC    bool   `yaml:"dmc"`
 }
 
 // appModels are the models a workload can name.
-var appModels = []string{"amg", "fixed", "lammps", "mpi-pattern", "training"}
+var appModels = []string{"amg", "fixed", "lammps", "mpi-pattern", "qmcpack", "training"}
 
 // resolved holds what a scenario's file references load to.
 type resolved struct {
@@ -100,21 +116,41 @@ type resolved struct {
 	pools    map[string]Pool
 }
 
-// readProfile loads a NetworkProfile file named in the scenario.
-func readProfile(dir, file, field string, lineOf func(string) int) (*network.Profile, error) {
+// readProfile loads a NetworkProfile file named in the scenario (at
+// most limitio.Profile bytes). The profile reader's own message is cut
+// short: a file that is not a profile (network.profile: /etc/passwd)
+// must not be echoed.
+func (v *validator) readProfile(dir, file, field string) (*network.Profile, error) {
 	path := file
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, file)
 	}
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.Profile, "network profile")
 	if err != nil {
-		return nil, errorf(field, lineOf(field), "cannot read profile: %v", err)
+		return nil, v.errf(field, "cannot read profile: %s", short(err))
 	}
 	p, _, err := network.ReadProfile(path, bytes.NewReader(data))
 	if err != nil {
-		return nil, errorf(field, lineOf(field), "%v", err)
+		return nil, v.errf(field, "%s", short(err))
 	}
 	return p, nil
+}
+
+// shortMax bounds the message of another reader's error quoted in a
+// scenario error.
+const shortMax = 300
+
+// short is err's message cut to shortMax bytes.
+func short(err error) string {
+	msg := err.Error()
+	if len(msg) <= shortMax {
+		return msg
+	}
+	cut := shortMax
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }
 
 // resolveRuntimes validates network, runtimes and the app workloads and
@@ -136,7 +172,7 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 	n := &sc.Network
 	var base *network.Profile
 	if n.Profile != "" {
-		p, err := readProfile(dir, n.Profile, "network.profile", v.line)
+		p, err := v.readProfile(dir, n.Profile, "network.profile")
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +180,7 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 	}
 	r.intra = network.DefaultIntra()
 	if n.Intra != "" {
-		p, err := readProfile(dir, n.Intra, "network.intra", v.line)
+		p, err := v.readProfile(dir, n.Intra, "network.intra")
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +222,7 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		}
 		p := base
 		if rt.Profile != "" {
-			q, err := readProfile(dir, rt.Profile, path+".profile", v.line)
+			q, err := v.readProfile(dir, rt.Profile, path+".profile")
 			if err != nil {
 				return nil, err
 			}
@@ -339,8 +375,119 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 		if a.Iterations < 0 {
 			return nil, v.errf(ap+".iterations", "must not be negative (0: the fitted convergence), got %d", a.Iterations)
 		}
+	case "qmcpack":
+		if err := need("walkers", a.Walkers > 0, "the walkers over all ranks, a positive integer"); err != nil {
+			return nil, err
+		}
+		if err := need("sections", len(a.Sections) > 0, "the driver sections, e.g. [{name: vmc, blocks: 1, steps: 5}, {name: dmc, blocks: 10, steps: 5, dmc: true}]"); err != nil {
+			return nil, err
+		}
+		names := map[string]bool{}
+		for k, q := range a.Sections {
+			sp := fmt.Sprintf("%s.sections[%d]", ap, k)
+			switch {
+			case q.Name == "":
+				return nil, v.errf(sp+".name", "required (it names the section's phase in the report)")
+			case names[q.Name]:
+				return nil, v.errf(sp+".name", "duplicate section %s", quote(q.Name))
+			case q.Blocks < 1 || q.Blocks > maxAppCount:
+				return nil, v.errf(sp+".blocks", "must be between 1 and %d, got %d", maxAppCount, q.Blocks)
+			case q.Steps < 1 || q.Steps > maxAppCount:
+				return nil, v.errf(sp+".steps", "must be between 1 and %d, got %d", maxAppCount, q.Steps)
+			}
+			names[q.Name] = true
+		}
+	}
+	if a.Model != "qmcpack" && (a.Walkers != 0 || len(a.Sections) > 0) {
+		field := "walkers"
+		if a.Walkers == 0 {
+			field = "sections"
+		}
+		return nil, v.errf(ap+"."+field, "only the qmcpack model takes %s", field)
+	}
+	// Bounds that keep every product of the models' inputs finite; the
+	// priced run time is checked in priceApps.
+	for _, f := range []struct {
+		name string
+		x    int
+		max  int
+	}{
+		{"ranksPerPod", a.RanksPerPod, maxAppSize}, {"steps", a.Steps, maxAppCount}, {"globalBatch", a.GlobalBatch, maxAppCount},
+		{"iterations", a.Iterations, maxAppCount}, {"walkers", a.Walkers, maxAppCount},
+		{"replicas[0]", a.Replicas[0], maxAppSize}, {"replicas[1]", a.Replicas[1], maxAppSize}, {"replicas[2]", a.Replicas[2], maxAppSize},
+		{"problemPerRank[0]", a.ProblemPerRank[0], maxAppSize}, {"problemPerRank[1]", a.ProblemPerRank[1], maxAppSize}, {"problemPerRank[2]", a.ProblemPerRank[2], maxAppSize},
+	} {
+		if f.x > f.max || f.x < 0 {
+			return nil, v.errf(ap+"."+f.name, "must be between 0 and %d, got %d", f.max, f.x)
+		}
 	}
 	return fit, nil
+}
+
+// Bounds of an app workload's integers: counts of steps, iterations,
+// walkers, samples (maxAppCount) and sizes per dimension or per pod
+// (maxAppSize).
+const (
+	maxAppCount = 1_000_000_000
+	maxAppSize  = 1_000_000
+)
+
+// maxPricedNodes bounds the placement priceApps prices.
+const maxPricedNodes = 1024
+
+// priceApps prices one job of every app workload in each of its
+// runtimes on a plausible placement (its pods packed by cpu onto nodes
+// of the first pool) and refuses a model whose run time is not finite
+// or longer than MaxDuration: absurd inputs (steps: 1e9 with a big
+// problem) are found here rather than mid-run. Jobs that need more than
+// maxPricedNodes nodes are not priced.
+func (v *validator) priceApps(sc *Scenario) error {
+	if len(sc.Cluster.Pools) == 0 {
+		return nil
+	}
+	pool := sc.Cluster.Pools[0]
+	node := &engine.Node{Name: pool.Name + "-0", Pool: pool.Name, Allocatable: engine.Resources{MilliCPU: int64(pool.CPU), Memory: int64(pool.Memory)}}
+	for i := range sc.Workloads {
+		w := &sc.Workloads[i]
+		if w.App == nil || sc.res.apps[i] == nil {
+			continue
+		}
+		tmpl := w.template()
+		pods := max(w.Parallelism, w.Completions, 1)
+		perNode := 1
+		if c := tmpl.Requests().MilliCPU; c > 0 {
+			perNode = int(max(min(int64(pool.CPU)/c, int64(pods)), 1))
+		}
+		nodes := (pods + perNode - 1) / perNode
+		if nodes > maxPricedNodes {
+			continue
+		}
+		pl := make([]engine.NodeShare, nodes)
+		left := pods
+		for k := range pl {
+			pl[k] = engine.NodeShare{Node: node, Pods: min(perNode, left)}
+			left -= pl[k].Pods
+		}
+		runtimes := w.Runtimes
+		if len(runtimes) == 0 {
+			runtimes = []string{""}
+		}
+		for _, rt := range runtimes {
+			res, err := sc.runModel(i, rt, tmpl).RunTime(pl)
+			ap := fmt.Sprintf("workloads[%d].app", i)
+			in := ""
+			if rt != "" {
+				in = " in runtime " + rt
+			}
+			switch {
+			case err != nil:
+				return v.errf(ap, "the %s model cannot price a job of %d pods on %d nodes of pool %s%s: %s", w.App.Model, pods, nodes, pool.Name, in, short(err))
+			case !(res.Seconds >= 0) || res.Seconds > MaxDuration:
+				return v.errf(ap, "the %s model prices a job of %d pods on %d nodes of pool %s%s at %g s, longer than the longest duration a scenario may give (%s); check its sizes and steps", w.App.Model, pods, nodes, pool.Name, in, res.Seconds, maxDurationText)
+			}
+		}
+	}
+	return nil
 }
 
 // appRun is the engine.RunModel of one app job in one runtime.
@@ -397,6 +544,12 @@ func (a *appRun) model(ranks int) (apps.Model, error) {
 		return &apps.Pattern{Params: p}, nil
 	case *apps.FixedParams:
 		return &apps.Fixed{Params: p}, nil
+	case *apps.QMCPACKParams:
+		secs := make([]apps.QMCSection, len(s.Sections))
+		for i, q := range s.Sections {
+			secs[i] = apps.QMCSection{Name: q.Name, Blocks: q.Blocks, Steps: q.Steps, DMC: q.DMC}
+		}
+		return &apps.QMCPACK{Params: p, Walkers: s.Walkers, Sections: secs}, nil
 	}
 	return nil, fmt.Errorf("app model %s: no job shape for parameters %T", s.Model, a.fit.Parameters)
 }

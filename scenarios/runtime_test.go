@@ -102,7 +102,7 @@ func TestAppScenarioErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct{ name, doc, want string }{
-		{"unknown model", appEdit(t, "model: lammps", "model: gromacs"), "app.yaml:22: workloads[0].app.model: unknown app model \"gromacs\" (valid: amg, fixed, lammps, mpi-pattern, training)"},
+		{"unknown model", appEdit(t, "model: lammps", "model: gromacs"), "app.yaml:22: workloads[0].app.model: unknown app model \"gromacs\" (valid: amg, fixed, lammps, mpi-pattern, qmcpack, training)"},
 		{"unknown runtime", appEdit(t, "runtimes: [bare, unet]", "runtimes: [bare, podman]"), "app.yaml:23: workloads[0].runtimes[1]: unknown runtime \"podman\" (valid: bare, unet)"},
 		{"runtime twice", appEdit(t, "runtimes: [bare, unet]", "runtimes: [bare, bare]"), "workloads[0].runtimes[1]: runtime \"bare\" listed twice"},
 		{"missing app file", appEdit(t, "file: apps/lammps.yaml", "file: apps/nope.yaml"), "workloads[0].app.file: cannot read app model"},

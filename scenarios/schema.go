@@ -24,7 +24,16 @@ type Scenario struct {
 	Workloads    []Workload  `yaml:"workloads"`
 	Outputs      Outputs     `yaml:"outputs"`
 
-	res *resolved // what the file references load to (set by Parse)
+	// Applied lists the overrides Parse applied, in order: SIM_
+	// environment variables sorted by name, then --set values as given
+	// (a later one wins on the same path), for the report to record.
+	Applied []Override `yaml:"-"`
+	// Warnings are problems that did not stop Parse (a SIM_ variable
+	// that names no scenario field), for the caller to print.
+	Warnings []string `yaml:"-"`
+
+	res   *resolved      // what the file references load to (set by Parse)
+	lines map[string]int // line of every field path given in the file
 }
 
 // Cluster is the set of node pools.

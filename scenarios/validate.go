@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,50 +12,59 @@ import (
 )
 
 type validator struct {
-	lines map[string]int
+	locator
+	bandwidth float64 // the slowest image pull rate configured, bytes/s (0: unlimited)
 }
 
-// line returns the line of path or of its nearest ancestor in the file.
-func (v *validator) line(path string) int {
-	for p := path; p != ""; {
-		if l, ok := v.lines[p]; ok && l > 0 {
-			return l
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
+// duration checks a duration in seconds: not negative, at most
+// MaxDuration.
+func (v *validator) duration(path string, x float64) error {
+	switch {
+	case !(x >= 0):
+		return v.errf(path, "must not be negative, got %v", x)
+	case x > MaxDuration:
+		return v.errf(path, "%v", errTooLong("", x))
 	}
-	return 0
+	return nil
 }
 
-func (v *validator) errf(path, format string, args ...any) *Error {
-	return errorf(path, v.line(path), format, args...)
+// rate checks a rate per second: 0 (unlimited) or at least one per
+// MaxDuration.
+func (v *validator) rate(path string, x float64) error {
+	if x != 0 && !(x >= 1/MaxDuration) {
+		return v.errf(path, "must be 0 (unlimited) or at least 1e-9 per second (one per %s), got %v", maxDurationText, x)
+	}
+	return nil
 }
 
-func (v *validator) given(path string) bool {
-	_, ok := v.lines[path]
-	return ok
+// slowestPull is the lowest of the configured image bandwidths.
+func slowestPull(s *Startup) float64 {
+	bw := 0.0
+	for _, b := range []*Bytes{s.RegistryBandwidth, s.NodeBandwidth} {
+		if b != nil && *b > 0 && (bw == 0 || float64(*b) < bw) {
+			bw = float64(*b)
+		}
+	}
+	return bw
 }
 
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
 
-func validate(sc *Scenario, lines map[string]int, dir string) error {
-	v := &validator{lines: lines}
+func validate(sc *Scenario, dir string) error {
+	v := &validator{locator: locator{lines: sc.lines, applied: sc.Applied}}
 	if !v.given("version") {
 		return v.errf("version", "required (this build reads version: %d)", SchemaVersion)
 	}
 	if sc.Version != SchemaVersion {
 		return v.errf("version", "unsupported schema version %d (this build reads version: %d)", sc.Version, SchemaVersion)
 	}
-	if sc.Until < 0 {
-		return v.errf("until", "must not be negative, got %v", sc.Until)
+	if err := v.duration("until", sc.Until); err != nil {
+		return err
 	}
-	if sc.StallTimeout < 0 {
-		return v.errf("stallTimeout", "must not be negative, got %v", sc.StallTimeout)
+	if err := v.duration("stallTimeout", sc.StallTimeout); err != nil {
+		return err
 	}
 	if err := v.cluster(&sc.Cluster); err != nil {
 		return err
@@ -68,6 +78,7 @@ func validate(sc *Scenario, lines map[string]int, dir string) error {
 	if len(sc.Workloads) == 0 {
 		return v.errf("workloads", "at least one workload is required")
 	}
+	v.bandwidth = slowestPull(&sc.Startup)
 	names := map[string]bool{}
 	for i := range sc.Workloads {
 		if err := v.workload(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), names); err != nil {
@@ -79,7 +90,7 @@ func validate(sc *Scenario, lines map[string]int, dir string) error {
 		return err
 	}
 	sc.res = res
-	return nil
+	return v.priceApps(sc)
 }
 
 func (v *validator) cluster(c *Cluster) error {
@@ -103,12 +114,16 @@ func (v *validator) cluster(c *Cluster) error {
 			return v.errf(path+".cpu", "must be greater than 0 (allocatable cpu per node, e.g. 16 or 15500m)")
 		case p.Memory <= 0:
 			return v.errf(path+".memory", "must be greater than 0 (allocatable memory per node, e.g. 64Gi)")
-		case p.GPUs < 0:
-			return v.errf(path+".gpus", "must not be negative, got %d", p.GPUs)
-		case p.Pods < 0 || (v.given(path+".pods") && p.Pods == 0):
-			return v.errf(path+".pods", "must be at least 1, got %d", p.Pods)
+		case p.GPUs < 0 || p.GPUs > MaxQuantity:
+			return v.errf(path+".gpus", "must be between 0 and %d, got %d", int64(MaxQuantity), p.GPUs)
+		case p.Pods < 0 || (v.given(path+".pods") && p.Pods == 0) || p.Pods > MaxQuantity:
+			return v.errf(path+".pods", "must be between 1 and %d, got %d", int64(MaxQuantity), p.Pods)
 		case p.Racks < 0 || p.Racks > p.Count:
 			return v.errf(path+".racks", "must be between 0 and count (%d), got %d", p.Count, p.Racks)
+		case p.MemoryBandwidth < 0:
+			return v.errf(path+".memoryBandwidth", "must not be negative, got %v", p.MemoryBandwidth)
+		case p.CoreSpeed < 0:
+			return v.errf(path+".coreSpeed", "must not be negative, got %v", p.CoreSpeed)
 		}
 		names[p.Name] = true
 		for j, z := range p.Zones {
@@ -152,6 +167,31 @@ func (v *validator) startup(s *Startup, c *Controllers) error {
 	} {
 		if err := nonNeg(f.path, f.x); err != nil {
 			return err
+		}
+	}
+	for _, f := range []struct {
+		path string
+		x    *float64
+	}{
+		{"startup.imageBackoffInitial", s.ImageBackoffInitial}, {"startup.imageBackoffMax", s.ImageBackoffMax},
+		{"startup.podWorkerBackoff", s.PodWorkerBackoff}, {"startup.syncLoopPeriod", s.SyncLoopPeriod},
+	} {
+		if f.x != nil {
+			if err := v.duration(f.path, *f.x); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range []struct {
+		path string
+		x    *float64
+	}{
+		{"startup.registryPullQPS", s.RegistryPullQPS}, {"controllers.jobQPS", c.JobQPS}, {"controllers.clientQPS", c.ClientQPS},
+	} {
+		if f.x != nil {
+			if err := v.rate(f.path, *f.x); err != nil {
+				return err
+			}
 		}
 	}
 	if s.PodWorkerJitter != nil && (*s.PodWorkerJitter < 0 || *s.PodWorkerJitter > 1) {
@@ -201,6 +241,22 @@ func (v *validator) policy(p *Policy) error {
 			}
 			return v.errf("policy.kube."+field, "%s", msg)
 		}
+		k := p.Kube
+		for _, f := range []struct {
+			name string
+			x    float64
+		}{
+			{"podInitialBackoffSeconds", k.PodInitialBackoffSeconds}, {"podMaxBackoffSeconds", k.PodMaxBackoffSeconds},
+			{"podMaxInUnschedulablePodsDuration", k.PodMaxInUnschedulablePodsDuration},
+			{"cycleSeconds", k.CycleSeconds}, {"perNodeSeconds", k.PerNodeSeconds},
+		} {
+			if err := v.duration("policy.kube."+f.name, f.x); err != nil {
+				return err
+			}
+		}
+		if err := v.rate("policy.kube.clientQPS", k.ClientQPS); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -249,8 +305,24 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 	default:
 		return v.errf(path+".arrival.pattern", "unknown pattern %q (valid: once, interval, poisson)", a.Pattern)
 	}
-	if a.At < 0 {
-		return v.errf(path+".arrival.at", "must not be negative, got %v", a.At)
+	if err := v.duration(path+".arrival.at", a.At); err != nil {
+		return err
+	}
+	// The last job must arrive within MaxDuration (every job is
+	// submitted once per runtime; a count of 0 is 1).
+	jobs := float64(max(w.Count, 1)) * float64(max(len(w.Runtimes), 1))
+	switch a.Pattern {
+	case "interval":
+		if last := a.At + a.Interval*(jobs-1); last > MaxDuration {
+			return v.errf(path+".arrival.interval", "the last of %g jobs would arrive at %g s, later than the longest duration a scenario may give (%s)", jobs, last, maxDurationText)
+		}
+	case "poisson":
+		if last := a.At + jobs/a.Rate; last > MaxDuration {
+			return v.errf(path+".arrival.rate", "the last of %g jobs would arrive at about %g s, later than the longest duration a scenario may give (%s)", jobs, last, maxDurationText)
+		}
+	}
+	if w.Pod.Priority < math.MinInt32 || w.Pod.Priority > math.MaxInt32 {
+		return v.errf(path+".pod.priority", "must be a 32-bit integer (as in Kubernetes), got %d", w.Pod.Priority)
 	}
 	if w.RunTime == nil && w.App == nil {
 		return v.errf(path+".runTime", "required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2}), or an app model")
@@ -275,8 +347,13 @@ func (v *validator) pod(p *PodSpec, path string) error {
 			if c.PullPolicy != "" && !slices.Contains(pullPolicies, c.PullPolicy) {
 				return v.errf(pp+".pullPolicy", "unknown pull policy %q (valid: %s)", c.PullPolicy, strings.Join(pullPolicies, ", "))
 			}
-			if c.GPUs < 0 {
-				return v.errf(pp+".gpus", "must not be negative, got %d", c.GPUs)
+			if c.GPUs < 0 || c.GPUs > MaxQuantity {
+				return v.errf(pp+".gpus", "must be between 0 and %d, got %d", int64(MaxQuantity), c.GPUs)
+			}
+			if v.bandwidth > 0 {
+				if t := float64(c.ImageSize) / v.bandwidth; t > MaxDuration {
+					return v.errf(pp+".imageSize", "pulling it at the slowest configured bandwidth (%g bytes/s) takes %g s, longer than the longest duration a scenario may give (%s)", v.bandwidth, t, maxDurationText)
+				}
 			}
 			if c.Duration != nil && !init {
 				return v.errf(pp+".duration", "only init containers have a duration; app containers run for the workload's runTime")
@@ -288,6 +365,9 @@ func (v *validator) pod(p *PodSpec, path string) error {
 		return err
 	}
 	if err := check(p.InitContainers, path+".initContainers", true); err != nil {
+		return err
+	}
+	if err := v.podTotals(p, path); err != nil {
 		return err
 	}
 	for i, t := range p.Tolerations {
@@ -348,6 +428,31 @@ func (v *validator) expressions(es []MatchExpression, path string) error {
 		default:
 			return v.errf(ep+".operator", "unknown operator %q (valid: %s)", e.Operator, strings.Join(operators, ", "))
 		}
+	}
+	return nil
+}
+
+// podTotals checks that the pod's effective request (the sum of its
+// containers, or its largest init container, plus the overhead) stays
+// within MaxQuantity, so nothing downstream overflows adding it up.
+func (v *validator) podTotals(p *PodSpec, path string) error {
+	var cpu, mem, gpu int64
+	for _, c := range p.Containers {
+		cpu, mem, gpu = satAdd(cpu, int64(c.CPU)), satAdd(mem, int64(c.Memory)), satAdd(gpu, c.GPUs)
+	}
+	for _, c := range p.InitContainers {
+		cpu, mem, gpu = max(cpu, int64(c.CPU)), max(mem, int64(c.Memory)), max(gpu, c.GPUs)
+	}
+	if p.Overhead != nil {
+		cpu, mem = satAdd(cpu, int64(p.Overhead.CPU)), satAdd(mem, int64(p.Overhead.Memory))
+	}
+	switch {
+	case cpu > MaxQuantity:
+		return v.errf(path+".containers", "the pod's cpu requests add up to more than %d cpus", int64(MaxQuantity/1000))
+	case mem > MaxQuantity:
+		return v.errf(path+".containers", "the pod's memory requests add up to more than 8Pi bytes")
+	case gpu > MaxQuantity:
+		return v.errf(path+".containers", "the pod's gpu requests add up to more than %d", int64(MaxQuantity))
 	}
 	return nil
 }
