@@ -3,13 +3,12 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/workloads/apps"
 )
 
@@ -45,7 +44,7 @@ func (r *rawNode) decodeYAML(n *yaml.Node) error {
 // wrong types, an unknown app and impossible parameters are errors
 // naming the file, the line and the field path.
 func LoadAppModel(path string) (*apps.File, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.Profile, "app model")
 	if err != nil {
 		return nil, fmt.Errorf("cannot read app model: %w", err)
 	}
@@ -56,12 +55,7 @@ func LoadAppModel(path string) (*apps.File, error) {
 func ParseAppModel(name string, data []byte) (*apps.File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		e := &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = m[2]
-		}
-		return nil, e
+		return nil, yamlError(name, err)
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, &Error{File: name, Msg: "an app model file must be a mapping with kind: AppModel, version, app and fits"}
@@ -79,7 +73,7 @@ func ParseAppModel(name string, data []byte) (*apps.File, error) {
 		if rf.Parameters.n != nil {
 			p, err := apps.NewParams(raw.App)
 			if err != nil {
-				return nil, &Error{File: name, Line: d.Lines()["app"], Path: "app", Msg: strings.TrimPrefix(err.Error(), apps.ErrInvalid.Error()+": ")}
+				return nil, &Error{File: name, Line: d.Lines()["app"], Path: "app", Msg: short(errors.New(strings.TrimPrefix(err.Error(), apps.ErrInvalid.Error()+": ")))}
 			}
 			if err := d.Decode(rf.Parameters.n, reflect.ValueOf(p).Elem(), path); err != nil {
 				return nil, withFile(err, name)
@@ -93,7 +87,7 @@ func ParseAppModel(name string, data []byte) (*apps.File, error) {
 		if errors.As(err, &fe) {
 			return nil, &Error{File: name, Line: lineOf(d.Lines(), fe.Field), Path: fe.Field, Msg: fe.Msg}
 		}
-		return nil, &Error{File: name, Msg: err.Error()}
+		return nil, &Error{File: name, Msg: short(err)}
 	}
 	return f, nil
 }

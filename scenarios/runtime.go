@@ -192,10 +192,10 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 	case "two-level":
 		r.topology = network.TwoLevel(n.Topology.NodesPerLeaf, n.Topology.Oversubscription)
 		if err := r.topology.Validate(); err != nil {
-			return nil, v.errf("network.topology", "%v", err)
+			return nil, v.errf("network.topology", "%s", short(err))
 		}
 	default:
-		return nil, v.errf("network.topology.kind", "unknown topology %q (valid: one-switch, two-level)", n.Topology.Kind)
+		return nil, v.errf("network.topology.kind", "unknown topology %s (valid: one-switch, two-level)", quote(n.Topology.Kind))
 	}
 	for i := range sc.Runtimes {
 		rt := &sc.Runtimes[i]
@@ -204,9 +204,9 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		case rt.Name == "":
 			return nil, v.errf(path+".name", "required")
 		case !dnsName.MatchString(rt.Name):
-			return nil, v.errf(path+".name", "%q is not a valid name (lower-case letters, digits, '-' and '.')", rt.Name)
+			return nil, v.errf(path+".name", "%s is not a valid name (lower-case letters, digits, '-' and '.')", quote(rt.Name))
 		case r.runtimes[rt.Name] != nil:
-			return nil, v.errf(path+".name", "duplicate runtime %q", rt.Name)
+			return nil, v.errf(path+".name", "duplicate runtime %s", quote(rt.Name))
 		case !(rt.Background.Load >= 0) || !(rt.Background.Burst >= 0):
 			return nil, v.errf(path+".background", "load and burst must not be negative")
 		}
@@ -238,10 +238,10 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		path := fmt.Sprintf("workloads[%d]", i)
 		for k, name := range w.Runtimes {
 			if r.runtimes[name] == nil {
-				return nil, v.errf(fmt.Sprintf("%s.runtimes[%d]", path, k), "unknown runtime %q (valid: %s)", name, strings.Join(runtimeNames(sc), ", "))
+				return nil, v.errf(fmt.Sprintf("%s.runtimes[%d]", path, k), "unknown runtime %s (valid: %s)", quote(name), strings.Join(runtimeNames(sc), ", "))
 			}
 			if slices.Index(w.Runtimes, name) != k {
-				return nil, v.errf(fmt.Sprintf("%s.runtimes[%d]", path, k), "runtime %q listed twice", name)
+				return nil, v.errf(fmt.Sprintf("%s.runtimes[%d]", path, k), "runtime %s listed twice", quote(name))
 			}
 		}
 		if w.App == nil {
@@ -283,11 +283,11 @@ func (v *validator) environmentBackground(ref *EnvironmentRef, path, dir string)
 	}
 	f, err := LoadAppModel(file)
 	if err != nil {
-		return apps.Background{}, v.errf(path+".file", "%v", err)
+		return apps.Background{}, v.errf(path+".file", "%s", short(err))
 	}
 	fit, err := f.Lookup(ref.Fit)
 	if err != nil {
-		return apps.Background{}, v.errf(path+".fit", "%v", err)
+		return apps.Background{}, v.errf(path+".fit", "%s", short(err))
 	}
 	var names []string
 	for _, e := range fit.Environments {
@@ -296,7 +296,7 @@ func (v *validator) environmentBackground(ref *EnvironmentRef, path, dir string)
 		}
 		names = append(names, e.Name)
 	}
-	return apps.Background{}, v.errf(path+".environment", "fit %s of %s has no environment %q (valid: %s)", ref.Fit, ref.File, ref.Environment, strings.Join(names, ", "))
+	return apps.Background{}, v.errf(path+".environment", "fit %s of %s has no environment %s (valid: %s)", ref.Fit, ref.File, quote(ref.Environment), strings.Join(names, ", "))
 }
 
 func runtimeNames(sc *Scenario) []string {
@@ -316,7 +316,7 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 	ap := path + ".app"
 	switch {
 	case !slices.Contains(appModels, a.Model):
-		return nil, v.errf(ap+".model", "unknown app model %q (valid: %s)", a.Model, strings.Join(appModels, ", "))
+		return nil, v.errf(ap+".model", "unknown app model %s (valid: %s)", quote(a.Model), strings.Join(appModels, ", "))
 	case a.File == "":
 		return nil, v.errf(ap+".file", "required: the model's parameter file (kind: AppModel), e.g. apps/%s.yaml", a.Model)
 	case a.RanksPerPod < 0:
@@ -337,14 +337,14 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 	}
 	f, err := LoadAppModel(file)
 	if err != nil {
-		return nil, v.errf(ap+".file", "%v", err)
+		return nil, v.errf(ap+".file", "%s", short(err))
 	}
 	if f.App != a.Model {
 		return nil, v.errf(ap+".file", "%s holds the %s model, not %s", a.File, f.App, a.Model)
 	}
 	fit, err := f.Lookup(a.Fit)
 	if err != nil {
-		return nil, v.errf(ap+".fit", "%v", err)
+		return nil, v.errf(ap+".fit", "%s", short(err))
 	}
 	need := func(field string, ok bool, what string) error {
 		if !ok {

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -105,9 +106,9 @@ func (v *validator) cluster(c *Cluster) error {
 		case p.Name == "":
 			return v.errf(path+".name", "required")
 		case !dnsName.MatchString(p.Name):
-			return v.errf(path+".name", "%q is not a valid node name prefix (lower-case letters, digits, '-' and '.')", p.Name)
+			return v.errf(path+".name", "%s is not a valid node name prefix (lower-case letters, digits, '-' and '.')", quote(p.Name))
 		case names[p.Name]:
-			return v.errf(path+".name", "duplicate pool name %q", p.Name)
+			return v.errf(path+".name", "duplicate pool name %s", quote(p.Name))
 		case p.Count < 1:
 			return v.errf(path+".count", "must be at least 1, got %d", p.Count)
 		case p.CPU <= 0:
@@ -142,7 +143,7 @@ func (v *validator) cluster(c *Cluster) error {
 				return v.errf(tp+".key", "required")
 			}
 			if !slices.Contains(taintEffects, t.Effect) {
-				return v.errf(tp+".effect", "unknown effect %q (valid: %s)", t.Effect, strings.Join(taintEffects, ", "))
+				return v.errf(tp+".effect", "unknown effect %s (valid: %s)", quote(t.Effect), strings.Join(taintEffects, ", "))
 			}
 		}
 	}
@@ -228,18 +229,18 @@ func (v *validator) policy(p *Policy) error {
 		return v.errf("policy.name", "required (valid: %s)", strings.Join(policies.Names(), ", "))
 	}
 	if _, err := policies.Lookup(p.Name); err != nil {
-		return v.errf("policy.name", "%v", err)
+		return v.errf("policy.name", "%s", short(err))
 	}
 	if v.given("policy.kube") && policies.Canonical(p.Name) != "kube" {
-		return v.errf("policy.kube", "settings for the kube policy given, but policy.name is %q", p.Name)
+		return v.errf("policy.kube", "settings for the kube policy given, but policy.name is %s", quote(p.Name))
 	}
 	if p.Kube != nil {
 		if err := p.Kube.Validate(); err != nil {
 			field, msg, ok := strings.Cut(err.Error(), ": ")
 			if !ok {
-				return v.errf("policy.kube", "%v", err)
+				return v.errf("policy.kube", "%s", short(err))
 			}
-			return v.errf("policy.kube."+field, "%s", msg)
+			return v.errf("policy.kube."+field, "%s", short(errors.New(msg)))
 		}
 		k := p.Kube
 		for _, f := range []struct {
@@ -270,11 +271,11 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 	case w.Name == "":
 		return v.errf(path+".name", "required")
 	case !dnsName.MatchString(w.Name):
-		return v.errf(path+".name", "%q is not a valid object name (lower-case letters, digits, '-' and '.')", w.Name)
+		return v.errf(path+".name", "%s is not a valid object name (lower-case letters, digits, '-' and '.')", quote(w.Name))
 	case names[w.Name]:
-		return v.errf(path+".name", "duplicate workload name %q", w.Name)
+		return v.errf(path+".name", "duplicate workload name %s", quote(w.Name))
 	case !slices.Contains(kinds, w.Kind):
-		return v.errf(path+".kind", "unknown kind %q (valid: %s)", w.Kind, strings.Join(kinds, ", "))
+		return v.errf(path+".kind", "unknown kind %s (valid: %s)", quote(w.Kind), strings.Join(kinds, ", "))
 	case w.Count < 0 || (v.given(path+".count") && w.Count == 0):
 		return v.errf(path+".count", "must be at least 1, got %d", w.Count)
 	}
@@ -303,7 +304,7 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 			return v.errf(path+".arrival.rate", "must be greater than 0 for pattern poisson (jobs per second)")
 		}
 	default:
-		return v.errf(path+".arrival.pattern", "unknown pattern %q (valid: once, interval, poisson)", a.Pattern)
+		return v.errf(path+".arrival.pattern", "unknown pattern %s (valid: once, interval, poisson)", quote(a.Pattern))
 	}
 	if err := v.duration(path+".arrival.at", a.At); err != nil {
 		return err
@@ -345,7 +346,7 @@ func (v *validator) pod(p *PodSpec, path string) error {
 				return v.errf(pp+".imageSize", "must not be negative")
 			}
 			if c.PullPolicy != "" && !slices.Contains(pullPolicies, c.PullPolicy) {
-				return v.errf(pp+".pullPolicy", "unknown pull policy %q (valid: %s)", c.PullPolicy, strings.Join(pullPolicies, ", "))
+				return v.errf(pp+".pullPolicy", "unknown pull policy %s (valid: %s)", quote(c.PullPolicy), strings.Join(pullPolicies, ", "))
 			}
 			if c.GPUs < 0 || c.GPUs > MaxQuantity {
 				return v.errf(pp+".gpus", "must be between 0 and %d, got %d", int64(MaxQuantity), c.GPUs)
@@ -373,13 +374,13 @@ func (v *validator) pod(p *PodSpec, path string) error {
 	for i, t := range p.Tolerations {
 		tp := fmt.Sprintf("%s.tolerations[%d]", path, i)
 		if t.Operator != "" && t.Operator != "Equal" && t.Operator != "Exists" {
-			return v.errf(tp+".operator", "unknown operator %q (valid: Equal, Exists)", t.Operator)
+			return v.errf(tp+".operator", "unknown operator %s (valid: Equal, Exists)", quote(t.Operator))
 		}
 		if t.Operator == "Exists" && t.Value != "" {
 			return v.errf(tp+".value", "must be empty when operator is Exists")
 		}
 		if t.Effect != "" && !slices.Contains(taintEffects, t.Effect) {
-			return v.errf(tp+".effect", "unknown effect %q (valid: %s)", t.Effect, strings.Join(taintEffects, ", "))
+			return v.errf(tp+".effect", "unknown effect %s (valid: %s)", quote(t.Effect), strings.Join(taintEffects, ", "))
 		}
 	}
 	if p.Affinity != nil {
@@ -423,10 +424,10 @@ func (v *validator) expressions(es []MatchExpression, path string) error {
 				return v.errf(ep+".values", "operator %s takes exactly one integer value", e.Operator)
 			}
 			if _, err := strconv.ParseInt(e.Values[0], 10, 64); err != nil {
-				return v.errf(ep+".values[0]", "operator %s needs an integer, got %q", e.Operator, e.Values[0])
+				return v.errf(ep+".values[0]", "operator %s needs an integer, got %s", e.Operator, quote(e.Values[0]))
 			}
 		default:
-			return v.errf(ep+".operator", "unknown operator %q (valid: %s)", e.Operator, strings.Join(operators, ", "))
+			return v.errf(ep+".operator", "unknown operator %s (valid: %s)", quote(e.Operator), strings.Join(operators, ", "))
 		}
 	}
 	return nil
