@@ -58,12 +58,29 @@ func appendFixed(b []byte, f float64) []byte {
 
 const maxFloat = 1.7976931348623157e308
 
-// appendNum appends a float as num's MarshalJSON does (null when unset).
+// appendNum appends a float as num's MarshalJSON does (null when unset):
+// the shortest decimal of the value rounded to 6 places. Below 10⁹ that
+// is the 6-place fixed form without its trailing zeros (a double there
+// is closer than 10⁻⁶/2 to its 6-place decimal, so no shorter decimal
+// rounds to it), which strconv computes much faster than the shortest
+// form.
 func appendNum(b []byte, f float64) []byte {
 	if f != f || f > maxFloat || f < -maxFloat {
 		return append(b, "null"...)
 	}
-	return strconv.AppendFloat(b, round6(f), 'f', -1, 64)
+	r := round6(f)
+	if r >= 1e9 || r <= -1e9 {
+		return strconv.AppendFloat(b, r, 'f', -1, 64)
+	}
+	b = strconv.AppendFloat(b, r, 'f', 6, 64)
+	n := len(b)
+	for b[n-1] == '0' {
+		n--
+	}
+	if b[n-1] == '.' {
+		n--
+	}
+	return b[:n]
 }
 
 const hexDigits = "0123456789abcdef"

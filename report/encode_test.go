@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -52,6 +54,23 @@ func TestAppendNumbers(t *testing.T) {
 		want, _ := num(f).MarshalJSON()
 		if got := string(appendNum(nil, f)); got != string(want) {
 			t.Errorf("appendNum(%v) = %q, num = %q", f, got, want)
+		}
+	}
+}
+
+// appendNum's fast form agrees with the shortest form on random values of
+// every magnitude a run produces, and at the edges of the fast range.
+func TestAppendNumRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := []float64{1e9 - 1e-6, 1e9, -1e9 + 1e-6, 999999999.9999995, 0.0000005, -0.0000005, 0.0000004}
+	for range 200000 {
+		e := r.IntN(15) - 6
+		vals = append(vals, (r.Float64()-0.3)*math.Pow(10, float64(e)))
+	}
+	for _, f := range vals {
+		want := strconv.FormatFloat(round6(f), 'f', -1, 64)
+		if got := string(appendNum(nil, f)); got != want {
+			t.Fatalf("appendNum(%v) = %q, want %q", f, got, want)
 		}
 	}
 }
