@@ -53,14 +53,13 @@ func LoadAppModel(path string) (*apps.File, error) {
 
 // ParseAppModel is LoadAppModel on data; name is used in messages.
 func ParseAppModel(name string, data []byte) (*apps.File, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
+	doc, err := parseDocument(name, data)
+	if err != nil {
+		return nil, err
 	}
-	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+	if doc == nil || doc.Kind != yaml.MappingNode {
 		return nil, &Error{File: name, Msg: "an app model file must be a mapping with kind: AppModel, version, app and fits"}
 	}
-	doc := root.Content[0]
 	d := newDecoder()
 	var raw appFileDoc
 	if err := d.Decode(doc, reflect.ValueOf(&raw).Elem(), ""); err != nil {

@@ -145,6 +145,14 @@ type Limits struct {
 // an *Error at the field that makes it large (its line, or the override
 // that set it). Call it after Parse and before Build.
 func CheckSize(sc *Scenario, lim Limits) error {
+	if err := checkSize(sc, lim); err != nil {
+		err.File = sc.file
+		return err
+	}
+	return nil
+}
+
+func checkSize(sc *Scenario, lim Limits) *Error {
 	s := Estimate(sc)
 	l := &locator{lines: sc.lines, applied: sc.Applied}
 	parts := sc.parts()

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -47,18 +49,41 @@ func yamlError(name string, err error) *Error {
 	return e
 }
 
+// parseDocument parses data as one YAML document: nil if it is empty,
+// an error if it holds a second document (which would be ignored).
+func parseDocument(name string, data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err == io.EOF {
+		return nil, nil
+	} else if err != nil {
+		return nil, yamlError(name, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err != nil:
+		return nil, yamlError(name, err)
+	default:
+		return nil, &Error{File: name, Line: next.Line, Msg: "a second YAML document (after ---): the file must hold one"}
+	}
+	if len(root.Content) == 0 {
+		return nil, nil
+	}
+	return root.Content[0], nil
+}
+
 // Parse reads a scenario from data; name is used in messages. The
 // scenario it returns lists the overrides it applied (Applied) and the
 // warnings for the caller to print (Warnings); every error is an *Error.
 func Parse(name string, data []byte, ov Overrides) (*Scenario, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
+	doc, err := parseDocument(name, data)
+	if err != nil {
+		return nil, err
 	}
-	if len(root.Content) == 0 {
+	if doc == nil {
 		return nil, &Error{File: name, Msg: "empty scenario (expected a mapping with version, cluster, policy and workloads)"}
 	}
-	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {
 		return nil, &Error{File: name, Line: doc.Line, Msg: "a scenario must be a mapping with version, cluster, policy and workloads"}
 	}
@@ -73,7 +98,7 @@ func Parse(name string, data []byte, ov Overrides) (*Scenario, error) {
 	if err := d.Decode(doc, reflect.ValueOf(sc).Elem(), ""); err != nil {
 		return nil, withOrigin(withFile(err, name), applied)
 	}
-	sc.lines = d.Lines()
+	sc.lines, sc.file = d.Lines(), name
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	}

@@ -34,6 +34,7 @@ type Scenario struct {
 
 	res   *resolved      // what the file references load to (set by Parse)
 	lines map[string]int // line of every field path given in the file
+	file  string         // the name Parse was given, for messages
 }
 
 // Cluster is the set of node pools.
