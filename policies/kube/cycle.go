@@ -46,8 +46,7 @@ func (s *Scheduler) templateInfo(t *engine.PodTemplate) *templateInfo {
 	ti.affinityFilter = ti.affinity.hasFilter()
 	for _, cs := range [][]engine.Container{t.InitContainers, t.Containers} {
 		for _, c := range cs {
-			ti.images = append(ti.images, imageRef{c.Image, c.ImageSize})
-			s.imageSize[c.Image] = max(s.imageSize[c.Image], c.ImageSize)
+			ti.images = append(ti.images, imageRef{s.internImage(c.Image, c.ImageSize)})
 		}
 	}
 	s.templates[t] = ti

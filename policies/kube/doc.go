@@ -91,7 +91,7 @@
 //
 // A cycle allocates nothing in steady state: the per-template data (node
 // affinity, tolerations, images, requests) is compiled once, scratch slices
-// are kept by the Scheduler, and queue records are recycled. Four exact
+// are kept by the Scheduler, and queue records are recycled. Five exact
 // shortcuts keep a cycle at a few microseconds on thousands of nodes:
 //
 //   - The filter reads a compact 80-byte copy of each node's allocatable and
@@ -125,4 +125,8 @@
 //     the engine's nodes when the log no longer reaches back to it, so an
 //     unreported node change (see CacheReloads) is caught there or at the
 //     next bind on that node rather than at the next failed cycle.
+//   - ImageLocality reads image names interned to ids per template, and
+//     remembers per node the images seen there (the engine only ever adds
+//     images to a node); while the engine's count of holders equals the
+//     nodes seen, scoring asks the engine nothing (image_locality.go).
 package kube

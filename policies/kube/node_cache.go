@@ -77,6 +77,15 @@ type nodeCache struct {
 	zoneMark    []uint32 // scratch: epoch of the cycle that saw the zone
 	zoneCount   []int64  // scratch: matching pods per zone
 
+	// The images seen on each node (see image_locality.go), and how many
+	// nodes each image id was seen on.
+	images     [][]nodeImage
+	imageNodes []int
+	// Candidate holders: the images of pods bound to each node that were
+	// not seen there yet, and per image the nodes, oldest first.
+	pending    [][]int32
+	candidates [][]int32
+
 	// The untolerated-taint reasons of the FailedScheduling message,
 	// interned: taintIDs[i][j] is the id of node i's taint j, and
 	// taintReasons[id] its text.
@@ -107,6 +116,10 @@ func (nc *nodeCache) rebuild(c *engine.Cluster) {
 	nc.zone = make([]int32, n)
 	nc.hasHostname = make([]bool, n)
 	nc.taintIDs = make([][]int32, n)
+	nc.images = make([][]nodeImage, n)
+	nc.pending = make([][]int32, n)
+	clear(nc.imageNodes)
+	clear(nc.candidates)
 	for _, node := range c.Nodes {
 		nc.update(node)
 	}

@@ -58,8 +58,11 @@ type Scheduler struct {
 
 	templates   map[*engine.PodTemplate]*templateInfo
 	fails       failCache
-	imageSize   map[string]int64 // largest declared size per image name
-	imageSpread []float64        // scratch
+	images      []imageInfo      // by image id
+	imageIDs    map[string]int32 // image name → id
+	imageSpread []float64        // scratch of scoreImageLocality
+	imageCount  []int
+	imageKnown  []bool
 	nodes       nodeCache
 	zoneEpoch   uint32
 	spread      map[*engine.Job]*jobSpread
@@ -102,7 +105,7 @@ func New(cfg Config, streams *engine.Streams) (*Scheduler, error) {
 		fit:       newResourceAllocationScorer(cfg.ScoringStrategy.Resources, false, scoringStrategies[cfg.ScoringStrategy.Type](&cfg.ScoringStrategy)),
 		balanced:  newResourceAllocationScorer(balancedResources, true, balancedResourceScorer),
 		templates: map[*engine.PodTemplate]*templateInfo{},
-		imageSize: map[string]int64{},
+		imageIDs:  map[string]int32{},
 		spread:    map[*engine.Job]*jobSpread{},
 		scoring: w.TaintToleration+w.NodeAffinity+w.NodeResourcesFit+w.PodTopologySpread+
 			w.NodeResourcesBalancedAllocation+w.ImageLocality > 0,
@@ -268,6 +271,11 @@ func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Dec
 	s.stats.Bound++
 	s.nodes.addPod(host.Index, p, 1)
 	s.spreadAdd(p, host)
+	if s.cfg.PluginWeights.ImageLocality > 0 {
+		for _, im := range st.ti.images {
+			s.nodes.imageBound(host.Index, im.id)
+		}
+	}
 	s.q.done(qp)
 	delay := cost + s.bucket.Reserve(s.busyUntil)
 	return append(out, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
