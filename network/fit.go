@@ -11,8 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // ErrFit is wrapped by every error about a fit that cannot be done
@@ -36,6 +40,9 @@ func DetectFormat(data []byte) (string, error) {
 	if len(t) == 0 {
 		return "", errors.New("empty file")
 	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return "", fmt.Errorf("binary data (a NUL byte at offset %d): not iperf3 -J JSON, OSU output or an OSU CSV table", i)
+	}
 	if t[0] == '{' {
 		return FormatIperf3, nil
 	}
@@ -53,6 +60,17 @@ func DetectFormat(data []byte) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("not iperf3 -J JSON, OSU output or an OSU CSV table (first line %q)", truncate(string(first), 60))
+}
+
+// printable returns a name for a table or a message: as it is when it
+// is valid UTF-8 of printable characters and not long, else quoted with
+// escapes and cut, so that no name can break a line, a YAML comment or
+// a terminal.
+func printable(s string) string {
+	if len(s) <= 200 && utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	return limitio.Quote(s, 200)
 }
 
 func truncate(s string, n int) string {
@@ -151,9 +169,9 @@ func (in *FitInput) AddOSU(file InputFile, r *OSUResult, experiment string) erro
 	case experiment != "" && len(exps) == 1 && exps[0] == "":
 		samples = r.Samples // stdout: the experiment is a label only
 	case experiment != "":
-		return &InputError{File: r.Name, Field: csvExperiment, Msg: fmt.Sprintf("no experiment %q (the file has %s)", experiment, strings.Join(quoteAll(exps), ", "))}
+		return &InputError{File: r.Name, Field: csvExperiment, Msg: fmt.Sprintf("no experiment %s (the file has %s)", quote(experiment), quoteAll(exps))}
 	case len(exps) > 1:
-		return &InputError{File: r.Name, Field: csvExperiment, Msg: fmt.Sprintf("%d experiments (%s): choose one", len(exps), strings.Join(quoteAll(exps), ", "))}
+		return &InputError{File: r.Name, Field: csvExperiment, Msg: fmt.Sprintf("%d experiments (%s): choose one", len(exps), quoteAll(exps))}
 	default:
 		samples = r.Samples
 		experiment = exps[0]
@@ -174,18 +192,24 @@ func (in *FitInput) AddOSU(file InputFile, r *OSUResult, experiment string) erro
 			}
 			in.Bandwidth = append(in.Bandwidth, FitSample{Size: s.Size, Value: s.Value * 1e6, Input: idx, Line: s.Line})
 		default:
-			return &InputError{File: r.Name, Msg: fmt.Sprintf("unknown OSU kind %q", r.Kind)}
+			return &InputError{File: r.Name, Msg: fmt.Sprintf("unknown OSU kind %s", quote(string(r.Kind)))}
 		}
 	}
 	return nil
 }
 
-func quoteAll(s []string) []string {
-	out := make([]string, len(s))
+// quoteAll lists values for a message: each quoted and cut, at most 10.
+func quoteAll(s []string) string {
+	const most = 10
+	out := make([]string, 0, min(len(s), most)+1)
 	for i, x := range s {
-		out[i] = fmt.Sprintf("%q", x)
+		if i == most {
+			out = append(out, fmt.Sprintf("and %d more", len(s)-most))
+			break
+		}
+		out = append(out, quote(x))
 	}
-	return out
+	return strings.Join(out, ", ")
 }
 
 // AddIperf adds one iperf3 run.
@@ -1024,7 +1048,7 @@ func (f *Fit) report(in FitInput, spans []span, fits []lineFit) {
 func (f *Fit) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	p := &f.Profile
-	fmt.Fprintf(&b, "profile %s: %d band(s)", p.Name, len(p.Bands))
+	fmt.Fprintf(&b, "profile %s: %d band(s)", printable(p.Name), len(p.Bands))
 	if p.EagerLimit > 0 {
 		fmt.Fprintf(&b, ", eager limit %d B", p.EagerLimit)
 	}
@@ -1057,9 +1081,9 @@ func (f *Fit) WriteTable(w io.Writer) error {
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "%-10s %-38s %s\n", "kind", "error: n rms max | means | spread", "input")
 	for _, in := range f.Report.Inputs {
-		name := in.Path
+		name := printable(in.Path)
 		if in.Experiment != "" {
-			name += " [" + in.Experiment + "]"
+			name += " [" + printable(in.Experiment) + "]"
 		}
 		fmt.Fprintf(&b, "%-10s %-38s %s\n", in.Kind, resCell(&in.Residuals), name)
 	}

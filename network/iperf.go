@@ -7,13 +7,30 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"reflect"
 	"strings"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
-// MaxInputBytes bounds what the measurement readers (iperf3, OSU) read
-// from one file, so a hostile or mistaken input cannot exhaust memory.
-const MaxInputBytes = 64 << 20
+// Plausibility bounds of measured values: a value beyond them is not a
+// measurement of any network this models (the fastest links are below
+// 1 Tbit/s) but a corrupt or forged file, and would overflow the fit.
+const (
+	// MaxBitsPerSecond is the largest rate read: 1 Pbit/s.
+	MaxBitsPerSecond = 1e15
+	// MaxSeconds is the longest duration, time stamp or interval read
+	// (about 116 days; iperf3 refuses -t above 86400 s).
+	MaxSeconds = 1e7
+	// MaxRTTMicros is the largest round-trip or one-way time read, in
+	// microseconds (1000 s).
+	MaxRTTMicros = 1e9
+	// MaxMessageBytes is the largest message size read (1 TiB).
+	MaxMessageBytes = 1 << 40
+	// MaxCPUPercent is the largest CPU figure read (10,000 CPUs busy).
+	MaxCPUPercent = 1e6
+)
 
 // IperfResult is one client-side `iperf3 -J` run (TCP): the test
 // parameters, the per-interval series and the end-of-test summary.
@@ -210,16 +227,64 @@ func inputErr(file string, line int, field, format string, a ...any) error {
 	return &InputError{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
-// readLimited reads all of r, at most MaxInputBytes.
+// quoteMax bounds the bytes of an input value quoted in a message.
+const quoteMax = 80
+
+// quote quotes a value of the input for a message, cut to a bounded
+// prefix.
+func quote(s string) string { return limitio.Quote(s, quoteMax) }
+
+// MeasurementKind names measurement files in size-limit messages.
+const MeasurementKind = "measurement"
+
+// readLimited reads all of r, at most limitio.Measurement bytes (more is
+// a *limitio.TooLargeError naming the file and the limit).
 func readLimited(name string, r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes+1))
+	return limitio.ReadAll(r, name, limitio.Measurement, MeasurementKind)
+}
+
+// ReadMeasurementFile reads a measurement file (iperf3 JSON, OSU output
+// or table, ping output) whole, at most limitio.Measurement bytes; a
+// folder or a larger file is refused naming the file and the limit. The
+// formats are text: a NUL byte in the first 64 KiB (/dev/zero, a binary)
+// is refused at once, without reading on.
+func ReadMeasurementFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	if len(data) > MaxInputBytes {
-		return nil, inputErr(name, 0, "", "larger than %d MiB", MaxInputBytes>>20)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	return data, nil
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, MeasurementKind)
+	}
+	if st.Mode().IsRegular() && st.Size() > limitio.Measurement {
+		return nil, &limitio.TooLargeError{Path: path, Kind: MeasurementKind, Limit: limitio.Measurement}
+	}
+	head := make([]byte, 64<<10)
+	n, err := io.ReadFull(f, head)
+	head = head[:n]
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		return nil, inputErr(path, lineOf(head, int64(i)), "", "binary data (a NUL byte at offset %d): not iperf3 JSON, OSU output or ping output", i)
+	}
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return head, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rest, err := limitio.ReadAll(f, path, limitio.Measurement-int64(n), MeasurementKind)
+	if err != nil {
+		var tl *limitio.TooLargeError
+		if errors.As(err, &tl) {
+			tl.Limit = limitio.Measurement
+		}
+		return nil, err
+	}
+	return append(head, rest...), nil
 }
 
 // lineOf is the 1-based line of byte offset off in data.
@@ -273,8 +338,13 @@ func ReadIperf3All(name string, r io.Reader) ([]*IperfResult, error) {
 		res, err := convertIperf(name, &doc)
 		if err != nil {
 			var ie *InputError
-			if len(runs) > 0 && errors.As(err, &ie) {
-				ie.Msg = fmt.Sprintf("%s (in run %d, from line %d)", ie.Msg, len(runs)+1, lineOf(data, start+int64(countSpace(data[start:]))))
+			if errors.As(err, &ie) {
+				if ie.Line == 0 && ie.Field != "" {
+					ie.Line = jsonPathLine(data, start, ie.Field)
+				}
+				if len(runs) > 0 {
+					ie.Msg = fmt.Sprintf("%s (in run %d, from line %d)", ie.Msg, len(runs)+1, lineOf(data, start+int64(countSpace(data[start:]))))
+				}
 			}
 			return nil, err
 		}
@@ -284,6 +354,89 @@ func ReadIperf3All(name string, r io.Reader) ([]*IperfResult, error) {
 		return nil, inputErr(name, 0, "", "empty: no iperf3 JSON document")
 	}
 	return runs, nil
+}
+
+// jsonPathLine returns the line of the value at path (as the readers
+// write paths: "end.streams[0].sender.bits_per_second") in the JSON
+// document starting at byte start of data, or of its nearest ancestor
+// present (a missing field's object); 0 if the document cannot be
+// walked.
+func jsonPathLine(data []byte, start int64, path string) int {
+	type frame struct {
+		path      string
+		array     bool
+		idx       int
+		key       string
+		expectKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(data[start:]))
+	var stack []*frame
+	best := 0
+	valuePath := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.array {
+			return fmt.Sprintf("%s[%d]", f.path, f.idx)
+		}
+		if f.path == "" {
+			return f.key
+		}
+		return f.path + "." + f.key
+	}
+	advance := func() {
+		if len(stack) == 0 {
+			return
+		}
+		f := stack[len(stack)-1]
+		if f.array {
+			f.idx++
+		} else {
+			f.expectKey = true
+		}
+	}
+	for {
+		off := start + dec.InputOffset()
+		off += int64(countSpace(data[off:]))
+		tok, err := dec.Token()
+		if err != nil {
+			return best
+		}
+		if len(stack) > 0 && !stack[len(stack)-1].array && stack[len(stack)-1].expectKey {
+			if k, ok := tok.(string); ok {
+				stack[len(stack)-1].key = k
+				stack[len(stack)-1].expectKey = false
+				continue
+			}
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return best
+			}
+			advance()
+			continue
+		}
+		vp := valuePath()
+		if vp == path {
+			return lineOf(data, off)
+		}
+		if vp == "" || strings.HasPrefix(path, vp+".") || strings.HasPrefix(path, vp+"[") {
+			best = lineOf(data, off)
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{path: vp, expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{path: vp, array: true})
+		default:
+			if len(stack) == 0 {
+				return best
+			}
+			advance()
+		}
+	}
 }
 
 func countSpace(b []byte) int {
@@ -302,6 +455,11 @@ func iperfJSONErr(name string, data []byte, start int64, err error) error {
 		return inputErr(name, lineOf(data, syn.Offset), "", "not valid JSON (offset %d): %v", syn.Offset, syn)
 	case errors.As(err, &typ):
 		off := start + typ.Offset
+		if typ.Value == "number" || strings.HasPrefix(typ.Value, "number ") {
+			if w := jsonTypeWord(typ.Type); w == "a number" {
+				return inputErr(name, lineOf(data, off), typ.Field, "%s is out of range for a number", quote(strings.TrimPrefix(typ.Value, "number ")))
+			}
+		}
 		return inputErr(name, lineOf(data, off), typ.Field, "must be %s, got a JSON %s", jsonTypeWord(typ.Type), typ.Value)
 	}
 	return inputErr(name, 0, "", "not an iperf3 JSON document: %v", err)
@@ -311,7 +469,7 @@ func iperfJSONErr(name string, data []byte, start int64, err error) error {
 func convertIperf(name string, doc *iperfJSON) (*IperfResult, error) {
 	var err error
 	if doc.Error != nil {
-		return nil, inputErr(name, 0, "error", "iperf3 reported an error: %q", *doc.Error)
+		return nil, inputErr(name, 0, "error", "iperf3 reported an error: %s", quote(*doc.Error))
 	}
 	res := &IperfResult{Name: name}
 	if doc.Start == nil {
@@ -326,19 +484,19 @@ func convertIperf(name string, doc *iperfJSON) (*IperfResult, error) {
 	case ts.Protocol == nil:
 		return nil, inputErr(name, 0, "start.test_start.protocol", "missing")
 	case *ts.Protocol != "TCP":
-		return nil, inputErr(name, 0, "start.test_start.protocol", "%q: only TCP runs are read", *ts.Protocol)
+		return nil, inputErr(name, 0, "start.test_start.protocol", "%s: only TCP runs are read", quote(*ts.Protocol))
 	case ts.NumStreams == nil:
 		return nil, inputErr(name, 0, "start.test_start.num_streams", "missing")
 	case !isCount(*ts.NumStreams) || *ts.NumStreams < 1 || *ts.NumStreams > 1<<16:
 		return nil, inputErr(name, 0, "start.test_start.num_streams", "%v must be a whole number from 1 to 65536", *ts.NumStreams)
 	case ts.Duration == nil:
 		return nil, inputErr(name, 0, "start.test_start.duration", "missing")
-	case *ts.Duration < 0:
-		return nil, inputErr(name, 0, "start.test_start.duration", "%v must not be negative", *ts.Duration)
-	case !isCount(ts.Blksize):
-		return nil, inputErr(name, 0, "start.test_start.blksize", "%v must be a whole number, not negative", ts.Blksize)
-	case ts.Omit < 0:
-		return nil, inputErr(name, 0, "start.test_start.omit", "%v must not be negative", ts.Omit)
+	case *ts.Duration < 0 || *ts.Duration > MaxSeconds:
+		return nil, inputErr(name, 0, "start.test_start.duration", "%v must be from 0 to %g seconds", *ts.Duration, MaxSeconds)
+	case !isCount(ts.Blksize) || ts.Blksize > 1<<30:
+		return nil, inputErr(name, 0, "start.test_start.blksize", "%v must be a whole number of bytes from 0 to 1 GiB", ts.Blksize)
+	case ts.Omit < 0 || ts.Omit > MaxSeconds:
+		return nil, inputErr(name, 0, "start.test_start.omit", "%v must be from 0 to %g seconds", ts.Omit, MaxSeconds)
 	}
 	res.Protocol = *ts.Protocol
 	res.NumStreams = int(*ts.NumStreams)
@@ -419,8 +577,8 @@ func convertIperf(name string, doc *iperfJSON) (*IperfResult, error) {
 			v     float64
 			dst   *float64
 		}{{"min_rtt", s.Sender.MinRTT, &st.MinRTT}, {"mean_rtt", s.Sender.MeanRTT, &st.MeanRTT}, {"max_rtt", s.Sender.MaxRTT, &st.MaxRTT}} {
-			if f.v < 0 {
-				return nil, inputErr(name, 0, path+".sender."+f.field, "%v must not be negative", f.v)
+			if f.v < 0 || f.v > MaxRTTMicros {
+				return nil, inputErr(name, 0, path+".sender."+f.field, "%v must be from 0 to %g µs", f.v, MaxRTTMicros)
 			}
 			*f.dst = f.v * 1e-6 // iperf3 reports microseconds
 		}
@@ -434,9 +592,10 @@ func convertIperf(name string, doc *iperfJSON) (*IperfResult, error) {
 		for _, f := range []struct {
 			field string
 			v     float64
-		}{{"host_total", c.HostTotal}, {"remote_total", c.RemoteTotal}} {
-			if f.v < 0 {
-				return nil, inputErr(name, 0, "end.cpu_utilization_percent."+f.field, "%v must not be negative", f.v)
+		}{{"host_total", c.HostTotal}, {"host_user", c.HostUser}, {"host_system", c.HostSystem},
+			{"remote_total", c.RemoteTotal}, {"remote_user", c.RemoteUser}, {"remote_system", c.RemoteSystem}} {
+			if f.v < 0 || f.v > MaxCPUPercent {
+				return nil, inputErr(name, 0, "end.cpu_utilization_percent."+f.field, "%v must be from 0 to %g percent", f.v, MaxCPUPercent)
 			}
 		}
 	}
@@ -481,8 +640,25 @@ func (s *iperfSumJSON) convert(file, path string) (IperfSum, error) {
 	if !isCount(*s.Bytes) {
 		return out, inputErr(file, 0, path+".bytes", "%v must be a whole number of bytes", *s.Bytes)
 	}
-	if s.Start < 0 || s.End < s.Start {
-		return out, inputErr(file, 0, path+".end", "%v s is before start %v s", s.End, s.Start)
+	if *s.Seconds > MaxSeconds {
+		return out, inputErr(file, 0, path+".seconds", "%v is longer than %g s: not a measured interval", *s.Seconds, MaxSeconds)
+	}
+	if bps := *s.BitsPerSecond; bps > MaxBitsPerSecond {
+		return out, inputErr(file, 0, path+".bits_per_second", "%v is above %g (1 Pbit/s): not a measured rate", bps, MaxBitsPerSecond)
+	}
+	// iperf3 computes the rate from the bytes and the seconds: a rate far
+	// from theirs is a corrupt or forged file.
+	if sec := *s.Seconds; sec > 0 {
+		bps, want := *s.BitsPerSecond, *s.Bytes*8/sec
+		if math.Abs(bps-want) > 0.1*max(bps, want)+1 {
+			return out, inputErr(file, 0, path+".bits_per_second", "%v disagrees with bytes*8/seconds = %.6g", bps, want)
+		}
+	}
+	if s.Start < 0 || s.Start > MaxSeconds {
+		return out, inputErr(file, 0, path+".start", "%v must be from 0 to %g s", s.Start, MaxSeconds)
+	}
+	if s.End < s.Start || s.End > MaxSeconds {
+		return out, inputErr(file, 0, path+".end", "%v s is before start %v s or after %g s", s.End, s.Start, MaxSeconds)
 	}
 	out = IperfSum{
 		Socket:      int(s.Socket),
@@ -492,6 +668,9 @@ func (s *iperfSumJSON) convert(file, path string) (IperfSum, error) {
 		Bytes:       int64(*s.Bytes),
 		Rate:        *s.BitsPerSecond / 8,
 		Retransmits: -1,
+	}
+	if !isCount(s.Socket) || s.Socket > math.MaxInt32 {
+		return out, inputErr(file, 0, path+".socket", "%v must be a whole number, not negative", s.Socket)
 	}
 	if !isCount(s.PMTU) || s.PMTU > 1<<20 {
 		return out, inputErr(file, 0, path+".pmtu", "%v must be a whole number of bytes", s.PMTU)

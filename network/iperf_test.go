@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 func readFixture(t testing.TB, path string) []byte {
@@ -121,12 +123,12 @@ func TestReadIperf3Errors(t *testing.T) {
 		data []byte
 		want []string
 	}{
-		{"refused", readFixture(t, "iperf3/refused.json"), []string{"x.json: error: iperf3 reported an error", "Connection refused"}},
+		{"refused", readFixture(t, "iperf3/refused.json"), []string{"x.json:10: error: iperf3 reported an error", "Connection refused"}},
 		{"truncated", good[:len(good)/2], []string{"x.json:", "truncated JSON"}},
 		{"syntax", []byte("{\n\"start\": {,}\n}"), []string{"x.json:2: not valid JSON"}},
 		{"not json", []byte("Connecting to host 10.0.0.1"), []string{"x.json:1: not valid JSON"}},
 		{"wrong type", regexp.MustCompile(`"bytes":\s*\d+`).ReplaceAll(good, []byte(`"bytes": "many"`)), []string{"x.json:45: intervals.streams.bytes: must be a number, got a JSON string"}},
-		{"no end", edit(t, func(m map[string]any) { delete(m, "end") }), []string{"x.json: end: missing"}},
+		{"no end", edit(t, func(m map[string]any) { delete(m, "end") }), []string{"x.json:1: end: missing"}},
 		{"empty end", edit(t, func(m map[string]any) { m["end"] = map[string]any{} }), []string{"end: no sum_sent or sum_received"}},
 		{"no start", edit(t, func(m map[string]any) { delete(m, "start") }), []string{"start: missing"}},
 		{"no test_start", edit(t, func(m map[string]any) { delete(obj(m, "start"), "test_start") }), []string{"start.test_start: missing"}},
@@ -147,6 +149,9 @@ func TestReadIperf3Errors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
+			if len(err.Error()) > 400 {
+				t.Errorf("a %d-byte message", len(err.Error()))
+			}
 			if !errors.Is(err, ErrBadInput) {
 				t.Errorf("%v does not match ErrBadInput", err)
 			}
@@ -159,21 +164,113 @@ func TestReadIperf3Errors(t *testing.T) {
 	}
 }
 
+// TestReadIperf3Impossible: values no network produces are refused with
+// the file, the line of the value and its field path.
+func TestReadIperf3Impossible(t *testing.T) {
+	good := readFixture(t, "iperf3/single.json")
+	// at edits the fixture and returns it with the line of the marker.
+	at := func(t *testing.T, marker string, f func(m map[string]any)) ([]byte, int) {
+		data := edit(t, f)
+		i := bytes.Index(data, []byte(marker))
+		if i < 0 || bytes.Count(data, []byte(marker)) != 1 {
+			t.Fatalf("marker %s not once in the edited fixture", marker)
+		}
+		return data, bytes.Count(data[:i], []byte("\n")) + 1
+	}
+	stream0 := func(m map[string]any) map[string]any {
+		return obj(m, "end")["streams"].([]any)[0].(map[string]any)["sender"].(map[string]any)
+	}
+	interval := func(m map[string]any, i int) map[string]any {
+		return m["intervals"].([]any)[i].(map[string]any)["sum"].(map[string]any)
+	}
+	type tc struct {
+		name   string
+		marker string
+		edit   func(m map[string]any)
+		want   string
+	}
+	for _, c := range []tc{
+		{"rate 1e308", "1e+308", func(m map[string]any) { obj(m, "end", "sum_received")["bits_per_second"] = 1e308 },
+			"end.sum_received.bits_per_second: 1e+308 is above 1e+15 (1 Pbit/s): not a measured rate"},
+		{"forged rate", "123456789012", func(m map[string]any) { interval(m, 3)["bits_per_second"] = 123456789012 },
+			"intervals[3].sum.bits_per_second: 1.23456789012e+11 disagrees with bytes*8/seconds"},
+		{"endless interval", "1e+300", func(m map[string]any) { interval(m, 1)["seconds"] = 1e300 },
+			"intervals[1].sum.seconds: 1e+300 is longer than 1e+07 s"},
+		{"rtt of hours", "987654321012", func(m map[string]any) { stream0(m)["max_rtt"] = 987654321012 },
+			"end.streams[0].sender.max_rtt: 9.87654321012e+11 must be from 0 to 1e+09 µs"},
+		{"negative cpu", "-0.125", func(m map[string]any) { obj(m, "end", "cpu_utilization_percent")["host_user"] = -0.125 },
+			"end.cpu_utilization_percent.host_user: -0.125 must be from 0 to 1e+06 percent"},
+		{"duration", "45000000", func(m map[string]any) { obj(m, "start", "test_start")["duration"] = 4.5e7 },
+			"start.test_start.duration: 4.5e+07 must be from 0 to 1e+07 seconds"},
+		{"start after end", "1234.5", func(m map[string]any) { interval(m, 0)["end"] = 1234.5; interval(m, 0)["start"] = 2e6 },
+			"intervals[0].sum.end: 1234.5 s is before start 2e+06 s"},
+		{"huge blksize", "8589934592", func(m map[string]any) { obj(m, "start", "test_start")["blksize"] = 8589934592 },
+			"start.test_start.blksize: 8.589934592e+09 must be a whole number of bytes from 0 to 1 GiB"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data, line := at(t, c.marker, c.edit)
+			_, err := ReadIperf3("x.json", bytes.NewReader(data))
+			want := fmt.Sprintf("x.json:%d: %s", line, c.want)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
+	// A number JSON cannot hold in a float64.
+	huge := regexp.MustCompile(`"bits_per_second":\s*[0-9.e+]+`).ReplaceAll(good, []byte(`"bits_per_second": 1e400`))
+	if _, err := ReadIperf3("x.json", bytes.NewReader(huge)); err == nil || !strings.Contains(err.Error(), `bits_per_second: "1e400" is out of range for a number`) {
+		t.Errorf("1e400: %v", err)
+	}
+	// A long error string is quoted short.
+	long := edit(t, func(m map[string]any) { m["error"] = strings.Repeat("e", 1<<20) })
+	if _, err := ReadIperf3("x.json", bytes.NewReader(long)); err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "(1048576 bytes)") {
+		t.Errorf("long error: %.300v", err)
+	}
+}
+
+// TestReadIperf3Limit: more than limitio.Measurement bytes is refused
+// without reading on (the reader is /dev/zero-like: endless).
+func TestReadIperf3Limit(t *testing.T) {
+	_, err := ReadIperf3("zero.json", endless{})
+	var tl *limitio.TooLargeError
+	if !errors.As(err, &tl) || !strings.Contains(err.Error(), "zero.json: larger than the 256 MiB limit for measurement files") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// endless reads NUL bytes forever, like /dev/zero.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
 func FuzzReadIperf3(f *testing.F) {
 	for _, name := range []string{"single.json", "parallel4.json", "reverse.json", "refused.json"} {
 		f.Add(readFixture(f, "iperf3/"+name))
 	}
 	f.Add([]byte(`{"start":{"test_start":{"protocol":"TCP","num_streams":1,"duration":1}},"end":{}}`))
+	// Hostile seeds: a rate of 1e308, a number past float64, NaN-making
+	// zero seconds, deep nesting, binary bytes.
+	f.Add([]byte(`{"start":{"test_start":{"protocol":"TCP","num_streams":1,"duration":1}},"end":{"streams":[{"sender":{"seconds":1,"bytes":1,"bits_per_second":1e308},"receiver":{"seconds":0,"bytes":8,"bits_per_second":1e400}}],"sum_sent":{"seconds":1,"bytes":1,"bits_per_second":8},"sum_received":{"seconds":1,"bytes":1,"bits_per_second":1e308}}}`))
+	f.Add([]byte(strings.Repeat("[", 20000)))
+	f.Add([]byte("\x00\xff{\"error\":\"\xff\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ReadIperf3("fuzz.json", bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrBadInput) {
 				t.Fatalf("error %v is not an input error", err)
 			}
+			if len(err.Error()) > 1000 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
+			}
 			return
 		}
 		if r.NumStreams < 1 || len(r.Streams) != r.NumStreams || !(r.Received.Seconds > 0) || r.Received.Bytes <= 0 || r.Throughput() < 0 {
 			t.Fatalf("accepted an impossible run: %+v", r)
+		}
+		for _, s := range []IperfSum{r.Sent, r.Received} {
+			if s.Rate > MaxBitsPerSecond/8 || s.Seconds > MaxSeconds || math.IsNaN(s.Rate) {
+				t.Fatalf("accepted an impossible sum: %+v", s)
+			}
 		}
 	})
 }

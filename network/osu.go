@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // OSUKind is what an OSU point-to-point benchmark measured.
@@ -94,15 +96,15 @@ func osuKindOf(title string) (OSUKind, error) {
 	t := strings.ToLower(title)
 	switch {
 	case strings.Contains(t, "bi-directional") || strings.Contains(t, "bidirectional"):
-		return "", fmt.Errorf("%q: bi-directional bandwidth is not read (use osu_bw)", title)
+		return "", fmt.Errorf("%s: bi-directional bandwidth is not read (use osu_bw)", quote(title))
 	case strings.Contains(t, "multiple") || strings.Contains(t, "message rate"):
-		return "", fmt.Errorf("%q: multi-pair tests are not read (use osu_latency or osu_bw)", title)
+		return "", fmt.Errorf("%s: multi-pair tests are not read (use osu_latency or osu_bw)", quote(title))
 	case strings.Contains(t, "latency"):
 		return OSULatency, nil
 	case strings.Contains(t, "bandwidth"):
 		return OSUBandwidth, nil
 	}
-	return "", fmt.Errorf("%q: not an OSU latency or bandwidth test", title)
+	return "", fmt.Errorf("%s: not an OSU latency or bandwidth test", quote(title))
 }
 
 // ReadOSU reads the standard output of osu_latency or osu_bw (OSU
@@ -123,7 +125,7 @@ func ReadOSU(name string, r io.Reader) (*OSUResult, error) {
 	var cols []string // value columns of the current run
 	run := -1
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -155,14 +157,14 @@ func ReadOSU(name string, r io.Reader) (*OSUResult, error) {
 			if f := strings.Fields(body); len(f) > 0 && f[0] == "Size" {
 				found := osuColumnRe.FindAllString(body, -1)
 				if len(found) < 2 || found[0] != "Size" {
-					return nil, inputErr(name, line, "", "cannot read the column header %q", body)
+					return nil, inputErr(name, line, "", "cannot read the column header %s", quote(body))
 				}
 				cols = nil
 				for _, c := range found[1:] {
 					cols = append(cols, strings.TrimSpace(c))
 				}
 				if !slices.Equal(res.Columns, cols) && res.Columns != nil {
-					return nil, inputErr(name, line, "", "columns %q differ from the first run's %q", cols, res.Columns)
+					return nil, inputErr(name, line, "", "columns %s differ from the first run's %s", quote(strings.Join(cols, ", ")), quote(strings.Join(res.Columns, ", ")))
 				}
 				res.Columns = cols
 				if err := checkOSUUnit(res.Kind, cols[0]); err != nil {
@@ -179,9 +181,9 @@ func ReadOSU(name string, r io.Reader) (*OSUResult, error) {
 		}
 		f := strings.Fields(text)
 		if len(f) != len(cols)+1 {
-			return nil, inputErr(name, line, "", "%d fields, want %d (Size and %s)", len(f), len(cols)+1, strings.Join(cols, ", "))
+			return nil, inputErr(name, line, "", "%d fields, want %d (Size and %s)", len(f), len(cols)+1, clipText(strings.Join(cols, ", ")))
 		}
-		size, err := parseSize(f[0])
+		size, err := parseMessageSize(f[0])
 		if err != nil {
 			return nil, inputErr(name, line, "Size", "%v", err)
 		}
@@ -189,10 +191,13 @@ func ReadOSU(name string, r io.Reader) (*OSUResult, error) {
 		for i, c := range cols {
 			v, err := strconv.ParseFloat(f[i+1], 64)
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, inputErr(name, line, c, "cannot read %q as a number", f[i+1])
+				return nil, inputErr(name, line, c, "cannot read %s as a number", quote(f[i+1]))
 			}
 			if v < 0 {
 				return nil, inputErr(name, line, c, "%v must not be negative", v)
+			}
+			if limit, unit := osuColumnLimit(c); v > limit {
+				return nil, inputErr(name, line, c, "%v is above %g %s: not a measurement", v, limit, unit)
 			}
 			if i == 0 {
 				if err := checkOSUValue(res.Kind, v); err != nil {
@@ -209,6 +214,9 @@ func ReadOSU(name string, r io.Reader) (*OSUResult, error) {
 		res.Samples = append(res.Samples, s)
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, inputErr(name, line+1, "", "a line longer than %s: not OSU output", limitio.Size(maxLine))
+		}
 		return nil, inputErr(name, line+1, "", "%v", err)
 	}
 	if run < 0 {
@@ -235,6 +243,47 @@ func checkOSUUnit(kind OSUKind, col string) error {
 	return nil
 }
 
+// maxLine is the longest line the text readers (OSU, ping) take: their
+// lines are tens of bytes.
+const maxLine = 1 << 20
+
+// Upper bounds of OSU values by unit: microseconds, MB/s, anything else.
+const (
+	maxOSUMicros = MaxRTTMicros
+	maxOSUMBps   = MaxBitsPerSecond / 8 / 1e6
+	maxOSUOther  = 1e15
+)
+
+// osuColumnLimit is the largest plausible value of a column, by its unit.
+func osuColumnLimit(col string) (float64, string) {
+	c := strings.ToLower(col)
+	switch {
+	case strings.Contains(c, "(us)"):
+		return maxOSUMicros, "µs"
+	case strings.Contains(c, "(mb/s)"):
+		return maxOSUMBps, "MB/s (1 Pbit/s)"
+	}
+	return maxOSUOther, ""
+}
+
+// clipText cuts a text for a message (unquoted, like clip in fluxion).
+func clipText(s string) string {
+	if len(s) <= quoteMax {
+		return s
+	}
+	return quote(s)
+}
+
+// parseMessageSize reads a message size (parseSize) no larger than
+// MaxMessageBytes.
+func parseMessageSize(s string) (int64, error) {
+	n, err := parseSize(s)
+	if err == nil && n > MaxMessageBytes {
+		return 0, fmt.Errorf("%d is larger than %d bytes (1 TiB): not a message size", n, int64(MaxMessageBytes))
+	}
+	return n, err
+}
+
 func checkOSUValue(kind OSUKind, v float64) error {
 	if v <= 0 {
 		if kind == OSULatency {
@@ -257,10 +306,10 @@ func parseSize(s string) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("cannot read %q as a message size", s)
+		return 0, fmt.Errorf("cannot read %s as a message size", quote(s))
 	}
 	if f < 0 || f != math.Trunc(f) || f > 1<<53 {
-		return 0, fmt.Errorf("%q must be a whole, non-negative number of bytes", s)
+		return 0, fmt.Errorf("%s must be a whole, non-negative number of bytes", quote(s))
 	}
 	return int64(f), nil
 }
@@ -312,13 +361,13 @@ func ReadOSUCSVAs(name string, r io.Reader, kind OSUKind) (*OSUResult, error) {
 			continue // pandas' index
 		}
 		if _, dup := col[h]; dup {
-			return nil, inputErr(name, 1, h, "duplicate column")
+			return nil, inputErr(name, 1, clipText(h), "duplicate column")
 		}
 		col[h] = i
 	}
 	for _, need := range []string{csvSize, csvValue} {
 		if _, ok := col[need]; !ok {
-			return nil, inputErr(name, 1, need, "missing column (the header has %q)", header)
+			return nil, inputErr(name, 1, need, "missing column (the header has %s)", quote(strings.Join(header, ",")))
 		}
 	}
 	res := &OSUResult{Name: name, Columns: []string{csvValue}}
@@ -332,15 +381,20 @@ func ReadOSUCSVAs(name string, r io.Reader, kind OSUKind) (*OSUResult, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		s := OSUSample{Line: line}
-		if s.Size, err = parseSize(strings.TrimSpace(rec[col[csvSize]])); err != nil {
+		if s.Size, err = parseMessageSize(strings.TrimSpace(rec[col[csvSize]])); err != nil {
 			return nil, inputErr(name, line, csvSize, "%v", err)
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rec[col[csvValue]]), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, inputErr(name, line, csvValue, "cannot read %q as a number", rec[col[csvValue]])
+			return nil, inputErr(name, line, csvValue, "cannot read %s as a number", quote(rec[col[csvValue]]))
 		}
 		if v <= 0 {
 			return nil, inputErr(name, line, csvValue, "%v must be positive", v)
+		}
+		// Both tables name the column average_latency_us; the bandwidth
+		// one holds MB/s, whose bound is the lower.
+		if v > max(maxOSUMicros, maxOSUMBps) {
+			return nil, inputErr(name, line, csvValue, "%v is above %g: neither a latency in µs nor a bandwidth in MB/s", v, max(maxOSUMicros, maxOSUMBps))
 		}
 		s.Value = v
 		if i, ok := col[csvExperiment]; ok {
@@ -359,7 +413,7 @@ func ReadOSUCSVAs(name string, r io.Reader, kind OSUKind) (*OSUResult, error) {
 			}
 			n, err := parseSize(strings.TrimSpace(rec[i]))
 			if err != nil || n > math.MaxInt32 {
-				return nil, inputErr(name, line, c.name, "cannot read %q as a whole non-negative number", rec[i])
+				return nil, inputErr(name, line, c.name, "cannot read %s as a whole non-negative number up to 2^31-1", quote(rec[i]))
 			}
 			*c.dst = int(n)
 		}
@@ -377,11 +431,12 @@ func ReadOSUCSVAs(name string, r io.Reader, kind OSUKind) (*OSUResult, error) {
 		}
 	}
 	res.Kind = kind
-	if kind == OSUBandwidth {
-		for _, s := range res.Samples {
-			if s.Size == 0 {
-				return nil, inputErr(name, s.Line, csvSize, "0: a bandwidth row needs a positive message size")
-			}
+	for _, s := range res.Samples {
+		if kind == OSUBandwidth && s.Size == 0 {
+			return nil, inputErr(name, s.Line, csvSize, "0: a bandwidth row needs a positive message size")
+		}
+		if limit, unit := osuColumnLimit(map[OSUKind]string{OSULatency: "(us)", OSUBandwidth: "(MB/s)"}[kind]); s.Value > limit {
+			return nil, inputErr(name, s.Line, csvValue, "%v is above %g %s: not a measurement", s.Value, limit, unit)
 		}
 	}
 	return res, nil

@@ -111,6 +111,18 @@ func TestReadOSUErrors(t *testing.T) {
 		{"csv empty", "", "f: empty file", true},
 		{"csv one size", "size,average_latency_us\n4,2\n4,2.1\n", "cannot tell latency from bandwidth", true},
 		{"csv iteration", "size,average_latency_us,iteration\n4,2,x\n", "f:2: iteration:", true},
+		// Impossible values and hostile text.
+		{"huge size", lat + "2199023255553 1.5 1.4\n", "f:3: Size: 2199023255553 is larger than 1099511627776 bytes (1 TiB): not a message size", false},
+		{"latency of hours", lat + "8 1e12 1.4\n", "f:3: Avg Latency(us): 1e+12 is above 1e+09 µs: not a measurement", false},
+		{"tail NaN", lat + "8 1.5 NaN\n", "f:3: P50 Tail Lat(us): cannot read \"NaN\" as a number", false},
+		{"infinite", lat + "8 +Inf 1.4\n", "f:3: Avg Latency(us): cannot read \"+Inf\" as a number", false},
+		{"bandwidth 1e308", "# OSU MPI Bandwidth Test v7.3\n# Size Bandwidth (MB/s)\n8 1e308\n", "f:3: Bandwidth (MB/s): 1e+308 is above 1.25e+08 MB/s (1 Pbit/s): not a measurement", false},
+		{"long value quoted short", lat + "8 " + strings.Repeat("9x", 5000) + " 1\n", `f:3: Avg Latency(us): cannot read "9x9x`, false},
+		{"long line", lat + strings.Repeat("1", 2<<20) + "\n", "f:3: a line longer than 1 MiB: not OSU output", false},
+		{"csv bandwidth 1e12", "size,average_latency_us\n8,1e12\n16,2e12\n", "f:2: average_latency_us: 1e+12 is above 1e+09: neither a latency in µs nor a bandwidth in MB/s", true},
+		{"csv bandwidth too fast", "size,average_latency_us\n8,2e8\n16,4e8\n", "f:2: average_latency_us: 2e+08 is above 1.25e+08 MB/s (1 Pbit/s): not a measurement", true},
+		{"csv huge size", "size,average_latency_us\n1e15,2\n", "f:2: size: 1000000000000000 is larger than", true},
+		{"csv header quoted short", strings.Repeat("h", 5000) + "\n1\n", "f:1: size: missing column (the header has \"hhhh", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
@@ -125,6 +137,9 @@ func TestReadOSUErrors(t *testing.T) {
 			if !errors.Is(err, ErrBadInput) {
 				t.Errorf("%v is not an input error", err)
 			}
+			if len(err.Error()) > 300 {
+				t.Errorf("a %d-byte message", len(err.Error()))
+			}
 		})
 	}
 }
@@ -133,11 +148,19 @@ func FuzzReadOSU(f *testing.F) {
 	for _, n := range []string{"osu_latency-v5.txt", "osu_latency-v7.txt", "osu_bw-v5.txt", "osu_bw-v7.txt"} {
 		f.Add(readFixture(f, "osu/"+n))
 	}
+	// Hostile seeds: impossible values, NaN, binary bytes.
+	const lat = "# OSU MPI Latency Test v7.3\n# Size       Avg Latency(us)   P50 Tail Lat(us)\n"
+	f.Add([]byte(lat + "2199023255553 1.5 1.4\n8 1e12 NaN\n"))
+	f.Add([]byte("# OSU MPI Bandwidth Test v7.3\n# Size Bandwidth (MB/s)\n8 1e308\n-1 +Inf\n"))
+	f.Add([]byte("\x00\x00# OSU\xff\xfe\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ReadOSU("fuzz", bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrBadInput) {
 				t.Fatalf("error %v is not an input error", err)
+			}
+			if len(err.Error()) > 1000 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
 			}
 			return
 		}
@@ -145,7 +168,8 @@ func FuzzReadOSU(f *testing.F) {
 			t.Fatalf("accepted %+v", r)
 		}
 		for _, s := range r.Samples {
-			if s.Size < 0 || !(s.Value > 0) {
+			limit, _ := osuColumnLimit(r.Columns[0])
+			if s.Size < 0 || s.Size > MaxMessageBytes || !(s.Value > 0) || s.Value > limit {
 				t.Fatalf("accepted sample %+v", s)
 			}
 		}
@@ -156,16 +180,25 @@ func FuzzReadOSUCSV(f *testing.F) {
 	f.Add(readFixture(f, "osu/table-a.csv"))
 	f.Add(readFixture(f, "osu/table-b.csv"))
 	f.Add([]byte("size,average_latency_us\n1,2\n2,4\n"))
+	f.Add([]byte("size,average_latency_us\n1e15,2\n8,1e308\n16,NaN\n"))
+	f.Add([]byte("size,average_latency_us,experiment\n8,2e8,\"a\nb\"\n16,4e8,\x00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ReadOSUCSV("fuzz.csv", bytes.NewReader(data))
 		if err != nil {
 			if !errors.Is(err, ErrBadInput) {
 				t.Fatalf("error %v is not an input error", err)
 			}
+			if len(err.Error()) > 1000 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
+			}
 			return
 		}
 		for _, s := range r.Samples {
-			if s.Size < 0 || !(s.Value > 0) || (r.Kind == OSUBandwidth && s.Size == 0) {
+			limit := maxOSUMicros
+			if r.Kind == OSUBandwidth {
+				limit = maxOSUMBps
+			}
+			if s.Size < 0 || s.Size > MaxMessageBytes || !(s.Value > 0) || s.Value > limit || (r.Kind == OSUBandwidth && s.Size == 0) {
 				t.Fatalf("accepted sample %+v", s)
 			}
 		}

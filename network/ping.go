@@ -2,11 +2,15 @@ package network
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // PingResult is the summary line of iputils ping: round-trip times in
@@ -39,10 +43,14 @@ func (r *PingResult) Median() float64 {
 // ReadPing reads iputils ping output (`ping -c N HOST`): the
 // "N packets transmitted, M received" line and the
 // "rtt min/avg/max/mdev = a/b/c/d ms" line. A run with no reply, or
-// output without those lines, is an error naming the file and line.
+// output without those lines, is an error naming the file and line; so
+// is a time that is not a finite number of milliseconds up to
+// MaxRTTMicros, more replies than requests, or input over
+// limitio.Measurement bytes or with a line over 1 MiB.
 func ReadPing(name string, r io.Reader) (*PingResult, error) {
 	res := &PingResult{Name: name}
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(limitio.Reader(r, name, limitio.Measurement, MeasurementKind))
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	line, statsLine, rttLine := 0, 0, 0
 	for sc.Scan() {
 		line++
@@ -52,8 +60,8 @@ func ReadPing(name string, r io.Reader) (*PingResult, error) {
 			_, rest, _ := strings.Cut(t, " time=")
 			num, unit, _ := strings.Cut(rest, " ")
 			v, err := strconv.ParseFloat(num, 64)
-			if err != nil || v < 0 || unit != "ms" {
-				return nil, &InputError{File: name, Line: line, Field: "time", Msg: fmt.Sprintf("cannot read the round trip in %q", t)}
+			if err != nil || !pingTime(v) || unit != "ms" {
+				return nil, &InputError{File: name, Line: line, Field: "time", Msg: fmt.Sprintf("cannot read the round trip in %s (want time=<ms> ms, at most %g ms)", quote(t), MaxRTTMicros/1000)}
 			}
 			res.Times = append(res.Times, v/1000)
 		case strings.Contains(t, "packets transmitted"):
@@ -61,7 +69,7 @@ func ReadPing(name string, r io.Reader) (*PingResult, error) {
 			var err error
 			fields := strings.Split(t, ",")
 			if len(fields) < 2 {
-				return nil, &InputError{File: name, Line: line, Msg: fmt.Sprintf("cannot read %q", t)}
+				return nil, &InputError{File: name, Line: line, Msg: fmt.Sprintf("cannot read %s", quote(t))}
 			}
 			if res.Sent, err = leadingInt(fields[0]); err != nil {
 				return nil, &InputError{File: name, Line: line, Field: "packets transmitted", Msg: err.Error()}
@@ -75,7 +83,7 @@ func ReadPing(name string, r io.Reader) (*PingResult, error) {
 			vals, unit, ok2 := strings.Cut(strings.TrimSpace(rest), " ")
 			parts := strings.Split(vals, "/")
 			if !ok || !ok2 || unit != "ms" || len(parts) < 3 {
-				return nil, &InputError{File: name, Line: line, Field: "rtt", Msg: fmt.Sprintf("cannot read %q (want rtt min/avg/max/mdev = a/b/c/d ms)", t)}
+				return nil, &InputError{File: name, Line: line, Field: "rtt", Msg: fmt.Sprintf("cannot read %s (want rtt min/avg/max/mdev = a/b/c/d ms)", quote(t))}
 			}
 			dst := []*float64{&res.Min, &res.Avg, &res.Max, &res.Mdev}
 			for i, p := range parts {
@@ -83,27 +91,40 @@ func ReadPing(name string, r io.Reader) (*PingResult, error) {
 					break
 				}
 				v, err := strconv.ParseFloat(p, 64)
-				if err != nil || v < 0 {
-					return nil, &InputError{File: name, Line: line, Field: "rtt", Msg: fmt.Sprintf("%q is not a round-trip time in ms", p)}
+				if err != nil || !pingTime(v) {
+					return nil, &InputError{File: name, Line: line, Field: "rtt", Msg: fmt.Sprintf("%s is not a round-trip time in ms (at most %g)", quote(p), MaxRTTMicros/1000)}
 				}
 				*dst[i] = v / 1000
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, &InputError{File: name, Line: line, Msg: err.Error()}
+		if errors.Is(err, limitio.ErrTooLarge) {
+			return nil, err
+		}
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &InputError{File: name, Line: line + 1, Msg: fmt.Sprintf("a line longer than %s: not ping output", limitio.Size(maxLine))}
+		}
+		return nil, &InputError{File: name, Line: line + 1, Msg: err.Error()}
 	}
 	switch {
 	case statsLine == 0:
 		return nil, &InputError{File: name, Msg: "no \"packets transmitted\" line: not ping output, or truncated"}
 	case res.Received == 0:
 		return nil, &InputError{File: name, Line: statsLine, Field: "received", Msg: "no replies: the path was down"}
+	case res.Received > res.Sent:
+		return nil, &InputError{File: name, Line: statsLine, Field: "received", Msg: fmt.Sprintf("%d replies to %d requests", res.Received, res.Sent)}
 	case rttLine == 0:
 		return nil, &InputError{File: name, Msg: "no \"rtt min/avg/max/mdev\" line: truncated output"}
 	case res.Min > res.Avg || res.Avg > res.Max:
 		return nil, &InputError{File: name, Line: rttLine, Field: "rtt", Msg: "min ≤ avg ≤ max does not hold"}
 	}
 	return res, nil
+}
+
+// pingTime reports whether v is a plausible time in milliseconds.
+func pingTime(v float64) bool {
+	return v >= 0 && !math.IsInf(v, 0) && v <= MaxRTTMicros/1000
 }
 
 func leadingInt(s string) (int, error) {
@@ -113,7 +134,7 @@ func leadingInt(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(f[0])
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a count", f[0])
+		return 0, fmt.Errorf("%s is not a count", quote(f[0]))
 	}
 	return n, nil
 }

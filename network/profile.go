@@ -93,20 +93,20 @@ func (p *Profile) Validate() error {
 		return fmt.Errorf("%w: profile: missing", ErrInvalid)
 	}
 	if len(p.Bands) == 0 {
-		return fmt.Errorf("%w: profile %q: bands: at least one band is needed", ErrInvalid, p.Name)
+		return fmt.Errorf("%w: profile %s: bands: at least one band is needed", ErrInvalid, quote(p.Name))
 	}
 	var prev int64
 	for i, b := range p.Bands {
 		last := i == len(p.Bands)-1
 		switch {
 		case !last && b.MaxBytes <= prev:
-			return fmt.Errorf("%w: profile %q: bands[%d].maxBytes: %d must be above the previous band's %d", ErrInvalid, p.Name, i, b.MaxBytes, prev)
+			return fmt.Errorf("%w: profile %s: bands[%d].maxBytes: %d must be above the previous band's %d", ErrInvalid, quote(p.Name), i, b.MaxBytes, prev)
 		case last && b.MaxBytes != 0 && b.MaxBytes <= prev:
-			return fmt.Errorf("%w: profile %q: bands[%d].maxBytes: %d must be above the previous band's %d (or 0 for no bound)", ErrInvalid, p.Name, i, b.MaxBytes, prev)
+			return fmt.Errorf("%w: profile %s: bands[%d].maxBytes: %d must be above the previous band's %d (or 0 for no bound)", ErrInvalid, quote(p.Name), i, b.MaxBytes, prev)
 		case !(b.Latency >= 0) || math.IsInf(b.Latency, 0):
-			return fmt.Errorf("%w: profile %q: bands[%d].latency: %g s must be finite and not negative", ErrInvalid, p.Name, i, b.Latency)
+			return fmt.Errorf("%w: profile %s: bands[%d].latency: %g s must be finite and not negative", ErrInvalid, quote(p.Name), i, b.Latency)
 		case !(b.Bandwidth > 0) || math.IsInf(b.Bandwidth, 0):
-			return fmt.Errorf("%w: profile %q: bands[%d].bandwidth: %g B/s must be positive and finite", ErrInvalid, p.Name, i, b.Bandwidth)
+			return fmt.Errorf("%w: profile %s: bands[%d].bandwidth: %g B/s must be positive and finite", ErrInvalid, quote(p.Name), i, b.Bandwidth)
 		}
 		prev = b.MaxBytes
 	}
@@ -120,22 +120,22 @@ func (p *Profile) Validate() error {
 	}
 	for _, c := range checks {
 		if !(c.v >= 0) || math.IsInf(c.v, 0) {
-			return fmt.Errorf("%w: profile %q: %s: %g must be finite and not negative", ErrInvalid, p.Name, c.name, c.v)
+			return fmt.Errorf("%w: profile %s: %s: %g must be finite and not negative", ErrInvalid, quote(p.Name), c.name, c.v)
 		}
 	}
 	if p.EagerLimit < 0 {
-		return fmt.Errorf("%w: profile %q: eagerLimit: %d must not be negative", ErrInvalid, p.Name, p.EagerLimit)
+		return fmt.Errorf("%w: profile %s: eagerLimit: %d must not be negative", ErrInvalid, quote(p.Name), p.EagerLimit)
 	}
 	if p.MTU != 0 && p.MTU <= TCPIPHeaderBytes {
-		return fmt.Errorf("%w: profile %q: mtu: %d must exceed the %d bytes of TCP/IP headers", ErrInvalid, p.Name, p.MTU, TCPIPHeaderBytes)
+		return fmt.Errorf("%w: profile %s: mtu: %d must exceed the %d bytes of TCP/IP headers", ErrInvalid, quote(p.Name), p.MTU, TCPIPHeaderBytes)
 	}
 	for i, s := range p.Stages {
 		if err := s.validate(); err != nil {
-			return fmt.Errorf("%w: profile %q: stages[%d] (%s): %v", ErrInvalid, p.Name, i, s.Name, err)
+			return fmt.Errorf("%w: profile %s: stages[%d] (%s): %v", ErrInvalid, quote(p.Name), i, clipText(s.Name), err)
 		}
 	}
 	if len(p.Stages) > 0 && p.payload() <= 0 {
-		return fmt.Errorf("%w: profile %q: stages[0].mtu: packets of %d bytes leave no payload after %d bytes of TCP/IP headers", ErrInvalid, p.Name, p.packetSize(0), TCPIPHeaderBytes)
+		return fmt.Errorf("%w: profile %s: stages[0].mtu: packets of %d bytes leave no payload after %d bytes of TCP/IP headers", ErrInvalid, quote(p.Name), p.packetSize(0), TCPIPHeaderBytes)
 	}
 	return nil
 }

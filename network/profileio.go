@@ -2,6 +2,7 @@ package network
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +10,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/internal/strictyaml"
 )
 
@@ -45,7 +49,7 @@ func WriteProfile(w io.Writer, f *Fit) error {
 	var buf bytes.Buffer
 	buf.WriteString("# converge network profile (" + ProfileKind + "), written by `sim fit network`.\n")
 	if f.Provenance.Command != "" {
-		buf.WriteString("# Regenerate: " + f.Provenance.Command + "\n")
+		buf.WriteString("# Regenerate: " + commentSafe(f.Provenance.Command) + "\n")
 	}
 	var table bytes.Buffer
 	if err := f.WriteTable(&table); err != nil {
@@ -53,7 +57,7 @@ func WriteProfile(w io.Writer, f *Fit) error {
 	}
 	buf.WriteString("#\n")
 	for _, l := range strings.Split(strings.TrimRight(table.String(), "\n"), "\n") {
-		buf.WriteString(strings.TrimRight("# "+l, " ") + "\n")
+		buf.WriteString(strings.TrimRight("# "+commentSafe(l), " ") + "\n")
 	}
 	doc := profileDoc{Kind: ProfileKind, Version: ProfileVersion, Profile: f.Profile, Fit: &f.Report}
 	prov := f.Provenance
@@ -70,16 +74,59 @@ func WriteProfile(w io.Writer, f *Fit) error {
 	return err
 }
 
+// commentSafe escapes what could end a YAML comment line or corrupt the
+// file: line breaks (YAML's \n, \r, NEL, LS, PS), other control and
+// non-printing characters, and bytes that are not UTF-8, each written as
+// a Go escape (\n, \u2028, \xff). Tabs and printable text stay.
+func commentSafe(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\t' || unicode.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
+
 // ReadProfile reads a profile file strictly: unknown keys, duplicate
 // keys and wrong types are errors naming the file, the line and the
 // field path (profile.yaml:12: bands[1].bandwidth: ...); so is a
 // profile Validate rejects. The provenance is nil if the file has none;
 // its Fit holds the file's fit: section.
+//
+// At most limitio.Profile bytes are read; a longer input is a
+// *limitio.TooLargeError naming the file and the limit.
 func ReadProfile(name string, r io.Reader) (*Profile, *Provenance, error) {
-	data, err := readLimited(name, r)
+	data, err := limitio.ReadAll(r, name, limitio.Profile, ProfileFileKind)
 	if err != nil {
 		return nil, nil, err
 	}
+	return parseProfile(name, data)
+}
+
+// ProfileFileKind names profile files in size-limit messages.
+const ProfileFileKind = "network profile"
+
+// ReadProfileFile reads the profile file at path (see ReadProfile); a
+// folder, or a file over limitio.Profile bytes (/dev/zero), is refused
+// naming the file. Errors name the file as given.
+func ReadProfileFile(path string) (*Profile, *Provenance, error) {
+	data, err := limitio.ReadFile(path, limitio.Profile, ProfileFileKind)
+	if err != nil {
+		return nil, nil, err
+	}
+	return parseProfile(path, data)
+}
+
+func parseProfile(name string, data []byte) (*Profile, *Provenance, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -97,9 +144,12 @@ func ReadProfile(name string, r io.Reader) (*Profile, *Provenance, error) {
 		return nil, nil, &InputError{File: name, Msg: "empty profile file"}
 	}
 	n := root.Content[0]
+	if err := decodeBinary(n, name); err != nil {
+		return nil, nil, err
+	}
 	d := &strictyaml.Decoder{
 		Err: func(path string, line int, msg string) error {
-			return &InputError{File: name, Line: line, Field: path, Msg: msg}
+			return &InputError{File: name, Line: line, Field: clipText(path), Msg: clipMsg(msg)}
 		},
 		Strict:     true,
 		NullSlices: true,
@@ -113,7 +163,7 @@ func ReadProfile(name string, r io.Reader) (*Profile, *Provenance, error) {
 	case doc.Kind == "":
 		return nil, nil, &InputError{File: name, Line: n.Line, Field: "kind", Msg: "missing (want " + ProfileKind + ")"}
 	case doc.Kind != ProfileKind:
-		return nil, nil, &InputError{File: name, Line: lines["kind"], Field: "kind", Msg: fmt.Sprintf("%q: want %s", doc.Kind, ProfileKind)}
+		return nil, nil, &InputError{File: name, Line: lines["kind"], Field: "kind", Msg: fmt.Sprintf("%s: want %s", quote(doc.Kind), ProfileKind)}
 	case doc.Version != ProfileVersion:
 		return nil, nil, &InputError{File: name, Line: lines["version"], Field: "version", Msg: fmt.Sprintf("%d: this build reads version %d", doc.Version, ProfileVersion)}
 	}
@@ -130,6 +180,41 @@ func ReadProfile(name string, r io.Reader) (*Profile, *Provenance, error) {
 		prov.Fit = doc.Fit
 	}
 	return &p, prov, nil
+}
+
+// clipMsg cuts a message built elsewhere (the strict decoder quotes
+// values) to a bounded length, saying how long it was.
+func clipMsg(msg string) string {
+	const most = 300
+	if len(msg) <= most {
+		return msg
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (a %d-byte message)", msg[:cut], len(msg))
+}
+
+// decodeBinary turns the !!binary scalars of the tree into the strings
+// they encode: the YAML encoder writes a string that is not valid UTF-8
+// (a file name of arbitrary bytes) as base64 under !!binary, and such a
+// name must read back as written.
+func decodeBinary(n *yaml.Node, file string) error {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!binary" {
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(n.Value), ""))
+		if err != nil {
+			return &InputError{File: file, Line: n.Line, Msg: "!!binary value: not base64: " + err.Error()}
+		}
+		n.Value, n.Tag, n.Style = string(b), "!!str", yaml.DoubleQuotedStyle
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := decodeBinary(c, file); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // locate finds the longest recorded field path that a validation

@@ -3,6 +3,9 @@ package network
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -132,6 +135,137 @@ func FuzzReadProfile(f *testing.F) {
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("accepted an invalid profile: %v", err)
+		}
+	})
+}
+
+// hostileNames are profile names and input file names that must survive a
+// write and a read unchanged: YAML line breaks (\n, \r, NEL, LS, PS),
+// comment and document markers, quotes, tags, anchors, control bytes,
+// invalid UTF-8 and a long name.
+var hostileNames = []string{
+	"plain",
+	"a\nkind: Injected\nversion: 9",
+	"x\r\nbands: []",
+	"nel\u0085after",
+	"ls\u2028ps\u2029end",
+	"# not a comment",
+	"--- \n...\n",
+	`"quoted" 'single' \back\slash`,
+	"!!binary AAAA",
+	"&anchor *alias",
+	"- list: item",
+	"{a: b}",
+	"tab\there",
+	"bell\a nul\x00 esc\x1b[31m del\x7f",
+	"bad utf8 \xff\xfe here",
+	"yes", "null", "~", "0x1F", "1e3", "",
+	" leading and trailing ",
+	strings.Repeat("long ", 2000),
+}
+
+// TestProfileHostileNamesRoundTrip: a profile written with any of the
+// hostile names (as its name, an input file's path and in the command)
+// reads back with the same names, and its comments hold no line break
+// that YAML would honour.
+func TestProfileHostileNamesRoundTrip(t *testing.T) {
+	for i, name := range hostileNames {
+		f := fittedFixture(t)
+		f.Profile.Name = name
+		f.Provenance.Inputs[0].Path = name
+		f.Report.Inputs[0].Path = name
+		f.Provenance.Command = "sim fit network " + name + " -o p.yaml"
+		f.Provenance.Notes = append(f.Provenance.Notes, name)
+		var buf bytes.Buffer
+		if err := WriteProfile(&buf, f); err != nil {
+			t.Fatalf("%d %.40q: %v", i, name, err)
+		}
+		p, prov, err := ReadProfile("p.yaml", bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("%d %.40q: read back: %v\n%s", i, name, err, buf.String())
+		}
+		if p.Name != name || prov.Inputs[0].Path != name || prov.Fit.Inputs[0].Path != name || prov.Command != f.Provenance.Command || prov.Notes[len(prov.Notes)-1] != name {
+			t.Errorf("%d %.40q: read back name %.40q, input %.40q, fit input %.40q, command %.60q", i, name, p.Name, prov.Inputs[0].Path, prov.Fit.Inputs[0].Path, prov.Command)
+		}
+		// Every comment line is one line to YAML: no break inside it.
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.HasPrefix(l, "#") && strings.ContainsAny(l, "\r\u0085\u2028\u2029") {
+				t.Errorf("%d %.40q: a comment holds a YAML line break: %q", i, name, l)
+			}
+		}
+	}
+}
+
+// TestReadFilesHostile: the file readers refuse what is not a profile or
+// a measurement with one short message naming the file.
+func TestReadFilesHostile(t *testing.T) {
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, "passwd")
+	var pw strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&pw, "user%d:x:%d:%d:User %d:/home/user%d:/bin/bash\n", i, 1000+i, 1000+i, i, i)
+	}
+	if err := os.WriteFile(passwd, []byte(pw.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		read func(string) error
+		path string
+		want string
+	}{
+		{"profile /dev/zero", readProfileFile, "/dev/zero", "/dev/zero: larger than the 16 MiB limit for network profile files"},
+		{"profile folder", readProfileFile, dir, dir + ": is a folder, not a network profile file"},
+		{"profile passwd", readProfileFile, passwd, passwd + ":1: must be a mapping, got \"user0:x:1000"},
+		{"measurement /dev/zero", readMeasurement, "/dev/zero", "/dev/zero:1: binary data (a NUL byte at offset 0)"},
+		{"measurement folder", readMeasurement, dir, dir + ": is a folder, not a measurement file"},
+		{"measurement missing", readMeasurement, filepath.Join(dir, "none"), "no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.read(tc.path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if len(err.Error()) > len(tc.path)+200 {
+				t.Errorf("a %d-byte message: %.300s", len(err.Error()), err)
+			}
+		})
+	}
+	data, err := ReadMeasurementFile(filepath.Join("testdata", "iperf3", "single.json"))
+	if err != nil || !bytes.Equal(data, readFixture(t, "iperf3/single.json")) {
+		t.Errorf("single.json: %d bytes, %v", len(data), err)
+	}
+}
+
+func readProfileFile(path string) error { _, _, err := ReadProfileFile(path); return err }
+func readMeasurement(path string) error { _, err := ReadMeasurementFile(path); return err }
+
+// FuzzProfileNameRoundTrip: whatever the profile's name and its inputs'
+// paths, the profile written reads back with the same names (no YAML
+// injection through a name or a comment).
+func FuzzProfileNameRoundTrip(f *testing.F) {
+	for _, n := range hostileNames {
+		f.Add(n, n)
+	}
+	base := fittedFixture(f)
+	f.Fuzz(func(t *testing.T, name, path string) {
+		fit := *base
+		fit.Provenance.Inputs = append([]InputFile(nil), base.Provenance.Inputs...)
+		fit.Report.Inputs = append([]InputFit(nil), base.Report.Inputs...)
+		fit.Profile.Name = name
+		fit.Provenance.Inputs[0].Path = path
+		fit.Report.Inputs[0].Path = path
+		fit.Provenance.Command = "sim fit network " + path + " --name " + name
+		var buf bytes.Buffer
+		if err := WriteProfile(&buf, &fit); err != nil {
+			t.Fatal(err)
+		}
+		p, prov, err := ReadProfile("p.yaml", bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("read back: %v\n%s", err, buf.String())
+		}
+		if p.Name != name || prov.Inputs[0].Path != path || prov.Fit.Inputs[0].Path != path || prov.Command != fit.Provenance.Command {
+			t.Fatalf("read back name %q path %q command %q", p.Name, prov.Inputs[0].Path, prov.Command)
 		}
 	})
 }
