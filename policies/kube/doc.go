@@ -8,9 +8,13 @@
 // timestamp (the creation time, reset to the end of the failed cycle on
 // every requeue). A pod that fits nowhere goes to unschedulablePods with
 // the filter plugins that rejected it. A cluster event moves the pods it
-// may help out again, honouring each plugin's registered events: a pod
-// deletion helps pods rejected by NodeResourcesFit; a node change helps
-// every pod. Moved pods go to backoffQ while their backoff
+// may help out again, as upstream's QueueingHints decide
+// (queueing_hints.go): the deletion of a bound pod helps the pods
+// NodeResourcesFit rejected; a node added or changed helps a pod if the
+// hint of one of its rejecting plugins says so (the pod now fits the
+// node's allocatable and a resource it requests grew; the cordon was
+// lifted; its taints are now tolerated; it now matches the pod's node
+// affinity). Moved pods go to backoffQ while their backoff
 // (initial·2^(attempts−1), capped, by default 1 s … 10 s) runs, else to
 // activeQ. backoffQ is flushed to activeQ on a 1-s tick, and pods that
 // stayed in unschedulablePods longer than 5 min are flushed on a 30-s tick.
@@ -69,8 +73,13 @@
 //     VolumeZone, volume limits), no NodePorts, no scheduling gates, no
 //     DoNotSchedule topology spread constraints of the pod's own, no
 //     extenders; Permit and binding have no failure paths.
-//   - Queueing hints are per plugin and event kind, not per object: any
-//     pod deletion re-queues every pod NodeResourcesFit rejected.
+//   - Queueing hints look at the changed node, not at which nodes rejected
+//     the pod, as upstream's do: any deletion of a bound pod re-queues
+//     every pod NodeResourcesFit rejected. Several changes of one node in
+//     one instant are judged as one change.
+//   - A backoff that ends exactly at a flush tick or an event counts as
+//     over (upstream: still backing off until the next tick). Exact ties
+//     need cycles of zero cost; with the default cost they do not happen.
 //   - PodTopologySpread's selector (derived upstream from the Service or
 //     ReplicaSet selecting the pod) is "pods of the same Job".
 //   - Filters are evaluated sequentially, in the rotation order. Upstream

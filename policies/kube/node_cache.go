@@ -73,9 +73,13 @@ type nodeCache struct {
 	plain       []bool
 	zone        []int32
 	hasHostname []bool
-	zoneIDs     map[string]int32
-	zoneMark    []uint32 // scratch: epoch of the cycle that saw the zone
-	zoneCount   []int64  // scratch: matching pods per zone
+	// What the queueing hints compare a changed node with (copies).
+	unschedulable []bool
+	taints        [][]engine.Taint
+	labels        []map[string]string
+	zoneIDs       map[string]int32
+	zoneMark      []uint32 // scratch: epoch of the cycle that saw the zone
+	zoneCount     []int64  // scratch: matching pods per zone
 
 	// The images seen on each node (see image_locality.go), and how many
 	// nodes each image id was seen on.
@@ -115,6 +119,9 @@ func (nc *nodeCache) rebuild(c *engine.Cluster) {
 	nc.plain = make([]bool, n)
 	nc.zone = make([]int32, n)
 	nc.hasHostname = make([]bool, n)
+	nc.unschedulable = make([]bool, n)
+	nc.taints = make([][]engine.Taint, n)
+	nc.labels = make([]map[string]string, n)
 	nc.taintIDs = make([][]int32, n)
 	nc.images = make([][]nodeImage, n)
 	nc.pending = make([][]int32, n)
@@ -188,6 +195,7 @@ func (nc *nodeCache) update(n *engine.Node) {
 	nc.hot[i] = loadHot(n)
 	nc.memo[i] = scoreMemo{}
 	nc.plain[i] = !n.Unschedulable && len(n.Taints) == 0
+	nc.remember(n)
 	nc.taintIDs[i] = nc.taintIDs[i][:0]
 	for j := range n.Taints {
 		nc.taintIDs[i] = append(nc.taintIDs[i], nc.internTaint(&n.Taints[j]))

@@ -23,7 +23,8 @@ const (
 )
 
 // pluginSet is a set of filter plugins, recorded for a pod rejected by them
-// (upstream UnschedulablePlugins) to decide which cluster events may help it.
+// (upstream UnschedulablePlugins) to decide which cluster events may help it
+// (queueing_hints.go).
 type pluginSet uint8
 
 const (
@@ -33,14 +34,6 @@ const (
 	pluginNodeResourcesFit
 
 	allPlugins = pluginNodeUnschedulable | pluginTaintToleration | pluginNodeAffinity | pluginNodeResourcesFit
-)
-
-// Cluster events and the plugins that register for them (EventsToRegister):
-// a deleted pod frees resources (NodeResourcesFit); a node added or changed
-// can help every filter.
-const (
-	eventPodDeleted  = pluginNodeResourcesFit
-	eventNodeChanged = allPlugins
 )
 
 // queuedPod is the queue's record of a pod (upstream QueuedPodInfo).
@@ -286,18 +279,6 @@ func (q *schedulingQueue) activeOrBackoff(qp *queuedPod, now float64) {
 		return
 	}
 	q.toActive(qp)
-}
-
-// moveOnEvent moves the unschedulable pods that one of the events may help
-// (a rejector registered for it, or no rejector recorded).
-func (q *schedulingQueue) moveOnEvent(events pluginSet, now float64) {
-	for qp := q.head; qp != nil; {
-		next := qp.next
-		if qp.rejectors == 0 || qp.rejectors&events != 0 {
-			q.activeOrBackoff(qp, now)
-		}
-		qp = next
-	}
 }
 
 // flushBackoff moves the pods whose backoff has ended to activeQ

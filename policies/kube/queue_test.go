@@ -24,16 +24,19 @@ func TestBackoffDuration(t *testing.T) {
 	}
 }
 
-// A pod that never fits, with a NodeChanged event 0.25 s after every
-// attempt: each event moves it to backoffQ, and the 1-s backoff flush
-// returns it to activeQ when the backoff has run. Attempts at 0, 1, 3, 7,
-// 15, 25, 35: gaps 1, 2, 4, 8, 10, 10 s.
+// A pod that never fits, with the deletion of a bound pod 0.25 s after
+// every attempt: each deletion moves it to backoffQ (NodeResourcesFit
+// rejected it), and the 1-s backoff flush returns it to activeQ when the
+// backoff has run. Attempts at 0, 1, 3, 7, 15, 25, 35: gaps 1, 2, 4, 8,
+// 10, 10 s.
 func TestBackoffSequence(t *testing.T) {
 	nodes := makeNodes(1, 1000, 10*gi)
 	h := newHarness(t, testConfig(), nodes)
 	h.create(0, makePod(0, makeTemplate(2000, 0)))
-	for _, at := range []float64{0, 1, 3, 7, 15, 25, 35} {
-		h.nodeChanged(at+0.25, nodes[0], nil)
+	for k, at := range []float64{0, 1, 3, 7, 15, 25, 35} {
+		other := makePod(90+k, makeTemplate(100, 0))
+		assign(other, nodes[0])
+		h.finish(at+0.25, other)
 	}
 	h.run(40)
 	got := h.failTimes("pod-0")
@@ -86,7 +89,9 @@ func TestRequeueResetsTimestamp(t *testing.T) {
 	h.create(0, a)   // A fails in the cycle [0, 1): timestamp 1, backoff until 2
 	h.create(0.5, b) // B queued at 0.5
 	h.create(0.5, c) // C (priority 1) is popped at 1, fails: timestamp 2
-	h.nodeChanged(1.5, nodes[0], nil)
+	// One more pod slot: NodeResourcesFit's hint queues A (it would fit the
+	// empty node, and a resource grew), though the node is still full.
+	h.nodeChanged(1.5, nodes[0], func() { nodes[0].Allocatable.Pods++ })
 	// 1.5: A → backoffQ (until 2). 2: the backoff flush moves A to activeQ
 	// with timestamp 1, behind B (0.5): B is popped before A.
 	h.run(2.5)

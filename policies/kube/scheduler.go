@@ -69,6 +69,7 @@ type Scheduler struct {
 
 	// scratch, reused by every cycle
 	changed         []*engine.Node // scratch: NodeChanged nodes of a batch
+	before          []nodeBefore   // and what they were before
 	feasible        []*engine.Node
 	feasibleIdx     []int32 // their indices
 	ties            []int32 // scratch of selectHost
@@ -134,8 +135,8 @@ func (s *Scheduler) PendingPods() int { return s.q.len() }
 // unschedulablePods flush (set for the tick at which its oldest pod is due).
 // An idle scheduler sets no timers.
 func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
-	var moves pluginSet
-	changed := s.changed[:0]
+	var podDeleted, everyPod bool
+	changed, before := s.changed[:0], s.before[:0]
 	for i := range events {
 		ev := &events[i]
 		switch ev.Kind {
@@ -151,12 +152,14 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 				s.nodes.addPod(n.Index, ev.Pod, -1)
 			}
 			s.spreadRemove(ev.Pod, ev.Node)
-			moves |= eventPodDeleted
+			podDeleted = podDeleted || ev.Node != nil
 		case engine.NodeChanged:
-			if ev.Node != nil {
-				changed = append(changed, ev.Node)
+			if ev.Node == nil {
+				everyPod = true
+				continue
 			}
-			moves |= eventNodeChanged
+			changed = append(changed, ev.Node)
+			before = append(before, s.nodes.before(ev.Node.Index))
 		case engine.TimerFired:
 			switch ev.Tag {
 			case tagCycle:
@@ -179,11 +182,12 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 			s.nodes.update(n)
 		}
 	}
-	clear(changed)
-	s.changed = changed[:0]
-	if moves != 0 {
-		s.q.moveOnEvent(moves, now)
+	if podDeleted || everyPod || len(before) > 0 {
+		s.requeue(now, c, podDeleted, everyPod, before)
 	}
+	clear(changed)
+	clear(before)
+	s.changed, s.before = changed[:0], before[:0]
 	if !s.cycleTimer && s.q.active.len() > 0 && now >= s.busyUntil {
 		out = s.scheduleOne(now, c, out)
 	}
