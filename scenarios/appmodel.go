@@ -58,7 +58,14 @@ func ParseAppModel(name string, data []byte) (*apps.File, error) {
 		return nil, err
 	}
 	if doc == nil || doc.Kind != yaml.MappingNode {
-		return nil, &Error{File: name, Msg: "an app model file must be a mapping with kind: AppModel, version, app and fits"}
+		return nil, &Error{File: name, Msg: "not an app model file (a YAML mapping with kind: AppModel, version, app and fits)"}
+	}
+	// The kind first: the strict decoder's messages would quote the
+	// keys and values of a file that is not ours.
+	if k := kindNode(doc); k == nil {
+		return nil, &Error{File: name, Line: doc.Line, Msg: "not an app model file (a YAML mapping with kind: AppModel, version, app and fits)"}
+	} else if k.Value != appModelKind {
+		return nil, &Error{File: name, Line: k.Line, Path: "kind", Msg: "must be AppModel (this is not an app model file)"}
 	}
 	d := newDecoder()
 	var raw appFileDoc
@@ -105,3 +112,6 @@ func lineOf(lines map[string]int, path string) int {
 	}
 	return 0
 }
+
+// appModelKind is the kind of an application parameter file.
+const appModelKind = "AppModel"

@@ -72,7 +72,7 @@ func TestParseAppModel(t *testing.T) {
 		{"wrong type", "seconds: 30", "seconds: soon", `x.yaml:11: fits[0].parameters.seconds: must be a number, got "soon"`},
 		{"negative", "seconds: 30", "seconds: -5", "x.yaml:11: fits[0].parameters.seconds: -5 must not be negative"},
 		{"unknown app", "app: fixed", "app: gromacs", "x.yaml:3: app: unknown app \"gromacs\"; valid apps: amg, fixed, lammps, mpi-pattern, qmcpack, training"},
-		{"wrong kind", "kind: AppModel", "kind: Scenario", "x.yaml:1: kind: must be AppModel"},
+		{"wrong kind", "kind: AppModel", "kind: Scenario", "x.yaml:1: kind: must be AppModel (this is not an app model file)"},
 		{"node cores", "cores: 8", "cores: 0", "x.yaml:8: fits[0].node: "},
 		{"top-level key", "version: 1", "version: 1\nextra: 2", "x.yaml:3: extra: unknown field"},
 	}

@@ -20,6 +20,22 @@ import (
 // scheduler's score arithmetic (amount × 100) cannot overflow.
 const MaxQuantity = 1 << 53
 
+var (
+	ratOne           = big.NewRat(1, 1)
+	quantitySuffixes = []struct {
+		suffix string
+		mult   *big.Rat
+	}{
+		{"Ki", big.NewRat(1<<10, 1)}, {"Mi", big.NewRat(1<<20, 1)},
+		{"Gi", big.NewRat(1<<30, 1)}, {"Ti", big.NewRat(1<<40, 1)},
+		{"Pi", big.NewRat(1<<50, 1)}, {"Ei", big.NewRat(1<<60, 1)},
+		{"m", big.NewRat(1, 1000)}, {"k", big.NewRat(1e3, 1)},
+		{"M", big.NewRat(1e6, 1)}, {"G", big.NewRat(1e9, 1)},
+		{"T", big.NewRat(1e12, 1)}, {"P", big.NewRat(1e15, 1)},
+		{"E", big.NewRat(1e18, 1)},
+	}
+)
+
 // parseQuantity parses a Kubernetes resource quantity ("500m", "2", "1.5",
 // "4Gi", "512Mi", "1G", "1e9") and returns its value multiplied by scale,
 // which must come out as an integer of at most MaxQuantity.
@@ -31,20 +47,11 @@ func parseQuantity(s string, scale int64) (int64, error) {
 	if len(s) > 64 {
 		return 0, fmt.Errorf("cannot parse %s as a quantity (examples: 500m, 2, 4Gi, 1G)", quote(s))
 	}
-	suffixes := []struct {
-		suffix string
-		mult   *big.Rat
-	}{
-		{"Ki", new(big.Rat).SetInt64(1 << 10)}, {"Mi", new(big.Rat).SetInt64(1 << 20)},
-		{"Gi", new(big.Rat).SetInt64(1 << 30)}, {"Ti", new(big.Rat).SetInt64(1 << 40)},
-		{"Pi", new(big.Rat).SetInt64(1 << 50)}, {"Ei", new(big.Rat).SetInt64(1 << 60)},
-		{"m", big.NewRat(1, 1000)}, {"k", new(big.Rat).SetInt64(1e3)},
-		{"M", new(big.Rat).SetInt64(1e6)}, {"G", new(big.Rat).SetInt64(1e9)},
-		{"T", new(big.Rat).SetInt64(1e12)}, {"P", new(big.Rat).SetInt64(1e15)},
-		{"E", new(big.Rat).SetInt64(1e18)},
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil && i >= 0 && i <= MaxQuantity/scale {
+		return i * scale, nil // a plain integer
 	}
-	num, mult := s, new(big.Rat).SetInt64(1)
-	for _, sf := range suffixes {
+	num, mult := s, ratOne
+	for _, sf := range quantitySuffixes {
 		if strings.HasSuffix(s, sf.suffix) && !strings.ContainsAny(s[:len(s)-len(sf.suffix)], "eE") {
 			num, mult = strings.TrimSuffix(s, sf.suffix), sf.mult
 			break
@@ -65,7 +72,7 @@ func parseQuantity(s string, scale int64) (int64, error) {
 		return 0, fmt.Errorf("must not be negative, got %s", quote(s))
 	}
 	r.Mul(r, mult)
-	r.Mul(r, new(big.Rat).SetInt64(scale))
+	r.Mul(r, big.NewRat(scale, 1))
 	if !r.IsInt() {
 		return 0, fmt.Errorf("%s is finer than the smallest unit", quote(s))
 	}
@@ -133,8 +140,11 @@ const maxDurationText = "1e9 s, about 31.7 years"
 
 // errTooLong is the message for a duration over MaxDuration.
 func errTooLong(what string, v float64) error {
-	return fmt.Errorf("%s%g s is longer than the longest duration a scenario may give (%s)", what, v, maxDurationText)
+	return fmt.Errorf("%s%s s is longer than the longest duration a scenario may give (%s)", what, secs(v), maxDurationText)
 }
+
+// secs formats seconds for messages, to 4 significant digits.
+func secs(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 // z9999 is the standard normal's 99.99th percentile.
 const z9999 = 3.7190164854556804
@@ -165,7 +175,8 @@ func (d *Dist) decodeYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		v, err := strictyaml.Number(n)
 		if err != nil {
-			return fmt.Errorf("must be a number of seconds or a distribution such as {dist: lognormal, median: 0.5, sigma: 0.3}%s", strings.TrimPrefix(err.Error(), "must be a number"))
+			_, got, _ := strings.Cut(err.Error(), ", got ")
+			return fmt.Errorf("must be a finite number of seconds or a distribution such as {dist: lognormal, median: 0.5, sigma: 0.3}, got %s", got)
 		}
 		if v < 0 {
 			return fmt.Errorf("must not be negative, got %v", v)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
@@ -129,11 +131,40 @@ func (v *validator) readProfile(dir, file, field string) (*network.Profile, erro
 	if err != nil {
 		return nil, v.errf(field, "cannot read profile: %s", short(err))
 	}
+	if !hasKind(path, data, network.ProfileKind) {
+		return nil, v.errf(field, "%s is not a network profile (a YAML mapping with kind: %s)", quote(file), network.ProfileKind)
+	}
 	p, _, err := network.ReadProfile(path, bytes.NewReader(data))
 	if err != nil {
 		return nil, v.errf(field, "%s", short(err))
 	}
 	return p, nil
+}
+
+// hasKind tells whether data is one YAML mapping with kind: want. A
+// file named in a scenario is checked before its reader's messages,
+// which quote what they find, can echo a file that was never one of
+// ours (network.profile: /etc/passwd).
+func hasKind(name string, data []byte, want string) bool {
+	doc, err := parseDocument(name, data)
+	if err != nil || doc == nil {
+		return false
+	}
+	k := kindNode(doc)
+	return k != nil && k.Value == want
+}
+
+// kindNode is the scalar value of a mapping's kind key, or nil.
+func kindNode(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if k, v := doc.Content[i], doc.Content[i+1]; k.Value == "kind" && v.Kind == yaml.ScalarNode {
+			return v
+		}
+	}
+	return nil
 }
 
 // shortMax bounds the message of another reader's error quoted in a
@@ -483,7 +514,7 @@ func (v *validator) priceApps(sc *Scenario) error {
 			case err != nil:
 				return v.errf(ap, "the %s model cannot price a job of %d pods on %d nodes of pool %s%s: %s", w.App.Model, pods, nodes, pool.Name, in, short(err))
 			case !(res.Seconds >= 0) || res.Seconds > MaxDuration:
-				return v.errf(ap, "the %s model prices a job of %d pods on %d nodes of pool %s%s at %g s, longer than the longest duration a scenario may give (%s); check its sizes and steps", w.App.Model, pods, nodes, pool.Name, in, res.Seconds, maxDurationText)
+				return v.errf(ap, "the %s model prices a job of %d pods on %d nodes of pool %s%s at %s s, longer than the longest duration a scenario may give (%s); check its sizes and steps", w.App.Model, pods, nodes, pool.Name, in, secs(res.Seconds), maxDurationText)
 			}
 		}
 	}

@@ -49,6 +49,8 @@ func slowestPull(s *Startup) float64 {
 	return bw
 }
 
+var scenarioName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$`)
+
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
@@ -60,6 +62,9 @@ func validate(sc *Scenario, dir string) error {
 	}
 	if sc.Version != SchemaVersion {
 		return v.errf("version", "unsupported schema version %d (this build reads version: %d)", sc.Version, SchemaVersion)
+	}
+	if v.given("name") && !scenarioName.MatchString(sc.Name) {
+		return v.errf("name", "%s is not a valid scenario name: at most 253 letters, digits, '-', '_' and '.', not starting with '.' or '-' (it names the default output folder, out/<name>)", quote(sc.Name))
 	}
 	if err := v.duration("until", sc.Until); err != nil {
 		return err
@@ -315,11 +320,11 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 	switch a.Pattern {
 	case "interval":
 		if last := a.At + a.Interval*(jobs-1); last > MaxDuration {
-			return v.errf(path+".arrival.interval", "the last of %g jobs would arrive at %g s, later than the longest duration a scenario may give (%s)", jobs, last, maxDurationText)
+			return v.errf(path+".arrival.interval", "the last of %g jobs would arrive at %s s, later than the longest duration a scenario may give (%s)", jobs, secs(last), maxDurationText)
 		}
 	case "poisson":
 		if last := a.At + jobs/a.Rate; last > MaxDuration {
-			return v.errf(path+".arrival.rate", "the last of %g jobs would arrive at about %g s, later than the longest duration a scenario may give (%s)", jobs, last, maxDurationText)
+			return v.errf(path+".arrival.rate", "the last of %g jobs would arrive at about %s s, later than the longest duration a scenario may give (%s)", jobs, secs(last), maxDurationText)
 		}
 	}
 	if w.Pod.Priority < math.MinInt32 || w.Pod.Priority > math.MaxInt32 {
@@ -353,7 +358,7 @@ func (v *validator) pod(p *PodSpec, path string) error {
 			}
 			if v.bandwidth > 0 {
 				if t := float64(c.ImageSize) / v.bandwidth; t > MaxDuration {
-					return v.errf(pp+".imageSize", "pulling it at the slowest configured bandwidth (%g bytes/s) takes %g s, longer than the longest duration a scenario may give (%s)", v.bandwidth, t, maxDurationText)
+					return v.errf(pp+".imageSize", "pulling it at the slowest configured bandwidth (%g bytes/s) takes %s s, longer than the longest duration a scenario may give (%s)", v.bandwidth, secs(t), maxDurationText)
 				}
 			}
 			if c.Duration != nil && !init {

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -378,18 +379,39 @@ func typeWord(k reflect.Kind) string {
 		return "a string"
 	case reflect.Bool:
 		return "true or false"
-	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint64:
+	case reflect.Int, reflect.Int32, reflect.Int64:
 		return "an integer"
+	case reflect.Uint64:
+		return "a non-negative integer"
 	case reflect.Float64:
 		return "a number"
 	}
 	return "a value"
 }
 
+// fieldsOf caches Fields by type (a struct is decoded once per mapping
+// that fills it, up to maxVisits times).
+var fieldsOf sync.Map // reflect.Type → fieldSet
+
+type fieldSet struct {
+	index map[string][]int
+	names []string
+}
+
 // Fields maps the YAML names of struct type t's fields to their indexes
 // (for reflect's FieldByIndex; embedded ",inline" structs are flattened)
-// and lists the names sorted.
+// and lists the names sorted. The results are shared: do not modify
+// them.
 func Fields(t reflect.Type) (map[string][]int, []string) {
+	if f, ok := fieldsOf.Load(t); ok {
+		return f.(fieldSet).index, f.(fieldSet).names
+	}
+	m, names := fields(t)
+	fieldsOf.Store(t, fieldSet{m, names})
+	return m, names
+}
+
+func fields(t reflect.Type) (map[string][]int, []string) {
 	m := map[string][]int{}
 	var names []string
 	var walk func(t reflect.Type, prefix []int)
