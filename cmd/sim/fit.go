@@ -9,9 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
 )
 
@@ -111,9 +114,13 @@ func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error
 	}
 	var in network.FitInput
 	for _, path := range files {
-		data, err := os.ReadFile(path)
+		data, err := network.ReadMeasurementFile(path)
 		if err != nil {
-			return usageErr(fmt.Errorf("cannot read measurement file: %w", err))
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return usageErr(fmt.Errorf("cannot read measurement file: %w", err))
+			}
+			return usageErr(err)
 		}
 		if err := in.AddFile(path, data, f.experiment); err != nil {
 			return usageErr(err)
@@ -140,7 +147,7 @@ func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error
 		}
 		return failedErr(err)
 	}
-	cmd.Printf("\nprofile %s written to %s\n", name, f.out)
+	cmd.Printf("\nprofile %s written to %s\n", printableArg(name), printableArg(f.out))
 	return nil
 }
 
@@ -153,7 +160,7 @@ func parseBands(s string) ([]int64, error) {
 	for i, part := range strings.Split(s, ",") {
 		n, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("--bands: %q is not a positive number of bytes", strings.TrimSpace(part))
+			return nil, fmt.Errorf("--bands: %s is not a positive number of bytes", limitio.Quote(strings.TrimSpace(part), 40))
 		}
 		if i > 0 && n <= out[i-1] {
 			return nil, fmt.Errorf("--bands: %d must be above %d (ascending)", n, out[i-1])
@@ -180,13 +187,54 @@ func fitCommandLine(files []string, f *fitNetworkFlags, name string) string {
 	return strings.Join(parts, " ")
 }
 
+// shellQuote quotes s for a POSIX shell: as it is when it is made of
+// safe characters, in single quotes when it is printable, and otherwise
+// (line breaks, control characters, bytes that are not UTF-8) in bash's
+// $'...' with escapes, so that the command stays on one printable line
+// (it goes into a YAML comment) and still gives back s.
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./,=+:@", r))
 	}) < 0 {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == utf8.RuneError && size == 1, !unicode.IsPrint(r):
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// printableArg returns a name for a message: as it is when printable,
+// else Go-quoted with escapes.
+func printableArg(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // checkOutputFile refuses early, before any work, an output that exists

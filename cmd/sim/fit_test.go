@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/convergesim/converge/network"
 )
@@ -127,5 +131,78 @@ func TestFitNetworkHelp(t *testing.T) {
 	out, err := runCmd(t, "fit", "network", "--help")
 	if err != nil || !strings.Contains(out, "sim fit network osu-results-latency.csv") || !strings.Contains(out, "--experiment") {
 		t.Errorf("help: %v\n%s", err, out)
+	}
+}
+
+// fitHostileNames are --name values and input file names that must not
+// inject YAML into the profile: line breaks of every kind YAML honours,
+// comment and document markers, quotes, control bytes, invalid UTF-8.
+var fitHostileNames = []string{
+	"a\nkind: Injected\nversion: 9",
+	"cr\rbands: []",
+	"nel\u0085ls\u2028ps\u2029",
+	"# comment --- ...",
+	`it's "quoted" \ $HOME`,
+	"esc\x1b[31mred\x7f",
+	"bad\xff\xfeutf8",
+	"tab\tend",
+}
+
+// TestFitNetworkHostileNames: a profile fitted with hostile names (in
+// --name and in the input file's name) loads back with the same names,
+// and its Regenerate comment is one printable line.
+func TestFitNetworkHostileNames(t *testing.T) {
+	dir := t.TempDir()
+	lat := mustRead(t, osuLat)
+	for i, name := range fitHostileNames {
+		in := filepath.Join(dir, fmt.Sprintf("in%d-%s.txt", i, strings.ReplaceAll(name, "/", "_")))
+		if err := os.WriteFile(in, lat, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, fmt.Sprintf("p%d.yaml", i))
+		if stdout, err := runCmd(t, "fit", "network", in, "-o", out, "--name", name); err != nil {
+			t.Fatalf("%q: %v\n%s", name, err, stdout)
+		}
+		data := mustRead(t, out)
+		p, prov, err := network.ReadProfile(out, bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%q: the written profile does not load: %v\n%s", name, err, data)
+		}
+		if p.Name != name || prov.Inputs[0].Path != in || prov.Fit.Inputs[0].Path != in {
+			t.Errorf("%q: read back name %q, input %q (want %q)", name, p.Name, prov.Inputs[0].Path, in)
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "# Regenerate: ") && (!utf8.ValidString(l) || strings.IndexFunc(l, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0) {
+				t.Errorf("%q: comment line not printable: %q", name, l)
+			}
+		}
+		// The recorded command gives back the names when a shell runs it.
+		if _, err := exec.LookPath("bash"); err == nil {
+			script := strings.Replace(prov.Command, "sim fit network", "printf '%s\\0'", 1)
+			got, err := exec.Command("bash", "-c", script).Output()
+			if err != nil {
+				t.Fatalf("%q: bash -c %q: %v", name, script, err)
+			}
+			args := strings.Split(strings.TrimSuffix(string(got), "\x00"), "\x00")
+			if len(args) != 5 || args[0] != in || args[4] != name {
+				t.Errorf("%q: the shell reads the command as %q", name, args)
+			}
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for s, want := range map[string]string{
+		"plain-1.txt": "plain-1.txt",
+		"a b":         "'a b'",
+		"it's":        `'it'\''s'`,
+		"a\nb":        `$'a\nb'`,
+		"\xff'\\":     `$'\xff\'\\'`,
+		"ls\u2028":    `$'ls\xe2\x80\xa8'`,
+		"":            "''",
+	} {
+		if got := shellQuote(s); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", s, got, want)
+		}
 	}
 }
