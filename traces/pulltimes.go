@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // PullRow is one row of the pull-times file.
@@ -31,8 +33,13 @@ var expSizeRE = regexp.MustCompile(`^size(\d+)(?:-(.+))?$`)
 // ReadPullTimes reads the pull-times CSV (columns index, event, duration,
 // container, cloud, environment, exp_size, exp_type, experiment; the
 // unnamed first column and any extra columns are ignored). name is used in
-// errors, which name the file and line.
+// errors, which name the file and line. At most limitio.DataTable bytes
+// are read; durations are at most MaxSeconds, node counts MaxCount.
 func ReadPullTimes(r io.Reader, name string) ([]PullRow, error) {
+	return readPullTimes(newTextReader(r, name, limitio.DataTable), name)
+}
+
+func readPullTimes(r *textReader, name string) ([]PullRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -72,17 +79,17 @@ func ReadPullTimes(r io.Reader, name string) ([]PullRow, error) {
 			Experiment: get("experiment"),
 		}
 		d, err := strconv.ParseFloat(get("duration"), 64)
-		if err != nil || math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
-			return nil, fmt.Errorf("%s:%d: duration %q is not a non-negative number of seconds", name, line, get("duration"))
+		if err != nil || math.IsNaN(d) || math.IsInf(d, 0) || d < 0 || d > MaxSeconds {
+			return nil, fmt.Errorf("%s:%d: duration %s is not a number of seconds from 0 to %g", name, line, quote(get("duration")), float64(MaxSeconds))
 		}
 		row.Duration = d
 		m := expSizeRE.FindStringSubmatch(row.ExpSize)
 		if m == nil {
-			return nil, fmt.Errorf("%s:%d: exp_size %q is not size<nodes>[-<variant>]", name, line, row.ExpSize)
+			return nil, fmt.Errorf("%s:%d: exp_size %s is not size<nodes>[-<variant>]", name, line, quote(row.ExpSize))
 		}
 		row.Nodes, err = strconv.Atoi(m[1])
-		if err != nil || row.Nodes < 1 {
-			return nil, fmt.Errorf("%s:%d: exp_size %q: bad node count", name, line, row.ExpSize)
+		if err != nil || row.Nodes < 1 || row.Nodes > MaxCount {
+			return nil, fmt.Errorf("%s:%d: exp_size %s: the node count must be from 1 to %d", name, line, quote(row.ExpSize), MaxCount)
 		}
 		row.Variant = m[2]
 		if row.Cloud == "" || row.Container == "" {
@@ -93,7 +100,21 @@ func ReadPullTimes(r io.Reader, name string) ([]PullRow, error) {
 	return rows, nil
 }
 
+// ReadPullTimesFile reads the pull-times CSV from the file at path (see
+// ReadPullTimes).
+func ReadPullTimesFile(path string) ([]PullRow, error) {
+	f, err := openTable(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadPullTimes(f, path)
+}
+
 func csvError(name string, err error) error {
+	if stop := inputStop(err); stop != nil {
+		return stop
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
