@@ -188,12 +188,6 @@ func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, scor
 		f := float64(n) / total
 		spread = append(spread, f)
 		count = append(count, n)
-		ok := s.nodes.imagesKnown(im.id, n)
-		if !ok {
-			s.nodes.catchUp(c, im.id, info.name, n, max(len(s.feasibleIdx), 16))
-			ok = s.nodes.imageNodes[im.id] == n
-		}
-		known = append(known, ok)
 		if f > 0 {
 			// The engine keeps one size per image name; maxSize is the
 			// largest size any template declared for it, so this bounds
@@ -201,10 +195,19 @@ func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, scor
 			bound += int64(float64(info.maxSize) * f)
 		}
 	}
-	s.imageSpread, s.imageCount, s.imageKnown = spread, count, known
+	s.imageSpread, s.imageCount = spread, count
 	if bound <= imageMinThreshold {
 		return false
 	}
+	for j, im := range ti.images {
+		ok := s.nodes.imagesKnown(im.id, count[j])
+		if !ok {
+			s.nodes.catchUp(c, im.id, s.images[im.id].name, count[j], max(len(s.feasibleIdx)/4, 16))
+			ok = s.nodes.imageNodes[im.id] == count[j]
+		}
+		known = append(known, ok)
+	}
+	s.imageKnown = known
 	nc := &s.nodes
 	for i, idx := range s.feasibleIdx {
 		var sum int64
