@@ -206,3 +206,52 @@ func TestCycleDoesNotAllocate(t *testing.T) {
 		t.Fatalf("only %d bound", s.Stats().Bound)
 	}
 }
+
+// A failed cycle answered from the template's remembered diagnosis
+// allocates nothing either (the message is built once).
+func TestKnownFailureDoesNotAllocate(t *testing.T) {
+	nodes := makeNodes(1000, 4000, 16*gi)
+	for i, n := range nodes {
+		n.Requested = engine.Resources{MilliCPU: 4000, Pods: 4}
+		if i%10 == 0 {
+			n.Taints = []engine.Taint{{Key: "k", Value: "v", Effect: engine.NoSchedule}}
+		}
+	}
+	c := &engine.Cluster{Nodes: nodes}
+	s := newTestScheduler(t, DefaultConfig(), 1)
+	tmpl := makeTemplate(1000, gi)
+	const n = 3000
+	events := make([]engine.Event, n)
+	for k := range events {
+		events[k] = engine.Event{Kind: engine.PodCreated, Pod: makePod(k, tmpl)}
+	}
+	out := s.Decide(0, events, c, make([]engine.Decision, 0, 8))
+	now := 0.0
+	timer := []engine.Event{{Kind: engine.TimerFired, Tag: tagCycle}}
+	step := func() {
+		for _, d := range out {
+			if d.Kind == engine.SetTimer && d.Tag == tagCycle {
+				now = d.At
+			}
+		}
+		out = s.Decide(now, timer, c, out[:0])
+	}
+	for range 500 {
+		step()
+	}
+	thousand := func() {
+		for range 1000 {
+			step()
+		}
+	}
+	if n := testing.AllocsPerRun(1, thousand); n != 0 {
+		t.Errorf("%v allocations in 1,000 failed cycles", n)
+	}
+	st := s.Stats()
+	if st.Bound != 0 || st.KnownFailures < 1400 {
+		t.Fatalf("stats %+v: want only known failures", st)
+	}
+	if want := "0/1000 nodes are available: 100 node(s) had untolerated taint {k: v}, 900 Insufficient cpu."; out[0].Reason != want {
+		t.Errorf("reason %q, want %q", out[0].Reason, want)
+	}
+}
