@@ -47,6 +47,9 @@ func FuzzReadJGF(f *testing.F) {
 			if !errors.As(err, &je) {
 				t.Fatalf("error is %T, not *JGFError: %v", err, err)
 			}
+			if len(err.Error()) > 1000 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
+			}
 			return
 		}
 		if err := g.Validate(); err != nil {

@@ -454,12 +454,21 @@ func FuzzParseJobspec(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// Hostile seeds: a long key and value, a huge count, NUL bytes,
+	// invalid UTF-8, an alias bomb.
+	f.Add([]byte("version: 1\n" + strings.Repeat("k", 3000) + ": " + strings.Repeat("v", 3000) + "\n"))
+	f.Add([]byte("version: 1\nresources:\n  - type: node\n    count: 99999999999999999999999999\ntasks: []\nattributes: {}\n"))
+	f.Add([]byte("\x00\x00\xff\xfe"))
+	f.Add([]byte("a: &a [*a, *a, *a]\nb: &b [*a, *a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		js, err := ParseJobspec(data, "fuzz.yaml")
 		if err != nil {
 			var je *JobspecError
 			if !errors.As(err, &je) {
 				t.Fatalf("error %T is not a *JobspecError: %v", err, err)
+			}
+			if len(err.Error()) > 2000 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
 			}
 			return
 		}

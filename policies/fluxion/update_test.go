@@ -528,12 +528,19 @@ func FuzzUpdateAllocateR(f *testing.F) {
 	f.Add([]byte(`{"version":1,"execution":{"starttime":5,"expiration":4,"R_lite":[{"rank":"0-1","children":{"core":"0-1"}}],"nodelist":["node[0-1]"]}}`))
 	f.Add([]byte(`{"version":1,"execution":{},"scheduling":{"writer":"fluxion","graph":{"nodes":[],"edges":[]}}}`))
 	f.Add([]byte(`{`))
+	// Hostile seeds: NUL bytes, a huge idset, a long host name, a deep array.
+	f.Add([]byte("\x00\x00\x00"))
+	f.Add([]byte(`{"version":1,"execution":{"R_lite":[{"rank":"0-9223372036854775807","children":{"core":"0-9223372036854775806"}}],"nodelist":["` + strings.Repeat("n", 3000) + `"]}}`))
+	f.Add([]byte(`{"version":1,"execution":{"R_lite":` + strings.Repeat("[", 5000) + `}}`))
 	f.Fuzz(func(t *testing.T, r []byte) {
 		m := mtMatcher(t, upTiny(t), "first")
 		mtOK(t)(m.Match(MatchAllocate, mtReq{nodes: 1, slots: 1, cores: 1, dur: 50}.js(t), 0))
 		times := []int64{0, 1, 49, 50, 99999}
 		before := upState(m, times)
 		b, err := m.UpdateAllocate(9, r, 0)
+		if err != nil && len(err.Error()) > 2000 {
+			t.Fatalf("a %d-byte message", len(err.Error()))
+		}
 		if err != nil {
 			switch MatchErrno(err) {
 			case "EINVAL", "EBUSY":
