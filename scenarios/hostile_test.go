@@ -32,7 +32,40 @@ func check(name string, data []byte, ov Overrides) error {
 // of bounded length, never a panic, never a hang, never an echo of a
 // file that is not a scenario.
 func TestHostile(t *testing.T) {
-	big := strings.Repeat("x", 5<<20)
+	cases := hostileCases(t, 5<<20)
+	if len(cases) < 60 {
+		t.Errorf("only %d hostile cases", len(cases))
+	}
+	for _, tc := range cases {
+		err := check("h.yaml", []byte(tc.doc), Overrides{Set: tc.set, IgnoreEnv: true})
+		if err == nil {
+			t.Errorf("%s: accepted", tc.class)
+			continue
+		}
+		if _, ok := err.(*Error); !ok {
+			t.Errorf("%s: %T is not a located *Error: %v", tc.class, err, err)
+		}
+		msg := err.Error()
+		if prefix, open := strings.CutSuffix(tc.want, "…"); open && !strings.HasPrefix(msg, prefix) || !open && msg != tc.want {
+			t.Errorf("%s:\n got: %.400s\nwant: %s", tc.class, msg, tc.want)
+		}
+		if len(msg) > 1024 || strings.Contains(msg, "SECRET-TOKEN") {
+			t.Errorf("%s: message of %d bytes, or it echoes a file: %.300s", tc.class, len(msg), msg)
+		}
+	}
+}
+
+type hostileCase struct {
+	class, doc string
+	set        []string
+	want       string // the whole message, or its start when it ends in "…"
+}
+
+// hostileCases are the hostile scenarios, with huge values of bigSize
+// bytes.
+func hostileCases(t testing.TB, bigSize int) []hostileCase {
+	big := strings.Repeat("x", bigSize)
+	bigLen := fmt.Sprintf("(%d bytes)", bigSize)
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -56,11 +89,7 @@ func TestHostile(t *testing.T) {
 		}
 		return strings.Replace(appMinimal, old, new, 1)
 	}
-	cases := []struct {
-		class, doc string
-		set        []string
-		want       string // the whole message, or its start when it ends in "…"
-	}{
+	cases := []hostileCase{
 		// Encoding and YAML structure.
 		{"empty file", "", nil, "h.yaml: empty scenario (expected a mapping with version, cluster, policy and workloads)"},
 		{"only a comment", "# nothing here\n", nil, "h.yaml: empty scenario (expected a mapping with version, cluster, policy and workloads)"},
@@ -77,8 +106,8 @@ func TestHostile(t *testing.T) {
 		{"billion laughs", laughs, nil, "h.yaml:2: x: unknown field; valid fields: …"},
 		{"merge key", edit(t, "seed: 3", "seed: 3\n<<: {until: 3}"), nil, "h.yaml:4: <<: merge keys (<<) are not supported; write the fields out"},
 		{"custom tag", edit(t, "seed: 3", "seed: !seed 3"), nil, `h.yaml:3: seed: YAML tag "!seed" is not supported`},
-		{"huge scalar", edit(t, "name: t", "name: "+big), nil, `h.yaml:2: name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (5242880 bytes) is not a valid scenario name: …`},
-		{"huge key", "version: 1\n? " + big + "\n: 1\n", nil, `h.yaml:2: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (5242880 bytes): unknown field; valid fields: …`},
+		{"huge scalar", edit(t, "name: t", "name: "+big), nil, `h.yaml:2: name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… `+bigLen+` is not a valid scenario name: …`},
+		{"huge key", "version: 1\n? " + big + "\n: 1\n", nil, `h.yaml:2: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… `+bigLen+`: unknown field; valid fields: …`},
 		{"huge value in a number field", edit(t, "seed: 3", "seed: 3"+strings.Repeat("3", 1<<20)), nil, `h.yaml:3: seed: must be a non-negative integer, got "3333333333333333333333333333333333333333333333333333333333333333"… (1048577 bytes)`},
 		// Types and the scalar rule.
 		{"unknown key", edit(t, "seed: 3", "seed: 3\nseeed: 4"), nil, "h.yaml:4: seeed: unknown field; valid fields: …"},
@@ -126,7 +155,7 @@ func TestHostile(t *testing.T) {
 		{"--set huge index", minimal, []string{"workloads[99999999999999999999].count=3"}, `h.yaml: --set workloads[99999999999999999999].count: malformed key "workloads[99999999999999999999].count" (a list index is [0], [1], …)`},
 		{"--set into a scalar", minimal, []string{"seed.low=3"}, "h.yaml: seed.low: seed is a single value, not a mapping (set by --set seed.low)"},
 		{"--set without =", minimal, []string{"seed"}, `h.yaml: --set "seed": expected key=value, e.g. --set seed=7 or --set cluster.pools[0].count=16`},
-		{"--set huge value", minimal, []string{"seed=" + big}, `h.yaml: seed: must be a non-negative integer, got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (5242880 bytes) (set by --set seed)`},
+		{"--set huge value", minimal, []string{"seed=" + big}, `h.yaml: seed: must be a non-negative integer, got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… `+bigLen+` (set by --set seed)`},
 		// Files a scenario names.
 		{"profile is /etc/passwd-like", edit(t, "seed: 3", "seed: 3\nnetwork: {profile: "+secret+"}"), nil, "h.yaml:4: network.profile: \"" + secret + "\" is not a network profile (a YAML mapping with kind: NetworkProfile)"},
 		{"profile is another YAML", edit(t, "seed: 3", "seed: 3\nnetwork: {profile: "+secretMap+"}"), nil, "h.yaml:4: network.profile: \"" + secretMap + "\" is not a network profile (a YAML mapping with kind: NetworkProfile)"},
@@ -136,26 +165,7 @@ func TestHostile(t *testing.T) {
 		{"app file is another YAML", appEd("file: apps/lammps.yaml", "file: "+secretMap), nil, "h.yaml:22: workloads[0].app.file: " + secretMap + ":2: kind: must be AppModel (this is not an app model file)"},
 		{"app file is text", appEd("file: apps/lammps.yaml", "file: "+secret), nil, "h.yaml:22: workloads[0].app.file: " + secret + ": not an app model file (a YAML mapping with kind: AppModel, version, app and fits)"},
 	}
-	if len(cases) < 60 {
-		t.Errorf("only %d hostile cases", len(cases))
-	}
-	for _, tc := range cases {
-		err := check("h.yaml", []byte(tc.doc), Overrides{Set: tc.set, IgnoreEnv: true})
-		if err == nil {
-			t.Errorf("%s: accepted", tc.class)
-			continue
-		}
-		if _, ok := err.(*Error); !ok {
-			t.Errorf("%s: %T is not a located *Error: %v", tc.class, err, err)
-		}
-		msg := err.Error()
-		if prefix, open := strings.CutSuffix(tc.want, "…"); open && !strings.HasPrefix(msg, prefix) || !open && msg != tc.want {
-			t.Errorf("%s:\n got: %.400s\nwant: %s", tc.class, msg, tc.want)
-		}
-		if len(msg) > 1024 || strings.Contains(msg, "SECRET-TOKEN") {
-			t.Errorf("%s: message of %d bytes, or it echoes a file: %.300s", tc.class, len(msg), msg)
-		}
-	}
+	return cases
 }
 
 // TestHostileFiles: what Load does with paths that are not scenario

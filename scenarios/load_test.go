@@ -41,7 +41,7 @@ func TestMinimalIsValid(t *testing.T) {
 }
 
 // edit replaces old with new in minimal, failing if old is absent.
-func edit(t *testing.T, old, new string) string {
+func edit(t testing.TB, old, new string) string {
 	t.Helper()
 	if !strings.Contains(minimal, old) {
 		t.Fatalf("edit: %q not in the minimal scenario", old)

@@ -43,7 +43,7 @@ workloads:
         - {name: c, image: lammps:1, cpu: 8, memory: 1Gi}
 `
 
-func appEdit(t *testing.T, old, new string) string {
+func appEdit(t testing.TB, old, new string) string {
 	t.Helper()
 	if !strings.Contains(appMinimal, old) {
 		t.Fatalf("edit: %q not in the app scenario", old)
