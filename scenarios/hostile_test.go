@@ -106,8 +106,8 @@ func hostileCases(t testing.TB, bigSize int) []hostileCase {
 		{"billion laughs", laughs, nil, "h.yaml:2: x: unknown field; valid fields: …"},
 		{"merge key", edit(t, "seed: 3", "seed: 3\n<<: {until: 3}"), nil, "h.yaml:4: <<: merge keys (<<) are not supported; write the fields out"},
 		{"custom tag", edit(t, "seed: 3", "seed: !seed 3"), nil, `h.yaml:3: seed: YAML tag "!seed" is not supported`},
-		{"huge scalar", edit(t, "name: t", "name: "+big), nil, `h.yaml:2: name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… `+bigLen+` is not a valid scenario name: …`},
-		{"huge key", "version: 1\n? " + big + "\n: 1\n", nil, `h.yaml:2: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… `+bigLen+`: unknown field; valid fields: …`},
+		{"huge scalar", edit(t, "name: t", "name: "+big), nil, `h.yaml:2: name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… ` + bigLen + ` is not a valid scenario name: …`},
+		{"huge key", "version: 1\n? " + big + "\n: 1\n", nil, `h.yaml:2: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… ` + bigLen + `: unknown field; valid fields: …`},
 		{"huge value in a number field", edit(t, "seed: 3", "seed: 3"+strings.Repeat("3", 1<<20)), nil, `h.yaml:3: seed: must be a non-negative integer, got "3333333333333333333333333333333333333333333333333333333333333333"… (1048577 bytes)`},
 		// Types and the scalar rule.
 		{"unknown key", edit(t, "seed: 3", "seed: 3\nseeed: 4"), nil, "h.yaml:4: seeed: unknown field; valid fields: …"},
@@ -155,7 +155,7 @@ func hostileCases(t testing.TB, bigSize int) []hostileCase {
 		{"--set huge index", minimal, []string{"workloads[99999999999999999999].count=3"}, `h.yaml: --set workloads[99999999999999999999].count: malformed key "workloads[99999999999999999999].count" (a list index is [0], [1], …)`},
 		{"--set into a scalar", minimal, []string{"seed.low=3"}, "h.yaml: seed.low: seed is a single value, not a mapping (set by --set seed.low)"},
 		{"--set without =", minimal, []string{"seed"}, `h.yaml: --set "seed": expected key=value, e.g. --set seed=7 or --set cluster.pools[0].count=16`},
-		{"--set huge value", minimal, []string{"seed=" + big}, `h.yaml: seed: must be a non-negative integer, got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… `+bigLen+` (set by --set seed)`},
+		{"--set huge value", minimal, []string{"seed=" + big}, `h.yaml: seed: must be a non-negative integer, got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… ` + bigLen + ` (set by --set seed)`},
 		// Files a scenario names.
 		{"profile is /etc/passwd-like", edit(t, "seed: 3", "seed: 3\nnetwork: {profile: "+secret+"}"), nil, "h.yaml:4: network.profile: \"" + secret + "\" is not a network profile (a YAML mapping with kind: NetworkProfile)"},
 		{"profile is another YAML", edit(t, "seed: 3", "seed: 3\nnetwork: {profile: "+secretMap+"}"), nil, "h.yaml:4: network.profile: \"" + secretMap + "\" is not a network profile (a YAML mapping with kind: NetworkProfile)"},
