@@ -374,3 +374,39 @@ func TestCommittedProfiles(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFitInput: any file content, told apart by DetectFormat and read by
+// its reader, is either refused with an input error of bounded length or
+// added; a fit of what was added is either refused (ErrFit, ErrInvalid)
+// or a valid profile that writes and reads back.
+func FuzzFitInput(f *testing.F) {
+	for _, p := range []string{"osu/osu_latency-v7.txt", "osu/osu_bw-v5.txt", "osu/table-a.csv", "iperf3/single.json"} {
+		f.Add(readFixture(f, p), "")
+	}
+	f.Add([]byte("\x00\x00\x00"), "")
+	f.Add([]byte("# OSU MPI Latency Test v7.3\n# Size Latency (us)\n0 1e308\n8 NaN\n"), "")
+	f.Add([]byte("size,average_latency_us,experiment\n8,2,\"a\nb\"\n16,2.1,c\n"), "a\nb")
+	f.Fuzz(func(t *testing.T, data []byte, experiment string) {
+		var in FitInput
+		if err := in.AddFile("fuzz", data, experiment); err != nil {
+			if !errors.Is(err, ErrBadInput) {
+				t.Fatalf("error %v is not an input error", err)
+			}
+			if len(err.Error()) > 1000 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
+			}
+			return
+		}
+		fit, err := FitProfile("fuzz", in, FitOptions{})
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := WriteProfile(&buf, fit); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		if _, _, err := ReadProfile("p.yaml", &buf); err != nil {
+			t.Fatalf("read back: %v", err)
+		}
+	})
+}

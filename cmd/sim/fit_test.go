@@ -206,3 +206,25 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseBands: --bands is accepted only as ascending positive byte
+// counts, and refused with a bounded message otherwise.
+func FuzzParseBands(f *testing.F) {
+	for _, s := range []string{"8192,65536", "", " 1 , 2 ", "65536,8192", "big", "1,,2", "9223372036854775808", "-1", strings.Repeat("9", 5000), "1\n2", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		bands, err := parseBands(s)
+		if err != nil {
+			if len(err.Error()) > 400 {
+				t.Fatalf("a %d-byte message", len(err.Error()))
+			}
+			return
+		}
+		for i, b := range bands {
+			if b <= 0 || i > 0 && b <= bands[i-1] {
+				t.Fatalf("accepted %v", bands)
+			}
+		}
+	})
+}
