@@ -183,6 +183,8 @@ func checkSize(sc *Scenario, lim Limits) *Error {
 		return l.errf(biggest(func(p part) int64 { return p.nodes }).path, "the scenario has %s nodes, more than the limit of %s%s", count(s.Nodes), count(lim.MaxNodes), how(lim.NodesHow))
 	case lim.MaxPods > 0 && s.Pods > lim.MaxPods:
 		return l.errf(biggest(func(p part) int64 { return p.pods }).path, "the scenario creates %s pods, more than the limit of %s%s", count(s.Pods), count(lim.MaxPods), how(lim.PodsHow))
+	case lim.MaxBytes > 0 && lim.MaxBytes < BytesBase:
+		return &Error{Msg: fmt.Sprintf("the memory limit of %s%s is below the %s any run needs", FormatBytes(lim.MaxBytes), how(lim.BytesHow), FormatBytes(BytesBase))}
 	case lim.MaxBytes > 0 && s.Bytes > lim.MaxBytes:
 		return l.errf(biggest(func(p part) int64 { return p.bytes }).path, "the scenario (%s) would need about %s of memory to run, more than the limit of %s%s", s.countsText(), FormatBytes(s.Bytes), FormatBytes(lim.MaxBytes), how(lim.BytesHow))
 	}
