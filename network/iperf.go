@@ -268,7 +268,7 @@ func ReadMeasurementFile(path string) ([]byte, error) {
 	n, err := io.ReadFull(f, head)
 	head = head[:n]
 	if i := bytes.IndexByte(head, 0); i >= 0 {
-		return nil, inputErr(path, lineOf(head, int64(i)), "", "binary data (a NUL byte at offset %d): not iperf3 JSON, OSU output or ping output", i)
+		return nil, inputErr(path, lineOf(head, int64(i)), "", "binary data (a NUL byte at offset %d): not a text measurement file (iperf3 JSON, OSU output or table, ping output)", i)
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 		return head, nil

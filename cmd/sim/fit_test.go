@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -227,4 +228,93 @@ func FuzzParseBands(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFitNetworkHostileInput: malformed, impossible and hostile
+// measurement files, names and flags of sim fit network; none crashes,
+// each gives one clear message naming the file (and the line and field
+// where there is one), and nothing is written. The table in the log is
+// the closing note's.
+func TestFitNetworkHostileInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "p.yaml")
+	w := func(name string, data []byte) string { return writeFile(t, dir, name, data) }
+	loop := filepath.Join(dir, "loop.json")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	sparse := filepath.Join(dir, "sparse.json")
+	if f, err := os.Create(sparse); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Truncate(300 << 20) // 300 MiB of holes: no disk used
+		f.Close()
+	}
+	fifo := filepath.Join(dir, "osu.fifo")
+	single := string(mustRead(t, iperf1))
+	lat := "# OSU MPI Latency Test v7.3\n# Size          Latency (us)\n"
+	// iperf edits the single-stream run: the first match of re becomes
+	// to. line is the line of the edit.
+	line := 0
+	iperf := func(re, to string) []byte {
+		r := regexp.MustCompile(re)
+		loc := r.FindStringIndex(single)
+		if loc == nil {
+			t.Fatalf("no %s in %s", re, iperf1)
+		}
+		line = strings.Count(single[:loc[0]], "\n") + 1
+		return []byte(single[:loc[0]] + to + single[loc[1]:])
+	}
+	at := func(file string, data []byte) (string, string) {
+		return w(file, data), fmt.Sprintf("%s:%d: ", file, line)
+	}
+	rate, rateAt := at("rate.json", iperf(`"bits_per_second":\s*[0-9.e+]+`, `"bits_per_second": 1e308`))
+	e400, e400At := at("e400.json", iperf(`"bits_per_second":\s*[0-9.e+]+`, `"bits_per_second": 1e400`))
+	negb, negbAt := at("negbytes.json", iperf(`"bytes":\s*[0-9]+,\s*"bits_per_second"`, `"bytes": -1, "bits_per_second"`))
+	forged, forgedAt := at("forged.json", iperf(`"bits_per_second":\s*[0-9.e+]+`, `"bits_per_second": 123456789012`))
+	fit := func(files ...string) []string { return append(append([]string{"fit", "network"}, files...), "-o", out) }
+	cases := []hostileCase{
+		{what: "/dev/zero", args: fit("/dev/zero"), code: 2, want: "sim: /dev/zero:1: binary data (a NUL byte at offset 0): not a text measurement file (iperf3 JSON, OSU output or table, ping output)"},
+		{what: "a 300 MiB file", args: fit(sparse), code: 2, want: "sim: " + sparse + ": larger than the 256 MiB limit for measurement files (is it the right file?)"},
+		{what: "a folder", args: fit(dir), code: 2, want: "sim: " + dir + ": is a folder, not a measurement file"},
+		{what: "a missing file", args: fit(filepath.Join(dir, "none.txt")), code: 2, want: "sim: cannot read measurement file: open " + dir + "/none.txt: no such file or directory"},
+		{what: "a symlink loop", args: fit(loop), code: 2, want: "too many levels of symbolic links"},
+		{what: "a FIFO carrying garbage", args: fit(fifo), code: 2, want: "osu.fifo: not iperf3 -J JSON, OSU output or an OSU CSV table (first line \"garbage from a pipe\")", setup: fifoWriter(fifo, []byte("garbage from a pipe\n"))},
+		{what: "an empty file", args: fit(w("empty.txt", nil)), code: 2, want: "empty.txt: empty file"},
+		{what: "truncated iperf3 JSON", args: fit(w("trunc.json", []byte(single[:len(single)/2]))), code: 2, want: "trunc.json:"},
+		{what: "binary garbage", args: fit(w("bin.dat", []byte("\x7fELF\x02\x01\x01\x00\x00"))), code: 2, want: "bin.dat:1: binary data (a NUL byte at offset 7)"},
+		{what: "UTF-16 text", args: fit(w("utf16.txt", []byte("\xff\xfe#\x00 \x00O\x00S\x00U\x00"))), code: 2, want: "utf16.txt:1: binary data (a NUL byte at offset 3)"},
+		{what: "a /etc/passwd-like text", args: fit(w("passwd", []byte("root:x:0:0:root:/root:/bin/bash\n"))), code: 2, want: `passwd: not iperf3 -J JSON, OSU output or an OSU CSV table (first line "root:x:0:0:root:/root:/bin/bash")`},
+		{what: "iperf3 bits_per_second 1e308", args: fit(rate), code: 2, want: rateAt + "intervals[0].streams[0].bits_per_second: 1e+308 is above 1e+15 (1 Pbit/s): not a measured rate"},
+		{what: "iperf3 number past float64 (1e400)", args: fit(e400), code: 2, want: e400At + `intervals.streams.bits_per_second: "1e400" is out of range for a number`},
+		{what: "iperf3 negative bytes", args: fit(negb), code: 2, want: negbAt + "intervals[0].streams[0].bytes: -1 must not be negative"},
+		{what: "iperf3 forged rate (disagrees with bytes/seconds)", args: fit(forged), code: 2, want: forgedAt + "intervals[0].streams[0].bits_per_second: 1.23456789012e+11 disagrees with bytes*8/seconds"},
+		{what: "iperf3 seconds 0 (a NaN-making rate)", args: fit(w("zerosec.json", iperf(`"seconds":\s*[0-9.e+]+,\s*"bytes":\s*[0-9]+,\s*"bits_per_second":\s*[0-9.e+]+,\s*"retransmits":\s*[0-9]+,\s*"sender":\s*true`, `"seconds": 0, "bytes": 5, "bits_per_second": 0, "retransmits": 0, "sender": true`))), code: 2, want: "zerosec.json"},
+		{what: "iperf3 JSON nested 100,000 deep", args: fit(w("deep.json", []byte(`{"start":`+strings.Repeat("[", 100000)))), code: 2, want: "deep.json"},
+		{what: "iperf3 with unknown fields (ignored)", args: []string{"fit", "network", w("extra.json", []byte(strings.Replace(single, "{", `{"surprise": {"a": [1, 2]},`, 1))), "-o", filepath.Join(dir, "extra.yaml")}, code: 0, want: ""},
+		{what: "iperf3 that reports an error of 1 MiB", args: fit(w("err.json", []byte(`{"start":{},"error":"`+strings.Repeat("e", 1<<20)+`"}`))), code: 2, want: `err.json:1: error: iperf3 reported an error: "eeee`},
+		{what: "OSU latency of 10^12 us", args: fit(w("lat.txt", []byte(lat+"0 1.5\n8 1e12\n"))), code: 2, want: "lat.txt:4: Latency (us): 1e+12 is above 1e+09 µs: not a measurement"},
+		{what: "OSU NaN", args: fit(w("nan.txt", []byte(lat+"0 NaN\n"))), code: 2, want: `nan.txt:3: Latency (us): cannot read "NaN" as a number`},
+		{what: "OSU message of 2 TiB", args: fit(w("size.txt", []byte(lat+"2199023255552 1.5\n"))), code: 2, want: "size.txt:3: Size: 2199023255552 is larger than 1099511627776 bytes (1 TiB): not a message size"},
+		{what: "OSU negative size", args: fit(w("negsize.txt", []byte(lat+"-8 1.5\n"))), code: 2, want: "negsize.txt:3: Size: -8 must not be negative"},
+		{what: "OSU line of 2 MiB", args: fit(w("long.txt", []byte(lat+strings.Repeat("1", 2<<20)+"\n"))), code: 2, want: "long.txt:3: a line longer than 1 MiB: not OSU output"},
+		{what: "OSU invalid UTF-8", args: fit(w("utf8.txt", []byte(lat+"0 1.5\xff\n"))), code: 2, want: `utf8.txt:3: Latency (us): cannot read "1.5\xff" as a number`},
+		{what: "OSU CSV bandwidth 2e8 MB/s", args: fit(w("bw.csv", []byte("size,average_latency_us\n8,2e8\n16,4e8\n"))), code: 2, want: "bw.csv:2: average_latency_us: 2e+08 is above 1.25e+08 MB/s (1 Pbit/s): not a measurement"},
+		{what: "OSU CSV header of 5,000 bytes", args: fit(w("hdr.csv", []byte("size,"+strings.Repeat("h", 5000)+"\n1,2\n"))), code: 2, want: `hdr.csv:1: average_latency_us: missing column (the header has "size,hhhh`},
+		{what: "ping output (not a fit input)", args: fit(w("ping.txt", []byte("PING x (10.0.0.1) 56(84) bytes of data.\n"))), code: 2, want: `ping.txt: not iperf3 -J JSON, OSU output or an OSU CSV table (first line "PING x (10.0.0.1) 56(84) bytes of data.")`},
+		{what: "--name with a newline (escaped; loads back)", args: []string{"fit", "network", osuLat, "-o", filepath.Join(dir, "n1.yaml"), "--name", "a\nkind: Injected"}, code: 0, want: ""},
+		{what: "an input file name with a newline (escaped; loads back)", args: []string{"fit", "network", w("in\nversion: 9.txt", mustRead(t, osuLat)), "-o", filepath.Join(dir, "n2.yaml")}, code: 0, want: ""},
+		{what: "a --bands of 5,000 digits", args: append(fit(osuLat), "--bands", strings.Repeat("9", 5000)), code: 2, want: `sim: --bands: "9999999999999999999999999999999999999999"… (5000 bytes) is not a positive number of bytes`},
+		{what: "a 5,000-byte --experiment", args: append(fit(csvLat), "--experiment", strings.Repeat("x", 5000)), code: 2, want: `table-a.csv: experiment: no experiment "xxxx`},
+		{what: "-o naming a folder", args: []string{"fit", "network", osuLat, "-o", dir}, code: 2, want: "sim: " + dir + " exists and is not a regular file"},
+	}
+	runHostile(t, dir, cases)
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused fit wrote %s", out)
+	}
+	for _, f := range []string{"n1.yaml", "n2.yaml", "extra.yaml"} {
+		if _, _, err := network.ReadProfileFile(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s does not load back: %v", f, err)
+		}
+	}
 }

@@ -252,7 +252,7 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 	for _, f := range strings.Split(pf, ",") {
 		hl, ll, ok := strings.Cut(strings.TrimSpace(f), ":")
 		if !ok || hl == "" || ll == "" {
-			return nil, fmt.Errorf("%w: prune filter %q, want HL:LL", ErrInvalid, f)
+			return nil, fmt.Errorf("%w: prune filter %s, want HL:LL", ErrInvalid, quoted(f))
 		}
 		m.filters = append(m.filters, pruneFilter{hl, ll})
 		if !slices.Contains(m.aggTypes, ll) {

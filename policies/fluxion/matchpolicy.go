@@ -72,15 +72,15 @@ func ParseMatchPolicy(s string) (MatchPolicy, error) {
 		return p, nil
 	}
 	if !strings.Contains(s, "=") {
-		return MatchPolicy{}, fmt.Errorf("%w: unknown match policy %q, only (%s) or an attribute string allowed",
-			ErrInvalid, s, strings.Join(MatchPolicyNames, ", "))
+		return MatchPolicy{}, fmt.Errorf("%w: unknown match policy %s, only (%s) or an attribute string allowed",
+			ErrInvalid, quoted(s), strings.Join(MatchPolicyNames, ", "))
 	}
 	p := MatchPolicy{Name: s}
 	seenPolicy := false
 	for _, kv := range strings.Fields(s) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return MatchPolicy{}, fmt.Errorf("%w: match policy %q: %q is not key=value", ErrInvalid, s, kv)
+			return MatchPolicy{}, fmt.Errorf("%w: match policy %s: %s is not key=value", ErrInvalid, quoted(s), quoted(kv))
 		}
 		var b bool
 		switch v {
@@ -89,7 +89,7 @@ func ParseMatchPolicy(s string) (MatchPolicy, error) {
 		case "false":
 		default:
 			if k != "policy" {
-				return MatchPolicy{}, fmt.Errorf("%w: match policy %q: %s=%q, only (true, false) allowed", ErrInvalid, s, k, v)
+				return MatchPolicy{}, fmt.Errorf("%w: match policy %s: %s=%s, only (true, false) allowed", ErrInvalid, quoted(s), clip(k), quoted(v))
 			}
 		}
 		switch k {
@@ -100,7 +100,7 @@ func ParseMatchPolicy(s string) (MatchPolicy, error) {
 			case "high":
 				p.High = true
 			default:
-				return MatchPolicy{}, fmt.Errorf("%w: match policy %q: policy=%q, only (low, high) supported", ErrInvalid, s, v)
+				return MatchPolicy{}, fmt.Errorf("%w: match policy %s: policy=%s, only (low, high) supported", ErrInvalid, quoted(s), quoted(v))
 			}
 			seenPolicy = true
 		case "node_centric":
@@ -110,11 +110,11 @@ func ParseMatchPolicy(s string) (MatchPolicy, error) {
 		case "stop_on_1_matches":
 			p.First = b
 		default:
-			return MatchPolicy{}, fmt.Errorf("%w: match policy %q: unknown key %q, only (policy, node_centric, node_exclusive, stop_on_1_matches) allowed", ErrInvalid, s, k)
+			return MatchPolicy{}, fmt.Errorf("%w: match policy %s: unknown key %s, only (policy, node_centric, node_exclusive, stop_on_1_matches) allowed", ErrInvalid, quoted(s), quoted(k))
 		}
 	}
 	if !seenPolicy {
-		return MatchPolicy{}, fmt.Errorf("%w: match policy %q: policy=low|high is required", ErrInvalid, s)
+		return MatchPolicy{}, fmt.Errorf("%w: match policy %s: policy=low|high is required", ErrInvalid, quoted(s))
 	}
 	return p, nil
 }

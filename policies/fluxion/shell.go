@@ -97,7 +97,7 @@ func NewShell(m *Matcher, opt ShellOptions) (*Shell, error) {
 		opt.Format = ShellFormatSimple
 	}
 	if !slices.Contains(shellFormats, opt.Format) {
-		return nil, fmt.Errorf("%w: unknown format %q, only (%s) allowed", ErrInvalid, opt.Format, strings.Join(shellFormats, ", "))
+		return nil, fmt.Errorf("%w: unknown format %s, only (%s) allowed", ErrInvalid, quoted(opt.Format), strings.Join(shellFormats, ", "))
 	}
 	if opt.Stderr == nil {
 		opt.Stderr = io.Discard
