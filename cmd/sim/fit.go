@@ -71,6 +71,13 @@ The table printed shows the fitted bands and the fit error per
 message-size band and per input file; the same table is kept as a
 comment in the profile, the figures in its fit: section.
 
+A measurement file may be at most 256 MiB of text (a NUL byte, as in
+/dev/zero or a binary, is refused at once); values no network produces
+(a rate above 1 Pbit/s, a latency above 1000 s, a message above 1 TiB,
+NaN, a rate that disagrees with iperf3's bytes and seconds) are refused
+with the file, line and field. Names in the profile are escaped, so any
+--name or file name reads back as given.
+
 The profile is written atomically and an existing file is not replaced
 without --force. Exit status: 0 on success, 2 on bad input (a malformed
 file, an unknown experiment, a fit the data do not allow), 1 when the
