@@ -188,6 +188,20 @@ func TestHostileCLI(t *testing.T) {
 			if err != nil {
 				msg = out + "sim: " + err.Error()
 			}
+			// A row of the table of hostile inputs (go test -v).
+			first, _, _ := strings.Cut(msg, "\n")
+			if len(first) > 300 {
+				first = first[:300] + "…"
+			}
+			cmdline := strings.Join(tc.args, " ")
+			if len(cmdline) > 120 {
+				cmdline = cmdline[:120] + "…"
+			}
+			var env string
+			if len(tc.env) > 0 {
+				env = strings.Join(tc.env, " ") + " "
+			}
+			t.Logf("| %s | `%ssim %s` | %d | `%s` |", tc.class, env, strings.ReplaceAll(cmdline, dir, "$T"), exitCode(err), strings.ReplaceAll(first, dir, "$T"))
 			if code := exitCode(err); code != tc.code {
 				t.Errorf("sim %s: exit %d, want %d\n%.500s", strings.Join(tc.args, " "), code, tc.code, msg)
 			}
