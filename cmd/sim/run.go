@@ -23,6 +23,7 @@ type runFlags struct {
 	sets  []string
 	force bool
 	quiet bool
+	limits limitFlags
 	// cpuProfile: write a pprof CPU profile of the whole command here
 	// (hidden flag, for measuring converge itself).
 	cpuProfile string
@@ -53,6 +54,7 @@ list indexes as numbers: SIM_CLUSTER__POOLS__0__COUNT=32).`,
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario value: --set key=value (repeatable)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of an existing output folder")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
+	addLimitFlags(cmd, &f.limits)
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
@@ -68,21 +70,6 @@ func exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
-func load(cmd *cobra.Command, path string, sets []string, seed uint64) (*scenarios.Scenario, []byte, error) {
-	if cmd.Flags().Changed("seed") {
-		sets = append(sets, fmt.Sprintf("seed=%d", seed))
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, usageErr(fmt.Errorf("cannot read scenario: %w", err))
-	}
-	sc, err := scenarios.Parse(path, data, scenarios.Overrides{Set: sets})
-	if err != nil {
-		return nil, nil, usageErr(err)
-	}
-	return sc, data, nil
-}
-
 func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -95,7 +82,7 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sc, data, err := load(cmd, path, f.sets, f.seed)
+	sc, data, err := loadScenario(cmd, path, f.sets, f.seed, &f.limits)
 	if err != nil {
 		return err
 	}
@@ -139,10 +126,9 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 		ScenarioPath:   path,
 		ScenarioSHA256: report.HashScenario(data),
 		Version:        versionString(),
-		Settings:       map[string]string{},
-	}
-	for i, s := range f.sets {
-		meta.Settings[fmt.Sprintf("set[%d]", i)] = s
+		// Every override (--set, --seed, SIM_ variables), in the order
+		// applied: they change results, so the report records them.
+		Settings: overrideSettings(sc),
 	}
 	summary, err := out.Commit(res, meta)
 	if err != nil {
@@ -184,6 +170,7 @@ func abortOnSignal(out *report.Output, errOut io.Writer) (stop func()) {
 func newCheckCmd() *cobra.Command {
 	var sets []string
 	var seed uint64
+	var limits limitFlags
 	cmd := &cobra.Command{
 		Use:   "check SCENARIO",
 		Short: "Validate a scenario without running it",
@@ -191,23 +178,22 @@ func newCheckCmd() *cobra.Command {
   sim check my.yaml --set cluster.pools[0].count=64`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, _, err := load(cmd, args[0], sets, seed)
+			sc, _, err := loadScenario(cmd, args[0], sets, seed, &limits)
 			if err != nil {
 				return err
 			}
 			if _, err := scenarios.Build(sc); err != nil {
 				return usageErr(fmt.Errorf("%s: %w", args[0], err))
 			}
-			nodes := 0
-			for _, p := range sc.Cluster.Pools {
-				nodes += p.Count
-			}
+			size := scenarios.Estimate(sc)
 			cmd.Printf("%s: ok (scenario %q, %d nodes, %d workloads, policy %s, seed %d)\n",
-				args[0], sc.Name, nodes, len(sc.Workloads), sc.Policy.Name, sc.Seed)
+				args[0], sc.Name, size.Nodes, len(sc.Workloads), sc.Policy.Name, sc.Seed)
+			cmd.Printf("estimated: %s\n", size)
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a scenario value: --set key=value (repeatable)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "random seed (overrides the scenario's seed)")
+	addLimitFlags(cmd, &limits)
 	return cmd
 }
