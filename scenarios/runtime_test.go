@@ -176,7 +176,8 @@ func TestUsernetesCollectives(t *testing.T) {
 			t.Errorf("%s: container %v s, bare metal %v s: want exactly the same (same path)", w, model[w+"/container"], model[w+"/bare-metal"])
 		}
 		u, idle := ratio[w+"/usernetes"], ratio[w+"/bare-metal-with-usernetes"]
-		if !(u >= idle && idle >= 1) {
+		// On one node the two differ only by rounding (no network).
+		if !(u >= idle*(1-1e-12) && idle >= 1) {
 			t.Errorf("%s: usernetes ×%v, idle beside ×%v: want usernetes ≥ idle ≥ 1", w, u, idle)
 		}
 	}

@@ -40,7 +40,7 @@ func newFitCmd() *cobra.Command {
 			return usageErr(fmt.Errorf("fit needs a target: sim fit network FILES... -o profile.yaml"))
 		},
 	}
-	cmd.AddCommand(newFitNetworkCmd())
+	cmd.AddCommand(append([]*cobra.Command{newFitNetworkCmd()}, newFitModelCmds()...)...)
 	return cmd
 }
 

@@ -84,11 +84,36 @@ func stageOf(name string) func(CanopieJob) (float64, bool) {
 	}
 }
 
+// groupCase is one measured quantity of a canopie22 group.
+func (g *CanopieGroup) groupCase(kind string, measured []float64, weight float64, model func() (float64, apps.Result, error)) *AppCase {
+	return &AppCase{Name: g.name() + " " + kind, Config: g.name(), Kind: kind, Series: g.Study + " " + kind, Nodes: g.Pods, Scale: float64(g.Pods),
+		Measured: measured, Weight: weight, Model: model}
+}
+
+// memoRun evaluates m in env once per parameter state of s, and returns
+// a Model for each measured quantity: the run time ("") or a phase.
+func memoRun(s *AppSetup, rt Runtime, m apps.Model, env *apps.Env) func(value func(apps.Result) float64) func() (float64, apps.Result, error) {
+	memo := s.memo()
+	return func(value func(apps.Result) float64) func() (float64, apps.Result, error) {
+		return func() (float64, apps.Result, error) {
+			r, err := memo.run(func() (apps.Result, error) { return rt.run(m, env) })
+			return value(r), r, err
+		}
+	}
+}
+
+func seconds(r apps.Result) float64 { return r.Seconds }
+
+func phaseOf(name string) func(apps.Result) float64 {
+	return func(r apps.Result) float64 { return phase(r, name) }
+}
+
 // AMGCases are the canopie22 AMG studies: the MPIJob runtime of every
 // group (weight 1) and the generate, setup and solve times and the
 // iteration count AMG prints (PhaseWeight). runtimes maps a study to
 // its runtime (EFA or not).
-func AMGCases(groups []*CanopieGroup, fit *apps.Fit, runtimes map[string]Runtime) ([]*AppCase, error) {
+func AMGCases(s *AppSetup, groups []*CanopieGroup, runtimes map[string]Runtime) ([]*AppCase, error) {
+	fit := s.Fit
 	p, ok := fit.Parameters.(*apps.AMGParams)
 	if !ok {
 		return nil, fmt.Errorf("fit %s: not AMG parameters", fit.Name)
@@ -110,21 +135,13 @@ func AMGCases(groups []*CanopieGroup, fit *apps.Fit, runtimes map[string]Runtime
 		m := &apps.AMG{Params: p, N: n, P: grid}
 		env := rt.env(fit.Node, g.Pods, g.Ranks/g.Pods)
 		rows := float64(n[0]*n[1]*n[2]) * float64(g.Ranks)
-		run := func(what string) func() (float64, apps.Result, error) {
-			return func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				if what == "" {
-					return r.Seconds, r, err
-				}
-				return phase(r, what), r, err
-			}
+		run := memoRun(s, rt, m, env)
+		cases = append(cases, g.groupCase("runtime", g.values(runtimeOf), 0, run(seconds)))
+		for _, st := range []string{"generate", "setup", "solve"} {
+			cases = append(cases, g.groupCase(st, g.values(stageOf(st)), PhaseWeight, run(phaseOf(st))))
 		}
-		cases = append(cases, &AppCase{Name: g.name() + " runtime", Measured: g.values(runtimeOf), Model: run("")})
-		for _, s := range []string{"generate", "setup", "solve"} {
-			cases = append(cases, &AppCase{Name: g.name() + " " + s, Measured: g.values(stageOf(s)), Weight: PhaseWeight, Model: run(s)})
-		}
-		cases = append(cases, &AppCase{Name: g.name() + " iterations", Measured: g.values(stageOf("iterations")), Weight: PhaseWeight,
-			Model: func() (float64, apps.Result, error) { return p.PredictIterations(rows), apps.Result{}, nil }})
+		cases = append(cases, g.groupCase("iterations", g.values(stageOf("iterations")), PhaseWeight,
+			func() (float64, apps.Result, error) { return p.PredictIterations(rows), apps.Result{}, nil }))
 	}
 	return cases, nil
 }
@@ -132,7 +149,8 @@ func AMGCases(groups []*CanopieGroup, fit *apps.Fit, runtimes map[string]Runtime
 // CanopieLAMMPSCases are the canopie22 LAMMPS strong-scaling runs
 // (-v x 64 -v y 16 -v z 16, 100 steps, 94 ranks a node): MPIJob
 // runtime (weight 1) and LAMMPS's loop time (PhaseWeight).
-func CanopieLAMMPSCases(groups []*CanopieGroup, fit *apps.Fit, rt Runtime) ([]*AppCase, error) {
+func CanopieLAMMPSCases(s *AppSetup, groups []*CanopieGroup, rt Runtime) ([]*AppCase, error) {
+	fit := s.Fit
 	p, ok := fit.Parameters.(*apps.LAMMPSParams)
 	if !ok {
 		return nil, fmt.Errorf("fit %s: not LAMMPS parameters", fit.Name)
@@ -141,15 +159,10 @@ func CanopieLAMMPSCases(groups []*CanopieGroup, fit *apps.Fit, rt Runtime) ([]*A
 	for _, g := range groups {
 		m := &apps.LAMMPS{Params: p, Replicas: [3]int{64, 16, 16}, Steps: 100}
 		env := rt.env(fit.Node, g.Pods, g.Ranks/g.Pods)
+		run := memoRun(s, rt, m, env)
 		cases = append(cases,
-			&AppCase{Name: g.name() + " runtime", Measured: g.values(runtimeOf), Model: func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				return r.Seconds, r, err
-			}},
-			&AppCase{Name: g.name() + " loop", Measured: g.values(stageOf("loop")), Weight: PhaseWeight, Model: func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				return m.Loop(r), r, err
-			}})
+			g.groupCase("runtime", g.values(runtimeOf), 0, run(seconds)),
+			g.groupCase("loop", g.values(stageOf("loop")), PhaseWeight, run(m.Loop)))
 	}
 	return cases, nil
 }
@@ -167,9 +180,10 @@ var CanopieQMCPACKSections = []apps.QMCSection{
 }
 
 // CanopieQMCPACKCases are the canopie22 QMCPACK runs (1504 walkers, 94
-// ranks a node): MPIJob runtime (weight 1), QMCPACK's initialisation
-// and DMC section times (PhaseWeight).
-func CanopieQMCPACKCases(groups []*CanopieGroup, fit *apps.Fit, rt Runtime) ([]*AppCase, error) {
+// ranks a node): MPIJob runtime (weight 1) and the DMC section's time
+// (PhaseWeight).
+func CanopieQMCPACKCases(s *AppSetup, groups []*CanopieGroup, rt Runtime) ([]*AppCase, error) {
+	fit := s.Fit
 	p, ok := fit.Parameters.(*apps.QMCPACKParams)
 	if !ok {
 		return nil, fmt.Errorf("fit %s: not QMCPACK parameters", fit.Name)
@@ -178,18 +192,10 @@ func CanopieQMCPACKCases(groups []*CanopieGroup, fit *apps.Fit, rt Runtime) ([]*
 	for _, g := range groups {
 		m := &apps.QMCPACK{Params: p, Walkers: 1504, Sections: CanopieQMCPACKSections}
 		env := rt.env(fit.Node, g.Pods, g.Ranks/g.Pods)
-		run := func(what string) func() (float64, apps.Result, error) {
-			return func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				if what == "" {
-					return r.Seconds, r, err
-				}
-				return phase(r, what), r, err
-			}
-		}
+		run := memoRun(s, rt, m, env)
 		cases = append(cases,
-			&AppCase{Name: g.name() + " runtime", Measured: g.values(runtimeOf), Model: run("")},
-			&AppCase{Name: g.name() + " dmc", Measured: g.values(stageOf("qmc3")), Weight: PhaseWeight, Model: run("dmc")})
+			g.groupCase("runtime", g.values(runtimeOf), 0, run(seconds)),
+			g.groupCase("dmc", g.values(stageOf("qmc3")), PhaseWeight, run(phaseOf("dmc"))))
 	}
 	return cases, nil
 }

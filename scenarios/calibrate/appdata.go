@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // LAMMPSLog is what a LAMMPS log says about one run.
@@ -270,7 +272,7 @@ type StreamMLRun struct {
 
 // ReadStreamML reads the 250 test runs of lammps-predict.json.
 func ReadStreamML(path string) ([]StreamMLRun, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitio.ReadFile(path, limitio.DataTable, "lammps-stream-ml JSON")
 	if err != nil {
 		return nil, err
 	}

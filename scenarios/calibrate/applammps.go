@@ -20,23 +20,30 @@ type Runtime struct {
 
 // env builds the model environment for nodes × perNode ranks.
 func (rt Runtime) env(node apps.Node, nodes, perNode int) *apps.Env {
-	e := &apps.Env{
+	return &apps.Env{
 		Fabric:    &network.Fabric{Inter: rt.Inter},
 		Placement: network.Uniform(nodes, perNode),
 		Node:      node,
 	}
+}
+
+// run evaluates m in env with the runtime's background load as it is
+// now: the load is a fitted parameter, so it is read at every
+// evaluation, not when the environment was built (the transport's
+// bands are read through the Profile pointer the same way).
+func (rt Runtime) run(m apps.Model, env *apps.Env) (apps.Result, error) {
 	if rt.Background != nil {
-		e.BackgroundLoad = rt.Background.Load
-		e.BackgroundBurst = rt.Background.Burst
+		env.BackgroundLoad, env.BackgroundBurst = rt.Background.Load, rt.Background.Burst
 	}
-	return e
+	return m.RunTime(env)
 }
 
 // FluxUsernetesCases groups the flux-usernetes-aws LAMMPS runs by
 // environment and node count: one case for the loop time and one for
 // the total wall time (whole seconds in the log, so the measurement is
-// taken as the middle of its second, +0.5 s).
-func FluxUsernetesCases(runs []FluxUsernetesRun, fit *apps.Fit, runtimes map[string]Runtime) ([]*AppCase, error) {
+// taken as the middle of its second, +0.5 s), and the logged Pair+Neigh
+// and Modify times (PhaseWeight). The cases read s.Fit's parameters.
+func FluxUsernetesCases(s *AppSetup, runs []FluxUsernetesRun, runtimes map[string]Runtime) ([]*AppCase, error) {
 	type key struct {
 		env   string
 		nodes int
@@ -59,6 +66,7 @@ func FluxUsernetesCases(runs []FluxUsernetesRun, fit *apps.Fit, runtimes map[str
 		}
 		return a.nodes - b.nodes
 	})
+	fit := s.Fit
 	p, ok := fit.Parameters.(*apps.LAMMPSParams)
 	if !ok {
 		return nil, fmt.Errorf("fit %s: not LAMMPS parameters", fit.Name)
@@ -87,35 +95,28 @@ func FluxUsernetesCases(runs []FluxUsernetesRun, fit *apps.Fit, runtimes map[str
 		}
 		m := &apps.LAMMPS{Params: p, Replicas: rep, Steps: l0.Steps}
 		env := rt.env(fit.Node, k.nodes, perNode)
-		name := fmt.Sprintf("%s %d nodes", k.env, k.nodes)
+		memo := s.memo()
+		run := func() (apps.Result, error) { return memo.run(func() (apps.Result, error) { return rt.run(m, env) }) }
+		config := fmt.Sprintf("%s %d nodes", k.env, k.nodes)
+		c := func(kind string, measured []float64, weight float64, value func(apps.Result) float64) *AppCase {
+			return &AppCase{Name: config + " " + kind, Config: config, Kind: kind, Series: k.env + " " + kind, Nodes: k.nodes, Scale: float64(k.nodes),
+				Measured: measured, Weight: weight, Model: func() (float64, apps.Result, error) {
+					r, err := run()
+					return value(r), r, err
+				}}
+		}
 		cases = append(cases,
-			&AppCase{Name: name + " loop", Measured: loops, Model: func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				return m.Loop(r), r, err
-			}},
-			&AppCase{Name: name + " wall", Measured: walls, Model: func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				return r.Seconds - phase(r, "launch"), r, err
-			}},
+			c("loop", loops, 0, m.Loop),
+			c("wall", walls, 0, func(r apps.Result) float64 { return r.Seconds - phase(r, "launch") }),
 			// The breakdown keeps the split between the force field and
 			// the charge equilibration honest (LAMMPS's Pair + Neigh
 			// against the model's pair, Modify against qeq); weighted
 			// lower than the times themselves.
-			&AppCase{Name: name + " pair+neigh", Measured: pairs, Weight: PhaseWeight, Model: func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				return phase(r, "pair"), r, err
-			}},
-			&AppCase{Name: name + " modify (qeq)", Measured: qeqs, Weight: PhaseWeight, Model: func() (float64, apps.Result, error) {
-				r, err := m.RunTime(env)
-				return phase(r, "qeq"), r, err
-			}})
+			c("pair+neigh", pairs, PhaseWeight, func(r apps.Result) float64 { return phase(r, "pair") }),
+			c("modify (qeq)", qeqs, PhaseWeight, func(r apps.Result) float64 { return phase(r, "qeq") }))
 	}
 	return cases, nil
 }
-
-// PhaseWeight is the weight of a phase-breakdown case in a fit,
-// relative to a run time.
-const PhaseWeight = 0.3
 
 // replicasFor is the flux-usernetes-aws problem, -v x 16 -v y 16 -v z
 // 8, checked against the atoms the log reports.
@@ -138,8 +139,10 @@ func phase(r apps.Result, name string) float64 {
 
 // StreamMLCases are the lammps-stream-ml test runs, one case per run:
 // flux run -N 6 --ntasks 48 (8 ranks on each 8-core VM), LAMMPS's
-// "Total wall time" (whole seconds, taken as +0.5 s).
-func StreamMLCases(runs []StreamMLRun, fit *apps.Fit, rt Runtime) ([]*AppCase, error) {
+// "Total wall time" (whole seconds, taken as +0.5 s). Runs of the same
+// x, y, z are one configuration.
+func StreamMLCases(s *AppSetup, runs []StreamMLRun, rt Runtime) ([]*AppCase, error) {
+	fit := s.Fit
 	p, ok := fit.Parameters.(*apps.LAMMPSParams)
 	if !ok {
 		return nil, fmt.Errorf("fit %s: not LAMMPS parameters", fit.Name)
@@ -148,11 +151,17 @@ func StreamMLCases(runs []StreamMLRun, fit *apps.Fit, rt Runtime) ([]*AppCase, e
 	var cases []*AppCase
 	for i, r := range runs {
 		m := &apps.LAMMPS{Params: p, Replicas: [3]int{r.X, r.Y, r.Z}, Steps: 100}
+		memo := s.memo()
 		cases = append(cases, &AppCase{
 			Name:     fmt.Sprintf("run %3d x%d y%d z%d", i, r.X, r.Y, r.Z),
+			Config:   fmt.Sprintf("x%d y%d z%d", r.X, r.Y, r.Z),
+			Kind:     "wall",
+			Series:   "wall",
+			Nodes:    6,
+			Scale:    float64(p.Input.AtomsPerReplica * r.X * r.Y * r.Z),
 			Measured: []float64{float64(r.Wall) + 0.5},
 			Model: func() (float64, apps.Result, error) {
-				res, err := m.RunTime(env)
+				res, err := memo.run(func() (apps.Result, error) { return rt.run(m, env) })
 				return res.Seconds - phase(res, "launch"), res, err
 			},
 		})

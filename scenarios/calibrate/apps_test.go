@@ -1,36 +1,22 @@
 package calibrate
 
 import (
-	"bytes"
-	"errors"
-	"flag"
-	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/convergesim/converge/network"
 	"github.com/convergesim/converge/scenarios"
 	"github.com/convergesim/converge/workloads/apps"
 )
 
-var refitApps = flag.Bool("refitapps", false, "refit the application models and rewrite scenarios/apps/*.yaml")
-
 // appDataRoot is ../shared/data beside the repository.
 const appDataRoot = "../../../shared/data"
 
 const appsDir = "../apps"
-
-// MaxAppMAPE is the issue's goal: mean absolute percentage error of the
-// run times at most 10% on the data fitted.
-const MaxAppMAPE = 10.0
-
-const refitCommand = "go test ./scenarios/calibrate -run %s -refitapps -v"
 
 func skipWithoutData(t *testing.T, path string) {
 	t.Helper()
@@ -39,531 +25,209 @@ func skipWithoutData(t *testing.T, path string) {
 	}
 }
 
-// efaProfile is the hpc7g EFA transport of one flux-usernetes-aws
-// environment (bare-metal, usernetes): the profile file make
-// fit-network wrote (scenarios/profiles/aws-hpc7g-efa-<experiment>.yaml),
-// or, without it, network.FitProfile of the OSU latency and bandwidth
-// CSVs.
-func efaProfile(t *testing.T, experiment string) (*network.Profile, string) {
+func appInputs(t *testing.T) Inputs {
 	t.Helper()
-	file := "../profiles/aws-hpc7g-efa-" + experiment + ".yaml"
-	if f, err := os.Open(file); err == nil {
-		defer f.Close()
-		p, _, err := network.ReadProfile(file, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p, "scenarios/profiles/aws-hpc7g-efa-" + experiment + ".yaml"
-	}
-	var in network.FitInput
-	for _, f := range []string{"osu-results-latency.csv", "osu-results-bandwidth.csv"} {
-		p := filepath.Join(appDataRoot, "flux-usernetes-aws", "osu", f)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Skipf("calibration data not available (%v); it lives in ../shared/data beside the repository", err)
-		}
-		if err := in.AddFile(p, data, experiment); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fit, err := network.FitProfile("aws-hpc7g-efa-"+experiment, in, network.FitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fit.Profile, "network.FitProfile of flux-usernetes-aws/osu/osu-results-{latency,bandwidth}.csv, experiment " + experiment
+	skipWithoutData(t, appDataRoot)
+	return Inputs{Data: appDataRoot, Profiles: "../profiles", Apps: appsDir}
 }
 
-// loadAppFit reads scenarios/apps/<app>.yaml and its fit; with
-// -refitapps a missing file or fit starts from start.
-func loadAppFit(t *testing.T, app, fitName string, start func() *apps.Fit) (*apps.File, *apps.Fit) {
-	t.Helper()
-	path := filepath.Join(appsDir, app+".yaml")
-	f, err := scenarios.LoadAppModel(path)
-	if err != nil {
-		if !*refitApps || !errors.Is(err, fs.ErrNotExist) {
-			t.Fatal(err)
-		}
-		f = &apps.File{Kind: "AppModel", Version: 1, App: app, Description: appDescriptions[app]}
-	}
-	fit, err := f.Lookup(fitName)
-	if err != nil {
-		if !*refitApps {
-			t.Fatal(err)
-		}
-		f.Fits = append(f.Fits, *start())
-		fit = &f.Fits[len(f.Fits)-1]
-	}
-	return f, fit
+// appGuards are the regression guards of each fit (%): the bundled
+// parameters' in-sample run-time MAPE, and the held-out MAPE of the CI
+// procedure (AppProblem.CI). Each sits just above today's figure
+// (docs/validation.md), so a change that makes a model fit or predict
+// worse fails here; after a deliberate improvement, lower them.
+// modelWins says whether the model predicts better than every naive
+// baseline (docs/validation.md says so where it does, and says that
+// QMCPACK's does not).
+var appGuards = map[string]struct {
+	inSample, heldOut float64
+	modelWins         bool
+}{
+	"lammps/hpc7g-efa":  {1.6, 2.3, true},
+	"lammps/vm8-tcp":    {5.9, 6.1, true},
+	"lammps/hpc6a-efa":  {1.4, 2.3, true},
+	"amg/hpc6a-efa":     {2.3, 2.1, true},
+	"qmcpack/hpc6a-efa": {1.9, 4.4, false},
 }
 
-// writeAppFile rewrites scenarios/apps/<app>.yaml.
-func writeAppFile(t *testing.T, f *apps.File) {
-	t.Helper()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Application model parameters (workloads/apps), fitted to ../shared/data by\n# scenarios/calibrate; regenerate with the command in each fit's provenance.\n")
-	var doc yaml.Node
-	if err := doc.Encode(f); err != nil {
-		t.Fatal(err)
-	}
-	flowResiduals(&doc)
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(appsDir, f.App+".yaml")
-	if _, err := scenarios.ParseAppModel(path, b.Bytes()); err != nil {
-		t.Fatalf("the refitted file does not load: %v", err)
-	}
-	if err := os.MkdirAll(appsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
-}
-
-// flowResiduals writes each residual on one line.
-func flowResiduals(n *yaml.Node) {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "residuals" && n.Content[i+1].Kind == yaml.SequenceNode {
-				for _, r := range n.Content[i+1].Content {
-					r.Style = yaml.FlowStyle
+// TestAppFitsInSample evaluates each bundled parameter set of
+// scenarios/apps on the runs it was fitted to (in-sample: how well it
+// fits, not how well it predicts), guards the error, and checks that
+// the file's provenance is what the parameters give today: its recorded
+// in-sample MAPE, its residuals, a held-out figure with baselines, and a
+// spread for every fitted parameter.
+func TestAppFitsInSample(t *testing.T) {
+	in := appInputs(t)
+	for _, p := range AppProblems() {
+		t.Run(strings.ReplaceAll(p.Name, "/", "_"), func(t *testing.T) {
+			g, ok := appGuards[p.Name]
+			if !ok {
+				t.Fatalf("no guard for %s", p.Name)
+			}
+			d, err := p.Load(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fit, err := loadAppFit(filepath.Join(appsDir, p.App+".yaml"), p.FitName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := d.InSample(fit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log("\n" + r.Table(p.Title))
+			if r.MAPE > g.inSample {
+				t.Errorf("in-sample run-time MAPE %.2f%%, above its guard %.1f%%", r.MAPE, g.inSample)
+			}
+			prov := fit.Provenance
+			if prov.InSampleMAPE == nil || math.Abs(*prov.InSampleMAPE-r.MAPE) > 0.01 {
+				t.Errorf("provenance records in-sample MAPE %v, the parameters give %.2f%%: its inputs changed; refit with %s", prov.InSampleMAPE, r.MAPE, prov.Command)
+			}
+			if want := Residuals(r.Errors); !slices.Equal(prov.InSampleResiduals, want) {
+				t.Errorf("provenance residuals differ from what the parameters give; refit with %s", prov.Command)
+			}
+			if prov.HeldOut == nil || prov.HeldOut.Scheme != p.Scheme || len(prov.HeldOut.Baselines) != len(p.Baselines) {
+				t.Errorf("provenance has no held-out figure for scheme %q with %d baselines: %+v", p.Scheme, len(p.Baselines), prov.HeldOut)
+			}
+			s, err := d.Setup(fit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var knobs, spread []string
+			for _, k := range s.Knobs {
+				knobs = append(knobs, k.Name)
+			}
+			for _, ps := range prov.Parameters {
+				spread = append(spread, ps.Name)
+				if i := slices.Index(knobs, ps.Name); i >= 0 && relErr(*s.Knobs[i].Ptr, ps.Value) > 1e-3 {
+					t.Errorf("parameter %s is %g, its spread entry says %g", ps.Name, *s.Knobs[i].Ptr, ps.Value)
 				}
 			}
-		}
-	}
-	for _, c := range n.Content {
-		flowResiduals(c)
-	}
-}
-
-// appDescriptions head the parameter files.
-var appDescriptions = map[string]string{
-	"lammps":  "LAMMPS ReaxFF (HNS benchmark): per-atom costs of the force field and the charge equilibration, its CG iterations and start-up, per machine (workloads/apps/lammps.go).",
-	"amg":     "AMG (27-point Laplacian, AMG-PCG): per-row compute and memory traffic of each stage, its collectives, convergence and start-up (workloads/apps/amg.go).",
-	"qmcpack": "QMCPACK (batched VMC/DMC): initialisation, per-step and per-walker costs (workloads/apps/qmcpack.go).",
-}
-
-// report evaluates the cases, logs the table and the errors, and
-// checks the goal on the run times (cases of weight 1; the phase
-// breakdowns are reported, not bounded).
-func reportApp(t *testing.T, title string, fit *apps.Fit, cases []*AppCase) ([]CaseError, float64) {
-	t.Helper()
-	var primary, phases []*AppCase
-	for _, c := range cases {
-		if c.Weight == 0 || c.Weight == 1 {
-			primary = append(primary, c)
-		} else {
-			phases = append(phases, c)
-		}
-	}
-	errs, mape, err := Evaluate(primary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := fmt.Sprintf("%s\n%srun-time MAPE %.2f%% over %d runs", title, ErrorTable(errs), mape, runs(primary))
-	if len(phases) > 0 {
-		perrs, pm, err := Evaluate(phases)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg += fmt.Sprintf("\nphases:\n%sphase MAPE %.2f%%", ErrorTable(perrs), pm)
-	}
-	t.Log(msg)
-	if mape > MaxAppMAPE {
-		t.Errorf("%s: run-time MAPE %.2f%% above the %.0f%% goal", title, mape, MaxAppMAPE)
-	}
-	// The fit depends on the network model and profiles too: say when it
-	// no longer reproduces its own recorded error.
-	if fit.Provenance.InSampleMAPE != nil && !*refitApps && math.Abs(mape-*fit.Provenance.InSampleMAPE) > 0.5 {
-		rec := *fit.Provenance.InSampleMAPE
-		t.Logf("NOTE: fit %s recorded MAPE %.2f%%, now %.2f%%: its inputs changed; refit with %s", fit.Name, rec, mape, fit.Provenance.Command)
-	}
-	return errs, mape
-}
-
-func runs(cases []*AppCase) int {
-	n := 0
-	for _, c := range cases {
-		n += len(c.Measured)
-	}
-	return n
-}
-
-// fitted, if set, runs after a fit and before the file is written.
-var fitted func()
-
-// refit fits the knobs, records the provenance and rewrites the file.
-func refit(t *testing.T, f *apps.File, fit *apps.Fit, knobs []Knob, cases []*AppCase, evals int, test, method, notes string, data []apps.DataFile) {
-	t.Helper()
-	obj, err := FitKnobs(knobs, cases, evals, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var primary []*AppCase
-	for _, c := range cases {
-		if c.Weight == 0 || c.Weight == 1 {
-			primary = append(primary, c)
-		}
-	}
-	errs, mape, err := Evaluate(primary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ks []string
-	for _, k := range knobs {
-		ks = append(ks, fmt.Sprintf("%s=%.4g", k.Name, *k.Ptr))
-	}
-	t.Logf("fitted (objective %.4f): %s", obj, strings.Join(ks, " "))
-	rounded := math.Round(mape*100) / 100
-	fit.Provenance = apps.Provenance{
-		Data:              data,
-		Command:           fmt.Sprintf(refitCommand, test),
-		Method:            method,
-		InSampleMAPE:      &rounded,
-		InSampleResiduals: Residuals(errs),
-		Notes:             notes,
-	}
-	if fitted != nil {
-		fitted()
-		fitted = nil
-	}
-	writeAppFile(t, f)
-}
-
-func dataFile(t *testing.T, rel string) apps.DataFile {
-	t.Helper()
-	s, err := FileSHA256(filepath.Join(appDataRoot, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return apps.DataFile{Path: rel, SHA256: s}
-}
-
-func dataTree(t *testing.T, rel, pattern string) apps.DataFile {
-	t.Helper()
-	s, n, err := TreeSHA256(filepath.Join(appDataRoot, rel), pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return apps.DataFile{Path: fmt.Sprintf("%s/%s (%d files; SHA-256 of their sorted sha256sum lines)", rel, pattern, n), SHA256: s}
-}
-
-const fitMethod = "Nelder–Mead (gonum/optimize) in log space, bounded, restarted 3 times, minimising the mean " +
-	"absolute relative error over the runs (run times weight 1, the logged phase breakdowns weight 0.3)"
-
-// --- flux-usernetes-aws: LAMMPS on hpc7g, five environments ---
-
-func startLAMMPSHpc7g() *apps.Fit {
-	return &apps.Fit{
-		Name:     "hpc7g-efa",
-		Hardware: "AWS hpc7g.4xlarge (Graviton3E, 16 cores, 128 GiB), EFA; LAMMPS 7 Feb 2024 (pair reaxff, fix qeq/reaxff), 16 ranks a node",
-		Node:     apps.Node{Cores: 16, MemoryBandwidth: 250, Speed: 1},
-		Parameters: &apps.LAMMPSParams{Input: apps.HNS, PairPerAtom: 4.4e-5, PairPerGhost: 3.3e-6, QEqPerAtom: 2.2e-5, QEqPerGhost: 4.5e-6,
-			QEqIterations: 33, QEqBytesPerGhost: 8, CommBytesPerGhost: 48, ThermoEvery: 10, ThermoBytes: 64, SetupSeconds: 0.25, SetupSteps: 2.6},
-		Environments: []apps.Environment{
-			{Name: "bare-metal", Network: "EFA, bare metal: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml"},
-			{Name: "container", Network: "EFA, Singularity under Flux: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml"},
-			{Name: "bare-metal-with-usernetes", Network: "EFA, bare metal: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml", Background: apps.Background{Load: 0.015, Burst: 1.7e-4}},
-			{Name: "container-with-usernetes", Network: "EFA, Singularity under Flux: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml", Background: apps.Background{Load: 0.015, Burst: 1.7e-4}},
-			{Name: "usernetes", Network: "EFA in Usernetes pods: scenarios/profiles/aws-hpc7g-efa-usernetes.yaml", Background: apps.Background{Load: 0.015, Burst: 1.7e-4}},
-		},
+			if !slices.Equal(knobs, spread) {
+				t.Errorf("provenance spreads %v, fitted parameters %v", spread, knobs)
+			}
+		})
 	}
 }
 
-// fluxUsernetesRuntimes builds the five environments: the OSU fit of
-// bare metal for the four that run on the host network stack's EFA,
-// the OSU fit of Usernetes for LAMMPS in Usernetes pods; the daemon
-// load of the fit's environment (the three with Usernetes share one
-// fitted load).
-func fluxUsernetesRuntimes(t *testing.T, fit *apps.Fit) map[string]Runtime {
-	bare, _ := efaProfile(t, "bare-metal")
-	user, _ := efaProfile(t, "usernetes")
-	rts := map[string]Runtime{}
-	for i := range fit.Environments {
-		e := &fit.Environments[i]
-		inter := bare
-		if e.Name == "usernetes" {
-			inter = user
-		}
-		rts[e.Name] = Runtime{Name: e.Name, Inter: inter, Background: &e.Background}
-	}
-	return rts
-}
-
-// TestAppsFluxUsernetesLAMMPS: the LAMMPS model with the hpc7g fit of
-// scenarios/apps/lammps.yaml against the 400 runs of flux-usernetes-aws
-// (4–32 nodes, five environments): loop time and total wall time.
-func TestAppsFluxUsernetesLAMMPS(t *testing.T) {
-	dir := filepath.Join(appDataRoot, "flux-usernetes-aws")
-	skipWithoutData(t, dir)
-	runs, err := ReadFluxUsernetesLAMMPS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 400 {
-		t.Fatalf("%d runs, want 400", len(runs))
-	}
-	f, fit := loadAppFit(t, "lammps", "hpc7g-efa", startLAMMPSHpc7g)
-	rts := fluxUsernetesRuntimes(t, fit)
-	cases, err := FluxUsernetesCases(runs, fit, rts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *refitApps {
-		p := fit.Parameters.(*apps.LAMMPSParams)
-		// The three environments with Usernetes share one daemon load:
-		// one knob, copied into the other two before the file is written.
-		shared := rts["usernetes"].Background
-		for _, n := range []string{"bare-metal-with-usernetes", "container-with-usernetes"} {
-			rt := rts[n]
-			rt.Background = shared
-			rts[n] = rt
-		}
-		cases, err = FluxUsernetesCases(runs, fit, rts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		knobs := lammpsHpc7gKnobs(p, shared)
-		fitted = func() {
-			for i := range fit.Environments {
-				if e := &fit.Environments[i]; strings.HasSuffix(e.Name, "usernetes") {
-					e.Background = *shared
+// TestAppsHeldOut is the prediction check: each model's CI procedure
+// (the untouched start values, AppProblem.CI) is run once per fold of
+// its data set without that fold, and predicts it; the held-out MAPE is
+// guarded, and compared with the naive baselines fitted on the same
+// folds. make calibrate runs the full procedure (sim fit app).
+func TestAppsHeldOut(t *testing.T) {
+	in := appInputs(t)
+	for _, p := range AppProblems() {
+		t.Run(strings.ReplaceAll(p.Name, "/", "_"), func(t *testing.T) {
+			g := appGuards[p.Name]
+			d, err := p.Load(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cv, err := d.CrossValidate(p.CI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("CI procedure: %s\n%s", p.CI, cv.Table())
+			if cv.MAPE > g.heldOut {
+				t.Errorf("held-out MAPE %.2f%%, above its guard %.1f%%", cv.MAPE, g.heldOut)
+			}
+			wins := true
+			for i, b := range cv.BaselineMAPE {
+				if cv.MAPE >= b {
+					wins = false
+					t.Logf("the %s baseline predicts as well: %.2f%% against the model's %.2f%%", cv.Baselines[i], b, cv.MAPE)
 				}
 			}
-		}
-		_, efaSrc := efaProfile(t, "bare-metal")
-		_, userSrc := efaProfile(t, "usernetes")
-		refit(t, f, fit, knobs, cases, 4000, "TestAppsFluxUsernetesLAMMPS", fitMethod,
-			"Run times: LAMMPS loop time and total wall time (whole seconds, +0.5 s) of every run; phases: Pair+Neigh and Modify "+
-				"of the MPI task timing breakdown. Transports: "+efaSrc+"; "+userSrc+". The daemon load of the three environments with "+
-				"Usernetes is one fitted background (load, burst). Launch is not in these times (LAMMPS timed itself), so launch is 0. "+
-				"The node's memory bandwidth (250 GB/s: 8 channels of DDR5-4800, ~80% sustained) does not enter the LAMMPS model.",
-			[]apps.DataFile{dataTree(t, "flux-usernetes-aws", "results-lammps/*/lammps-*.out"),
-				dataFile(t, "flux-usernetes-aws/osu/osu-results-latency.csv"), dataFile(t, "flux-usernetes-aws/osu/osu-results-bandwidth.csv")})
-	}
-	reportApp(t, "flux-usernetes-aws LAMMPS (hpc7g, EFA)", fit, cases)
-}
-
-// --- lammps-stream-ml: LAMMPS on 6 × 8-core VMs over TCP ---
-
-func startLAMMPSVM() *apps.Fit {
-	return &apps.Fit{
-		Name:     "vm8-tcp",
-		Hardware: "7 on-premises VMs of 8 cores (6 used), Flux, LAMMPS 29 Sep 2021 (reaxff, qeq/reaxff) in Singularity, MPICH over TCP, 8 ranks a VM",
-		Node:     apps.Node{Cores: 8, MemoryBandwidth: 20, Speed: 1},
-		Parameters: &apps.LAMMPSParams{Input: apps.HNS, PairPerAtom: 4.4e-5, PairPerGhost: 3.3e-6, QEqPerAtom: 2.2e-5, QEqPerGhost: 4.5e-6,
-			QEqIterations: 33, QEqBytesPerGhost: 8, CommBytesPerGhost: 48, ThermoEvery: 10, ThermoBytes: 64, SetupSeconds: 2, SetupSteps: 2.6},
-		Environments: []apps.Environment{{Name: "flux-vm-tcp", Network: "TCP between VMs, fitted with the app (no point-to-point data)",
-			Profile: &network.Profile{Name: "vm-tcp", Bands: []network.Band{{Latency: 50e-6, Bandwidth: 1e9}}}}},
+			if wins != g.modelWins {
+				t.Errorf("model beats every baseline: %v, docs/validation.md says %v", wins, g.modelWins)
+			}
+		})
 	}
 }
 
-// TestAppsStreamMLLAMMPS: the LAMMPS model with the VM fit against the
-// 250 test runs of lammps-stream-ml (x ∈ [1,32], y ∈ [1,8], z ∈ [1,16]).
-func TestAppsStreamMLLAMMPS(t *testing.T) {
-	path := filepath.Join(appDataRoot, "lammps-stream-ml", "lammps-predict.json")
-	skipWithoutData(t, path)
-	runs, err := ReadStreamML(path)
+// TestRuntimeBackgroundIsLive: a fitted daemon load reaches the model
+// at every evaluation (it was once copied when the cases were built, so
+// a fit never saw its own background knobs move).
+func TestRuntimeBackgroundIsLive(t *testing.T) {
+	bg := &apps.Background{}
+	rt := Runtime{Inter: &network.Profile{Name: "t", Bands: []network.Band{{Latency: 10e-6, Bandwidth: 1e9}}}, Background: bg}
+	p := lammpsStart()
+	m := &apps.LAMMPS{Params: p, Replicas: [3]int{4, 4, 4}, Steps: 10}
+	env := rt.env(apps.Node{Cores: 8, MemoryBandwidth: 20, Speed: 1}, 4, 8)
+	quiet, err := rt.run(m, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, fit := loadAppFit(t, "lammps", "vm8-tcp", startLAMMPSVM)
-	env, err := fit.Environment("flux-vm-tcp")
+	*bg = apps.Background{Load: 0.5, Burst: 1e-3}
+	busy, err := rt.run(m, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Profile == nil {
-		t.Fatal("environment flux-vm-tcp has no profile")
-	}
-	rt := Runtime{Name: env.Name, Inter: env.Profile, Background: &env.Background}
-	cases, err := StreamMLCases(runs, fit, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *refitApps {
-		p := fit.Parameters.(*apps.LAMMPSParams)
-		b := &env.Profile.Bands[len(env.Profile.Bands)-1]
-		knobs := streamMLKnobs(p, b)
-		refit(t, f, fit, knobs, cases, 3000, "TestAppsStreamMLLAMMPS", fitMethod,
-			"Run times: LAMMPS total wall time (whole seconds, +0.5 s) of the 250 test runs, 100 steps each (in.reaxc.hns), "+
-				"flux run -N 6 --ntasks 48. The CG iterations are fixed at 33 (an assumption: fix qeq/reaxff's two CG solves at a 1e-6 "+
-				"tolerance, 10-20 iterations each; the data cannot separate them from the per-atom cost), the setup in steps and the "+
-				"bytes per ghost atom are the hpc7g start values; "+
-				"the VMs' TCP latency and bandwidth are fitted here (no point-to-point data), as is the per-atom cost. "+
-				"Memory bandwidth (20 GB/s) is an assumption and does not enter the LAMMPS model.",
-			[]apps.DataFile{dataFile(t, "lammps-stream-ml/lammps-predict.json")})
-	}
-	reportApp(t, "lammps-stream-ml LAMMPS (6 × 8-core VMs, TCP)", fit, cases)
-}
-
-// --- canopie22-scaling: AMG, LAMMPS, QMCPACK on hpc6a ---
-
-const hpc6aHardware = "AWS hpc6a.48xlarge (2 × AMD EPYC 7R13, 96 cores, 384 GiB), EKS 1.21, MPI Operator, Open MPI with EFA; one pod a node"
-
-var hpc6aNode = apps.Node{Cores: 96, MemoryBandwidth: 320, Speed: 1}
-
-const hpc6aNotes = "hpc6a memory bandwidth 320 GB/s is an assumption (16 channels of DDR4-3200 = 409.6 GB/s peak, ~78% sustained); " +
-	"it scales the fitted bytes per row, not the predictions. EFA on hpc6a has no point-to-point data: the hpc7g bare-metal " +
-	"EFA profile (OSU, flux-usernetes-aws) stands in for it."
-
-func startAMG() *apps.Fit {
-	return &apps.Fit{
-		Name:     "hpc6a-efa",
-		Hardware: hpc6aHardware + "; AMG 2013-style proxy, -problem 1 (27-point Laplacian), -n 188 144 128 per rank",
-		Node:     hpc6aNode,
-		Parameters: &apps.AMGParams{
-			Generate:    apps.AMGStage{Compute: 3.8e-7, Bytes: 2950},
-			Setup:       apps.AMGStage{Compute: 3.3e-6, Bytes: 5140, Allreduces: 38000, Allgathers: 1.5, Halos: 2400},
-			Iteration:   apps.AMGStage{Compute: 3.6e-7, Bytes: 3030, Allreduces: 0.1, Halos: 32},
-			Startup:     apps.AMGStage{Bytes: 8600},
-			Iterations0: 22.6, IterationsPerDoubling: 1, ReferenceRows: 144 * 188 * 144 * 128,
-			Launch: 0.66,
-		},
-		Environments: []apps.Environment{
-			{Name: "efa", Network: "EFA: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml as a stand-in (no hpc6a point-to-point data)"},
-			{Name: "no-efa", Network: "TCP over ENA, fitted with the app (no point-to-point data)",
-				Profile: &network.Profile{Name: "hpc6a-tcp", Bands: []network.Band{{Latency: 30e-6, Bandwidth: 1.25e9}}, LinkBandwidth: 12.5e9}},
-		},
+	if !(busy.Seconds > quiet.Seconds) {
+		t.Errorf("background 0.5 cores: %.3f s, none: %.3f s; want slower", busy.Seconds, quiet.Seconds)
 	}
 }
 
-func canopieDir(t *testing.T) string {
-	dir := filepath.Join(appDataRoot, "canopie22-scaling")
-	skipWithoutData(t, dir)
-	return dir
-}
-
-// TestAppsCanopie22AMG: the AMG model against the ranks-per-node study
-// and the weak scaling with and without EFA (16 configurations, 640
-// jobs): MPIJob runtime, and the generate/setup/solve times and
-// iteration counts AMG prints.
-func TestAppsCanopie22AMG(t *testing.T) {
-	dir := canopieDir(t)
-	groups, err := ReadCanopie(dir, "amg_ranks_per_node", "amg_efa", "amg_no_efa")
-	if err != nil {
-		t.Fatal(err)
+// TestFoldsAndBaselines checks the splits and the naive predictors on
+// hand-made cases.
+func TestFoldsAndBaselines(t *testing.T) {
+	mk := func(series string, nodes int, v ...float64) *AppCase {
+		return &AppCase{Name: series, Config: series + " " + string(rune('0'+nodes)), Kind: "runtime", Series: series, Nodes: nodes, Scale: float64(nodes), Measured: v}
 	}
-	f, fit := loadAppFit(t, "amg", "hpc6a-efa", startAMG)
-	efa, efaSrc := efaProfile(t, "bare-metal")
-	noEFA, err := fit.Environment("no-efa")
-	if err != nil {
-		t.Fatal(err)
+	cases := []*AppCase{mk("a", 1, 100, 102), mk("a", 2, 50), mk("a", 4, 25), mk("b", 2, 60)}
+	if f := FoldsByNodes(cases); len(f) != 3 || !f[1].Held(cases[1]) || !f[1].Held(cases[3]) || f[1].Held(cases[0]) {
+		t.Errorf("FoldsByNodes: %d folds", len(f))
 	}
-	if noEFA.Profile == nil {
-		t.Fatal("environment no-efa has no profile")
+	if f := FoldsByConfig(cases); len(f) != 4 {
+		t.Errorf("FoldsByConfig: %d folds", len(f))
 	}
-	rts := map[string]Runtime{"amg_ranks_per_node": {Inter: efa}, "amg_efa": {Inter: efa}, "amg_no_efa": {Inter: noEFA.Profile}}
-	cases, err := AMGCases(groups, fit, rts)
-	if err != nil {
-		t.Fatal(err)
+	if f := KFoldsByConfig(2)(cases); len(f) != 2 {
+		t.Errorf("KFoldsByConfig(2): %d folds", len(f))
 	}
-	if *refitApps {
-		p := fit.Parameters.(*apps.AMGParams)
-		b := &noEFA.Profile.Bands[0]
-		knobs := amgKnobs(p, b)
-		refit(t, f, fit, knobs, cases, 5000, "TestAppsCanopie22AMG", fitMethod,
-			"Run times: MPIJob runtime (running → succeeded) of every job; phases: AMG's generate, PCG setup and PCG solve wall "+
-				"clock times and its iteration count. The per-rank problem (-n) and process grid (-P) are read from each job's mpirun line. "+
-				"Transports: "+efaSrc+" for EFA; the no-EFA TCP latency and bandwidth are fitted here (the bandwidth ends at its "+
-				"0.5 GB/s lower bound). The collective counts "+
-				"are effective numbers (BoomerAMG's many small messages on the coarse levels priced as 8-byte allreduces and "+
-				"fine-grid halo exchanges), not a trace of hypre's calls. "+hpc6aNotes,
-			[]apps.DataFile{dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_ranks_per_node"]),
-				dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_efa"]), dataFile(t, "canopie22-scaling/"+CanopieArchives["amg_no_efa"])})
+	train := cases[:2]
+	if v, ok := ConstantBaseline.Predict(train, cases[2]); !ok || v != 100 {
+		t.Errorf("constant: %v %v, want the median of 100, 102, 50 = 100", v, ok)
 	}
-	reportApp(t, "canopie22 AMG (hpc6a, EFA and TCP)", fit, cases)
-}
-
-func startLAMMPSHpc6a() *apps.Fit {
-	return &apps.Fit{
-		Name:     "hpc6a-efa",
-		Hardware: hpc6aHardware + "; LAMMPS 29 Sep 2021 (pair reax/c, fix qeq/reax), 94 ranks a node",
-		Node:     hpc6aNode,
-		Parameters: &apps.LAMMPSParams{Input: apps.HNS, PairPerAtom: 1e-4, PairPerGhost: 3.3e-6, QEqPerAtom: 5e-5, QEqPerGhost: 4.5e-6,
-			QEqIterations: 33, QEqBytesPerGhost: 8, CommBytesPerGhost: 48, ThermoEvery: 10, ThermoBytes: 64, SetupSeconds: 1, SetupSteps: 2.6, Launch: 8},
-		Environments: []apps.Environment{{Name: "efa", Network: "EFA: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml as a stand-in (no hpc6a point-to-point data)"}},
+	if v, ok := PowerLawBaseline("nodes").Predict([]*AppCase{mk("a", 1, 100), mk("a", 2, 50)}, cases[2]); !ok || math.Abs(v-25) > 1e-9 {
+		t.Errorf("power law: %v %v, want 25 (t ∝ 1/N)", v, ok)
+	}
+	if _, ok := PowerLawBaseline("nodes").Predict([]*AppCase{mk("a", 1, 100)}, cases[2]); ok {
+		t.Error("power law from one size: want no prediction")
+	}
+	if v, ok := NodesMedianBaseline.Predict(cases[:3], cases[3]); !ok || v != 50 {
+		t.Errorf("median per node count: %v %v, want 50", v, ok)
 	}
 }
 
-// TestAppsCanopie22LAMMPS: the LAMMPS model against the canopie22
-// strong scaling (x 64 y 16 z 16 on 8, 16, 32 nodes): MPIJob runtime and
-// loop time.
-func TestAppsCanopie22LAMMPS(t *testing.T) {
-	groups, err := ReadCanopie(canopieDir(t), "lammps")
+// TestFitStartsRecoversParameters: the multi-start fit recovers the
+// parameters of synthetic data made by the model itself, and the spread
+// marks a parameter the data cannot see as not identified.
+func TestFitStartsRecoversParameters(t *testing.T) {
+	a, b, c := 2.0, 3.0, 1.0
+	s := &AppSetup{Knobs: []Knob{{"a", &a, 0.01, 100}, {"b", &b, 0.01, 100}, {"c", &c, 0.01, 100}}}
+	var cases []*AppCase
+	for _, x := range []float64{1, 2, 4, 8} {
+		cases = append(cases, &AppCase{Name: "x", Config: "x", Measured: []float64{5 + 0.5*x}, Model: func() (float64, apps.Result, error) {
+			return a + b*x, apps.Result{}, nil // c does not enter the model
+		}})
+	}
+	o := FitOptions{Starts: 4, Evals: 2000, Restarts: 2, Perturb: 1, Seed: 1, Profile: true, ProfileEvals: 1000}
+	fits, best, err := s.FitStarts(Objective(cases), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, fit := loadAppFit(t, "lammps", "hpc6a-efa", startLAMMPSHpc6a)
-	efa, efaSrc := efaProfile(t, "bare-metal")
-	cases, err := CanopieLAMMPSCases(groups, fit, Runtime{Inter: efa})
+	if math.Abs(a-5) > 0.01 || math.Abs(b-0.5) > 0.01 {
+		t.Errorf("fitted a=%g b=%g, want 5 and 0.5", a, b)
+	}
+	spread, err := s.Spread(Objective(cases), fits, best, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *refitApps {
-		p := fit.Parameters.(*apps.LAMMPSParams)
-		knobs := []Knob{
-			{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
-			{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3},
-			{"launch", &p.Launch, 0.01, 60},
-		}
-		refit(t, f, fit, knobs, cases, 3000, "TestAppsCanopie22LAMMPS", fitMethod,
-			"Run times: MPIJob runtime of every job; phases: LAMMPS loop time. Three node counts only, so four costs are fitted and "+
-				"the rest is fixed: CG iterations 33 (an assumption, as for the VM fit), the charge equilibration's ghost cost, the setup "+
-				"and the bytes per ghost atom at the hpc7g start values. "+
-				"Transport: "+efaSrc+". "+hpc6aNotes,
-			[]apps.DataFile{dataFile(t, "canopie22-scaling/"+CanopieArchives["lammps"])})
+	if !spread[0].Identified || !spread[1].Identified || spread[2].Identified {
+		t.Errorf("identified a, b, c: %v %v %v (%q), want yes, yes, no", spread[0].Identified, spread[1].Identified, spread[2].Identified, spread[2].Note)
 	}
-	reportApp(t, "canopie22 LAMMPS (hpc6a, EFA)", fit, cases)
-}
-
-func startQMCPACK() *apps.Fit {
-	return &apps.Fit{
-		Name:     "hpc6a-efa",
-		Hardware: hpc6aHardware + "; QMCPACK 3.13.0, NiO-fcc-S8 DMC (batched drivers), 1504 walkers, 94 ranks a node",
-		Node:     hpc6aNode,
-		Parameters: &apps.QMCPACKParams{InitSeconds: 44, TableBytes: 601e6, TableBroadcasts: 2, StepSeconds: 1.76,
-			WalkerStepSeconds: 0.0056, EstimatorBytes: 4096, Launch: 20},
-		Environments: []apps.Environment{{Name: "efa", Network: "EFA: scenarios/profiles/aws-hpc7g-efa-bare-metal.yaml as a stand-in (no hpc6a point-to-point data)"}},
-	}
-}
-
-// TestAppsCanopie22QMCPACK: the QMCPACK model against the canopie22
-// runs (1504 walkers on 4, 8, 16 nodes): MPIJob runtime and the DMC
-// section's time.
-func TestAppsCanopie22QMCPACK(t *testing.T) {
-	groups, err := ReadCanopie(canopieDir(t), "qmcpack")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, fit := loadAppFit(t, "qmcpack", "hpc6a-efa", startQMCPACK)
-	efa, efaSrc := efaProfile(t, "bare-metal")
-	cases, err := CanopieQMCPACKCases(groups, fit, Runtime{Inter: efa})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *refitApps {
-		p := fit.Parameters.(*apps.QMCPACKParams)
-		knobs := []Knob{
-			{"initSeconds", &p.InitSeconds, 0.1, 300}, {"stepSeconds", &p.StepSeconds, 1e-4, 100},
-			{"walkerStepSeconds", &p.WalkerStepSeconds, 1e-6, 100}, {"launch", &p.Launch, 0.01, 200},
-		}
-		refit(t, f, fit, knobs, cases, 3000, "TestAppsCanopie22QMCPACK", fitMethod,
-			"Run times: MPIJob runtime of every job; phases: the DMC section's QMC Execution time. The table size (601 MB, "+
-				"printed by QMCPACK) and its two broadcasts come from the logs; the VMC sections' blocks and steps are not printed and are "+
-				"taken as 1 × 5 each. The data show no strong scaling (4, 2 and 1 walkers a rank run equally long: the ranks leave "+
-				"OMP_NUM_THREADS unset and are not bound), so the fitted walker cost is small against the per-step cost. "+
-				"Transport: "+efaSrc+". "+hpc6aNotes,
-			[]apps.DataFile{dataFile(t, "canopie22-scaling/"+CanopieArchives["qmcpack"])})
-	}
-	reportApp(t, "canopie22 QMCPACK (hpc6a, EFA)", fit, cases)
 }
 
 // TestAppsMechanisms needs no data: with the bundled fits and profiles,
@@ -583,11 +247,7 @@ func TestAppsMechanisms(t *testing.T) {
 		return p
 	}
 	bare, user := prof("aws-hpc7g-efa-bare-metal"), prof("aws-hpc7g-efa-usernetes")
-	f, err := scenarios.LoadAppModel(filepath.Join(appsDir, "lammps.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fit, err := f.Lookup("hpc7g-efa")
+	fit, err := loadAppFit(filepath.Join(appsDir, "lammps.yaml"), "hpc7g-efa")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,148 +316,40 @@ func TestAppsMechanisms(t *testing.T) {
 	}
 }
 
-func lammpsHpc7gKnobs(p *apps.LAMMPSParams, bg *apps.Background) []Knob {
-	return []Knob{
-		{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
-		{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3}, {"qeqPerGhost", &p.QEqPerGhost, 1e-9, 1e-3},
-		{"qeqIterations", &p.QEqIterations, 1, 400},
-		{"setupSeconds", &p.SetupSeconds, 0.01, 30}, {"setupSteps", &p.SetupSteps, 0.01, 20},
-		{"background.load", &bg.Load, 1e-5, 1}, {"background.burst", &bg.Burst, 1e-6, 1},
-	}
-}
-
-func streamMLKnobs(p *apps.LAMMPSParams, b *network.Band) []Knob {
-	return []Knob{
-		{"pairPerAtom", &p.PairPerAtom, 1e-7, 1e-3}, {"pairPerGhost", &p.PairPerGhost, 1e-9, 1e-3},
-		{"qeqPerAtom", &p.QEqPerAtom, 1e-7, 1e-3}, {"qeqPerGhost", &p.QEqPerGhost, 1e-9, 1e-3},
-		{"setupSeconds", &p.SetupSeconds, 0.01, 30},
-		{"tcp.latency", &b.Latency, 5e-6, 1e-3}, {"tcp.bandwidth", &b.Bandwidth, 1e8, 1.25e10},
-	}
-}
-
-func amgKnobs(p *apps.AMGParams, b *network.Band) []Knob {
-	return []Knob{
-		{"generate.compute", &p.Generate.Compute, 1e-10, 1e-4}, {"generate.bytes", &p.Generate.Bytes, 1, 1e5},
-		{"setup.compute", &p.Setup.Compute, 1e-10, 1e-4}, {"setup.bytes", &p.Setup.Bytes, 1, 1e5},
-		{"setup.allreduces", &p.Setup.Allreduces, 1, 1e5}, {"setup.allgathers", &p.Setup.Allgathers, 0.01, 1e4}, {"setup.halos", &p.Setup.Halos, 0.1, 1e4},
-		{"iteration.compute", &p.Iteration.Compute, 1e-10, 1e-4}, {"iteration.bytes", &p.Iteration.Bytes, 1, 1e5},
-		{"iteration.allreduces", &p.Iteration.Allreduces, 0.1, 1e4}, {"iteration.halos", &p.Iteration.Halos, 0.1, 1e3},
-		{"startup.bytes", &p.Startup.Bytes, 1, 1e5},
-		{"iterations0", &p.Iterations0, 5, 100}, {"iterationsPerDoubling", &p.IterationsPerDoubling, 0.01, 10},
-		{"launch", &p.Launch, 0.01, 30},
-		{"no-efa.latency", &b.Latency, 1e-6, 1e-3}, {"no-efa.bandwidth", &b.Bandwidth, 5e8, 1.25e10},
-	}
-}
-
-var holdoutApps = flag.Bool("holdoutapps", false, "refit the app models without some configurations and report the error on those (prediction, not fit)")
-
-func primaryCases(cases []*AppCase) []*AppCase {
-	var out []*AppCase
-	for _, c := range cases {
-		if c.Weight == 0 || c.Weight == 1 {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// holdout refits on the cases held does not select and reports the
-// error on those it does.
-func holdout(t *testing.T, title string, cases []*AppCase, knobs []Knob, held func(string) bool, evals int) {
-	t.Helper()
-	var train, test []*AppCase
-	for _, c := range cases {
-		if held(c.Name) {
-			test = append(test, c)
-		} else {
-			train = append(train, c)
-		}
-	}
-	if _, err := FitKnobs(knobs, train, evals, 1); err != nil {
-		t.Fatal(err)
-	}
-	_, trainMAPE, err := Evaluate(primaryCases(train))
+// TestRenderAppFile: a rendered file loads back with the same fits, a
+// fit replaces the one of the same name and keeps the others, and a
+// file of another app is refused.
+func TestRenderAppFile(t *testing.T) {
+	f, err := scenarios.LoadAppModel(filepath.Join(appsDir, "qmcpack.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs, mape, err := Evaluate(primaryCases(test))
+	fit := cloneFit(&f.Fits[0])
+	fit.Parameters.(*apps.QMCPACKParams).InitSeconds = 12.5
+	g, err := WithFit(f, "qmcpack", fit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: fitted without them, MAPE %.2f%% on the rest; held out:\n%sheld-out MAPE %.2f%%", title, trainMAPE, ErrorTable(errs), mape)
-}
-
-// TestAppsHoldout (go test ./scenarios/calibrate -run TestAppsHoldout
-// -holdoutapps -v) measures prediction rather than fit: each model is
-// refitted without some configurations and checked on them.
-func TestAppsHoldout(t *testing.T) {
-	if !*holdoutApps {
-		t.Skip("prediction check with -holdoutapps")
+	other := cloneFit(fit)
+	other.Name = "other"
+	if g, err = WithFit(g, "qmcpack", other); err != nil {
+		t.Fatal(err)
 	}
-	dir := filepath.Join(appDataRoot, "flux-usernetes-aws")
-	skipWithoutData(t, dir)
-	runs, err := ReadFluxUsernetesLAMMPS(dir)
+	data, err := RenderAppFile("q.yaml", g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, nodes := range []string{" 16 nodes", " 32 nodes"} {
-		_, fit := loadAppFit(t, "lammps", "hpc7g-efa", startLAMMPSHpc7g)
-		rts := fluxUsernetesRuntimes(t, fit)
-		shared := rts["usernetes"].Background
-		for _, n := range []string{"bare-metal-with-usernetes", "container-with-usernetes"} {
-			rt := rts[n]
-			rt.Background = shared
-			rts[n] = rt
-		}
-		cases, err := FluxUsernetesCases(runs, fit, rts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		holdout(t, "flux-usernetes-aws LAMMPS, holding out"+nodes, cases, lammpsHpc7gKnobs(fit.Parameters.(*apps.LAMMPSParams), shared),
-			func(name string) bool { return strings.Contains(name, nodes) }, 3000)
-	}
-
-	groups, err := ReadCanopie(canopieDir(t), "amg_ranks_per_node", "amg_efa", "amg_no_efa")
+	back, err := scenarios.ParseAppModel("q.yaml", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, held := range []string{"amg_ranks_per_node 564 ranks on 6 nodes", "amg_ranks_per_node 144 ranks on 3 nodes", "768 ranks on 32 nodes"} {
-		_, fit := loadAppFit(t, "amg", "hpc6a-efa", startAMG)
-		efa, _ := efaProfile(t, "bare-metal")
-		noEFA, err := fit.Environment("no-efa")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rts := map[string]Runtime{"amg_ranks_per_node": {Inter: efa}, "amg_efa": {Inter: efa}, "amg_no_efa": {Inter: noEFA.Profile}}
-		cases, err := AMGCases(groups, fit, rts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		holdout(t, "canopie22 AMG, holding out "+held, cases, amgKnobs(fit.Parameters.(*apps.AMGParams), &noEFA.Profile.Bands[0]),
-			func(name string) bool { return strings.Contains(name, held) }, 4000)
+	if len(back.Fits) != 2 || back.Fits[0].Parameters.(*apps.QMCPACKParams).InitSeconds != 12.5 || back.Fits[1].Name != "other" {
+		t.Errorf("round trip: %d fits", len(back.Fits))
 	}
-
-	path := filepath.Join(appDataRoot, "lammps-stream-ml", "lammps-predict.json")
-	sruns, err := ReadStreamML(path)
-	if err != nil {
-		t.Fatal(err)
+	if f.Fits[0].Parameters.(*apps.QMCPACKParams).InitSeconds == 12.5 {
+		t.Error("WithFit changed its base")
 	}
-	_, fit := loadAppFit(t, "lammps", "vm8-tcp", startLAMMPSVM)
-	env, err := fit.Environment("flux-vm-tcp")
-	if err != nil {
-		t.Fatal(err)
+	if _, err := WithFit(f, "amg", fit); err == nil {
+		t.Error("a qmcpack file taken as amg")
 	}
-	cases, err := StreamMLCases(sruns, fit, Runtime{Inter: env.Profile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	odd := map[string]bool{}
-	for i, c := range cases {
-		if i%2 == 1 {
-			odd[c.Name] = true
-		}
-	}
-	b := &env.Profile.Bands[len(env.Profile.Bands)-1]
-	holdout(t, "lammps-stream-ml, fitted on the even runs, holding out the odd", cases, streamMLKnobs(fit.Parameters.(*apps.LAMMPSParams), b),
-		func(name string) bool { return odd[name] }, 3000)
 }

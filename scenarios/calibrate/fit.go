@@ -27,6 +27,12 @@ func quantileError[C interface{ samples() (data, sim []float64) }](cases []C, qs
 // parameters, so the search stays in the positive domain. An evaluation
 // that fails stops the fit with its error.
 func minimizeLog(start []float64, maxEvals int, eval func(x []float64) (float64, error)) ([]float64, float64, error) {
+	return minimizeLogSimplex(start, maxEvals, 0, eval)
+}
+
+// minimizeLogSimplex is minimizeLog with the initial simplex's size in
+// log space (0: gonum's default, 0.05).
+func minimizeLogSimplex(start []float64, maxEvals int, simplex float64, eval func(x []float64) (float64, error)) ([]float64, float64, error) {
 	var failure error
 	problem := optimize.Problem{
 		Func: func(x []float64) float64 {
@@ -41,7 +47,7 @@ func minimizeLog(start []float64, maxEvals int, eval func(x []float64) (float64,
 			return f
 		},
 	}
-	res, err := optimize.Minimize(problem, start, &optimize.Settings{FuncEvaluations: maxEvals}, &optimize.NelderMead{})
+	res, err := optimize.Minimize(problem, start, &optimize.Settings{FuncEvaluations: maxEvals}, &optimize.NelderMead{SimplexSize: simplex})
 	if failure != nil {
 		return nil, 0, failure
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
 )
 
@@ -52,7 +52,7 @@ func FitUsernetesStages(dir string) (*UsernetesStages, error) {
 	u := &UsernetesStages{}
 	read := func(name string) ([]byte, error) {
 		path := filepath.Join(dir, name)
-		data, err := os.ReadFile(path)
+		data, err := limitio.ReadFile(path, limitio.Measurement, kindOf(name)+" measurement")
 		if err != nil {
 			return nil, err
 		}
@@ -199,4 +199,94 @@ func WriteProfileFile(p *network.Profile, prov *network.Provenance, header strin
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// StagesCommand regenerates the vm-tcp profiles.
+const StagesCommand = "sim fit stages scenarios/network/measured -o scenarios/profiles --force"
+
+// ProfileFile is one rendered profile file.
+type ProfileFile struct {
+	Name string // file name, vm-tcp-usernetes.yaml
+	Data []byte
+}
+
+// VMTCPProfile is the TCP transport between the lammps-stream-ml VMs:
+// no point-to-point data exist for them, so it was fitted together with
+// LAMMPS (the vm8-tcp fit of the app file lammpsFile).
+func VMTCPProfile(lammpsFile string) (*network.Profile, *network.Provenance, error) {
+	fit, err := loadAppFit(lammpsFile, "vm8-tcp")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range fit.Environments {
+		if e.Profile != nil {
+			p := *e.Profile
+			p.Name = "vm-tcp"
+			prov := &network.Provenance{
+				Tool:    "converge scenarios/calibrate",
+				Command: StagesCommand,
+				Notes: []string{
+					"the TCP transport between the 8-core VMs of lammps-stream-ml, fitted together with LAMMPS to its wall times (scenarios/apps/lammps.yaml, fit vm8-tcp, environment " + e.Name + "): no point-to-point measurements of those VMs exist",
+				},
+			}
+			for _, d := range fit.Provenance.Data {
+				prov.Inputs = append(prov.Inputs, network.InputFile{Path: "../shared/data/" + d.Path, Kind: "app-run-times", SHA256: d.SHA256})
+			}
+			return &p, prov, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("%s: fit vm8-tcp has no fitted profile", lammpsFile)
+}
+
+// UsernetesProfileFiles fits the Usernetes stages to the measurements in
+// measuredDir and renders the three vm-tcp profiles built on the VMs'
+// TCP of lammpsFile: vm-tcp.yaml, vm-tcp-usernetes.yaml and
+// vm-tcp-usernetes-bypass4netns.yaml.
+func UsernetesProfileFiles(measuredDir, lammpsFile string) ([]ProfileFile, *UsernetesStages, error) {
+	u, err := FitUsernetesStages(measuredDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	base, baseProv, err := VMTCPProfile(lammpsFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	usernetes, bypass := u.UsernetesProfiles(base)
+	prov := func(p *network.Provenance) *network.Provenance {
+		q := *p
+		q.Inputs = append(append([]network.InputFile(nil), p.Inputs...), u.Inputs...)
+		q.Parameters = u.Sources
+		q.Notes = append(append([]string(nil), p.Notes...), u.Notes...)
+		return &q
+	}
+	files := []struct {
+		name string
+		p    *network.Profile
+		prov *network.Provenance
+		what string
+	}{
+		{"vm-tcp.yaml", base, baseProv, "TCP between the lammps-stream-ml VMs (bare metal and Singularity: the same path)"},
+		{"vm-tcp-usernetes.yaml", usernetes, prov(baseProv), "the same VMs' TCP with Usernetes' path: flannel VXLAN, then slirp4netns out of one node and into the other"},
+		{"vm-tcp-usernetes-bypass4netns.yaml", bypass, prov(baseProv), "Usernetes with bypass4netns: pod sockets are host sockets, slirp4netns is off the path (its seccomp cost per socket call is not modelled); the overlay stays"},
+	}
+	var out []ProfileFile
+	for _, f := range files {
+		header := fmt.Sprintf("# converge network profile (NetworkProfile): %s.\n# Regenerate: %s\n", f.what, StagesCommand)
+		data, err := WriteProfileFile(f.p, f.prov, header)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, ProfileFile{Name: f.name, Data: data})
+	}
+	return out, u, nil
+}
+
+// Table lists the fitted stages.
+func (u *UsernetesStages) Table() string {
+	var b bytes.Buffer
+	for _, st := range []network.Stage{u.VXLAN, u.SlirpOut, u.SlirpIn} {
+		fmt.Fprintf(&b, "stage %-16s latency %6.1f µs  perPacket %6.2f µs  perByte %6.3f ns  cpu %6.3f ns/B  mtu %d hdr %d\n",
+			st.Name, st.Latency*1e6, st.PerPacket*1e6, st.PerByte*1e9, st.CPUPerByte*1e9, st.MTU, st.HeaderBytes)
+	}
+	return b.String()
 }
