@@ -404,7 +404,7 @@ func lammpsHpc7g() *AppProblem {
 		Folds:     FoldsByNodes,
 		Baselines: []Baseline{ConstantBaseline, PowerLawBaseline("nodes")},
 		Full:      fullOptions(3000), CI: ciOptions(1500),
-		ProfileKnobs: []string{"background.load", "background.burst"},
+		ProfileKnobs: []string{"background.load", "background.burst", "qeqIterations"},
 		Consequences: idleUsernetesConsequences,
 		Start: func() *apps.Fit {
 			bg := startBackground
@@ -510,11 +510,14 @@ func lammpsHpc7g() *AppProblem {
 func lammpsVM() *AppProblem {
 	return &AppProblem{
 		Name: "lammps/vm8-tcp", App: "lammps", FitName: "vm8-tcp",
-		Title:     "lammps-stream-ml LAMMPS (6 × 8-core VMs, TCP)",
-		Scheme:    "10-fold by configuration (the x, y, z problem sizes sorted and dealt to 10 folds; every run of a size in one fold)",
-		Folds:     KFoldsByConfig(10),
-		Baselines: []Baseline{ConstantBaseline, PowerLawBaseline("atoms")},
-		Full:      fullOptions(2000), CI: ciOptions(800),
+		Title:        "lammps-stream-ml LAMMPS (6 × 8-core VMs, TCP)",
+		Scheme:       "10-fold by configuration (the x, y, z problem sizes sorted and dealt to 10 folds; every run of a size in one fold)",
+		Folds:        KFoldsByConfig(10),
+		Baselines:    []Baseline{ConstantBaseline, PowerLawBaseline("atoms")},
+		Full:         fullOptions(2000),
+		CI:           ciOptions(800),
+		ProfileKnobs: []string{"pairPerAtom"},
+		Consequences: vmUsernetesConsequences,
 		Start: func() *apps.Fit {
 			return &apps.Fit{
 				Name:       "vm8-tcp",
@@ -934,6 +937,63 @@ func idleUsernetesConsequences(in Inputs, fit *apps.Fit) ([]Consequence, error) 
 		return nil, err
 	}
 	return []Consequence{{"LAMMPS 6 VMs idle-Usernetes ×", l}, {"barrier 6 VMs idle-Usernetes ×", b}}, nil
+}
+
+// vmUsernetesConsequences are the usernetes-collectives predictions for
+// LAMMPS 16×8×8 × 100 steps on the 6 VMs × 8 ranks that rest on the VM
+// fit: in Usernetes (the fit's TCP with the Usernetes stages of
+// vm-tcp-usernetes.yaml under in.Profiles and the idle daemons of the
+// hpc7g fit under in.Apps) and beside an idle Usernetes, over bare metal.
+// How the fit splits the per-atom cost between the force field and the
+// charge equilibration (many synchronisations a step) decides how much
+// latency, the slirp4netns path and the daemons' noise cost.
+func vmUsernetesConsequences(in Inputs, fit *apps.Fit) ([]Consequence, error) {
+	env, err := fit.Environment("flux-vm-tcp")
+	if err != nil {
+		return nil, err
+	}
+	if env.Profile == nil {
+		return nil, fmt.Errorf("environment flux-vm-tcp has no profile")
+	}
+	hpc7g, err := loadAppFit(filepath.Join(in.Apps, "lammps.yaml"), "hpc7g-efa")
+	if err != nil {
+		return nil, err
+	}
+	idle, err := hpc7g.Environment("usernetes")
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(in.Profiles, "vm-tcp-usernetes.yaml")
+	data, err := limitio.ReadFile(file, limitio.Profile, "network profile")
+	if err != nil {
+		return nil, err
+	}
+	unet, _, err := network.ReadProfile(file, bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	tcp := *env.Profile
+	tcp.Stages = nil
+	user := tcp.With(tcp.Name+"-usernetes", unet.Stages...)
+	m := &apps.LAMMPS{Params: fit.Parameters.(*apps.LAMMPSParams), Replicas: [3]int{16, 8, 8}, Steps: 100}
+	run := func(p *network.Profile, bg apps.Background) (float64, error) {
+		r, err := m.RunTime(&apps.Env{Fabric: &network.Fabric{Inter: p}, Placement: network.Uniform(6, 8), Node: fit.Node,
+			BackgroundLoad: bg.Load, BackgroundBurst: bg.Burst})
+		return r.Seconds, err
+	}
+	bare, err := run(&tcp, apps.Background{})
+	if err != nil {
+		return nil, err
+	}
+	u, err := run(user, idle.Background)
+	if err != nil {
+		return nil, err
+	}
+	b, err := run(&tcp, idle.Background)
+	if err != nil {
+		return nil, err
+	}
+	return []Consequence{{"LAMMPS 6 VMs Usernetes ×", u / bare}, {"LAMMPS 6 VMs idle-Usernetes ×", b / bare}}, nil
 }
 
 // loadAppFit reads one fit of a scenarios/apps file.
