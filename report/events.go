@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/internal/killpoint"
@@ -18,14 +19,35 @@ import (
 //
 // with the absent fields left out; "series" marks the end of a
 // FailedScheduling series (engine.Record). Records must come in time order.
+//
+// Encoding and writing run on a goroutine of their own, a batch of
+// records at a time, so that on a machine with a second core the file
+// costs the simulation almost nothing; the bytes are the same as if they
+// were written in line.
 type EventWriter struct {
-	f    *os.File
-	w    *bufio.Writer
-	buf  []byte
-	last float64
-	n    int
-	err  error
+	f     *os.File // nil once closed (Record's goroutine only)
+	file  *os.File // the same file, never changed (for abort)
+	last  float64
+	n     int
+	batch []eventLine
+	full  chan []eventLine // batches to encode, in order (closed by Close)
+	free  chan []eventLine // encoded batches to reuse
+	done  chan struct{}    // closed when the goroutine has ended
+	quit  chan struct{}    // closed by abort (from any goroutine)
+	once  sync.Once
+	mu    sync.Mutex
+	err   error // the first write error (guarded by mu)
 }
+
+// eventLine is what a line needs: the record and the names of its
+// objects (copied now: a pod's other fields change as the run goes).
+type eventLine struct {
+	r              engine.Record
+	name           string
+	pod, job, node string
+}
+
+const eventBatch = 4096
 
 var _ engine.RecordSink = (*EventWriter)(nil)
 
@@ -34,14 +56,21 @@ func createEventWriter(path string) (*EventWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &EventWriter{f: f, w: bufio.NewWriterSize(f, 1<<20), buf: make([]byte, 0, 256)}, nil
+	w := &EventWriter{
+		f:     f,
+		file:  f,
+		batch: make([]eventLine, 0, eventBatch),
+		full:  make(chan []eventLine, 4),
+		free:  make(chan []eventLine, 6),
+		done:  make(chan struct{}),
+		quit:  make(chan struct{}),
+	}
+	go w.encode(w.full)
+	return w, nil
 }
 
 // Record implements engine.RecordSink.
 func (w *EventWriter) Record(r *engine.Record, p *engine.Pod, j *engine.Job, n *engine.Node) error {
-	if w.err != nil {
-		return w.err
-	}
 	name, ok := kindName(r.Kind)
 	if !ok {
 		return fmt.Errorf("record %d at %v: unknown kind %d", w.n, r.T, r.Kind)
@@ -50,21 +79,118 @@ func (w *EventWriter) Record(r *engine.Record, p *engine.Pod, j *engine.Job, n *
 		return fmt.Errorf("record %d (%s) at %v comes after a record at %v: the trace must be in time order", w.n, name, r.T, w.last)
 	}
 	w.last = r.T
-	b := append(w.buf[:0], `{"t":`...)
+	l := eventLine{r: *r, name: name}
+	if p != nil {
+		l.pod = p.Name
+	}
+	if j != nil {
+		l.job = j.Name
+	}
+	if n != nil {
+		l.node = n.Name
+	}
+	w.batch = append(w.batch, l)
+	w.n++
+	if w.n == 100 {
+		killpoint.At("report-events-streaming")
+	}
+	if len(w.batch) == eventBatch {
+		return w.send()
+	}
+	return nil
+}
+
+// send hands the current batch to the encoder and takes an empty one.
+func (w *EventWriter) send() error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	select {
+	case w.full <- w.batch:
+	case <-w.quit:
+		return errAborted
+	}
+	select {
+	case b := <-w.free:
+		w.batch = b[:0]
+	default:
+		w.batch = make([]eventLine, 0, eventBatch)
+	}
+	return nil
+}
+
+func (w *EventWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// encode runs on its own goroutine: it encodes the batches in order and
+// writes them.
+func (w *EventWriter) encode(full <-chan []eventLine) {
+	defer close(w.done)
+	bw := bufio.NewWriterSize(w.f, 1<<20)
+	buf := make([]byte, 0, 256)
+	for {
+		var batch []eventLine
+		select {
+		case b, ok := <-full:
+			if !ok {
+				if w.failed() == nil {
+					if err := bw.Flush(); err != nil {
+						w.setErr(err)
+					}
+				}
+				return
+			}
+			batch = b
+		case <-w.quit:
+			return
+		}
+		if w.failed() == nil {
+			for i := range batch {
+				buf = appendEventLine(buf[:0], &batch[i])
+				if _, err := bw.Write(buf); err != nil {
+					w.setErr(err)
+					break
+				}
+			}
+		}
+		clear(batch) // drop the strings
+		select {
+		case w.free <- batch:
+		default:
+		}
+	}
+}
+
+var errAborted = fmt.Errorf("the report was aborted")
+
+func (w *EventWriter) setErr(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+func appendEventLine(b []byte, l *eventLine) []byte {
+	r := &l.r
+	b = append(b, `{"t":`...)
 	b = appendNum(b, r.T)
 	b = append(b, `,"event":`...)
-	b = appendJSONString(b, name)
-	if p != nil && p.Name != "" {
+	b = appendJSONString(b, l.name)
+	if l.pod != "" {
 		b = append(b, `,"pod":`...)
-		b = appendJSONString(b, p.Name)
+		b = appendJSONString(b, l.pod)
 	}
-	if j != nil && j.Name != "" {
+	if l.job != "" {
 		b = append(b, `,"job":`...)
-		b = appendJSONString(b, j.Name)
+		b = appendJSONString(b, l.job)
 	}
-	if n != nil && n.Name != "" {
+	if l.node != "" {
 		b = append(b, `,"node":`...)
-		b = appendJSONString(b, n.Name)
+		b = appendJSONString(b, l.node)
 	}
 	if r.Msg != "" {
 		b = append(b, `,"msg":`...)
@@ -77,31 +203,31 @@ func (w *EventWriter) Record(r *engine.Record, p *engine.Pod, j *engine.Job, n *
 		b = appendNum(b, r.LastObserved)
 		b = append(b, '}')
 	}
-	b = append(b, '}', '\n')
-	w.buf = b
-	w.n++
-	if w.n == 100 {
-		killpoint.At("report-events-streaming")
-	}
-	if _, err := w.w.Write(b); err != nil {
-		w.err = err
-		return err
-	}
-	return nil
+	return append(b, '}', '\n')
 }
 
 // Count returns the number of records written.
 func (w *EventWriter) Count() int { return w.n }
 
-// Close flushes, syncs and closes the file.
+// Close writes what is left, syncs and closes the file. It must be
+// called from the goroutine that calls Record.
 func (w *EventWriter) Close() error {
 	if w.f == nil {
-		return w.err
+		return w.failed()
 	}
-	err := w.err
-	if err == nil {
-		err = w.w.Flush()
+	if len(w.batch) > 0 {
+		if err := w.send(); err != nil {
+			w.abort()
+			return err
+		}
 	}
+	close(w.full)
+	select {
+	case <-w.done:
+	case <-w.quit:
+		return errAborted
+	}
+	err := w.failed()
 	if err == nil {
 		err = w.f.Sync()
 	}
@@ -109,17 +235,18 @@ func (w *EventWriter) Close() error {
 		err = cerr
 	}
 	w.f = nil
-	if w.err == nil {
-		w.err = err
-	}
+	w.setErr(err)
 	return err
 }
 
+// abort stops the encoder and closes the file; safe from any goroutine
+// (a signal handler) and more than once.
 func (w *EventWriter) abort() {
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
+	w.once.Do(func() {
+		w.setErr(errAborted)
+		close(w.quit)
+		w.file.Close() // a write in flight fails; a second Close is harmless
+	})
 }
 
 // writeRecords writes a Result's in-memory records (engine.Config.Record
