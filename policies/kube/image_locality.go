@@ -199,6 +199,27 @@ func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, scor
 	if bound <= imageMinThreshold {
 		return false
 	}
+	// Every image on every node (the usual state once a workload has
+	// run for a while): each node holds each image at the one size the
+	// engine keeps per image name, so every node scores the same. Ask one
+	// node for the sizes and give all the same score.
+	everywhere := true
+	for _, n := range count {
+		everywhere = everywhere && n == len(c.Nodes)
+	}
+	if everywhere && len(s.feasibleIdx) > 0 {
+		first := c.Nodes[s.feasibleIdx[0]]
+		var sum int64
+		for j, im := range ti.images {
+			size, _ := first.HasImage(s.images[im.id].name)
+			sum += int64(float64(size) * spread[j])
+		}
+		v := imageScorePriority(sum, len(ti.images))
+		for i := range s.feasibleIdx {
+			scores[i] = v
+		}
+		return true
+	}
 	for j, im := range ti.images {
 		ok := s.nodes.imagesKnown(im.id, count[j])
 		if !ok {
