@@ -263,6 +263,13 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 	}
 	killpoint.At("report-events-closed")
 
+	// pods.csv, the largest file, is written on a goroutine of its own
+	// while the summary is computed and the small files are written; it
+	// only reads the finished run.
+	podsDone := make(chan error, 1)
+	go func() {
+		podsDone <- writeFile(filepath.Join(o.tmp, PodsFile), func(w io.Writer) error { return writePods(w, res) })
+	}()
 	sum := Summarize(res)
 	summary := renderSummary(res, meta, sum)
 	steps := []struct {
@@ -272,10 +279,20 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 		{SummaryFile, func(w io.Writer) error { _, err := w.Write(summary); return err }},
 		{ResultsFile, func(w io.Writer) error { return writeResults(w, res, meta, sum) }},
 		{JobsFile, func(w io.Writer) error { return writeJobs(w, res) }},
-		{PodsFile, func(w io.Writer) error { return writePods(w, res) }},
+		{PodsFile, nil},
 	}
 	for _, st := range steps {
-		if err := writeFile(filepath.Join(o.tmp, st.name), st.write); err != nil {
+		var err error
+		if st.write == nil {
+			err = <-podsDone
+			podsDone = nil
+		} else {
+			err = writeFile(filepath.Join(o.tmp, st.name), st.write)
+		}
+		if err != nil {
+			if podsDone != nil {
+				<-podsDone
+			}
 			return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, st.name, err)
 		}
 		killpoint.At("report-wrote-" + st.name)
