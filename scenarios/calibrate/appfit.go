@@ -366,7 +366,9 @@ func (s *AppSetup) FitStarts(obj func() (float64, error), o FitOptions) ([]Start
 // that fit as well as the best (objective within the tolerance), and,
 // with o.Profile, whether the data pin it down: the knob is fixed at
 // half and at twice its value and the others refitted; if either fits
-// as well, it is not identified. The knobs are left at the best fit.
+// as well, it is not identified and the range includes that value. A
+// knob whose range spans more than a factor 2 is not identified either.
+// The knobs are left at the best fit.
 func (s *AppSetup) Spread(obj func() (float64, error), fits []StartFit, best int, o FitOptions) ([]apps.ParamSpread, error) {
 	tol := o.tolerance()
 	bestF := fits[best].Objective
@@ -411,6 +413,7 @@ func (s *AppSetup) Spread(obj func() (float64, error), fits []StartFit, best int
 				}
 				if f <= bestF*(1+tol) {
 					out[i].Identified = false
+					out[i].Min, out[i].Max = min(out[i].Min, v), max(out[i].Max, v)
 					free = append(free, fmt.Sprintf("×%g fits as well (objective %+.1f%%)", factor, 100*(f/bestF-1)))
 				}
 			}
