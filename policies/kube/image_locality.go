@@ -92,12 +92,14 @@ func (nc *nodeCache) growImages(id int32) {
 	for int(id) >= len(nc.imageNodes) {
 		nc.imageNodes = append(nc.imageNodes, 0)
 		nc.candidates = append(nc.candidates, nil)
+		nc.imageSize = append(nc.imageSize, 0)
 	}
 }
 
 // learnImage remembers that node i holds image id.
 func (nc *nodeCache) learnImage(i int, id int32, size int64) {
 	nc.images[i] = append(nc.images[i], nodeImage{id, size})
+	nc.imageSize[id] = size
 	nc.imageNodes[id]++
 	if j := slices.Index(nc.pending[i], id); j >= 0 {
 		nc.pending[i] = slices.Delete(nc.pending[i], j, j+1)
@@ -230,6 +232,39 @@ func (s *Scheduler) scoreImageLocality(ti *templateInfo, c *engine.Cluster, scor
 	}
 	s.imageKnown = known
 	nc := &s.nodes
+	if !slices.Contains(known, false) {
+		// The cache knows every holder: a node's sum is the sum of the
+		// images it holds of int64(size × spread), with the one size the
+		// engine keeps per image name (what every holder reports).
+		contrib := s.imageContrib[:0]
+		for j, im := range ti.images {
+			var c int64
+			if spread[j] > 0 {
+				c = int64(float64(nc.imageSize[im.id]) * spread[j])
+			}
+			contrib = append(contrib, c)
+		}
+		s.imageContrib = contrib
+		for i, idx := range s.feasibleIdx {
+			held := nc.images[idx]
+			var sum int64
+			if len(held) > 0 {
+				for j, im := range ti.images {
+					if contrib[j] != 0 {
+						if _, ok := heldImage(held, im.id); ok {
+							sum += contrib[j]
+						}
+					}
+				}
+			}
+			if sum == 0 {
+				scores[i] = 0 // imageScorePriority(0, n)
+				continue
+			}
+			scores[i] = imageScorePriority(sum, len(ti.images))
+		}
+		return true
+	}
 	for i, idx := range s.feasibleIdx {
 		var sum int64
 		for j, im := range ti.images {

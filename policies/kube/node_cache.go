@@ -85,6 +85,7 @@ type nodeCache struct {
 	// nodes each image id was seen on.
 	images     [][]nodeImage
 	imageNodes []int
+	imageSize  []int64 // the size holders report (one per image name in the engine)
 	// Candidate holders: the images of pods bound to each node that were
 	// not seen there yet, and per image the nodes, oldest first.
 	pending    [][]int32

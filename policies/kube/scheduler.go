@@ -56,16 +56,17 @@ type Scheduler struct {
 	backoffTimer       bool
 	leftoverTimer      bool
 
-	templates   map[*engine.PodTemplate]*templateInfo
-	fails       failCache
-	images      []imageInfo      // by image id
-	imageIDs    map[string]int32 // image name → id
-	imageSpread []float64        // scratch of scoreImageLocality
-	imageCount  []int
-	imageKnown  []bool
-	nodes       nodeCache
-	zoneEpoch   uint32
-	spread      map[*engine.Job]*jobSpread
+	templates    map[*engine.PodTemplate]*templateInfo
+	fails        failCache
+	images       []imageInfo      // by image id
+	imageIDs     map[string]int32 // image name → id
+	imageSpread  []float64        // scratch of scoreImageLocality
+	imageCount   []int
+	imageKnown   []bool
+	imageContrib []int64 // scratch: per image of the template, int64(size × spread)
+	nodes        nodeCache
+	zoneEpoch    uint32
+	spread       map[*engine.Job]*jobSpread
 
 	// scratch, reused by every cycle
 	changed         []*engine.Node // scratch: NodeChanged nodes of a batch
