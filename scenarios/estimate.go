@@ -6,25 +6,24 @@ import (
 	"strings"
 )
 
-// The memory a run takes, per thing it simulates: the peak resident size
-// of `sim run` (simulate, then write every output with events.jsonl),
-// measured with /usr/bin/time -v on generated scenarios (one pool of N
-// nodes; J jobs of P pods of one container on 1,000 nodes; README,
-// "Scenario size"):
+// The memory a run takes, per thing it simulates: the growth of the peak
+// resident size of `sim run` (simulate, then write every output, the
+// event trace streamed to disk), measured with /usr/bin/time on generated
+// scenarios (README, "Scenario size"):
 //
-//	N = 10,000 … 200,000 nodes:           4.1–4.8 KB a node
-//	100,000 … 1,000,000 pods (P = 100):   5.5–7.0 KB a pod (7.0 at 10^6)
-//	50,000 … 100,000 one-pod jobs:        5.3–5.5 KB a job besides its pod
+//	N = 50,000 … 200,000 nodes:                      3.6 KiB a node
+//	100,000 … 1,000,000 pods (jobs of 1,000 pods):   0.70 KiB a pod
+//	50,000 … 200,000 one-pod jobs:                   0.65 KiB a job besides its pod
 //
 // rounded up. Events are the lifecycle records a pod and a job leave
 // (8 and 2); a pod's failed scheduling attempts are not counted (they
-// depend on the run) and are the estimate's blind spot.
+// depend on the run; aggregated and streamed, they cost no memory).
 const (
 	BytesBase         = 32 << 20 // the program, the policy, one scenario's files
-	BytesPerNode      = 5 << 10
+	BytesPerNode      = 4 << 10
 	BytesPerNodeLabel = 128 // each label and taint of a pool, copied into each of its nodes
-	BytesPerJob       = 6 << 10
-	BytesPerPod       = 7 << 10
+	BytesPerJob       = 1 << 10
+	BytesPerPod       = 1 << 10
 	EventsPerPod      = 8
 	EventsPerJob      = 2
 )

@@ -79,7 +79,7 @@ func TestCheckSize(t *testing.T) {
 		want string
 	}{
 		{edit(t, "count: 2", "count: 1000000000"), Overrides{}, Limits{MaxBytes: 8 << 30, BytesHow: "--max-memory"},
-			"t.yaml:7: cluster.pools[0].count: the scenario (1,000,000,000 nodes, 1 jobs, 2 pods) would need about 4.7 TiB of memory to run, more than the limit of 8 GiB (--max-memory)"},
+			"t.yaml:7: cluster.pools[0].count: the scenario (1,000,000,000 nodes, 1 jobs, 2 pods) " + about(BytesBase+1_000_000_000*BytesPerNode+BytesPerJob+2*BytesPerPod) + " of memory to run, more than the limit of 8 GiB (--max-memory)"},
 		{minimal, Overrides{Set: []string{"cluster.pools[0].count=1000000000"}}, lim,
 			"t.yaml: cluster.pools[0].count: the scenario has 1,000,000,000 nodes, more than the limit of 50,000 (--max-nodes) (set by --set cluster.pools[0].count)"},
 		{minimal, Overrides{Env: []string{"SIM_CLUSTER__POOLS__0__COUNT=1000000000"}}, lim,
@@ -87,7 +87,7 @@ func TestCheckSize(t *testing.T) {
 		{edit(t, "parallelism: 2", "parallelism: 1000000000"), Overrides{}, lim,
 			"t.yaml:15: workloads[0].parallelism: the scenario creates 1,000,000,000 pods, more than the limit of 1,000,000 (--max-pods)"},
 		{edit(t, "parallelism: 2", "parallelism: 2\n    completions: 1000000000"), Overrides{}, Limits{MaxBytes: 8 << 30},
-			"t.yaml:16: workloads[0].completions: the scenario (2 nodes, 1 jobs, 1,000,000,000 pods) would need about 6.5 TiB of memory to run, more than the limit of 8 GiB"},
+			"t.yaml:16: workloads[0].completions: the scenario (2 nodes, 1 jobs, 1,000,000,000 pods) " + about(BytesBase+2*BytesPerNode+BytesPerJob+1_000_000_000*BytesPerPod) + " of memory to run, more than the limit of 8 GiB"},
 		{edit(t, "parallelism: 2", "count: 300000000"), Overrides{}, lim,
 			"t.yaml:15: workloads[0].count: the scenario creates 300,000,000 pods, more than the limit of 1,000,000 (--max-pods)"},
 		{edit(t, "parallelism: 2", "count: 3000000000"), Overrides{}, Limits{},
@@ -157,3 +157,6 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// about is the estimate's wording of a size, from the per-unit costs.
+func about(bytes int64) string { return "would need about " + FormatBytes(bytes) }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/internal/limitio"
 )
 
 // hostileLimits is the memory limit the hostile cases are checked
@@ -144,12 +146,12 @@ func hostileCases(t testing.TB, bigSize int) []hostileCase {
 		{"app steps", appEd("replicas: [4, 4, 4], steps: 100", "replicas: [1000, 1000, 1000], steps: 1000000000"), nil, "h.yaml:22: workloads[0].app: the lammps model prices a job of 2 pods on 2 nodes of pool vm in runtime bare at …"},
 		{"app replicas", appEd("replicas: [4, 4, 4]", "replicas: [4, 4, 9223372036854775807]"), nil, "h.yaml:22: workloads[0].app.replicas[2]: must be between 0 and 1000000, got 9223372036854775807"},
 		// Sizes (checked against a 1 GiB limit).
-		{"pool count 1e9", edit(t, "count: 2", "count: 1000000000"), nil, "h.yaml:7: cluster.pools[0].count: the scenario (1,000,000,000 nodes, 1 jobs, 2 pods) would need about 4.7 TiB of memory to run, more than the limit of 1 GiB (test limit)"},
+		{"pool count 1e9", edit(t, "count: 2", "count: 1000000000"), nil, "h.yaml:7: cluster.pools[0].count: the scenario (1,000,000,000 nodes, 1 jobs, 2 pods) " + about(BytesBase+1_000_000_000*BytesPerNode+BytesPerJob+2*BytesPerPod) + " of memory to run, more than the limit of 1 GiB (test limit)"},
 		{"workload count MaxInt64", edit(t, "parallelism: 2", fmt.Sprintf("count: %d", math.MaxInt64)), nil, "h.yaml:15: workloads[0].count: the scenario submits 9,223,372,036,854,775,807 jobs; a run holds at most 2,147,483,647 (the engine numbers them with 32-bit ids)"},
-		{"parallelism 1e9", edit(t, "parallelism: 2", "parallelism: 1000000000"), nil, "h.yaml:15: workloads[0].parallelism: the scenario (2 nodes, 1 jobs, 1,000,000,000 pods) would need about 6.5 TiB of memory to run, more than the limit of 1 GiB (test limit)"},
-		{"completions 1e9", edit(t, "parallelism: 2", "parallelism: 2\n    completions: 1000000000"), nil, "h.yaml:16: workloads[0].completions: the scenario (2 nodes, 1 jobs, 1,000,000,000 pods) would need about 6.5 TiB of memory to run, more than the limit of 1 GiB (test limit)"},
+		{"parallelism 1e9", edit(t, "parallelism: 2", "parallelism: 1000000000"), nil, "h.yaml:15: workloads[0].parallelism: the scenario (2 nodes, 1 jobs, 1,000,000,000 pods) " + about(BytesBase+2*BytesPerNode+BytesPerJob+1_000_000_000*BytesPerPod) + " of memory to run, more than the limit of 1 GiB (test limit)"},
+		{"completions 1e9", edit(t, "parallelism: 2", "parallelism: 2\n    completions: 1000000000"), nil, "h.yaml:16: workloads[0].completions: the scenario (2 nodes, 1 jobs, 1,000,000,000 pods) " + about(BytesBase+2*BytesPerNode+BytesPerJob+1_000_000_000*BytesPerPod) + " of memory to run, more than the limit of 1 GiB (test limit)"},
 		// Overrides.
-		{"--set count 1e9", minimal, []string{"cluster.pools[0].count=1000000000"}, "h.yaml: cluster.pools[0].count: the scenario (1,000,000,000 nodes, 1 jobs, 2 pods) would need about 4.7 TiB of memory to run, more than the limit of 1 GiB (test limit) (set by --set cluster.pools[0].count)"},
+		{"--set count 1e9", minimal, []string{"cluster.pools[0].count=1000000000"}, "h.yaml: cluster.pools[0].count: the scenario (1,000,000,000 nodes, 1 jobs, 2 pods) " + about(BytesBase+1_000_000_000*BytesPerNode+BytesPerJob+2*BytesPerPod) + " of memory to run, more than the limit of 1 GiB (test limit) (set by --set cluster.pools[0].count)"},
 		{"--set unknown path", minimal, []string{"cluster.pool[0].count=3"}, `h.yaml: cluster.pool[0].count: unknown field "pool"; valid fields: pools (set by --set cluster.pool[0].count)`},
 		{"--set index out of range", minimal, []string{"workloads[7].count=3"}, "h.yaml: workloads[7].count: index 7 out of range (the list has 1 entry) (set by --set workloads[7].count)"},
 		{"--set huge index", minimal, []string{"workloads[99999999999999999999].count=3"}, `h.yaml: --set workloads[99999999999999999999].count: malformed key "workloads[99999999999999999999].count" (a list index is [0], [1], …)`},
@@ -173,12 +175,12 @@ func hostileCases(t testing.TB, bigSize int) []hostileCase {
 func TestHostileFiles(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(big, make([]byte, 16<<20+1), 0o644); err != nil {
+	if err := os.WriteFile(big, make([]byte, limitio.Scenario+1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ path, want string }{
-		{"/dev/zero", "cannot read scenario: /dev/zero: larger than the 16 MiB limit for scenario files (is it the right file?)"},
-		{big, "cannot read scenario: " + big + ": larger than the 16 MiB limit for scenario files (is it the right file?)"},
+		{"/dev/zero", "cannot read scenario: /dev/zero: larger than the 4 MiB limit for scenario files (is it the right file?)"},
+		{big, "cannot read scenario: " + big + ": larger than the 4 MiB limit for scenario files (is it the right file?)"},
 		{dir, "cannot read scenario: " + dir + ": is a folder, not a scenario file"},
 		{filepath.Join(dir, "none.yaml"), "cannot read scenario: open " + filepath.Join(dir, "none.yaml") + ": no such file or directory"},
 	} {

@@ -75,7 +75,7 @@ func (f *limitFlags) checkSize(sc *scenarios.Scenario) error {
 }
 
 // readScenario reads a scenario file with the scenario size limit
-// (exit 2 for a missing file, a folder, /dev/zero, a file over 16 MiB).
+// (exit 2 for a missing file, a folder, /dev/zero, a file over limitio.Scenario, 4 MiB).
 func readScenario(path string) ([]byte, error) {
 	data, err := scenarios.ReadScenario(path)
 	if err != nil {

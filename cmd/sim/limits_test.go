@@ -116,25 +116,25 @@ func hostileCLICases(t *testing.T, dir string) []cliCase {
 		return append([]string{"run", file, "-o", out, "-q"}, more...)
 	}
 	chk := func(file string, more ...string) []string { return append([]string{"check", file}, more...) }
-	big := strings.Repeat("x", 5<<20)
+	big := strings.Repeat("x", 3<<20) // under the 4 MiB file limit
 	flood := "version: 1\ncluster:\n  pools:\n    - &p {name: w, count: 1, cpu: 1, memory: 1Gi}\n" + strings.Repeat("    - *p\n", 210_000)
 	return []cliCase{
-		{"pool count 1e9", chk(ed("nodes.yaml", "count: 16", "count: 1000000000")), nil, 2, "nodes.yaml:19: cluster.pools[0].count: the scenario (1,000,000,001 nodes, 46 jobs, 88 pods) would need about 4.7 TiB of memory to run, more than the limit of", true},
+		{"pool count 1e9", chk(ed("nodes.yaml", "count: 16", "count: 1000000000")), nil, 2, "nodes.yaml:19: cluster.pools[0].count: the scenario (1,000,000,001 nodes, 46 jobs, 88 pods) " + about(1_000_000_000, 46, 88) + " of memory to run, more than the limit of", true},
 		{"pool count 1e9 (run)", run(ed("nodes.yaml", "count: 16", "count: 1000000000")), nil, 2, "nodes.yaml:19: cluster.pools[0].count: the scenario (1,000,000,001 nodes", true},
-		{"--set count 1e9", chk(scenario, "--set", "cluster.pools[0].count=1000000000"), nil, 2, "kube-basic.yaml: cluster.pools[0].count: the scenario (1,000,000,001 nodes, 46 jobs, 88 pods) would need about 4.7 TiB of memory to run, more than the limit of", true},
+		{"--set count 1e9", chk(scenario, "--set", "cluster.pools[0].count=1000000000"), nil, 2, "kube-basic.yaml: cluster.pools[0].count: the scenario (1,000,000,001 nodes, 46 jobs, 88 pods) " + about(1_000_000_000, 46, 88) + " of memory to run, more than the limit of", true},
 		{"SIM_ count 1e9", run(scenario), []string{"SIM_CLUSTER__POOLS__0__COUNT=1000000000"}, 2, "(set by environment variable SIM_CLUSTER__POOLS__0__COUNT)", true},
 		{"workload count MaxInt64", run(ed("jobs.yaml", "count: 6\n    parallelism: 8\n    arrival: {pattern: interval, at: 0, interval: 20}", fmt.Sprintf("count: %d\n    parallelism: 8\n    arrival: {pattern: once}", math.MaxInt64))), nil, 2, "jobs.yaml:53: workloads[0].count: the scenario submits 9,223,372,036,854,775,807 jobs; a run holds at most 2,147,483,647 (the engine numbers them with 32-bit ids)", false},
 		{"interval arrivals past 1e9 s", chk(ed("late.yaml", "count: 6", "count: 100000000")), nil, 2, "late.yaml:55: workloads[0].arrival.interval: the last of 1e+08 jobs would arrive at 2e+09 s, later than the longest duration a scenario may give (1e9 s, about 31.7 years)", false},
-		{"parallelism 1e8", chk(ed("par.yaml", "parallelism: 8", "parallelism: 100000000")), nil, 2, "par.yaml:54: workloads[0].parallelism: the scenario (17 nodes, 46 jobs, 600,000,040 pods) would need about 3.9 TiB of memory to run, more than the limit of", true},
+		{"parallelism 1e8", chk(ed("par.yaml", "parallelism: 8", "parallelism: 100000000")), nil, 2, "par.yaml:54: workloads[0].parallelism: the scenario (17 nodes, 46 jobs, 600,000,040 pods) " + about(16, 46, 600_000_040) + " of memory to run, more than the limit of", true},
 		{"parallelism 1e9", chk(ed("par9.yaml", "parallelism: 8", "parallelism: 1000000000")), nil, 2, "par9.yaml:54: workloads[0].parallelism: the scenario creates 6,000,000,040 pods; a run holds at most 2,147,483,647 (the engine numbers them with 32-bit ids)", false},
-		{"completions 1e8 (run)", run(ed("comp.yaml", "parallelism: 8", "parallelism: 8\n    completions: 100000000")), nil, 2, "comp.yaml:55: workloads[0].completions: the scenario (17 nodes, 46 jobs, 600,000,040 pods) would need about 3.9 TiB of memory to run, more than the limit of", true},
+		{"completions 1e8 (run)", run(ed("comp.yaml", "parallelism: 8", "parallelism: 8\n    completions: 100000000")), nil, 2, "comp.yaml:55: workloads[0].completions: the scenario (17 nodes, 46 jobs, 600,000,040 pods) " + about(16, 46, 600_000_040) + " of memory to run, more than the limit of", true},
 		{"--max-memory 1MiB", chk(scenario, "--max-memory", "1MiB"), nil, 2, "kube-basic.yaml: the memory limit of 1 MiB (--max-memory) is below the 32 MiB any run needs", true},
-		{"--max-memory 32.5MiB", chk(scenario, "--max-memory", "32.5MiB"), nil, 2, "kube-basic.yaml:67: workloads[1].count: the scenario (17 nodes, 46 jobs, 88 pods) would need about 33 MiB of memory to run, more than the limit of 32.5 MiB (--max-memory)", true},
+		{"--max-memory 32.1MiB", chk(scenario, "--max-memory", "32.1MiB"), nil, 2, "kube-basic.yaml:67: workloads[1].count: the scenario (17 nodes, 46 jobs, 88 pods) " + about(16, 46, 88) + " of memory to run, more than the limit of 32.1 MiB (--max-memory)", true},
 		{"--max-nodes 10", chk(scenario, "--max-nodes", "10"), nil, 2, "kube-basic.yaml:19: cluster.pools[0].count: the scenario has 17 nodes, more than the limit of 10 (--max-nodes)", true},
 		{"--max-pods 10", run(scenario, "--max-pods", "10"), nil, 2, "kube-basic.yaml:54: workloads[0].parallelism: the scenario creates 88 pods, more than the limit of 10 (--max-pods)", true},
 		{"--max-memory lots", chk(scenario, "--max-memory", "lots"), nil, 2, `--max-memory: cannot read "lots" as a size`, true},
-		{"/dev/zero (run)", run("/dev/zero"), nil, 2, "cannot read scenario: /dev/zero: larger than the 16 MiB limit for scenario files (is it the right file?)", true},
-		{"/dev/zero (check)", chk("/dev/zero"), nil, 2, "cannot read scenario: /dev/zero: larger than the 16 MiB limit for scenario files", true},
+		{"/dev/zero (run)", run("/dev/zero"), nil, 2, "cannot read scenario: /dev/zero: larger than the 4 MiB limit for scenario files (is it the right file?)", true},
+		{"/dev/zero (check)", chk("/dev/zero"), nil, 2, "cannot read scenario: /dev/zero: larger than the 4 MiB limit for scenario files", true},
 		{"a folder", chk(dir), nil, 2, "cannot read scenario", false},
 		{"missing file", run(filepath.Join(dir, "none.yaml")), nil, 2, "cannot read scenario", false},
 		{"empty file", chk(write("empty.yaml", "")), nil, 2, "empty.yaml: empty scenario (expected a mapping with version, cluster, policy and workloads)", false},
@@ -144,7 +144,7 @@ func hostileCLICases(t *testing.T, dir string) []cliCase {
 		{"deep nesting", chk(write("deep.yaml", strings.Repeat("[", 20000))), nil, 2, "deep.yaml: exceeded max depth of 10000", false},
 		{"alias flood", chk(write("flood.yaml", flood)), nil, 2, "flood.yaml:4: cluster.pools[199999].name: document too large (alias expansion?)", false},
 		{"two documents", chk(write("two.yaml", base+"---\nversion: 1\n")), nil, 2, "a second YAML document (after ---): the file must hold one", false},
-		{"huge scalar", chk(ed("bigname.yaml", "name: kube-basic", "name: "+big)), nil, 2, `bigname.yaml:6: name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (5242880 bytes) is not a valid scenario name`, false},
+		{"huge scalar", chk(ed("bigname.yaml", "name: kube-basic", "name: "+big)), nil, 2, `bigname.yaml:6: name: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (3145728 bytes) is not a valid scenario name`, false},
 		{"unknown key", chk(ed("key.yaml", "seed: 1", "seed: 1\nsead: 2")), nil, 2, "key.yaml:15: sead: unknown field; valid fields:", false},
 		{"wrong type", chk(ed("type.yaml", "count: 16", "count: [16]")), nil, 2, "type.yaml:19: cluster.pools[0].count: must be an integer, got a list", false},
 		{"quoted number", run(ed("qnum.yaml", "count: 16", `count: "16"`)), nil, 2, `qnum.yaml:19: cluster.pools[0].count: must be an integer, got the quoted string "16" (a quoted value is a string; write numbers and booleans without quotes)`, false},
@@ -216,4 +216,13 @@ func TestHostileCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// about is the estimate's wording for kube-basic.yaml with workers
+// worker nodes (plus its control-plane node with a label and a taint),
+// jobs and pods, from the per-unit costs.
+func about(workers, jobs, pods int64) string {
+	b := scenarios.BytesBase + workers*scenarios.BytesPerNode + (scenarios.BytesPerNode + 2*scenarios.BytesPerNodeLabel) +
+		jobs*scenarios.BytesPerJob + pods*scenarios.BytesPerPod
+	return "would need about " + scenarios.FormatBytes(b)
 }

@@ -18,11 +18,11 @@ import (
 )
 
 type runFlags struct {
-	out   string
-	seed  uint64
-	sets  []string
-	force bool
-	quiet bool
+	out    string
+	seed   uint64
+	sets   []string
+	force  bool
+	quiet  bool
 	limits limitFlags
 	// cpuProfile: write a pprof CPU profile of the whole command here
 	// (hidden flag, for measuring converge itself).

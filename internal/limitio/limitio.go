@@ -19,7 +19,7 @@ const (
 	MiB = 1 << 20
 	GiB = 1 << 30
 
-	Scenario      = 16 * MiB  // scenario YAML
+	Scenario      = 4 * MiB   // scenario YAML (yaml.v3 takes about 100 bytes of memory per byte of a pathological file)
 	Profile       = 16 * MiB  // network profiles, app model files
 	Measurement   = 256 * MiB // iperf3 JSON, OSU output and tables, ping output
 	ResourceGraph = 4 * GiB   // JGF resource graphs (10,000 nodes of 109 vertices: 315 MB)

@@ -27,39 +27,39 @@ const (
 
 // ResourceSpec is one resource NodeResourcesFit scores, with its weight.
 type ResourceSpec struct {
-	Name   string `yaml:"name" mapstructure:"name"`
-	Weight int64  `yaml:"weight" mapstructure:"weight"`
+	Name   string `yaml:"name"`
+	Weight int64  `yaml:"weight"`
 }
 
 // UtilizationShapePoint is one point of RequestedToCapacityRatio's
 // broken-linear function: utilization in percent (0–100) → score (0–10).
 type UtilizationShapePoint struct {
-	Utilization int32 `yaml:"utilization" mapstructure:"utilization"`
-	Score       int32 `yaml:"score" mapstructure:"score"`
+	Utilization int32 `yaml:"utilization"`
+	Score       int32 `yaml:"score"`
 }
 
 // RequestedToCapacityRatioParam holds the shape of the
 // RequestedToCapacityRatio strategy.
 type RequestedToCapacityRatioParam struct {
-	Shape []UtilizationShapePoint `yaml:"shape" mapstructure:"shape"`
+	Shape []UtilizationShapePoint `yaml:"shape"`
 }
 
 // ScoringStrategy is NodeResourcesFitArgs.scoringStrategy.
 type ScoringStrategy struct {
-	Type                     ScoringStrategyType           `yaml:"type" mapstructure:"type"`
-	Resources                []ResourceSpec                `yaml:"resources" mapstructure:"resources"`
-	RequestedToCapacityRatio RequestedToCapacityRatioParam `yaml:"requestedToCapacityRatio" mapstructure:"requestedToCapacityRatio"`
+	Type                     ScoringStrategyType           `yaml:"type"`
+	Resources                []ResourceSpec                `yaml:"resources"`
+	RequestedToCapacityRatio RequestedToCapacityRatioParam `yaml:"requestedToCapacityRatio"`
 }
 
 // PluginWeights are the weights of the score plugins (the default profile's
 // multiPoint weights). A weight of 0 disables the plugin's scoring.
 type PluginWeights struct {
-	TaintToleration                 int64 `yaml:"taintToleration" mapstructure:"taintToleration"`
-	NodeAffinity                    int64 `yaml:"nodeAffinity" mapstructure:"nodeAffinity"`
-	NodeResourcesFit                int64 `yaml:"nodeResourcesFit" mapstructure:"nodeResourcesFit"`
-	PodTopologySpread               int64 `yaml:"podTopologySpread" mapstructure:"podTopologySpread"`
-	NodeResourcesBalancedAllocation int64 `yaml:"nodeResourcesBalancedAllocation" mapstructure:"nodeResourcesBalancedAllocation"`
-	ImageLocality                   int64 `yaml:"imageLocality" mapstructure:"imageLocality"`
+	TaintToleration                 int64 `yaml:"taintToleration"`
+	NodeAffinity                    int64 `yaml:"nodeAffinity"`
+	NodeResourcesFit                int64 `yaml:"nodeResourcesFit"`
+	PodTopologySpread               int64 `yaml:"podTopologySpread"`
+	NodeResourcesBalancedAllocation int64 `yaml:"nodeResourcesBalancedAllocation"`
+	ImageLocality                   int64 `yaml:"imageLocality"`
 }
 
 // Config is the model's configuration. Field names follow
@@ -67,30 +67,30 @@ type PluginWeights struct {
 type Config struct {
 	// ScoringStrategy of NodeResourcesFit (default LeastAllocated on cpu
 	// and memory, weight 1 each).
-	ScoringStrategy ScoringStrategy `yaml:"scoringStrategy" mapstructure:"scoringStrategy"`
+	ScoringStrategy ScoringStrategy `yaml:"scoringStrategy"`
 	// PercentageOfNodesToScore: 0 = adaptive (50 − nodes/125, at least
 	// 5 %); otherwise 1–100. Below 100 nodes every node is evaluated.
-	PercentageOfNodesToScore int32 `yaml:"percentageOfNodesToScore" mapstructure:"percentageOfNodesToScore"`
+	PercentageOfNodesToScore int32 `yaml:"percentageOfNodesToScore"`
 	// PodInitialBackoffSeconds and PodMaxBackoffSeconds: per-pod backoff
 	// initial·2^(attempts−1), capped (upstream 1 s and 10 s).
-	PodInitialBackoffSeconds float64 `yaml:"podInitialBackoffSeconds" mapstructure:"podInitialBackoffSeconds"`
-	PodMaxBackoffSeconds     float64 `yaml:"podMaxBackoffSeconds" mapstructure:"podMaxBackoffSeconds"`
+	PodInitialBackoffSeconds float64 `yaml:"podInitialBackoffSeconds"`
+	PodMaxBackoffSeconds     float64 `yaml:"podMaxBackoffSeconds"`
 	// PodMaxInUnschedulablePodsDuration (seconds) after which an
 	// unschedulable pod is flushed back for another attempt (upstream 5 min).
-	PodMaxInUnschedulablePodsDuration float64 `yaml:"podMaxInUnschedulablePodsDuration" mapstructure:"podMaxInUnschedulablePodsDuration"`
+	PodMaxInUnschedulablePodsDuration float64 `yaml:"podMaxInUnschedulablePodsDuration"`
 	// ClientQPS and ClientBurst: the scheduler's API client rate limiter
 	// (clientConnection.qps/burst, 50/100), which throttles bind calls.
 	// ClientQPS 0 means unlimited.
-	ClientQPS   float64 `yaml:"clientQPS" mapstructure:"clientQPS"`
-	ClientBurst int     `yaml:"clientBurst" mapstructure:"clientBurst"`
+	ClientQPS   float64 `yaml:"clientQPS"`
+	ClientBurst int     `yaml:"clientBurst"`
 	// CycleSeconds + PerNodeSeconds × (nodes evaluated) is the simulated
 	// duration of one scheduling cycle. The defaults (0.5 ms + 2 µs per
 	// node) are order-of-magnitude figures from the reference §1.7 ("a cycle
 	// takes sub-ms to a few ms per pod"), not a calibration.
-	CycleSeconds   float64 `yaml:"cycleSeconds" mapstructure:"cycleSeconds"`
-	PerNodeSeconds float64 `yaml:"perNodeSeconds" mapstructure:"perNodeSeconds"`
+	CycleSeconds   float64 `yaml:"cycleSeconds"`
+	PerNodeSeconds float64 `yaml:"perNodeSeconds"`
 	// PluginWeights of the score plugins.
-	PluginWeights PluginWeights `yaml:"pluginWeights" mapstructure:"pluginWeights"`
+	PluginWeights PluginWeights `yaml:"pluginWeights"`
 }
 
 // Upstream defaults.
