@@ -3,6 +3,7 @@ package calibrate
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -126,12 +127,11 @@ func ReadFluxUsernetesLAMMPS(dir string) ([]FluxUsernetesRun, error) {
 		if _, err := fmt.Sscanf(filepath.Base(p), "lammps-%d-%d-%d.out", &nodes, &ranks, &iter); err != nil {
 			return nil, fmt.Errorf("%s: name is not lammps-<nodes>-<ranks>-<iter>.out", p)
 		}
-		f, err := os.Open(p)
+		data, err := limitio.ReadFile(p, limitio.DataTable, "LAMMPS log")
 		if err != nil {
 			return nil, err
 		}
-		l, err := ParseLAMMPSLog(p, f)
-		f.Close()
+		l, err := ParseLAMMPSLog(p, bytes.NewReader(data))
 		if err != nil {
 			return nil, err
 		}
@@ -159,16 +159,16 @@ type CanopieJob struct {
 
 // ReadCanopieArchive reads the *.out job logs of one canopie22 .tgz.
 func ReadCanopieArchive(path string) ([]CanopieJob, error) {
-	f, err := os.Open(path)
+	data, err := limitio.ReadFile(path, limitio.DataTable, "canopie22 job archive")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	gz, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	tr := tar.NewReader(gz)
+	// The decompressed archive is bounded too (a gzip bomb stops here).
+	tr := tar.NewReader(io.LimitReader(gz, limitio.DataTable))
 	var jobs []CanopieJob
 	for {
 		h, err := tr.Next()
