@@ -397,6 +397,7 @@ func (e *Engine) deliver(now float64) {
 	e.deliverQueued = false
 	events := e.pending
 	e.pending = nil
+	e.cluster.quietUntil = e.quietUntil(now)
 	e.decisions = e.policy.Decide(now, events, e.cluster, e.decisions[:0])
 	for i := range e.decisions {
 		if err := e.apply(&e.decisions[i], now); err != nil {
@@ -408,6 +409,28 @@ func (e *Engine) deliver(now float64) {
 	if e.pending == nil {
 		e.pending = events[:0]
 	}
+}
+
+// quietUntil is Cluster.QuietUntil for a delivery at now: the time of
+// the next calendar event, the horizon, and, when the run could be
+// declared stalled, just past the stall deadline; now itself while simgo
+// processes run (they may act at any time).
+func (e *Engine) quietUntil(now float64) float64 {
+	if e.processes {
+		return now
+	}
+	q := math.Inf(1)
+	if e.cal.len() > 0 {
+		q = e.cal.items[0].t
+	}
+	if h := e.cfg.Horizon; h > 0 {
+		q = min(q, math.Nextafter(h, math.Inf(1)))
+	}
+	if !(e.running > e.gangWaiting || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0) {
+		// An event after lastProgress + StallTimeout would end the run.
+		q = min(q, math.Nextafter(e.lastProgress+e.cfg.StallTimeout, math.Inf(1)))
+	}
+	return max(q, now)
 }
 
 func (e *Engine) apply(d *Decision, now float64) error {
@@ -447,9 +470,19 @@ func (e *Engine) apply(d *Decision, now float64) error {
 		if p == nil {
 			return fmt.Errorf("engine: invariant violated: policy %s reported a nil pod unschedulable", e.policy.Name())
 		}
+		at := now
+		if d.At != 0 {
+			at = d.At
+			if !(at >= now && at < e.cluster.quietUntil) {
+				return fmt.Errorf("engine: invariant violated: policy %s reported an attempt of pod %s at %v, outside [%v, %v)", e.policy.Name(), p.Name, at, now, e.cluster.quietUntil)
+			}
+		}
+		if p.Node != nil || p.Phase != PodPending {
+			return fmt.Errorf("engine: invariant violated: policy %s reported pod %s unschedulable, but it is on %s", e.policy.Name(), p.Name, p.Node.Name)
+		}
 		p.Attempts++
 		p.LastFailure = d.Reason
-		e.recordFailure(now, p, d.Reason)
+		e.recordFailure(at, p, d.Reason)
 	default:
 		return fmt.Errorf("engine: invariant violated: policy %s returned unknown decision %d", e.policy.Name(), d.Kind)
 	}

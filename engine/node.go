@@ -105,7 +105,19 @@ type Cluster struct {
 	// imagesOnNodes counts, per image, the nodes where it is present
 	// (ImageLocality's spread factor).
 	imageNodes map[string]int
+	quietUntil float64
 }
+
+// QuietUntil tells a policy, during Decide, until when nothing but its
+// own decisions can happen: no engine event (a pod created, bound or
+// finished, a timer) and no end of the run comes before this time. A
+// policy that would spend that time on scheduling attempts that fail
+// whatever it does may make them all in this Decide, each an
+// Unschedulable decision with At its own time (now ≤ At < QuietUntil),
+// instead of one per timer: the outcome is the same. It returns the
+// current time when the engine cannot promise anything (simgo processes
+// are running).
+func (c *Cluster) QuietUntil() float64 { return c.quietUntil }
 
 // NodesWithImage returns on how many nodes the image is present.
 func (c *Cluster) NodesWithImage(name string) int { return c.imageNodes[name] }

@@ -41,7 +41,9 @@ const (
 	// SetTimer asks for a TimerFired event with Tag at time At.
 	SetTimer
 	// Unschedulable records a failed scheduling attempt of Pod with
-	// Reason (a FailedScheduling event). The pod stays pending.
+	// Reason (a FailedScheduling event). The pod stays pending. At, if
+	// set, is when the attempt happened (now ≤ At < Cluster.QuietUntil);
+	// 0 means now.
 	Unschedulable
 )
 
@@ -51,7 +53,7 @@ type Decision struct {
 	Pod    *Pod
 	Node   *Node
 	Delay  float64 // Bind: seconds before the bind API call is sent
-	At     float64 // SetTimer: absolute time
+	At     float64 // SetTimer: absolute time; Unschedulable: the attempt's time (0 = now)
 	Tag    int64   // SetTimer
 	Reason string  // Unschedulable
 }

@@ -35,6 +35,9 @@ type Stats struct {
 	// template's remembered diagnosis (re-filtering only the nodes changed
 	// since), without a scan of every node.
 	KnownFailures int
+	// FailedAhead counts failed cycles made ahead of their timer
+	// (failAhead), included in Unschedulable.
+	FailedAhead int
 }
 
 // Scheduler is the kube-scheduler model. Build it with New; it implements
@@ -81,6 +84,8 @@ type Scheduler struct {
 	raw             []int64
 
 	stats Stats
+
+	noFailAhead bool // tests: one failed cycle per Decide, as without failAhead
 }
 
 var (
@@ -191,6 +196,9 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 	s.changed, s.before = changed[:0], before[:0]
 	if !s.cycleTimer && s.q.active.len() > 0 && now >= s.busyUntil {
 		out = s.scheduleOne(now, c, out)
+		if last := len(out) - 1; out[last].Kind == engine.Unschedulable {
+			out = s.failAhead(now, c, out)
+		}
 	}
 	if !s.cycleTimer && s.q.active.len() > 0 {
 		s.cycleTimer = true
@@ -284,6 +292,47 @@ func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Dec
 	s.q.done(qp)
 	delay := cost + s.bucket.Reserve(s.busyUntil)
 	return append(out, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
+}
+
+// failAhead makes, in this Decide, the cycles that would run before
+// anything else can happen (Cluster.QuietUntil) and fail on their
+// template's remembered diagnosis, each at the time its cycle starts (the
+// end of the one before), instead of one timer and one Decide per cycle.
+// Nothing but these cycles changes the queue or the cluster before
+// QuietUntil, so the attempts, their times and messages, the queue and the
+// start index end exactly as the cycles one by one would leave them. It
+// stops at the first pod that could fit (its cycle then runs from the
+// timer, at its time), and when the leftover-flush timer is still to be
+// set; the backoffQ flush timer this Decide is about to set bounds the
+// cycles as the engine's own events do. It runs only after a failed cycle: the engine's nodes are then
+// those the policy sees (no bind of this Decide is pending).
+func (s *Scheduler) failAhead(now float64, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+	if s.noFailAhead {
+		return out
+	}
+	quiet := c.QuietUntil()
+	if !s.backoffTimer && s.q.backoff.len() > 0 {
+		// This Decide will set the backoffQ flush timer (see Decide):
+		// a cycle at or after it must wait for the flush.
+		quiet = min(quiet, nextTick(now, backoffFlushPeriod))
+	}
+	n := len(c.Nodes)
+	for s.q.active.len() > 0 && s.busyUntil < quiet && (s.leftoverTimer || s.q.head == nil) {
+		p := s.q.active.peek().pod
+		st := cycleState{pod: p, ti: s.templateInfo(p.Template)}
+		if s.knownFailure(&st, c.Nodes, n > 0 && p.Requests == st.ti.requests) == nil {
+			break
+		}
+		at := s.busyUntil
+		out = s.scheduleOne(at, c, out)
+		d := &out[len(out)-1]
+		if d.Kind != engine.Unschedulable {
+			panic("kube: a cycle with a remembered failure bound its pod") // knownFailure said no node passes
+		}
+		d.At = at
+		s.stats.FailedAhead++
+	}
+	return out
 }
 
 // knownFailure returns the template's remembered diagnosis, brought up to
