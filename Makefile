@@ -25,7 +25,7 @@ test:
 # throughput, bytes per pod, the Fluxion matcher, collectives and flow
 # re-sharing, app model evaluations. See docs/performance.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./engine/ ./policies/... ./network/ ./workloads/...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./engine/ ./policies/... ./network/ ./workloads/... ./report/
 
 # Whole-process wall time, CPU time and peak memory of `sim run` at scale
 # (backlogs of 10,000 and 100,000 pods, 1,000,000 pods on 10,000 nodes,

@@ -328,6 +328,7 @@ func BenchmarkSummarize(b *testing.B) {
 func BenchmarkWrite(b *testing.B) {
 	res := bigResult(10000)
 	res.RecordCount = len(res.Records)
+	res.Seed, res.Policy = fixtureMeta().Seed, fixtureMeta().Policy
 	dir := b.TempDir()
 	b.ReportAllocs()
 	for b.Loop() {
