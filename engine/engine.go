@@ -216,8 +216,7 @@ func (e *Engine) Run() (*Result, error) {
 			if e.gangWaiting > 0 && e.stopped == "" {
 				// Pods hold their nodes waiting for the rest of
 				// their job, and nothing will ever place it.
-				e.stopped = "stalled"
-				e.record(now, RecStalled, nil, nil, fmt.Sprintf("nothing left to happen with %d pods waiting for the rest of their job and %d pods unfinished", e.gangWaiting, len(e.pods)-e.finished))
+				e.stall(now, fmt.Sprintf("nothing left to happen with %d pods waiting for the rest of their job and %d pods unfinished", e.gangWaiting, len(e.pods)-e.finished))
 			}
 			break
 		}
@@ -319,12 +318,19 @@ func (e *Engine) stalled(it item) bool {
 	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > e.gangWaiting || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
 		return false
 	}
-	e.stopped = "stalled"
-	e.record(now, RecStalled, nil, nil, fmt.Sprintf("no progress for %.0f s with %d pods unfinished", now-e.lastProgress, len(e.pods)-e.finished))
+	e.stall(now, fmt.Sprintf("no progress for %.0f s with %d pods unfinished", now-e.lastProgress, len(e.pods)-e.finished))
 	return true
 }
 
 func (e *Engine) progress(now float64) { e.lastProgress = now }
+
+// stall ends the run as stalled, with why (Result.StallReason and a
+// Stalled record).
+func (e *Engine) stall(now float64, why string) {
+	e.stopped = "stalled"
+	e.stallReason = why
+	e.record(now, RecStalled, nil, nil, why)
+}
 
 func (e *Engine) dispatch(it item) {
 	now := it.t

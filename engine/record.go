@@ -116,9 +116,6 @@ func (e *Engine) record(now float64, k RecKind, p *Pod, n *Node, msg string) {
 }
 
 func (e *Engine) emit(r Record, p *Pod, j *Job, n *Node) {
-	if k := r.Kind; k == RecStalled {
-		e.stallReason = r.Msg
-	}
 	e.nrecords++
 	if e.cfg.Sink == nil {
 		e.records = append(e.records, r)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"reflect"
 	"strings"
 
@@ -249,21 +248,11 @@ func readLimited(name string, r io.Reader) ([]byte, error) {
 // formats are text: a NUL byte in the first 64 KiB (/dev/zero, a binary)
 // is refused at once, without reading on.
 func ReadMeasurementFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := limitio.Open(path, limitio.Measurement, MeasurementKind)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, MeasurementKind)
-	}
-	if st.Mode().IsRegular() && st.Size() > limitio.Measurement {
-		return nil, &limitio.TooLargeError{Path: path, Kind: MeasurementKind, Limit: limitio.Measurement}
-	}
 	head := make([]byte, 64<<10)
 	n, err := io.ReadFull(f, head)
 	head = head[:n]

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -48,24 +49,24 @@ func csvNeedsQuotes(s string) bool {
 		r == '\v' || r == '\f'
 }
 
-// appendFixed appends a float as fixed does ("" when unset).
+// appendFixed appends a float rounded to 6 places with all 6 decimals,
+// as the CSV files write numbers; nothing when unset (NaN, ±Inf).
 func appendFixed(b []byte, f float64) []byte {
-	if f != f || f > maxFloat || f < -maxFloat {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return b
 	}
 	return strconv.AppendFloat(b, round6(f), 'f', 6, 64)
 }
 
-const maxFloat = 1.7976931348623157e308
-
-// appendNum appends a float as num's MarshalJSON does (null when unset):
+// appendNum appends a float as the JSON files write numbers (null when
+// unset):
 // the shortest decimal of the value rounded to 6 places. Below 10⁹ that
 // is the 6-place fixed form without its trailing zeros (a double there
 // is closer than 10⁻⁶/2 to its 6-place decimal, so no shorter decimal
 // rounds to it), which strconv computes much faster than the shortest
 // form.
 func appendNum(b []byte, f float64) []byte {
-	if f != f || f > maxFloat || f < -maxFloat {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
 	}
 	r := round6(f)

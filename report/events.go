@@ -25,18 +25,18 @@ import (
 // costs the simulation almost nothing; the bytes are the same as if they
 // were written in line.
 type EventWriter struct {
-	f     *os.File // nil once closed (Record's goroutine only)
-	file  *os.File // the same file, never changed (for abort)
-	last  float64
-	n     int
-	batch []eventLine
-	full  chan []eventLine // batches to encode, in order (closed by Close)
-	free  chan []eventLine // encoded batches to reuse
-	done  chan struct{}    // closed when the goroutine has ended
-	quit  chan struct{}    // closed by abort (from any goroutine)
-	once  sync.Once
-	mu    sync.Mutex
-	err   error // the first write error (guarded by mu)
+	f      *os.File
+	closed bool // Close has run (Record's goroutine only)
+	last   float64
+	n      int
+	batch  []eventLine
+	full   chan []eventLine // batches to encode, in order (closed by Close)
+	free   chan []eventLine // encoded batches to reuse
+	done   chan struct{}    // closed when the goroutine has ended
+	quit   chan struct{}    // closed by abort (from any goroutine)
+	once   sync.Once
+	mu     sync.Mutex
+	err    error // the first write error (guarded by mu)
 }
 
 // eventLine is what a line needs: the record and the names of its
@@ -58,7 +58,6 @@ func createEventWriter(path string) (*EventWriter, error) {
 	}
 	w := &EventWriter{
 		f:     f,
-		file:  f,
 		batch: make([]eventLine, 0, eventBatch),
 		full:  make(chan []eventLine, 4),
 		free:  make(chan []eventLine, 6),
@@ -212,9 +211,10 @@ func (w *EventWriter) Count() int { return w.n }
 // Close writes what is left, syncs and closes the file. It must be
 // called from the goroutine that calls Record.
 func (w *EventWriter) Close() error {
-	if w.f == nil {
+	if w.closed {
 		return w.failed()
 	}
+	w.closed = true
 	if len(w.batch) > 0 {
 		if err := w.send(); err != nil {
 			w.abort()
@@ -234,7 +234,6 @@ func (w *EventWriter) Close() error {
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
-	w.f = nil
 	w.setErr(err)
 	return err
 }
@@ -245,7 +244,7 @@ func (w *EventWriter) abort() {
 	w.once.Do(func() {
 		w.setErr(errAborted)
 		close(w.quit)
-		w.file.Close() // a write in flight fails; a second Close is harmless
+		w.f.Close() // a write in flight fails; a second Close is harmless
 	})
 }
 

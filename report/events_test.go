@@ -131,7 +131,7 @@ func TestEventWriterWriteError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.file.Close()
+	w.f.Close()
 	err = feed(t, w, recs, pods, jobs, nodes)
 	if err == nil {
 		err = w.Close()

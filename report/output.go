@@ -37,7 +37,6 @@ type Output struct {
 	parent string
 	base   string
 	tmp    string
-	force  bool
 
 	lock     *os.File
 	lockPath string
@@ -71,11 +70,11 @@ func Open(dir string, opts Options) (*Output, error) {
 	if err != nil {
 		return nil, outErr(dir, "output folder %s: %w", dir, err)
 	}
-	o := &Output{dir: dir, abs: abs, parent: filepath.Dir(abs), base: filepath.Base(abs), force: opts.Force}
+	o := &Output{dir: dir, abs: abs, parent: filepath.Dir(abs), base: filepath.Base(abs)}
 	if o.base == string(filepath.Separator) || o.base == "." || o.base == ".." {
 		return nil, outErr(dir, "output folder %s: cannot write a report there; name a folder", dir)
 	}
-	if _, err := checkTarget(dir, opts.Force); err != nil {
+	if err := checkTarget(dir, opts.Force); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.parent, 0o755); err != nil {
@@ -94,7 +93,7 @@ func Open(dir string, opts Options) (*Output, error) {
 		return nil, err
 	}
 	// Another run may have written dir between the check and the lock.
-	if _, err := checkTarget(dir, opts.Force); err != nil {
+	if err := checkTarget(dir, opts.Force); err != nil {
 		return nil, err
 	}
 	o.tmp, err = os.MkdirTemp(o.parent, "."+o.base+".tmp-")
@@ -272,31 +271,24 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 	}()
 	sum := Summarize(res)
 	summary := renderSummary(res, meta, sum)
-	steps := []struct {
+	for _, st := range []struct {
 		name  string
 		write func(io.Writer) error
 	}{
 		{SummaryFile, func(w io.Writer) error { _, err := w.Write(summary); return err }},
 		{ResultsFile, func(w io.Writer) error { return writeResults(w, res, meta, sum) }},
 		{JobsFile, func(w io.Writer) error { return writeJobs(w, res) }},
-		{PodsFile, nil},
-	}
-	for _, st := range steps {
-		var err error
-		if st.write == nil {
-			err = <-podsDone
-			podsDone = nil
-		} else {
-			err = writeFile(filepath.Join(o.tmp, st.name), st.write)
-		}
-		if err != nil {
-			if podsDone != nil {
-				<-podsDone
-			}
+	} {
+		if err := writeFile(filepath.Join(o.tmp, st.name), st.write); err != nil {
+			<-podsDone
 			return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, st.name, err)
 		}
 		killpoint.At("report-wrote-" + st.name)
 	}
+	if err := <-podsDone; err != nil {
+		return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, PodsFile, err)
+	}
+	killpoint.At("report-wrote-" + PodsFile)
 
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -20,24 +20,10 @@ func round6(f float64) float64 {
 	return r
 }
 
-// fixed formats a float with 6 decimals for CSV; "" when unset.
-func fixed(f float64) string {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return ""
-	}
-	return strconv.FormatFloat(round6(f), 'f', 6, 64)
-}
-
 // num is a float written to JSON rounded to 6 decimals, null when unset.
 type num float64
 
-func (n num) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, round6(f), 'f', -1, 64), nil
-}
+func (n num) MarshalJSON() ([]byte, error) { return appendNum(nil, float64(n)), nil }
 
 func nodeName(n *engine.Node) string {
 	if n == nil {
@@ -78,9 +64,13 @@ var (
 	}
 )
 
-// writeJobs writes jobs.csv, one row per job.
+// writeJobs writes jobs.csv, one row per job, each encoded into a reused
+// buffer (w buffers: see writeFile).
 func writeJobs(w io.Writer, res *engine.Result) error {
 	b := appendCSVRow(nil, jobColumns)
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
 	for _, j := range res.Jobs {
 		m := MeasureJob(j)
 		var started, finished int
@@ -92,7 +82,7 @@ func writeJobs(w io.Writer, res *engine.Result) error {
 				finished++
 			}
 		}
-		b = appendInt(b, j.ID)
+		b = appendInt(b[:0], j.ID)
 		b = appendCSVField(append(b, ','), j.Name)
 		b = appendCSVField(append(b, ','), j.Workload)
 		b = appendCSVField(append(b, ','), j.Runtime)
@@ -105,23 +95,22 @@ func writeJobs(w io.Writer, res *engine.Result) error {
 			b = appendFixed(append(b, ','), f)
 		}
 		b = append(b, '\n')
-		if len(b) >= 64<<10 {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
+		if _, err := w.Write(b); err != nil {
+			return err
 		}
 	}
-	_, err := w.Write(b)
-	return err
+	return nil
 }
 
-// writePods writes pods.csv, one row per pod.
+// writePods writes pods.csv, one row per pod, as writeJobs does.
 func writePods(w io.Writer, res *engine.Result) error {
 	b := appendCSVRow(nil, podColumns)
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
 	for _, p := range res.Pods {
 		m := MeasurePod(p)
-		b = appendInt(b, p.ID)
+		b = appendInt(b[:0], p.ID)
 		b = appendCSVField(append(b, ','), p.Name)
 		b = appendCSVField(append(b, ','), jobID(p.Job))
 		b = appendCSVField(append(b, ','), jobName(p.Job))
@@ -140,15 +129,11 @@ func writePods(w io.Writer, res *engine.Result) error {
 		b = appendFixed(append(b, ','), p.PullSeconds)
 		b = appendCSVField(append(b, ','), p.LastFailure)
 		b = append(b, '\n')
-		if len(b) >= 64<<10 {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
+		if _, err := w.Write(b); err != nil {
+			return err
 		}
 	}
-	_, err := w.Write(b)
-	return err
+	return nil
 }
 
 func appendCSVRow(b []byte, fields []string) []byte {

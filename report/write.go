@@ -26,8 +26,9 @@ const (
 	EventsFile  = "events.jsonl"
 )
 
-// Files lists the files Write produces. With Options.Force only these are
-// replaced in an existing folder.
+// Files lists the files a report holds. With Options.Force an existing
+// folder is replaced as a whole, and its entries of other names are
+// carried over into the new one.
 func Files() []string {
 	return []string{SummaryFile, ResultsFile, JobsFile, PodsFile, EventsFile}
 }
@@ -54,8 +55,8 @@ func HashScenario(data []byte) string {
 
 // Options control Write.
 type Options struct {
-	// Force allows writing into a folder that exists and is not empty. Only
-	// the files Write produces are replaced; other files are left alone.
+	// Force allows replacing a folder that exists and is not empty; the
+	// files of other names in it are carried over into the new report.
 	Force bool
 }
 
@@ -102,29 +103,29 @@ func Write(dir string, res *engine.Result, meta Meta, opts Options) error {
 // rename is os.Rename; tests replace it to inject failures.
 var rename = os.Rename
 
-// checkTarget reports whether dir exists and returns an error if Write must
-// not write into it: it is not a folder, it is not empty and force is off,
-// or one of the files to replace is not a regular file.
-func checkTarget(dir string, force bool) (bool, error) {
+// checkTarget returns an error if a report must not replace dir: it is
+// not a folder, it is not empty and force is off, or a report file's name
+// there is held by something other than a regular file.
+func checkTarget(dir string, force bool) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return nil
 	}
 	if errors.Is(err, syscall.ENOTDIR) {
-		return false, outErr(dir, "output folder %s: cannot create its parent folder: a part of the path is a file", dir)
+		return outErr(dir, "output folder %s: cannot create its parent folder: a part of the path is a file", dir)
 	}
 	if err != nil {
-		return false, outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
+		return outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
 	}
 	if !st.IsDir() {
-		return false, outErr(dir, "output folder %s exists and is not a folder", dir)
+		return outErr(dir, "output folder %s exists and is not a folder", dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return false, outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
+		return outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
 	}
 	if len(entries) > 0 && !force {
-		return false, &OutputError{Dir: dir, Err: &notEmptyError{dir}}
+		return &OutputError{Dir: dir, Err: &notEmptyError{dir}}
 	}
 	for _, name := range Files() {
 		st, err := os.Lstat(filepath.Join(dir, name))
@@ -132,18 +133,11 @@ func checkTarget(dir string, force bool) (bool, error) {
 			continue
 		}
 		if err != nil {
-			return false, outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
+			return outErr(dir, "output folder %s: %w", dir, unwrapPath(err))
 		}
 		if !st.Mode().IsRegular() {
-			return false, outErr(dir, "output folder %s: %s exists and is not a regular file; move it away first", dir, name)
+			return outErr(dir, "output folder %s: %s exists and is not a regular file; move it away first", dir, name)
 		}
 	}
-	return true, nil
-}
-
-// CheckDir returns the error Write would return for dir before anything is
-// computed, so a command can refuse early instead of after a long run.
-func CheckDir(dir string, force bool) error {
-	_, err := checkTarget(dir, force)
-	return err
+	return nil
 }

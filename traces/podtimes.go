@@ -92,23 +92,11 @@ func inputStop(err error) error {
 	return nil
 }
 
-// openTable opens a table for reading, refusing a folder; the readers
-// limit what they read.
+// openTable opens a table for reading (limitio.Open: a folder, or a
+// regular file over limitio.DataTable, is refused); the readers limit
+// what they read of anything else.
 func openTable(path string) (*os.File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if st.IsDir() {
-		f.Close()
-		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, Kind)
-	}
-	return f, nil
+	return limitio.Open(path, limitio.DataTable, Kind)
 }
 
 // ReadPodTimesFile reads pod-times.csv from the file at path (see

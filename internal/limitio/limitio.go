@@ -45,26 +45,41 @@ var ErrTooLarge = errors.New("input too large")
 // Unwrap lets errors.Is(err, ErrTooLarge) match.
 func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
-// ReadFile reads the whole file at path, refusing it with a *TooLargeError
-// once more than limit bytes have been read. It works on files whose size
-// Stat does not tell (pipes, /dev/zero, /proc files): it never reads more
-// than limit+1 bytes. A directory is refused with a clear error.
-func ReadFile(path string, limit int64, kind string) ([]byte, error) {
+// Open opens the file at path for a reader with a size limit: a folder is
+// refused with a clear error, and so is a regular file larger than limit
+// (a *TooLargeError) before anything is read. Files whose size Stat does
+// not tell (pipes, /dev/zero, /proc files) are the caller's to read
+// through ReadAll or Reader, which stop at the limit.
+func Open(path string, limit int64, kind string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	if st.IsDir() {
+		f.Close()
 		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, kind)
 	}
 	if st.Mode().IsRegular() && st.Size() > limit {
+		f.Close()
 		return nil, &TooLargeError{Path: path, Kind: kind, Limit: limit}
 	}
+	return f, nil
+}
+
+// ReadFile reads the whole file at path (see Open), refusing it with a
+// *TooLargeError once more than limit bytes have been read: it never
+// reads more than limit+1 bytes.
+func ReadFile(path string, limit int64, kind string) ([]byte, error) {
+	f, err := Open(path, limit, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	return ReadAll(f, path, limit, kind)
 }
 

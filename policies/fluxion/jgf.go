@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"strconv"
 	"unicode/utf8"
 
@@ -119,22 +118,16 @@ func ReadJGFFile(path string) (*Graph, error) {
 }
 
 // readJSONFile reads a file that must hold a JSON object, at most limit
-// bytes: a folder or a larger regular file is refused before reading, and
-// the read stops at a first byte that cannot start an object (jgfReadAll).
+// bytes (limitio.Open refuses a folder or a larger regular file before
+// reading), and stops at a first byte that cannot start an object
+// (jgfReadAll).
 // kind names the file in messages.
 func readJSONFile(path string, limit int64, kind string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := limitio.Open(path, limit, kind)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a folder, not a %s file", path, kind)
-	}
 	return jgfReadAll(f, path, limit, kind)
 }
 

@@ -224,20 +224,35 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 // parked in unschedulablePods with the end of the cycle as its timestamp.
 func (s *Scheduler) scheduleOne(now float64, c *engine.Cluster, out []engine.Decision) []engine.Decision {
 	qp := s.q.pop()
-	p := qp.pod
+	st, shared := s.cycleState(qp.pod, c)
+	return s.cycle(now, c, qp, st, shared, nil, out)
+}
+
+// cycleState is the cycle state of pod p, and whether the filters'
+// verdicts depend on it only through its template (its requests are the
+// template's).
+func (s *Scheduler) cycleState(p *engine.Pod, c *engine.Cluster) (cycleState, bool) {
 	st := cycleState{pod: p, ti: s.templateInfo(p.Template)}
+	return st, len(c.Nodes) > 0 && p.Requests == st.ti.requests
+}
+
+// cycle runs the scheduling cycle of qp (popped from activeQ) at now.
+// known, if set, is the template's remembered diagnosis, already found
+// to say that no node passes; otherwise the cycle looks it up.
+func (s *Scheduler) cycle(now float64, c *engine.Cluster, qp *queuedPod, st cycleState, shared bool, known *failRecord, out []engine.Decision) []engine.Decision {
+	p := qp.pod
 	s.stats.Cycles++
 	n := len(c.Nodes)
-	// The filters' verdicts depend on the pod only through its template,
-	// unless its requests are not the template's.
-	shared := n > 0 && p.Requests == st.ti.requests
 	var (
 		host      *engine.Node
 		processed int
 		msg       string
 		rejectors pluginSet
 	)
-	if r := s.knownFailure(&st, c.Nodes, shared); r != nil {
+	if known == nil {
+		known = s.knownFailure(&st, c.Nodes, shared)
+	}
+	if r := known; r != nil {
 		// No node passes: the cycle filters every node and fails, which
 		// leaves the start index where it was.
 		s.stats.KnownFailures++
@@ -316,20 +331,15 @@ func (s *Scheduler) failAhead(now float64, c *engine.Cluster, out []engine.Decis
 		// a cycle at or after it must wait for the flush.
 		quiet = min(quiet, nextTick(now, backoffFlushPeriod))
 	}
-	n := len(c.Nodes)
 	for s.q.active.len() > 0 && s.busyUntil < quiet && (s.leftoverTimer || s.q.head == nil) {
-		p := s.q.active.peek().pod
-		st := cycleState{pod: p, ti: s.templateInfo(p.Template)}
-		if s.knownFailure(&st, c.Nodes, n > 0 && p.Requests == st.ti.requests) == nil {
+		st, shared := s.cycleState(s.q.active.peek().pod, c)
+		r := s.knownFailure(&st, c.Nodes, shared)
+		if r == nil {
 			break
 		}
 		at := s.busyUntil
-		out = s.scheduleOne(at, c, out)
-		d := &out[len(out)-1]
-		if d.Kind != engine.Unschedulable {
-			panic("kube: a cycle with a remembered failure bound its pod") // knownFailure said no node passes
-		}
-		d.At = at
+		out = s.cycle(at, c, s.q.pop(), st, shared, r, out) // fails: r says no node passes
+		out[len(out)-1].At = at
 		s.stats.FailedAhead++
 	}
 	return out

@@ -291,26 +291,9 @@ func roundSpread(ps []apps.ParamSpread) []apps.ParamSpread {
 	return out
 }
 
-// StartsTable lists every start's outcome.
+// StartsTable lists every start's outcome (objective in percent).
 func (r *AppFitResult) StartsTable() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-6s %10s", "start", "objective")
-	for _, k := range r.Knobs {
-		fmt.Fprintf(&b, " %11s", trunc(k, 11))
-	}
-	b.WriteString("\n")
-	for i, s := range r.Starts {
-		mark := " "
-		if i == r.Best {
-			mark = "*"
-		}
-		fmt.Fprintf(&b, "%-5d%s %9.3f%%", i, mark, 100*s.Objective)
-		for _, v := range s.Values {
-			fmt.Fprintf(&b, " %11.4g", v)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return startsTable(r.Knobs, r.Starts, r.Best, 11, func(o float64) string { return fmt.Sprintf("%9.3f%%", 100*o) })
 }
 
 // dataFile is one input of a fit with its SHA-256.

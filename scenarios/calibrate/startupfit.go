@@ -99,22 +99,28 @@ func fitVector(knobs []Knob, obj func() (float64, error), o FitOptions, spread b
 	return r, nil
 }
 
-// StartsTable lists every start's outcome.
+// StartsTable lists every start's outcome (objective in unit).
 func (r *VectorFit) StartsTable(unit string) string {
+	return startsTable(r.Knobs, r.Starts, r.Best, 13, func(o float64) string { return fmt.Sprintf("%8.3f %s", o, unit) })
+}
+
+// startsTable lists the starts of a fit: its objective (formatted by obj)
+// and every knob's value in a column of width, the best one starred.
+func startsTable(knobs []string, starts []StartFit, best, width int, obj func(float64) string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-6s %10s", "start", "objective")
-	for _, k := range r.Knobs {
-		fmt.Fprintf(&b, " %13s", trunc(k, 13))
+	for _, k := range knobs {
+		fmt.Fprintf(&b, " %*s", width, trunc(k, width))
 	}
 	b.WriteString("\n")
-	for i, s := range r.Starts {
+	for i, s := range starts {
 		mark := " "
-		if i == r.Best {
+		if i == best {
 			mark = "*"
 		}
-		fmt.Fprintf(&b, "%-5d%s %8.3f %s", i, mark, s.Objective, unit)
+		fmt.Fprintf(&b, "%-5d%s %s", i, mark, obj(s.Objective))
 		for _, v := range s.Values {
-			fmt.Fprintf(&b, " %13.4g", v)
+			fmt.Fprintf(&b, " %*.4g", width, v)
 		}
 		b.WriteString("\n")
 	}
