@@ -200,7 +200,7 @@ func TestSummarizeStalled(t *testing.T) {
 		{"scheduling failures", s.SchedulingFailures, 1 + 4},  // mpi-1, batch-1
 		{"pull failures", s.PullFailures, 1 + 3},
 		{"pods with pull failures", s.PodsWithPullFailures, 2},
-		{"records", s.Records, 39}, // the fixture's 39 records (RecordCount)
+		{"records", s.Records, len(fixture(true).Records)}, // RecordCount: every record of the fixture
 	}
 	for _, c := range counts {
 		if c.got != c.want {
