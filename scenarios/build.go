@@ -31,7 +31,7 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		StallTimeout: sc.StallTimeout,
 		Record:       sc.Outputs.Events == nil || *sc.Outputs.Events,
 	}
-	pol, err := policies.New(sc.Policy.Name, policies.Settings{Kube: sc.Policy.Kube}, streams)
+	pol, err := Policies.New(sc.Policy.Name, policies.NewConfig(sc.Policy.Sections), streams)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

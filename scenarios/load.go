@@ -14,7 +14,6 @@ import (
 
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/internal/strictyaml"
-	"github.com/convergesim/converge/policies/kube"
 )
 
 // Load reads, overrides and validates a scenario file. The file is read
@@ -93,11 +92,14 @@ func Parse(name string, data []byte, ov Overrides) (*Scenario, error) {
 	}
 	sc := &Scenario{Seed: 1, Applied: applied, Warnings: warnings}
 	d := newDecoder()
-	def := kube.DefaultConfig()
-	sc.Policy.Kube = &def
+	sections, err := decodeSections(d, doc)
+	if err != nil {
+		return nil, withOrigin(withFile(err, name), applied)
+	}
 	if err := d.Decode(doc, reflect.ValueOf(sc).Elem(), ""); err != nil {
 		return nil, withOrigin(withFile(err, name), applied)
 	}
+	sc.Policy.Sections = sections
 	sc.lines, sc.file = d.Lines(), name
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
@@ -166,3 +168,47 @@ func (l *locator) given(path string) bool {
 
 // key bounds a user-given name in a message.
 var quote = strictyaml.Quote
+
+// decodeSections decodes the configuration sections of the policy
+// block (every key but name) into the types their models register, and
+// leaves the block with its name only for the schema's decoder. A key
+// that is no registered section is an error listing the valid ones.
+func decodeSections(d *strictyaml.Decoder, doc *yaml.Node) (map[string]any, error) {
+	var block *yaml.Node
+	at := -1
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == "policy" {
+			block, at = doc.Content[i+1], i+1
+		}
+	}
+	for block != nil && block.Kind == yaml.AliasNode {
+		block = block.Alias
+	}
+	if block == nil || block.Kind != yaml.MappingNode {
+		return nil, nil // the schema's decoder reports what is wrong
+	}
+	kept := &yaml.Node{Kind: yaml.MappingNode, Tag: block.Tag, Line: block.Line, Column: block.Column}
+	out := map[string]any{}
+	for i := 0; i+1 < len(block.Content); i += 2 {
+		k, val := block.Content[i], block.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "name" || k.Tag == "!!merge" {
+			kept.Content = append(kept.Content, k, val)
+			continue
+		}
+		path := "policy." + strictyaml.Key(k.Value)
+		sec := Policies.Section(k.Value)
+		if sec == nil {
+			return nil, &Error{Path: path, Line: k.Line, Msg: fmt.Sprintf("unknown field; valid fields: %s", strings.Join(append([]string{"name"}, Policies.SectionNames()...), ", "))}
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, &Error{Path: path, Line: k.Line, Msg: "duplicate key"}
+		}
+		v := sec.Default()
+		if err := d.Decode(val, reflect.ValueOf(v).Elem(), path); err != nil {
+			return nil, err
+		}
+		out[k.Value] = v
+	}
+	doc.Content[at] = kept
+	return out, nil
+}

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/policies/kube"
 )
 
 // minimal is a valid scenario; the malformed cases edit it.
@@ -35,8 +37,8 @@ func TestMinimalIsValid(t *testing.T) {
 	if sc.Seed != 3 || sc.Cluster.Pools[0].CPU != 4000 || sc.Cluster.Pools[0].Memory != 8<<30 {
 		t.Errorf("decoded %+v", sc.Cluster.Pools[0])
 	}
-	if sc.Policy.Kube == nil || sc.Policy.Kube.PodMaxBackoffSeconds != 10 {
-		t.Errorf("kube defaults not applied: %+v", sc.Policy.Kube)
+	if k, ok := sc.Policy.Section("kube").(*kube.Config); !ok || k.PodMaxBackoffSeconds != 10 {
+		t.Errorf("kube defaults not applied: %+v", sc.Policy.Section("kube"))
 	}
 }
 
@@ -181,9 +183,9 @@ func TestOverridePrecedence(t *testing.T) {
 	t.Setenv("SIM_CLUSTER__POOLS__0__COUNT", "5")
 	t.Setenv("SIM_POLICY__KUBE__SCORINGSTRATEGY__TYPE", "MostAllocated")
 	sc := parse()
-	if sc.Seed != 7 || sc.Cluster.Pools[0].Count != 5 || sc.Policy.Kube.ScoringStrategy.Type != "MostAllocated" {
+	if sc.Seed != 7 || sc.Cluster.Pools[0].Count != 5 || sc.Policy.Section("kube").(*kube.Config).ScoringStrategy.Type != "MostAllocated" {
 		t.Errorf("environment: seed %d count %d strategy %s, want 7, 5, MostAllocated",
-			sc.Seed, sc.Cluster.Pools[0].Count, sc.Policy.Kube.ScoringStrategy.Type)
+			sc.Seed, sc.Cluster.Pools[0].Count, sc.Policy.Section("kube").(*kube.Config).ScoringStrategy.Type)
 	}
 	sc = parse("seed=9", "cluster.pools[0].zones=[a, b]", "workloads[0].arrival.pattern=poisson", "workloads[0].arrival.rate=0.5")
 	if sc.Seed != 9 || sc.Cluster.Pools[0].Count != 5 || len(sc.Cluster.Pools[0].Zones) != 2 || sc.Workloads[0].Arrival.Rate != 0.5 {

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convergesim/converge/internal/strictyaml"
+	"github.com/convergesim/converge/policies"
 )
 
 // Overrides change a scenario after it is read. Set holds --set
@@ -136,6 +137,7 @@ var (
 	distType  = reflect.TypeFor[Dist]()
 	distKeys  = []string{"dist", "max", "mean", "median", "min", "sd", "sigma", "value"}
 	scenarioT = reflect.TypeFor[Scenario]()
+	policyT   = reflect.TypeFor[Policy]()
 )
 
 // resolve checks a path against the schema and returns it with the
@@ -158,6 +160,21 @@ func resolve(segs []seg) ([]seg, error) {
 			}
 			out = append(out, seg{key: strings.ToLower(s.key)})
 			return out, nil
+		}
+		if t == policyT && !s.isIdx && !strings.EqualFold(s.key, "name") {
+			// policy.<section>: the type its model registers.
+			var sec *policies.Section
+			for _, n := range Policies.SectionNames() {
+				if strings.EqualFold(n, s.key) {
+					sec, s.key = Policies.Section(n), n
+				}
+			}
+			if sec == nil {
+				return nil, fmt.Errorf("unknown field %s; valid fields: %s", strictyaml.Quote(s.key), strings.Join(append([]string{"name"}, Policies.SectionNames()...), ", "))
+			}
+			out = append(out, seg{key: s.key})
+			t = reflect.TypeOf(sec.Default())
+			continue
 		}
 		if reflect.PointerTo(t).Implements(nodeDecoderType) {
 			return nil, fmt.Errorf("%s is a single value, not a mapping", here)

@@ -1,9 +1,5 @@
 package scenarios
 
-import (
-	"github.com/convergesim/converge/policies/kube"
-)
-
 // SchemaVersion is the scenario schema version this build reads.
 const SchemaVersion = 1
 
@@ -101,10 +97,29 @@ type Controllers struct {
 	CreateLatency *Dist    `yaml:"createLatency"`
 }
 
-// Policy names the scheduler and carries its settings.
+// Policy names the scheduler (policy.name) and carries the
+// configuration sections given for it (policy.<section>), each decoded
+// into the type its model registers (see Policies). Sections not given
+// take their model's defaults.
 type Policy struct {
-	Name string       `yaml:"name"`
-	Kube *kube.Config `yaml:"kube"`
+	Name string `yaml:"name"`
+	// Sections holds the decoded sections given in the file or by an
+	// override, by section name (the pointer the section's Default
+	// returned).
+	Sections map[string]any `yaml:"-"`
+}
+
+// Section returns the named configuration section: the decoded value
+// if it was given, else its defaults (nil for a section no model
+// registers).
+func (p *Policy) Section(name string) any {
+	if v, ok := p.Sections[name]; ok {
+		return v
+	}
+	if s := Policies.Section(name); s != nil {
+		return s.Default()
+	}
+	return nil
 }
 
 // Workload is a group of identical jobs with an arrival pattern.

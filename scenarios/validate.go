@@ -231,41 +231,49 @@ func (v *validator) startup(s *Startup, c *Controllers) error {
 
 func (v *validator) policy(p *Policy) error {
 	if p.Name == "" {
-		return v.errf("policy.name", "required (valid: %s)", strings.Join(policies.Names(), ", "))
+		return v.errf("policy.name", "required (valid: %s)", strings.Join(Policies.Names(), ", "))
 	}
-	if _, err := policies.Lookup(p.Name); err != nil {
+	if _, err := Policies.Lookup(p.Name); err != nil {
 		return v.errf("policy.name", "%s", short(err))
 	}
-	if v.given("policy.kube") && policies.Canonical(p.Name) != "kube" {
-		return v.errf("policy.kube", "settings for the kube policy given, but policy.name is %s", quote(p.Name))
-	}
-	if p.Kube != nil {
-		if err := p.Kube.Validate(); err != nil {
-			field, msg, ok := strings.Cut(err.Error(), ": ")
-			if !ok {
-				return v.errf("policy.kube", "%s", short(err))
-			}
-			return v.errf("policy.kube."+field, "%s", short(errors.New(msg)))
+	reads := Policies.SectionsOf(p.Name)
+	for _, name := range Policies.SectionNames() {
+		cfg, given := p.Sections[name]
+		if !given {
+			continue
 		}
-		k := p.Kube
-		for _, f := range []struct {
-			name string
-			x    float64
-		}{
-			{"podInitialBackoffSeconds", k.PodInitialBackoffSeconds}, {"podMaxBackoffSeconds", k.PodMaxBackoffSeconds},
-			{"podMaxInUnschedulablePodsDuration", k.PodMaxInUnschedulablePodsDuration},
-			{"cycleSeconds", k.CycleSeconds}, {"perNodeSeconds", k.PerNodeSeconds},
-		} {
-			if err := v.duration("policy.kube."+f.name, f.x); err != nil {
-				return err
-			}
+		path := "policy." + name
+		if !slices.Contains(reads, name) {
+			return v.errf(path, "settings for %s, but policy %s does not read them (it reads: %s)", name, quote(p.Name), strings.Join(reads, ", "))
 		}
-		if err := v.rate("policy.kube.clientQPS", k.ClientQPS); err != nil {
-			return err
+		if val := Policies.Section(name).Validate; val != nil {
+			if err := val(cfg, sectionChecker{v, path}); err != nil {
+				var fe *policies.FieldError
+				var le *Error
+				switch {
+				case errors.As(err, &le):
+					return le
+				case errors.As(err, &fe):
+					return v.errf(path+"."+fe.Field, "%s", short(errors.New(fe.Msg)))
+				}
+				return v.errf(path, "%s", short(err))
+			}
 		}
 	}
 	return nil
 }
+
+// sectionChecker applies the scenario's bounds to the fields of one
+// policy section, locating errors at policy.<section>.<field>.
+type sectionChecker struct {
+	v    *validator
+	path string
+}
+
+func (c sectionChecker) Seconds(field string, x float64) error {
+	return c.v.duration(c.path+"."+field, x)
+}
+func (c sectionChecker) Rate(field string, x float64) error { return c.v.rate(c.path+"."+field, x) }
 
 var kinds = []string{"Pod", "Job", "IndexedJob"}
 
