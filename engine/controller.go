@@ -13,6 +13,9 @@ import "fmt"
 const maxPodCreatePerSync = 500
 
 func (e *Engine) syncJob(j *Job, now float64) {
+	if IsSet(j.Rejected) {
+		return // the policy gave the job up: nothing more is created
+	}
 	if j.Kind == KindPod {
 		if j.nextIndex == 0 {
 			j.nextIndex = 1
@@ -51,6 +54,10 @@ func (e *Engine) syncJob(j *Job, now float64) {
 }
 
 func (e *Engine) createPod(j *Job, index int, now float64) {
+	if IsSet(j.Rejected) {
+		j.active-- // a creation in flight when the job was rejected
+		return
+	}
 	t := j.Template
 	p := &Pod{
 		ID: len(e.pods), Job: j, Index: index, Template: t,

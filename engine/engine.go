@@ -152,7 +152,7 @@ func (e *Engine) Submit(at float64, j *Job) error {
 		return fmt.Errorf("engine: job %s: a job with a run model starts all its pods together, so parallelism (%d) must equal completions (%d)", j.Name, j.Parallelism, j.Completions)
 	}
 	j.ID = len(e.jobs)
-	j.Submitted, j.Finished, j.Started = Unset, Unset, Unset
+	j.Submitted, j.Finished, j.Started, j.Rejected = Unset, Unset, Unset, Unset
 	e.jobs = append(e.jobs, j)
 	e.push(item{t: at, kind: evArrival, id: int32(j.ID)})
 	return nil
@@ -340,6 +340,7 @@ func (e *Engine) dispatch(it item) {
 		j.Submitted = now
 		e.progress(now)
 		e.recordJob(now, RecJobSubmitted, j)
+		e.notify(Event{Kind: JobArrived, Job: j}, now)
 		e.syncJob(j, now)
 	case evJobSync:
 		e.syncJob(e.jobs[it.id], now)
@@ -442,30 +443,11 @@ func (e *Engine) quietUntil(now float64) float64 {
 func (e *Engine) apply(d *Decision, now float64) error {
 	switch d.Kind {
 	case Bind:
-		p, n := d.Pod, d.Node
-		if p == nil || n == nil {
-			return fmt.Errorf("engine: invariant violated: policy %s bound a nil pod or node", e.policy.Name())
+		if err := e.checkBind(d.Pod, d.Node, d.Delay); err != nil {
+			return err
 		}
-		if p.Node != nil || p.Phase != PodPending {
-			return fmt.Errorf("engine: invariant violated: policy %s bound pod %s twice (already on %s)", e.policy.Name(), p.Name, p.Node.Name)
-		}
-		if d.Delay < 0 || math.IsNaN(d.Delay) {
-			return fmt.Errorf("engine: invariant violated: policy %s bound pod %s with delay %v", e.policy.Name(), p.Name, d.Delay)
-		}
-		after := n.Requested.Add(p.Requests)
-		if !e.cfg.AllowOvercommit && !after.LessEqual(n.Allocatable) {
-			return fmt.Errorf("engine: invariant violated: node %s over-committed by pod %s: requested %v > allocatable %v",
-				n.Name, p.Name, after, n.Allocatable)
-		}
-		n.Requested = after
-		n.NonZeroRequested = n.NonZeroRequested.Add(p.NonZero)
-		p.Node = n
-		p.Assigned = now
-		p.Attempts++
-		e.progress(now)
-		e.endSeries(now, p)
-		e.record(now, RecAssigned, p, n, "")
-		e.push(item{t: now + d.Delay + Sample(e.cfg.Startup.BindLatency, e.rStartup), kind: evBindDone, id: int32(p.ID)})
+		e.hold(d.Pod, d.Node)
+		e.bind(d.Pod, d.Delay, now)
 	case SetTimer:
 		if d.At < now || math.IsNaN(d.At) {
 			return fmt.Errorf("engine: invariant violated: policy %s set a timer in the past (%v < %v)", e.policy.Name(), d.At, now)
@@ -489,6 +471,8 @@ func (e *Engine) apply(d *Decision, now float64) error {
 		p.Attempts++
 		p.LastFailure = d.Reason
 		e.recordFailure(at, p, d.Reason)
+	case Assume, Allow, Unreserve, Allocate, Reserve, Reject:
+		return e.applyGang(d, now)
 	default:
 		return fmt.Errorf("engine: invariant violated: policy %s returned unknown decision %d", e.policy.Name(), d.Kind)
 	}
@@ -519,7 +503,7 @@ func (e *Engine) checkEnd() error {
 	var pending, assigned, running, done int
 	for _, p := range e.pods {
 		switch {
-		case p.Phase == PodSucceeded:
+		case p.Phase == PodSucceeded || p.Phase == PodFailed:
 			done++
 		case p.started:
 			running++

@@ -117,6 +117,9 @@ const (
 	PodPending PodPhase = iota
 	PodRunning
 	PodSucceeded
+	// PodFailed: the pod was removed before it ran (its job was
+	// rejected).
+	PodFailed
 )
 
 func (p PodPhase) String() string {
@@ -126,7 +129,7 @@ func (p PodPhase) String() string {
 	return fmt.Sprintf("PodPhase(%d)", p)
 }
 
-var phaseNames = [...]string{"Pending", "Running", "Succeeded"}
+var phaseNames = [...]string{"Pending", "Running", "Succeeded", "Failed"}
 
 // Unset marks a lifecycle timestamp that has not happened.
 var Unset = math.NaN()
@@ -166,7 +169,12 @@ type Pod struct {
 	sandboxUp  bool // kubelet: the pod sandbox exists
 	syncQueued bool // kubelet: a pod worker sync is pending
 	started    bool // containers running (counted in Engine.running)
+	waiting    bool // assumed on Node, waiting for Allow or Unreserve
 }
+
+// Waiting reports whether the pod is assumed on its node and waits for
+// the policy to allow or unreserve it.
+func (p *Pod) Waiting() bool { return p.waiting }
 
 // StartupDelay is creation → containers started (NaN if not started).
 func (p *Pod) StartupDelay() float64 { return p.ContainersStarted - p.Created }
@@ -185,6 +193,11 @@ type Job struct {
 
 	Submitted float64 // the job object was created
 	Finished  float64 // Complete condition (NaN if not)
+	Rejected  float64 // the policy gave the job up (NaN if not)
+
+	// Group is the job's pod group (scheduling.x-k8s.io PodGroup) for
+	// gang schedulers; nil: its pods are scheduled on their own.
+	Group *PodGroup
 
 	// RunModel, if set, makes the job one program: its pods start work
 	// together once all Completions pods run, for the time the model
@@ -202,6 +215,19 @@ type Job struct {
 	batch     int // slow-start batch size of the current sync
 	syncQuota int // pods the current sync still has to create
 	inBatch   int // creations of the current batch not yet done
+}
+
+// PodGroup is a job's scheduling.x-k8s.io/v1alpha1 PodGroup: how many
+// of its pods must be placed together, the free resources the cluster
+// must have for it, and how long its pods may wait at Permit.
+type PodGroup struct {
+	Name      string
+	MinMember int
+	// MinResources is the total the group needs (zero: not checked).
+	MinResources Resources
+	// ScheduleTimeoutSeconds bounds the Permit wait (0: the plugin's
+	// default).
+	ScheduleTimeoutSeconds float64
 }
 
 // JobKind is the kind of workload object.

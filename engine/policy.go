@@ -16,10 +16,13 @@ const (
 	NodeChanged
 	// TimerFired: a timer the policy set has expired.
 	TimerFired
+	// JobArrived: a job (and its pod group, if it has one) was
+	// submitted; its pods are created after, by its controller.
+	JobArrived
 )
 
 func (k EventKind) String() string {
-	return [...]string{"PodCreated", "PodBound", "PodDeleted", "NodeChanged", "TimerFired"}[k]
+	return [...]string{"PodCreated", "PodBound", "PodDeleted", "NodeChanged", "TimerFired", "JobArrived"}[k]
 }
 
 // Event is one thing a policy is told.
@@ -27,6 +30,7 @@ type Event struct {
 	Kind EventKind
 	Pod  *Pod
 	Node *Node
+	Job  *Job  // JobArrived
 	Tag  int64 // the timer's tag (TimerFired)
 }
 
@@ -45,6 +49,27 @@ const (
 	// set, is when the attempt happened (now ≤ At < Cluster.QuietUntil);
 	// 0 means now.
 	Unschedulable
+	// Assume holds Pod's resources on Node from now without binding it:
+	// the pod waits (kube-scheduler's Permit Wait, a gang plugin
+	// holding a group's pods until enough of them are placed). It is
+	// followed by Allow or Unreserve.
+	Assume
+	// Allow sends the bind API call of an assumed pod after Delay.
+	Allow
+	// Unreserve gives up an assumed pod's node (Permit rejected or timed
+	// out): its resources are freed and it is pending again; Reason is
+	// recorded.
+	Unreserve
+	// Allocate places several pods of Job at once, all or nothing: every
+	// Slot is checked before any takes effect, then each is a Bind with
+	// Delay (a whole-group match such as Fluxion's MATCH_ALLOCATE).
+	Allocate
+	// Reserve records that the policy plans to start Job on Nodes at At
+	// (a backfilling reservation); it holds nothing.
+	Reserve
+	// Reject gives up Job for good with Reason: none of its pods may
+	// hold a node; its pending pods are removed and no more are created.
+	Reject
 )
 
 // Decision is one answer of a policy.
@@ -52,10 +77,19 @@ type Decision struct {
 	Kind   DecisionKind
 	Pod    *Pod
 	Node   *Node
-	Delay  float64 // Bind: seconds before the bind API call is sent
-	At     float64 // SetTimer: absolute time; Unschedulable: the attempt's time (0 = now)
+	Job    *Job    // Allocate, Reserve, Reject
+	Slots  []Slot  // Allocate
+	Nodes  []*Node // Reserve
+	Delay  float64 // Bind, Allow, Allocate: seconds before the bind API call is sent
+	At     float64 // SetTimer, Reserve: absolute time; Unschedulable: the attempt's time (0 = now)
 	Tag    int64   // SetTimer
-	Reason string  // Unschedulable
+	Reason string  // Unschedulable, Unreserve, Reject
+}
+
+// Slot is one pod of an Allocate and the node it goes to.
+type Slot struct {
+	Pod  *Pod
+	Node *Node
 }
 
 // Policy is a scheduler model. Decide receives the events that happened at

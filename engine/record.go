@@ -24,12 +24,17 @@ const (
 	RecSucceeded                       // the pod completed; resources released
 	RecJobComplete                     // the job reached its completions
 	RecStalled                         // the run made no progress
+	RecWaiting                         // the pod was assumed on a node and waits (Permit)
+	RecUnreserved                      // a waiting pod lost its node (Permit rejected or timed out)
+	RecReserved                        // the policy reserved nodes for a job's future start
+	RecRejected                        // the policy gave up a job
 )
 
 var recNames = [...]string{
 	"JobSubmitted", "PodCreated", "FailedScheduling", "Assigned", "Scheduled",
 	"SandboxReady", "Pulling", "Pulled", "PullFailed", "PullBackOff",
 	"Initialized", "Started", "Ready", "Succeeded", "JobComplete", "Stalled",
+	"Waiting", "Unreserved", "Reserved", "Rejected",
 }
 
 func (k RecKind) String() string {

@@ -355,10 +355,10 @@ func (p *periodic) Decide(now float64, evs []engine.Event, c *engine.Cluster, ou
 func TestTimersAfterWorkDoneEndTheRun(t *testing.T) {
 	pol := &periodic{period: 3}
 	res := runToEnd(t, enginetest.ExactConfig(oneNode()), pol, at(0, enginetest.Pod("p", enginetest.Template("a", 10))))
-	// The timer is armed at 0.25 (PodCreated) and ticks at 3.25, 6.25, 9.25,
-	// 12.25, 15.25; the pod finishes at 13.9375, so the tick at 15.25 ends
-	// the run without being delivered: four ticks delivered.
-	eq(t, "End", res.End, 15.25)
+	// The timer is armed at 0 (JobArrived) and ticks at 3, 6, 9, 12, 15;
+	// the pod finishes at 13.9375, so the tick at 15 ends the run
+	// without being delivered: four ticks delivered.
+	eq(t, "End", res.End, 15)
 	if pol.fired != 4 {
 		t.Errorf("%d ticks delivered, want 4", pol.fired)
 	}
