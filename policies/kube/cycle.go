@@ -28,6 +28,9 @@ type templateInfo struct {
 type cycleState struct {
 	pod *engine.Pod
 	ti  *templateInfo
+	// only, if set, are the nodes a PreFilter plugin restricted the pod
+	// to (PreFilterResult.NodeNames).
+	only []*engine.Node
 }
 
 func (s *Scheduler) templateInfo(t *engine.PodTemplate) *templateInfo {
@@ -103,6 +106,19 @@ func filter(st *cycleState, n *engine.Node) (pluginSet, int) {
 // k feasible nodes of the rotation, which is one of the sets upstream can
 // find.
 func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
+	if st.only != nil {
+		// Only the PreFilter result's nodes are evaluated, all of them.
+		feasibleIdx := s.feasibleIdx[:0]
+		tainted := false
+		for _, node := range st.only {
+			if p, _ := filter(st, node); p == 0 {
+				feasibleIdx = append(feasibleIdx, int32(node.Index))
+				tainted = tainted || len(node.Taints) > 0
+			}
+		}
+		s.feasibleIdx, s.feasible, s.feasibleTainted = feasibleIdx, s.feasible[:0], tainted
+		return len(st.only)
+	}
 	n := len(nodes)
 	k := 1 // no scoring: the first feasible node will do
 	if s.scoring {

@@ -32,6 +32,10 @@ const (
 	pluginTaintToleration
 	pluginNodeAffinity
 	pluginNodeResourcesFit
+	// pluginGang: an out-of-tree plugin (PreFilter, Permit) rejected the
+	// pod. Coscheduling registers pod and PodGroup events, and a
+	// PodGroup's status changes with its pods, so any pod event may help.
+	pluginGang
 
 	allPlugins = pluginNodeUnschedulable | pluginTaintToleration | pluginNodeAffinity | pluginNodeResourcesFit
 )
@@ -41,6 +45,7 @@ type queuedPod struct {
 	pod       *engine.Pod
 	priority  int64   // the pod's priority
 	timestamp float64 // when it was (re)added to the queue
+	initial   float64 // when it was first added (InitialAttemptTimestamp)
 	seq       uint64  // order of (re)addition, for equal timestamps
 	attempts  int     // scheduling cycles it went through
 	expiry    float64 // end of its backoff
@@ -56,12 +61,25 @@ type queuedPod struct {
 type podHeap struct {
 	items    []*queuedPod
 	byExpiry bool
+	// sort, if set, is a QueueSort plugin's order (activeQ).
+	sort func(a, b *QueuedPodInfo) bool
 }
 
 func (h *podHeap) less(a, b *queuedPod) bool {
 	if h.byExpiry {
 		if a.expiry != b.expiry {
 			return a.expiry < b.expiry
+		}
+		return a.seq < b.seq
+	}
+	if h.sort != nil {
+		ia := QueuedPodInfo{Pod: a.pod, Timestamp: a.timestamp, InitialAttemptTimestamp: a.initial}
+		ib := QueuedPodInfo{Pod: b.pod, Timestamp: b.timestamp, InitialAttemptTimestamp: b.initial}
+		if h.sort(&ia, &ib) {
+			return true
+		}
+		if h.sort(&ib, &ia) {
+			return false
 		}
 		return a.seq < b.seq
 	}
@@ -181,6 +199,7 @@ func (q *schedulingQueue) add(p *engine.Pod, now float64) {
 	}
 	qp.pod = p
 	qp.priority = p.Template.Priority
+	qp.initial = now
 	q.stamp(qp, now)
 	for p.ID >= len(q.byPod) {
 		q.byPod = append(q.byPod, nil)
@@ -304,6 +323,24 @@ func (q *schedulingQueue) leftoverDue(period float64) float64 {
 		return math.Inf(1)
 	}
 	return nextTick(q.head.timestamp+q.maxUnschedulable, period)
+}
+
+// activate moves a pending pod from backoffQ or unschedulablePods to
+// activeQ (upstream Activate).
+func (q *schedulingQueue) activate(p *engine.Pod) {
+	if p.ID >= len(q.byPod) || q.byPod[p.ID] == nil {
+		return
+	}
+	qp := q.byPod[p.ID]
+	switch qp.state {
+	case stateBackoff:
+		q.backoff.remove(qp.index)
+	case stateUnschedulable:
+		q.unlink(qp)
+	default:
+		return
+	}
+	q.toActive(qp)
 }
 
 // remove forgets a pending pod that was deleted.

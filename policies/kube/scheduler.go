@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/convergesim/converge/engine"
@@ -12,6 +13,7 @@ const (
 	tagCycle         int64 = 1 + iota // the running cycle's time has elapsed
 	tagBackoffFlush                   // flushBackoffQCompleted tick
 	tagLeftoverFlush                  // flushUnschedulablePodsLeftover tick
+	tagPermit                         // the earliest Permit timeout of a waiting pod
 )
 
 // Periods of the queue's background flushes (upstream constants).
@@ -85,6 +87,12 @@ type Scheduler struct {
 
 	stats Stats
 
+	plugins     []Plugin                    // out-of-tree plugins (WithPlugins)
+	waiting     map[*engine.Pod]*waitingPod // pods held at Permit
+	permitTimer float64                     // time of the pending tagPermit timer (NaN: none)
+	h           Handle
+	buf         []engine.Decision // decisions made through the Handle
+
 	noFailAhead bool // tests: one failed cycle per Decide, as without failAhead
 }
 
@@ -105,15 +113,17 @@ func New(cfg Config, streams *engine.Streams) (*Scheduler, error) {
 	cfg.ScoringStrategy.Resources = append([]ResourceSpec(nil), cfg.ScoringStrategy.Resources...)
 	w := cfg.PluginWeights
 	s := &Scheduler{
-		cfg:       cfg,
-		rng:       streams.Get("kube.tiebreak"),
-		bucket:    engine.NewTokenBucket(cfg.ClientQPS, cfg.ClientBurst),
-		q:         newSchedulingQueue(&cfg),
-		fit:       newResourceAllocationScorer(cfg.ScoringStrategy.Resources, false, scoringStrategies[cfg.ScoringStrategy.Type](&cfg.ScoringStrategy)),
-		balanced:  newResourceAllocationScorer(balancedResources, true, balancedResourceScorer),
-		templates: map[*engine.PodTemplate]*templateInfo{},
-		imageIDs:  map[string]int32{},
-		spread:    map[*engine.Job]*jobSpread{},
+		cfg:         cfg,
+		rng:         streams.Get("kube.tiebreak"),
+		bucket:      engine.NewTokenBucket(cfg.ClientQPS, cfg.ClientBurst),
+		q:           newSchedulingQueue(&cfg),
+		fit:         newResourceAllocationScorer(cfg.ScoringStrategy.Resources, false, scoringStrategies[cfg.ScoringStrategy.Type](&cfg.ScoringStrategy)),
+		balanced:    newResourceAllocationScorer(balancedResources, true, balancedResourceScorer),
+		templates:   map[*engine.PodTemplate]*templateInfo{},
+		imageIDs:    map[string]int32{},
+		spread:      map[*engine.Job]*jobSpread{},
+		waiting:     map[*engine.Pod]*waitingPod{},
+		permitTimer: math.NaN(),
 		scoring: w.TaintToleration+w.NodeAffinity+w.NodeResourcesFit+w.PodTopologySpread+
 			w.NodeResourcesBalancedAllocation+w.ImageLocality > 0,
 	}
@@ -141,14 +151,27 @@ func (s *Scheduler) PendingPods() int { return s.q.len() }
 // unschedulablePods flush (set for the tick at which its oldest pod is due).
 // An idle scheduler sets no timers.
 func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
-	var podDeleted, everyPod bool
+	var podDeleted, everyPod, podAdded bool
 	changed, before := s.changed[:0], s.before[:0]
+	var h *Handle
+	if len(s.plugins) > 0 {
+		h = s.handle(now, c)
+		s.buf = out
+	}
 	for i := range events {
 		ev := &events[i]
+		if h != nil {
+			for _, pl := range s.plugins {
+				if ep, ok := pl.(EventPlugin); ok {
+					ep.Observe(h, ev)
+				}
+			}
+		}
 		switch ev.Kind {
 		case engine.PodCreated:
 			if ev.Pod.Node == nil {
 				s.q.add(ev.Pod, now)
+				podAdded = true
 			}
 		case engine.PodDeleted:
 			if s.q.remove(ev.Pod) {
@@ -176,7 +199,16 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 			case tagLeftoverFlush:
 				s.leftoverTimer = false
 				s.q.flushLeftover(now)
+			case tagPermit:
+				s.permitTimer = math.NaN()
 			}
+		}
+	}
+	if h != nil {
+		s.expireWaiting(h)
+		out = s.buf
+		if podAdded || podDeleted {
+			s.requeueGang(now)
 		}
 	}
 	// Reload changed nodes after the pod events: the engine's node already
@@ -212,7 +244,62 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 		s.leftoverTimer = true
 		out = append(out, engine.Decision{Kind: engine.SetTimer, At: max(s.q.leftoverDue(leftoverFlushPeriod), now), Tag: tagLeftoverFlush})
 	}
+	if d := s.nextPermitDeadline(); !math.IsInf(d, 1) && !(s.permitTimer <= d) {
+		// One timer at the earliest deadline; a later timer left from
+		// before fires early and is harmless.
+		s.permitTimer = max(d, now)
+		out = append(out, engine.Decision{Kind: engine.SetTimer, At: s.permitTimer, Tag: tagPermit})
+	}
 	return out
+}
+
+// requeueGang moves the pods a gang plugin rejected back to
+// backoffQ/activeQ after a pod was added or deleted.
+func (s *Scheduler) requeueGang(now float64) {
+	q := &s.q
+	for qp := q.head; qp != nil; {
+		next := qp.next
+		if qp.rejectors&pluginGang != 0 {
+			q.activeOrBackoff(qp, now)
+		}
+		qp = next
+	}
+}
+
+// rejectCycle ends a cycle whose PreFilter rejected the pod: no node
+// is evaluated, the pod is parked as unschedulable, and PostFilter runs.
+func (s *Scheduler) rejectCycle(now float64, qp *queuedPod, h *Handle, reason string) []engine.Decision {
+	s.stats.Unschedulable++
+	s.busyUntil = now + s.cfg.CycleSeconds
+	s.q.addUnschedulable(qp, s.busyUntil, pluginGang)
+	s.buf = append(s.buf, engine.Decision{Kind: engine.Unschedulable, Pod: qp.pod, Reason: reason})
+	s.postFilter(h, qp.pod)
+	return s.buf
+}
+
+// permitCycle runs Permit for a pod assumed on host: Success binds it
+// (and any siblings a plugin allowed), Wait holds it on host, a
+// rejection gives the node back and parks the pod.
+func (s *Scheduler) permitCycle(now float64, qp *queuedPod, h *Handle, host *engine.Node, cost float64) []engine.Decision {
+	p := qp.pod
+	st, timeout, by := s.permit(h, p, host)
+	switch st.Code {
+	case Success:
+		s.q.done(qp)
+		delay := cost + s.bucket.Reserve(s.busyUntil)
+		s.buf = append(s.buf, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
+	case Wait:
+		at := s.busyUntil
+		s.waiting[p] = &waitingPod{qp: qp, node: host, deadline: at + timeout, timeout: timeout, plugin: by}
+		s.buf = append(s.buf, engine.Decision{Kind: engine.Assume, Pod: p, Node: host})
+	default:
+		s.stats.Unschedulable++
+		s.forget(p, host)
+		s.unreserve(h, p, host)
+		s.q.addUnschedulable(qp, s.busyUntil, pluginGang)
+		s.buf = append(s.buf, engine.Decision{Kind: engine.Unschedulable, Pod: p, Reason: st.Reason})
+	}
+	return s.buf
 }
 
 // scheduleOne pops the head of activeQ and runs its cycle on the cluster
@@ -249,6 +336,16 @@ func (s *Scheduler) cycle(now float64, c *engine.Cluster, qp *queuedPod, st cycl
 		msg       string
 		rejectors pluginSet
 	)
+	var h *Handle
+	if len(s.plugins) > 0 {
+		h = &s.h
+		s.buf = out
+		nodes, pst := s.preFilter(h, p)
+		if pst.Code != Success {
+			return s.rejectCycle(now, qp, h, pst.Reason)
+		}
+		st.only = nodes
+	}
 	if known == nil {
 		known = s.knownFailure(&st, c.Nodes, shared)
 	}
@@ -266,6 +363,11 @@ func (s *Scheduler) cycle(now float64, c *engine.Cluster, qp *queuedPod, st cycl
 			consistent := true
 			if host != nil {
 				consistent = s.nodes.matches(host)
+			} else if st.only != nil {
+				// A PreFilter restricted the pod to nodes where it
+				// does not fit.
+				msg = fmt.Sprintf("0/%d nodes are available: %d node(s) didn't fit the pod's PreFilter result, %d node(s) were not in it.", n, len(st.only), n-len(st.only))
+				rejectors = pluginGang | pluginNodeResourcesFit
 			} else {
 				// Diagnose on the engine's nodes, and remember the
 				// diagnosis for the template's next pods.
@@ -294,7 +396,13 @@ func (s *Scheduler) cycle(now float64, c *engine.Cluster, qp *queuedPod, st cycl
 	if host == nil {
 		s.stats.Unschedulable++
 		s.q.addUnschedulable(qp, s.busyUntil, rejectors)
-		return append(out, engine.Decision{Kind: engine.Unschedulable, Pod: p, Reason: msg})
+		out = append(out, engine.Decision{Kind: engine.Unschedulable, Pod: p, Reason: msg})
+		if h != nil {
+			s.buf = out
+			s.postFilter(h, p)
+			out = s.buf
+		}
+		return out
 	}
 	s.stats.Bound++
 	s.nodes.addPod(host.Index, p, 1)
@@ -303,6 +411,9 @@ func (s *Scheduler) cycle(now float64, c *engine.Cluster, qp *queuedPod, st cycl
 		for _, im := range st.ti.images {
 			s.nodes.imageBound(host.Index, im.id)
 		}
+	}
+	if h != nil {
+		return s.permitCycle(now, qp, h, host, cost)
 	}
 	s.q.done(qp)
 	delay := cost + s.bucket.Reserve(s.busyUntil)
