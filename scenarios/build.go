@@ -61,7 +61,7 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 				if count > 1 {
 					name = fmt.Sprintf("%s-%d", name, k)
 				}
-				j := &engine.Job{Name: name, Workload: w.Name, Runtime: rt, Template: tmpl}
+				j := &engine.Job{Name: name, Workload: w.Name, Runtime: rt, Template: tmpl, Group: w.group(name)}
 				if w.App != nil {
 					if sc.res == nil || sc.res.apps[i] == nil {
 						return nil, fmt.Errorf("workloads[%d]: the app model is not loaded (build a scenario from Load or Parse)", i)
@@ -301,4 +301,21 @@ func requirements(es []MatchExpression) []engine.NodeSelectorRequirement {
 		out[i] = engine.NodeSelectorRequirement{Key: e.Key, Operator: e.Operator, Values: e.Values}
 	}
 	return out
+}
+
+// group is the PodGroup of the workload's job name (nil without a
+// podGroup block).
+func (w *Workload) group(name string) *engine.PodGroup {
+	g := w.PodGroup
+	if g == nil {
+		return nil
+	}
+	pg := &engine.PodGroup{Name: name, MinMember: g.MinMember, ScheduleTimeoutSeconds: g.ScheduleTimeoutSeconds}
+	if pg.MinMember == 0 {
+		pg.MinMember = max(w.Parallelism, 1)
+	}
+	if r := g.MinResources; r != nil {
+		pg.MinResources = engine.Resources{MilliCPU: int64(r.CPU), Memory: int64(r.Memory)}
+	}
+	return pg
 }

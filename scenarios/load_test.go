@@ -67,7 +67,7 @@ func TestMalformed(t *testing.T) {
 		{"missing version", func(t *testing.T) string { return edit(t, "version: 1\n", "") }, nil, "bad.yaml: version: required (this build reads version: 1)"},
 		{"future version", func(t *testing.T) string { return edit(t, "version: 1", "version: 2") }, nil, "bad.yaml:1: version: unsupported schema version 2 (this build reads version: 1)"},
 		{"unknown top-level key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nsead: 4") }, nil, "bad.yaml:4: sead: unknown field; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, version, workloads"},
-		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, completions, count, kind, name, parallelism, pod, runTime, runtimes"},
+		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, completions, count, kind, name, parallelism, pod, podGroup, runTime, runtimes"},
 		{"duplicate key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nseed: 4") }, nil, "bad.yaml:4: seed: duplicate key"},
 		{"seed not a number", func(t *testing.T) string { return edit(t, "seed: 3", "seed: three") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"three\""},
 		{"negative seed", func(t *testing.T) string { return edit(t, "seed: 3", "seed: -3") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"-3\""},

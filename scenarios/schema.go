@@ -137,6 +137,22 @@ type Workload struct {
 	// it runs in: every job is submitted once per runtime.
 	App      *AppSpec `yaml:"app"`
 	Runtimes []string `yaml:"runtimes"`
+	// PodGroup makes each job's pods one scheduling.x-k8s.io PodGroup
+	// (the label gang schedulers read; kube-scheduler ignores it).
+	PodGroup *PodGroupSpec `yaml:"podGroup"`
+}
+
+// PodGroupSpec is a PodGroup's spec (scheduler-plugins v1alpha1).
+type PodGroupSpec struct {
+	// MinMember is how many pods must be placed together (default: the
+	// job's parallelism).
+	MinMember int `yaml:"minMember"`
+	// MinResources, if set, is checked against the cluster's free
+	// resources before any pod of the group is placed.
+	MinResources *ResourceSpec `yaml:"minResources"`
+	// ScheduleTimeoutSeconds bounds the Permit wait (default: the
+	// plugin's).
+	ScheduleTimeoutSeconds float64 `yaml:"scheduleTimeoutSeconds"`
 }
 
 // Arrival is when the jobs of a workload are submitted.

@@ -293,6 +293,18 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 		return v.errf(path+".count", "must be at least 1, got %d", w.Count)
 	}
 	names[w.Name] = true
+	if g := w.PodGroup; g != nil {
+		size := max(w.Parallelism, 1)
+		switch {
+		case g.MinMember < 0 || g.MinMember > size:
+			return v.errf(path+".podGroup.minMember", "must be between 1 and the job's parallelism (%d), got %d", size, g.MinMember)
+		case g.MinResources != nil && (g.MinResources.CPU < 0 || g.MinResources.Memory < 0):
+			return v.errf(path+".podGroup.minResources", "must not be negative")
+		}
+		if err := v.duration(path+".podGroup.scheduleTimeoutSeconds", g.ScheduleTimeoutSeconds); err != nil {
+			return err
+		}
+	}
 	if w.Kind == "Pod" {
 		if w.Parallelism > 1 || w.Completions > 1 {
 			return v.errf(path+".parallelism", "a Pod workload runs one pod per job; use kind Job or IndexedJob for more")
