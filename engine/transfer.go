@@ -1,30 +1,49 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"github.com/convergesim/converge/internal/fairshare"
+)
 
 // transferPool shares bandwidth among concurrent image transfers with
 // max-min fairness under two kinds of link: the registry's egress (shared
-// by every transfer) and each node's ingress. Rates are recomputed by
-// progressive filling whenever a transfer starts or ends.
+// by every transfer) and each node's ingress. Rates come from package
+// fairshare (the mechanism network.Flows and job contention use too),
+// recomputed whenever a transfer starts or ends; the pool keeps the
+// bytes left and schedules the next completion.
 type transferPool struct {
 	registry float64 // bytes/s, 0 = unlimited
 	node     float64 // bytes/s per node, 0 = unlimited
 	flows    []flow
 	last     float64
 	gen      int64
-	perNode  []int // scratch: unfrozen flows per node
+	sys      fairshare.System
+	regLink  int32   // -1: unlimited
+	nodeLink []int32 // by node, made on first use; -1: none yet
+	path     []int32 // scratch
 }
 
 type flow struct {
 	node   int
 	img    int32
+	slot   int32 // in sys
 	remain float64
 	rate   float64
 }
 
 func (tp *transferPool) init(nodes int, registry, node float64) {
 	tp.registry, tp.node = registry, node
-	tp.perNode = make([]int, nodes)
+	tp.regLink = -1
+	if registry > 0 {
+		tp.regLink = tp.sys.AddLink(registry)
+	}
+	if node > 0 {
+		tp.nodeLink = make([]int32, nodes)
+		for i := range tp.nodeLink {
+			tp.nodeLink[i] = -1
+		}
+	}
 }
 
 func (tp *transferPool) active() int { return len(tp.flows) }
@@ -38,7 +57,19 @@ func (tp *transferPool) add(e *Engine, now float64, node int, img int32, size fl
 		return
 	}
 	tp.advance(now)
-	tp.flows = append(tp.flows, flow{node: node, img: img, remain: size})
+	p := tp.path[:0]
+	if tp.regLink >= 0 {
+		p = append(p, tp.regLink)
+	}
+	if tp.nodeLink != nil {
+		if tp.nodeLink[node] < 0 {
+			tp.nodeLink[node] = tp.sys.AddLink(tp.node)
+		}
+		p = append(p, tp.nodeLink[node])
+	}
+	tp.path = p
+	slot := tp.sys.Add(p, nil, math.Inf(1))
+	tp.flows = append(tp.flows, flow{node: node, img: img, slot: slot, remain: size})
 	tp.reshare(e, now)
 }
 
@@ -59,54 +90,12 @@ func (tp *transferPool) reshare(e *Engine, now float64) {
 	if len(tp.flows) == 0 {
 		return
 	}
-	inf := math.Inf(1)
-	regCap := tp.registry
-	if regCap <= 0 {
-		regCap = inf
-	}
-	nodeCap := tp.node
-	if nodeCap <= 0 {
-		nodeCap = inf
-	}
-	// Progressive filling. All node links have the same capacity, so the
-	// most loaded node saturates first; the registry link competes.
+	tp.sys.SolveAll()
+	next := math.Inf(1)
 	for i := range tp.flows {
-		tp.flows[i].rate = -1
-		tp.perNode[tp.flows[i].node]++
-	}
-	unfrozen := len(tp.flows)
-	regLeft := regCap
-	nodeUsed := map[int]float64{}
-	for unfrozen > 0 {
-		// Fair share on the registry link.
-		share := regLeft / float64(unfrozen)
-		// Tightest node link.
-		bottleneck := -1
-		for i := range tp.flows {
-			f := &tp.flows[i]
-			if f.rate >= 0 {
-				continue
-			}
-			s := (nodeCap - nodeUsed[f.node]) / float64(tp.perNode[f.node])
-			if s < share {
-				share, bottleneck = s, f.node
-			}
-		}
-		for i := range tp.flows {
-			f := &tp.flows[i]
-			if f.rate >= 0 || (bottleneck >= 0 && f.node != bottleneck) {
-				continue
-			}
-			f.rate = share
-			unfrozen--
-			regLeft -= share
-			nodeUsed[f.node] += share
-			tp.perNode[f.node]--
-		}
-	}
-	next := inf
-	for i := range tp.flows {
-		if t := tp.flows[i].remain / tp.flows[i].rate; t < next {
+		f := &tp.flows[i]
+		f.rate = tp.sys.Rate(f.slot)
+		if t := f.remain / f.rate; t < next {
 			next = t
 		}
 	}
@@ -125,6 +114,7 @@ func (e *Engine) transferTick(gen int64, now float64) {
 	for _, f := range tp.flows {
 		if f.remain <= 1e-6*max(1, f.rate) {
 			done = append(done, f)
+			tp.sys.Remove(f.slot)
 		} else {
 			kept = append(kept, f)
 		}

@@ -394,7 +394,7 @@ func TestFlowNetwork(t *testing.T) {
 func TestFlowsWholeShortcut(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	var a, b Flows
-	b.alwaysSearch = true
+	b.sys.AlwaysSearch = true
 	na, _ := NewFlowNetwork(&a, 64, 10, TwoLevel(8, 3))
 	nb, _ := NewFlowNetwork(&b, 64, 10, TwoLevel(8, 3))
 	var ia, ib []FlowID
@@ -432,7 +432,7 @@ func TestFlowsWholeShortcut(t *testing.T) {
 			}
 		}
 	}
-	if !a.whole {
+	if !a.sys.Whole() {
 		t.Error("the shortcut was never taken")
 	}
 }

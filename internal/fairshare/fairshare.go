@@ -1,0 +1,504 @@
+// Package fairshare is the project's one max-min fair sharing
+// mechanism: links of given capacities shared by flows, each flow
+// crossing some links, with rates found by progressive filling
+// (water-filling, as SimGrid's LMM solver does with every sharing
+// weight equal).
+//
+// A flow may cross a link with a coefficient a (it uses a·rate of the
+// link: the bytes per second a job moves through a node's memory per
+// unit of progress, say; 1 for a plain transfer) and may have a bound
+// (its rate never exceeds it: a job runs at most at full speed). All
+// unfrozen flows' rates rise together; when a link fills (Σ a·rate =
+// capacity) the flows crossing it freeze at the current level, and a
+// flow that reaches its bound freezes there; repeat until every flow
+// is frozen. The result is feasible (no link over capacity) and every
+// flow is at its bound or has a bottleneck: a full link on which no
+// flow is faster.
+//
+// Three parts of the simulator use it: network.Flows (bulk transfers
+// over a cluster's links), the engine's image pulls (a registry's
+// egress and each node's link) and the engine's contention between
+// running jobs (each node's memory bandwidth and NIC, leaf uplinks).
+// It is a leaf package so that both engine (which imports no other
+// package of the project) and network can build on it.
+//
+// Equal levels are broken by link index (lower first) and bounds
+// before links, so the same calls give the same rates bit for bit.
+// A System is not safe for concurrent use.
+package fairshare
+
+import "math"
+
+// System is a set of links and the flows crossing them. Flows are
+// named by slots (small integers, reused after Remove), so a caller
+// can keep its own data about a flow in a slice indexed by slot.
+type System struct {
+	links []link
+	flows []flow
+	coef  [][]float64 // by flow slot, by its links; empty: 1 each
+	pos   [][]int32   // by flow slot: its index in links[k].flows
+	free  []int32
+	live  int
+	epoch uint32
+
+	// scratch
+	comp  []int32
+	cl    []int32
+	queue []int32
+	fill  heap
+
+	whole bool // the last component search found nearly every flow
+	// AlwaysSearch turns the whole-system shortcut of Component off
+	// (tests compare both ways).
+	AlwaysSearch bool
+	sinceBFS     int
+}
+
+type link struct {
+	left     float64 // capacity not yet given to frozen flows
+	weight   float64 // Σ coefficients of the unfrozen flows (when odd > 0)
+	n        int32   // unfrozen flows
+	odd      int32   // flows crossing with a coefficient other than 1
+	capacity float64
+	flows    []int32 // slots of the flows crossing the link
+	mark     uint32
+}
+
+// sum is Σ coefficients of the link's unfrozen flows.
+func (lk *link) sum() float64 {
+	if lk.odd == 0 {
+		return float64(lk.n)
+	}
+	return lk.weight
+}
+
+type flow struct {
+	links  []int32
+	rate   float64
+	bound  float64 // +Inf: none
+	mark   uint32
+	alive  bool
+	frozen bool
+}
+
+// Past wholeFlows flows, when one component holds nine tenths of them,
+// Component skips the search for wholeRecheck calls.
+const (
+	wholeFlows   = 1024
+	wholeRecheck = 64
+)
+
+// AddLink adds a link of the given capacity (+Inf: no limit; a
+// capacity that is not positive gives a link on which flows never
+// progress) and returns its index.
+func (s *System) AddLink(capacity float64) int32 {
+	if !(capacity > 0) {
+		capacity = 0
+	}
+	s.links = append(s.links, link{capacity: capacity})
+	return int32(len(s.links) - 1)
+}
+
+// Links is the number of links.
+func (s *System) Links() int { return len(s.links) }
+
+// Capacity is link l's capacity.
+func (s *System) Capacity(l int32) float64 { return s.links[l].capacity }
+
+// SetCapacity changes link l's capacity; call Solve (or Component and
+// Solve) on its flows afterwards.
+func (s *System) SetCapacity(l int32, capacity float64) {
+	if !(capacity > 0) {
+		capacity = 0
+	}
+	s.links[l].capacity = capacity
+}
+
+// FlowsOn lists the slots of the flows crossing link l (do not keep or
+// change it).
+func (s *System) FlowsOn(l int32) []int32 { return s.links[l].flows }
+
+// Add starts a flow across links (indexes from AddLink; a link listed
+// twice counts once, with its first coefficient), using coef[k] of
+// links[k] per unit of rate (coef nil: 1 each; a coefficient that is
+// not positive leaves the link out), never faster than bound (+Inf:
+// no bound). It does not re-share: call Solve. Its rate is 0 until
+// then.
+func (s *System) Add(links []int32, coef []float64, bound float64) int32 {
+	var f int32
+	if n := len(s.free); n > 0 {
+		f = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		s.flows = append(s.flows, flow{})
+		s.coef = append(s.coef, nil)
+		s.pos = append(s.pos, nil)
+		f = int32(len(s.flows) - 1)
+	}
+	fl := &s.flows[f]
+	fl.alive, fl.frozen, fl.rate, fl.bound = true, false, 0, bound
+	fl.links = fl.links[:0]
+	fc, fp := s.coef[f][:0], s.pos[f][:0]
+	for k, l := range links {
+		c := 1.0
+		if coef != nil {
+			c = coef[k]
+			if !(c > 0) {
+				continue
+			}
+		}
+		if containsLink(fl.links, l) {
+			continue
+		}
+		lk := &s.links[l]
+		fl.links = append(fl.links, l)
+		fp = append(fp, int32(len(lk.flows)))
+		if coef != nil {
+			fc = append(fc, c)
+			if c != 1 {
+				lk.odd++
+			}
+		}
+		lk.flows = append(lk.flows, f)
+	}
+	s.coef[f], s.pos[f] = fc, fp
+	s.live++
+	return f
+}
+
+func containsLink(ls []int32, l int32) bool {
+	for _, x := range ls {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// Remove takes flow f off its links and frees its slot. It does not
+// re-share.
+func (s *System) Remove(f int32) {
+	fl := &s.flows[f]
+	fc, fp := s.coef[f], s.pos[f]
+	for k, l := range fl.links {
+		lk := &s.links[l]
+		if len(fc) > 0 && fc[k] != 1 {
+			lk.odd--
+		}
+		i := fp[k]
+		last := int32(len(lk.flows) - 1)
+		if i != last {
+			moved := lk.flows[last]
+			lk.flows[i] = moved
+			for j, ml := range s.flows[moved].links {
+				if ml == l {
+					s.pos[moved][j] = i
+					break
+				}
+			}
+		}
+		lk.flows = lk.flows[:last]
+	}
+	fl.alive = false
+	s.live--
+	s.free = append(s.free, f)
+}
+
+// Slots is one more than the largest slot in use so far (the length a
+// caller's per-flow slice needs).
+func (s *System) Slots() int { return len(s.flows) }
+
+// Alive reports whether slot f holds a flow.
+func (s *System) Alive(f int32) bool { return s.flows[f].alive }
+
+// Len is the number of flows.
+func (s *System) Len() int { return s.live }
+
+// LinksOf lists the links flow f crosses (do not keep or change it).
+func (s *System) LinksOf(f int32) []int32 { return s.flows[f].links }
+
+// Rate is flow f's rate from the last Solve that included it.
+func (s *System) Rate(f int32) float64 { return s.flows[f].rate }
+
+// Component returns the flows and links connected to the seed links
+// (and flow extra, if extra ≥ 0, which may be on no link): the part of
+// the system whose rates a change on the seeds can move. The slices
+// are scratch, valid until the next call. Past a thousand flows, when
+// the last search found nearly all of them in one component, it
+// returns every flow and link in use for a while instead of searching
+// again: sharing a union of components gives each the rates it would
+// get alone, so only speed depends on this; a search every
+// wholeRecheck calls notices a split.
+func (s *System) Component(seeds []int32, extra int32) (flows, links []int32) {
+	s.epoch++
+	if s.epoch == 0 { // wrapped: forget every old mark
+		for i := range s.links {
+			s.links[i].mark = 0
+		}
+		for i := range s.flows {
+			s.flows[i].mark = 0
+		}
+		s.epoch = 1
+	}
+	ep := s.epoch
+	comp, cl, q := s.comp[:0], s.cl[:0], s.queue[:0]
+	if s.whole && s.sinceBFS < wholeRecheck && !s.AlwaysSearch {
+		s.sinceBFS++
+		for f := range s.flows {
+			if s.flows[f].alive {
+				comp = append(comp, int32(f))
+			}
+		}
+		for l := range s.links {
+			if len(s.links[l].flows) > 0 {
+				cl = append(cl, int32(l))
+			}
+		}
+		s.comp, s.cl = comp, cl
+		return comp, cl
+	}
+	for _, l := range seeds {
+		if s.links[l].mark != ep {
+			s.links[l].mark = ep
+			q = append(q, l)
+		}
+	}
+	if extra >= 0 && s.flows[extra].mark != ep {
+		s.flows[extra].mark = ep
+		comp = append(comp, extra)
+	}
+	for len(q) > 0 {
+		l := q[len(q)-1]
+		q = q[:len(q)-1]
+		cl = append(cl, l)
+		for _, f := range s.links[l].flows {
+			fl := &s.flows[f]
+			if fl.mark == ep {
+				continue
+			}
+			fl.mark = ep
+			comp = append(comp, f)
+			for _, l2 := range fl.links {
+				if s.links[l2].mark != ep {
+					s.links[l2].mark = ep
+					q = append(q, l2)
+				}
+			}
+		}
+	}
+	s.whole = len(comp) >= wholeFlows && 10*len(comp) >= 9*s.live
+	s.sinceBFS = 0
+	s.comp, s.cl, s.queue = comp, cl, q
+	return comp, cl
+}
+
+// Whole reports whether the last search found nearly every flow (so
+// Component is returning everything without searching).
+func (s *System) Whole() bool { return s.whole }
+
+// SolveAll computes every flow's rate.
+func (s *System) SolveAll() {
+	comp, cl := s.comp[:0], s.cl[:0]
+	for f := range s.flows {
+		if s.flows[f].alive {
+			comp = append(comp, int32(f))
+		}
+	}
+	for l := range s.links {
+		if len(s.links[l].flows) > 0 {
+			cl = append(cl, int32(l))
+		}
+	}
+	s.comp, s.cl = comp, cl
+	s.Solve(comp, cl)
+}
+
+// Solve computes the max-min fair rates of flows, which must be closed
+// under sharing with links: every link a flow crosses is in links and
+// every flow on those links is in flows (Component returns such a
+// set). A flow limited by no link and no bound gets +Inf.
+func (s *System) Solve(flows, links []int32) {
+	// One heap entry per link, keyed by its fair level when pushed, and
+	// one per bounded flow. Freezing a flow only raises the level of
+	// its other links, so an entry's key is never above its link's
+	// level: a popped entry whose level has risen is pushed back, and
+	// the first entry popped at its true level is the minimum.
+	h := s.fill[:0]
+	for _, l := range links {
+		lk := &s.links[l]
+		lk.left, lk.n = lk.capacity, int32(len(lk.flows))
+		lk.weight = float64(lk.n)
+		if lk.n == 0 || math.IsInf(lk.capacity, 1) {
+			continue
+		}
+		if lk.odd > 0 {
+			lk.weight = 0
+			for _, f := range lk.flows {
+				lk.weight += s.coefOn(f, l)
+			}
+		}
+		h = append(h, entry{level: lk.left / lk.sum(), id: l})
+	}
+	for _, f := range flows {
+		fl := &s.flows[f]
+		fl.frozen = false
+		if fl.bound < math.Inf(1) {
+			h = append(h, entry{level: max(fl.bound, 0), id: -1 - f})
+		}
+	}
+	h.init()
+	for len(h) > 0 {
+		e := h.pop()
+		if e.id < 0 { // a flow's bound
+			f := -1 - e.id
+			if !s.flows[f].frozen {
+				s.freeze(f, e.level, -1)
+			}
+			continue
+		}
+		lk := &s.links[e.id]
+		if lk.n == 0 {
+			continue
+		}
+		if lk.odd > 0 && !(lk.weight > 0) { // rounding ate the coefficients' sum
+			lk.weight = 0
+			for _, f := range lk.flows {
+				if !s.flows[f].frozen {
+					lk.weight += s.coefOn(f, e.id)
+				}
+			}
+		}
+		level := lk.left / lk.sum()
+		if level != e.level {
+			h.push(entry{level: level, id: e.id})
+			continue
+		}
+		for _, f := range lk.flows {
+			if !s.flows[f].frozen {
+				s.freeze(f, level, e.id)
+			}
+		}
+		lk.n = 0
+	}
+	for _, f := range flows {
+		if !s.flows[f].frozen { // only links without limit
+			s.flows[f].frozen = true
+			s.flows[f].rate = math.Inf(1)
+		}
+	}
+	s.fill = h
+}
+
+// freeze sets flow f's rate and takes it off the links other than at.
+func (s *System) freeze(f int32, rate float64, at int32) {
+	fl := &s.flows[f]
+	fl.frozen = true
+	fl.rate = rate
+	fc := s.coef[f]
+	if len(fc) == 0 {
+		for _, l := range fl.links {
+			if l != at {
+				o := &s.links[l]
+				o.left = max(0, o.left-rate)
+				o.n--
+				if o.odd > 0 {
+					o.weight--
+				}
+			}
+		}
+		return
+	}
+	for k, l := range fl.links {
+		if l != at {
+			o := &s.links[l]
+			c := fc[k]
+			o.left = max(0, o.left-c*rate)
+			o.n--
+			o.weight -= c
+		}
+	}
+}
+
+func (s *System) coefOn(f, l int32) float64 {
+	fc := s.coef[f]
+	if len(fc) == 0 {
+		return 1
+	}
+	for k, x := range s.flows[f].links {
+		if x == l {
+			return fc[k]
+		}
+	}
+	return 0
+}
+
+// entry is a link (id ≥ 0) at its fair level, or a flow's bound (id =
+// −1 − slot).
+type entry struct {
+	level float64
+	id    int32
+}
+
+// less orders by level, then bounds before links, then by index.
+func (a entry) less(b entry) bool {
+	return a.level < b.level || (a.level == b.level && a.id < b.id)
+}
+
+// heap is a binary min-heap of entries.
+type heap []entry
+
+func (h *heap) push(e entry) {
+	*h = append(*h, e)
+	a := *h
+	i := len(a) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !a[i].less(a[p]) {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *heap) pop() entry {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	a.down(0)
+	*h = a
+	return top
+}
+
+// down sifts entry i down (moving a hole rather than swapping).
+func (h heap) down(i int) {
+	n := len(h)
+	if n == 0 {
+		return
+	}
+	x := h[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].less(h[c]) {
+			c++
+		}
+		if !h[c].less(x) {
+			break
+		}
+		h[i] = h[c]
+		i = c
+	}
+	h[i] = x
+}
+
+// init orders the heap in O(n).
+func (h heap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
