@@ -13,7 +13,7 @@ import "fmt"
 const maxPodCreatePerSync = 500
 
 func (e *Engine) syncJob(j *Job, now float64) {
-	if IsSet(j.Rejected) {
+	if j.rejected {
 		return // the policy gave the job up: nothing more is created
 	}
 	if j.Kind == KindPod {
@@ -54,7 +54,7 @@ func (e *Engine) syncJob(j *Job, now float64) {
 }
 
 func (e *Engine) createPod(j *Job, index int, now float64) {
-	if IsSet(j.Rejected) {
+	if j.rejected {
 		j.active-- // a creation in flight when the job was rejected
 		return
 	}

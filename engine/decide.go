@@ -137,7 +137,7 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 // reject gives up job j: its pending pods are removed (phase Failed),
 // no more are created, and the job counts as done.
 func (e *Engine) reject(j *Job, reason string, now float64) error {
-	if j == nil || IsSet(j.Rejected) || IsSet(j.Finished) {
+	if j == nil || j.rejected || IsSet(j.Finished) {
 		return fmt.Errorf("engine: invariant violated: policy %s rejected job %s, which is not waiting", e.policy.Name(), jobName(j))
 	}
 	for _, p := range j.Pods {
@@ -145,7 +145,7 @@ func (e *Engine) reject(j *Job, reason string, now float64) error {
 			return fmt.Errorf("engine: invariant violated: policy %s rejected job %s, but its pod %s holds node %s", e.policy.Name(), j.Name, p.Name, nodeName(p.Node))
 		}
 	}
-	j.Rejected = now
+	j.Rejected, j.rejected = now, true
 	e.jobsDone++
 	e.progress(now)
 	if e.recording() {

@@ -160,7 +160,7 @@ func TestRejectEndsTheJob(t *testing.T) {
 		t.Errorf("run stopped %q, want a normal end", res.Stopped)
 	}
 	j := res.Jobs[0]
-	if !engine.IsSet(j.Rejected) || engine.IsSet(j.Finished) {
+	if !j.IsRejected() || j.Rejected != j.Pods[0].Created || engine.IsSet(j.Finished) {
 		t.Fatalf("job rejected at %v, finished at %v", j.Rejected, j.Finished)
 	}
 	if len(j.Pods) != 1 || j.Pods[0].Phase != engine.PodFailed || j.Pods[0].LastFailure != "unsatisfiable" {

@@ -193,7 +193,7 @@ type Job struct {
 
 	Submitted float64 // the job object was created
 	Finished  float64 // Complete condition (NaN if not)
-	Rejected  float64 // the policy gave the job up (NaN if not)
+	Rejected  float64 // when the policy gave the job up (see IsRejected)
 
 	// Group is the job's pod group (scheduling.x-k8s.io PodGroup) for
 	// gang schedulers; nil: its pods are scheduled on their own.
@@ -207,7 +207,8 @@ type Job struct {
 	Started  float64 // all pods up, the program started (NaN if not, or no RunModel)
 	Phases   []Phase // the RunModel's phases
 
-	up int // RunModel jobs: pods with containers started
+	up       int  // RunModel jobs: pods with containers started
+	rejected bool // the policy gave the job up (at Rejected)
 
 	succeeded int
 	active    int // created or being created, not finished
@@ -229,6 +230,9 @@ type PodGroup struct {
 	// default).
 	ScheduleTimeoutSeconds float64
 }
+
+// IsRejected reports whether the policy gave the job up (Reject).
+func (j *Job) IsRejected() bool { return j.rejected }
 
 // JobKind is the kind of workload object.
 type JobKind uint8

@@ -98,7 +98,11 @@ type Utilisation struct {
 type Summary struct {
 	Stopped     string // "" (all work done), "stalled" or "horizon"; see engine.Result
 	StallReason string // message of the run's Stalled record, if recorded
-	Complete    bool   // every job and every pod finished
+	// Stall explains a stalled run (nil otherwise); Starved lists the
+	// jobs that waited over DefaultStarveAfter while later jobs started.
+	Stall    *Stall
+	Starved  []Starved
+	Complete bool // every job and every pod finished
 	End         float64
 	Events      int // calendar events processed
 	Records     int // records in the event trace
@@ -265,6 +269,8 @@ func Summarize(res *engine.Result) Summary {
 		Events:         res.Events,
 		Records:        res.RecordCount,
 		StallReason:    res.StallReason,
+		Stall:          ExplainStall(res),
+		Starved:        FindStarved(res, DefaultStarveAfter),
 		Jobs:           len(res.Jobs),
 		Pods:           len(res.Pods),
 		FirstSubmitted: math.NaN(),

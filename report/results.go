@@ -36,6 +36,62 @@ type runJSON struct {
 	End         num    `json:"end"`
 	Events      int    `json:"events"`
 	Records     int    `json:"records"`
+	// Stall explains a stalled run; Starved lists starved jobs.
+	Stall   *stallJSON    `json:"stall,omitempty"`
+	Starved []starvedJSON `json:"starved"`
+}
+
+type stallJSON struct {
+	At      num              `json:"at"`
+	Verdict string           `json:"verdict"`
+	Jobs    []stalledJobJSON `json:"jobs"`
+}
+
+type stalledJobJSON struct {
+	Name         string         `json:"name"`
+	Running      int            `json:"running"`
+	Waiting      int            `json:"waiting"`
+	Bound        int            `json:"bound"`
+	Pending      int            `json:"pending"`
+	Uncreated    int            `json:"notCreated"`
+	HeldMilliCPU int64          `json:"heldCpuMillicores"`
+	Nodes        []nodeHoldJSON `json:"nodes"`
+	Why          string         `json:"why"`
+}
+
+type nodeHoldJSON struct {
+	Node string `json:"node"`
+	Pods int    `json:"pods"`
+}
+
+type starvedJSON struct {
+	Name      string `json:"name"`
+	Wait      num    `json:"wait"`
+	Started   bool   `json:"started"`
+	Overtaken int    `json:"overtaken"`
+}
+
+func stallOf(st *Stall) *stallJSON {
+	if st == nil {
+		return nil
+	}
+	out := &stallJSON{At: num(st.At), Verdict: st.Verdict, Jobs: []stalledJobJSON{}}
+	for _, j := range st.Jobs {
+		nodes := make([]nodeHoldJSON, len(j.Nodes))
+		for i, h := range j.Nodes {
+			nodes[i] = nodeHoldJSON{h.Node, h.Pods}
+		}
+		out.Jobs = append(out.Jobs, stalledJobJSON{j.Name, j.Running, j.Waiting, j.Bound, j.Pending, j.Uncreated, j.HeldMilliCPU, nodes, j.Why})
+	}
+	return out
+}
+
+func starvedOf(ss []Starved) []starvedJSON {
+	out := make([]starvedJSON, len(ss))
+	for i, s := range ss {
+		out[i] = starvedJSON{s.Name, num(s.Wait), s.Started, s.Overtaken}
+	}
+	return out
 }
 
 type resourcesJSON struct {
@@ -185,6 +241,7 @@ func writeResults(w io.Writer, res *engine.Result, meta Meta, s Summary) error {
 		Run: runJSON{
 			Stopped: s.Stopped, StallReason: s.StallReason, Complete: s.Complete,
 			End: num(s.End), Events: s.Events, Records: s.Records,
+			Stall: stallOf(s.Stall), Starved: starvedOf(s.Starved),
 		},
 		Cluster: clusterJSON{Capacity: resources(s.Capacity), Nodes: []nodeJSON{}},
 		Summary: summaryJSON{

@@ -51,6 +51,7 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 			s.PodsUnfinished, s.Pods, s.PodsNeverStarted, s.PodsNeverScheduled, plural(s.PodsNeverCreated, "pod"))
 		b.WriteString("!!! Delay statistics cover only the pods and jobs that reached each point.\n")
 	}
+	b.WriteString(stallText(s.Stall, s.Starved, DefaultStarveAfter))
 
 	b.WriteString("\nRun\n")
 	line("scenario", "%s", orDash(meta.Scenario))
