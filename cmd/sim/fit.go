@@ -32,15 +32,16 @@ func newFitCmd() *cobra.Command {
 		Short: "Fit model parameters to measurements",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErr(fmt.Errorf("unknown fit target %q (available: network, app, startup, stages)\nUsage: %s", args[0], cmd.UseLine()))
+				return usageErr(fmt.Errorf("unknown fit target %q (available: network, app, startup, stages, launchers)\nUsage: %s", args[0], cmd.UseLine()))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErr(fmt.Errorf("fit needs a target: network, app, startup or stages (sim fit TARGET --help)"))
+			return usageErr(fmt.Errorf("fit needs a target: network, app, startup, stages or launchers (sim fit TARGET --help)"))
 		},
 	}
 	cmd.AddCommand(append([]*cobra.Command{newFitNetworkCmd()}, newFitModelCmds()...)...)
+	cmd.AddCommand(newFitLaunchersCmd())
 	return cmd
 }
 

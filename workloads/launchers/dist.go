@@ -15,12 +15,15 @@ import (
 //
 // and the wait is K·Retry. MaxRetries caps K (a party that would miss
 // more chances is counted at the cap: ssh gives up after its
-// ConnectionAttempts). The zero value never waits.
+// ConnectionAttempts). A late party's wait also varies by Spread
+// (normal, standard deviation in seconds): the parties that are late
+// do not all join on the tick. The zero value never waits.
 type Late struct {
 	N          int
 	P, Q       float64
 	Retry      float64
 	MaxRetries int
+	Spread     float64
 }
 
 // maxK bounds the sums over K: past it the remaining probability is
@@ -84,7 +87,7 @@ func (l Late) Mean() float64 {
 // [0, Truncation) (a time logged in whole seconds, truncated, makes the
 // difference to another clock look that much longer) and E normal with
 // standard deviation Jitter (everything else that varies from run to
-// run).
+// run), widened to √(Jitter² + Late.Spread²) when someone was late.
 type Dist struct {
 	Base       float64
 	Late       Late
@@ -95,9 +98,17 @@ type Dist struct {
 // Mean is E[X].
 func (d Dist) Mean() float64 { return d.Base + d.Late.Mean() + d.Truncation/2 }
 
-// noiseCDF is P(U + E ≤ x).
-func (d Dist) noiseCDF(x float64) float64 {
-	t, s := d.Truncation, d.Jitter
+// sigma is the standard deviation of E given k missed chances.
+func (d Dist) sigma(k int) float64 {
+	if k == 0 || d.Late.Spread <= 0 {
+		return d.Jitter
+	}
+	return math.Hypot(d.Jitter, d.Late.Spread)
+}
+
+// noiseCDF is P(U + E ≤ x) with E's standard deviation s.
+func (d Dist) noiseCDF(x, s float64) float64 {
+	t := d.Truncation
 	switch {
 	case t <= 0 && s <= 0:
 		if x >= 0 {
@@ -113,9 +124,9 @@ func (d Dist) noiseCDF(x float64) float64 {
 	return (h(x) - h(x-t)) / t
 }
 
-// noisePDF is the density of U + E (Jitter > 0, or Truncation > 0).
-func (d Dist) noisePDF(x float64) float64 {
-	t, s := d.Truncation, d.Jitter
+// noisePDF is the density of U + E (s > 0, or Truncation > 0).
+func (d Dist) noisePDF(x, s float64) float64 {
+	t := d.Truncation
 	switch {
 	case t <= 0:
 		return normPDF(x/s) / s
@@ -132,7 +143,7 @@ func (d Dist) noisePDF(x float64) float64 {
 func (d Dist) CDF(x float64) float64 {
 	c := 0.0
 	for k, p := range d.Late.probs() {
-		c += p * d.noiseCDF(x-d.Base-float64(k)*d.Late.Retry)
+		c += p * d.noiseCDF(x-d.Base-float64(k)*d.Late.Retry, d.sigma(k))
 	}
 	return c
 }
@@ -142,7 +153,7 @@ func (d Dist) CDF(x float64) float64 {
 func (d Dist) LogPDF(x float64) float64 {
 	f := 0.0
 	for k, p := range d.Late.probs() {
-		f += p * d.noisePDF(x-d.Base-float64(k)*d.Late.Retry)
+		f += p * d.noisePDF(x-d.Base-float64(k)*d.Late.Retry, d.sigma(k))
 	}
 	if f <= 0 {
 		return math.Inf(-1)
@@ -152,8 +163,9 @@ func (d Dist) LogPDF(x float64) float64 {
 
 // Quantile is the u-quantile of X (0 < u < 1), to a microsecond.
 func (d Dist) Quantile(u float64) float64 {
-	span := d.Truncation + 10*d.Jitter + 1
-	lo := d.Base - 10*d.Jitter - 1
+	w := math.Hypot(d.Jitter, d.Late.Spread)
+	span := d.Truncation + 10*w + 1
+	lo := d.Base - 10*w - 1
 	hi := d.Base + float64(len(d.Late.probs()))*d.Late.Retry + span
 	for hi-lo > 1e-6 {
 		mid := (lo + hi) / 2
@@ -185,6 +197,9 @@ func (d Dist) Sample(r *rand.Rand) float64 {
 			k = min(k, l.MaxRetries)
 		}
 		x += float64(k) * l.Retry
+		if k > 0 && l.Spread > 0 {
+			x += l.Spread * r.NormFloat64()
+		}
 	}
 	if d.Truncation > 0 {
 		x += d.Truncation * r.Float64()

@@ -62,6 +62,7 @@ func TestTBONDepth(t *testing.T) {
 func TestDistAgainstSampling(t *testing.T) {
 	dists := []Dist{
 		{Base: 0.8, Late: Late{N: 15, P: 0.05, Q: 0.3, Retry: 1}, Jitter: 0.03},
+		{Base: 0.8, Late: Late{N: 7, P: 0.1, Q: 0.3, Retry: 1, Spread: 0.15}, Jitter: 0.02},
 		{Base: 7, Late: Late{N: 16, P: 0.02, Q: 0.5, Retry: 1, MaxRetries: 3}, Truncation: 1, Jitter: 0.2},
 		{Base: 6, Truncation: 1, Jitter: 0.1},
 		{Base: 2, Jitter: 0.5},

@@ -27,6 +27,9 @@ type MiniClusterParams struct {
 	JoinLateProb   float64 `yaml:"joinLateProb"`
 	JoinLateRepeat float64 `yaml:"joinLateRepeat"`
 	JoinRetry      float64 `yaml:"joinRetry"`
+	// JoinLateSpread is how much a late broker's join varies around its
+	// chance (standard deviation, seconds).
+	JoinLateSpread float64 `yaml:"joinLateSpread"`
 	// BrokerJitter is the run-to-run standard deviation of the lead
 	// broker's time outside the job, seconds.
 	BrokerJitter float64 `yaml:"brokerJitter"`
@@ -48,7 +51,7 @@ func (p *MiniClusterParams) Validate() error {
 		return &FieldError{"fanout", fmt.Sprintf("%d must be at least 1", p.Fanout)}
 	}
 	if err := checkAll(nonNeg("viewCopy", p.ViewCopy), nonNeg("brokerStartStop", p.BrokerStartStop), nonNeg("joinPerLevel", p.JoinPerLevel),
-		positive("joinRetry", p.JoinRetry), nonNeg("brokerJitter", p.BrokerJitter), nonNeg("jobLaunch", p.JobLaunch),
+		positive("joinRetry", p.JoinRetry), nonNeg("joinLateSpread", p.JoinLateSpread), nonNeg("brokerJitter", p.BrokerJitter), nonNeg("jobLaunch", p.JobLaunch),
 		nonNeg("execPerLevel", p.ExecPerLevel), nonNeg("jobJitter", p.JobJitter)); err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func (m *miniCluster) Plan(s Size) (Plan, error) {
 }
 
 func (m *miniCluster) late(n int) Late {
-	return Late{N: n - 1, P: m.p.JoinLateProb, Q: m.p.JoinLateRepeat, Retry: m.p.JoinRetry}
+	return Late{N: n - 1, P: m.p.JoinLateProb, Q: m.p.JoinLateRepeat, Retry: m.p.JoinRetry, Spread: m.p.JoinLateSpread}
 }
 
 func (m *miniCluster) Bootstrap(s Size) (Bootstrap, error) {

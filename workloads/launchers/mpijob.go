@@ -62,6 +62,9 @@ type MPIJobParams struct {
 	// the next attempt too.
 	SSHLateProb   float64 `yaml:"sshLateProb"`
 	SSHLateRepeat float64 `yaml:"sshLateRepeat"`
+	// SSHLateSpread is how much a late worker's connection time varies
+	// around the attempt it makes (standard deviation, seconds).
+	SSHLateSpread float64 `yaml:"sshLateSpread"`
 	// MpirunJitter is the run-to-run standard deviation of mpirun's
 	// time outside the application, seconds.
 	MpirunJitter float64 `yaml:"mpirunJitter"`
@@ -71,7 +74,7 @@ type MPIJobParams struct {
 func (p *MPIJobParams) Validate() error {
 	if err := checkAll(positive("clientQPS", p.ClientQPS), nonNeg("apiLatency", p.APILatency), nonNeg("podStart", p.PodStart),
 		nonNeg("launcherOverhead", p.LauncherOverhead), nonNeg("operatorJitter", p.OperatorJitter), nonNeg("mpirunBase", p.MpirunBase),
-		nonNeg("sshPerNode", p.SSHPerNode), positive("sshRetry", p.SSHRetry), nonNeg("mpirunJitter", p.MpirunJitter)); err != nil {
+		nonNeg("sshPerNode", p.SSHPerNode), positive("sshRetry", p.SSHRetry), nonNeg("sshLateSpread", p.SSHLateSpread), nonNeg("mpirunJitter", p.MpirunJitter)); err != nil {
 		return err
 	}
 	switch {
@@ -136,7 +139,7 @@ func (m *mpiJob) launcherCreated(n int) float64 {
 }
 
 func (m *mpiJob) late(n int) Late {
-	return Late{N: n, P: m.p.SSHLateProb, Q: m.p.SSHLateRepeat, Retry: m.p.SSHRetry, MaxRetries: m.p.SSHAttempts - 1}
+	return Late{N: n, P: m.p.SSHLateProb, Q: m.p.SSHLateRepeat, Retry: m.p.SSHRetry, MaxRetries: m.p.SSHAttempts - 1, Spread: m.p.SSHLateSpread}
 }
 
 func (m *mpiJob) Bootstrap(s Size) (Bootstrap, error) {
