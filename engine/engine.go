@@ -50,6 +50,7 @@ type Engine struct {
 	imageSizes     []int64
 	imageID        map[string]int32
 	transfers      transferPool
+	contention     *contention // jobs run by progress (nil until the first)
 	rStartup       *rand.Rand
 	rControllers   *rand.Rand
 	records        []Record
@@ -382,7 +383,11 @@ func (e *Engine) dispatch(it item) {
 		p.step++
 		e.kubeletSync(p, now)
 	case evFinish:
-		e.finishPod(e.pods[it.id], now)
+		p := e.pods[it.id]
+		if it.tag != 0 && !e.finishDue(p, it.tag) {
+			return // the job's rate changed since: a later finish is scheduled
+		}
+		e.finishPod(p, now)
 	case evReady:
 		p := e.pods[it.id]
 		if p.Phase != PodRunning {
@@ -496,6 +501,9 @@ func (e *Engine) finishPod(p *Pod, now float64) {
 	e.record(now, RecSucceeded, p, n, "")
 	e.notify(Event{Kind: PodDeleted, Pod: p, Node: n}, now)
 	e.podSucceeded(p, now)
+	if e.contention != nil {
+		e.contendedEnd(p.Job, now)
+	}
 }
 
 // checkEnd verifies that every pod is accounted for.

@@ -28,13 +28,14 @@ const (
 	RecUnreserved                      // a waiting pod lost its node (Permit rejected or timed out)
 	RecReserved                        // the policy reserved nodes for a job's future start
 	RecRejected                        // the policy gave up a job
+	RecContention                      // a job's progress rate changed, or a slowed job ended
 )
 
 var recNames = [...]string{
 	"JobSubmitted", "PodCreated", "FailedScheduling", "Assigned", "Scheduled",
 	"SandboxReady", "Pulling", "Pulled", "PullFailed", "PullBackOff",
 	"Initialized", "Started", "Ready", "Succeeded", "JobComplete", "Stalled",
-	"Waiting", "Unreserved", "Reserved", "Rejected",
+	"Waiting", "Unreserved", "Reserved", "Rejected", "Contention",
 }
 
 func (k RecKind) String() string {

@@ -61,7 +61,9 @@ func (j *Job) Placement() []NodeShare {
 
 // gangUp is called when one of a RunModel job's pods has started its
 // containers; once all have, the job starts and every pod's finish is
-// scheduled at the modelled run time.
+// scheduled at the modelled run time, or, for a ContendedRunModel, at
+// the time its progress rate among its neighbours gives (see
+// ContendedRunModel).
 func (e *Engine) gangUp(p *Pod, now float64) {
 	j := p.Job
 	j.up++
@@ -70,7 +72,8 @@ func (e *Engine) gangUp(p *Pod, now float64) {
 		return
 	}
 	e.gangWaiting -= j.up - 1
-	res, err := j.RunModel.RunTime(j.Placement())
+	pl := j.Placement()
+	res, err := j.RunModel.RunTime(pl)
 	switch {
 	case err != nil:
 		e.err = fmt.Errorf("engine: job %s: run model: %w", j.Name, err)
@@ -81,6 +84,10 @@ func (e *Engine) gangUp(p *Pod, now float64) {
 	}
 	j.Started = now
 	j.Phases = res.Phases
+	if ok, err := e.contend(j, pl, res, now); err != nil || ok {
+		e.err = err
+		return
+	}
 	for _, q := range j.Pods {
 		if q.Phase != PodRunning {
 			continue

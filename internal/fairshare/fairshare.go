@@ -220,6 +220,16 @@ func (s *System) LinksOf(f int32) []int32 { return s.flows[f].links }
 // Rate is flow f's rate from the last Solve that included it.
 func (s *System) Rate(f int32) float64 { return s.flows[f].rate }
 
+// Load is what link l's flows use of it at their current rates
+// (Σ coefficient·rate).
+func (s *System) Load(l int32) float64 {
+	sum := 0.0
+	for _, f := range s.links[l].flows {
+		sum += s.coefOn(f, l) * s.flows[f].rate
+	}
+	return sum
+}
+
 // Component returns the flows and links connected to the seed links
 // (and flow extra, if extra ≥ 0, which may be on no link): the part of
 // the system whose rates a change on the seeds can move. The slices
