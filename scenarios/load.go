@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/internal/strictyaml"
+	"github.com/convergesim/converge/workloads/apps"
 )
 
 // Load reads, overrides and validates a scenario file. The file is read
@@ -96,10 +99,14 @@ func Parse(name string, data []byte, ov Overrides) (*Scenario, error) {
 	if err != nil {
 		return nil, withOrigin(withFile(err, name), applied)
 	}
+	shapes := splitAppShapes(doc)
 	if err := d.Decode(doc, reflect.ValueOf(sc).Elem(), ""); err != nil {
 		return nil, withOrigin(withFile(err, name), applied)
 	}
 	sc.Policy.Sections = sections
+	if err := decodeAppShapes(d, sc, shapes); err != nil {
+		return nil, withOrigin(withFile(err, name), applied)
+	}
 	sc.lines, sc.file = d.Lines(), name
 	if sc.Name == "" {
 		sc.Name = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
@@ -211,4 +218,103 @@ func decodeSections(d *strictyaml.Decoder, doc *yaml.Node) (map[string]any, erro
 	}
 	doc.Content[at] = kept
 	return out, nil
+}
+
+// appCommon are the keys of workloads[].app that every model has; the
+// others belong to the model's job shape.
+var appCommon = map[string]bool{}
+
+func init() {
+	_, names := strictyaml.Fields(reflect.TypeFor[AppSpec]())
+	for _, n := range names {
+		appCommon[n] = true
+	}
+}
+
+// splitAppShapes takes the keys of each workload's app block that are
+// not common to every model out of the block (so the schema's decoder
+// sees the common ones only) and returns them by workload index.
+func splitAppShapes(doc *yaml.Node) map[int]*yaml.Node {
+	ws := mappingValue(doc, "workloads")
+	if ws == nil || ws.Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := map[int]*yaml.Node{}
+	for i, w := range ws.Content {
+		app := mappingValue(w, "app")
+		if app == nil || app.Kind != yaml.MappingNode {
+			continue
+		}
+		common := &yaml.Node{Kind: yaml.MappingNode, Tag: app.Tag, Line: app.Line, Column: app.Column}
+		shape := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: app.Line, Column: app.Column}
+		for k := 0; k+1 < len(app.Content); k += 2 {
+			key := app.Content[k]
+			if key.Kind == yaml.ScalarNode && !appCommon[key.Value] && key.Tag != "!!merge" {
+				shape.Content = append(shape.Content, key, app.Content[k+1])
+				continue
+			}
+			common.Content = append(common.Content, key, app.Content[k+1])
+		}
+		*app = *common
+		out[i] = shape
+	}
+	return out
+}
+
+// mappingValue is the value of key in mapping n (aliases followed), or
+// nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			v := n.Content[i+1]
+			for v.Kind == yaml.AliasNode {
+				v = v.Alias
+			}
+			return v
+		}
+	}
+	return nil
+}
+
+// decodeAppShapes decodes each app block's model keys into the job
+// shape its model registers. An unknown model is left to validation
+// (Job stays nil); a key the model does not have is an error listing
+// the keys the block may hold.
+func decodeAppShapes(d *strictyaml.Decoder, sc *Scenario, shapes map[int]*yaml.Node) error {
+	for i := range sc.Workloads {
+		a := sc.Workloads[i].App
+		if a == nil {
+			continue
+		}
+		app, err := apps.Lookup(a.Model)
+		if err != nil {
+			continue
+		}
+		job := app.Job()
+		path := fmt.Sprintf("workloads[%d].app", i)
+		if n := shapes[i]; n != nil && len(n.Content) > 0 {
+			fields, names := strictyaml.Fields(reflect.TypeOf(job).Elem())
+			for k := 0; k+1 < len(n.Content); k += 2 {
+				key := n.Content[k]
+				if _, ok := fields[key.Value]; !ok {
+					valid := slices.Sorted(maps.Keys(appCommon))
+					valid = append(valid, names...)
+					slices.Sort(valid)
+					return &Error{Path: path + "." + strictyaml.Key(key.Value), Line: key.Line,
+						Msg: fmt.Sprintf("unknown field for the %s model; valid fields: %s", a.Model, strings.Join(valid, ", "))}
+				}
+			}
+			if err := d.Decode(n, reflect.ValueOf(job).Elem(), path); err != nil {
+				return err
+			}
+		}
+		a.Job = job
+	}
+	return nil
 }

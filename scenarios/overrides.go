@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/convergesim/converge/internal/strictyaml"
 	"github.com/convergesim/converge/policies"
+	"github.com/convergesim/converge/workloads/apps"
 )
 
 // Overrides change a scenario after it is read. Set holds --set
@@ -138,6 +140,7 @@ var (
 	distKeys  = []string{"dist", "max", "mean", "median", "min", "sd", "sigma", "value"}
 	scenarioT = reflect.TypeFor[Scenario]()
 	policyT   = reflect.TypeFor[Policy]()
+	appSpecT  = reflect.TypeFor[AppSpec]()
 )
 
 // resolve checks a path against the schema and returns it with the
@@ -175,6 +178,18 @@ func resolve(segs []seg) ([]seg, error) {
 			out = append(out, seg{key: s.key})
 			t = reflect.TypeOf(sec.Default())
 			continue
+		}
+		if t == appSpecT && !s.isIdx && !appCommonFold(s.key) {
+			// A key of some model's job shape: the model named in the
+			// file decides whether it is valid, when the block is
+			// decoded.
+			if ft, name, ok := appShapeField(s.key); ok {
+				out = append(out, seg{key: name})
+				t = ft
+				continue
+			}
+			return nil, fmt.Errorf("unknown field %s; valid fields: %s, and the fields of the model's job shape (%s)", strictyaml.Quote(s.key),
+				strings.Join(slices.Sorted(maps.Keys(appCommon)), ", "), appShapeFields())
 		}
 		if reflect.PointerTo(t).Implements(nodeDecoderType) {
 			return nil, fmt.Errorf("%s is a single value, not a mapping", here)
@@ -362,4 +377,43 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// appCommonFold reports whether key names a common app field, whatever
+// its case.
+func appCommonFold(key string) bool {
+	for n := range appCommon {
+		if strings.EqualFold(n, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// appShapeField finds key (whatever its case) among the fields of the
+// registered models' job shapes: its type and spelling.
+func appShapeField(key string) (reflect.Type, string, bool) {
+	for _, name := range apps.Names {
+		a, _ := apps.Lookup(name)
+		t := reflect.TypeOf(a.Job()).Elem()
+		fields, names := strictyaml.Fields(t)
+		for _, n := range names {
+			if strings.EqualFold(n, key) {
+				return t.FieldByIndex(fields[n]).Type, n, true
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// appShapeFields lists every model's job-shape fields, for messages.
+func appShapeFields() string {
+	var parts []string
+	for _, name := range apps.Names {
+		a, _ := apps.Lookup(name)
+		if _, names := strictyaml.Fields(reflect.TypeOf(a.Job()).Elem()); len(names) > 0 {
+			parts = append(parts, name+": "+strings.Join(names, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

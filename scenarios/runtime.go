@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -64,10 +65,13 @@ type EnvironmentRef struct {
 }
 
 // AppSpec makes a workload's jobs run as one MPI program priced by an
-// application model (workloads/apps) on the placement they get.
+// application model (workloads/apps) on the placement they get. Its
+// common keys are fields here; the keys of the run's shape (replicas
+// and steps for lammps, problemPerRank for amg, walkers and sections
+// for qmcpack, ...) are decoded into the job shape the model registers
+// (apps.App.Job), so a new model needs no change here.
 type AppSpec struct {
-	// Model is the app (lammps, amg, qmcpack, training, mpi-pattern,
-	// fixed).
+	// Model is the app (apps.Names).
 	Model string `yaml:"model"`
 	// File is its parameter file (kind: AppModel, relative to the
 	// scenario file) and Fit the parameter set in it.
@@ -79,35 +83,10 @@ type AppSpec struct {
 	// CPUQuota is each pod's CPU limit in cores (the CFS quota); 0 means
 	// no limit.
 	CPUQuota float64 `yaml:"cpuQuota"`
-	// lammps: the -v x/y/z replicas of the input and the steps run.
-	Replicas [3]int `yaml:"replicas"`
-	// lammps, training: steps run.
-	Steps int `yaml:"steps"`
-	// training: samples per step over all ranks.
-	GlobalBatch int `yaml:"globalBatch"`
-	// amg: the block of the grid each rank owns (-n) and the solver
-	// iterations (0: the fitted convergence); the process grid (-P) is
-	// network.ProcessGrid(ranks).
-	ProblemPerRank [3]int `yaml:"problemPerRank"`
-	Iterations     int    `yaml:"iterations"`
-	// qmcpack: the walkers over all ranks and the driver sections of
-	// the input, in order.
-	Walkers  int          `yaml:"walkers"`
-	Sections []QMCSection `yaml:"sections"`
+	// Job is the run's shape, of the model's registered type (nil if
+	// the model is unknown).
+	Job apps.JobShape `yaml:"-"`
 }
-
-// QMCSection is one driver section of a QMCPACK input (a <qmc> block):
-// its blocks, steps per block, and whether it is DMC (population
-// control every step).
-type QMCSection struct {
-	Name   string `yaml:"name"`
-	Blocks int    `yaml:"blocks"`
-	Steps  int    `yaml:"steps"`
-	DMC    bool   `yaml:"dmc"`
-}
-
-// appModels are the models a workload can name.
-var appModels = []string{"amg", "fixed", "lammps", "mpi-pattern", "qmcpack", "training"}
 
 // resolved holds what a scenario's file references load to.
 type resolved struct {
@@ -346,8 +325,8 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 	a := w.App
 	ap := path + ".app"
 	switch {
-	case !slices.Contains(appModels, a.Model):
-		return nil, v.errf(ap+".model", "unknown app model %s (valid: %s)", quote(a.Model), strings.Join(appModels, ", "))
+	case !slices.Contains(apps.Names, a.Model):
+		return nil, v.errf(ap+".model", "unknown app model %s (valid: %s)", quote(a.Model), strings.Join(apps.Names, ", "))
 	case a.File == "":
 		return nil, v.errf(ap+".file", "required: the model's parameter file (kind: AppModel), e.g. apps/%s.yaml", a.Model)
 	case a.RanksPerPod < 0:
@@ -377,80 +356,17 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 	if err != nil {
 		return nil, v.errf(ap+".fit", "%s", short(err))
 	}
-	need := func(field string, ok bool, what string) error {
-		if !ok {
-			return v.errf(ap+"."+field, "required for %s: %s", a.Model, what)
-		}
-		return nil
-	}
-	pos3 := func(x [3]int) bool { return x[0] > 0 && x[1] > 0 && x[2] > 0 }
-	switch a.Model {
-	case "lammps":
-		if err := need("replicas", pos3(a.Replicas), "the -v x, y, z replicas, three positive integers"); err != nil {
-			return nil, err
-		}
-		if err := need("steps", a.Steps > 0, "the time steps run, a positive integer"); err != nil {
-			return nil, err
-		}
-	case "training":
-		if err := need("steps", a.Steps > 0, "the training steps, a positive integer"); err != nil {
-			return nil, err
-		}
-		if err := need("globalBatch", a.GlobalBatch > 0, "samples per step over all ranks, a positive integer"); err != nil {
-			return nil, err
-		}
-	case "amg":
-		if err := need("problemPerRank", pos3(a.ProblemPerRank), "the -n problem per rank, three positive integers"); err != nil {
-			return nil, err
-		}
-		if a.Iterations < 0 {
-			return nil, v.errf(ap+".iterations", "must not be negative (0: the fitted convergence), got %d", a.Iterations)
-		}
-	case "qmcpack":
-		if err := need("walkers", a.Walkers > 0, "the walkers over all ranks, a positive integer"); err != nil {
-			return nil, err
-		}
-		if err := need("sections", len(a.Sections) > 0, "the driver sections, e.g. [{name: vmc, blocks: 1, steps: 5}, {name: dmc, blocks: 10, steps: 5, dmc: true}]"); err != nil {
-			return nil, err
-		}
-		names := map[string]bool{}
-		for k, q := range a.Sections {
-			sp := fmt.Sprintf("%s.sections[%d]", ap, k)
-			switch {
-			case q.Name == "":
-				return nil, v.errf(sp+".name", "required (it names the section's phase in the report)")
-			case names[q.Name]:
-				return nil, v.errf(sp+".name", "duplicate section %s", quote(q.Name))
-			case q.Blocks < 1 || q.Blocks > maxAppCount:
-				return nil, v.errf(sp+".blocks", "must be between 1 and %d, got %d", maxAppCount, q.Blocks)
-			case q.Steps < 1 || q.Steps > maxAppCount:
-				return nil, v.errf(sp+".steps", "must be between 1 and %d, got %d", maxAppCount, q.Steps)
+	if a.Job != nil {
+		if err := a.Job.Validate(); err != nil {
+			var fe *apps.FieldError
+			if errors.As(err, &fe) {
+				return nil, v.errf(ap+"."+fe.Field, "%s", fe.Msg)
 			}
-			names[q.Name] = true
+			return nil, v.errf(ap, "%s", short(err))
 		}
 	}
-	if a.Model != "qmcpack" && (a.Walkers != 0 || len(a.Sections) > 0) {
-		field := "walkers"
-		if a.Walkers == 0 {
-			field = "sections"
-		}
-		return nil, v.errf(ap+"."+field, "only the qmcpack model takes %s", field)
-	}
-	// Bounds that keep every product of the models' inputs finite; the
-	// priced run time is checked in priceApps.
-	for _, f := range []struct {
-		name string
-		x    int
-		max  int
-	}{
-		{"ranksPerPod", a.RanksPerPod, maxAppSize}, {"steps", a.Steps, maxAppCount}, {"globalBatch", a.GlobalBatch, maxAppCount},
-		{"iterations", a.Iterations, maxAppCount}, {"walkers", a.Walkers, maxAppCount},
-		{"replicas[0]", a.Replicas[0], maxAppSize}, {"replicas[1]", a.Replicas[1], maxAppSize}, {"replicas[2]", a.Replicas[2], maxAppSize},
-		{"problemPerRank[0]", a.ProblemPerRank[0], maxAppSize}, {"problemPerRank[1]", a.ProblemPerRank[1], maxAppSize}, {"problemPerRank[2]", a.ProblemPerRank[2], maxAppSize},
-	} {
-		if f.x > f.max || f.x < 0 {
-			return nil, v.errf(ap+"."+f.name, "must be between 0 and %d, got %d", f.max, f.x)
-		}
+	if a.RanksPerPod > maxAppSize {
+		return nil, v.errf(ap+".ranksPerPod", "must be between 0 and %d, got %d", maxAppSize, a.RanksPerPod)
 	}
 	return fit, nil
 }
@@ -563,24 +479,5 @@ func (a *appRun) RunTime(pl []engine.NodeShare) (engine.RunResult, error) {
 }
 
 func (a *appRun) model(ranks int) (apps.Model, error) {
-	s := a.spec
-	switch p := a.fit.Parameters.(type) {
-	case *apps.LAMMPSParams:
-		return &apps.LAMMPS{Params: p, Replicas: s.Replicas, Steps: s.Steps}, nil
-	case *apps.TrainingParams:
-		return &apps.Training{Params: p, GlobalBatch: s.GlobalBatch, Steps: s.Steps}, nil
-	case *apps.AMGParams:
-		return &apps.AMG{Params: p, N: s.ProblemPerRank, P: network.ProcessGrid(ranks), Iterations: s.Iterations}, nil
-	case *apps.PatternParams:
-		return &apps.Pattern{Params: p}, nil
-	case *apps.FixedParams:
-		return &apps.Fixed{Params: p}, nil
-	case *apps.QMCPACKParams:
-		secs := make([]apps.QMCSection, len(s.Sections))
-		for i, q := range s.Sections {
-			secs[i] = apps.QMCSection{Name: q.Name, Blocks: q.Blocks, Steps: q.Steps, DMC: q.DMC}
-		}
-		return &apps.QMCPACK{Params: p, Walkers: s.Walkers, Sections: secs}, nil
-	}
-	return nil, fmt.Errorf("app model %s: no job shape for parameters %T", s.Model, a.fit.Parameters)
+	return a.spec.Job.Model(a.fit.Parameters, ranks)
 }

@@ -110,6 +110,8 @@ func TestAppScenarioErrors(t *testing.T) {
 		{"unknown fit", appEdit(t, "fit: vm8-tcp", "fit: laptop"), "workloads[0].app.fit: apps: invalid: app lammps has no fit \"laptop\"; fits: "},
 		{"no replicas", appEdit(t, "replicas: [4, 4, 4], ", ""), "workloads[0].app.replicas: required for lammps: the -v x, y, z replicas"},
 		{"zero steps", appEdit(t, "steps: 100", "steps: 0"), "workloads[0].app.steps: required for lammps: the time steps run"},
+		{"another model's key", appEdit(t, "steps: 100", "steps: 100, walkers: 8"), "workloads[0].app.walkers: unknown field for the lammps model; valid fields: cpuQuota, file, fit, model, ranksPerPod, replicas, steps"},
+		{"shape value of the wrong type", appEdit(t, "steps: 100", "steps: [100]"), "workloads[0].app.steps: must be an integer, got a list"},
 		{"negative quota", appEdit(t, "ranksPerPod: 8,", "ranksPerPod: 8, cpuQuota: -1,"), "workloads[0].app.cpuQuota: must not be negative, got -1"},
 		{"runTime with app", appEdit(t, "    arrival:", "    runTime: 5\n    arrival:"), "workloads[0].runTime: an app workload's run time comes from its model; remove runTime"},
 		{"completions", appEdit(t, "parallelism: 2", "parallelism: 2\n    completions: 4"), "workloads[0].completions: an app job starts all its pods together: completions (4) must equal parallelism (2)"},

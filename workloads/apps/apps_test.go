@@ -3,6 +3,7 @@ package apps
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -409,5 +410,36 @@ func TestLAMMPSGridIsExhaustive(t *testing.T) {
 				t.Fatalf("%d ranks on %v: %v, brute force %v", ranks, L, got, best)
 			}
 		}
+	}
+}
+
+// TestRegistry: every model a file or scenario can name is registered
+// with its parameters and job shape, and its job shape builds a model
+// of its own parameters' type.
+func TestRegistry(t *testing.T) {
+	if !slices.IsSorted(Names) || len(Names) < 6 {
+		t.Fatalf("Names = %v", Names)
+	}
+	for _, name := range Names {
+		a, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewParams(name)
+		if err != nil || p == nil {
+			t.Fatalf("%s: NewParams: %v", name, err)
+		}
+		if _, err := a.Job().Model(p, 4); err != nil {
+			t.Errorf("%s: a job shape refuses its own parameters: %v", name, err)
+		}
+		other := &FixedParams{}
+		if name != "fixed" {
+			if _, err := a.Job().Model(other, 4); err == nil {
+				t.Errorf("%s: a job shape accepts another model's parameters", name)
+			}
+		}
+	}
+	if _, err := Lookup("gromacs"); err == nil || !strings.Contains(err.Error(), "valid apps: amg") {
+		t.Errorf("unknown app: %v", err)
 	}
 }

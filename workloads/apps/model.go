@@ -34,27 +34,18 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // Unwrap makes every FieldError an ErrInvalid.
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
-// Names are the app models, as files and scenarios name them.
-var Names = []string{"amg", "fixed", "lammps", "mpi-pattern", "qmcpack", "training"}
+// Names are the registered app models, as files and scenarios name
+// them, sorted.
+var Names []string
 
 // NewParams returns zero parameters for the named app, ready to be
 // decoded into, or an error listing the valid names.
 func NewParams(app string) (Params, error) {
-	switch app {
-	case "lammps":
-		return &LAMMPSParams{}, nil
-	case "amg":
-		return &AMGParams{}, nil
-	case "qmcpack":
-		return &QMCPACKParams{}, nil
-	case "training":
-		return &TrainingParams{}, nil
-	case "mpi-pattern":
-		return &PatternParams{}, nil
-	case "fixed":
-		return &FixedParams{}, nil
+	a, err := Lookup(app)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w: unknown app %q; valid apps: %s", ErrInvalid, app, strings.Join(Names, ", "))
+	return a.Params(), nil
 }
 
 // File is a scenarios/apps parameter file: kind AppModel, version 1,
