@@ -133,9 +133,10 @@ func (m *AMG) RunTime(env *Env) (Result, error) {
 		c.add(ag, s.Allgathers)
 		c.add(h, s.Halos)
 		return Work{
-			Seconds:    times * (rows*s.Compute/speed + rows*s.Bytes*r/bw + c.seconds),
-			InterBytes: times * c.interBytes,
-			Syncs:      times * c.syncs,
+			Seconds:     times * (rows*s.Compute/speed + rows*s.Bytes*r/bw + c.seconds),
+			InterBytes:  times * c.interBytes,
+			Syncs:       times * c.syncs,
+			MemoryBytes: times * rows * s.Bytes,
 		}
 	}
 	iters := float64(m.Iterations)

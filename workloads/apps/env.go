@@ -57,6 +57,11 @@ type Env struct {
 	// keeps a core (seconds); 0 treats the load as smooth, so it only
 	// costs its average share. See Contention.
 	BackgroundBurst float64
+	// Traffic, when set, adds up what one rank of the run moves (memory
+	// streamed, bytes sent between nodes) over every phase priced: the
+	// run's demand on the resources it shares with other jobs (see
+	// Demand).
+	Traffic *Traffic
 }
 
 // Validate reports the first impossible field.
@@ -157,6 +162,9 @@ type Work struct {
 	// (collectives, halo exchanges): where background noise on one node
 	// holds up all of them.
 	Syncs float64
+	// MemoryBytes is what one rank streams through the node's memory in
+	// the phase (the bytes behind its memory-bandwidth term).
+	MemoryBytes float64
 }
 
 // Contention is the time a phase takes on the placement once the
@@ -199,6 +207,9 @@ type Work struct {
 // daemons, and interrupt handling of the network stack on specific
 // cores.
 func (e *Env) Contention(w Work) float64 {
+	if e.Traffic != nil {
+		e.Traffic.add(w)
+	}
 	if w.Seconds <= 0 {
 		return 0
 	}

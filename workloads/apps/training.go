@@ -88,7 +88,7 @@ func (m *Training) RunTime(env *Env) (Result, error) {
 	steps := float64(m.Steps)
 	ph := phases{env: env}
 	ph.add("startup", Work{Seconds: p.StartupSeconds / env.Node.speed()})
-	ph.add("compute", Work{Seconds: steps * compute})
+	ph.add("compute", Work{Seconds: steps * compute, MemoryBytes: steps * b * p.SampleBytes})
 	ph.add("allreduce", Work{Seconds: steps * (ar.Seconds - hidden), InterBytes: steps * ar.InterBytes, Syncs: steps})
 	return ph.result(), nil
 }
