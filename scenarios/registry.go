@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"github.com/convergesim/converge/policies"
+	"github.com/convergesim/converge/policies/coscheduling"
+	"github.com/convergesim/converge/policies/fluence"
 	"github.com/convergesim/converge/policies/kube"
 )
 
@@ -10,4 +12,6 @@ import (
 // A new model is added here and nowhere else in the loader.
 var Policies = policies.MustRegistry(
 	kube.Registration(),
+	coscheduling.Registration(),
+	fluence.Registration(),
 )
