@@ -405,6 +405,23 @@ func otherSizes(sizes []int, held int) string {
 	return strings.Join(s, "+")
 }
 
+// NobodyLate is the share of runs in which no party was late: the
+// model's (1 − p)^n, and the data's share of runs within half a retry
+// of the model's base (the measured runs split there: the base mode
+// and the first late one are a retry apart).
+func (row LauncherRow) NobodyLate() (model, data float64) {
+	l := row.Model.Late
+	model = math.Pow(1-l.P, float64(l.N))
+	cut := row.Model.Base + row.Model.Truncation/2 + l.Retry/2
+	n := 0
+	for _, x := range row.Case.Values {
+		if x < cut {
+			n++
+		}
+	}
+	return model, float64(n) / float64(len(row.Case.Values))
+}
+
 // Table formats the comparison.
 func (r *LauncherResult) Table() string {
 	var b strings.Builder
@@ -424,6 +441,13 @@ func (r *LauncherResult) Table() string {
 			fmt.Fprintf(&b, " | %-25s %6.2f %6.2f", f(row.BaseMean, row.BaseQ), row.BaseMAPE, row.BaseQMAE)
 		}
 		b.WriteString("\n")
+	}
+	for _, row := range r.Rows {
+		if l := row.Model.Late; l.N > 0 && l.P > 0 {
+			model, data := row.NobodyLate()
+			fmt.Fprintf(&b, "%-36s nobody late (within half a retry of the base) in %3.0f%% of the runs, model %3.0f%% = (1 − %.4g)^%d\n",
+				row.Case.Name(), 100*data, 100*model, l.P, l.N)
+		}
 	}
 	for _, op := range []string{MPIOperator, FluxOperator, ""} {
 		runs, mape, mae, qe, bm, bmae, bq := r.Totals(op)
