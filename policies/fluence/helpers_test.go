@@ -2,6 +2,7 @@ package fluence
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -58,9 +59,30 @@ func engineConfig(ns []*engine.Node) engine.Config {
 		Seed:        1,
 		Nodes:       ns,
 		Controllers: engine.Controllers{CreateLatency: engine.Const(0)},
+		Horizon:     horizon,
 		Record:      true,
 	}
 }
+
+// horizon bounds every test run (a stuck group retries forever).
+const horizon = 20000
+
+// seq is a Dist that returns its values in turn (run times that differ
+// between the pods of one group).
+type seq struct {
+	v []float64
+	i *int
+}
+
+func newSeq(v ...float64) seq { return seq{v: v, i: new(int)} }
+
+func (s seq) Sample(*rand.Rand) float64 {
+	x := s.v[*s.i%len(s.v)]
+	*s.i++
+	return x
+}
+func (s seq) Mean() float64  { return s.v[0] }
+func (s seq) String() string { return "seq" }
 
 type sub struct {
 	at  float64

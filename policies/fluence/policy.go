@@ -81,6 +81,7 @@ func (p *Policy) foreign(j *engine.Job) bool { return p.mine[j.Workload] }
 // every pod deletion (their informers do), and each is told, as a node
 // change, of the nodes the other assumed or bound pods on.
 func (p *Policy) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+	p.pl.startOnce(c) // the sidecar starts with the scheduler
 	if p.other == nil {
 		return p.fl.Decide(now, events, c, out)
 	}

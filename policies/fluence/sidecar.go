@@ -334,7 +334,9 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-func finished(p *engine.Pod) bool { return p.Phase == engine.PodSucceeded || p.Phase == engine.PodFailed }
+func finished(p *engine.Pod) bool {
+	return p.Phase == engine.PodSucceeded || p.Phase == engine.PodFailed
+}
 
 // jobspecFor is the jobspec the sidecar makes for a group
 // (jobspec.CreateJobSpecYaml from the plugin's podspec.PreparePodJobSpec):
