@@ -449,6 +449,25 @@ func (r *LauncherResult) Table() string {
 				row.Case.Name(), 100*data, 100*model, l.P, l.N)
 		}
 	}
+	if r.HeldOut {
+		var folds []string
+		for _, row := range r.Rows {
+			if !slices.Contains(folds, row.Fold) {
+				folds = append(folds, row.Fold)
+			}
+		}
+		for _, fold := range folds {
+			sub := &LauncherResult{HeldOut: true}
+			for _, row := range r.Rows {
+				if row.Fold == fold {
+					sub.Rows = append(sub.Rows, row)
+				}
+			}
+			runs, mape, mae, qe, bm, bmae, bq := sub.Totals("")
+			fmt.Fprintf(&b, "%-22s %3d runs: model MAPE %5.2f%% (%.2f s), quantile error %.2f s; baseline MAPE %5.2f%% (%.2f s), quantile error %.2f s\n",
+				fold, runs, mape, mae, qe, bm, bmae, bq)
+		}
+	}
 	for _, op := range []string{MPIOperator, FluxOperator, ""} {
 		runs, mape, mae, qe, bm, bmae, bq := r.Totals(op)
 		if runs == 0 {
