@@ -93,8 +93,8 @@ func TestMalformed(t *testing.T) {
 		{"taint effect", func(t *testing.T) string {
 			return edit(t, "      memory: 8Gi\n", "      memory: 8Gi\n      taints: [{key: k, effect: Sometimes}]\n")
 		}, nil, "bad.yaml:10: cluster.pools[0].taints[0].effect: unknown effect \"Sometimes\" (valid: NoSchedule, PreferNoSchedule, NoExecute)"},
-		{"unknown policy", func(t *testing.T) string { return edit(t, "name: kube", "name: slurm") }, nil, "bad.yaml:11: policy.name: unknown policy \"slurm\" (valid: default-scheduler, kube)"},
-		{"missing policy name", func(t *testing.T) string { return edit(t, "  name: kube\n", "  kube: {}\n") }, nil, "bad.yaml:11: policy.name: required (valid: default-scheduler, kube)"},
+		{"unknown policy", func(t *testing.T) string { return edit(t, "name: kube", "name: slurm") }, nil, "bad.yaml:11: policy.name: unknown policy \"slurm\" (valid: coscheduling, default-scheduler, fluence, kube)"},
+		{"missing policy name", func(t *testing.T) string { return edit(t, "  name: kube\n", "  kube: {}\n") }, nil, "bad.yaml:11: policy.name: required (valid: coscheduling, default-scheduler, fluence, kube)"},
 		{"unknown scoring strategy", func(t *testing.T) string {
 			return edit(t, "  name: kube\n", "  name: kube\n  kube:\n    scoringStrategy: {type: Spread}\n")
 		}, nil, "bad.yaml:13: policy.kube.scoringStrategy.type: unknown strategy \"Spread\" (valid: LeastAllocated, MostAllocated, RequestedToCapacityRatio)"},
