@@ -7,6 +7,17 @@
 // scenarios/calibrate to ../shared/data/operator-bootstrap where data
 // exist (docs/validation.md), assumed and marked so where they do not.
 //
+// A Launcher (built from an entry's Params) gives, for a job of N
+// nodes and R ranks: its Plan (the pods of each role, who creates them
+// and when, which run ranks, which belong on launcher nodes, the gate
+// and how long the launcher waits for it); its Bootstrap (the phases
+// it adds — before the pods exist, between the gate and the
+// application's start, after the application — with the operator's
+// creation offset of every pod), expected or drawn from a seeded
+// stream (SampleBootstrap); and, for the calibration, the measured
+// intervals as distributions (Intervals). Nothing here is wired into
+// the engine yet.
+//
 // The facts below are from the projects' sources (paths in their
 // repositories); the code here is this project's own.
 //

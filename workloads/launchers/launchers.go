@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -84,6 +85,10 @@ type Plan struct {
 	Roles []Role
 	// Gate is the condition for the application to start.
 	Gate string
+	// GateTimeout is how long the launcher waits for the gate once it
+	// tries (seconds; 0: for ever), and OnGateTimeout what happens then.
+	GateTimeout   float64
+	OnGateTimeout string
 }
 
 // Pods is the job's pod count over its roles.
@@ -145,6 +150,9 @@ type Launcher interface {
 	// Bootstrap is the expected start-up and wind-down cost of a job of
 	// size s, phase by phase.
 	Bootstrap(s Size) (Bootstrap, error)
+	// SampleBootstrap is one launch of a job of size s: the phases
+	// with their random parts (late parties, poll phases) drawn from r.
+	SampleBootstrap(s Size, r *rand.Rand) (Bootstrap, error)
 	// Intervals are the stretches of a launch the launcher predicts as
 	// distributions, by name (as the calibration data measure them);
 	// nil when it has none.
@@ -337,6 +345,13 @@ func tbonDepth(n, k int) int {
 		}
 	}
 	return d
+}
+
+// expected and sampled waits for late parties.
+func expectedLate(l Late) float64 { return l.Mean() }
+
+func sampledLate(r *rand.Rand) func(Late) float64 {
+	return func(l Late) float64 { return max(0, Dist{Late: l}.Sample(r)) }
 }
 
 // tokenBucket returns the times (seconds after the first call) at

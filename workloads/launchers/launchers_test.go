@@ -241,3 +241,48 @@ func TestValidate(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 }
+
+// TestSampleBootstrap: sampled launches average to the expected one,
+// and the same stream gives the same launch.
+func TestSampleBootstrap(t *testing.T) {
+	mp, fp := mpiParams(), fluxParams()
+	mp.SSHLateProb, mp.SSHLateSpread = 0.05, 0.1
+	fp.JoinLateSpread = 0.1
+	pp := PyTorchJobParams{ClientQPS: 20, ClientBurst: 30, APILatency: 0.02, InitPoll: 2, DNSDelay: 1, ProcessGroupInit: 2, RendezvousPerRank: 0.001, Finish: 1}
+	s := Size{16, 1504}
+	for _, l := range []Launcher{mp.Launcher(), fp.Launcher(), pp.Launcher(), (&IndexedJobParams{}).Launcher()} {
+		want, err := l.Bootstrap(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(3, 4))
+		const n = 20000
+		sum := make([]float64, len(want.Phases))
+		for range n {
+			b, err := l.SampleBootstrap(s, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range b.Phases {
+				if p.Seconds < 0 {
+					t.Fatalf("%s: phase %q sampled at %g s", l.Kind(), p.Name, p.Seconds)
+				}
+				sum[i] += p.Seconds / n
+			}
+		}
+		for i, p := range want.Phases {
+			if math.Abs(sum[i]-p.Seconds) > 0.02+0.02*p.Seconds {
+				t.Errorf("%s: phase %q: sampled mean %.3f s, expected %.3f s", l.Kind(), p.Name, sum[i], p.Seconds)
+			}
+		}
+		a, _ := l.SampleBootstrap(s, rand.New(rand.NewPCG(9, 9)))
+		b, _ := l.SampleBootstrap(s, rand.New(rand.NewPCG(9, 9)))
+		if a.Total("") != b.Total("") {
+			t.Errorf("%s: the same stream gave %g and %g s", l.Kind(), a.Total(""), b.Total(""))
+		}
+	}
+	plan, _ := mp.Launcher().Plan(s)
+	if plan.GateTimeout != 10 || plan.OnGateTimeout == "" {
+		t.Errorf("MPIJob gives up after ssh's 10 attempts a second apart: %g s, %q", plan.GateTimeout, plan.OnGateTimeout)
+	}
+}

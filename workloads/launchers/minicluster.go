@@ -1,6 +1,9 @@
 package launchers
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // MiniClusterParams are the Flux Operator's launch costs (see the
 // package documentation).
@@ -85,6 +88,7 @@ func (m *miniCluster) Plan(s Size) (Plan, error) {
 		}},
 		Gate: fmt.Sprintf("every broker joined the lead broker's tree (fanout %d, %d levels below the lead): the lead waits for the full quorum, then submits the job, which starts one shell a node and the ranks under them",
 			m.p.Fanout, tbonDepth(s.Nodes, m.p.Fanout)),
+		OnGateTimeout: "none: the lead broker waits for the full quorum, and a follower whose broker exits starts again after 15 s",
 	}, nil
 }
 
@@ -92,7 +96,13 @@ func (m *miniCluster) late(n int) Late {
 	return Late{N: n - 1, P: m.p.JoinLateProb, Q: m.p.JoinLateRepeat, Retry: m.p.JoinRetry, Spread: m.p.JoinLateSpread}
 }
 
-func (m *miniCluster) Bootstrap(s Size) (Bootstrap, error) {
+func (m *miniCluster) Bootstrap(s Size) (Bootstrap, error) { return m.bootstrap(s, expectedLate) }
+
+func (m *miniCluster) SampleBootstrap(s Size, r *rand.Rand) (Bootstrap, error) {
+	return m.bootstrap(s, sampledLate(r))
+}
+
+func (m *miniCluster) bootstrap(s Size, late func(Late) float64) (Bootstrap, error) {
 	if err := s.check(); err != nil {
 		return Bootstrap{}, err
 	}
@@ -101,7 +111,7 @@ func (m *miniCluster) Bootstrap(s Size) (Bootstrap, error) {
 		Phases: []Phase{
 			{"lead broker rc1", BeforeApp, m.p.BrokerStartStop * (1 - m.p.StopShare)},
 			{"brokers join the tree", BeforeApp, m.p.JoinPerLevel * d},
-			{"late brokers (expected)", BeforeApp, m.late(s.Nodes).Mean()},
+			{"late brokers", BeforeApp, late(m.late(s.Nodes))},
 			{"job launch: shells over the tree, PMI, MPI_Init/Finalize, outside the application's clock", BeforeApp, m.p.JobLaunch + m.p.ExecPerLevel*d},
 			{"cleanup, rc3, shutdown", AfterApp, m.p.BrokerStartStop * m.p.StopShare},
 		},

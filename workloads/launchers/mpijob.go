@@ -1,6 +1,9 @@
 package launchers
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // Launcher creation policies of the MPI Operator (MPIJob
 // spec.launcherCreationPolicy).
@@ -118,6 +121,10 @@ func (m *mpiJob) Plan(s Size) (Plan, error) {
 			{Name: "launcher", Pods: 1, CreatedBy: "the Job controller, from the launcher Job the mpi-operator creates after the workers", When: when, Dedicated: true},
 		},
 		Gate: "the launcher pod running mpirun and every worker's sshd reachable: mpirun starts one daemon a worker over ssh, and the ranks start once every daemon has called back",
+		// ssh gives up after its attempts; a worker whose name does not
+		// resolve yet (not Ready) fails it at once.
+		GateTimeout:   float64(m.p.SSHAttempts) * m.p.SSHRetry,
+		OnGateTimeout: "mpirun fails, so the launcher pod fails; the Job controller recreates it after its back-off (10 s doubling) up to the launcher Job's backoffLimit, then the MPIJob fails",
 	}, nil
 }
 
@@ -142,7 +149,13 @@ func (m *mpiJob) late(n int) Late {
 	return Late{N: n, P: m.p.SSHLateProb, Q: m.p.SSHLateRepeat, Retry: m.p.SSHRetry, MaxRetries: m.p.SSHAttempts - 1, Spread: m.p.SSHLateSpread}
 }
 
-func (m *mpiJob) Bootstrap(s Size) (Bootstrap, error) {
+func (m *mpiJob) Bootstrap(s Size) (Bootstrap, error) { return m.bootstrap(s, expectedLate) }
+
+func (m *mpiJob) SampleBootstrap(s Size, r *rand.Rand) (Bootstrap, error) {
+	return m.bootstrap(s, sampledLate(r))
+}
+
+func (m *mpiJob) bootstrap(s Size, late func(Late) float64) (Bootstrap, error) {
 	if err := s.check(); err != nil {
 		return Bootstrap{}, err
 	}
@@ -157,7 +170,7 @@ func (m *mpiJob) Bootstrap(s Size) (Bootstrap, error) {
 			{"operator creates the workers (client limiter)", BeforePods, w[len(w)-1]},
 			{"launcher pod to mpirun", BeforeApp, over * (1 - m.p.FinishShare)},
 			{"mpirun starts a daemon a worker over ssh", BeforeApp, m.p.SSHPerNode * float64(s.Nodes)},
-			{"workers not yet reachable (ssh retries, expected)", BeforeApp, m.late(s.Nodes).Mean()},
+			{"workers not yet reachable (ssh retries)", BeforeApp, late(m.late(s.Nodes))},
 			{"daemon wire-up, MPI_Init/Finalize, outside the application's clock", BeforeApp, m.p.MpirunBase},
 			{"launcher exit to MPIJob Succeeded", AfterApp, over * m.p.FinishShare},
 		},

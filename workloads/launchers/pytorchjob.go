@@ -1,6 +1,9 @@
 package launchers
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // PyTorchJobParams are the Kubeflow training-operator's launch costs
 // for a PyTorchJob with a master. No measurements back them: every
@@ -59,6 +62,10 @@ func (m *pyTorchJob) Plan(s Size) (Plan, error) {
 		Kind:  PyTorchJob,
 		Roles: roles,
 		Gate:  "the master Ready and resolvable, every worker past init-pytorch, and all WORLD_SIZE ranks joined the rendezvous at MASTER_ADDR:MASTER_PORT",
+		// init-pytorch polls for ever; torch.distributed's default
+		// timeout (30 min) bounds the rendezvous.
+		GateTimeout:   1800,
+		OnGateTimeout: "init_process_group raises in the ranks that joined; their pods fail and the restart policy decides",
 	}, nil
 }
 
@@ -73,6 +80,16 @@ func (m *pyTorchJob) created(n int) (master float64, workers []float64) {
 }
 
 func (m *pyTorchJob) Bootstrap(s Size) (Bootstrap, error) {
+	return m.bootstrap(s, func() float64 { return 0.5 })
+}
+
+func (m *pyTorchJob) SampleBootstrap(s Size, r *rand.Rand) (Bootstrap, error) {
+	return m.bootstrap(s, r.Float64)
+}
+
+// bootstrap: phase is where in its period the init container's poll
+// sees the master's name resolve (0.5 expected).
+func (m *pyTorchJob) bootstrap(s Size, phase func() float64) (Bootstrap, error) {
 	if err := s.check(); err != nil {
 		return Bootstrap{}, err
 	}
@@ -85,12 +102,12 @@ func (m *pyTorchJob) Bootstrap(s Size) (Bootstrap, error) {
 	}
 	wait := 0.0
 	if s.Nodes > 1 {
-		wait = m.p.DNSDelay + m.p.InitPoll/2
+		wait = m.p.DNSDelay + m.p.InitPoll*phase()
 	}
 	return Bootstrap{
 		Phases: []Phase{
 			{"operator creates the pods and Services (client limiter)", BeforePods, last},
-			{"workers' init-pytorch waits for the master's DNS (expected)", BeforeApp, wait},
+			{"workers' init-pytorch waits for the master's DNS", BeforeApp, wait},
 			{"rendezvous and process group", BeforeApp, m.p.ProcessGroupInit + m.p.RendezvousPerRank*float64(s.Ranks)},
 			{"last pod's exit to Succeeded", AfterApp, m.p.Finish},
 		},
@@ -135,3 +152,5 @@ func (indexedJob) Bootstrap(s Size) (Bootstrap, error) {
 }
 
 func (indexedJob) Intervals(Size) (map[string]Dist, error) { return nil, nil }
+
+func (j indexedJob) SampleBootstrap(s Size, _ *rand.Rand) (Bootstrap, error) { return j.Bootstrap(s) }
