@@ -109,7 +109,7 @@ func (m *miniCluster) bootstrap(s Size, late func(Late) float64) (Bootstrap, err
 	d := float64(tbonDepth(s.Nodes, m.p.Fanout))
 	return Bootstrap{
 		Phases: []Phase{
-			{"lead broker rc1", BeforeApp, m.p.BrokerStartStop * (1 - m.p.StopShare)},
+			{"lead broker rc1 and the quorum when nobody is late", BeforeApp, m.p.BrokerStartStop * (1 - m.p.StopShare)},
 			{"brokers join the tree", BeforeApp, m.p.JoinPerLevel * d},
 			{"late brokers", BeforeApp, late(m.late(s.Nodes))},
 			{"job launch: shells over the tree, PMI, MPI_Init/Finalize, outside the application's clock", BeforeApp, m.p.JobLaunch + m.p.ExecPerLevel*d},
