@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/convergesim/converge/engine"
 )
@@ -148,9 +149,35 @@ func (h *Handle) Reject(p *engine.Pod, reason string) {
 	delete(s.waiting, p)
 	*h.out = append(*h.out, engine.Decision{Kind: engine.Unreserve, Pod: p, Reason: reason})
 	s.forget(p, w.node)
+	// The engine frees the node when this Decide returns: no cycle may
+	// run on the engine's nodes before then (Decide defers it).
+	s.released = true
 	s.unreserve(h, p, w.node)
 	s.q.byPod[p.ID] = w.qp
 	s.q.addUnschedulable(w.qp, h.now, pluginGang)
+	if s.gangEpoch != w.epoch {
+		// A pod event the gang plugins register for happened while the
+		// pod waited (it was in flight): upstream's in-flight events send
+		// it to backoffQ instead of unschedulablePods.
+		s.q.activeOrBackoff(w.qp, h.now)
+	}
+	s.forgotten(h.now)
+}
+
+// forgotten requeues what a forgotten assumed pod may help (upstream
+// handleBindingCycleError and the Permit rejection of schedulingCycle:
+// forgetting an assumed pod is an AssignedPodDelete event, and the
+// forgotten pod itself is not moved; its rejectors are the gang
+// plugins', whose hints do not register pod deletions).
+func (s *Scheduler) forgotten(now float64) {
+	q := &s.q
+	for qp := q.head; qp != nil; {
+		next := qp.next
+		if qp.rejectors == 0 || qp.rejectors&pluginNodeResourcesFit != 0 {
+			q.activeOrBackoff(qp, now)
+		}
+		qp = next
+	}
 }
 
 // Activate moves a pending pod to activeQ (upstream PodsToActivate).
@@ -163,6 +190,7 @@ type waitingPod struct {
 	deadline float64
 	timeout  float64
 	plugin   string // the plugin that made it wait
+	epoch    uint64 // Scheduler.gangEpoch when it started waiting
 }
 
 // WithPlugins returns the scheduler running the out-of-tree plugins.
@@ -277,7 +305,11 @@ func (s *Scheduler) expireWaiting(h *Handle) {
 		if !ok {
 			continue // rejected with an earlier pod of its group
 		}
-		h.Reject(p, fmt.Sprintf("rejected due to timeout after waiting %gs at plugin %s", w.timeout, w.plugin))
+		// Upstream's FitError of a pod rejected in WaitOnPermit: one
+		// node (its host), the plugin's timeout status, the wait as a
+		// time.Duration prints it ("1m0s").
+		wait := time.Duration(w.timeout * float64(time.Second))
+		h.Reject(p, fmt.Sprintf("0/1 nodes are available: 1 rejected due to timeout after waiting %v at plugin %s.", wait, w.plugin))
 	}
 }
 

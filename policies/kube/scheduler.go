@@ -92,6 +92,14 @@ type Scheduler struct {
 	permitTimer float64                     // time of the pending tagPermit timer (NaN: none)
 	h           Handle
 	buf         []engine.Decision // decisions made through the Handle
+	// released: a waiting pod was rejected in this Decide; the engine
+	// frees its node only when Decide returns, so the cycle waits for a
+	// timer at the same instant.
+	released bool
+	// gangEpoch counts the instants with pod events the gang plugins
+	// register for (a pod added or deleted), to tell a waiting pod
+	// whether one happened while it waited (in-flight events).
+	gangEpoch uint64
 
 	noFailAhead bool // tests: one failed cycle per Decide, as without failAhead
 }
@@ -205,6 +213,10 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 		}
 	}
 	if h != nil {
+		s.released = false
+		if podAdded || podDeleted {
+			s.gangEpoch++
+		}
 		s.expireWaiting(h)
 		out = s.buf
 		if podAdded || podDeleted {
@@ -226,7 +238,7 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 	clear(changed)
 	clear(before)
 	s.changed, s.before = changed[:0], before[:0]
-	if !s.cycleTimer && s.q.active.len() > 0 && now >= s.busyUntil {
+	if !s.cycleTimer && s.q.active.len() > 0 && now >= s.busyUntil && !s.released {
 		out = s.scheduleOne(now, c, out)
 		if last := len(out) - 1; out[last].Kind == engine.Unschedulable {
 			out = s.failAhead(now, c, out)
@@ -290,13 +302,14 @@ func (s *Scheduler) permitCycle(now float64, qp *queuedPod, h *Handle, host *eng
 		s.buf = append(s.buf, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
 	case Wait:
 		at := s.busyUntil
-		s.waiting[p] = &waitingPod{qp: qp, node: host, deadline: at + timeout, timeout: timeout, plugin: by}
+		s.waiting[p] = &waitingPod{qp: qp, node: host, deadline: at + timeout, timeout: timeout, plugin: by, epoch: s.gangEpoch}
 		s.buf = append(s.buf, engine.Decision{Kind: engine.Assume, Pod: p, Node: host})
 	default:
 		s.stats.Unschedulable++
 		s.forget(p, host)
 		s.unreserve(h, p, host)
 		s.q.addUnschedulable(qp, s.busyUntil, pluginGang)
+		s.forgotten(s.busyUntil)
 		s.buf = append(s.buf, engine.Decision{Kind: engine.Unschedulable, Pod: p, Reason: st.Reason})
 	}
 	return s.buf
