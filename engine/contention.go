@@ -42,9 +42,9 @@ type ContendedRunModel interface {
 // full speed (bytes per second, averaged over the run), with the
 // resources' capacities. A zero demand leaves the resource out. When
 // jobs declare different capacities for one resource, the smallest
-// declared so far is used, but never less than what one job asks of
-// it: a job alone runs as fast as alone (its run time alone already
-// prices its own ranks' sharing).
+// declared so far is used. A demand above the capacity counts as the
+// capacity: a job alone runs as fast as alone (its run time alone
+// already prices its own ranks' sharing).
 type NodeDemand struct {
 	// Memory is the bytes per second the job's ranks on the node stream
 	// through its memory; MemoryCapacity the node's memory bandwidth.
@@ -159,10 +159,10 @@ func (e *Engine) contend(j *Job, pl []NodeShare, alone RunResult, now float64) (
 		}
 		n := pl[i].Node.Index
 		if nd.Memory > 0 {
-			add(c.link(&c.mem[n], resMemory, n, max(nd.MemoryCapacity, nd.Memory)), nd.Memory)
+			add(c.link(&c.mem[n], resMemory, n, nd.MemoryCapacity), nd.Memory)
 		}
 		if nd.Network > 0 {
-			add(c.link(&c.nic[n], resNetwork, n, max(nd.NetworkCapacity, nd.Network)), nd.Network)
+			add(c.link(&c.nic[n], resNetwork, n, nd.NetworkCapacity), nd.Network)
 		}
 		if nd.Uplink > 0 && nd.Leaf >= 0 {
 			l, ok := c.up[nd.Leaf]
@@ -175,9 +175,7 @@ func (e *Engine) contend(j *Job, pl []NodeShare, alone RunResult, now float64) (
 		}
 	}
 	for k, l := range links {
-		if c.kind[l] == resUplink && c.sys.Capacity(l) < coef[k] {
-			c.sys.SetCapacity(l, coef[k]) // one job alone runs at full speed
-		}
+		coef[k] = min(coef[k], c.sys.Capacity(l)) // alone, a job runs at full speed
 	}
 	c.links, c.coef = links, coef
 	if len(links) == 0 {

@@ -42,6 +42,12 @@ type Cost struct {
 	// when the ranks are equivalent, an upper bound otherwise).
 	InterBytes float64
 	IntraBytes float64
+	// NodeInterBytes is what the busiest node sends over its link (or
+	// receives, whichever is more): per round its inter-node messages
+	// times their size, summed over rounds. It is the node's share of
+	// the link the pricing already charges, and what the job asks of
+	// a NIC it shares with other jobs.
+	NodeInterBytes float64
 	// CPUSeconds is the node CPU time per rank that the inter-node path
 	// burns outside the application (Inter.NodeCPUPerByte on every byte
 	// sent and received; a rank is taken to receive what it sends, so
@@ -575,6 +581,7 @@ func (e *evaluator) run(r round, times int) {
 	e.cost.Seconds += t * float64(times)
 	e.cost.Steps += times
 	e.cost.InterBytes += r.bytes * float64(s.perRankInter*times)
+	e.cost.NodeInterBytes += r.bytes * float64(max(s.maxOut, s.maxIn)*times)
 	e.cost.IntraBytes += r.bytes * float64(s.perRankIntra*times)
 }
 

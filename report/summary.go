@@ -155,8 +155,8 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 			}
 			b.WriteString("\n")
 		}
-		b.WriteString("  (each run time is priced once, when the job starts, from its own placement;\n")
-		b.WriteString("   jobs sharing nodes or links do not slow each other in this version)\n")
+		b.WriteString("  (jobs sharing a node's memory bandwidth or link, or a leaf's uplink, slow each other:\n")
+		b.WriteString("   the phase contention is the time their neighbours added; see Contention events)\n")
 	}
 
 	u := s.Utilisation

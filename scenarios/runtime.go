@@ -447,30 +447,10 @@ type appRun struct {
 	perPod int
 }
 
-// RunTime builds the model's environment from the placement and prices
-// the run: ranks per node are pods × ranks per pod, the node shape is
-// the first node's (cores from its allocatable CPU, memory bandwidth
-// and core speed from its pool).
+// RunTime builds the model's environment from the placement (env) and
+// prices the run.
 func (a *appRun) RunTime(pl []engine.NodeShare) (engine.RunResult, error) {
-	rpn := make([]int, len(pl))
-	ppn := make([]int, len(pl))
-	ranks := 0
-	for i, s := range pl {
-		ppn[i] = s.Pods
-		rpn[i] = s.Pods * a.perPod
-		ranks += rpn[i]
-	}
-	n := pl[0].Node
-	pool := a.pools[n.Pool]
-	node := apps.Node{Cores: int(n.Allocatable.MilliCPU / 1000), MemoryBandwidth: pool.MemoryBandwidth, Speed: pool.CoreSpeed}
-	if node.MemoryBandwidth == 0 {
-		node.MemoryBandwidth = a.fit.Node.MemoryBandwidth
-	}
-	env := &apps.Env{
-		Fabric: a.fabric, Placement: network.Placement{RanksPerNode: rpn}, Node: node,
-		CPUQuota: a.spec.CPUQuota, PodsPerNode: ppn,
-		BackgroundLoad: a.bg.Load, BackgroundBurst: a.bg.Burst,
-	}
+	env, ranks := a.env(pl)
 	m, err := a.model(ranks)
 	if err != nil {
 		return engine.RunResult{}, err

@@ -137,6 +137,8 @@ func (m *AMG) RunTime(env *Env) (Result, error) {
 			InterBytes:  times * c.interBytes,
 			Syncs:       times * c.syncs,
 			MemoryBytes: times * rows * s.Bytes,
+
+			NodeInterBytes: times * c.nodeBytes,
 		}
 	}
 	iters := float64(m.Iterations)

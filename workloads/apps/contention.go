@@ -5,21 +5,22 @@ import (
 	"math"
 )
 
-// Traffic is what one rank of a run moves over the whole run: bytes
-// streamed through its node's memory (the bytes behind the models'
+// Traffic is what a run moves over the whole run: the bytes one rank
+// streams through its node's memory (the bytes behind the models'
 // memory-bandwidth terms: AMG's per-row bytes, training's per-sample
-// bytes, a pattern's memory bytes) and bytes sent to ranks on other
-// nodes (the InterBytes of every collective and halo exchange the
-// fabric priced; it receives as much). LAMMPS and QMCPACK have no
-// memory term in their fits: they stream nothing here.
+// bytes, a pattern's memory bytes), and the bytes the busiest node
+// sends to other nodes (network.Cost.NodeInterBytes of every
+// collective and halo exchange the fabric priced: the node's messages
+// on its link, each way). LAMMPS and QMCPACK have no memory term in
+// their fits: they stream nothing here.
 type Traffic struct {
-	MemoryBytes float64
-	InterBytes  float64
+	MemoryBytes    float64 // per rank
+	NodeInterBytes float64 // per node
 }
 
 func (t *Traffic) add(w Work) {
 	t.MemoryBytes += w.MemoryBytes
-	t.InterBytes += w.InterBytes
+	t.NodeInterBytes += w.NodeInterBytes
 }
 
 // NodeDemand is what a run asks of one node's shared resources at
@@ -32,7 +33,10 @@ type NodeDemand struct {
 
 // Demand prices m in env, as RunTime does, and says what the run asks
 // of each node of the placement (in order) at full speed: each rank's
-// Traffic over the run time, times the node's ranks. Nothing here is
+// memory Traffic over the run time, times the node's ranks, and the
+// busiest node's network Traffic over the run time (every node is
+// given the busiest's: an upper bound on a placement that is not
+// uniform). Nothing here is
 // fitted to jobs sharing nodes: the bytes are those the single-job fit
 // already prices (a node's memory bandwidth B and the fabric's
 // collectives), so what a neighbour does to the run is a prediction.
@@ -55,7 +59,7 @@ func Demand(m Model, env *Env) (Result, []NodeDemand, error) {
 		return res, d, nil
 	}
 	for i, r := range e.Placement.RanksPerNode {
-		d[i] = NodeDemand{Memory: float64(r) * tr.MemoryBytes / res.Seconds, Network: float64(r) * tr.InterBytes / res.Seconds}
+		d[i] = NodeDemand{Memory: float64(r) * tr.MemoryBytes / res.Seconds, Network: tr.NodeInterBytes / res.Seconds}
 	}
 	return res, d, nil
 }

@@ -60,10 +60,10 @@ func TestDemandNetworkFromCollectives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ar.InterBytes <= 0 {
+	if ar.NodeInterBytes <= 0 {
 		t.Fatalf("allreduce sends nothing between nodes: %+v", ar)
 	}
-	want := 8 * 100 * ar.InterBytes / res.Seconds
+	want := 100 * ar.NodeInterBytes / res.Seconds
 	for i := range d {
 		if !near(d[i].Network, want, 1e-12) {
 			t.Errorf("node %d: network demand %.6g B/s, want %.6g", i, d[i].Network, want)

@@ -165,6 +165,9 @@ type Work struct {
 	// MemoryBytes is what one rank streams through the node's memory in
 	// the phase (the bytes behind its memory-bandwidth term).
 	MemoryBytes float64
+	// NodeInterBytes is what the busiest node sends over its link in
+	// the phase (network.Cost.NodeInterBytes of its communication).
+	NodeInterBytes float64
 }
 
 // Contention is the time a phase takes on the placement once the
@@ -261,10 +264,12 @@ func (p *phases) result() Result { return Result{Seconds: p.total, Phases: p.lis
 // comm sums the costs of collectives called times times each.
 type comm struct {
 	seconds, interBytes, syncs float64
+	nodeBytes                  float64 // the busiest node's inter-node bytes
 }
 
 func (c *comm) add(cost network.Cost, times float64) {
 	c.seconds += cost.Seconds * times
 	c.interBytes += cost.InterBytes * times
+	c.nodeBytes += cost.NodeInterBytes * times
 	c.syncs += times
 }

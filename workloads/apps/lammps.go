@@ -321,6 +321,8 @@ func (m *LAMMPS) RunTime(env *Env) (Result, error) {
 		Seconds:    setup + loop,
 		InterBytes: (steps + p.SetupSteps) * (qeq.interBytes + step.interBytes + thermo.interBytes),
 		Syncs:      (steps + p.SetupSteps) * (qeq.syncs + step.syncs + thermo.syncs),
+
+		NodeInterBytes: (steps + p.SetupSteps) * (qeq.nodeBytes + step.nodeBytes + thermo.nodeBytes),
 	}
 	t := env.Contention(w)
 	f := 1.0

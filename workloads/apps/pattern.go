@@ -120,7 +120,7 @@ func (m *Pattern) RunTime(env *Env) (Result, error) {
 		if name == "" {
 			name = fmt.Sprintf("phase%d", i)
 		}
-		ph.add(name, Work{Seconds: n * (compute + c.seconds), InterBytes: n * c.interBytes, Syncs: n * c.syncs, MemoryBytes: n * x.MemoryBytes})
+		ph.add(name, Work{Seconds: n * (compute + c.seconds), InterBytes: n * c.interBytes, Syncs: n * c.syncs, MemoryBytes: n * x.MemoryBytes, NodeInterBytes: n * c.nodeBytes})
 	}
 	return ph.result(), nil
 }

@@ -91,6 +91,7 @@ func (m *QMCPACK) RunTime(env *Env) (Result, error) {
 		}
 		init.Seconds += p.TableBroadcasts * bc.Seconds
 		init.InterBytes += p.TableBroadcasts * bc.InterBytes
+		init.NodeInterBytes += p.TableBroadcasts * bc.NodeInterBytes
 		init.Syncs += p.TableBroadcasts
 	}
 	ph.add("init", init)
@@ -116,6 +117,8 @@ func (m *QMCPACK) RunTime(env *Env) (Result, error) {
 			Seconds:    steps*(p.StepSeconds+walkers*p.WalkerStepSeconds)/speed + c.seconds,
 			InterBytes: c.interBytes,
 			Syncs:      c.syncs,
+
+			NodeInterBytes: c.nodeBytes,
 		})
 	}
 	return ph.result(), nil

@@ -89,6 +89,6 @@ func (m *Training) RunTime(env *Env) (Result, error) {
 	ph := phases{env: env}
 	ph.add("startup", Work{Seconds: p.StartupSeconds / env.Node.speed()})
 	ph.add("compute", Work{Seconds: steps * compute, MemoryBytes: steps * b * p.SampleBytes})
-	ph.add("allreduce", Work{Seconds: steps * (ar.Seconds - hidden), InterBytes: steps * ar.InterBytes, Syncs: steps})
+	ph.add("allreduce", Work{Seconds: steps * (ar.Seconds - hidden), InterBytes: steps * ar.InterBytes, Syncs: steps, NodeInterBytes: steps * ar.NodeInterBytes})
 	return ph.result(), nil
 }
