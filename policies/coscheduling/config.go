@@ -48,13 +48,13 @@ func (a *Args) check(chk policies.Checker) error {
 		{"permitWaitingTimeSeconds", a.PermitWaitingTimeSeconds},
 		{"podGroupBackoffSeconds", a.PodGroupBackoffSeconds},
 	} {
-		if f.x < 0 || f.x > policies.MaxSeconds {
-			return &policies.FieldError{Field: f.name, Msg: fmt.Sprintf("must be between 0 and %g s, got %d", float64(policies.MaxSeconds), f.x)}
-		}
 		if chk != nil {
 			if err := chk.Seconds(f.name, float64(f.x)); err != nil {
 				return err
 			}
+		}
+		if f.x < 0 || f.x > policies.MaxSeconds {
+			return &policies.FieldError{Field: f.name, Msg: fmt.Sprintf("must be between 0 and %g s, got %d", float64(policies.MaxSeconds), f.x)}
 		}
 	}
 	if a.PodGroupRejectPercentage < 0 || a.PodGroupRejectPercentage > 100 {

@@ -57,7 +57,8 @@ type QueuedPodInfo struct {
 	Timestamp, InitialAttemptTimestamp float64
 }
 
-// QueueSortPlugin replaces activeQ's order (PrioritySort).
+// QueueSortPlugin replaces activeQ's order (PrioritySort). Less must
+// not keep the QueuedPodInfo pointers it is given (they are reused).
 type QueueSortPlugin interface {
 	Plugin
 	Less(a, b *QueuedPodInfo) bool
@@ -131,7 +132,7 @@ func (h *Handle) Allow(p *engine.Pod) {
 	if !ok {
 		return
 	}
-	delete(s.waiting, p)
+	s.unwait(p, w)
 	s.q.done(w.qp)
 	delay := s.bucket.Reserve(max(h.now, s.busyUntil)) + max(s.busyUntil-h.now, 0)
 	*h.out = append(*h.out, engine.Decision{Kind: engine.Allow, Pod: p, Delay: delay})
@@ -146,7 +147,7 @@ func (h *Handle) Reject(p *engine.Pod, reason string) {
 	if !ok {
 		return
 	}
-	delete(s.waiting, p)
+	s.unwait(p, w)
 	*h.out = append(*h.out, engine.Decision{Kind: engine.Unreserve, Pod: p, Reason: reason})
 	s.forget(p, w.node)
 	// The engine frees the node when this Decide returns: no cycle may
@@ -281,9 +282,42 @@ func (s *Scheduler) forget(p *engine.Pod, n *engine.Node) {
 	s.spreadRemove(p, n)
 }
 
+// wait holds p at Permit.
+func (s *Scheduler) wait(p *engine.Pod, w *waitingPod) {
+	s.waiting[p] = w
+	if !s.waitDirty {
+		s.waitMin = min(s.waitMin, w.deadline)
+	}
+}
+
+// unwait ends p's wait.
+func (s *Scheduler) unwait(p *engine.Pod, w *waitingPod) {
+	delete(s.waiting, p)
+	if w.deadline <= s.waitMin {
+		s.waitDirty = true // it may have been the earliest
+	}
+}
+
+// nextPermitDeadline is the earliest deadline of a waiting pod (+Inf if
+// none), kept as pods start waiting and found again, by a scan, after
+// the earliest one stopped.
+func (s *Scheduler) nextPermitDeadline() float64 {
+	if s.waitDirty {
+		d := math.Inf(1)
+		for _, w := range s.waiting {
+			d = min(d, w.deadline)
+		}
+		s.waitMin, s.waitDirty = d, false
+	}
+	return s.waitMin
+}
+
 // expireWaiting rejects the waiting pods whose Permit timeout has
-// passed, in the order they started waiting.
+// passed, in the order their timeouts passed (then pod order).
 func (s *Scheduler) expireWaiting(h *Handle) {
+	if s.nextPermitDeadline() > h.now {
+		return
+	}
 	var due []*engine.Pod
 	for p, w := range s.waiting {
 		if w.deadline <= h.now {
@@ -311,16 +345,6 @@ func (s *Scheduler) expireWaiting(h *Handle) {
 		wait := time.Duration(w.timeout * float64(time.Second))
 		h.Reject(p, fmt.Sprintf("0/1 nodes are available: 1 rejected due to timeout after waiting %v at plugin %s.", wait, w.plugin))
 	}
-}
-
-// nextPermitDeadline is the earliest deadline of a waiting pod (+Inf if
-// none).
-func (s *Scheduler) nextPermitDeadline() float64 {
-	d := math.Inf(1)
-	for _, w := range s.waiting {
-		d = min(d, w.deadline)
-	}
-	return d
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -63,6 +63,9 @@ type podHeap struct {
 	byExpiry bool
 	// sort, if set, is a QueueSort plugin's order (activeQ).
 	sort func(a, b *QueuedPodInfo) bool
+	// ia, ib: what sort is given, reused by every comparison (a
+	// plugin must not keep them).
+	ia, ib QueuedPodInfo
 }
 
 func (h *podHeap) less(a, b *queuedPod) bool {
@@ -73,12 +76,13 @@ func (h *podHeap) less(a, b *queuedPod) bool {
 		return a.seq < b.seq
 	}
 	if h.sort != nil {
-		ia := QueuedPodInfo{Pod: a.pod, Timestamp: a.timestamp, InitialAttemptTimestamp: a.initial}
-		ib := QueuedPodInfo{Pod: b.pod, Timestamp: b.timestamp, InitialAttemptTimestamp: b.initial}
-		if h.sort(&ia, &ib) {
+		ia, ib := &h.ia, &h.ib
+		*ia = QueuedPodInfo{Pod: a.pod, Timestamp: a.timestamp, InitialAttemptTimestamp: a.initial}
+		*ib = QueuedPodInfo{Pod: b.pod, Timestamp: b.timestamp, InitialAttemptTimestamp: b.initial}
+		if h.sort(ia, ib) {
 			return true
 		}
-		if h.sort(&ib, &ia) {
+		if h.sort(ib, ia) {
 			return false
 		}
 		return a.seq < b.seq

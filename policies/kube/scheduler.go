@@ -89,6 +89,8 @@ type Scheduler struct {
 
 	plugins     []Plugin                    // out-of-tree plugins (WithPlugins)
 	waiting     map[*engine.Pod]*waitingPod // pods held at Permit
+	waitMin     float64                     // their earliest deadline (+Inf: none), unless waitDirty
+	waitDirty   bool                        // waitMin must be found again
 	permitTimer float64                     // time of the pending tagPermit timer (NaN: none)
 	h           Handle
 	buf         []engine.Decision // decisions made through the Handle
@@ -132,6 +134,7 @@ func New(cfg Config, streams *engine.Streams) (*Scheduler, error) {
 		spread:      map[*engine.Job]*jobSpread{},
 		waiting:     map[*engine.Pod]*waitingPod{},
 		permitTimer: math.NaN(),
+		waitMin:     math.Inf(1),
 		scoring: w.TaintToleration+w.NodeAffinity+w.NodeResourcesFit+w.PodTopologySpread+
 			w.NodeResourcesBalancedAllocation+w.ImageLocality > 0,
 	}
@@ -302,7 +305,7 @@ func (s *Scheduler) permitCycle(now float64, qp *queuedPod, h *Handle, host *eng
 		s.buf = append(s.buf, engine.Decision{Kind: engine.Bind, Pod: p, Node: host, Delay: delay})
 	case Wait:
 		at := s.busyUntil
-		s.waiting[p] = &waitingPod{qp: qp, node: host, deadline: at + timeout, timeout: timeout, plugin: by, epoch: s.gangEpoch}
+		s.wait(p, &waitingPod{qp: qp, node: host, deadline: at + timeout, timeout: timeout, plugin: by, epoch: s.gangEpoch})
 		s.buf = append(s.buf, engine.Decision{Kind: engine.Assume, Pod: p, Node: host})
 	default:
 		s.stats.Unschedulable++
