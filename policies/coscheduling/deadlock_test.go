@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/engine/enginetest"
 )
 
 // smallClusterGangs: 6 MPI jobs of 6 pods of 2 cores (12 cores each) on 4
@@ -74,5 +75,18 @@ func TestDeadlockUnderKubeCompletesUnderCoscheduling(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDeterministic: the same seed gives the same run, record for record.
+func TestDeterministic(t *testing.T) {
+	dump := func(seed uint64) string {
+		cfg := ecfg(nodes(4, 8000))
+		cfg.Seed = seed
+		res := run(t, cosched(t, DefaultArgs(), seed), cfg, smallClusterGangs()...)
+		return enginetest.Dump(res)
+	}
+	if a, b := dump(1), dump(1); a != b {
+		t.Fatalf("same seed, different runs (%d and %d bytes)", len(a), len(b))
 	}
 }
