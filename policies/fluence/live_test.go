@@ -1,9 +1,11 @@
 package fluence
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/policies/fluxion"
 )
 
 // The engine changes no node during a run yet, so the node side of the
@@ -74,5 +76,54 @@ func TestJobspecFor(t *testing.T) {
 		"version: 9999\nresources:\n- type: slot\n  count: 1\n  label: default\n  with:\n  - type: core\n    count: 1\n"+
 			"attributes:\n  system:\n    duration: 3600\ntasks:\n- command:\n  - \"x\"\n  slot: default\n  count:\n    per_slot: 1\n" {
 		t.Errorf("empty pod: %s", got)
+	}
+}
+
+// The Go matcher's allocation read directly and the R a backend returns
+// read as the sidecar reads it give the same nodes, cores and held
+// vertices, match after match (the parity of the two code paths; the
+// reapi backend takes the second).
+func TestMatchGoSameAsR(t *testing.T) {
+	for _, policy := range []string{"lonode", "hinode", "first", "lonodex"} {
+		ns := nodes(6, 8, 16)
+		for i, n := range ns {
+			n.Index = i
+		}
+		c := &engine.Cluster{Nodes: ns}
+		cfg := with(func(c *Config) { c.Graph = GraphLive; c.Policy = policy })
+		direct := newPlugin(cfg)
+		direct.startOnce(c)
+		viaR := newPlugin(cfg)
+		viaR.startOnce(c)
+		be, err := fluxion.NewGoBackend(viaR.sc.g, fluxion.MatcherOptions{Policy: policy, MatchFormat: fluxion.FormatJGF})
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaR.sc.m, viaR.sc.be = nil, be
+		shapes := []struct {
+			milli, mem int64
+			n          int
+		}{{3000, 2 * gi, 5}, {8000, gi, 2}, {1000, 3 * gi / 2, 7}, {2000, 0, 3}, {8000, 16 * gi, 1}, {4000, gi, 4}}
+		var live [2][]uint64
+		for k, sh := range shapes {
+			js := jobspecFor(tmpl(sh.milli, sh.mem, 1), sh.n, "g")
+			var got [2]string
+			for i, pl := range []*Plugin{direct, viaR} {
+				id, alloc, err := pl.sc.match(js)
+				got[i] = fmt.Sprint(id, alloc, err, pl.sc.jobHeld[id])
+				if err == nil {
+					live[i] = append(live[i], id)
+				}
+				if k%3 == 2 && len(live[i]) > 0 { // free the oldest now and then
+					if err := pl.sc.cancel(live[i][0]); err != nil {
+						t.Fatal(err)
+					}
+					live[i] = live[i][1:]
+				}
+			}
+			if got[0] != got[1] {
+				t.Errorf("%s, match %d:\ndirect %s\nvia R  %s", policy, k, got[0], got[1])
+			}
+		}
 	}
 }

@@ -19,7 +19,11 @@ import (
 type sidecar struct {
 	cfg *Config
 	g   *fluxion.Graph
-	be  fluxion.Backend
+	// m is the pure-Go matcher, used directly (backend go); be is any
+	// other backend, spoken to in bytes as the sidecar speaks to
+	// libreapi_cli, its R read as the sidecar reads it.
+	m  *fluxion.Matcher
+	be fluxion.Backend
 	// err is why the sidecar could not start; every match then fails
 	// with it (the real sidecar logs the error and answers nothing).
 	err error
@@ -73,7 +77,7 @@ func (s *sidecar) start(c *engine.Cluster) {
 	mo := fluxion.MatcherOptions{Policy: s.cfg.Policy, MatchFormat: fluxion.FormatJGF}
 	switch s.cfg.Backend {
 	case fluxion.BackendGo:
-		s.be, err = fluxion.NewGoBackend(g, mo)
+		s.m, err = fluxion.NewMatcher(g, mo)
 	default:
 		var buf bytes.Buffer
 		if err = g.WriteJGF(&buf); err == nil {
@@ -131,15 +135,94 @@ type nodeAlloc struct {
 	cores int
 }
 
+func (a nodeAlloc) String() string { return a.node.Name + ":" + strconv.Itoa(a.cores) }
+
 // match asks Fluxion for one MATCH_ALLOCATE of the jobspec (at time 0:
-// the cli has no clock, and the Go backend is asked the same way, so
-// duration 3600 never expires anything) and reads the R: the nodes in
-// the order their vertices appear, each with the cores listed before it
-// (R is emitted children first).
+// the cli has no clock, and the Go matcher is asked the same way, so
+// duration 3600 never expires anything) and returns the allocation's
+// nodes in R order, each with its cores (utils.ParseAllocResult).
 func (s *sidecar) match(jobspec []byte) (uint64, []nodeAlloc, error) {
 	if s.err != nil {
 		return 0, nil, s.err
 	}
+	var (
+		id    uint64
+		out   []nodeAlloc
+		held  []fluxion.VertexID
+		heldP *[]fluxion.VertexID // the leaves held, kept for the live graph
+		err   error
+	)
+	if s.live {
+		heldP = &held
+	}
+	if s.m != nil {
+		id, out, err = s.matchGo(jobspec, heldP)
+	} else {
+		id, out, err = s.matchR(jobspec, heldP)
+	}
+	if err != nil {
+		return id, nil, err
+	}
+	if s.live {
+		for _, v := range held {
+			s.holder[v] = id
+		}
+		s.jobHeld[id] = held
+		ix := make([]int, len(out))
+		for i, a := range out {
+			ix[i] = a.node.Index
+			s.dirty[a.node.Index] = true
+		}
+		s.jobNodes[id] = ix
+	}
+	return id, out, nil
+}
+
+// matchGo runs the match on the Go matcher and reads the allocation
+// directly: the nodes in pre-order of the allocated vertices, which is
+// the order of the node vertices in R (R lists a node after its
+// children, and each node's subtree before the next node's), with the
+// cores under each.
+func (s *sidecar) matchGo(jobspec []byte, held *[]fluxion.VertexID) (uint64, []nodeAlloc, error) {
+	js, err := fluxion.ParseJobspec(jobspec, "jobspec")
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := s.m.Match(fluxion.MatchAllocate, js, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out []nodeAlloc
+	last := fluxion.NoVertex
+	for _, av := range a.Vertices {
+		v := s.g.Vertex(av.ID)
+		k, leaf := kindOf[v.Type]
+		if !leaf {
+			continue
+		}
+		if held != nil {
+			*held = append(*held, av.ID)
+		}
+		nv := s.g.Ancestor(av.ID, "node")
+		if nv != last {
+			n := s.byName[s.g.Vertex(nv).Basename]
+			if n == nil {
+				return a.JobID, nil, fmt.Errorf("fluence sidecar: job %d holds node %q, which the cluster does not have", a.JobID, s.g.Vertex(nv).Basename)
+			}
+			out = append(out, nodeAlloc{node: n})
+			last = nv
+		}
+		if k == kCore {
+			out[len(out)-1].cores++
+		}
+	}
+	return a.JobID, out, nil
+}
+
+// matchR asks a Backend and reads its R (match format jgf) as
+// ParseAllocResult does: walking graph.nodes, counting cores until a
+// node vertex, which is then emitted with the count.
+func (s *sidecar) matchR(jobspec []byte, held *[]fluxion.VertexID) (uint64, []nodeAlloc, error) {
 	res, err := s.be.Match(fluxion.MatchAllocate, jobspec, 0)
 	if err != nil {
 		return 0, nil, err
@@ -159,7 +242,6 @@ func (s *sidecar) match(jobspec []byte) (uint64, []nodeAlloc, error) {
 		return res.JobID, nil, fmt.Errorf("fluence sidecar: reading R of job %d: %w", res.JobID, err)
 	}
 	var out []nodeAlloc
-	var held []fluxion.VertexID
 	cores := 0
 	for _, v := range doc.Graph.Nodes {
 		md := &v.Metadata
@@ -174,25 +256,11 @@ func (s *sidecar) match(jobspec []byte) (uint64, []nodeAlloc, error) {
 			out = append(out, nodeAlloc{node: n, cores: cores})
 			cores = 0
 		}
-		if s.live {
-			if _, ok := kindOf[md.Type]; ok {
-				if id, ok := s.g.Lookup(md.Paths["containment"]); ok {
-					held = append(held, id)
-				}
+		if _, ok := kindOf[md.Type]; ok && held != nil {
+			if id, ok := s.g.Lookup(md.Paths["containment"]); ok {
+				*held = append(*held, id)
 			}
 		}
-	}
-	if s.live {
-		for _, id := range held {
-			s.holder[id] = res.JobID
-		}
-		s.jobHeld[res.JobID] = held
-		ix := make([]int, len(out))
-		for i, a := range out {
-			ix[i] = a.node.Index
-			s.dirty[a.node.Index] = true
-		}
-		s.jobNodes[res.JobID] = ix
 	}
 	return res.JobID, out, nil
 }
@@ -203,7 +271,13 @@ func (s *sidecar) cancel(jobID uint64) error {
 	if s.err != nil {
 		return nil
 	}
-	if err := s.be.Cancel(jobID); err != nil && !errors.Is(err, fluxion.ErrNoJob) {
+	var err error
+	if s.m != nil {
+		err = s.m.Cancel(jobID)
+	} else {
+		err = s.be.Cancel(jobID)
+	}
+	if err != nil && !errors.Is(err, fluxion.ErrNoJob) {
 		return err
 	}
 	if s.live {
@@ -262,7 +336,7 @@ func (s *sidecar) reconcile(c *engine.Cluster) error {
 		}
 		s.dirty[i], s.snap[i], s.snapCord[i] = false, n.Requested, n.Unschedulable
 		if n.Unschedulable != s.nodeDown[i] {
-			if err := s.be.SetStatus(s.g.Vertex(s.nodeVertex[i]).Path, !n.Unschedulable); err != nil {
+			if err := s.setStatus(s.nodeVertex[i], !n.Unschedulable); err != nil {
 				return err
 			}
 			s.nodeDown[i] = n.Unschedulable
@@ -306,7 +380,7 @@ func (s *sidecar) setDown(vs []fluxion.VertexID, want int64) error {
 		if s.down[v] || s.holder[v] != 0 {
 			continue
 		}
-		if err := s.be.SetStatus(s.g.Vertex(v).Path, false); err != nil {
+		if err := s.setStatus(v, false); err != nil {
 			return err
 		}
 		s.down[v] = true
@@ -317,13 +391,25 @@ func (s *sidecar) setDown(vs []fluxion.VertexID, want int64) error {
 		if !s.down[v] {
 			continue
 		}
-		if err := s.be.SetStatus(s.g.Vertex(v).Path, true); err != nil {
+		if err := s.setStatus(v, true); err != nil {
 			return err
 		}
 		s.down[v] = false
 		d--
 	}
 	return nil
+}
+
+// setStatus marks a vertex up or down in Fluxion.
+func (s *sidecar) setStatus(v fluxion.VertexID, up bool) error {
+	if s.m != nil {
+		st := fluxion.StatusDown
+		if up {
+			st = fluxion.StatusUp
+		}
+		return s.g.SetStatusOf(v, st)
+	}
+	return s.be.SetStatus(s.g.Vertex(v).Path, up)
 }
 
 func floorDiv(a, b int64) int64 {
