@@ -110,8 +110,9 @@ func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
 		// Only the PreFilter result's nodes are evaluated, all of them.
 		feasibleIdx := s.feasibleIdx[:0]
 		tainted := false
+		off := s.disabledFilters()
 		for _, node := range st.only {
-			if p, _ := filter(st, node); p == 0 {
+			if filterProfile(st, node, off) == 0 {
 				feasibleIdx = append(feasibleIdx, int32(node.Index))
 				tainted = tainted || len(node.Taints) > 0
 			}
