@@ -349,3 +349,25 @@ func TestDeterministic(t *testing.T) {
 		t.Errorf("two runs differ:\n%s\n%s", a, b)
 	}
 }
+
+// Fluence's graph knows no taints, and its profile disables
+// TaintToleration: a group lands on a node tainted NoSchedule (the
+// launcher nodes of a scenario) as on any other. A NoExecute taint is
+// refused by the kubelet, so the pod pinned there never starts.
+func TestTaintsIgnored(t *testing.T) {
+	for _, tc := range []struct {
+		effect   engine.TaintEffect
+		finished int
+	}{{engine.NoSchedule, 2}, {engine.NoExecute, 0}} {
+		ns := nodes(3, 4, 16)
+		ns[0].Taints = []engine.Taint{{Key: "launcher", Value: "true", Effect: tc.effect}}
+		j := gang("g", 2, tmpl(4000, gi, 10))
+		res := run(t, newFluence(t, DefaultConfig()), ns, j)
+		if res.FinishedPods() != tc.finished {
+			t.Errorf("%s: %d pods finished, want %d (placement %s)", tc.effect, res.FinishedPods(), tc.finished, placement(res))
+		}
+		if tc.finished > 0 && jobPlacement(j) != "node-0 node-1" {
+			t.Errorf("%s: placement %s", tc.effect, jobPlacement(j))
+		}
+	}
+}

@@ -54,6 +54,8 @@ var (
 	_ kube.PermitPlugin     = (*Plugin)(nil)
 	_ kube.UnreservePlugin  = (*Plugin)(nil)
 	_ kube.EventPlugin      = (*Plugin)(nil)
+
+	_ kube.FilterProfilePlugin = (*Plugin)(nil)
 )
 
 func newPlugin(cfg Config) *Plugin {
@@ -68,6 +70,15 @@ func (pl *Plugin) Name() string { return "Fluence" }
 
 // Stats returns the counters so far.
 func (pl *Plugin) Stats() Stats { return pl.stats }
+
+// DisabledFilters implements kube.FilterProfilePlugin: the Helm chart's
+// profile disables every in-tree filter but NodeResourcesFit
+// (values.yaml plugins.disabledAll), so a pod goes to the node Fluxion
+// chose even if it is cordoned or tainted NoSchedule, which the kubelet
+// does not check. NodeAffinity stays: the kubelet checks it at admission.
+func (pl *Plugin) DisabledFilters() []string {
+	return []string{"NodeUnschedulable", "TaintToleration"}
+}
 
 // Err is why the sidecar could not start (nil if it did, or has not yet).
 func (pl *Plugin) Err() error { return pl.sc.err }
