@@ -41,7 +41,8 @@
 //     keep it and the others get none: they stay pending, and each of
 //     their attempts rejects the waiting siblings.
 //   - Filter is kube-scheduler's NodeResourcesFit on the one node named
-//     (the Helm profile keeps it), so a pod whose node is full waits.
+//     (the Helm profile keeps it), so a pod whose node is full waits; a
+//     cordoned node, or one tainted NoSchedule, is not refused.
 //   - Permit as Coscheduling's, with Fluence's hard-coded 300 s timeout;
 //     PostFilter and Unreserve reject the waiting siblings and drop the
 //     permit but leave the Fluxion allocation; the group's next ask
@@ -74,9 +75,12 @@
 //
 // # Where the model differs
 //
-// The Helm profile disables NodeUnschedulable, TaintToleration and
-// NodeAffinity; the model's kube-scheduler still runs them on the node
-// Fluence names. The jobspec's zone variant (a pod label whose key
+// The Helm profile disables every in-tree filter but NodeResourcesFit;
+// the model skips NodeUnschedulable and TaintToleration on the node
+// Fluence names (kube.FilterProfilePlugin) and keeps NodeAffinity and
+// NoExecute taints, which the kubelet checks at admission (a pod the
+// kubelet would reject stays pending instead of failing). The jobspec's
+// zone variant (a pod label whose key
 // contains "jobspec" with value "zone") is not modelled: scenario pods
 // carry no labels. The sidecar's matching time is not simulated time.
 package fluence
