@@ -453,3 +453,38 @@ func ExampleArgs() {
 	fmt.Printf("%+v\n", DefaultArgs())
 	// Output: {PermitWaitingTimeSeconds:60 PodGroupBackoffSeconds:0 PodGroupRejectPercentage:10}
 }
+
+// TestMinMemberBelowSize: a job of 6 pods whose PodGroup needs 4. The
+// first 4 bind together (the 4th's Permit allows the 3 waiting); the 5th
+// then passes Permit at once (5 assigned ≥ 4); the 6th finds no node,
+// and PostFilter, with minMember pods assigned, rejects nothing: it
+// waits in the queue until a node frees (a pod of another job ends at
+// 20 s).
+func TestMinMemberBelowSize(t *testing.T) {
+	blocker := enginetest.Pod("a-blocker", tmpl(1000, 20))
+	g := gang("g", 6, tmpl(1000, 100))
+	g.Group.MinMember = 4
+	tp := &tap{Policy: cosched(t, DefaultArgs(), 1)}
+	res := run(t, tp, ecfg(nodes(1, 6000)), at(0, blocker), at(0, g))
+	if res.Stopped != "" && res.Stopped != "done" {
+		t.Fatalf("stopped %q", res.Stopped)
+	}
+	pods := g.Pods
+	for _, p := range pods[:4] {
+		if p.Assigned != pods[3].Assigned {
+			t.Errorf("%s assigned %g, want with the group's 4th at %g", p.Name, p.Assigned, pods[3].Assigned)
+		}
+	}
+	if firstRecord(res, pods[4], engine.RecWaiting) != nil || !(pods[4].Assigned > pods[3].Assigned) || pods[4].Assigned > 1 {
+		t.Errorf("%s assigned %g (waited: %v), want at once after the group", pods[4].Name, pods[4].Assigned, firstRecord(res, pods[4], engine.RecWaiting) != nil)
+	}
+	if n := len(enginetest.Records(res, -1, engine.RecUnreserved)); n != 0 {
+		t.Errorf("%d pods unreserved, want none", n)
+	}
+	if f := tp.failures(); len(f) == 0 || f[0].pod != pods[5] {
+		t.Errorf("failures %v, want the 6th pod's", f)
+	}
+	if p := pods[5]; !(p.Assigned >= 20) || firstRecord(res, p, engine.RecWaiting) != nil {
+		t.Errorf("%s assigned %g, want after 20 s without waiting at Permit", p.Name, p.Assigned)
+	}
+}
