@@ -162,7 +162,18 @@ func (h *Handle) Reject(p *engine.Pod, reason string) {
 		// it to backoffQ instead of unschedulablePods.
 		s.q.activeOrBackoff(w.qp, h.now)
 	}
-	s.forgotten(h.now)
+	// Forgetting it is an AssignedPodDelete event; the rejections of one
+	// Decide requeue together (the pods they would move are the same).
+	s.forgetMove = true
+}
+
+// flushForgotten runs forgotten once for the waiting pods rejected
+// since the last call.
+func (s *Scheduler) flushForgotten(now float64) {
+	if s.forgetMove {
+		s.forgetMove = false
+		s.forgotten(now)
+	}
 }
 
 // forgotten requeues what a forgotten assumed pod may help (upstream

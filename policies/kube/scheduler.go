@@ -102,6 +102,9 @@ type Scheduler struct {
 	// register for (a pod added or deleted), to tell a waiting pod
 	// whether one happened while it waited (in-flight events).
 	gangEpoch uint64
+	// forgetMove: waiting pods were rejected; their AssignedPodDelete
+	// requeue is pending (flushForgotten).
+	forgetMove bool
 
 	noFailAhead bool // tests: one failed cycle per Decide, as without failAhead
 }
@@ -221,6 +224,7 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 			s.gangEpoch++
 		}
 		s.expireWaiting(h)
+		s.flushForgotten(now)
 		out = s.buf
 		if podAdded || podDeleted {
 			s.requeueGang(now)
@@ -243,6 +247,9 @@ func (s *Scheduler) Decide(now float64, events []engine.Event, c *engine.Cluster
 	s.changed, s.before = changed[:0], before[:0]
 	if !s.cycleTimer && s.q.active.len() > 0 && now >= s.busyUntil && !s.released {
 		out = s.scheduleOne(now, c, out)
+		if h != nil {
+			s.flushForgotten(s.busyUntil) // waiting pods PostFilter or Unreserve rejected
+		}
 		if last := len(out) - 1; out[last].Kind == engine.Unschedulable {
 			out = s.failAhead(now, c, out)
 		}
