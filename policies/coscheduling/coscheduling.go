@@ -17,13 +17,14 @@ const Name = "Coscheduling"
 const namespace = "default"
 
 // Upstream constants: the wait when neither the group nor the args give
-// one (util.DefaultWaitTime), and the default expiration of the
+// one (util.DefaultWaitTime), the default expiration of the
 // permitted-group cache (core.NewPodGroupManager: gocache.New(3s, 3s)),
-// which an entry added with a zero TTL gets.
+// which an entry added with a zero TTL gets, and how a FitError prints a
+// PreFilter rejection (NoNodeAvailableMsg, then the plugin's message).
 const (
 	defaultWaitSeconds    = 60
 	permittedDefaultTTL   = 3
-	preFilterResultFormat = "0/%d nodes are available: %s."
+	fitErrorFormat        = "0/%d nodes are available: %s."
 )
 
 // Plugin is the Coscheduling plugin with its PodGroupManager's state.
@@ -232,7 +233,7 @@ func (pl *Plugin) Less(a, b *kube.QueuedPodInfo) bool {
 // UnschedulableAndUnresolvable with the manager's error, which the
 // FitError prints after the node count.
 func rejected(h *kube.Handle, msg string) kube.Status {
-	return kube.Status{Code: kube.UnschedulableAndUnresolvable, Reason: fmt.Sprintf(preFilterResultFormat, len(h.Cluster().Nodes), msg)}
+	return kube.Status{Code: kube.UnschedulableAndUnresolvable, Reason: fmt.Sprintf(fitErrorFormat, len(h.Cluster().Nodes), msg)}
 }
 
 // PreFilter implements kube.PreFilterPlugin.
