@@ -22,9 +22,9 @@ const namespace = "default"
 // which an entry added with a zero TTL gets, and how a FitError prints a
 // PreFilter rejection (NoNodeAvailableMsg, then the plugin's message).
 const (
-	defaultWaitSeconds    = 60
-	permittedDefaultTTL   = 3
-	fitErrorFormat        = "0/%d nodes are available: %s."
+	defaultWaitSeconds  = 60
+	permittedDefaultTTL = 3
+	fitErrorFormat      = "0/%d nodes are available: %s."
 )
 
 // Plugin is the Coscheduling plugin with its PodGroupManager's state.
