@@ -70,6 +70,11 @@ type contention struct {
 	up   map[int]int32
 	runs map[int]*contendedRun // by job ID, while its pods run
 	slot []*contendedRun       // by flow slot
+	// stale counts finish events in the calendar that a later
+	// generation replaced; the calendar is compacted when they
+	// outnumber the rest.
+	stale int
+	moved int // finishes scheduled or moved (for benchmarks)
 
 	// scratch
 	links []int32
@@ -98,6 +103,7 @@ type contendedRun struct {
 	finish float64
 	ended  bool
 	slowed bool // ran below full speed at some point
+	events int  // finish events of the current generation in the calendar
 }
 
 func (e *Engine) contentionState() *contention {
@@ -216,6 +222,7 @@ func (e *Engine) reprice(links []int32, extra int32, now float64) {
 		}
 		r.rate = x
 		r.gen++
+		c.moved++
 		r.slowed = r.slowed || x < 1
 		left := max(0, 1-r.done)
 		r.finish = now + left*r.alone/x
@@ -223,12 +230,21 @@ func (e *Engine) reprice(links []int32, extra int32, now float64) {
 			r.finish = now + r.alone // exactly the fixed pricing
 		}
 		j := r.job
+		// The first finish is one event per pod, as with the fixed
+		// pricing; a moved finish is one event for the job (its first
+		// running pod's), and the earlier ones go stale.
+		first := r.gen == 1
+		c.stale += r.events
+		r.events = 0
 		for _, q := range j.Pods {
 			if q.Phase != PodRunning {
 				continue
 			}
 			q.RunTime = r.finish - j.Started
-			e.push(item{t: r.finish, kind: evFinish, id: int32(q.ID), tag: r.gen})
+			if first || r.events == 0 {
+				e.push(item{t: r.finish, kind: evFinish, id: int32(q.ID), tag: r.gen})
+				r.events++
+			}
 		}
 		if e.recording() && (r.slowed || left < 1) {
 			e.emit(Record{T: now, Kind: RecContention, Job: j.ID, Pod: -1, Node: -1,
@@ -237,6 +253,7 @@ func (e *Engine) reprice(links []int32, extra int32, now float64) {
 	}
 	clear(batch)
 	c.batch = batch[:0]
+	e.compact()
 }
 
 // bottleneck names the full resource that holds run r back.
@@ -263,14 +280,83 @@ func (e *Engine) bottleneck(r *contendedRun) string {
 	return "no full resource"
 }
 
-// finishDue reports whether a finish event of generation gen is still
-// p's job's finish (its rate has not changed since it was scheduled).
-func (e *Engine) finishDue(p *Pod, gen int64) bool {
-	if e.contention == nil {
-		return false
+// contendedFinish handles a finish event of generation gen of pod p's
+// job: nothing if the job's rate changed since (a later finish is
+// scheduled), pod p's finish for a first generation (one event a pod),
+// every running pod's, in pod order, for a later one (one event for the
+// job).
+func (e *Engine) contendedFinish(p *Pod, gen int64, now float64) {
+	c := e.contention
+	var r *contendedRun
+	if c != nil {
+		r = c.runs[p.Job.ID]
 	}
-	r := e.contention.runs[p.Job.ID]
-	return r != nil && r.gen == gen
+	if r == nil || r.gen != gen || p.Phase != PodRunning {
+		if c != nil && c.stale > 0 {
+			c.stale--
+		}
+		return
+	}
+	if gen == 1 {
+		e.finishPod(p, now)
+		return
+	}
+	for _, q := range p.Job.Pods {
+		if q.Phase == PodRunning && e.err == nil {
+			e.finishPod(q, now)
+		}
+	}
+}
+
+// compact drops stale finish events from the calendar once they
+// outnumber the live ones (the order of the rest is kept: it is by
+// time and insertion sequence).
+func (e *Engine) compact() {
+	c := e.contention
+	if c.stale < 1<<14 || 2*c.stale < len(e.cal.items) {
+		return
+	}
+	kept := e.cal.items[:0]
+	for _, it := range e.cal.items {
+		if it.kind == evFinish && it.tag != 0 {
+			r := c.runs[e.pods[it.id].Job.ID]
+			if r == nil || r.gen != it.tag {
+				continue
+			}
+		}
+		kept = append(kept, it)
+	}
+	clear(e.cal.items[len(kept):])
+	e.cal.items = kept
+	for i := (len(kept) - 2) / 4; i >= 0; i-- {
+		e.cal.down(i)
+	}
+	c.stale = 0
+}
+
+// down sifts item i of the 4-ary heap down.
+func (c *calendar) down(i int) {
+	items := c.items
+	n := len(items)
+	x := items[i]
+	for {
+		first := 4*i + 1
+		if first >= n {
+			break
+		}
+		m := first
+		for k := first + 1; k < min(first+4, n); k++ {
+			if before(&items[k], &items[m]) {
+				m = k
+			}
+		}
+		if !before(&items[m], &x) {
+			break
+		}
+		items[i] = items[m]
+		i = m
+	}
+	items[i] = x
 }
 
 // contendedEnd is called when one of job j's pods has finished: the

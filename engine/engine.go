@@ -383,11 +383,11 @@ func (e *Engine) dispatch(it item) {
 		p.step++
 		e.kubeletSync(p, now)
 	case evFinish:
-		p := e.pods[it.id]
-		if it.tag != 0 && !e.finishDue(p, it.tag) {
-			return // the job's rate changed since: a later finish is scheduled
+		if it.tag != 0 { // a job run by progress (contention.go)
+			e.contendedFinish(e.pods[it.id], it.tag, now)
+			return
 		}
-		e.finishPod(p, now)
+		e.finishPod(e.pods[it.id], now)
 	case evReady:
 		p := e.pods[it.id]
 		if p.Phase != PodRunning {

@@ -60,7 +60,8 @@ type link struct {
 	n        int32   // unfrozen flows
 	odd      int32   // flows crossing with a coefficient other than 1
 	capacity float64
-	flows    []int32 // slots of the flows crossing the link
+	flows    []int32   // slots of the flows crossing the link
+	coefs    []float64 // their coefficients on it
 	mark     uint32
 }
 
@@ -160,6 +161,7 @@ func (s *System) Add(links []int32, coef []float64, bound float64) int32 {
 			}
 		}
 		lk.flows = append(lk.flows, f)
+		lk.coefs = append(lk.coefs, c)
 	}
 	s.coef[f], s.pos[f] = fc, fp
 	s.live++
@@ -190,6 +192,7 @@ func (s *System) Remove(f int32) {
 		if i != last {
 			moved := lk.flows[last]
 			lk.flows[i] = moved
+			lk.coefs[i] = lk.coefs[last]
 			for j, ml := range s.flows[moved].links {
 				if ml == l {
 					s.pos[moved][j] = i
@@ -198,6 +201,7 @@ func (s *System) Remove(f int32) {
 			}
 		}
 		lk.flows = lk.flows[:last]
+		lk.coefs = lk.coefs[:last]
 	}
 	fl.alive = false
 	s.live--
@@ -223,9 +227,10 @@ func (s *System) Rate(f int32) float64 { return s.flows[f].rate }
 // Load is what link l's flows use of it at their current rates
 // (Σ coefficient·rate).
 func (s *System) Load(l int32) float64 {
+	lk := &s.links[l]
 	sum := 0.0
-	for _, f := range s.links[l].flows {
-		sum += s.coefOn(f, l) * s.flows[f].rate
+	for k, f := range lk.flows {
+		sum += lk.coefs[k] * s.flows[f].rate
 	}
 	return sum
 }
@@ -343,8 +348,8 @@ func (s *System) Solve(flows, links []int32) {
 		}
 		if lk.odd > 0 {
 			lk.weight = 0
-			for _, f := range lk.flows {
-				lk.weight += s.coefOn(f, l)
+			for _, c := range lk.coefs {
+				lk.weight += c
 			}
 		}
 		h = append(h, entry{level: lk.left / lk.sum(), id: l})
@@ -372,9 +377,9 @@ func (s *System) Solve(flows, links []int32) {
 		}
 		if lk.odd > 0 && !(lk.weight > 0) { // rounding ate the coefficients' sum
 			lk.weight = 0
-			for _, f := range lk.flows {
+			for k, f := range lk.flows {
 				if !s.flows[f].frozen {
-					lk.weight += s.coefOn(f, e.id)
+					lk.weight += lk.coefs[k]
 				}
 			}
 		}
@@ -427,19 +432,6 @@ func (s *System) freeze(f int32, rate float64, at int32) {
 			o.weight -= c
 		}
 	}
-}
-
-func (s *System) coefOn(f, l int32) float64 {
-	fc := s.coef[f]
-	if len(fc) == 0 {
-		return 1
-	}
-	for k, x := range s.flows[f].links {
-		if x == l {
-			return fc[k]
-		}
-	}
-	return 0
 }
 
 // entry is a link (id ≥ 0) at its fair level, or a flow's bound (id =
