@@ -17,6 +17,7 @@ import (
 type memModel struct {
 	alone, perPod, bw float64
 	net, link         float64
+	up, upCap         float64 // per pod, leaf 0's uplink
 }
 
 func (m *memModel) RunTime(pl []engine.NodeShare) (engine.RunResult, error) {
@@ -28,6 +29,9 @@ func (m *memModel) Demand(pl []engine.NodeShare, alone engine.RunResult) ([]engi
 	for i, s := range pl {
 		d[i] = engine.NodeDemand{Memory: m.perPod * float64(s.Pods), MemoryCapacity: m.bw, Leaf: -1,
 			Network: m.net * float64(s.Pods), NetworkCapacity: m.link}
+		if m.up > 0 {
+			d[i].Leaf, d[i].Uplink, d[i].UplinkCapacity = 0, m.up*float64(s.Pods), m.upCap
+		}
 	}
 	return d, nil
 }
@@ -204,4 +208,27 @@ func TestContentionErrors(t *testing.T) {
 	nodes := enginetest.Nodes(1, engine.Resources{MilliCPU: 4000, Memory: 16 * engine.GiB, Pods: 110})
 	_, err := tryRun(t, enginetest.ExactConfig(nodes), &enginetest.FirstFit{}, at(0, mpiJob("a", 1, &memModel{alone: 10, perPod: 1e9, bw: 0})))
 	wantErr(t, err, "job a: node node-0: memory demand 1e+09 B/s of capacity 0 B/s")
+}
+
+// TestContentionUplink: two jobs on different nodes of one leaf share
+// nothing but the leaf's uplink, which their traffic leaving the leaf
+// oversubscribes: both run at capacity over the sum of their demands.
+func TestContentionUplink(t *testing.T) {
+	nodes := enginetest.Nodes(2, engine.Resources{MilliCPU: 1000, Memory: 16 * engine.GiB, Pods: 110})
+	a := &memModel{alone: 100, perPod: 1e9, bw: 100e9, net: 9e9, link: 12.5e9, up: 8e9, upCap: 10e9}
+	b := &memModel{alone: 100, perPod: 1e9, bw: 100e9, net: 9e9, link: 12.5e9, up: 8e9, upCap: 10e9}
+	res := runToEnd(t, enginetest.ExactConfig(nodes), &enginetest.FirstFit{}, at(0, mpiJob("a", 1, a)), at(0, mpiJob("b", 1, b)))
+	ja, jb := res.Jobs[0], res.Jobs[1]
+	if ja.Pods[0].Node == jb.Pods[0].Node {
+		t.Fatal("the jobs share a node; the case needs them apart")
+	}
+	x := 10e9 / 16e9
+	s := max(ja.Started, jb.Started)
+	first := min(ja.Started, jb.Started)
+	// The first runs alone until the second starts, then both at x.
+	fFirst := s + (1-(s-first)/100)*100/x
+	near(t, "first finished", min(ja.Finished, jb.Finished), fFirst)
+	if !strings.Contains(fmt.Sprint(res.Records), "uplink of leaf 0, 10 GB/s shared by 2 jobs") {
+		t.Error("no record names the uplink as the bottleneck")
+	}
 }

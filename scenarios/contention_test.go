@@ -1,11 +1,13 @@
 package scenarios
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/engine/enginetest"
+	"github.com/convergesim/converge/network"
 )
 
 func runColocation(t *testing.T) *engine.Result {
@@ -40,7 +42,7 @@ func jobNamed(t *testing.T, res *engine.Result, name string) *engine.Job {
 }
 
 // TestColocationTrio: three AMG jobs of 32 ranks a node on the same two
-// nodes, 30 s apart. Two fit the nodes' memory bandwidth (they run as
+// nodes, 5 s apart. Two fit the nodes' memory bandwidth (they run as
 // fast as alone); the third's start slows all three to B/(3·d), d the
 // memory each asks at full speed (its single-job fit's bytes over its
 // time alone); the first's end gives the others full speed back. The
@@ -109,5 +111,52 @@ func TestColocationTrio(t *testing.T) {
 func TestColocationDeterministic(t *testing.T) {
 	if a, b := enginetest.Dump(runColocation(t)), enginetest.Dump(runColocation(t)); a != b {
 		t.Error("two runs of colocation.yaml differ")
+	}
+}
+
+// TestDemandUplink: on a two-level tree, the part of a node's traffic
+// that leaves its leaf is the share of the job's other ranks outside
+// it, against the leaf's uplink (nodes per leaf × line rate /
+// oversubscription); a job inside one leaf asks nothing of an uplink.
+func TestDemandUplink(t *testing.T) {
+	sc, err := Load("colocation.yaml", Overrides{IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := sc.runModel(0, "efa", sc.Workloads[0].template()).(*appRun)
+	var pl []engine.NodeShare
+	for i := range 3 {
+		pl = append(pl, engine.NodeShare{Node: &engine.Node{Name: fmt.Sprint(i), Index: i, Pool: "hpc6a", Allocatable: engine.Resources{MilliCPU: 96000}}, Pods: 1})
+	}
+	link := lineRate(a.fabric.Inter)
+	for _, tc := range []struct {
+		perLeaf int
+		leaf    []int
+		off     []float64 // share of the node's traffic leaving its leaf
+	}{
+		{1, []int{0, 1, 2}, []float64{1, 1, 1}},
+		{2, []int{0, 0, 1}, []float64{0.5, 0.5, 1}},
+		{3, []int{-1, -1, -1}, []float64{0, 0, 0}},
+	} {
+		f := *a.fabric
+		f.Topology = network.TwoLevel(tc.perLeaf, 2)
+		b := *a
+		b.fabric = &f
+		alone, err := b.RunTime(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := b.Demand(pl, alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, nd := range d {
+			if nd.Leaf != tc.leaf[i] || math.Abs(nd.Uplink-tc.off[i]*nd.Network) > 1e-9*nd.Network {
+				t.Errorf("%d a leaf, node %d: leaf %d, uplink %g of network %g; want leaf %d, share %g", tc.perLeaf, i, nd.Leaf, nd.Uplink, nd.Network, tc.leaf[i], tc.off[i])
+			}
+			if nd.Leaf >= 0 && nd.UplinkCapacity != float64(tc.perLeaf)*link/2 {
+				t.Errorf("%d a leaf: uplink capacity %g, want %g", tc.perLeaf, nd.UplinkCapacity, float64(tc.perLeaf)*link/2)
+			}
+		}
 	}
 }
