@@ -110,6 +110,7 @@ func (e *Engine) contentionState() *contention {
 	if e.contention == nil {
 		n := len(e.cluster.Nodes)
 		c := &contention{mem: make([]int32, n), nic: make([]int32, n), up: map[int]int32{}, runs: map[int]*contendedRun{}}
+		c.sys.OrderTies = true
 		for i := range n {
 			c.mem[i], c.nic[i] = -1, -1
 		}

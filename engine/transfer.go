@@ -34,6 +34,7 @@ type flow struct {
 
 func (tp *transferPool) init(nodes int, registry, node float64) {
 	tp.registry, tp.node = registry, node
+	tp.sys.OrderTies = true // the registry first on a tie, as the pool always did
 	tp.regLink = -1
 	if registry > 0 {
 		tp.regLink = tp.sys.AddLink(registry)

@@ -22,9 +22,10 @@
 // It is a leaf package so that both engine (which imports no other
 // package of the project) and network can build on it.
 //
-// Equal levels are broken by link index (lower first) and bounds
-// before links, so the same calls give the same rates bit for bit.
-// A System is not safe for concurrent use.
+// The same calls give the same rates bit for bit; with OrderTies,
+// equal levels are taken by link index (bounds first), so the rates do
+// not depend on the order of the calls either. A System is not safe
+// for concurrent use.
 package fairshare
 
 import "math"
@@ -34,6 +35,7 @@ import "math"
 // can keep its own data about a flow in a slice indexed by slot.
 type System struct {
 	links []link
+	state []fill // by link
 	flows []flow
 	coef  [][]float64 // by flow slot, by its links; empty: 1 each
 	pos   [][]int32   // by flow slot: its index in links[k].flows
@@ -45,32 +47,44 @@ type System struct {
 	comp  []int32
 	cl    []int32
 	queue []int32
-	fill  heap
+	heap  heap
 
 	whole bool // the last component search found nearly every flow
 	// AlwaysSearch turns the whole-system shortcut of Component off
 	// (tests compare both ways).
 	AlwaysSearch bool
-	sinceBFS     int
+	// OrderTies makes Solve take links whose levels are equal in index
+	// order (flow bounds first), so the rates do not depend on the
+	// order the links and flows were added, to the last bit. Without
+	// it the order among equal levels is the heap's (still the same for
+	// the same calls); with many equal levels it costs about a tenth
+	// more time.
+	OrderTies bool
+	sinceBFS  int
 }
 
 type link struct {
-	left     float64 // capacity not yet given to frozen flows
-	weight   float64 // Σ coefficients of the unfrozen flows (when odd > 0)
-	n        int32   // unfrozen flows
-	odd      int32   // flows crossing with a coefficient other than 1
 	capacity float64
 	flows    []int32   // slots of the flows crossing the link
 	coefs    []float64 // their coefficients on it
 	mark     uint32
 }
 
+// fill is a link's state while Solve fills it (apart from link, so the
+// hot loop touches 24 bytes a link).
+type fill struct {
+	left   float64 // capacity not yet given to frozen flows
+	weight float64 // Σ coefficients of the unfrozen flows (when odd > 0)
+	n      int32   // unfrozen flows
+	odd    int32   // flows crossing with a coefficient other than 1
+}
+
 // sum is Σ coefficients of the link's unfrozen flows.
-func (lk *link) sum() float64 {
-	if lk.odd == 0 {
-		return float64(lk.n)
+func (st *fill) sum() float64 {
+	if st.odd == 0 {
+		return float64(st.n)
 	}
-	return lk.weight
+	return st.weight
 }
 
 type flow struct {
@@ -80,6 +94,7 @@ type flow struct {
 	mark   uint32
 	alive  bool
 	frozen bool
+	unit   bool // every coefficient is 1 (coef[slot] empty)
 }
 
 // Past wholeFlows flows, when one component holds nine tenths of them,
@@ -97,6 +112,7 @@ func (s *System) AddLink(capacity float64) int32 {
 		capacity = 0
 	}
 	s.links = append(s.links, link{capacity: capacity})
+	s.state = append(s.state, fill{})
 	return int32(len(s.links) - 1)
 }
 
@@ -157,13 +173,14 @@ func (s *System) Add(links []int32, coef []float64, bound float64) int32 {
 		if coef != nil {
 			fc = append(fc, c)
 			if c != 1 {
-				lk.odd++
+				s.state[l].odd++
 			}
 		}
 		lk.flows = append(lk.flows, f)
 		lk.coefs = append(lk.coefs, c)
 	}
 	s.coef[f], s.pos[f] = fc, fp
+	fl.unit = len(fc) == 0
 	s.live++
 	return f
 }
@@ -185,7 +202,7 @@ func (s *System) Remove(f int32) {
 	for k, l := range fl.links {
 		lk := &s.links[l]
 		if len(fc) > 0 && fc[k] != 1 {
-			lk.odd--
+			s.state[l].odd--
 		}
 		i := fp[k]
 		last := int32(len(lk.flows) - 1)
@@ -338,21 +355,21 @@ func (s *System) Solve(flows, links []int32) {
 	// its other links, so an entry's key is never above its link's
 	// level: a popped entry whose level has risen is pushed back, and
 	// the first entry popped at its true level is the minimum.
-	h := s.fill[:0]
+	h := s.heap[:0]
 	for _, l := range links {
-		lk := &s.links[l]
-		lk.left, lk.n = lk.capacity, int32(len(lk.flows))
-		lk.weight = float64(lk.n)
-		if lk.n == 0 || math.IsInf(lk.capacity, 1) {
+		lk, st := &s.links[l], &s.state[l]
+		st.left, st.n = lk.capacity, int32(len(lk.flows))
+		st.weight = float64(st.n)
+		if st.n == 0 || math.IsInf(lk.capacity, 1) {
 			continue
 		}
-		if lk.odd > 0 {
-			lk.weight = 0
+		if st.odd > 0 {
+			st.weight = 0
 			for _, c := range lk.coefs {
-				lk.weight += c
+				st.weight += c
 			}
 		}
-		h = append(h, entry{level: lk.left / lk.sum(), id: l})
+		h = append(h, entry{level: st.left / st.sum(), id: l})
 	}
 	for _, f := range flows {
 		fl := &s.flows[f]
@@ -361,9 +378,10 @@ func (s *System) Solve(flows, links []int32) {
 			h = append(h, entry{level: max(fl.bound, 0), id: -1 - f})
 		}
 	}
-	h.init()
+	ties := s.OrderTies
+	h.init(ties)
 	for len(h) > 0 {
-		e := h.pop()
+		e := h.pop(ties)
 		if e.id < 0 { // a flow's bound
 			f := -1 - e.id
 			if !s.flows[f].frozen {
@@ -371,21 +389,22 @@ func (s *System) Solve(flows, links []int32) {
 			}
 			continue
 		}
-		lk := &s.links[e.id]
-		if lk.n == 0 {
+		st := &s.state[e.id]
+		if st.n == 0 {
 			continue
 		}
-		if lk.odd > 0 && !(lk.weight > 0) { // rounding ate the coefficients' sum
-			lk.weight = 0
+		lk := &s.links[e.id]
+		if st.odd > 0 && !(st.weight > 0) { // rounding ate the coefficients' sum
+			st.weight = 0
 			for k, f := range lk.flows {
 				if !s.flows[f].frozen {
-					lk.weight += lk.coefs[k]
+					st.weight += lk.coefs[k]
 				}
 			}
 		}
-		level := lk.left / lk.sum()
+		level := st.left / st.sum()
 		if level != e.level {
-			h.push(entry{level: level, id: e.id})
+			h.push(entry{level: level, id: e.id}, ties)
 			continue
 		}
 		for _, f := range lk.flows {
@@ -393,7 +412,7 @@ func (s *System) Solve(flows, links []int32) {
 				s.freeze(f, level, e.id)
 			}
 		}
-		lk.n = 0
+		st.n = 0
 	}
 	for _, f := range flows {
 		if !s.flows[f].frozen { // only links without limit
@@ -401,7 +420,7 @@ func (s *System) Solve(flows, links []int32) {
 			s.flows[f].rate = math.Inf(1)
 		}
 	}
-	s.fill = h
+	s.heap = h
 }
 
 // freeze sets flow f's rate and takes it off the links other than at.
@@ -409,23 +428,21 @@ func (s *System) freeze(f int32, rate float64, at int32) {
 	fl := &s.flows[f]
 	fl.frozen = true
 	fl.rate = rate
-	fc := s.coef[f]
-	if len(fc) == 0 {
+	if fl.unit {
 		for _, l := range fl.links {
 			if l != at {
-				o := &s.links[l]
+				o := &s.state[l]
 				o.left = max(0, o.left-rate)
 				o.n--
-				if o.odd > 0 {
-					o.weight--
-				}
+				o.weight--
 			}
 		}
 		return
 	}
+	fc := s.coef[f]
 	for k, l := range fl.links {
 		if l != at {
-			o := &s.links[l]
+			o := &s.state[l]
 			c := fc[k]
 			o.left = max(0, o.left-c*rate)
 			o.n--
@@ -441,21 +458,25 @@ type entry struct {
 	id    int32
 }
 
-// less orders by level, then bounds before links, then by index.
-func (a entry) less(b entry) bool {
-	return a.level < b.level || (a.level == b.level && a.id < b.id)
+// before orders entries by level and, when ties is set, equal levels
+// by id (bounds before links, then links by index).
+func before(a, b *entry, ties bool) bool {
+	if ties {
+		return a.level < b.level || (a.level == b.level && a.id < b.id)
+	}
+	return a.level < b.level
 }
 
 // heap is a binary min-heap of entries.
 type heap []entry
 
-func (h *heap) push(e entry) {
+func (h *heap) push(e entry, ties bool) {
 	*h = append(*h, e)
 	a := *h
 	i := len(a) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !a[i].less(a[p]) {
+		if !before(&a[i], &a[p], ties) {
 			break
 		}
 		a[p], a[i] = a[i], a[p]
@@ -463,19 +484,23 @@ func (h *heap) push(e entry) {
 	}
 }
 
-func (h *heap) pop() entry {
+func (h *heap) pop(ties bool) entry {
 	a := *h
 	top := a[0]
 	n := len(a) - 1
 	a[0] = a[n]
 	a = a[:n]
-	a.down(0)
+	a.down(0, ties)
 	*h = a
 	return top
 }
 
 // down sifts entry i down (moving a hole rather than swapping).
-func (h heap) down(i int) {
+func (h heap) down(i int, ties bool) {
+	if ties {
+		h.downTies(i)
+		return
+	}
 	n := len(h)
 	if n == 0 {
 		return
@@ -486,10 +511,33 @@ func (h heap) down(i int) {
 		if c >= n {
 			break
 		}
-		if c+1 < n && h[c+1].less(h[c]) {
+		if c+1 < n && h[c+1].level < h[c].level {
 			c++
 		}
-		if !h[c].less(x) {
+		if x.level <= h[c].level {
+			break
+		}
+		h[i] = h[c]
+		i = c
+	}
+	h[i] = x
+}
+
+func (h heap) downTies(i int) {
+	n := len(h)
+	if n == 0 {
+		return
+	}
+	x := h[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && before(&h[c+1], &h[c], true) {
+			c++
+		}
+		if !before(&h[c], &x, true) {
 			break
 		}
 		h[i] = h[c]
@@ -499,8 +547,8 @@ func (h heap) down(i int) {
 }
 
 // init orders the heap in O(n).
-func (h heap) init() {
+func (h heap) init(ties bool) {
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		h.down(i)
+		h.down(i, ties)
 	}
 }

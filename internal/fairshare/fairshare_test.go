@@ -73,6 +73,7 @@ func TestSolveMaxMin(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for iter := range 300 {
 		var s System
+		s.OrderTies = iter%3 == 0
 		nl := 1 + rng.IntN(8)
 		caps := make([]float64, nl)
 		for i := range caps {
@@ -166,6 +167,7 @@ func TestTiesByLinkIndex(t *testing.T) {
 	// Registry (link 0) of 3 shared by three flows, each on its own
 	// node link of 1: every level ties at 1.
 	var s System
+	s.OrderTies = true
 	reg := s.AddLink(3)
 	var ids []int32
 	for range 3 {
