@@ -218,8 +218,8 @@ func (e *Engine) reprice(links []int32, extra int32, now float64) {
 	slices.SortFunc(batch, func(a, b *contendedRun) int { return a.job.ID - b.job.ID })
 	for _, r := range batch {
 		x := c.sys.Rate(r.slot)
-		if x == r.rate {
-			continue
+		if x == r.rate || math.Abs(x-r.rate) <= 1e-12*x {
+			continue // unchanged (but for rounding in a re-share of its neighbours)
 		}
 		r.rate = x
 		r.gen++
