@@ -160,3 +160,64 @@ func TestDemandUplink(t *testing.T) {
 		}
 	}
 }
+
+// TestColocationTCP: over the VMs' TCP, two allreduce loops share
+// every VM's link: while both run, each runs at the link over the sum
+// of their demands (each its busiest node's bytes over its time
+// alone); LAMMPS beside a loop fits and is not slowed.
+func TestColocationTCP(t *testing.T) {
+	sc, err := Load("colocation-tcp.yaml", Overrides{IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := jobNamed(t, res, "allreduce-pair-0"), jobNamed(t, res, "allreduce-pair-1")
+	wi := 4
+	if sc.Workloads[wi].Name != "allreduce-pair" {
+		t.Fatalf("workload %d is %s", wi, sc.Workloads[wi].Name)
+	}
+	var pl []engine.NodeShare
+	for _, n := range res.Cluster.Nodes {
+		pl = append(pl, engine.NodeShare{Node: n, Pods: 1})
+	}
+	m := sc.runModel(wi, "bare-metal", sc.Workloads[wi].template()).(engine.ContendedRunModel)
+	alone, err := m.RunTime(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := m.Demand(pl, alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	T, x := alone.Seconds, d[0].NetworkCapacity/(2*d[0].Network)
+	if !(x < 1) {
+		t.Fatalf("two loops ask %g of the link: the case needs them not to fit", 2*d[0].Network/d[0].NetworkCapacity)
+	}
+	first, second := a, b
+	if b.Started < a.Started {
+		first, second = b, a
+	}
+	fFirst := second.Started + (1-(second.Started-first.Started)/T)*T/x
+	if math.Abs(first.Finished-fFirst) > 1e-6 {
+		t.Errorf("first loop finished %.9g, want %.9g", first.Finished, fFirst)
+	}
+	done := x * (fFirst - second.Started) / T
+	if want := fFirst + (1-done)*T; math.Abs(second.Finished-want) > 1e-6 {
+		t.Errorf("second loop finished %.9g, want %.9g", second.Finished, want)
+	}
+	for _, name := range []string{"lammps-mixed", "allreduce-mixed", "lammps-pair-0", "lammps-pair-1"} {
+		j := jobNamed(t, res, name)
+		for _, ph := range j.Phases {
+			if ph.Name == "contention" {
+				t.Errorf("%s was slowed by %v s", name, ph.Seconds)
+			}
+		}
+	}
+}
