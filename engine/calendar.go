@@ -12,11 +12,13 @@ type calendar struct {
 }
 
 type item struct {
-	t    float64
-	seq  uint64
-	kind evKind
-	id   int32 // pod, job or node index, by kind
-	tag  int64
+	t     float64
+	seq   uint64
+	kind  evKind
+	agent uint8 // evAgent: the agent's slot
+	sub   uint8 // evAgent: the agent's own event kind
+	id    int32 // pod, job or node index, by kind
+	tag   int64
 }
 
 func before(a, b *item) bool {

@@ -12,20 +12,14 @@ import (
 type evKind uint8
 
 const (
-	evArrival     evKind = iota // id = job
-	evJobSync                   // id = job
-	evPodCreate                 // id = job, tag = completion index
-	evTimer                     // tag = policy tag
-	evBindDone                  // id = pod
-	evKubeletSync               // id = pod
-	evSandboxDone               // id = pod
-	evPullDone                  // id = pod (a manifest check finished)
-	evImageReady                // id = node, tag = image
-	evTransfer                  // tag = transfer generation
-	evContainerUp               // id = pod
-	evInitDone                  // id = pod
-	evFinish                    // id = pod
-	evReady                     // id = pod
+	evArrival   evKind = iota // id = job
+	evJobSync                 // id = job
+	evPodCreate               // id = job, tag = completion index
+	evTimer                   // tag = policy tag
+	evBindDone                // id = pod
+	evAgent                   // a node agent's own event (agent, sub, id, tag)
+	evFinish                  // id = pod
+	evReady                   // id = pod
 )
 
 // Engine runs one simulation. Build it with New, add jobs with Submit, then
@@ -58,13 +52,14 @@ type Engine struct {
 	series         map[int]*failSeries // open FailedScheduling series by pod id
 	stallReason    string
 	lastProgress   float64
-	arrivalsToCome int     // arrivals and pod creations in the calendar
-	running        int     // pods with containers running
-	gangWaiting    int     // of those, pods of RunModel jobs waiting for the rest of their job
-	initRunning    int     // init containers running
-	jobsDone       int     // jobs that reached their completions
-	processes      bool    // Sim was called: interleave simgo processes
-	sentinelAt     float64 // time of the pending sentinel (NaN if none)
+	arrivalsToCome int         // arrivals and pod creations in the calendar
+	running        int         // pods with containers running
+	gangWaiting    int         // of those, pods of RunModel jobs waiting for the rest of their job
+	initRunning    int         // kubelet: init containers running
+	agents         []NodeAgent // by slot; 0 is the kubelet
+	jobsDone       int         // jobs that reached their completions
+	processes      bool        // Sim was called: interleave simgo processes
+	sentinelAt     float64     // time of the pending sentinel (NaN if none)
 	sentinelGen    int
 	sentinelHit    bool
 	finished       int
@@ -98,6 +93,7 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 	e.rStartup = e.streams.Get("startup")
 	e.rControllers = e.streams.Get("controllers")
 	e.transfers.init(len(cfg.Nodes), cfg.Startup.RegistryBandwidth, cfg.Startup.NodeBandwidth)
+	e.agents = []NodeAgent{kubelet{e}}
 	ticks := e.streams.Get("startup.ticks")
 	for i, n := range cfg.Nodes {
 		n.Index = i
@@ -316,7 +312,7 @@ func (e *Engine) stalled(it item) bool {
 		e.stopped = "done"
 		return true
 	}
-	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > e.gangWaiting || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0 {
+	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > e.gangWaiting || e.arrivalsToCome > 0 || e.agentsBusy() {
 		return false
 	}
 	e.stall(now, fmt.Sprintf("no progress for %.0f s with %d pods unfinished", now-e.lastProgress, len(e.pods)-e.finished))
@@ -355,33 +351,9 @@ func (e *Engine) dispatch(it item) {
 		e.progress(now)
 		e.record(now, RecScheduled, p, p.Node, "")
 		e.notify(Event{Kind: PodBound, Pod: p, Node: p.Node}, now)
-		e.queueSync(p, now, Sample(e.cfg.Startup.SyncDelay, e.rStartup))
-	case evKubeletSync:
-		p := e.pods[it.id]
-		p.syncQueued = false
-		e.kubeletSync(p, now)
-	case evSandboxDone:
-		p := e.pods[it.id]
-		p.sandboxUp = true
-		p.syncQueued = false
-		e.sandboxDone(p, now)
-		e.record(now, RecSandboxReady, p, p.Node, "")
-		e.kubeletSync(p, now)
-	case evPullDone:
-		p := e.pods[it.id]
-		e.pullFinished(p, now)
-	case evImageReady:
-		e.imageReady(e.cluster.Nodes[it.id], it.tag, now)
-	case evTransfer:
-		e.transferTick(it.tag, now)
-	case evContainerUp:
-		e.containerUp(e.pods[it.id], now)
-	case evInitDone:
-		p := e.pods[it.id]
-		e.initRunning--
-		e.progress(now)
-		p.step++
-		e.kubeletSync(p, now)
+		e.agentOf(p).Bound(p, now)
+	case evAgent:
+		e.agents[it.agent].Wake(it.sub, it.id, it.tag, now)
 	case evFinish:
 		if it.tag != 0 { // a job run by progress (contention.go)
 			e.contendedFinish(e.pods[it.id], it.tag, now)
@@ -438,7 +410,7 @@ func (e *Engine) quietUntil(now float64) float64 {
 	if h := e.cfg.Horizon; h > 0 {
 		q = min(q, math.Nextafter(h, math.Inf(1)))
 	}
-	if !(e.running > e.gangWaiting || e.initRunning > 0 || e.arrivalsToCome > 0 || e.transfers.active() > 0) {
+	if !(e.running > e.gangWaiting || e.arrivalsToCome > 0 || e.agentsBusy()) {
 		// An event after lastProgress + StallTimeout would end the run.
 		q = min(q, math.Nextafter(e.lastProgress+e.cfg.StallTimeout, math.Inf(1)))
 	}

@@ -19,6 +19,68 @@ import (
 // concurrent pull in the cluster, then pays a fixed overhead (unpack); an
 // image is pulled once per node and cached.
 
+// kubelet is the kubelet as the engine's node agent (slot 0). Its
+// methods are the kubelet's; through the embedded engine they use the
+// calendar (agentAfter), the recorder, the image cache and the transfer
+// pool, and they hand a pod back with containersStarted.
+type kubelet struct{ *Engine }
+
+// The kubelet's own events.
+const (
+	kSync        uint8 = iota // id = pod: a pod worker sync
+	kSandboxDone              // id = pod
+	kPullDone                 // id = pod (a manifest check finished)
+	kImageReady               // id = node, tag = image
+	kTransfer                 // tag = transfer generation
+	kContainerUp              // id = pod
+	kInitDone                 // id = pod
+)
+
+func (e kubelet) Name() string { return "kubelet" }
+
+// Bound: the watch delivers the bound pod to its pod worker.
+func (e kubelet) Bound(p *Pod, now float64) {
+	e.queueSync(p, now, Sample(e.cfg.Startup.SyncDelay, e.rStartup))
+}
+
+// Busy: image bytes in flight or init containers running.
+func (e kubelet) Busy() bool { return e.initRunning > 0 || e.transfers.active() > 0 }
+
+// after schedules one of the kubelet's events at time at.
+func (e kubelet) after(at float64, kind uint8, id int32, tag int64) {
+	e.agentAfter(0, at, kind, id, tag)
+}
+
+func (e kubelet) Wake(kind uint8, id int32, tag int64, now float64) {
+	switch kind {
+	case kSync:
+		p := e.pods[id]
+		p.syncQueued = false
+		e.sync(p, now)
+	case kSandboxDone:
+		p := e.pods[id]
+		p.sandboxUp = true
+		p.syncQueued = false
+		e.sandboxDone(p, now)
+		e.record(now, RecSandboxReady, p, p.Node, "")
+		e.sync(p, now)
+	case kPullDone:
+		e.pullFinished(e.pods[id], now)
+	case kImageReady:
+		e.imageReady(e.cluster.Nodes[id], tag, now)
+	case kTransfer:
+		e.transferTick(tag, now)
+	case kContainerUp:
+		e.containerUp(e.pods[id], now)
+	case kInitDone:
+		p := e.pods[id]
+		e.initRunning--
+		e.progress(now)
+		p.step++
+		e.sync(p, now)
+	}
+}
+
 type kubeletState struct {
 	pullBucket *TokenBucket
 	backoff    map[backoffKey]backoffEntry
@@ -35,14 +97,14 @@ type kubeletState struct {
 }
 
 // sandboxDone frees a sandbox slot on the node and starts the next waiter.
-func (e *Engine) sandboxDone(p *Pod, now float64) {
+func (e kubelet) sandboxDone(p *Pod, now float64) {
 	k := &p.Node.kubelet
 	k.sandboxes--
 	if len(k.sandboxQueue) > 0 {
 		next := k.sandboxQueue[0]
 		k.sandboxQueue = k.sandboxQueue[1:]
 		k.sandboxes++
-		e.push(item{t: now + Sample(e.cfg.Startup.Sandbox, e.rStartup), kind: evSandboxDone, id: next})
+		e.after(now+Sample(e.cfg.Startup.Sandbox, e.rStartup), kSandboxDone, next, 0)
 	}
 }
 
@@ -65,7 +127,7 @@ func (p *Pod) container() (*Container, bool) {
 	return &t.Containers[p.step-len(t.InitContainers)], false
 }
 
-func (e *Engine) internImage(c *Container) int32 {
+func (e kubelet) internImage(c *Container) int32 {
 	if id, ok := e.imageID[c.Image]; ok {
 		return id
 	}
@@ -76,19 +138,19 @@ func (e *Engine) internImage(c *Container) int32 {
 	return id
 }
 
-func (e *Engine) queueSync(p *Pod, now, delay float64) {
+func (e kubelet) queueSync(p *Pod, now, delay float64) {
 	if p.syncQueued {
 		return
 	}
 	p.syncQueued = true
-	e.push(item{t: now + delay, kind: evKubeletSync, id: int32(p.ID)})
+	e.after(now+delay, kSync, int32(p.ID), 0)
 }
 
 // retry requeues the pod worker after a sync error.
 // The pod worker requeues the pod for PodWorkerBackoff with jitter; the
 // kubelet's sync loop picks requeued pods that are due on its ticker
 // (SyncLoopPeriod, 1 s), whose phase differs per node.
-func (e *Engine) retry(p *Pod, now float64) {
+func (e kubelet) retry(p *Pod, now float64) {
 	s := &e.cfg.Startup
 	due := now + s.PodWorkerBackoff*(1+s.PodWorkerJitter*e.rStartup.Float64())
 	if per := s.SyncLoopPeriod; per > 0 {
@@ -98,7 +160,7 @@ func (e *Engine) retry(p *Pod, now float64) {
 	e.queueSync(p, now, due-now+Sample(s.SyncDelay, e.rStartup))
 }
 
-func (e *Engine) kubeletSync(p *Pod, now float64) {
+func (e kubelet) sync(p *Pod, now float64) {
 	if p.started || p.Phase != PodPending {
 		return
 	}
@@ -117,7 +179,7 @@ func (e *Engine) kubeletSync(p *Pod, now float64) {
 			return
 		}
 		k.sandboxes++
-		e.push(item{t: now + Sample(e.cfg.Startup.Sandbox, e.rStartup), kind: evSandboxDone, id: int32(p.ID)})
+		e.after(now+Sample(e.cfg.Startup.Sandbox, e.rStartup), kSandboxDone, int32(p.ID), 0)
 		return
 	}
 	if p.step == len(t.InitContainers) && !IsSet(p.Initialized) {
@@ -134,7 +196,7 @@ func (e *Engine) kubeletSync(p *Pod, now float64) {
 
 // ensureImage decides whether the container's image must be pulled and
 // either starts the container, starts or queues a pull, or fails the sync.
-func (e *Engine) ensureImage(p *Pod, c *Container, now float64) {
+func (e kubelet) ensureImage(p *Pod, c *Container, now float64) {
 	n := p.Node
 	img := e.internImage(c)
 	state := n.images[c.Image]
@@ -175,7 +237,7 @@ func (e *Engine) ensureImage(p *Pod, c *Container, now float64) {
 	e.beginPull(p, n, img, now)
 }
 
-func (e *Engine) pullFailed(p *Pod, key backoffKey, now float64, why string) {
+func (e kubelet) pullFailed(p *Pod, key backoffKey, now float64, why string) {
 	s := &e.cfg.Startup
 	k := &p.Node.kubelet
 	b := k.backoff[key]
@@ -193,7 +255,7 @@ func (e *Engine) pullFailed(p *Pod, key backoffKey, now float64, why string) {
 
 // nextSerialPull starts the head of the node's serial pull queue. The rate
 // limiter is consulted when the puller takes the request.
-func (e *Engine) nextSerialPull(n *Node, now float64) {
+func (e kubelet) nextSerialPull(n *Node, now float64) {
 	k := &n.kubelet
 	for len(k.queue) > 0 {
 		pid := k.queue[0]
@@ -214,12 +276,12 @@ func (e *Engine) nextSerialPull(n *Node, now float64) {
 }
 
 // beginPull runs one pull of image img for pod p on node n.
-func (e *Engine) beginPull(p *Pod, n *Node, img int32, now float64) {
+func (e kubelet) beginPull(p *Pod, n *Node, img int32, now float64) {
 	name := e.images[img]
 	switch n.images[name] {
 	case imagePresent:
 		// Only the manifest is checked.
-		e.push(item{t: now + Sample(e.cfg.Startup.ManifestCheck, e.rStartup), kind: evPullDone, id: int32(p.ID)})
+		e.after(now+Sample(e.cfg.Startup.ManifestCheck, e.rStartup), kPullDone, int32(p.ID), 0)
 	case imagePulling:
 		n.kubelet.waiters[img] = append(n.kubelet.waiters[img], int32(p.ID))
 	default:
@@ -230,11 +292,11 @@ func (e *Engine) beginPull(p *Pod, n *Node, img int32, now float64) {
 }
 
 // transferDone is called by the transfer pool when an image's bytes landed.
-func (e *Engine) transferDone(node int, img int32, now float64) {
-	e.push(item{t: now + Sample(e.cfg.Startup.PullOverhead, e.rStartup), kind: evImageReady, id: int32(node), tag: int64(img)})
+func (e kubelet) transferDone(node int, img int32, now float64) {
+	e.after(now+Sample(e.cfg.Startup.PullOverhead, e.rStartup), kImageReady, int32(node), int64(img))
 }
 
-func (e *Engine) imageReady(n *Node, img64 int64, now float64) {
+func (e kubelet) imageReady(n *Node, img64 int64, now float64) {
 	img := int32(img64)
 	name := e.images[img]
 	n.images[name] = imagePresent
@@ -248,7 +310,7 @@ func (e *Engine) imageReady(n *Node, img64 int64, now float64) {
 	}
 }
 
-func (e *Engine) pullFinished(p *Pod, now float64) {
+func (e kubelet) pullFinished(p *Pod, now float64) {
 	p.PullSeconds += now - p.pullStart
 	c, _ := p.container()
 	e.record(now, RecPulled, p, p.Node, c.Image)
@@ -259,41 +321,22 @@ func (e *Engine) pullFinished(p *Pod, now float64) {
 	e.startContainer(p, now)
 }
 
-func (e *Engine) startContainer(p *Pod, now float64) {
-	e.push(item{t: now + Sample(e.cfg.Startup.ContainerStart, e.rStartup), kind: evContainerUp, id: int32(p.ID)})
+func (e kubelet) startContainer(p *Pod, now float64) {
+	e.after(now+Sample(e.cfg.Startup.ContainerStart, e.rStartup), kContainerUp, int32(p.ID), 0)
 }
 
-func (e *Engine) containerUp(p *Pod, now float64) {
+func (e kubelet) containerUp(p *Pod, now float64) {
 	c, isInit := p.container()
 	if isInit {
 		e.initRunning++
 		e.progress(now)
-		e.push(item{t: now + Sample(c.Duration, e.rStartup), kind: evInitDone, id: int32(p.ID)})
+		e.after(now+Sample(c.Duration, e.rStartup), kInitDone, int32(p.ID), 0)
 		return
 	}
 	p.step++
 	if p.step < len(p.Template.InitContainers)+len(p.Template.Containers) {
-		e.kubeletSync(p, now)
+		e.sync(p, now)
 		return
 	}
-	p.ContainersStarted = now
-	p.Phase = PodRunning
-	p.started = true
-	e.running++
-	e.progress(now)
-	e.record(now, RecStarted, p, p.Node, "")
-	// Ready once the readiness delay has passed, if the containers are
-	// still running then.
-	ready := now + Sample(p.Template.ReadinessDelay, e.rStartup)
-	if p.Job.RunModel != nil {
-		// The finish time is not known yet; evReady is dropped if the
-		// pod has finished by then.
-		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
-		e.gangUp(p, now)
-		return
-	}
-	if ready <= now+p.RunTime {
-		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
-	}
-	e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})
+	e.containersStarted(p, now)
 }

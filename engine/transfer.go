@@ -52,7 +52,7 @@ func (tp *transferPool) active() int { return len(tp.flows) }
 func (tp *transferPool) unlimited() bool { return tp.registry <= 0 && tp.node <= 0 }
 
 // add starts a transfer of size bytes to node.
-func (tp *transferPool) add(e *Engine, now float64, node int, img int32, size float64) {
+func (tp *transferPool) add(e kubelet, now float64, node int, img int32, size float64) {
 	if tp.unlimited() || size <= 0 {
 		e.transferDone(node, img, now)
 		return
@@ -86,7 +86,7 @@ func (tp *transferPool) advance(now float64) {
 }
 
 // reshare computes max-min fair rates and schedules the next completion.
-func (tp *transferPool) reshare(e *Engine, now float64) {
+func (tp *transferPool) reshare(e kubelet, now float64) {
 	tp.gen++
 	if len(tp.flows) == 0 {
 		return
@@ -100,11 +100,11 @@ func (tp *transferPool) reshare(e *Engine, now float64) {
 			next = t
 		}
 	}
-	e.push(item{t: now + max(next, 0), kind: evTransfer, tag: tp.gen})
+	e.after(now+max(next, 0), kTransfer, 0, tp.gen)
 }
 
 // tick completes the transfers that are done.
-func (e *Engine) transferTick(gen int64, now float64) {
+func (e kubelet) transferTick(gen int64, now float64) {
 	tp := &e.transfers
 	if gen != tp.gen {
 		return // rates changed since this completion was scheduled

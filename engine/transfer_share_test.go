@@ -74,7 +74,7 @@ func TestTransferRatesSameAsBefore(t *testing.T) {
 		for k := range 1 + rng.IntN(20) {
 			nd := rng.IntN(n)
 			nodes = append(nodes, nd)
-			tp.add(e, 0, nd, int32(k), 1e9)
+			tp.add(kubelet{e}, 0, nd, int32(k), 1e9)
 		}
 		want := oldReshare(nodes, registry, node, n)
 		for i, f := range tp.flows {

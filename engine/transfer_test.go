@@ -87,7 +87,7 @@ func TestTransferPoolMaxMinRates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := poolEngine(t, tc.nodes, tc.registry*mb, tc.node*mb)
 			for i, n := range tc.flows {
-				e.transfers.add(e, 0, n, int32(i), 1000*mb)
+				e.transfers.add(kubelet{e}, 0, n, int32(i), 1000*mb)
 			}
 			if got := e.transfers.active(); got != len(tc.flows) {
 				t.Fatalf("active = %d, want %d", got, len(tc.flows))
@@ -117,7 +117,7 @@ func TestTransferPoolMaxMinProperty(t *testing.T) {
 		e := poolEngine(t, nodes, registry, node)
 		nf := 1 + r.IntN(12)
 		for i := range nf {
-			e.transfers.add(e, 0, r.IntN(nodes), int32(i), 1e9)
+			e.transfers.add(kubelet{e}, 0, r.IntN(nodes), int32(i), 1e9)
 		}
 		flows := e.transfers.flows
 		regSum, regMax := 0.0, 0.0
@@ -156,19 +156,19 @@ func TestTransferPoolMaxMinProperty(t *testing.T) {
 // overhead).
 func TestTransferPoolUnlimited(t *testing.T) {
 	e := poolEngine(t, 1, 0, 0)
-	e.transfers.add(e, 5, 0, 0, 1e9)
+	e.transfers.add(kubelet{e}, 5, 0, 0, 1e9)
 	if e.transfers.active() != 0 {
 		t.Error("unlimited pool keeps a flow")
 	}
 	e = poolEngine(t, 1, 10*mb, 10*mb)
-	e.transfers.add(e, 5, 0, 0, 0)
+	e.transfers.add(kubelet{e}, 5, 0, 0, 0)
 	if e.transfers.active() != 0 {
 		t.Error("empty image keeps a flow")
 	}
 	if e.cal.len() != 1 {
 		t.Fatalf("calendar has %d items, want 1 (image ready)", e.cal.len())
 	}
-	if it := e.cal.pop(); it.kind != evImageReady || it.t != 5 {
+	if it := e.cal.pop(); it.kind != evAgent || it.sub != kImageReady || it.t != 5 {
 		t.Errorf("item %+v, want evImageReady at 5", it)
 	}
 }
@@ -208,15 +208,18 @@ func TestTransferPoolCompletionsMatchFluidModel(t *testing.T) {
 		for next < len(starts) || e.cal.len() > 0 {
 			if next < len(starts) && (e.cal.len() == 0 || starts[next].at <= e.cal.items[0].t) {
 				s := starts[next]
-				e.transfers.add(e, s.at, s.node, int32(next), s.size)
+				e.transfers.add(kubelet{e}, s.at, s.node, int32(next), s.size)
 				next++
 				continue
 			}
 			it := e.cal.pop()
-			switch it.kind {
-			case evTransfer:
-				e.transferTick(it.tag, it.t)
-			case evImageReady:
+			if it.kind != evAgent {
+				continue
+			}
+			switch it.sub {
+			case kTransfer:
+				kubelet{e}.transferTick(it.tag, it.t)
+			case kImageReady:
 				got[it.tag] = it.t
 			}
 		}
