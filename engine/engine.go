@@ -100,6 +100,11 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 		n.Requested, n.NonZeroRequested = Resources{}, Resources{}
 		n.images = map[string]imageState{}
 		n.imageSizes = map[string]int64{}
+		for name, size := range n.Preloaded {
+			n.images[name] = imagePresent
+			n.imageSizes[name] = size
+			e.cluster.imageNodes[name]++
+		}
 		n.kubelet = kubeletState{
 			pullBucket: NewTokenBucket(cfg.Startup.RegistryPullQPS, cfg.Startup.RegistryBurst),
 			backoff:    map[backoffKey]backoffEntry{},
@@ -147,6 +152,11 @@ func (e *Engine) Submit(at float64, j *Job) error {
 	}
 	if j.RunModel != nil && j.Parallelism != j.Completions {
 		return fmt.Errorf("engine: job %s: a job with a run model starts all its pods together, so parallelism (%d) must equal completions (%d)", j.Name, j.Parallelism, j.Completions)
+	}
+	if j.Operator != nil {
+		if err := checkOperator(j); err != nil { // launch.go
+			return err
+		}
 	}
 	j.ID = len(e.jobs)
 	j.Submitted, j.Finished, j.Started, j.Rejected = Unset, Unset, Unset, Unset

@@ -80,6 +80,10 @@ type Node struct {
 	// containers that request no cpu or memory.
 	NonZeroRequested Resources
 
+	// Preloaded are the images on the node when the run starts (name →
+	// bytes): pulled before, as on nodes that ran the same workload.
+	Preloaded map[string]int64
+
 	images map[string]imageState
 	// ImageSizes of the images present on the node (name → bytes),
 	// maintained by the engine; read by ImageLocality.

@@ -152,6 +152,12 @@ func Nodes(c *Cluster) []*engine.Node {
 			for _, t := range p.Taints {
 				n.Taints = append(n.Taints, engine.Taint{Key: t.Key, Value: t.Value, Effect: engine.TaintEffect(t.Effect)})
 			}
+			if len(p.Images) > 0 {
+				n.Preloaded = map[string]int64{}
+				for _, im := range p.Images {
+					n.Preloaded[im.Image] = int64(im.Size)
+				}
+			}
 			nodes = append(nodes, n)
 		}
 	}

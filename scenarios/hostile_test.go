@@ -103,7 +103,7 @@ func hostileCases(t testing.TB, bigSize int) []hostileCase {
 		{"two documents", minimal + "---\nversion: 1\n", nil, "h.yaml:20: a second YAML document (after ---): the file must hold one"},
 		{"a list, not a mapping", "- 1\n", nil, "h.yaml:1: a scenario must be a mapping with version, cluster, policy and workloads"},
 		{"deep nesting", strings.Repeat("[", 20000) + strings.Repeat("]", 20000), nil, "h.yaml: exceeded max depth of 10000"},
-		{"recursive alias", "version: 1\ncluster: &c {pools: [*c]}\n", nil, "h.yaml:2: cluster.pools[0].pools: unknown field; valid fields: coreSpeed, count, cpu, gpus, labels, memory, memoryBandwidth, name, pods, racks, taints, unschedulable, zones"},
+		{"recursive alias", "version: 1\ncluster: &c {pools: [*c]}\n", nil, "h.yaml:2: cluster.pools[0].pools: unknown field; valid fields: coreSpeed, count, cpu, gpus, images, labels, memory, memoryBandwidth, name, pods, racks, taints, unschedulable, zones"},
 		{"alias flood", aliases, nil, "h.yaml:4: cluster.pools[199999].name: document too large (alias expansion?)"},
 		{"billion laughs", laughs, nil, "h.yaml:2: x: unknown field; valid fields: …"},
 		{"merge key", edit(t, "seed: 3", "seed: 3\n<<: {until: 3}"), nil, "h.yaml:4: <<: merge keys (<<) are not supported; write the fields out"},

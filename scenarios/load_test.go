@@ -125,7 +125,7 @@ func TestMalformed(t *testing.T) {
 		{"affinity operator", func(t *testing.T) string {
 			return edit(t, "      containers:\n", "      affinity:\n        required:\n          - matchExpressions: [{key: zone, operator: Near, values: [a]}]\n      containers:\n")
 		}, nil, "bad.yaml:20: workloads[0].pod.affinity.required[0].matchExpressions[0].operator: unknown operator \"Near\" (valid: In, NotIn, Exists, DoesNotExist, Gt, Lt)"},
-		{"set unknown key", func(*testing.T) string { return minimal }, []string{"cluster.pools[0].cores=8"}, "bad.yaml: cluster.pools[0].cores: unknown field \"cores\"; valid fields: coreSpeed, count, cpu, gpus, labels, memory, memoryBandwidth, name, pods, racks, taints, unschedulable, zones (set by --set cluster.pools[0].cores)"},
+		{"set unknown key", func(*testing.T) string { return minimal }, []string{"cluster.pools[0].cores=8"}, "bad.yaml: cluster.pools[0].cores: unknown field \"cores\"; valid fields: coreSpeed, count, cpu, gpus, images, labels, memory, memoryBandwidth, name, pods, racks, taints, unschedulable, zones (set by --set cluster.pools[0].cores)"},
 		{"set index out of range", func(*testing.T) string { return minimal }, []string{"cluster.pools[3].cpu=8"}, "bad.yaml: cluster.pools[3].cpu: index 3 out of range (the list has 1 entry) (set by --set cluster.pools[3].cpu)"},
 		{"set bad value", func(*testing.T) string { return minimal }, []string{"cluster.pools[0].count=many"}, "bad.yaml: cluster.pools[0].count: must be an integer, got \"many\" (set by --set cluster.pools[0].count)"},
 		{"set without equals", func(*testing.T) string { return minimal }, []string{"seed"}, "bad.yaml: --set \"seed\": expected key=value, e.g. --set seed=7 or --set cluster.pools[0].count=16"},

@@ -56,6 +56,15 @@ type Pool struct {
 	// fitted on (app models only; 0: the app fit's own).
 	MemoryBandwidth float64 `yaml:"memoryBandwidth"`
 	CoreSpeed       float64 `yaml:"coreSpeed"`
+	// Images are on every node of the pool when the run starts (pulled
+	// before: nodes that ran the same workload).
+	Images []PoolImage `yaml:"images"`
+}
+
+// PoolImage is an image present on a pool's nodes at the start.
+type PoolImage struct {
+	Image string `yaml:"image"`
+	Size  Bytes  `yaml:"size"`
 }
 
 // Taint is a node taint.

@@ -151,6 +151,19 @@ func (v *validator) cluster(c *Cluster) error {
 				return v.errf(tp+".effect", "unknown effect %s (valid: %s)", quote(t.Effect), strings.Join(taintEffects, ", "))
 			}
 		}
+		seen := map[string]bool{}
+		for j, im := range p.Images {
+			ip := fmt.Sprintf("%s.images[%d]", path, j)
+			switch {
+			case im.Image == "":
+				return v.errf(ip+".image", "required (the image name, as a container names it)")
+			case seen[im.Image]:
+				return v.errf(ip+".image", "duplicate image %s", quote(im.Image))
+			case im.Size < 0:
+				return v.errf(ip+".size", "must not be negative")
+			}
+			seen[im.Image] = true
+		}
 	}
 	return nil
 }
