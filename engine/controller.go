@@ -16,6 +16,10 @@ func (e *Engine) syncJob(j *Job, now float64) {
 	if j.rejected {
 		return // the policy gave the job up: nothing more is created
 	}
+	if j.Operator != nil {
+		e.operatorSync(j, now) // launch.go
+		return
+	}
 	if j.Kind == KindPod {
 		if j.nextIndex == 0 {
 			j.nextIndex = 1
@@ -59,6 +63,9 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 		return
 	}
 	t := j.Template
+	if index == launcherIndex {
+		t = j.Operator.Launcher.Template
+	}
 	p := &Pod{
 		ID: len(e.pods), Job: j, Index: index, Template: t,
 		Requests: t.Requests(), NonZero: t.NonZeroRequests(),
@@ -66,8 +73,11 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 		Created: now, Assigned: Unset, Scheduled: Unset, Initialized: Unset,
 		ContainersStarted: Unset, Ready: Unset, Finished: Unset,
 	}
-	switch j.Kind {
-	case KindPod:
+	switch {
+	case j.Operator != nil:
+		p.Name = operatorPodName(j, index)
+		p.Launcher = index == launcherIndex
+	case j.Kind == KindPod:
 		p.Name = j.Name
 	default:
 		p.Name = fmt.Sprintf("%s-%d", j.Name, index)
@@ -77,7 +87,7 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 	e.progress(now)
 	e.record(now, RecPodCreated, p, nil, "")
 	e.notify(Event{Kind: PodCreated, Pod: p}, now)
-	if j.Kind != KindPod {
+	if j.Kind != KindPod && j.Operator == nil {
 		j.inBatch--
 		if j.inBatch == 0 {
 			e.syncJob(j, now)
@@ -88,14 +98,18 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 func (e *Engine) podSucceeded(p *Pod, now float64) {
 	j := p.Job
 	j.active--
-	j.succeeded++
-	if j.succeeded == j.Completions {
+	if p.Launcher {
+		j.launcherDone = true // it counts toward no completion
+	} else {
+		j.succeeded++
+	}
+	if j.succeeded == j.Completions && (!j.hasLauncher() || j.launcherDone) {
 		j.Finished = now
 		e.jobsDone++
 		e.recordJob(now, RecJobComplete, j)
 		return
 	}
-	if j.Kind != KindPod {
+	if j.Kind != KindPod && j.Operator == nil {
 		e.push(item{t: now, kind: evJobSync, id: int32(j.ID)})
 	}
 }

@@ -153,6 +153,11 @@ func (e *Engine) Submit(at float64, j *Job) error {
 	if j.RunModel != nil && j.Parallelism != j.Completions {
 		return fmt.Errorf("engine: job %s: a job with a run model starts all its pods together, so parallelism (%d) must equal completions (%d)", j.Name, j.Parallelism, j.Completions)
 	}
+	if j.Operator != nil {
+		if err := checkOperator(j); err != nil { // launch.go
+			return err
+		}
+	}
 	j.ID = len(e.jobs)
 	j.Submitted, j.Finished, j.Started, j.Rejected = Unset, Unset, Unset, Unset
 	e.jobs = append(e.jobs, j)

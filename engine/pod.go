@@ -143,13 +143,17 @@ type Pod struct {
 	ID       int    // creation order, 0-based, unique in the run
 	Name     string // metadata.name
 	Job      *Job
-	Index    int // completion index within the job
+	Index    int // completion index within the job (-1: an operator's launcher pod)
 	Template *PodTemplate
 	Requests Resources // effective real request (Filter)
 	NonZero  Resources // request with non-zero defaults (Score)
 	RunTime  float64   // sampled run time of the containers
 	Node     *Node     // assigned node (nil while unassigned)
 	Phase    PodPhase
+	// Launcher marks an operator's extra pod (an MPIJob's launcher): it
+	// runs no ranks, gates the job's program and finishes with it (see
+	// Operator).
+	Launcher bool
 
 	Created           float64 // metadata.creationTimestamp
 	Assigned          float64 // the scheduler assumed it on Node (resources held from here)
@@ -179,7 +183,8 @@ func (p *Pod) Waiting() bool { return p.waiting }
 // StartupDelay is creation → containers started (NaN if not started).
 func (p *Pod) StartupDelay() float64 { return p.ContainersStarted - p.Created }
 
-// Job is what a user submitted: a bare pod, a Job or an Indexed Job.
+// Job is what a user submitted: a bare pod, a Job or an Indexed Job,
+// or a job an operator starts (Operator).
 type Job struct {
 	ID          int
 	Name        string
@@ -206,9 +211,21 @@ type Job struct {
 	RunModel RunModel
 	Started  float64 // all pods up, the program started (NaN if not, or no RunModel)
 	Phases   []Phase // the RunModel's phases
+	// Launch and Shutdown are the seconds of the run before the
+	// application starts and after it ends (a launcher's bootstrap:
+	// RunResult.Launch and Shutdown; see AppStarted, AppFinished).
+	Launch, Shutdown float64
+
+	// Operator, if set, creates the job's pods instead of the Job
+	// controller (see Operator).
+	Operator *Operator
 
 	up       int  // RunModel jobs: pods with containers started
 	rejected bool // the policy gave the job up (at Rejected)
+
+	opSynced         bool // Operator: the workers' creations are scheduled
+	launcherCreating bool // Operator: the launcher pod's creation is scheduled
+	launcherDone     bool // Operator: the launcher pod finished
 
 	succeeded int
 	active    int // created or being created, not finished
@@ -239,9 +256,12 @@ type JobKind uint8
 
 // Workload kinds.
 const (
-	KindPod        JobKind = iota // a bare Pod (one per Job record)
-	KindJob                       // batch/v1 Job, NonIndexed
-	KindIndexedJob                // batch/v1 Job, completionMode Indexed
+	KindPod         JobKind = iota // a bare Pod (one per Job record)
+	KindJob                        // batch/v1 Job, NonIndexed
+	KindIndexedJob                 // batch/v1 Job, completionMode Indexed
+	KindMPIJob                     // kubeflow.org/v2beta1 MPIJob (an Operator creates its pods)
+	KindMiniCluster                // flux-framework.org MiniCluster (an Indexed Job and a Flux bootstrap)
+	KindPyTorchJob                 // kubeflow.org/v1 PyTorchJob (an Operator creates its pods)
 )
 
 func (k JobKind) String() string {
@@ -251,7 +271,7 @@ func (k JobKind) String() string {
 	return fmt.Sprintf("JobKind(%d)", k)
 }
 
-var kindNames = [...]string{"Pod", "Job", "IndexedJob"}
+var kindNames = [...]string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTorchJob"}
 
 // FirstCreated is the creation time of the job's first pod.
 func (j *Job) FirstCreated() float64 {
@@ -262,11 +282,11 @@ func (j *Job) FirstCreated() float64 {
 }
 
 // AllStarted is when the job's first wave was running: the time by which
-// min(parallelism, completions) of its pods had started their containers
-// (for a gang-style job, the start of its last pod). NaN if that never
-// happened.
+// min(parallelism, completions) of its pods, and an operator's launcher
+// pod (WavePods), had started their containers (for a gang-style job, the
+// start of its last pod). NaN if that never happened.
 func (j *Job) AllStarted() float64 {
-	k := min(j.Parallelism, j.Completions)
+	k := j.WavePods()
 	starts := make([]float64, 0, len(j.Pods))
 	for _, p := range j.Pods {
 		if IsSet(p.ContainersStarted) {

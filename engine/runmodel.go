@@ -30,9 +30,13 @@ type NodeShare struct {
 
 // RunResult is a RunModel's answer: the run time and its phases (for
 // the report; they need not add up to Seconds when phases overlap).
+// Launch and Shutdown are the parts of Seconds before the application
+// starts and after it ends (a launcher's bootstrap; 0 without one): the
+// engine copies them to the job (Job.AppStarted, Job.AppFinished).
 type RunResult struct {
-	Seconds float64
-	Phases  []Phase
+	Seconds          float64
+	Phases           []Phase
+	Launch, Shutdown float64
 }
 
 // Phase is one named part of a run.
@@ -42,11 +46,12 @@ type Phase struct {
 }
 
 // Placement returns the nodes the job's pods are assigned to, in node
-// order, with the number of pods on each.
+// order, with the number of pods on each; an operator's launcher pod,
+// which runs no ranks, is not in it.
 func (j *Job) Placement() []NodeShare {
 	var out []NodeShare
 	for _, p := range j.Pods {
-		if p.Node == nil || p.Phase == PodSucceeded {
+		if p.Node == nil || p.Phase == PodSucceeded || p.Launcher {
 			continue
 		}
 		i, found := slices.BinarySearchFunc(out, p.Node.Index, func(s NodeShare, i int) int { return s.Node.Index - i })
@@ -60,15 +65,19 @@ func (j *Job) Placement() []NodeShare {
 }
 
 // gangUp is called when one of a RunModel job's pods has started its
-// containers; once all have, the job starts and every pod's finish is
+// containers; once all have (an operator's launcher pod too), the job
+// starts and every pod's finish is
 // scheduled at the modelled run time, or, for a ContendedRunModel, at
 // the time its progress rate among its neighbours gives (see
 // ContendedRunModel).
 func (e *Engine) gangUp(p *Pod, now float64) {
 	j := p.Job
 	j.up++
-	if j.up < j.Completions {
+	if j.up < j.WavePods() {
 		e.gangWaiting++
+		if j.hasLauncher() && !p.Launcher {
+			e.workerUp(j, now)
+		}
 		return
 	}
 	e.gangWaiting -= j.up - 1
@@ -82,8 +91,13 @@ func (e *Engine) gangUp(p *Pod, now float64) {
 		e.err = fmt.Errorf("engine: invariant violated: job %s: run model returned run time %v", j.Name, res.Seconds)
 		return
 	}
+	if err := checkLaunch(j, res); err != nil {
+		e.err = err
+		return
+	}
 	j.Started = now
 	j.Phases = res.Phases
+	j.Launch, j.Shutdown = res.Launch, res.Shutdown
 	if ok, err := e.contend(j, pl, res, now); err != nil || ok {
 		e.err = err
 		return

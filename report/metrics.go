@@ -57,9 +57,10 @@ func MeasureJob(j *engine.Job) JobMetrics {
 }
 
 // firstWave returns the k-th smallest set value of at over the job's pods,
-// k = min(parallelism, completions), or NaN if fewer than k are set.
+// k = min(parallelism, completions) plus an operator's launcher pod
+// (engine.Job.WavePods), or NaN if fewer than k are set.
 func firstWave(j *engine.Job, at func(*engine.Pod) float64) float64 {
-	k := min(j.Parallelism, j.Completions)
+	k := j.WavePods()
 	ts := make([]float64, 0, len(j.Pods))
 	for _, p := range j.Pods {
 		if t := at(p); engine.IsSet(t) {
