@@ -155,6 +155,29 @@ type CanopieJob struct {
 	// "setup", "solve", "iterations"; LAMMPS "loop"; QMCPACK "init",
 	// "qmc1", "qmc2", …, "total" (QMCPACK's own timers).
 	Stages map[string]float64
+	// Scheduler is the scheduler that placed the job (default-scheduler
+	// or kubeflux), Startup the MPIJob's startup time (created →
+	// running, s), SlotsPerPod and MemoryGiB each worker pod's cpu and
+	// memory, LauncherCPUs and LauncherGiB the launcher pod's, and
+	// PodNodes the node of each worker pod, in pod order.
+	Scheduler    string
+	Startup      float64
+	SlotsPerPod  int
+	MemoryGiB    float64
+	LauncherCPUs int
+	LauncherGiB  float64
+	PodNodes     []string
+}
+
+// NodesUsed is the number of distinct nodes the job's worker pods ran
+// on, and the most pods one node held.
+func (j *CanopieJob) NodesUsed() (distinct, most int) {
+	per := map[string]int{}
+	for _, n := range j.PodNodes {
+		per[n]++
+		most = max(most, per[n])
+	}
+	return len(per), most
 }
 
 // ReadCanopieArchive reads the *.out job logs of one canopie22 .tgz.
@@ -200,7 +223,7 @@ func lastFloat(f []string, i int) (float64, bool) {
 }
 
 func parseCanopieJob(name string, r io.Reader) (*CanopieJob, error) {
-	j := &CanopieJob{File: name, Runtime: -1, Stages: map[string]float64{}}
+	j := &CanopieJob{File: name, Runtime: -1, Startup: -1, Stages: map[string]float64{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var pending string // the AMG timer whose wall clock line comes next
@@ -214,6 +237,28 @@ func parseCanopieJob(name string, r io.Reader) (*CanopieJob, error) {
 			if len(f) >= 4 {
 				j.Ranks, _ = strconv.Atoi(strings.TrimSuffix(f[1], ","))
 				j.Pods, _ = strconv.Atoi(strings.TrimSuffix(f[3], ","))
+			}
+		case strings.HasPrefix(line, "Mapping for job ") && len(f) >= 7:
+			// Mapping for job <id> for scheduler <name>
+			j.Scheduler = f[len(f)-1]
+		case len(f) == 3 && f[1] == "-->" && strings.Contains(f[0], "-worker-"):
+			j.PodNodes = append(j.PodNodes, f[2])
+		case strings.HasPrefix(line, "MPIJob startup time for job"):
+			// MPIJob startup time for job <name> is <s> seconds
+			if v, ok := lastFloat(f, len(f)-2); ok {
+				j.Startup = v
+			}
+		case strings.HasPrefix(line, "Slots per pod: "):
+			// Slots per pod: 94, GiB memory per pod: 346.0
+			if len(f) >= 8 {
+				j.SlotsPerPod, _ = strconv.Atoi(strings.TrimSuffix(f[3], ","))
+				j.MemoryGiB, _ = lastFloat(f, len(f)-1)
+			}
+		case strings.HasPrefix(line, "Launcher CPUs: "):
+			// Launcher CPUs: 94, launcher memory in GiB: 346
+			if len(f) >= 8 {
+				j.LauncherCPUs, _ = strconv.Atoi(strings.TrimSuffix(f[2], ","))
+				j.LauncherGiB, _ = lastFloat(f, len(f)-1)
 			}
 		case strings.HasPrefix(line, "+ mpirun "):
 			j.Command = strings.TrimPrefix(line, "+ ")

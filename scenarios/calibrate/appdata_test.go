@@ -55,7 +55,16 @@ PCG Setup:
 PCG Solve:
   wall clock time = 66.881298 seconds
 Iterations = 23
+Mapping for job 00b4ab9b7c37 for scheduler kubeflux
+amg-00b4ab9b7c37-worker-0 --> ip-192-168-32-60.us-east-2.compute.internal
+amg-00b4ab9b7c37-worker-1 --> ip-192-168-33-246.us-east-2.compute.internal
+amg-00b4ab9b7c37-worker-2 --> ip-192-168-32-60.us-east-2.compute.internal
+ip-192-168-32-60.us-east-2.compute.internal ran 2 pods in zone us-east-2b
+Run configuration for job 00b4ab9b7c37:
 Ranks: 288, pods: 6, pods per node: 1
+Slots per pod: 48, GiB memory per pod: 176.6
+Launcher CPUs: 94, launcher memory in GiB: 346
+MPIJob startup time for job amg-00b4ab9b7c37 is 5.916763 seconds
 MPIJob runtime for job amg-00b4ab9b7c37 is 91.364988 seconds
 `
 
@@ -66,6 +75,12 @@ func TestParseCanopieJob(t *testing.T) {
 	}
 	if j.Ranks != 288 || j.Pods != 6 || j.Runtime != 91.364988 {
 		t.Errorf("job %+v", j)
+	}
+	if j.Scheduler != "kubeflux" || j.Startup != 5.916763 || j.SlotsPerPod != 48 || j.MemoryGiB != 176.6 || j.LauncherCPUs != 94 || j.LauncherGiB != 346 {
+		t.Errorf("run configuration: %+v", j)
+	}
+	if d, m := j.NodesUsed(); d != 2 || m != 2 || len(j.PodNodes) != 3 {
+		t.Errorf("nodes used: %d distinct, %d most, from %v", d, m, j.PodNodes)
 	}
 	want := map[string]float64{"generate": 2.686376, "setup": 17.320097, "solve": 66.881298, "iterations": 23}
 	for k, v := range want {
