@@ -84,15 +84,21 @@ func (j *Job) WavePods() int {
 	return k
 }
 
-// AppStarted is when the application started: the gate (Started) plus
-// the launcher's time before it (Launch). NaN if the job never started.
-func (j *Job) AppStarted() float64 { return j.Started + j.Launch }
+// AppStarted is when a RunModel job's application started: the gate
+// (Started) plus the launcher's time before it (Launch). NaN if the job
+// never started its program or has no RunModel.
+func (j *Job) AppStarted() float64 {
+	if j.RunModel == nil {
+		return Unset
+	}
+	return j.Started + j.Launch
+}
 
-// AppFinished is when the application ended: the job's completion less
-// the launcher's time after it (Shutdown). NaN if the job never
-// finished or never started its program.
+// AppFinished is when a RunModel job's application ended: the job's
+// completion less the launcher's time after it (Shutdown). NaN if the
+// job never finished or never started its program, or has no RunModel.
 func (j *Job) AppFinished() float64 {
-	if !IsSet(j.Started) {
+	if j.RunModel == nil || !IsSet(j.Started) {
 		return Unset
 	}
 	return j.Finished - j.Shutdown

@@ -53,7 +53,7 @@ var (
 	jobColumns = []string{
 		"id", "name", "workload", "runtime", "kind", "parallelism", "completions", "pods", "pods_started", "pods_finished",
 		"submitted", "first_created", "all_scheduled", "all_started", "finished",
-		"startup", "wait", "run_time", "turnaround",
+		"startup", "wait", "run_time", "turnaround", "app_started", "app_finished",
 	}
 	podColumns = []string{
 		"id", "name", "job_id", "job", "index", "node", "phase",
@@ -91,7 +91,7 @@ func writeJobs(w io.Writer, res *engine.Result) error {
 			b = appendInt(append(b, ','), v)
 		}
 		for _, f := range [...]float64{j.Submitted, m.FirstCreated, m.AllScheduled, m.AllStarted, j.Finished,
-			m.Startup, m.Wait, m.RunTime, m.Turnaround} {
+			m.Startup, m.Wait, m.RunTime, m.Turnaround, j.AppStarted(), j.AppFinished()} {
 			b = appendFixed(append(b, ','), f)
 		}
 		b = append(b, '\n')
