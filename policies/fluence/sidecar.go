@@ -273,7 +273,10 @@ func (s *sidecar) cancel(jobID uint64) error {
 	}
 	var err error
 	if s.m != nil {
+		// The sidecar never asks Info, and a group that never fits is
+		// allocated and cancelled without end: keep no record.
 		err = s.m.Cancel(jobID)
+		s.m.Forget(jobID)
 	} else {
 		err = s.be.Cancel(jobID)
 	}

@@ -946,6 +946,13 @@ func (m *Matcher) Cancel(jobID uint64) error {
 	return nil
 }
 
+// Forget drops what the matcher remembers of a cancelled job, so that a
+// long-lived user that allocates and cancels without end (Fluence asks
+// again and again for a group that never fits) does not keep every
+// cancelled allocation; Info then reports ErrNoJob for it. A live job,
+// or an id never used, is left alone.
+func (m *Matcher) Forget(jobID uint64) { delete(m.gone, jobID) }
+
 // Info returns a job's allocation (reapi_cli_info: reserved, at). A
 // cancelled job is still known, with Canceled set (the cli reports mode
 // "canceled"); an id never allocated is ErrNoJob.

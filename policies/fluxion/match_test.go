@@ -709,3 +709,31 @@ func TestMatchClone(t *testing.T) {
 		t.Error("the clone's cancel marked the original's job")
 	}
 }
+
+// Forget drops a cancelled job's record; a live job is kept.
+func TestForget(t *testing.T) {
+	m := mtMatcher(t, mtFlat(t, 2, 4), "first")
+	js, err := ParseJobspec([]byte(mtReq{slots: 1, cores: 1, dur: 10}.yaml()), "js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.Match(MatchAllocate, js, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Match(MatchAllocate, js, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Cancel(a.JobID); err != nil {
+		t.Fatal(err)
+	}
+	m.Forget(a.JobID)
+	m.Forget(b.JobID)
+	if _, err := m.Info(a.JobID); !errors.Is(err, ErrNoJob) {
+		t.Errorf("Info of a forgotten job: %v", err)
+	}
+	if info, err := m.Info(b.JobID); err != nil || info.Canceled {
+		t.Errorf("Info of a live job after Forget: %v %v", info, err)
+	}
+}
