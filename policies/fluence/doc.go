@@ -39,7 +39,9 @@
 //     the node count differs from the pod count (slots sharing a node)
 //     the allocation is cancelled at once, yet the pods that got a node
 //     keep it and the others get none: they stay pending, and each of
-//     their attempts rejects the waiting siblings.
+//     their attempts rejects the waiting siblings. The lister also holds
+//     the group's finished pods, so a Job whose completions exceed its
+//     parallelism never places its second wave.
 //   - Filter is kube-scheduler's NodeResourcesFit on the one node named
 //     (the Helm profile keeps it), so a pod whose node is full waits; a
 //     cordoned node, or one tainted NoSchedule, is not refused.

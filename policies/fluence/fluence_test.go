@@ -371,3 +371,22 @@ func TestTaintsIgnored(t *testing.T) {
 		}
 	}
 }
+
+// The lister counts a group's finished pods too: a Job of parallelism 2
+// and 4 completions has 3 pods when its third is created, Fluxion gives
+// 2 nodes for the group's 2 slots, the counts differ, the allocation is
+// cancelled and the finished pod takes a node in the new pod's place.
+// The second wave never starts, whatever the release mode.
+func TestLaterWavesStuck(t *testing.T) {
+	for _, rel := range []string{ReleaseFirstPod, ReleaseLastPod} {
+		p := newFluence(t, with(func(c *Config) { c.Release = rel }))
+		tp := tmpl(4000, gi, 0)
+		tp.RunTime = newSeq(100, 200)
+		j := &engine.Job{Name: "j", Kind: engine.KindIndexedJob, Parallelism: 2, Completions: 4, Template: tp}
+		res := run(t, p, nodes(3, 4, 16), j)
+		st := p.Plugin().Stats()
+		if res.Stopped != "stalled" || res.FinishedPods() != 2 || len(j.Pods) != 4 || st.Mismatches == 0 {
+			t.Errorf("%s: stopped %q, %d of %d pods finished, stats %+v", rel, res.Stopped, res.FinishedPods(), len(j.Pods), st)
+		}
+	}
+}
