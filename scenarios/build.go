@@ -40,6 +40,8 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		return nil, err
 	}
 	arrivals := e.Streams().Get("arrivals")
+	// Each launched job's bootstrap, in job order.
+	launches := e.Streams().Get("launchers")
 	for i := range sc.Workloads {
 		w := &sc.Workloads[i]
 		tmpl := w.template()
@@ -68,7 +70,13 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 					}
 					j.RunModel = sc.runModel(i, rt, tmpl)
 				}
-				if err := submit(e, w, j, at); err != nil {
+				setSize(w, j)
+				if u := sc.res.launcherOf(i); u != nil {
+					if err := u.launch(j, sc.ranksPerPod(w, tmpl), launches); err != nil {
+						return nil, fmt.Errorf("workloads[%d]: job %s: %w", i, name, err)
+					}
+				}
+				if err := e.Submit(at, j); err != nil {
 					return nil, fmt.Errorf("workloads[%d]: %w", i, err)
 				}
 			}
@@ -81,15 +89,29 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 func (sc *Scenario) runModel(i int, rt string, tmpl *engine.PodTemplate) engine.RunModel {
 	w := &sc.Workloads[i]
 	res := sc.res
-	perPod := w.App.RanksPerPod
-	if perPod == 0 {
-		perPod = max(int(tmpl.Requests().MilliCPU/1000), 1)
-	}
+	perPod := sc.ranksPerPod(w, tmpl)
 	bg := sc.runtime(rt).Background
 	return &appRun{
 		spec: w.App, fit: res.apps[i], pools: res.pools, perPod: perPod, bg: bg,
 		fabric: &network.Fabric{Inter: res.runtimes[rt], Intra: res.intra, Topology: res.topology},
 	}
+}
+
+// ranksPerPod is the MPI ranks each pod of app workload w runs: its
+// ranksPerPod, or the pod's CPU request in whole cores (at least 1).
+func (sc *Scenario) ranksPerPod(w *Workload, tmpl *engine.PodTemplate) int {
+	if n := w.App.RanksPerPod; n > 0 {
+		return n
+	}
+	return max(int(tmpl.Requests().MilliCPU/1000), 1)
+}
+
+// launcherOf is workload i's launcher (nil: none, or no resolution).
+func (r *resolved) launcherOf(i int) *launcherUse {
+	if r == nil || i >= len(r.launchers) {
+		return nil
+	}
+	return r.launchers[i]
 }
 
 func (sc *Scenario) runtime(name string) *Runtime {
@@ -101,21 +123,15 @@ func (sc *Scenario) runtime(name string) *Runtime {
 	return &Runtime{}
 }
 
-func submit(e *engine.Engine, w *Workload, j *engine.Job, at float64) error {
-	switch w.Kind {
-	case "Pod":
-		j.Kind = engine.KindPod
-	case "Job":
-		j.Kind = engine.KindJob
-	case "IndexedJob":
-		j.Kind = engine.KindIndexedJob
-	}
+// setSize sets the job's kind, parallelism and completions from its
+// workload.
+func setSize(w *Workload, j *engine.Job) {
+	j.Kind = jobKind(w.Kind)
 	j.Parallelism = max(w.Parallelism, 1)
 	j.Completions = w.Completions
 	if j.Completions == 0 {
 		j.Completions = j.Parallelism
 	}
-	return e.Submit(at, j)
 }
 
 // Nodes builds the cluster's nodes: pool <name> gives nodes <name>-0 …
@@ -268,16 +284,21 @@ func containers(cs []ContainerSpec) []engine.Container {
 }
 
 func (w *Workload) template() *engine.PodTemplate {
-	p := &w.Pod
+	t := podTemplate(&w.Pod)
+	if w.RunTime != nil {
+		t.RunTime = w.RunTime.D
+	}
+	return t
+}
+
+// podTemplate is the engine's template of a pod spec (no run time).
+func podTemplate(p *PodSpec) *engine.PodTemplate {
 	t := &engine.PodTemplate{
 		Containers:       containers(p.Containers),
 		InitContainers:   containers(p.InitContainers),
 		Priority:         p.Priority,
 		NodeSelector:     p.NodeSelector,
 		SpreadSelectable: p.SpreadSelectable,
-	}
-	if w.RunTime != nil {
-		t.RunTime = w.RunTime.D
 	}
 	if p.Overhead != nil {
 		t.Overhead = engine.Resources{MilliCPU: int64(p.Overhead.CPU), Memory: int64(p.Overhead.Memory)}
@@ -319,6 +340,11 @@ func (w *Workload) group(name string) *engine.PodGroup {
 	pg := &engine.PodGroup{Name: name, MinMember: g.MinMember, ScheduleTimeoutSeconds: g.ScheduleTimeoutSeconds}
 	if pg.MinMember == 0 {
 		pg.MinMember = max(w.Parallelism, 1)
+		if w.Kind == "MPIJob" {
+			// mpi-operator's default minAvailable: the workers and
+			// the launcher.
+			pg.MinMember++
+		}
 	}
 	if r := g.MinResources; r != nil {
 		pg.MinResources = engine.Resources{MilliCPU: int64(r.CPU), Memory: int64(r.Memory)}

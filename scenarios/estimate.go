@@ -85,6 +85,9 @@ func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) 
 		if w.Completions > 0 {
 			perJob, pf = int64(w.Completions), path+".completions"
 		}
+		if w.Kind == "MPIJob" {
+			perJob++ // the launcher pod
+		}
 		if perJob > count {
 			field = pf
 		}

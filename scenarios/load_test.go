@@ -67,7 +67,7 @@ func TestMalformed(t *testing.T) {
 		{"missing version", func(t *testing.T) string { return edit(t, "version: 1\n", "") }, nil, "bad.yaml: version: required (this build reads version: 1)"},
 		{"future version", func(t *testing.T) string { return edit(t, "version: 1", "version: 2") }, nil, "bad.yaml:1: version: unsupported schema version 2 (this build reads version: 1)"},
 		{"unknown top-level key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nsead: 4") }, nil, "bad.yaml:4: sead: unknown field; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, version, workloads"},
-		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, completions, count, kind, name, parallelism, pod, podGroup, runTime, runtimes"},
+		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, completions, count, kind, launcher, name, parallelism, pod, podGroup, runTime, runtimes"},
 		{"duplicate key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nseed: 4") }, nil, "bad.yaml:4: seed: duplicate key"},
 		{"seed not a number", func(t *testing.T) string { return edit(t, "seed: 3", "seed: three") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"three\""},
 		{"negative seed", func(t *testing.T) string { return edit(t, "seed: 3", "seed: -3") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"-3\""},
@@ -102,7 +102,7 @@ func TestMalformed(t *testing.T) {
 			return edit(t, "  name: kube\n", "  name: kube\n  kube: {percentageOfNodesToScore: 120}\n")
 		}, nil, "bad.yaml:12: policy.kube.percentageOfNodesToScore: must be between 0 and 100"},
 		{"no workloads", func(t *testing.T) string { return minimal[:strings.Index(minimal, "workloads:")] + "workloads: []\n" }, nil, "bad.yaml:12: workloads: at least one workload is required"},
-		{"unknown kind", func(t *testing.T) string { return edit(t, "kind: IndexedJob", "kind: MPIJob") }, nil, "bad.yaml:14: workloads[0].kind: unknown kind \"MPIJob\" (valid: Pod, Job, IndexedJob)"},
+		{"unknown kind", func(t *testing.T) string { return edit(t, "kind: IndexedJob", "kind: CronJob") }, nil, "bad.yaml:14: workloads[0].kind: unknown kind \"CronJob\" (valid: Pod, Job, IndexedJob, MPIJob, MiniCluster, PyTorchJob)"},
 		{"negative parallelism", func(t *testing.T) string { return edit(t, "parallelism: 2", "parallelism: -2") }, nil, "bad.yaml:15: workloads[0].parallelism: must be at least 1, got -2"},
 		{"missing runTime", func(t *testing.T) string { return edit(t, "    runTime: 10\n", "") }, nil, "bad.yaml:13: workloads[0].runTime: required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2}), or an app model"},
 		{"negative runTime", func(t *testing.T) string { return edit(t, "runTime: 10", "runTime: -10") }, nil, "bad.yaml:16: workloads[0].runTime: must not be negative, got -10"},

@@ -94,7 +94,10 @@ type resolved struct {
 	topology *network.Topology
 	runtimes map[string]*network.Profile
 	apps     []*apps.Fit // by workload index (nil: no app)
-	pools    map[string]Pool
+	// launchers are the workloads' launchers, by workload index (nil:
+	// none).
+	launchers []*launcherUse
+	pools     map[string]Pool
 }
 
 // readProfile loads a NetworkProfile file named in the scenario (at
@@ -166,7 +169,8 @@ func short(err error) string {
 // resolveRuntimes validates network, runtimes and the app workloads and
 // loads the files they name.
 func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error) {
-	r := &resolved{runtimes: map[string]*network.Profile{}, apps: make([]*apps.Fit, len(sc.Workloads)), pools: map[string]Pool{}}
+	r := &resolved{runtimes: map[string]*network.Profile{}, apps: make([]*apps.Fit, len(sc.Workloads)), pools: map[string]Pool{},
+		launchers: make([]*launcherUse, len(sc.Workloads))}
 	for _, p := range sc.Cluster.Pools {
 		r.pools[p.Name] = p
 	}
@@ -264,6 +268,16 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		if err != nil {
 			return nil, err
 		}
+		if w.Launcher != nil {
+			u, err := v.resolveLauncher(w, path, dir) // launcher.go
+			if err != nil {
+				return nil, err
+			}
+			r.launchers[i] = u
+			// The launcher's model owns mpirun's start-up, which the
+			// app's fit prices as its launch terms.
+			fit = withoutLaunch(fit)
+		}
 		r.apps[i] = fit
 		if len(w.Runtimes) == 0 {
 			switch {
@@ -333,7 +347,7 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 		return nil, v.errf(ap+".ranksPerPod", "must not be negative, got %d", a.RanksPerPod)
 	case !(a.CPUQuota >= 0):
 		return nil, v.errf(ap+".cpuQuota", "must not be negative, got %v", a.CPUQuota)
-	case w.Kind == "Job" || w.Kind == "IndexedJob":
+	case w.Kind != "Pod":
 		if w.Parallelism != 0 && w.Completions != 0 && w.Parallelism != w.Completions {
 			return nil, v.errf(path+".completions", "an app job starts all its pods together: completions (%d) must equal parallelism (%d)", w.Completions, w.Parallelism)
 		}

@@ -134,7 +134,7 @@ func (p *Policy) Section(name string) any {
 // Workload is a group of identical jobs with an arrival pattern.
 type Workload struct {
 	Name        string  `yaml:"name"`
-	Kind        string  `yaml:"kind"`  // Pod, Job or IndexedJob
+	Kind        string  `yaml:"kind"`  // Pod, Job, IndexedJob, MPIJob, MiniCluster or PyTorchJob
 	Count       int     `yaml:"count"` // number of jobs (default 1)
 	Parallelism int     `yaml:"parallelism"`
 	Completions int     `yaml:"completions"`
@@ -149,6 +149,27 @@ type Workload struct {
 	// PodGroup makes each job's pods one scheduling.x-k8s.io PodGroup
 	// (the label gang schedulers read; kube-scheduler ignores it).
 	PodGroup *PodGroupSpec `yaml:"podGroup"`
+	// Launcher says how an MPIJob, MiniCluster or PyTorchJob starts its
+	// program: the launcher model's parameters (workloads/launchers) and,
+	// for an MPIJob, its launcher pod.
+	Launcher *LauncherSpec `yaml:"launcher"`
+}
+
+// LauncherSpec names a launcher model's entry and what the workload
+// changes of it.
+type LauncherSpec struct {
+	// File is a launcher parameter file (kind: LauncherModel, relative
+	// to the scenario file) and Entry the launcher in it, whose type
+	// must match the workload's kind.
+	File  string `yaml:"file"`
+	Entry string `yaml:"entry"`
+	// LauncherCreation (MPIJob only) overrides the entry's
+	// launcherCreation: AtStartup or WaitForWorkersReady.
+	LauncherCreation string `yaml:"launcherCreation"`
+	// Pod (MPIJob only) is the launcher pod's spec; default: the worker
+	// pod's containers with 1 cpu and 1Gi each, and the worker's
+	// tolerations and priority.
+	Pod *PodSpec `yaml:"pod"`
 }
 
 // PodGroupSpec is a PodGroup's spec (scheduler-plugins v1alpha1).

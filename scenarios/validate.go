@@ -288,7 +288,7 @@ func (c sectionChecker) Seconds(field string, x float64) error {
 }
 func (c sectionChecker) Rate(field string, x float64) error { return c.v.rate(c.path+"."+field, x) }
 
-var kinds = []string{"Pod", "Job", "IndexedJob"}
+var kinds = []string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTorchJob"}
 
 var pullPolicies = []string{"Always", "IfNotPresent", "Never"}
 
@@ -306,11 +306,17 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 		return v.errf(path+".count", "must be at least 1, got %d", w.Count)
 	}
 	names[w.Name] = true
+	if err := v.launcherBlock(w, path); err != nil { // launcher.go
+		return err
+	}
 	if g := w.PodGroup; g != nil {
-		size := max(w.Parallelism, 1)
+		size, of := max(w.Parallelism, 1), "the job's parallelism"
+		if w.Kind == "MPIJob" {
+			size, of = size+1, "the job's pods (its workers and the launcher)"
+		}
 		switch {
 		case g.MinMember < 0 || g.MinMember > size:
-			return v.errf(path+".podGroup.minMember", "must be between 1 and the job's parallelism (%d), got %d", size, g.MinMember)
+			return v.errf(path+".podGroup.minMember", "must be between 1 and %s (%d), got %d", of, size, g.MinMember)
 		case g.MinResources != nil && (g.MinResources.CPU < 0 || g.MinResources.Memory < 0):
 			return v.errf(path+".podGroup.minResources", "must not be negative")
 		}
