@@ -15,8 +15,10 @@
 // application's start, after the application — with the operator's
 // creation offset of every pod), expected or drawn from a seeded
 // stream (SampleBootstrap); and, for the calibration, the measured
-// intervals as distributions (Intervals). Nothing here is wired into
-// the engine yet.
+// intervals as distributions (Intervals). scenarios wires it into the
+// engine (workloads of kind MPIJob, MiniCluster, PyTorchJob: the
+// operator's creation offsets and launcher pod as engine.Operator, the
+// phases around the application's run model).
 //
 // The facts below are from the projects' sources (paths in their
 // repositories); the code here is this project's own.
