@@ -84,6 +84,15 @@ func (j *Job) WavePods() int {
 	return k
 }
 
+// PodsWanted is the number of pods the job creates when nothing fails:
+// its completions, plus an operator's launcher pod.
+func (j *Job) PodsWanted() int {
+	if j.hasLauncher() {
+		return j.Completions + 1
+	}
+	return j.Completions
+}
+
 // AppStarted is when a RunModel job's application started: the gate
 // (Started) plus the launcher's time before it (Launch). NaN if the job
 // never started its program or has no RunModel.

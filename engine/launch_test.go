@@ -105,8 +105,8 @@ func TestLauncherGatesAndFinishesWithJob(t *testing.T) {
 	}
 	eq(t, "job Started (the launcher running)", j.Started, l.ContainersStarted)
 	eq(t, "AllStarted", j.AllStarted(), l.ContainersStarted)
-	if got := j.WavePods(); got != 3 {
-		t.Errorf("WavePods = %d, want 3", got)
+	if got, wanted := j.WavePods(), j.PodsWanted(); got != 3 || wanted != 3 {
+		t.Errorf("WavePods = %d, PodsWanted = %d, want 3 and 3", got, wanted)
 	}
 	if len(m.seen) != 1 || len(m.seen[0]) != 1 || m.seen[0][0].Pods != 2 {
 		t.Fatalf("placement priced = %+v, want the 2 workers on one node", m.seen)

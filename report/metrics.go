@@ -290,7 +290,7 @@ func Summarize(res *engine.Result) Summary {
 		if engine.IsSet(j.Finished) {
 			s.JobsFinished++
 		}
-		s.PodsNeverCreated += max(0, j.Completions-len(j.Pods))
+		s.PodsNeverCreated += max(0, j.PodsWanted()-len(j.Pods))
 		m := MeasureJob(j)
 		jStartup = append(jStartup, m.Startup)
 		jWait = append(jWait, m.Wait)

@@ -75,7 +75,7 @@ func ExplainStall(res *engine.Result) *Stall {
 		if engine.IsSet(j.Finished) || j.IsRejected() || !engine.IsSet(j.Submitted) {
 			continue
 		}
-		sj := StalledJob{Name: j.Name, Pods: len(j.Pods), Uncreated: max(0, j.Completions-len(j.Pods))}
+		sj := StalledJob{Name: j.Name, Pods: len(j.Pods), Uncreated: max(0, j.PodsWanted()-len(j.Pods))}
 		held := map[*engine.Node]int{}
 		for _, p := range j.Pods {
 			switch {
