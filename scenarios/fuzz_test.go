@@ -14,10 +14,10 @@ var fuzzLimits = Limits{MaxBytes: 64 << 20}
 // *Error; a scenario CheckSize lets through is built, and Build
 // allocates no more than its estimate (which is within the limit).
 func FuzzBuild(f *testing.F) {
-	for _, doc := range []string{minimal, appMinimal, qmcpackScenario} {
+	for _, doc := range []string{minimal, appMinimal, qmcpackScenario, launchMinimal} {
 		f.Add([]byte(doc), "")
 	}
-	for _, file := range []string{"kube-basic.yaml", "pod-startup.yaml", "image-pull.yaml", "usernetes-collectives.yaml"} {
+	for _, file := range []string{"kube-basic.yaml", "pod-startup.yaml", "image-pull.yaml", "usernetes-collectives.yaml", "fluence-vs-kube.yaml"} {
 		if data, err := os.ReadFile(file); err == nil {
 			f.Add(data, "")
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -433,4 +434,33 @@ func TestLaunchedRun(t *testing.T) {
 	if len(d) != 1 || d[0] != want {
 		t.Errorf("demand %+v, want %+v", d, want)
 	}
+}
+
+// TestLauncherBuildWithinEstimate: the launcher pod counts in the size
+// estimate, and what Build allocates for launched jobs (offsets, the
+// bootstrap's phases, the run model) stays within it.
+func TestLauncherBuildWithinEstimate(t *testing.T) {
+	doc := launchEdit(t, "parallelism: 2", "parallelism: 2\n    count: 20000")
+	sc, err := Parse("launch.yaml", []byte(doc), Overrides{IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	est := Estimate(sc)
+	if est.Pods != 3*20000 {
+		t.Errorf("estimate of %d pods, want 60000 (2 workers and a launcher a job)", est.Pods)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	e, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(e)
+	alloc := int64(after.TotalAlloc - before.TotalAlloc)
+	if alloc > est.Bytes-BytesBase {
+		t.Errorf("Build allocated %s, more than the estimate %s without its base", FormatBytes(alloc), FormatBytes(est.Bytes-BytesBase))
+	}
+	t.Logf("Build allocated %s; estimate %s", FormatBytes(alloc), FormatBytes(est.Bytes))
 }
