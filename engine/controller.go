@@ -58,6 +58,10 @@ func (e *Engine) syncJob(j *Job, now float64) {
 }
 
 func (e *Engine) createPod(j *Job, index int, now float64) {
+	if index == launcherJobIndex {
+		e.launcherJobCreated(j, now) // launch.go
+		return
+	}
 	if j.rejected {
 		j.active-- // a creation in flight when the job was rejected
 		return

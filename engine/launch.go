@@ -58,18 +58,25 @@ func (c LauncherCreation) String() string {
 
 // LauncherPod is an operator's extra pod: its own template (an MPIJob's
 // launcher tolerates the launcher nodes' taint and selects them when a
-// cluster has some) and when it is created.
+// cluster has some) and when it is created. The operator creates a
+// batch Job (mpi-operator's launcher Job), whose pod the Job controller
+// then creates through its client limiter, after the create latency.
 type LauncherPod struct {
 	Template *PodTemplate
 	Creation LauncherCreation
-	// After is the creation's offset: seconds after the job's
+	// After is the launcher Job's creation: seconds after the job's
 	// submission (LaunchAtStartup) or after its last worker runs
 	// (LaunchWaitForWorkersReady).
 	After float64
 }
 
-// launcherIndex is the evPodCreate tag of an operator's extra pod.
-const launcherIndex = -1
+// The evPodCreate tags of an operator's extra pod: the operator created
+// its launcher Job (launcherJobIndex), the Job controller created the
+// pod (launcherIndex).
+const (
+	launcherIndex    = -1
+	launcherJobIndex = -2
+)
 
 // hasLauncher reports whether the job has an operator's extra pod.
 func (j *Job) hasLauncher() bool { return j.Operator != nil && j.Operator.Launcher != nil }
@@ -166,10 +173,23 @@ func (e *Engine) operatorSync(j *Job, now float64) {
 	}
 }
 
+// createLauncherAt schedules the operator's creation of the launcher
+// Job at time at.
 func (e *Engine) createLauncherAt(j *Job, at float64) {
 	j.active++
 	j.launcherCreating = true
-	e.push(item{t: at, kind: evPodCreate, id: int32(j.ID), tag: launcherIndex})
+	e.push(item{t: at, kind: evPodCreate, id: int32(j.ID), tag: launcherJobIndex})
+}
+
+// launcherJobCreated: the Job controller sees the launcher Job and
+// creates its one pod through its client limiter.
+func (e *Engine) launcherJobCreated(j *Job, now float64) {
+	if j.rejected {
+		j.active--
+		return
+	}
+	wait := e.jobClient.Reserve(now)
+	e.push(item{t: now + wait + Sample(e.cfg.Controllers.CreateLatency, e.rControllers), kind: evPodCreate, id: int32(j.ID), tag: launcherIndex})
 }
 
 // workerUp is called when a worker of a job with a

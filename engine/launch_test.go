@@ -98,7 +98,9 @@ func TestLauncherGatesAndFinishesWithJob(t *testing.T) {
 	if !l.Launcher || l.Index != -1 || l.Requests.MilliCPU != 500 {
 		t.Errorf("launcher pod: Launcher %v, Index %d, cpu %dm; want true, -1, 500m (its own template)", l.Launcher, l.Index, l.Requests.MilliCPU)
 	}
-	eq(t, "launcher Created", l.Created, 30)
+	// The operator creates the launcher Job at 30 s; the Job controller
+	// its pod one create call later.
+	eq(t, "launcher Created", l.Created, 30+enginetest.CreateLatency)
 	w0, w1 := podByName(t, res, "mj-worker-0"), podByName(t, res, "mj-worker-1")
 	if !(w0.ContainersStarted < l.ContainersStarted && w1.ContainersStarted < l.ContainersStarted) {
 		t.Fatalf("workers started at %v, %v, the launcher at %v: want the launcher last", w0.ContainersStarted, w1.ContainersStarted, l.ContainersStarted)
@@ -124,6 +126,23 @@ func TestLauncherGatesAndFinishesWithJob(t *testing.T) {
 	if len(completes) != 1 || completes[0].T != j.Finished {
 		t.Errorf("JobComplete records = %v, want one at %v", completes, j.Finished)
 	}
+}
+
+// TestLauncherPodThroughJobController: the launcher pod is the Job
+// controller's (from the operator's launcher Job): its create call waits
+// for the controller's client limiter like any Job's pod.
+func TestLauncherPodThroughJobController(t *testing.T) {
+	cfg := enginetest.ExactConfig(bigNodes(2))
+	cfg.Controllers.JobQPS, cfg.Controllers.JobBurst = 1, 1
+	other := enginetest.IndexedJob("other", 1, 1, enginetest.Template("busybox:1", 5))
+	j := opJob("mj", []float64{0}, &engine.LauncherPod{Template: launcherTemplate(), After: 10}, &launchModel{app: 20})
+	// other's pod takes the controller's one token at 19.5 s; the
+	// launcher Job, created at 20 s, gets the next at 20.5 s.
+	res := runToEnd(t, cfg, &enginetest.FirstFit{}, at(10, j), at(19.5, other))
+	eq(t, "other's pod Created", podByName(t, res, "other-0").Created, 19.5+enginetest.CreateLatency)
+	eq(t, "launcher Created", podByName(t, res, "mj-launcher").Created, 20.5+enginetest.CreateLatency)
+	// The operator's own calls (the workers) do not use that limiter.
+	eq(t, "worker Created", podByName(t, res, "mj-worker-0").Created, 10)
 }
 
 // TestLauncherUnplaceableHolds: a launcher that fits no node keeps the
@@ -158,7 +177,7 @@ func TestLauncherWaitForWorkersReady(t *testing.T) {
 	res := runToEnd(t, enginetest.ExactConfig(bigNodes(2)), &enginetest.FirstFit{}, at(3, j))
 	w0, w1, l := podByName(t, res, "mj-worker-0"), podByName(t, res, "mj-worker-1"), podByName(t, res, "mj-launcher")
 	last := max(w0.ContainersStarted, w1.ContainersStarted)
-	eq(t, "launcher Created", l.Created, last+0.5)
+	eq(t, "launcher Created", l.Created, last+0.5+enginetest.CreateLatency)
 	eq(t, "worker-1 Created", w1.Created, 7)
 	eq(t, "job Started", j.Started, l.ContainersStarted)
 	eq(t, "job Finished", j.Finished, j.Started+50)
