@@ -68,9 +68,9 @@ type ReproCase struct {
 
 // ReproReport is the whole reproduction.
 type ReproReport struct {
-	CI      bool
-	Seeds   int
-	Cases   []ReproCase
+	CI    bool
+	Seeds int
+	Cases []ReproCase
 }
 
 // ReproOptions says how to reproduce: the fit procedure of the held-out
