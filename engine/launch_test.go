@@ -303,3 +303,51 @@ func TestLauncherDeterminism(t *testing.T) {
 		t.Error("seeds 7 and 8 give identical output")
 	}
 }
+
+// TestLauncherContended: two operator jobs with launchers share a node's
+// memory bandwidth; their runs slow each other (progress), and every pod
+// of each job, its launcher included, finishes at the job's moved end;
+// the launcher asks nothing (it is not in the placement priced).
+func TestLauncherContended(t *testing.T) {
+	nodes := bigNodes(1)
+	const bw = 100e9
+	a := &memModel{alone: 100, perPod: 40e9, bw: bw} // 2 workers: 80 GB/s
+	b := &memModel{alone: 100, perPod: 30e9, bw: bw} // 2 workers: 60 GB/s
+	lp := func() *engine.LauncherPod { return &engine.LauncherPod{Template: launcherTemplate(), After: 1} }
+	ja, jb := opJob("a", []float64{0, 0}, lp(), a), opJob("b", []float64{0, 0}, lp(), b)
+	res := runToEnd(t, enginetest.ExactConfig(nodes), &enginetest.FirstFit{}, at(0, ja), at(0, jb))
+	if !(ja.Finished > ja.Started+100) || !(jb.Finished > jb.Started+100) {
+		t.Errorf("jobs ran %v and %v s, want both slower than alone (100 s)", ja.Finished-ja.Started, jb.Finished-jb.Started)
+	}
+	for _, p := range res.Pods {
+		if p.Finished != p.Job.Finished {
+			t.Errorf("%s finished at %v, its job at %v", p.Name, p.Finished, p.Job.Finished)
+		}
+	}
+	// Both start at the same gate time: the rate is bw/(80+60) GB/s
+	// until the first ends.
+	if ja.Started != jb.Started {
+		t.Skipf("jobs started at %v and %v; the closed form below assumes one start", ja.Started, jb.Started)
+	}
+	x := bw / 140e9
+	near(t, "a finished", ja.Finished, ja.Started+100/x)
+}
+
+// TestOperatorJobRejected: a job rejected before its operator created
+// its pods creates none (workers, launcher Job or launcher pod), and the
+// run ends with every count in order.
+func TestOperatorJobRejected(t *testing.T) {
+	pol := enginetest.Func{N: "reject", F: func(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+		for _, ev := range events {
+			if ev.Kind == engine.JobArrived && ev.Job.Name == "mj" {
+				out = append(out, engine.Decision{Kind: engine.Reject, Job: ev.Job, Reason: "no"})
+			}
+		}
+		return out
+	}}
+	j := opJob("mj", []float64{0.5, 1}, &engine.LauncherPod{Template: launcherTemplate(), After: 2}, &launchModel{app: 10})
+	res := run(t, enginetest.ExactConfig(bigNodes(1)), pol, at(0, j))
+	if !j.IsRejected() || len(res.Pods) != 0 || res.Stopped != "" {
+		t.Errorf("rejected %v, %d pods, stopped %q; want rejected, none, a clean end", j.IsRejected(), len(res.Pods), res.Stopped)
+	}
+}
