@@ -104,9 +104,9 @@ type Summary struct {
 	Stall    *Stall
 	Starved  []Starved
 	Complete bool // every job and every pod finished
-	End         float64
-	Events      int // calendar events processed
-	Records     int // records in the event trace
+	End      float64
+	Events   int // calendar events processed
+	Records  int // records in the event trace
 
 	Nodes    int
 	Capacity engine.Resources // Σ allocatable over nodes
@@ -140,6 +140,11 @@ type Summary struct {
 	JobWait            Stats // over jobs whose first wave was scheduled
 	JobRunTime         Stats // over jobs that finished
 	JobTurnaround      Stats // over jobs that finished
+	// JobLaunch and JobAppRunTime are over jobs a launcher started
+	// (Launch or Shutdown set; count 0 without): the program's gate →
+	// the application's start, and the application's start → end.
+	JobLaunch     Stats
+	JobAppRunTime Stats
 
 	Utilisation Utilisation
 
@@ -282,8 +287,12 @@ func Summarize(res *engine.Result) Summary {
 		s.Capacity = res.Cluster.Capacity()
 	}
 
-	var jStartup, jWait, jRun, jTurn []float64
+	var jStartup, jWait, jRun, jTurn, jLaunch, jApp []float64
 	for _, j := range res.Jobs {
+		if j.Launch > 0 || j.Shutdown > 0 {
+			jLaunch = append(jLaunch, span(j.Started, j.AppStarted()))
+			jApp = append(jApp, span(j.AppStarted(), j.AppFinished()))
+		}
 		if engine.IsSet(j.Submitted) && !(s.FirstSubmitted <= j.Submitted) {
 			s.FirstSubmitted = j.Submitted
 		}
@@ -344,6 +353,7 @@ func Summarize(res *engine.Result) Summary {
 	s.JobWait = Describe(jWait)
 	s.JobRunTime = Describe(jRun)
 	s.JobTurnaround = Describe(jTurn)
+	s.JobLaunch, s.JobAppRunTime = Describe(jLaunch), Describe(jApp)
 	s.Workloads = summarizeWorkloads(res.Jobs)
 	s.Runtimes = summarizeRuntimes(res.Jobs)
 

@@ -169,6 +169,9 @@ type summaryJSON struct {
 	JobWait            statsJSON `json:"jobWait"`
 	JobRunTime         statsJSON `json:"jobRunTime"`
 	JobTurnaround      statsJSON `json:"jobTurnaround"`
+	// Only when a launcher started some jobs.
+	JobLaunch     *statsJSON `json:"jobLaunch,omitempty"`
+	JobAppRunTime *statsJSON `json:"jobAppRunTime,omitempty"`
 
 	Utilisation utilisationJSON `json:"utilisation"`
 
@@ -272,6 +275,10 @@ func writeResults(w io.Writer, res *engine.Result, meta Meta, s Summary) error {
 	if s.Utilisation.HasGPU {
 		g := num(s.Utilisation.GPU)
 		out.Summary.Utilisation.GPU = &g
+	}
+	if s.JobLaunch.Count > 0 {
+		l, a := statsOf(s.JobLaunch), statsOf(s.JobAppRunTime)
+		out.Summary.JobLaunch, out.Summary.JobAppRunTime = &l, &a
 	}
 	if res.Cluster != nil {
 		for _, n := range res.Cluster.Nodes {

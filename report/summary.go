@@ -105,6 +105,10 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 	row("job wait", s.JobWait)
 	row("job run time", s.JobRunTime)
 	row("job turnaround", s.JobTurnaround)
+	if s.JobLaunch.Count > 0 {
+		row("job launch (to app start)", s.JobLaunch)
+		row("job application run time", s.JobAppRunTime)
+	}
 
 	if len(s.Workloads) > 1 || (len(s.Workloads) == 1 && s.Workloads[0].Name != "") {
 		fmt.Fprintf(&b, "\nJobs by workload (seconds)%*s", width+3-len("Jobs by workload (seconds)"), "")
