@@ -155,8 +155,8 @@ func checkOperator(j *Job) error {
 }
 
 // operatorSync is the operator's sync of a new job: every worker is
-// created at its offset after the submission, and the launcher pod
-// too with LaunchAtStartup.
+// created at its offset after the submission, and the launcher Job too
+// with LaunchAtStartup.
 func (e *Engine) operatorSync(j *Job, now float64) {
 	if j.opSynced {
 		return
@@ -194,7 +194,8 @@ func (e *Engine) launcherJobCreated(j *Job, now float64) {
 
 // workerUp is called when a worker of a job with a
 // LaunchWaitForWorkersReady launcher has started its containers: once
-// every worker runs, the launcher pod is created After seconds later.
+// every worker runs, the operator creates the launcher Job After
+// seconds later (and the Job controller its pod).
 func (e *Engine) workerUp(j *Job, now float64) {
 	l := j.Operator.Launcher
 	if l.Creation != LaunchWaitForWorkersReady || j.launcherCreating || j.up != j.Completions {
