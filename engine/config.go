@@ -93,6 +93,11 @@ type Config struct {
 	// nothing of it is kept in memory (Result.Records stays nil).
 	Record bool
 	Sink   RecordSink
+	// EveryAttempt records every Permit wait and rejection of a pod
+	// (Waiting, Unreserved) instead of only those that open a
+	// FailedScheduling series (the rest are counted in the series):
+	// for tests and debugging, as the trace then grows with retries.
+	EveryAttempt bool
 	// Streams, if set, are the run's random streams (they must derive from
 	// Seed); a caller that builds the policy first passes the same Streams
 	// to it. Nil means NewStreams(Seed).

@@ -69,8 +69,14 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 		}
 		e.hold(d.Pod, d.Node)
 		d.Pod.waiting = true
-		e.endSeries(now, d.Pod)
-		e.record(now, RecWaiting, d.Pod, d.Node, "")
+		// A pod that waits, is rejected and waits again (a gang plugin
+		// retrying a group) is one FailedScheduling series: its
+		// Waiting and Unreserved records are written when no series is
+		// open, and its later rejections are counted in the series,
+		// which its bind ends. The trace grows with pods, not retries.
+		if _, open := e.series[d.Pod.ID]; !open || e.cfg.EveryAttempt {
+			e.record(now, RecWaiting, d.Pod, d.Node, "")
+		}
 	case Allow:
 		p := d.Pod
 		if p == nil || !p.waiting {
@@ -92,7 +98,10 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 		}
 		p.Node, p.waiting = nil, false
 		p.LastFailure = d.Reason
-		e.record(now, RecUnreserved, p, n, d.Reason)
+		if _, open := e.series[p.ID]; !open || e.cfg.EveryAttempt {
+			e.record(now, RecUnreserved, p, n, d.Reason)
+		}
+		e.recordFailure(now, p, d.Reason)
 	case Allocate:
 		if d.Job == nil || len(d.Slots) == 0 {
 			return fmt.Errorf("engine: invariant violated: policy %s allocated nothing (job %v, %d slots)", name, jobName(d.Job), len(d.Slots))

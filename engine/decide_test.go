@@ -218,3 +218,61 @@ func TestGangDecisionInvariants(t *testing.T) {
 		})
 	}
 }
+
+// TestPermitRetriesAreOneSeries: a pod assumed and unreserved over and
+// over is one FailedScheduling series: one Waiting and one Unreserved
+// record, the later rejections counted in the series its bind ends;
+// with EveryAttempt every wait and rejection is recorded.
+func TestPermitRetriesAreOneSeries(t *testing.T) {
+	const tries = 10
+	flip := func() enginetest.Func {
+		var pod *engine.Pod
+		n := 0
+		return enginetest.Func{N: "flip", F: func(now float64, evs []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+			for _, ev := range evs {
+				switch {
+				case ev.Kind == engine.PodCreated:
+					pod = ev.Pod
+					out = append(out, engine.Decision{Kind: engine.Assume, Pod: pod, Node: c.Nodes[0]}, engine.Decision{Kind: engine.SetTimer, At: now + 1, Tag: 1})
+				case ev.Kind == engine.TimerFired && n < tries:
+					n++
+					out = append(out, engine.Decision{Kind: engine.Unreserve, Pod: pod, Reason: "timed out"},
+						engine.Decision{Kind: engine.Assume, Pod: pod, Node: c.Nodes[0]}, engine.Decision{Kind: engine.SetTimer, At: now + 1, Tag: 1})
+				case ev.Kind == engine.TimerFired:
+					out = append(out, engine.Decision{Kind: engine.Allow, Pod: pod})
+				}
+			}
+			return out
+		}}
+	}
+	for _, every := range []bool{false, true} {
+		cfg := enginetest.ExactConfig(oneNode())
+		cfg.EveryAttempt = every
+		res := runToEnd(t, cfg, flip(), at(0, enginetest.Pod("p", enginetest.Template("a", 10))))
+		waits := len(enginetest.Records(res, 0, engine.RecWaiting))
+		unres := len(enginetest.Records(res, 0, engine.RecUnreserved))
+		var series []engine.Record
+		for _, r := range enginetest.Records(res, 0, engine.RecFailedScheduling) {
+			if r.Count > 0 {
+				series = append(series, r)
+			}
+		}
+		want := 1
+		if every {
+			want = tries
+		}
+		if unres != want || waits != want+boolInt(every) {
+			t.Errorf("every=%v: %d Waiting and %d Unreserved records, want %d and %d", every, waits, unres, want+boolInt(every), want)
+		}
+		if len(series) != 1 || series[0].Count != tries {
+			t.Errorf("every=%v: series ends %v, want one of %d attempts", every, series, tries)
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -26,6 +26,8 @@ func ecfg(ns []*engine.Node) engine.Config {
 		Startup:     engine.Startup{},
 		Controllers: engine.Controllers{CreateLatency: engine.Const(0)},
 		Record:      true,
+		// Every Permit wait and rejection: the tests read retries.
+		EveryAttempt: true,
 	}
 }
 

@@ -95,7 +95,16 @@ func TestSlotsSharingANodeLeavePodsStuck(t *testing.T) {
 				t.Errorf("waiting records %v, want pod 0 waiting on its node", w)
 			}
 			for _, r := range records(res, j, engine.RecFailedScheduling) {
-				if r.Pod == j.Pods[0].ID || !strings.Contains(r.Msg, "PreFilter result names no node") {
+				// Pod 0 fails only when its siblings' failures reject
+				// it at Permit; the others find no node in their
+				// PreFilter result.
+				if r.Pod == j.Pods[0].ID {
+					if !strings.Contains(r.Msg, "rejection in PostFilter") {
+						t.Errorf("pod 0's failure %v", r)
+					}
+					continue
+				}
+				if !strings.Contains(r.Msg, "PreFilter result names no node") {
 					t.Errorf("failure %v", r)
 				}
 			}

@@ -61,6 +61,8 @@ func engineConfig(ns []*engine.Node) engine.Config {
 		Controllers: engine.Controllers{CreateLatency: engine.Const(0)},
 		Horizon:     horizon,
 		Record:      true,
+		// Every Permit wait and rejection: the tests read retries.
+		EveryAttempt: true,
 	}
 }
 

@@ -17,6 +17,8 @@ func engineConfig(nodes []*engine.Node, seed uint64) engine.Config {
 		Startup:     engine.Startup{},
 		Controllers: engine.Controllers{CreateLatency: engine.Const(0)},
 		Record:      true,
+		// Every Permit wait and rejection: the tests read retries.
+		EveryAttempt: true,
 	}
 }
 
