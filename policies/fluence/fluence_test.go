@@ -399,3 +399,37 @@ func TestLaterWavesStuck(t *testing.T) {
 		}
 	}
 }
+
+// A PodGroup smaller than its Job (minMember 1, parallelism 2, the Job
+// controller creating a pod a second): the group is matched when its
+// first pod exists and that pod runs; the second finds the group
+// permitted and no node for it. Once the permit has expired (300 s), its
+// ask cancels the group's live allocation first (PostFilter and
+// Unreserve never do) and matches again, for 2 pods and 1 node: that
+// allocation is cancelled too, the running pod keeps a node and the
+// second never runs, while Fluxion holds nothing for the first.
+func TestStaleAllocationCancelledByTheNextAsk(t *testing.T) {
+	p := newFluence(t, DefaultConfig())
+	j := &engine.Job{Name: "j", Kind: engine.KindIndexedJob, Parallelism: 2, Completions: 2,
+		Template: tmpl(4000, gi, 1000), Group: &engine.PodGroup{Name: "j", MinMember: 1}}
+	ecfg := engineConfig(nodes(4, 4, 16))
+	ecfg.Controllers.CreateLatency = engine.Const(1)
+	e, err := engine.New(ecfg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Submit(0, j); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Plugin().Stats()
+	if res.Stopped != "stalled" || res.FinishedPods() != 1 || st.StaleCancel != 1 || st.Mismatches == 0 {
+		t.Errorf("stopped %q, %d pods finished, stats %+v", res.Stopped, res.FinishedPods(), st)
+	}
+	if f := j.Pods[1].Finished; engine.IsSet(f) {
+		t.Errorf("the second pod finished at %g", f)
+	}
+}
