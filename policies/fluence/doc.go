@@ -65,7 +65,8 @@
 //   - release: last-pod — release when the last member holding a node
 //     finishes;
 //   - assign: by-slot — each node of R gets as many pods as it holds
-//     slots, so groups whose slots share a node are placed;
+//     slots, so groups whose slots share a node are placed (the lister
+//     still counts finished pods: a Job's second wave stays stuck);
 //   - graph: live — the graph follows the cluster: what pods outside
 //     Fluence's live allocations use (another scheduler's, a released
 //     group's) is marked down vertex by vertex, cordoned nodes whole;
