@@ -110,6 +110,14 @@ const (
 	BeforeApp = "before app"
 	// AfterApp: between the application's end and the job's completion.
 	AfterApp = "after app"
+	// Outside: part of the operator's end-to-end time that a simulation
+	// produces itself or that falls outside the job's measured run: an
+	// MPIJob's launcher Job becoming a running pod (the engine creates
+	// and starts that pod) and the status updates after mpirun exits
+	// (the canopie22 logs: the MPIJob's runtime, Running → Succeeded,
+	// equals mpirun's real time within 0.2 s). Standalone predictions
+	// count it; a simulated run does not add it.
+	Outside = "outside the run"
 )
 
 // Phase is one part of the start-up cost a launcher adds, with its

@@ -168,11 +168,11 @@ func (m *mpiJob) bootstrap(s Size, late func(Late) float64) (Bootstrap, error) {
 	return Bootstrap{
 		Phases: []Phase{
 			{"operator creates the workers (client limiter)", BeforePods, w[len(w)-1]},
-			{"launcher Job to pod, the launcher's shell before mpirun", BeforeApp, over * (1 - m.p.FinishShare)},
+			{"launcher Job to pod, the launcher's shell before mpirun", Outside, over * (1 - m.p.FinishShare)},
 			{"mpirun starts a daemon a worker over ssh", BeforeApp, m.p.SSHPerNode * float64(s.Nodes)},
 			{"workers not yet reachable (ssh retries)", BeforeApp, late(m.late(s.Nodes))},
 			{"daemon wire-up, MPI_Init/Finalize, outside the application's clock", BeforeApp, m.p.MpirunBase},
-			{"launcher exit to MPIJob Succeeded", AfterApp, over * m.p.FinishShare},
+			{"launcher exit to MPIJob Succeeded", Outside, over * m.p.FinishShare},
 		},
 		Created: created,
 	}, nil
