@@ -11,7 +11,12 @@ import (
 
 // group is a PodGroup as Fluence's PodGroupManager sees it.
 type group struct {
-	job       *engine.Job
+	job *engine.Job
+	// solo is an operator's launcher pod (an MPIJob's), alone in its own
+	// group: Fluence's webhook groups pods by the object that owns them,
+	// and the launcher belongs to the launcher Job, not to the workers
+	// (the canopie22 kubeflux logs map only the workers).
+	solo      *engine.Pod
 	name      string
 	minMember int
 	timeout   float64 // Permit wait: scheduleTimeoutSeconds, else 300 s
@@ -21,6 +26,21 @@ type group struct {
 	// permittedUntil: the group passed PreFilter's match and is in the
 	// permittedpodGroup cache until then (−Inf: not permitted).
 	permittedUntil float64
+	// memo is the answer of the group's last ask that left no
+	// allocation (Fluxion failed, or the allocation was cancelled at
+	// once because its nodes were fewer than the pods), valid while
+	// Fluxion's state is still memoGen: the same ask gets it again
+	// without a match. A group that can never be placed (slots sharing
+	// a node) is asked again every few cycles for as long as the run
+	// lasts; the answer does not change until something else does.
+	memo    *askResult
+	memoGen uint64
+}
+
+// askResult is an ask's answer: its nodes or its error.
+type askResult struct {
+	nodes []*engine.Node
+	err   error
 }
 
 // Stats counts what Fluence did.
@@ -32,6 +52,7 @@ type Stats struct {
 	StaleCancel int // allocations cancelled by a new ask of the same group
 	Released    int // allocations cancelled because a pod of the group finished (or went away)
 	Stuck       int // PreFilter calls that found no node for a pod of a permitted group
+	Memo        int // asks answered from the group's last answer on an unchanged Fluxion (counted in Asks and Failed or Mismatches too)
 }
 
 // Plugin is the Fluence kube-scheduler plugin (flux-k8s
@@ -43,6 +64,8 @@ type Plugin struct {
 	sc      sidecar
 	started bool
 	groups  map[*engine.Job]*group
+	solos   map[*engine.Pod]*group // launcher pods' own groups
+	noMemo  bool                   // tests: always ask Fluxion
 	podNode map[*engine.Pod]*engine.Node // podToNode
 	stats   Stats
 }
@@ -114,8 +137,48 @@ func (pl *Plugin) groupOf(j *engine.Job, now float64) *group {
 	case j.Kind != engine.KindPod:
 		g.minMember = max(j.Parallelism, 1)
 	}
+	if op := j.Operator; op != nil && op.Launcher != nil {
+		// The launcher pod is not in the workers' group (see group.solo).
+		g.minMember = min(g.minMember, max(j.Completions, 1))
+	}
 	pl.groups[j] = g
 	return g
+}
+
+// groupOfPod is the group of pod p: its job's, or its own for an
+// operator's launcher pod.
+func (pl *Plugin) groupOfPod(p *engine.Pod, now float64) *group {
+	if !p.Launcher {
+		return pl.groupOf(p.Job, now)
+	}
+	if g := pl.solos[p]; g != nil {
+		return g
+	}
+	if pl.solos == nil {
+		pl.solos = map[*engine.Pod]*group{}
+	}
+	g := &group{job: p.Job, solo: p, name: "fluence-solo-" + p.Name, minMember: 1, timeout: PermitWaitingTimeSeconds,
+		start: micro(now), permittedUntil: math.Inf(-1)}
+	pl.solos[p] = g
+	return g
+}
+
+// pods are the group's members in creation order (the lister): the
+// job's pods without its launcher, or the launcher alone.
+func (g *group) pods() []*engine.Pod {
+	if g.solo != nil {
+		return []*engine.Pod{g.solo}
+	}
+	if op := g.job.Operator; op == nil || op.Launcher == nil {
+		return g.job.Pods
+	}
+	out := make([]*engine.Pod, 0, len(g.job.Pods))
+	for _, p := range g.job.Pods {
+		if !p.Launcher {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // micro truncates a time to the microseconds of a MicroTime.
@@ -137,6 +200,12 @@ func (pl *Plugin) Less(a, b *kube.QueuedPodInfo) bool {
 }
 
 func (pl *Plugin) startOf(q *kube.QueuedPodInfo) int64 {
+	if q.Pod.Launcher {
+		if g := pl.solos[q.Pod]; g != nil {
+			return g.start
+		}
+		return micro(q.InitialAttemptTimestamp)
+	}
 	if g := pl.groups[q.Pod.Job]; g != nil {
 		return g.start
 	}
@@ -152,9 +221,12 @@ func (pl *Plugin) Observe(h *kube.Handle, ev *engine.Event) {
 	case engine.JobArrived:
 		pl.groupOf(ev.Job, h.Now())
 	case engine.PodCreated:
-		pl.groupOf(ev.Pod.Job, h.Now())
+		pl.groupOfPod(ev.Pod, h.Now())
 	case engine.PodDeleted:
 		g := pl.groups[ev.Pod.Job]
+		if ev.Pod.Launcher {
+			g = pl.solos[ev.Pod]
+		}
 		if g == nil || g.jobID == 0 {
 			return
 		}
@@ -173,7 +245,7 @@ func (pl *Plugin) Observe(h *kube.Handle, ev *engine.Event) {
 // not finished), leaving out except.
 func (pl *Plugin) assigned(g *group, except *engine.Pod) int {
 	n := 0
-	for _, p := range g.job.Pods {
+	for _, p := range g.pods() {
 		if p != except && p.Node != nil && !finished(p) {
 			n++
 		}
@@ -192,7 +264,7 @@ func (pl *Plugin) cancelFluxJob(g *group) error {
 		return err
 	}
 	g.jobID = 0
-	for _, p := range g.job.Pods {
+	for _, p := range g.pods() {
 		delete(pl.podNode, p)
 	}
 	return nil
@@ -218,8 +290,8 @@ func (pl *Plugin) PreFilter(h *kube.Handle, p *engine.Pod) ([]*engine.Node, kube
 		return []*engine.Node{n}, kube.OK
 	}
 	now := h.Now()
-	g := pl.groupOf(p.Job, now)
-	pods := g.job.Pods // the lister: every pod of the group, in creation order
+	g := pl.groupOfPod(p, now)
+	pods := g.pods() // the lister: every pod of the group, in creation order
 	if len(pods) < g.minMember {
 		return nil, kube.Status{Code: kube.UnschedulableAndUnresolvable, Reason: fmt.Sprintf(
 			"pre-filter pod %s cannot find enough sibling pods, current pods number: %d, minMember of group: %d", p.Name, len(pods), g.minMember)}
@@ -237,6 +309,10 @@ func (pl *Plugin) PreFilter(h *kube.Handle, p *engine.Pod) ([]*engine.Node, kube
 		pl.stats.Mismatches++
 		if err := pl.cancelFluxJob(g); err != nil {
 			return nil, kube.Status{Code: kube.UnschedulableAndUnresolvable, Reason: err.Error()}
+		}
+		// Fluxion is back where it was: the same ask gets these nodes.
+		if g.memo == nil {
+			g.memo, g.memoGen = &askResult{nodes: nodes}, pl.sc.gen
 		}
 	}
 	for i, n := range nodes {
@@ -264,11 +340,21 @@ func (pl *Plugin) askFlux(h *kube.Handle, g *group, pods []*engine.Pod) ([]*engi
 		return nil, fmt.Errorf("fluence: updating the live graph: %w", err)
 	}
 	pl.stats.Asks++
+	if m := g.memo; m != nil && g.memoGen == pl.sc.gen && !pl.noMemo {
+		pl.stats.Memo++
+		if m.err != nil {
+			pl.stats.Failed++
+		}
+		return m.nodes, m.err
+	}
+	g.memo = nil
 	rep := pods[0]
 	jobID, alloc, err := pl.sc.match(jobspecFor(rep.Template, g.minMember, g.name))
 	if err != nil {
 		pl.stats.Failed++
-		return nil, fmt.Errorf("fluxion could not allocate %d slots for pod group %s: %s", g.minMember, g.name, strings.TrimPrefix(err.Error(), "fluxion: "))
+		err = fmt.Errorf("fluxion could not allocate %d slots for pod group %s: %s", g.minMember, g.name, strings.TrimPrefix(err.Error(), "fluxion: "))
+		g.memo, g.memoGen = &askResult{err: err}, pl.sc.gen
+		return nil, err
 	}
 	pl.stats.Allocated++
 	g.jobID = jobID
@@ -291,7 +377,7 @@ func (pl *Plugin) askFlux(h *kube.Handle, g *group, pods []*engine.Pod) ([]*engi
 // node rejects its waiting siblings and drops the group's permit, unless
 // minMember pods already hold nodes. The Fluxion allocation is kept.
 func (pl *Plugin) PostFilter(h *kube.Handle, p *engine.Pod) {
-	g := pl.groupOf(p.Job, h.Now())
+	g := pl.groupOfPod(p, h.Now())
 	if pl.assigned(g, nil) >= g.minMember {
 		return
 	}
@@ -303,10 +389,10 @@ func (pl *Plugin) PostFilter(h *kube.Handle, p *engine.Pod) {
 // completes minMember lets every waiting sibling bind; the others wait
 // (the first one also moves its siblings to activeQ).
 func (pl *Plugin) Permit(h *kube.Handle, p *engine.Pod, _ *engine.Node) (kube.Status, float64) {
-	g := pl.groupOf(p.Job, h.Now())
+	g := pl.groupOfPod(p, h.Now())
 	assigned := pl.assigned(g, p)
 	if assigned+1 >= g.minMember {
-		for _, q := range g.job.Pods {
+		for _, q := range g.pods() {
 			if h.Waiting(q) {
 				h.Allow(q)
 			}
@@ -314,7 +400,7 @@ func (pl *Plugin) Permit(h *kube.Handle, p *engine.Pod, _ *engine.Node) (kube.St
 		return kube.OK, 0
 	}
 	if assigned == 0 {
-		for _, q := range g.job.Pods {
+		for _, q := range g.pods() {
 			if q != p && q.Node == nil && !finished(q) {
 				h.Activate(q)
 			}
@@ -328,13 +414,13 @@ func (pl *Plugin) Permit(h *kube.Handle, p *engine.Pod, _ *engine.Node) (kube.St
 // drops the group's permit. The Fluxion allocation is kept; the next
 // ask of the group cancels it.
 func (pl *Plugin) Unreserve(h *kube.Handle, p *engine.Pod, _ *engine.Node) {
-	g := pl.groupOf(p.Job, h.Now())
+	g := pl.groupOfPod(p, h.Now())
 	pl.rejectWaiting(h, g, "rejection in Unreserve")
 	g.permittedUntil = math.Inf(-1)
 }
 
 func (pl *Plugin) rejectWaiting(h *kube.Handle, g *group, reason string) {
-	for _, q := range g.job.Pods {
+	for _, q := range g.pods() {
 		if h.Waiting(q) {
 			h.Reject(q, reason)
 		}

@@ -44,6 +44,10 @@ type sidecar struct {
 	jobHeld   map[uint64][]fluxion.VertexID
 	jobNodes  map[uint64][]int
 	scratchIx []int
+	// gen counts the changes of Fluxion's state (allocations made or
+	// cancelled, vertices marked up or down): an ask on an unchanged
+	// state gets the same answer (Fluxion is deterministic).
+	gen uint64
 }
 
 // Leaf kinds of a node in Fluence's graph.
@@ -163,6 +167,7 @@ func (s *sidecar) match(jobspec []byte) (uint64, []nodeAlloc, error) {
 	if err != nil {
 		return id, nil, err
 	}
+	s.gen++
 	if s.live {
 		for _, v := range held {
 			s.holder[v] = id
@@ -283,6 +288,7 @@ func (s *sidecar) cancel(jobID uint64) error {
 	if err != nil && !errors.Is(err, fluxion.ErrNoJob) {
 		return err
 	}
+	s.gen++
 	if s.live {
 		for _, id := range s.jobHeld[jobID] {
 			if s.holder[id] == jobID {
@@ -346,7 +352,7 @@ func (s *sidecar) reconcile(c *engine.Cluster) error {
 		}
 		foreign := n.Requested
 		for _, gr := range s.jobsOn[i] {
-			for _, p := range gr.job.Pods {
+			for _, p := range gr.pods() {
 				if p.Node == n && !finished(p) {
 					foreign = foreign.Sub(p.Requests)
 				}
@@ -405,6 +411,7 @@ func (s *sidecar) setDown(vs []fluxion.VertexID, want int64) error {
 
 // setStatus marks a vertex up or down in Fluxion.
 func (s *sidecar) setStatus(v fluxion.VertexID, up bool) error {
+	s.gen++
 	if s.m != nil {
 		st := fluxion.StatusDown
 		if up {
