@@ -18,6 +18,9 @@ import (
 //     their other pods wait for room that only the others could free
 //     (kube-scheduler placing MPI workers one by one);
 //   - too big: a pending pod does not fit any node even when empty;
+//   - not placed: a pending pod fits some node's free resources, yet the
+//     policy's own rules keep it pending (a gang plugin's group that
+//     cannot be matched, a node restriction, affinity, taints);
 //   - blocked: pods wait for resources held by jobs that cannot start.
 //
 // Starvation: a job that waited longer than a bound (default 600 s)
@@ -70,7 +73,7 @@ func ExplainStall(res *engine.Result) *Stall {
 			free = free.Add(a.Sub(n.Requested))
 		}
 	}
-	tooBig := ""
+	tooBig, fits := "", ""
 	for _, j := range res.Jobs {
 		if engine.IsSet(j.Finished) || j.IsRejected() || !engine.IsSet(j.Submitted) {
 			continue
@@ -95,6 +98,14 @@ func ExplainStall(res *engine.Result) *Stall {
 				if tooBig == "" && !p.Requests.LessEqual(maxAlloc) {
 					tooBig = fmt.Sprintf("pod %s requests %s, more than any node has allocatable (%s)", p.Name, resText(p.Requests), resText(maxAlloc))
 				}
+				if fits == "" && res.Cluster != nil {
+					for _, n := range res.Cluster.Nodes {
+						if p.Requests.LessEqual(n.Allocatable.Sub(n.Requested)) {
+							fits = fmt.Sprintf("pod %s fits the free resources of node %s, yet the policy does not place it (its last failure: %s)", p.Name, n.Name, orNone(p.LastFailure))
+							break
+						}
+					}
+				}
 			}
 			if p.Node != nil {
 				held[p.Node]++
@@ -118,6 +129,11 @@ func ExplainStall(res *engine.Result) *Stall {
 	switch {
 	case tooBig != "":
 		st.Verdict = "too big: " + tooBig
+	case fits != "":
+		// Not a resource deadlock: the policy's own rules hold the pods
+		// (a gang plugin's group that cannot be matched, a PreFilter
+		// result without a node, affinity or taints).
+		st.Verdict = "not placed: " + fits
 	case partial >= 2:
 		st.Verdict = fmt.Sprintf("deadlock: %d jobs each hold part of the cluster (%s cpu of their pods) while the rest of their pods wait for room only the others could free; free now: %s",
 			partial, milli(heldCPU), resText(free))
@@ -136,6 +152,13 @@ func (st *Stall) partialCPU() int64 {
 		}
 	}
 	return 0
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none recorded"
+	}
+	return s
 }
 
 func milli(m int64) string {

@@ -68,3 +68,14 @@ func TestLauncherOwnGroup(t *testing.T) {
 		t.Errorf("stats %+v, want two allocations (workers, launcher)", st)
 	}
 }
+
+// TestMemoOnlyForIDOrderedPolicies: under first an allocation and its
+// cancel change the next answer, so its asks always match.
+func TestMemoOnlyForIDOrderedPolicies(t *testing.T) {
+	for _, pol := range []string{"lonode", "first", "firstnodex", "locality"} {
+		p := newFluence(t, with(func(c *Config) { c.Policy = pol }))
+		if got, want := p.Plugin().noMemo, !memoPolicies[pol]; got != want || (pol == "lonode") == got {
+			t.Errorf("%s: noMemo %v", pol, got)
+		}
+	}
+}

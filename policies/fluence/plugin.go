@@ -85,8 +85,18 @@ func newPlugin(cfg Config) *Plugin {
 	p := &Plugin{cfg: cfg, groups: map[*engine.Job]*group{}, podNode: map[*engine.Pod]*engine.Node{}}
 	p.sc.cfg = &p.cfg
 	p.sc.live = cfg.Graph == GraphLive
+	// The memo holds only where an allocation and its cancel leave the
+	// next answer as it was: the id-ordered policies. Under first (and
+	// firstnodex) allocating and cancelling changes the order the next
+	// traversal meets the candidates in, so the same ask can get another
+	// answer; locality and variation are not assumed either.
+	p.noMemo = !memoPolicies[cfg.Policy]
 	return p
 }
+
+// memoPolicies are the match policies whose answer on a Fluxion state
+// restored by a cancel is the answer it gave before.
+var memoPolicies = map[string]bool{"low": true, "high": true, "lonode": true, "hinode": true, "lonodex": true, "hinodex": true}
 
 // Name implements kube.Plugin.
 func (pl *Plugin) Name() string { return "Fluence" }
