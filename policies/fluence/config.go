@@ -73,7 +73,19 @@ type Config struct {
 	// kube-scheduler places, beside Fluence in the same cluster
 	// (schedulerName: default-scheduler); every other pod is Fluence's.
 	KubeWorkloads []string `yaml:"kubeWorkloads"`
+	// Launchers says which scheduler places an operator's launcher pod
+	// (an MPIJob's): fluence (its template names Fluence, as the
+	// workers'; it is then a group of its own) or kube (its template
+	// names no scheduler, so the default kube-scheduler places it, beside
+	// Fluence).
+	Launchers string `yaml:"launchers"`
 }
+
+// Launcher schedulers.
+const (
+	LaunchersFluence = "fluence"
+	LaunchersKube    = "kube"
+)
 
 // PermitWaitingTimeSeconds is the Permit timeout Fluence hard-codes
 // (fluence.go permitWaitingTimeSeconds), used when the PodGroup gives no
@@ -85,11 +97,12 @@ const PermitWaitingTimeSeconds = 300.0
 // match policy (values.yaml: policy: lonode).
 func DefaultConfig() Config {
 	return Config{
-		Release: ReleaseFirstPod,
-		Assign:  AssignDistinctNodes,
-		Graph:   GraphStatic,
-		Policy:  "lonode",
-		Backend: fluxion.BackendGo,
+		Release:   ReleaseFirstPod,
+		Assign:    AssignDistinctNodes,
+		Graph:     GraphStatic,
+		Policy:    "lonode",
+		Backend:   fluxion.BackendGo,
+		Launchers: LaunchersFluence,
 	}
 }
 
@@ -111,6 +124,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := oneOf("graph", c.Graph, GraphStatic, GraphLive); err != nil {
+		return err
+	}
+	if err := oneOf("launchers", c.Launchers, LaunchersFluence, LaunchersKube); err != nil {
 		return err
 	}
 	if _, err := fluxion.ParseMatchPolicy(c.Policy); err != nil || c.Policy == "" {

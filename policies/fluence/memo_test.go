@@ -79,3 +79,21 @@ func TestMemoOnlyForIDOrderedPolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchersByKube: with launchers: kube the default scheduler
+// places the launcher pod (Fluence allocates only the workers' group),
+// and the job runs.
+func TestLaunchersByKube(t *testing.T) {
+	p := newFluence(t, with(func(c *Config) { c.Launchers = LaunchersKube }))
+	j := mpi("job", 2, tmpl(8000, gi, 100), 100)
+	j.Kind = engine.KindMPIJob
+	j.Operator = &engine.Operator{Created: []float64{0, 0}, Launcher: &engine.LauncherPod{Template: tmpl(1000, gi, 0)}}
+	res := run(t, p, nodes(3, 8, 32), j)
+	if res.Stopped != "" || !engine.IsSet(j.Finished) {
+		t.Fatalf("stopped %q, placement %s", res.Stopped, placement(res))
+	}
+	st := p.Plugin().Stats()
+	if st.Allocated != 1 || len(p.Plugin().solos) != 0 {
+		t.Errorf("stats %+v, %d launcher groups: want Fluence to allocate the workers only", st, len(p.Plugin().solos))
+	}
+}

@@ -21,6 +21,8 @@ type Policy struct {
 	fl    *kube.Scheduler
 	other *kube.Scheduler
 	mine  map[string]bool // workloads the default scheduler places
+	// kubeLaunchers: the default scheduler places operators' launcher pods.
+	kubeLaunchers bool
 
 	evF, evO       []engine.Event
 	dirtyF, dirtyO []*engine.Node // nodes the other scheduler changed
@@ -44,7 +46,8 @@ func New(cfg Config, kcfg kube.Config, streams *engine.Streams) (*Policy, error)
 	}
 	p := &Policy{pl: newPlugin(cfg)}
 	p.fl = fl.WithPlugins(p.pl)
-	if len(cfg.KubeWorkloads) > 0 {
+	p.kubeLaunchers = cfg.Launchers == LaunchersKube
+	if len(cfg.KubeWorkloads) > 0 || p.kubeLaunchers {
 		if p.other, err = kube.New(kcfg, streams); err != nil {
 			return nil, fmt.Errorf("fluence: %w", err)
 		}
@@ -76,6 +79,11 @@ func (p *Policy) PendingPods() int {
 
 func (p *Policy) foreign(j *engine.Job) bool { return p.mine[j.Workload] }
 
+// foreignPod reports whether the default scheduler places pod q.
+func (p *Policy) foreignPod(q *engine.Pod) bool {
+	return p.foreign(q.Job) || (p.kubeLaunchers && q.Launcher)
+}
+
 // Decide implements engine.Policy. With a second scheduler, each gets
 // the events of its own pods and jobs and its own timers; both see
 // every pod deletion (their informers do), and each is told, as a node
@@ -96,7 +104,7 @@ func (p *Policy) Decide(now float64, events []engine.Event, c *engine.Cluster, o
 	for _, ev := range events {
 		switch ev.Kind {
 		case engine.PodCreated, engine.PodBound:
-			if p.foreign(ev.Pod.Job) {
+			if p.foreignPod(ev.Pod) {
 				evO = append(evO, ev)
 			} else {
 				evF = append(evF, ev)

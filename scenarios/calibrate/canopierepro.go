@@ -39,7 +39,8 @@ import (
 // no-EFA AMG study runs on a TCP profile fitted inside the AMG fit).
 var ReproStudies = []string{"amg_ranks_per_node", "amg_efa", "lammps", "qmcpack"}
 
-// ReproSchedulers maps the canopie22 scheduler names to policies.
+// ReproSchedulers maps the canopie22 scheduler names to policies (see
+// policyExtra for the Fluence set-up).
 var ReproSchedulers = []struct{ Name, Policy string }{
 	{"default-scheduler", "kube"},
 	{"kubeflux", "fluence"},
@@ -323,7 +324,7 @@ cluster:
 network:
   profile: %q
 policy:
-  name: %s
+  name: %s%s
 workloads:
   - name: %s
     kind: MPIJob
@@ -341,7 +342,7 @@ workloads:
     pod:
       containers:
         - {name: %s, image: %q, imageSize: 2Gi, cpu: %d, memory: %d}
-`, g.Study, g.Ranks, g.Pods, image, image, profile, policy, app, g.Pods, launchers, image, max(j.LauncherCPUs, 1), int64(math.Round(max(j.LauncherGiB, 1)*(1<<30))),
+`, g.Study, g.Ranks, g.Pods, image, image, profile, policy, policyExtra(policy), app, g.Pods, launchers, image, max(j.LauncherCPUs, 1), int64(math.Round(max(j.LauncherGiB, 1)*(1<<30))),
 		app, app, fit.Name, g.Ranks/g.Pods, shape,
 		app, image, j.SlotsPerPod, int64(math.Round(j.MemoryGiB*(1<<30))))
 	path := filepath.Join(dir, "scenario.yaml")
@@ -465,4 +466,17 @@ func (r *ReproReport) Table() string {
 			s.Scheduler, s.Cases, s.StartupMAPE, s.BaseStartupMAPE, s.RuntimeMAPE, s.BaseRuntimeMAPE, s.PlacementAgree, s.Stalled, s.StalledRuns)
 	}
 	return b.String()
+}
+
+// policyExtra is the policy section a canopie22 run under policy needs:
+// under Fluence the launcher pods go to the default kube-scheduler (the
+// kubeflux logs map only the workers: the launcher was not Fluence's)
+// and the launcher nodes (label role) are left out of Fluxion's graph
+// (the sidecar's skip label), so the workers go to the 32 hpc6a nodes.
+// Both are assumptions about the canopie22 set-up; the logs do not say.
+func policyExtra(policy string) string {
+	if policy != "fluence" {
+		return ""
+	}
+	return "\n  fluence: {launchers: kube, skipLabel: role}"
 }
