@@ -64,8 +64,8 @@ type Plugin struct {
 	sc      sidecar
 	started bool
 	groups  map[*engine.Job]*group
-	solos   map[*engine.Pod]*group // launcher pods' own groups
-	noMemo  bool                   // tests: always ask Fluxion
+	solos   map[*engine.Pod]*group       // launcher pods' own groups
+	noMemo  bool                         // tests: always ask Fluxion
 	podNode map[*engine.Pod]*engine.Node // podToNode
 	stats   Stats
 }
