@@ -53,19 +53,10 @@ func LoadAppModel(path string) (*apps.File, error) {
 
 // ParseAppModel is LoadAppModel on data; name is used in messages.
 func ParseAppModel(name string, data []byte) (*apps.File, error) {
-	doc, err := parseDocument(name, data)
+	doc, err := parseKindFile(name, data, appModelKind, "app model",
+		"not an app model file (a YAML mapping with kind: AppModel, version, app and fits)")
 	if err != nil {
 		return nil, err
-	}
-	if doc == nil || doc.Kind != yaml.MappingNode {
-		return nil, &Error{File: name, Msg: "not an app model file (a YAML mapping with kind: AppModel, version, app and fits)"}
-	}
-	// The kind first: the strict decoder's messages would quote the
-	// keys and values of a file that is not ours.
-	if k := kindNode(doc); k == nil {
-		return nil, &Error{File: name, Line: doc.Line, Msg: "not an app model file (a YAML mapping with kind: AppModel, version, app and fits)"}
-	} else if k.Value != appModelKind {
-		return nil, &Error{File: name, Line: k.Line, Path: "kind", Msg: "must be AppModel (this is not an app model file)"}
 	}
 	d := newDecoder()
 	var raw appFileDoc
@@ -115,3 +106,25 @@ func lineOf(lines map[string]int, path string) int {
 
 // appModelKind is the kind of an application parameter file.
 const appModelKind = "AppModel"
+
+// parseKindFile parses data as one YAML mapping whose kind is kind and
+// returns it. The kind is checked before anything else is read, since
+// the strict decoder's messages would quote the keys and values of a
+// file that is not ours (a scenario naming /etc/passwd as a model);
+// what names the kind in the message ("app model"), notMsg says what a
+// file of the kind looks like.
+func parseKindFile(name string, data []byte, kind, what, notMsg string) (*yaml.Node, error) {
+	doc, err := parseDocument(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if doc == nil || doc.Kind != yaml.MappingNode {
+		return nil, &Error{File: name, Msg: notMsg}
+	}
+	if k := kindNode(doc); k == nil {
+		return nil, &Error{File: name, Line: doc.Line, Msg: notMsg}
+	} else if k.Value != kind {
+		return nil, &Error{File: name, Line: k.Line, Path: "kind", Msg: "must be " + kind + " (this is not " + article(what) + " " + what + " file)"}
+	}
+	return doc, nil
+}

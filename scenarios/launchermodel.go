@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/workloads/apps"
 	"github.com/convergesim/converge/workloads/launchers"
@@ -48,17 +46,9 @@ func LoadLauncherModel(path string) (*launchers.File, error) {
 // ParseLauncherModel is LoadLauncherModel on data; name is used in
 // messages.
 func ParseLauncherModel(name string, data []byte) (*launchers.File, error) {
-	doc, err := parseDocument(name, data)
+	doc, err := parseKindFile(name, data, launchers.FileKind, "launcher model", notLauncherFile)
 	if err != nil {
 		return nil, err
-	}
-	if doc == nil || doc.Kind != yaml.MappingNode {
-		return nil, &Error{File: name, Msg: notLauncherFile}
-	}
-	if k := kindNode(doc); k == nil {
-		return nil, &Error{File: name, Line: doc.Line, Msg: notLauncherFile}
-	} else if k.Value != launchers.FileKind {
-		return nil, &Error{File: name, Line: k.Line, Path: "kind", Msg: "must be " + launchers.FileKind + " (this is not a launcher model file)"}
 	}
 	d := newDecoder()
 	var raw launcherFileDoc
