@@ -16,14 +16,7 @@ func runColocation(t *testing.T) *engine.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	if res.Stopped != "" {
 		t.Fatalf("stopped %q", res.Stopped)
 	}
@@ -170,14 +163,7 @@ func TestColocationTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	a, b := jobNamed(t, res, "allreduce-pair-0"), jobNamed(t, res, "allreduce-pair-1")
 	wi := 4
 	if sc.Workloads[wi].Name != "allreduce-pair" {

@@ -25,14 +25,7 @@ func TestEstimate(t *testing.T) {
 	if s != want {
 		t.Errorf("Estimate = %+v, want %+v", s, want)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	if len(res.Jobs) != int(s.Jobs) || len(res.Pods) != int(s.Pods) || len(res.Cluster.Nodes) != int(s.Nodes) {
 		t.Errorf("the run made %d nodes, %d jobs, %d pods; the estimate said %d, %d, %d", len(res.Cluster.Nodes), len(res.Jobs), len(res.Pods), s.Nodes, s.Jobs, s.Pods)
 	}

@@ -15,14 +15,7 @@ func runBundled(t *testing.T, file string, set ...string) *engine.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	return res
 }
 

@@ -69,14 +69,7 @@ func runDoc(t *testing.T, doc string) (*Scenario, *engine.Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	if res.Stopped != "" {
 		t.Fatalf("stopped %q", res.Stopped)
 	}

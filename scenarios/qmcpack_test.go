@@ -51,14 +51,7 @@ func TestQMCPACKScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	j := res.Jobs[0]
 	if !engine.IsSet(j.Finished) {
 		t.Fatalf("job %s did not finish (%s)", j.Name, res.Stopped)

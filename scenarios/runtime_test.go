@@ -58,14 +58,7 @@ func TestAppScenarioRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustRun(t, sc)
 	if len(res.Jobs) != 2 || res.Jobs[0].Name != "lmp-bare" || res.Jobs[1].Name != "lmp-unet" {
 		t.Fatalf("jobs %v, want lmp-bare and lmp-unet", names(res.Jobs))
 	}
