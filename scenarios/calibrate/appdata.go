@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,8 +161,13 @@ type CanopieJob struct {
 	// running, s), SlotsPerPod and MemoryGiB each worker pod's cpu and
 	// memory, LauncherCPUs and LauncherGiB the launcher pod's, and
 	// PodNodes the node of each worker pod, in pod order.
-	Scheduler    string
-	Startup      float64
+	Scheduler string
+	Startup   float64
+	// CPUsPerPod is each worker's cpu request: the archive's
+	// app-experiment-config.json cpus_per_pod when it gives one value
+	// (94 for every AMG configuration: a whole node, whatever the MPI
+	// slots), else SlotsPerPod.
+	CPUsPerPod   int
 	SlotsPerPod  int
 	MemoryGiB    float64
 	LauncherCPUs int
@@ -193,6 +199,7 @@ func ReadCanopieArchive(path string) ([]CanopieJob, error) {
 	// The decompressed archive is bounded too (a gzip bomb stops here).
 	tr := tar.NewReader(io.LimitReader(gz, limitio.DataTable))
 	var jobs []CanopieJob
+	cpus := 0
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -200,6 +207,15 @@ func ReadCanopieArchive(path string) ([]CanopieJob, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if h.Typeflag == tar.TypeReg && filepath.Base(h.Name) == "app-experiment-config.json" {
+			// Not JSON (comments, trailing commas): read the one key.
+			b, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			cpus = cpusPerPod(string(b))
+			continue
 		}
 		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".out") {
 			continue
@@ -210,8 +226,30 @@ func ReadCanopieArchive(path string) ([]CanopieJob, error) {
 		}
 		jobs = append(jobs, *j)
 	}
+	for i := range jobs {
+		jobs[i].CPUsPerPod = jobs[i].SlotsPerPod
+		if cpus > 0 {
+			jobs[i].CPUsPerPod = cpus
+		}
+	}
 	slices.SortFunc(jobs, func(a, b CanopieJob) int { return strings.Compare(a.File, b.File) })
 	return jobs, nil
+}
+
+var cpusPerPodRe = regexp.MustCompile(`"cpus_per_pod":\s*(\d+)`)
+
+// cpusPerPod is the one cpus_per_pod value of an experiment config, or
+// 0 if it gives none or several.
+func cpusPerPod(text string) int {
+	v := 0
+	for _, m := range cpusPerPodRe.FindAllStringSubmatch(text, -1) {
+		n, err := strconv.Atoi(m[1])
+		if err != nil || (v != 0 && n != v) {
+			return 0
+		}
+		v = n
+	}
+	return v
 }
 
 func lastFloat(f []string, i int) (float64, bool) {

@@ -122,3 +122,22 @@ func FuzzParseCanopieJob(f *testing.F) {
 		}
 	})
 }
+
+// TestCPUsPerPod: the one cpus_per_pod of a canopie22 experiment config
+// (not JSON: comments, trailing commas), or 0 when there is none or it
+// varies.
+func TestCPUsPerPod(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{`{"spec": { # comment
+		  "exp_config": [{"ranks": 144, "cpus_per_pod": 94, "slots_per_pod": 24,}, {"cpus_per_pod":94,},]}}`, 94},
+		{`[{"cpus_per_pod": 94}, {"cpus_per_pod": 48}]`, 0},
+		{`{"slots_per_pod": 24}`, 0},
+	} {
+		if got := cpusPerPod(tc.text); got != tc.want {
+			t.Errorf("cpusPerPod(%q) = %d, want %d", tc.text, got, tc.want)
+		}
+	}
+}

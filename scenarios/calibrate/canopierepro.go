@@ -344,7 +344,7 @@ workloads:
         - {name: %s, image: %q, imageSize: 2Gi, cpu: %d, memory: %d}
 `, g.Study, g.Ranks, g.Pods, image, image, profile, policy, policyExtra(policy), app, g.Pods, launchers, image, max(j.LauncherCPUs, 1), int64(math.Round(max(j.LauncherGiB, 1)*(1<<30))),
 		app, app, fit.Name, g.Ranks/g.Pods, shape,
-		app, image, j.SlotsPerPod, int64(math.Round(j.MemoryGiB*(1<<30))))
+		app, image, j.CPUsPerPod, int64(math.Round(j.MemoryGiB*(1<<30))))
 	path := filepath.Join(dir, "scenario.yaml")
 	return path, os.WriteFile(path, []byte(text), 0o644)
 }
@@ -469,11 +469,12 @@ func (r *ReproReport) Table() string {
 }
 
 // policyExtra is the policy section a canopie22 run under policy needs:
-// under Fluence the launcher pods go to the default kube-scheduler (the
-// kubeflux logs map only the workers: the launcher was not Fluence's)
-// and the launcher nodes (label role) are left out of Fluxion's graph
-// (the sidecar's skip label), so the workers go to the 32 hpc6a nodes.
-// Both are assumptions about the canopie22 set-up; the logs do not say.
+// under Fluence the launcher pods go to the default kube-scheduler (in
+// the canopie22 MPIJob templates only the workers name Fluence:
+// flux-k8s branch canopie22-artifacts, amg/amg_mpijob_efa.yaml) and the
+// launcher nodes (label role) are left out of Fluxion's graph, so the
+// workers go to the 32 hpc6a nodes (the artifacts taint and label the
+// worker nodes).
 func policyExtra(policy string) string {
 	if policy != "fluence" {
 		return ""
