@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -197,37 +198,78 @@ type Starved struct {
 // submission order.
 func FindStarved(res *engine.Result, bound float64) []Starved {
 	type js struct {
-		j     *engine.Job
-		start float64
+		j          *engine.Job
+		start, end float64 // start NaN if never; end: start, or the run's end
 	}
 	var all []js
+	var starts []float64
 	for _, j := range res.Jobs {
 		if engine.IsSet(j.Submitted) && !j.IsRejected() {
-			all = append(all, js{j, j.AllStarted()})
+			st := j.AllStarted()
+			end := st
+			if !engine.IsSet(st) {
+				end = res.End
+			} else {
+				starts = append(starts, st)
+			}
+			all = append(all, js{j, st, end})
 		}
 	}
-	var out []Starved
-	for _, a := range all {
-		end, started := a.start, engine.IsSet(a.start)
-		if !started {
-			end = res.End
+	// Overtaken counts, in O(n log n): jobs by submission, latest first;
+	// a Fenwick tree over the start times holds the jobs submitted
+	// strictly later than the one asked about.
+	slices.Sort(starts)
+	starts = slices.Compact(starts)
+	tree := make([]int, len(starts)+1)
+	add := func(v float64) {
+		k, _ := slices.BinarySearch(starts, v)
+		for k++; k < len(tree); k += k & -k {
+			tree[k]++
 		}
-		wait := end - a.j.Submitted
-		if !(wait > bound) {
-			continue
+	}
+	before := func(v float64) int { // inserted starts < v
+		k, _ := slices.BinarySearch(starts, v)
+		n := 0
+		for ; k > 0; k -= k & -k {
+			n += tree[k]
 		}
-		over := 0
-		for _, b := range all {
-			if b.j.Submitted > a.j.Submitted && engine.IsSet(b.start) && b.start < end {
-				over++
+		return n
+	}
+	order := make([]int, len(all))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(all[b].j.Submitted, all[a].j.Submitted) })
+	over := make([]int, len(all))
+	for k := 0; k < len(order); {
+		e := k // the jobs submitted at the same time are asked about before any is added
+		for e < len(order) && all[order[e]].j.Submitted == all[order[k]].j.Submitted {
+			e++
+		}
+		for _, i := range order[k:e] {
+			if all[i].end-all[i].j.Submitted > bound {
+				over[i] = before(all[i].end)
 			}
 		}
-		if over > 0 {
-			out = append(out, Starved{Name: a.j.Name, Wait: wait, Started: started, Overtaken: over})
+		for _, i := range order[k:e] {
+			if engine.IsSet(all[i].start) {
+				add(all[i].start)
+			}
+		}
+		k = e
+	}
+	var out []Starved
+	for i, a := range all {
+		if wait := a.end - a.j.Submitted; wait > bound && over[i] > 0 {
+			out = append(out, Starved{Name: a.j.Name, Wait: wait, Started: engine.IsSet(a.start), Overtaken: over[i]})
 		}
 	}
 	return out
 }
+
+// stallListMax bounds the jobs summary.txt lists in the stall analysis
+// and among the starved (results.json has them all).
+const stallListMax = 20
 
 // stallText renders the stall analysis and the starved jobs for
 // summary.txt.
@@ -235,7 +277,11 @@ func stallText(st *Stall, starved []Starved, bound float64) string {
 	var b strings.Builder
 	if st != nil {
 		fmt.Fprintf(&b, "\nStall at %s\n  %s\n", seconds(st.At), st.Verdict)
-		for _, j := range st.Jobs {
+		for k, j := range st.Jobs {
+			if k == stallListMax {
+				fmt.Fprintf(&b, "  … and %d more unfinished jobs (results.json run.stall lists them all)\n", len(st.Jobs)-k)
+				break
+			}
 			fmt.Fprintf(&b, "  job %s: %d running, %d waiting at Permit, %d bound not started, %d pending", j.Name, j.Running, j.Waiting, j.Bound, j.Pending)
 			if j.Uncreated > 0 {
 				fmt.Fprintf(&b, ", %d not created", j.Uncreated)
@@ -255,7 +301,11 @@ func stallText(st *Stall, starved []Starved, bound float64) string {
 	}
 	if len(starved) > 0 {
 		fmt.Fprintf(&b, "\nStarvation (waited over %s while later jobs started first)\n", seconds(bound))
-		for _, s := range starved {
+		for k, s := range starved {
+			if k == stallListMax {
+				fmt.Fprintf(&b, "  … and %d more (results.json run.starved lists them all)\n", len(starved)-k)
+				break
+			}
 			state := "started after"
 			if !s.Started {
 				state = "never started, waited"

@@ -1,6 +1,9 @@
 package report_test
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,5 +113,49 @@ func TestStarved(t *testing.T) {
 	}
 	if got[1].Started || got[1].Wait != 1995 {
 		t.Errorf("never: %+v", got[1])
+	}
+}
+
+// TestStarvedMatchesDefinition: FindStarved agrees with its definition
+// counted pair by pair, on random runs with ties in submission and
+// start times and jobs that never started.
+func TestStarvedMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	for trial := range 50 {
+		res := &engine.Result{End: 3000}
+		n := 1 + r.IntN(60)
+		for k := range n {
+			sub := float64(r.IntN(20)) * 50
+			start := engine.Unset
+			if r.IntN(4) > 0 {
+				start = sub + float64(r.IntN(30))*40
+			}
+			j := &engine.Job{Name: fmt.Sprint("j", k), Parallelism: 1, Completions: 1, Submitted: sub}
+			j.Pods = []*engine.Pod{{Job: j, ContainersStarted: start}}
+			res.Jobs = append(res.Jobs, j)
+		}
+		got := report.FindStarved(res, 600)
+		var want []report.Starved
+		for _, a := range res.Jobs {
+			end, started := a.AllStarted(), true
+			if !engine.IsSet(end) {
+				end, started = res.End, false
+			}
+			if end-a.Submitted <= 600 {
+				continue
+			}
+			over := 0
+			for _, b := range res.Jobs {
+				if b.Submitted > a.Submitted && engine.IsSet(b.AllStarted()) && b.AllStarted() < end {
+					over++
+				}
+			}
+			if over > 0 {
+				want = append(want, report.Starved{Name: a.Name, Wait: end - a.Submitted, Started: started, Overtaken: over})
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: got %v, want %v", trial, got, want)
+		}
 	}
 }
