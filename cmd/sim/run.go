@@ -71,22 +71,42 @@ func exactArgs(n int) cobra.PositionalArgs {
 }
 
 func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
+	_, summary, dir, err := runReport(cmd, path, f)
+	if err != nil {
+		return err
+	}
+	if !f.quiet {
+		cmd.Print(string(summary))
+		cmd.Printf("\nreport written to %s\n", dir)
+	}
+	return nil
+}
+
+// runOne runs a scenario and writes its report, printing nothing.
+func runOne(cmd *cobra.Command, path string, f *runFlags) (*engine.Result, error) {
+	res, _, _, err := runReport(cmd, path, f)
+	return res, err
+}
+
+// runReport runs a scenario and writes its report: the result, the
+// summary's text and the output folder.
+func runReport(cmd *cobra.Command, path string, f *runFlags) (res *engine.Result, summary []byte, dir string, err error) {
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
 		if err != nil {
-			return usageErr(fmt.Errorf("--cpuprofile: %w", err))
+			return nil, nil, "", usageErr(fmt.Errorf("--cpuprofile: %w", err))
 		}
 		defer pf.Close()
 		if err := pprof.StartCPUProfile(pf); err != nil {
-			return usageErr(fmt.Errorf("--cpuprofile: %w", err))
+			return nil, nil, "", usageErr(fmt.Errorf("--cpuprofile: %w", err))
 		}
 		defer pprof.StopCPUProfile()
 	}
 	sc, data, err := loadScenario(cmd, path, f.sets, f.seed, &f.limits)
 	if err != nil {
-		return err
+		return nil, nil, "", err
 	}
-	dir := f.out
+	dir = f.out
 	if dir == "" {
 		dir = sc.Outputs.Dir
 	}
@@ -95,13 +115,13 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 	}
 	eng, err := scenarios.Build(sc)
 	if err != nil {
-		return usageErr(fmt.Errorf("%s: %w", path, err))
+		return nil, nil, "", usageErr(fmt.Errorf("%s: %w", path, err))
 	}
 	// The output folder is checked, locked and prepared before anything
 	// is simulated; on any failure or signal its temporary folder goes.
 	out, err := report.Open(dir, report.Options{Force: f.force})
 	if err != nil {
-		return usageErr(err)
+		return nil, nil, "", usageErr(err)
 	}
 	defer out.Abort() // a no-op once committed
 	stop := abortOnSignal(out, cmd.ErrOrStderr())
@@ -109,17 +129,17 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 	if sc.Outputs.Events == nil || *sc.Outputs.Events {
 		ew, err := out.Events()
 		if err != nil {
-			return failedErr(err)
+			return nil, nil, "", failedErr(err)
 		}
 		eng.SetSink(ew)
 	}
-	res, err := eng.Run()
+	res, err = eng.Run()
 	if err != nil {
 		var se *engine.SinkError
 		if errors.As(err, &se) {
-			return failedErr(fmt.Errorf("run stopped: %s: %w", filepath.Join(dir, report.EventsFile), se.Err))
+			return nil, nil, "", failedErr(fmt.Errorf("run stopped: %s: %w", filepath.Join(dir, report.EventsFile), se.Err))
 		}
-		return failedErr(fmt.Errorf("run failed (a bug in converge: please report it with the scenario): %w", err))
+		return nil, nil, "", failedErr(fmt.Errorf("run failed (a bug in converge: please report it with the scenario): %w", err))
 	}
 	meta := report.Meta{
 		Scenario:       sc.Name,
@@ -130,15 +150,11 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 		// applied: they change results, so the report records them.
 		Settings: overrideSettings(sc),
 	}
-	summary, err := out.Commit(res, meta)
+	summary, err = out.Commit(res, meta)
 	if err != nil {
-		return failedErr(fmt.Errorf("writing the report: %w", err))
+		return nil, nil, "", failedErr(fmt.Errorf("writing the report: %w", err))
 	}
-	if !f.quiet {
-		cmd.Print(string(summary))
-		cmd.Printf("\nreport written to %s\n", dir)
-	}
-	return nil
+	return res, summary, dir, nil
 }
 
 // abortOnSignal removes the unfinished report and exits 128+signal when

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/report"
+)
+
+type compareFlags struct {
+	runFlags
+	policies []string
+}
+
+func newCompareCmd() *cobra.Command {
+	var f compareFlags
+	cmd := &cobra.Command{
+		Use:   "compare SCENARIO --policy P [--policy Q]...",
+		Short: "Run a scenario under several policies and put them side by side",
+		Long: `Run the same scenario (same seed, same jobs) once per --policy, each into
+DIR/<policy>/ with its full report, and write DIR/comparison.txt and
+DIR/comparison.csv: per policy the stop reason, the jobs finished, the
+makespan, the jobs' start-up (creation → all pods running), application
+start (after a launcher's bootstrap), run time and turnaround, and per
+workload the mean start-up, run time and nodes a job used.
+
+A --policy is a policy name, optionally with settings for that run only,
+comma-separated: --policy fluence,policy.fluence.assign=by-slot. --set
+applies to every run.`,
+		Example: `  sim compare scenarios/fluence-vs-kube.yaml -o out/cmp \
+    --policy kube --policy coscheduling --policy fluence \
+    --policy fluence,policy.fluence.assign=by-slot`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runCompare(cmd, args[0], &f) },
+	}
+	cmd.Flags().StringArrayVar(&f.policies, "policy", nil, "a policy to run, optionally with settings: NAME[,key=value...] (repeatable; at least two)")
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output folder (default: out/<scenario name>-compare)")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "random seed (overrides the scenario's seed)")
+	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario value in every run: --set key=value (repeatable)")
+	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of existing output folders")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the comparison")
+	addLimitFlags(cmd, &f.limits)
+	return cmd
+}
+
+// variant is one policy run of a comparison.
+type variant struct {
+	label string // folder name
+	spec  string // as given
+	sets  []string
+	res   *engine.Result
+}
+
+var unsafeLabel = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func parseVariants(specs []string) ([]*variant, error) {
+	if len(specs) < 2 {
+		return nil, fmt.Errorf("compare needs at least two --policy values, got %d", len(specs))
+	}
+	seen := map[string]bool{}
+	var out []*variant
+	for _, spec := range specs {
+		parts := strings.Split(spec, ",")
+		name := strings.TrimSpace(parts[0])
+		if name == "" {
+			return nil, fmt.Errorf("--policy %q: no policy name", spec)
+		}
+		v := &variant{spec: spec, sets: []string{"policy.name=" + name}}
+		for _, kv := range parts[1:] {
+			if !strings.Contains(kv, "=") {
+				return nil, fmt.Errorf("--policy %q: %q is not key=value", spec, kv)
+			}
+			v.sets = append(v.sets, strings.TrimSpace(kv))
+		}
+		v.label = strings.Trim(unsafeLabel.ReplaceAllString(strings.ReplaceAll(spec, "policy.", ""), "-"), "-.")
+		if seen[v.label] {
+			return nil, fmt.Errorf("--policy %q given twice", spec)
+		}
+		seen[v.label] = true
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func runCompare(cmd *cobra.Command, path string, f *compareFlags) error {
+	vs, err := parseVariants(f.policies)
+	if err != nil {
+		return usageErr(err)
+	}
+	dir := f.out
+	if dir == "" {
+		sc, _, err := loadScenario(cmd, path, f.sets, f.seed, &f.limits)
+		if err != nil {
+			return err
+		}
+		dir = filepath.Join("out", sc.Name+"-compare")
+	}
+	// Every variant is checked before any runs: a bad one is found
+	// before the others have written anything.
+	for _, v := range vs {
+		if _, _, err := loadScenario(cmd, path, append(append([]string(nil), f.sets...), v.sets...), f.seed, &f.limits); err != nil {
+			return err
+		}
+	}
+	for _, v := range vs {
+		rf := f.runFlags
+		rf.out = filepath.Join(dir, v.label)
+		rf.sets = append(append([]string(nil), f.sets...), v.sets...)
+		rf.quiet = true
+		res, err := runOne(cmd, path, &rf)
+		if err != nil {
+			return err
+		}
+		v.res = res
+	}
+	text, csv := comparison(vs)
+	for _, w := range []struct {
+		name string
+		data []byte
+	}{{"comparison.txt", text}, {"comparison.csv", csv}} {
+		if err := writeAtomic(filepath.Join(dir, w.name), w.data); err != nil {
+			return failedErr(fmt.Errorf("writing the comparison: %w", err))
+		}
+	}
+	if !f.quiet {
+		cmd.Print(string(text))
+		cmd.Printf("\nreports written to %s/{%s}\n", dir, labels(vs))
+	}
+	return nil
+}
+
+func labels(vs []*variant) string {
+	var l []string
+	for _, v := range vs {
+		l = append(l, v.label)
+	}
+	return strings.Join(l, ",")
+}
+
+// writeAtomic writes data to a temporary sibling and renames it over
+// path, so that path is the old file or the new one, never a part.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// workloadRow is one workload's means under one policy.
+type workloadRow struct {
+	jobs, done                  int
+	startup, app, runTime, node float64
+}
+
+func workloadRows(res *engine.Result) ([]string, map[string]*workloadRow) {
+	var order []string
+	rows := map[string]*workloadRow{}
+	sums := map[string]*[4][2]float64{}
+	for _, j := range res.Jobs {
+		r := rows[j.Workload]
+		if r == nil {
+			r = &workloadRow{}
+			rows[j.Workload] = r
+			sums[j.Workload] = &[4][2]float64{}
+			order = append(order, j.Workload)
+		}
+		r.jobs++
+		if engine.IsSet(j.Finished) {
+			r.done++
+		}
+		m := report.MeasureJob(j)
+		nodes := map[*engine.Node]bool{}
+		for _, p := range j.Pods {
+			if p.Node != nil && !p.Launcher {
+				nodes[p.Node] = true
+			}
+		}
+		s := sums[j.Workload]
+		for k, x := range []float64{m.Startup, j.AppFinished() - j.AppStarted(), m.RunTime, float64(len(nodes))} {
+			if engine.IsSet(x) {
+				s[k][0] += x
+				s[k][1]++
+			}
+		}
+	}
+	for w, r := range rows {
+		s := sums[w]
+		mean := func(k int) float64 {
+			if s[k][1] == 0 {
+				return engine.Unset
+			}
+			return s[k][0] / s[k][1]
+		}
+		r.startup, r.app, r.runTime, r.node = mean(0), mean(1), mean(2), mean(3)
+	}
+	return order, rows
+}
+
+func num(x float64) string {
+	if !engine.IsSet(x) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", x)
+}
+
+func csvNum(x float64) string {
+	if !engine.IsSet(x) {
+		return ""
+	}
+	return fmt.Sprintf("%.6f", x)
+}
+
+// comparison renders the side-by-side table (text) and its CSV.
+func comparison(vs []*variant) ([]byte, []byte) {
+	var t, c bytes.Buffer
+	fmt.Fprintf(&t, "converge comparison (seconds; means over jobs unless said)\n\n")
+	fmt.Fprintf(&t, "%-36s %-9s %7s %9s %9s %9s %9s %9s %9s %9s\n", "policy", "stop", "jobs", "makespan",
+		"start-up", "start p50", "start max", "launch", "run time", "turnaround")
+	c.WriteString("policy,workload,stop,jobs,jobs_finished,makespan,startup_mean,startup_p50,startup_max,app_start_mean,run_time_mean,app_run_time_mean,turnaround_mean,nodes_per_job\n")
+	for _, v := range vs {
+		s := report.Summarize(v.res)
+		stop := s.Stopped
+		if stop == "" {
+			stop = "done"
+		}
+		fmt.Fprintf(&t, "%-36s %-9s %3d/%-3d %9s %9s %9s %9s %9s %9s %9s\n", v.spec, stop, s.JobsFinished, s.Jobs, num(s.Makespan),
+			num(s.JobStartup.Mean), num(s.JobStartup.P50), num(s.JobStartup.Max), num(s.JobLaunch.Mean),
+			num(s.JobRunTime.Mean), num(s.JobTurnaround.Mean))
+		fmt.Fprintf(&c, "%s,,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,\n", csvField(v.spec), stop, s.Jobs, s.JobsFinished, csvNum(s.Makespan),
+			csvNum(s.JobStartup.Mean), csvNum(s.JobStartup.P50), csvNum(s.JobStartup.Max), csvNum(s.JobLaunch.Mean),
+			csvNum(s.JobRunTime.Mean), csvNum(s.JobAppRunTime.Mean), csvNum(s.JobTurnaround.Mean))
+	}
+	fmt.Fprintf(&t, "\nper workload: start-up / application run time / nodes a job used\n%-20s", "workload")
+	for _, v := range vs {
+		fmt.Fprintf(&t, " %-26s", trunc(v.spec, 26))
+	}
+	t.WriteString("\n")
+	order, _ := workloadRows(vs[0].res)
+	perPolicy := make([]map[string]*workloadRow, len(vs))
+	for i, v := range vs {
+		_, perPolicy[i] = workloadRows(v.res)
+	}
+	for _, w := range order {
+		fmt.Fprintf(&t, "%-20s", trunc(w, 20))
+		for i, v := range vs {
+			r := perPolicy[i][w]
+			if r == nil {
+				fmt.Fprintf(&t, " %-26s", "-")
+				continue
+			}
+			app := r.app
+			if !engine.IsSet(app) {
+				app = r.runTime
+			}
+			fmt.Fprintf(&t, " %-26s", fmt.Sprintf("%s / %s / %s", num(r.startup), num(app), num(r.node)))
+			fmt.Fprintf(&c, "%s,%s,,%d,%d,,%s,,,,%s,%s,,%s\n", csvField(v.spec), csvField(w), r.jobs, r.done,
+				csvNum(r.startup), csvNum(r.runTime), csvNum(r.app), csvNum(r.node))
+		}
+		t.WriteString("\n")
+	}
+	return t.Bytes(), c.Bytes()
+}
+
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+// csvField quotes a CSV field when it needs it (RFC 4180).
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
