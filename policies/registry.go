@@ -55,6 +55,14 @@ type Checker interface {
 	Rate(field string, x float64) error
 }
 
+// WorkloadRefs is implemented by a section that names scenario
+// workloads (Fluence's kubeWorkloads): the scenario checks that each
+// name is one of its workloads. Field is the list's field in the
+// section.
+type WorkloadRefs interface {
+	WorkloadRefs() (field string, names []string)
+}
+
 // FieldError is a problem with one field of a section; Field is the
 // path inside the section (e.g. scoringStrategy.type).
 type FieldError struct {

@@ -61,3 +61,15 @@ func TestSmallClusterGangs(t *testing.T) {
 		}
 	}
 }
+
+// TestKubeWorkloadsNamed: a Fluence section naming a workload the
+// scenario does not have is refused at the name, not silently ignored.
+func TestKubeWorkloadsNamed(t *testing.T) {
+	_, err := Load("small-cluster-gangs.yaml", Overrides{IgnoreEnv: true, Set: []string{"policy.name=fluence", "policy.fluence.kubeWorkloads=[gang2, gang5]"}})
+	if err == nil || !strings.Contains(err.Error(), `policy.fluence.kubeWorkloads[1]: no workload "gang5" in the scenario (workloads: gang2, gang4, gang6)`) {
+		t.Errorf("error %v", err)
+	}
+	if _, err := Load("small-cluster-gangs.yaml", Overrides{IgnoreEnv: true, Set: []string{"policy.name=fluence", "policy.fluence.kubeWorkloads=[gang2]"}}); err != nil {
+		t.Errorf("a workload of the scenario refused: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 type validator struct {
 	locator
+	workloads []string // the scenario's workload names, for references
 	bandwidth float64 // the slowest image pull rate configured, bytes/s (0: unlimited)
 }
 
@@ -57,6 +58,9 @@ var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
 
 func validate(sc *Scenario, dir string) error {
 	v := &validator{locator: locator{lines: sc.lines, applied: sc.Applied}}
+	for i := range sc.Workloads {
+		v.workloads = append(v.workloads, sc.Workloads[i].Name)
+	}
 	if !v.given("version") {
 		return v.errf("version", "required (this build reads version: %d)", SchemaVersion)
 	}
@@ -242,6 +246,8 @@ func (v *validator) startup(s *Startup, c *Controllers) error {
 	return nil
 }
 
+func (v *validator) hasWorkload(name string) bool { return slices.Contains(v.workloads, name) }
+
 func (v *validator) policy(p *Policy) error {
 	if p.Name == "" {
 		return v.errf("policy.name", "required (valid: %s)", strings.Join(Policies.Names(), ", "))
@@ -258,6 +264,14 @@ func (v *validator) policy(p *Policy) error {
 		path := "policy." + name
 		if !slices.Contains(reads, name) {
 			return v.errf(path, "settings for %s, but policy %s does not read them (it reads: %s)", name, quote(p.Name), strings.Join(reads, ", "))
+		}
+		if refs, ok := cfg.(policies.WorkloadRefs); ok {
+			field, names := refs.WorkloadRefs()
+			for i, n := range names {
+				if !v.hasWorkload(n) {
+					return v.errf(fmt.Sprintf("%s.%s[%d]", path, field, i), "no workload %s in the scenario (workloads: %s)", quote(n), strings.Join(v.workloads, ", "))
+				}
+			}
 		}
 		if val := Policies.Section(name).Validate; val != nil {
 			if err := val(cfg, sectionChecker{v, path}); err != nil {

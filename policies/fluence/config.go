@@ -188,3 +188,7 @@ func SectionOf(cfg policies.Config) *Config {
 	c := DefaultConfig()
 	return &c
 }
+
+// WorkloadRefs implements policies.WorkloadRefs: kubeWorkloads names
+// scenario workloads.
+func (c *Config) WorkloadRefs() (string, []string) { return "kubeWorkloads", c.KubeWorkloads }
