@@ -15,7 +15,7 @@ import (
 type validator struct {
 	locator
 	workloads []string // the scenario's workload names, for references
-	bandwidth float64 // the slowest image pull rate configured, bytes/s (0: unlimited)
+	bandwidth float64  // the slowest image pull rate configured, bytes/s (0: unlimited)
 }
 
 // duration checks a duration in seconds: not negative, at most
