@@ -54,19 +54,7 @@ func TestColocationTrio(t *testing.T) {
 	}
 	j0, j1, j2 := jobNamed(t, res, "amg-trio-0"), jobNamed(t, res, "amg-trio-1"), jobNamed(t, res, "amg-trio-2")
 	// Each job one pod a node on both nodes.
-	var pl []engine.NodeShare
-	for _, n := range res.Cluster.Nodes {
-		pl = append(pl, engine.NodeShare{Node: n, Pods: 1})
-	}
-	m := sc.runModel(wi, "efa", sc.Workloads[wi].template()).(engine.ContendedRunModel)
-	alone, err := m.RunTime(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := m.Demand(pl, alone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alone, d := aloneAndDemand(t, sc, res, wi, "efa")
 	T, bw := alone.Seconds, d[0].MemoryCapacity
 	if !(2*d[0].Memory < bw && 3*d[0].Memory > bw) {
 		t.Fatalf("memory demand %.4g B/s a job on %.4g B/s: the case needs two to fit and three not", d[0].Memory, bw)
@@ -169,19 +157,7 @@ func TestColocationTCP(t *testing.T) {
 	if sc.Workloads[wi].Name != "allreduce-pair" {
 		t.Fatalf("workload %d is %s", wi, sc.Workloads[wi].Name)
 	}
-	var pl []engine.NodeShare
-	for _, n := range res.Cluster.Nodes {
-		pl = append(pl, engine.NodeShare{Node: n, Pods: 1})
-	}
-	m := sc.runModel(wi, "bare-metal", sc.Workloads[wi].template()).(engine.ContendedRunModel)
-	alone, err := m.RunTime(pl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := m.Demand(pl, alone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alone, d := aloneAndDemand(t, sc, res, wi, "bare-metal")
 	T, x := alone.Seconds, d[0].NetworkCapacity/(2*d[0].Network)
 	if !(x < 1) {
 		t.Fatalf("two loops ask %g of the link: the case needs them not to fit", 2*d[0].Network/d[0].NetworkCapacity)

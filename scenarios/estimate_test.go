@@ -3,7 +3,6 @@ package scenarios
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -121,21 +120,7 @@ func TestBuildWithinEstimate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	est := Estimate(sc)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
-	runtime.KeepAlive(e)
-	alloc := int64(after.TotalAlloc - before.TotalAlloc)
-	if alloc > est.Bytes-BytesBase {
-		t.Errorf("Build allocated %s, more than the estimate %s without its base", FormatBytes(alloc), FormatBytes(est.Bytes-BytesBase))
-	}
-	t.Logf("Build allocated %s; estimate %s", FormatBytes(alloc), FormatBytes(est.Bytes))
+	buildWithinEstimate(t, sc)
 }
 
 func TestFormat(t *testing.T) {

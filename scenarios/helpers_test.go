@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/convergesim/converge/engine"
@@ -18,4 +19,45 @@ func mustRun(t testing.TB, sc *Scenario) *engine.Result {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// buildWithinEstimate builds sc and fails the test if Build allocated
+// more than the scenario's size estimate (without its fixed base).
+func buildWithinEstimate(t testing.TB, sc *Scenario) {
+	t.Helper()
+	est := Estimate(sc)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	e, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(e)
+	alloc := int64(after.TotalAlloc - before.TotalAlloc)
+	if alloc > est.Bytes-BytesBase {
+		t.Errorf("Build allocated %s, more than the estimate %s without its base", FormatBytes(alloc), FormatBytes(est.Bytes-BytesBase))
+	}
+	t.Logf("Build allocated %s; estimate %s", FormatBytes(alloc), FormatBytes(est.Bytes))
+}
+
+// aloneAndDemand prices one job of workload wi in runtime rt alone, one
+// pod on each node of the cluster, and its demand at full speed.
+func aloneAndDemand(t testing.TB, sc *Scenario, res *engine.Result, wi int, rt string) (engine.RunResult, []engine.NodeDemand) {
+	t.Helper()
+	var pl []engine.NodeShare
+	for _, n := range res.Cluster.Nodes {
+		pl = append(pl, engine.NodeShare{Node: n, Pods: 1})
+	}
+	m := sc.runModel(wi, rt, sc.Workloads[wi].template()).(engine.ContendedRunModel)
+	alone, err := m.RunTime(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := m.Demand(pl, alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alone, d
 }

@@ -43,13 +43,21 @@ func WithFit(base *apps.File, app string, fit *apps.Fit) (*apps.File, error) {
 // result is checked by loading it back with the strict loader (name
 // names it in errors).
 func RenderAppFile(name string, f *apps.File) ([]byte, error) {
+	return renderParamFile("# Application model parameters (workloads/apps), fitted to ../shared/data by\n"+
+		"# sim fit app (scenarios/calibrate); regenerate with the command in each fit's\n"+
+		"# provenance. inSampleMAPE is the error on the runs fitted; heldOut is the\n"+
+		"# error of predicting runs left out of the fit (docs/validation.md).\n", f,
+		func(b []byte) error { _, err := scenarios.ParseAppModel(name, b); return err })
+}
+
+// renderParamFile renders a parameter file (header, then v as YAML
+// with residuals and spreads on one line each) and checks that it loads
+// back (load: the strict loader of its kind).
+func renderParamFile(header string, v any, load func([]byte) error) ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteString("# Application model parameters (workloads/apps), fitted to ../shared/data by\n" +
-		"# sim fit app (scenarios/calibrate); regenerate with the command in each fit's\n" +
-		"# provenance. inSampleMAPE is the error on the runs fitted; heldOut is the\n" +
-		"# error of predicting runs left out of the fit (docs/validation.md).\n")
+	b.WriteString(header)
 	var doc yaml.Node
-	if err := doc.Encode(f); err != nil {
+	if err := doc.Encode(v); err != nil {
 		return nil, err
 	}
 	flowResiduals(&doc)
@@ -61,7 +69,7 @@ func RenderAppFile(name string, f *apps.File) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
-	if _, err := scenarios.ParseAppModel(name, b.Bytes()); err != nil {
+	if err := load(b.Bytes()); err != nil {
 		return nil, fmt.Errorf("the rendered file does not load: %w", err)
 	}
 	return b.Bytes(), nil

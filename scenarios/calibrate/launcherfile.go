@@ -1,10 +1,7 @@
 package calibrate
 
 import (
-	"bytes"
 	"fmt"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/convergesim/converge/scenarios"
 	"github.com/convergesim/converge/workloads/apps"
@@ -134,26 +131,9 @@ func RoundedSet(s LauncherSet) LauncherSet {
 // comment; the result is checked by loading it back with the strict
 // loader (name names it in errors).
 func RenderLauncherFile(name string, f *launchers.File) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("# Launcher models (workloads/launchers): how each launcher starts a program and what it adds\n" +
-		"# to its start-up. The fitted entries come from sim fit launchers (scenarios/calibrate), the\n" +
-		"# command in their provenance regenerates them; inSampleMAPE is the error on the runs fitted,\n" +
-		"# heldOut the error of predicting a size left out of the fit (docs/validation.md).\n")
-	var doc yaml.Node
-	if err := doc.Encode(f); err != nil {
-		return nil, err
-	}
-	flowResiduals(&doc)
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	if _, err := scenarios.ParseLauncherModel(name, b.Bytes()); err != nil {
-		return nil, fmt.Errorf("the rendered file does not load: %w", err)
-	}
-	return b.Bytes(), nil
+	return renderParamFile("# Launcher models (workloads/launchers): how each launcher starts a program and what it adds\n"+
+		"# to its start-up. The fitted entries come from sim fit launchers (scenarios/calibrate), the\n"+
+		"# command in their provenance regenerates them; inSampleMAPE is the error on the runs fitted,\n"+
+		"# heldOut the error of predicting a size left out of the fit (docs/validation.md).\n", f,
+		func(b []byte) error { _, err := scenarios.ParseLauncherModel(name, b); return err })
 }
