@@ -28,8 +28,6 @@ func before(a, b *item) bool {
 	return a.seq < b.seq
 }
 
-func (c *calendar) less(i, j int) bool { return before(&c.items[i], &c.items[j]) }
-
 func (c *calendar) push(it item) {
 	it.seq = c.seq
 	c.seq++

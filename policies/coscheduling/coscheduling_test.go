@@ -306,7 +306,6 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("%s waited at %g during the group's backoff (from %v)", res.Pods[r.Pod].Name, r.T, from)
 		}
 	}
-	tf := from[0]
 	for _, p := range res.Jobs[1].Pods {
 		if !(p.Assigned >= 60) || !engine.IsSet(p.Finished) {
 			t.Errorf("%s assigned %g, want after the blocker ended at 60, and finished", p.Name, p.Assigned)
@@ -316,7 +315,7 @@ func TestBackoff(t *testing.T) {
 	// Without the backoff the group tries again at the first deletion.
 	tp = &tap{Policy: cosched(t, DefaultArgs(), 1)}
 	res = run(t, tp, ecfg(nodes(1, 4000)), jobs()...)
-	tf = enginetest.Records(res, -1, engine.RecUnreserved)[0].T
+	tf := enginetest.Records(res, -1, engine.RecUnreserved)[0].T
 	retried := false
 	for _, r := range enginetest.Records(res, -1, engine.RecWaiting) {
 		retried = retried || (r.T > tf && r.T <= tf+20)

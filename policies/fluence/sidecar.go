@@ -32,18 +32,17 @@ type sidecar struct {
 	nodeVertex []fluxion.VertexID // by engine node index; NoVertex if not in the graph
 
 	// graph: live only.
-	live      bool
-	leaves    [][nkinds][]fluxion.VertexID // by engine node index: its cores, memory pools, gpus
-	holder    []uint64                     // by vertex: the allocation holding it (0: none)
-	down      []bool                       // by vertex: marked down for resources others use
-	nodeDown  []bool                       // by engine node index: node vertex down (cordoned)
-	snap      []engine.Resources           // by engine node index: Requested when last reconciled
-	snapCord  []bool
-	dirty     []bool // by engine node index: reconcile even if Requested did not change
-	jobsOn    [][]*group
-	jobHeld   map[uint64][]fluxion.VertexID
-	jobNodes  map[uint64][]int
-	scratchIx []int
+	live     bool
+	leaves   [][nkinds][]fluxion.VertexID // by engine node index: its cores, memory pools, gpus
+	holder   []uint64                     // by vertex: the allocation holding it (0: none)
+	down     []bool                       // by vertex: marked down for resources others use
+	nodeDown []bool                       // by engine node index: node vertex down (cordoned)
+	snap     []engine.Resources           // by engine node index: Requested when last reconciled
+	snapCord []bool
+	dirty    []bool // by engine node index: reconcile even if Requested did not change
+	jobsOn   [][]*group
+	jobHeld  map[uint64][]fluxion.VertexID
+	jobNodes map[uint64][]int
 	// gen counts the changes of Fluxion's state (allocations made or
 	// cancelled, vertices marked up or down): an ask on an unchanged
 	// state gets the same answer (Fluxion is deterministic).

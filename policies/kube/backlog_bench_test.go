@@ -54,8 +54,6 @@ type backlogResult struct {
 	stats    Stats
 }
 
-func (r backlogResult) nsPerPod() float64 { return float64(r.wall.Nanoseconds()) / backlogPods }
-
 // runBacklog builds and runs one shape; only engine.Run is timed.
 func runBacklog(tb testing.TB, shape backlogShape, seed uint64) backlogResult {
 	tb.Helper()

@@ -36,8 +36,6 @@ const (
 	// pod. Coscheduling registers pod and PodGroup events, and a
 	// PodGroup's status changes with its pods, so any pod event may help.
 	pluginGang
-
-	allPlugins = pluginNodeUnschedulable | pluginTaintToleration | pluginNodeAffinity | pluginNodeResourcesFit
 )
 
 // queuedPod is the queue's record of a pod (upstream QueuedPodInfo).
