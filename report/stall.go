@@ -75,6 +75,7 @@ func ExplainStall(res *engine.Result) *Stall {
 		}
 	}
 	tooBig, fits := "", ""
+	tried := map[engine.Resources]bool{} // requests looked for a node for
 	for _, j := range res.Jobs {
 		if engine.IsSet(j.Finished) || j.IsRejected() || !engine.IsSet(j.Submitted) {
 			continue
@@ -99,7 +100,11 @@ func ExplainStall(res *engine.Result) *Stall {
 				if tooBig == "" && !p.Requests.LessEqual(maxAlloc) {
 					tooBig = fmt.Sprintf("pod %s requests %s, more than any node has allocatable (%s)", p.Name, resText(p.Requests), resText(maxAlloc))
 				}
-				if fits == "" && res.Cluster != nil {
+				if fits == "" && res.Cluster != nil && !tried[p.Requests] {
+					// Pods of a job share their requests: each request
+					// is looked for once, not once a pod (a stalled
+					// backlog can hold a million of them).
+					tried[p.Requests] = true
 					for _, n := range res.Cluster.Nodes {
 						if p.Requests.LessEqual(n.Allocatable.Sub(n.Requested)) {
 							fits = fmt.Sprintf("pod %s fits the free resources of node %s, yet the policy does not place it (its last failure: %s)", p.Name, n.Name, orNone(p.LastFailure))
