@@ -49,33 +49,37 @@ func (c *calendar) pop() item {
 	items := c.items
 	top := items[0]
 	n := len(items) - 1
-	last := items[n]
 	c.items = items[:n]
-	if n == 0 {
-		return top
+	if n > 0 {
+		items[0] = items[n]
+		c.down(0)
 	}
-	items = items[:n]
-	i := 0
+	return top
+}
+
+// down sifts item i of the 4-ary heap down to its place.
+func (c *calendar) down(i int) {
+	items := c.items
+	n := len(items)
+	x := items[i]
 	for {
 		first := 4*i + 1
 		if first >= n {
 			break
 		}
 		m := first
-		end := min(first+4, n)
-		for k := first + 1; k < end; k++ {
+		for k := first + 1; k < min(first+4, n); k++ {
 			if before(&items[k], &items[m]) {
 				m = k
 			}
 		}
-		if !before(&items[m], &last) {
+		if !before(&items[m], &x) {
 			break
 		}
 		items[i] = items[m]
 		i = m
 	}
-	items[i] = last
-	return top
+	items[i] = x
 }
 
 func (c *calendar) len() int { return len(c.items) }

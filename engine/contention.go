@@ -77,6 +77,7 @@ type contention struct {
 	moved int // finishes scheduled or moved (for benchmarks)
 
 	// scratch
+	pos   map[int32]int // link → its place in links
 	links []int32
 	coef  []float64
 	batch []*contendedRun
@@ -109,7 +110,7 @@ type contendedRun struct {
 func (e *Engine) contentionState() *contention {
 	if e.contention == nil {
 		n := len(e.cluster.Nodes)
-		c := &contention{mem: make([]int32, n), nic: make([]int32, n), up: map[int]int32{}, runs: map[int]*contendedRun{}}
+		c := &contention{mem: make([]int32, n), nic: make([]int32, n), up: map[int]int32{}, runs: map[int]*contendedRun{}, pos: map[int32]int{}}
 		c.sys.OrderTies = true
 		for i := range n {
 			c.mem[i], c.nic[i] = -1, -1
@@ -148,11 +149,13 @@ func (e *Engine) contend(j *Job, pl []NodeShare, alone RunResult, now float64) (
 	}
 	c := e.contentionState()
 	links, coef := c.links[:0], c.coef[:0]
+	clear(c.pos)
 	add := func(l int32, v float64) {
-		if i := slices.Index(links, l); i >= 0 {
+		if i, ok := c.pos[l]; ok { // a leaf uplink the job's nodes share
 			coef[i] += v
 			return
 		}
+		c.pos[l] = len(links)
 		links, coef = append(links, l), append(coef, v)
 	}
 	for i, nd := range d {
@@ -333,31 +336,6 @@ func (e *Engine) compact() {
 		e.cal.down(i)
 	}
 	c.stale = 0
-}
-
-// down sifts item i of the 4-ary heap down.
-func (c *calendar) down(i int) {
-	items := c.items
-	n := len(items)
-	x := items[i]
-	for {
-		first := 4*i + 1
-		if first >= n {
-			break
-		}
-		m := first
-		for k := first + 1; k < min(first+4, n); k++ {
-			if before(&items[k], &items[m]) {
-				m = k
-			}
-		}
-		if !before(&items[m], &x) {
-			break
-		}
-		items[i] = items[m]
-		i = m
-	}
-	items[i] = x
 }
 
 // contendedEnd is called when one of job j's pods has finished: the

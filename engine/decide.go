@@ -51,6 +51,14 @@ func (e *Engine) release(p *Pod) error {
 	return nil
 }
 
+// unhold undoes hold: p's node gets its resources back (release cannot
+// fail for a pod hold has just placed).
+func (e *Engine) unhold(p *Pod) {
+	_ = e.release(p)
+	p.Node = nil
+	p.Attempts--
+}
+
 // bind records p's assignment and sends its bind API call after delay.
 func (e *Engine) bind(p *Pod, delay, now float64) {
 	p.Assigned = now
@@ -118,9 +126,7 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 				continue
 			}
 			for _, t := range d.Slots[:i] {
-				_ = e.release(t.Pod)
-				t.Pod.Node = nil
-				t.Pod.Attempts--
+				e.unhold(t.Pod)
 			}
 			return fmt.Errorf("%w (slot %d of job %s's allocation)", err, i, d.Job.Name)
 		}

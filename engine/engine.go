@@ -322,7 +322,7 @@ func (e *Engine) stalled(it item) bool {
 		e.stopped = "done"
 		return true
 	}
-	if now-e.lastProgress <= e.cfg.StallTimeout || e.running > e.gangWaiting || e.arrivalsToCome > 0 || e.agentsBusy() {
+	if now-e.lastProgress <= e.cfg.StallTimeout || e.moving() {
 		return false
 	}
 	e.stall(now, fmt.Sprintf("no progress for %.0f s with %d pods unfinished", now-e.lastProgress, len(e.pods)-e.finished))
@@ -330,6 +330,14 @@ func (e *Engine) stalled(it item) bool {
 }
 
 func (e *Engine) progress(now float64) { e.lastProgress = now }
+
+// moving reports whether something other than retries and timers will
+// happen: pods running that are not waiting for their job, arrivals to
+// come, or an agent's work in flight. A run that is not moving stalls
+// StallTimeout after its last progress (stalled, quietUntil).
+func (e *Engine) moving() bool {
+	return e.running > e.gangWaiting || e.arrivalsToCome > 0 || e.agentsBusy()
+}
 
 // stall ends the run as stalled, with why (Result.StallReason and a
 // Stalled record).
@@ -420,7 +428,7 @@ func (e *Engine) quietUntil(now float64) float64 {
 	if h := e.cfg.Horizon; h > 0 {
 		q = min(q, math.Nextafter(h, math.Inf(1)))
 	}
-	if !(e.running > e.gangWaiting || e.arrivalsToCome > 0 || e.agentsBusy()) {
+	if !e.moving() {
 		// An event after lastProgress + StallTimeout would end the run.
 		q = min(q, math.Nextafter(e.lastProgress+e.cfg.StallTimeout, math.Inf(1)))
 	}
@@ -453,7 +461,7 @@ func (e *Engine) apply(d *Decision, now float64) error {
 			}
 		}
 		if p.Node != nil || p.Phase != PodPending {
-			return fmt.Errorf("engine: invariant violated: policy %s reported pod %s unschedulable, but it is on %s", e.policy.Name(), p.Name, p.Node.Name)
+			return fmt.Errorf("engine: invariant violated: policy %s reported pod %s unschedulable, but it is on %s", e.policy.Name(), p.Name, nodeName(p.Node))
 		}
 		p.Attempts++
 		p.LastFailure = d.Reason
@@ -473,10 +481,8 @@ func (e *Engine) finishPod(p *Pod, now float64) {
 	p.started = false
 	e.running--
 	e.finished++
-	n.Requested = n.Requested.Sub(p.Requests)
-	n.NonZeroRequested = n.NonZeroRequested.Sub(p.NonZero)
-	if n.Requested.MilliCPU < 0 || n.Requested.Memory < 0 || n.Requested.GPU < 0 || n.Requested.Pods < 0 {
-		e.err = fmt.Errorf("engine: invariant violated: node %s requested went negative (%v) when pod %s finished", n.Name, n.Requested, p.Name)
+	if err := e.release(p); err != nil {
+		e.err = err
 		return
 	}
 	e.progress(now)
