@@ -90,14 +90,13 @@ func (c Config) Section(name string) any { return c.sections[name] }
 type Registry struct {
 	byName   map[string]*Registration // names and aliases
 	sections map[string]*Section
-	owner    map[string]string // section → owning model
 	order    []*Registration
 }
 
 // NewRegistry registers the models; a name, alias or section given
 // twice, or a section read but owned by no model, is an error.
 func NewRegistry(regs ...Registration) (*Registry, error) {
-	r := &Registry{byName: map[string]*Registration{}, sections: map[string]*Section{}, owner: map[string]string{}}
+	r := &Registry{byName: map[string]*Registration{}, sections: map[string]*Section{}}
 	for i := range regs {
 		reg := &regs[i]
 		if reg.Name == "" || reg.New == nil {
@@ -118,7 +117,6 @@ func NewRegistry(regs ...Registration) (*Registry, error) {
 				return nil, fmt.Errorf("policies: section %q registered twice", s.Name)
 			}
 			r.sections[s.Name] = s
-			r.owner[s.Name] = reg.Name
 		}
 		r.order = append(r.order, reg)
 	}
@@ -195,16 +193,6 @@ func (r *Registry) SectionsOf(name string) []string {
 		out = append(out, s.Name)
 	}
 	return append(out, reg.Reads...)
-}
-
-// Defaults returns a configuration holding the default value of every
-// section the named policy reads.
-func (r *Registry) Defaults(name string) Config {
-	c := Config{sections: map[string]any{}}
-	for _, s := range r.SectionsOf(name) {
-		c.sections[s] = r.sections[s].Default()
-	}
-	return c
 }
 
 // New builds the named policy from cfg; sections cfg lacks get their

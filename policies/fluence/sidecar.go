@@ -440,15 +440,11 @@ func finished(p *engine.Pod) bool {
 // >> 20, if any) and GPUs (Σ nvidia.com/gpu, if any); version 9999,
 // duration 3600, one task per slot named after the group.
 func jobspecFor(t *engine.PodTemplate, count int, name string) []byte {
-	var cpu, mem, gpu int64
+	cpu := int64(cpuPerPod(t))
+	var mem, gpu int64
 	for i := range t.Containers {
-		c := &t.Containers[i]
-		cpu += (c.MilliCPU + 999) / 1000
-		mem += c.Memory
-		gpu += c.GPU
-	}
-	if cpu == 0 {
-		cpu = 1
+		mem += t.Containers[i].Memory
+		gpu += t.Containers[i].GPU
 	}
 	var b strings.Builder
 	b.WriteString("version: 9999\nresources:\n- type: slot\n  count: ")

@@ -110,7 +110,7 @@ func (s *Scheduler) findNodesThatFit(st *cycleState, nodes []*engine.Node) int {
 		// Only the PreFilter result's nodes are evaluated, all of them.
 		feasibleIdx := s.feasibleIdx[:0]
 		tainted := false
-		off := s.disabledFilters()
+		off := s.filtersOff
 		for _, node := range st.only {
 			if filterProfile(st, node, off) == 0 {
 				feasibleIdx = append(feasibleIdx, int32(node.Index))

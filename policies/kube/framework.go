@@ -121,8 +121,6 @@ func (h *Handle) Waiting(p *engine.Pod) bool {
 	return ok
 }
 
-// WaitingCount is the number of pods waiting at Permit.
-func (h *Handle) WaitingCount() int { return len(h.s.waiting) }
 
 // Allow lets a waiting pod bind (its bind call leaves when the client
 // rate limiter has a token). A pod that is not waiting is ignored.
@@ -154,7 +152,6 @@ func (h *Handle) Reject(p *engine.Pod, reason string) {
 	// run on the engine's nodes before then (Decide defers it).
 	s.released = true
 	s.unreserve(h, p, w.node)
-	s.q.byPod[p.ID] = w.qp
 	s.q.addUnschedulable(w.qp, h.now, pluginGang)
 	if s.gangEpoch != w.epoch {
 		// A pod event the gang plugins register for happened while the
@@ -213,6 +210,7 @@ func (s *Scheduler) WithPlugins(plugins ...Plugin) *Scheduler {
 	s.plugins = append(s.plugins, plugins...)
 	s.fails.off = true
 	s.noFailAhead = true
+	s.filtersOff = s.disabledFilters()
 	for _, p := range plugins {
 		if qs, ok := p.(QueueSortPlugin); ok {
 			s.q.active.sort = qs.Less
@@ -241,7 +239,7 @@ func (s *Scheduler) preFilter(h *Handle, p *engine.Pod) ([]*engine.Node, Status)
 			if ns != nil {
 				nodes = ns
 				if len(nodes) == 0 {
-					return nil, Status{Code: UnschedulableAndUnresolvable, Reason: "0/" + itoa(len(h.c.Nodes)) + " nodes are available: the pod's PreFilter result names no node."}
+					return nil, Status{Code: UnschedulableAndUnresolvable, Reason: "0/" + strconv.Itoa(len(h.c.Nodes)) + " nodes are available: the pod's PreFilter result names no node."}
 				}
 			}
 		}
@@ -358,4 +356,3 @@ func (s *Scheduler) expireWaiting(h *Handle) {
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -87,6 +87,7 @@ type Scheduler struct {
 
 	stats Stats
 
+	filtersOff  pluginSet                   // in-tree filters the plugins' profile disables (FilterProfilePlugin)
 	plugins     []Plugin                    // out-of-tree plugins (WithPlugins)
 	waiting     map[*engine.Pod]*waitingPod // pods held at Permit
 	waitMin     float64                     // their earliest deadline (+Inf: none), unless waitDirty
