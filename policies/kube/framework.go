@@ -121,7 +121,6 @@ func (h *Handle) Waiting(p *engine.Pod) bool {
 	return ok
 }
 
-
 // Allow lets a waiting pod bind (its bind call leaves when the client
 // rate limiter has a token). A pod that is not waiting is ignored.
 func (h *Handle) Allow(p *engine.Pod) {
@@ -355,4 +354,3 @@ func (s *Scheduler) expireWaiting(h *Handle) {
 		h.Reject(p, fmt.Sprintf("0/1 nodes are available: 1 rejected due to timeout after waiting %v at plugin %s.", wait, w.plugin))
 	}
 }
-
