@@ -13,6 +13,9 @@ import (
 // escaping off, which the tests check.
 
 // appendCSVField appends one CSV field, quoted as encoding/csv quotes it.
+// CSVField is s as one CSV field, quoted as encoding/csv would.
+func CSVField(s string) string { return string(appendCSVField(nil, s)) }
+
 func appendCSVField(b []byte, s string) []byte {
 	if !csvNeedsQuotes(s) {
 		return append(b, s...)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/report"
+	"github.com/convergesim/converge/scenarios"
 )
 
 type compareFlags struct {
@@ -55,6 +55,8 @@ type variant struct {
 	label string // folder name
 	spec  string // as given
 	sets  []string
+	sc    *scenarios.Scenario // loaded with sets
+	data  []byte              // the scenario file's bytes
 	res   *engine.Result
 }
 
@@ -94,38 +96,31 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	// Every variant is loaded and checked before any runs: a bad one is
+	// found before the others have written anything.
+	for _, v := range vs {
+		if v.sc, v.data, err = loadScenario(cmd, path, append(append([]string(nil), f.sets...), v.sets...), f.seed, &f.limits); err != nil {
+			return err
+		}
+	}
 	dir := f.out
 	if dir == "" {
-		sc, _, err := loadScenario(cmd, path, f.sets, f.seed, &f.limits)
-		if err != nil {
-			return err
-		}
-		dir = filepath.Join("out", sc.Name+"-compare")
-	}
-	// Every variant is checked before any runs: a bad one is found
-	// before the others have written anything.
-	for _, v := range vs {
-		if _, _, err := loadScenario(cmd, path, append(append([]string(nil), f.sets...), v.sets...), f.seed, &f.limits); err != nil {
-			return err
-		}
+		dir = filepath.Join("out", vs[0].sc.Name+"-compare")
 	}
 	for _, v := range vs {
 		rf := f.runFlags
 		rf.out = filepath.Join(dir, v.label)
-		rf.sets = append(append([]string(nil), f.sets...), v.sets...)
 		rf.quiet = true
-		res, err := runOne(cmd, path, &rf)
-		if err != nil {
+		if v.res, _, _, err = runLoaded(cmd, path, v.sc, v.data, &rf); err != nil {
 			return err
 		}
-		v.res = res
 	}
 	text, csv := comparison(vs)
 	for _, w := range []struct {
 		name string
 		data []byte
 	}{{"comparison.txt", text}, {"comparison.csv", csv}} {
-		if err := writeAtomic(filepath.Join(dir, w.name), w.data); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, w.name), w.data, true); err != nil {
 			return failedErr(fmt.Errorf("writing the comparison: %w", err))
 		}
 	}
@@ -142,29 +137,6 @@ func labels(vs []*variant) string {
 		l = append(l, v.label)
 	}
 	return strings.Join(l, ",")
-}
-
-// writeAtomic writes data to a temporary sibling and renames it over
-// path, so that path is the old file or the new one, never a part.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
 }
 
 // workloadRow is one workload's means under one policy.
@@ -247,7 +219,7 @@ func comparison(vs []*variant) ([]byte, []byte) {
 		fmt.Fprintf(&t, "%-36s %-9s %3d/%-3d %9s %9s %9s %9s %9s %9s %9s\n", v.spec, stop, s.JobsFinished, s.Jobs, num(s.Makespan),
 			num(s.JobStartup.Mean), num(s.JobStartup.P50), num(s.JobStartup.Max), num(s.JobLaunch.Mean),
 			num(s.JobRunTime.Mean), num(s.JobTurnaround.Mean))
-		fmt.Fprintf(&c, "%s,,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,\n", csvField(v.spec), stop, s.Jobs, s.JobsFinished, csvNum(s.Makespan),
+		fmt.Fprintf(&c, "%s,,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,\n", report.CSVField(v.spec), stop, s.Jobs, s.JobsFinished, csvNum(s.Makespan),
 			csvNum(s.JobStartup.Mean), csvNum(s.JobStartup.P50), csvNum(s.JobStartup.Max), csvNum(s.JobLaunch.Mean),
 			csvNum(s.JobRunTime.Mean), csvNum(s.JobAppRunTime.Mean), csvNum(s.JobTurnaround.Mean))
 	}
@@ -256,10 +228,14 @@ func comparison(vs []*variant) ([]byte, []byte) {
 		fmt.Fprintf(&t, " %-26s", trunc(v.spec, 26))
 	}
 	t.WriteString("\n")
-	order, _ := workloadRows(vs[0].res)
+	var order []string
 	perPolicy := make([]map[string]*workloadRow, len(vs))
 	for i, v := range vs {
-		_, perPolicy[i] = workloadRows(v.res)
+		o, rows := workloadRows(v.res)
+		if i == 0 {
+			order = o
+		}
+		perPolicy[i] = rows
 	}
 	for _, w := range order {
 		fmt.Fprintf(&t, "%-20s", trunc(w, 20))
@@ -274,7 +250,7 @@ func comparison(vs []*variant) ([]byte, []byte) {
 				app = r.runTime
 			}
 			fmt.Fprintf(&t, " %-26s", fmt.Sprintf("%s / %s / %s", num(r.startup), num(app), num(r.node)))
-			fmt.Fprintf(&c, "%s,%s,,%d,%d,,%s,,,,%s,%s,,%s\n", csvField(v.spec), csvField(w), r.jobs, r.done,
+			fmt.Fprintf(&c, "%s,%s,,%d,%d,,%s,,,,%s,%s,,%s\n", report.CSVField(v.spec), report.CSVField(w), r.jobs, r.done,
 				csvNum(r.startup), csvNum(r.runTime), csvNum(r.app), csvNum(r.node))
 		}
 		t.WriteString("\n")
@@ -289,10 +265,3 @@ func trunc(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
-// csvField quotes a CSV field when it needs it (RFC 4180).
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
-}

@@ -82,12 +82,6 @@ func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
 	return nil
 }
 
-// runOne runs a scenario and writes its report, printing nothing.
-func runOne(cmd *cobra.Command, path string, f *runFlags) (*engine.Result, error) {
-	res, _, _, err := runReport(cmd, path, f)
-	return res, err
-}
-
 // runReport runs a scenario and writes its report: the result, the
 // summary's text and the output folder.
 func runReport(cmd *cobra.Command, path string, f *runFlags) (res *engine.Result, summary []byte, dir string, err error) {
@@ -106,6 +100,12 @@ func runReport(cmd *cobra.Command, path string, f *runFlags) (res *engine.Result
 	if err != nil {
 		return nil, nil, "", err
 	}
+	return runLoaded(cmd, path, sc, data, f)
+}
+
+// runLoaded runs a loaded scenario (data: the file's bytes, for the
+// report's hash) and writes its report into f.out.
+func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []byte, f *runFlags) (res *engine.Result, summary []byte, dir string, err error) {
 	dir = f.out
 	if dir == "" {
 		dir = sc.Outputs.Dir
