@@ -134,7 +134,7 @@ func runFitApp(cmd *cobra.Command, name string, f *fitAppFlags) error {
 	fmt.Fprintf(w, "%s: %s\n\n", p.Name, o)
 	fmt.Fprint(w, res.InSample.Table(p.Title))
 	fmt.Fprintf(w, "\nstarting points (objective: weighted mean relative error; * the fit):\n%s", res.StartsTable())
-	fmt.Fprintf(w, "\nparameters (range over the starts within %.0f%% of the best objective):\n%s", 100*toleranceOf(o), calibrate.SpreadTable(res.Spread))
+	fmt.Fprintf(w, "\nparameters (range over the starts within %.0f%% of the best objective):\n%s", 100*o.FitTolerance(), calibrate.SpreadTable(res.Spread))
 	for _, k := range p.ProfileKnobs {
 		if rows, ok := res.Profiles[k]; ok {
 			fmt.Fprintf(w, "\nprofile of %s (fixed, the rest refitted):\n%s", k, calibrate.ProfileTable(k, rows, res.Starts[res.Best].Objective))
@@ -158,13 +158,6 @@ func runFitApp(cmd *cobra.Command, name string, f *fitAppFlags) error {
 		return err
 	}
 	return nil
-}
-
-func toleranceOf(o calibrate.FitOptions) float64 {
-	if o.Tolerance > 0 {
-		return o.Tolerance
-	}
-	return 0.05
 }
 
 // fitAppCommand is the command line that regenerates the fit, for its

@@ -295,7 +295,9 @@ func (o FitOptions) simplex() float64 {
 	return 0.3
 }
 
-func (o FitOptions) tolerance() float64 {
+// FitTolerance is the relative objective a parameter may cost and still
+// fit as well (default 5 %).
+func (o FitOptions) FitTolerance() float64 {
 	if o.Tolerance > 0 {
 		return o.Tolerance
 	}
@@ -370,7 +372,7 @@ func (s *AppSetup) FitStarts(obj func() (float64, error), o FitOptions) ([]Start
 // knob whose range spans more than a factor 2 is not identified either.
 // The knobs are left at the best fit.
 func (s *AppSetup) Spread(obj func() (float64, error), fits []StartFit, best int, o FitOptions) ([]apps.ParamSpread, error) {
-	tol := o.tolerance()
+	tol := o.FitTolerance()
 	bestF := fits[best].Objective
 	bestX := slices.Clone(fits[best].Values)
 	out := make([]apps.ParamSpread, len(s.Knobs))

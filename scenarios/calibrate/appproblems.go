@@ -1,7 +1,6 @@
 package calibrate
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -33,12 +32,8 @@ type Inputs struct {
 // returns the profile and where it came from.
 func efaProfile(in Inputs, experiment string) (*network.Profile, string, error) {
 	file := filepath.Join(in.Profiles, "aws-hpc7g-efa-"+experiment+".yaml")
-	data, err := limitio.ReadFile(file, limitio.Profile, "network profile")
+	p, _, err := network.ReadProfileFile(file)
 	if err == nil {
-		p, _, err := network.ReadProfile(file, bytes.NewReader(data))
-		if err != nil {
-			return nil, "", err
-		}
 		return p, "scenarios/profiles/aws-hpc7g-efa-" + experiment + ".yaml", nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -234,7 +229,7 @@ func (d *AppData) FitAll(o FitOptions, command string, cv *CVResult) (*AppFitRes
 			res.Profiles[name] = rows
 			lo, hi, worst := math.Inf(1), math.Inf(-1), 0.0
 			for _, r := range rows {
-				if r.Objective <= bestF*(1+o.tolerance()) && (r.Value < v/2 || r.Value > 2*v) {
+				if r.Objective <= bestF*(1+o.FitTolerance()) && (r.Value < v/2 || r.Value > 2*v) {
 					lo, hi, worst = min(lo, r.Value), max(hi, r.Value), max(worst, r.Objective/bestF-1)
 				}
 			}
@@ -889,12 +884,7 @@ func idleUsernetesConsequences(in Inputs, fit *apps.Fit) ([]Consequence, error) 
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(in.Profiles, "vm-tcp.yaml")
-	data, err := limitio.ReadFile(file, limitio.Profile, "network profile")
-	if err != nil {
-		return nil, err
-	}
-	tcp, _, err := network.ReadProfile(file, bytes.NewReader(data))
+	tcp, _, err := network.ReadProfileFile(filepath.Join(in.Profiles, "vm-tcp.yaml"))
 	if err != nil {
 		return nil, err
 	}
@@ -946,12 +936,7 @@ func vmUsernetesConsequences(in Inputs, fit *apps.Fit) ([]Consequence, error) {
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(in.Profiles, "vm-tcp-usernetes.yaml")
-	data, err := limitio.ReadFile(file, limitio.Profile, "network profile")
-	if err != nil {
-		return nil, err
-	}
-	unet, _, err := network.ReadProfile(file, bytes.NewReader(data))
+	unet, _, err := network.ReadProfileFile(filepath.Join(in.Profiles, "vm-tcp-usernetes.yaml"))
 	if err != nil {
 		return nil, err
 	}

@@ -243,14 +243,6 @@ type LauncherRow struct {
 // LauncherQuantiles are the quantiles the tables compare.
 var LauncherQuantiles = [3]float64{0.1, 0.5, 0.9}
 
-func meanOf(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
 func pointErrors(pred float64, runs []float64) (mape, mae float64) {
 	for _, x := range runs {
 		mape += 100 * math.Abs(pred-x) / x / float64(len(runs))
@@ -280,7 +272,7 @@ func (s *LauncherSet) row(c *LauncherCase) (LauncherRow, error) {
 	if err != nil {
 		return LauncherRow{}, err
 	}
-	r := LauncherRow{Case: c, DataMean: meanOf(c.Values), Model: d, ModelMean: d.Mean(), DataQ: empiricalQ(c.Values)}
+	r := LauncherRow{Case: c, DataMean: mean(c.Values), Model: d, ModelMean: d.Mean(), DataQ: empiricalQ(c.Values)}
 	r.ModelMAPE, r.ModelMAE = pointErrors(r.ModelMean, c.Values)
 	for i, u := range LauncherQuantiles {
 		r.ModelQ[i] = d.Quantile(u)
@@ -385,7 +377,7 @@ func LauncherCV(cases []*LauncherCase, o FitOptions) (*LauncherResult, error) {
 				return nil, fmt.Errorf("holding out %d nodes: no training runs of %s %s", size, c.Operator, c.Interval)
 			}
 			slices.Sort(pool)
-			row.BaseMean = meanOf(pool)
+			row.BaseMean = mean(pool)
 			row.BaseMAPE, row.BaseMAE = pointErrors(row.BaseMean, c.Values)
 			row.BaseQ = empiricalQ(pool)
 			row.BaseQMAE = qmae(row.BaseQ, row.DataQ)
