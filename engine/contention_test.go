@@ -94,8 +94,10 @@ func TestContentionNeighbourSlowsAndReleases(t *testing.T) {
 	if len(got) != 5 {
 		t.Fatalf("Contention records:\n%s\nwant 5 (a and b slowed, b's slowdown, a at full speed, a's slowdown)", strings.Join(got, "\n"))
 	}
-	for i, want := range []string{"a@" + fmt.Sprint(sB) + ": progress 0.7143", "b@" + fmt.Sprint(sB) + ": progress 0.7143",
-		"b@" + fmt.Sprint(rb.Finished) + ": ran 280 s, 1.4×", "a@" + fmt.Sprint(rb.Finished) + ": progress 1 ", "a@" + fmt.Sprint(ra.Finished) + ": ran"} {
+	progress := fmt.Sprintf("progress %.4g", x)
+	bRan := fB - sB
+	for i, want := range []string{"a@" + fmt.Sprint(sB) + ": " + progress, "b@" + fmt.Sprint(sB) + ": " + progress,
+		"b@" + fmt.Sprint(rb.Finished) + fmt.Sprintf(": ran %.6g s, %.4g×", bRan, bRan/b.alone), "a@" + fmt.Sprint(rb.Finished) + ": progress 1 ", "a@" + fmt.Sprint(ra.Finished) + ": ran"} {
 		if !strings.HasPrefix(got[i], want) {
 			t.Errorf("record %d = %q, want prefix %q", i, got[i], want)
 		}

@@ -327,7 +327,7 @@ func TestLauncherContended(t *testing.T) {
 	// Both start at the same gate time: the rate is bw/(80+60) GB/s
 	// until the first ends.
 	if ja.Started != jb.Started {
-		t.Skipf("jobs started at %v and %v; the closed form below assumes one start", ja.Started, jb.Started)
+		t.Fatalf("jobs started at %v and %v; the closed form below assumes one start", ja.Started, jb.Started)
 	}
 	x := bw / 140e9
 	near(t, "a finished", ja.Finished, ja.Started+100/x)

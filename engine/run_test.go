@@ -232,7 +232,7 @@ func TestFailedSchedulingSeries(t *testing.T) {
 				count   int
 			}
 			var want []rec
-			first, last, count := 0.0, 0.0, 0
+			last, count := 0.0, 0
 			flush := func(at float64) {
 				if count > 1 {
 					want = append(want, rec{at, last, count})
@@ -245,9 +245,8 @@ func TestFailedSchedulingSeries(t *testing.T) {
 				}
 				flush(ft)
 				want = append(want, rec{ft, 0, 0})
-				first, last, count = ft, ft, 1
+				last, count = ft, 1
 			}
-			_ = first
 			flush(p.Assigned)
 			var got []rec
 			series, starts := 0, 0

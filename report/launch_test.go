@@ -35,8 +35,9 @@ func TestLaunchedJobs(t *testing.T) {
 		t.Errorf("first wave started %v, scheduled %v; want the launcher's 24 and 21.75", m.AllStarted, m.AllScheduled)
 	}
 	s := Summarize(res)
-	checkStats(t, "job launch", s.JobLaunch, Stats{1, 9, 9, 9, 9, 9, 9})
-	checkStats(t, "job application run time", s.JobAppRunTime, Stats{1, 15, 15, 15, 15, 15, 15})
+	launch, app := j.Launch, j.Finished-j.Shutdown-(j.Started+j.Launch)
+	checkStats(t, "job launch", s.JobLaunch, Stats{1, launch, launch, launch, launch, launch, launch})
+	checkStats(t, "job application run time", s.JobAppRunTime, Stats{1, app, app, app, app, app, app})
 	if !s.Complete || s.PodsNeverCreated != 0 {
 		t.Errorf("complete %v, pods never created %d; want true, 0", s.Complete, s.PodsNeverCreated)
 	}

@@ -160,28 +160,6 @@ func TestSolveMaxMin(t *testing.T) {
 	}
 }
 
-// TestTiesByLinkIndex: when a link and another reach the same level,
-// the lower index freezes first, so the same calls give the same rates
-// bit for bit whatever the heap's layout.
-func TestTiesByLinkIndex(t *testing.T) {
-	// Registry (link 0) of 3 shared by three flows, each on its own
-	// node link of 1: every level ties at 1.
-	var s System
-	s.OrderTies = true
-	reg := s.AddLink(3)
-	var ids []int32
-	for range 3 {
-		n := s.AddLink(1)
-		ids = append(ids, s.Add([]int32{reg, n}, nil, math.Inf(1)))
-	}
-	s.SolveAll()
-	for i, id := range ids {
-		if s.Rate(id) != 1 {
-			t.Errorf("flow %d: rate %v, want exactly 1", i, s.Rate(id))
-		}
-	}
-}
-
 // TestComponent: the search finds what is connected to the seeds and
 // nothing else.
 func TestComponent(t *testing.T) {
