@@ -144,20 +144,11 @@ func ExplainStall(res *engine.Result) *Stall {
 		st.Verdict = fmt.Sprintf("deadlock: %d jobs each hold part of the cluster (%s cpu of their pods) while the rest of their pods wait for room only the others could free; free now: %s",
 			partial, milli(heldCPU), resText(free))
 	case partial == 1:
-		st.Verdict = fmt.Sprintf("blocked: one job holds part of the cluster (%s cpu) waiting for pods that do not fit the free resources (%s)", milli(st.partialCPU()), resText(free))
+		st.Verdict = fmt.Sprintf("blocked: one job holds part of the cluster (%s cpu) waiting for pods that do not fit the free resources (%s)", milli(heldCPU), resText(free))
 	default:
 		st.Verdict = fmt.Sprintf("blocked: pending pods do not fit the free resources (%s)", resText(free))
 	}
 	return st
-}
-
-func (st *Stall) partialCPU() int64 {
-	for i := range st.Jobs {
-		if st.Jobs[i].Partial() {
-			return st.Jobs[i].HeldMilliCPU
-		}
-	}
-	return 0
 }
 
 func orNone(s string) string {

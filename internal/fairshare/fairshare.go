@@ -225,13 +225,6 @@ func (s *System) Remove(f int32) {
 	s.free = append(s.free, f)
 }
 
-// Slots is one more than the largest slot in use so far (the length a
-// caller's per-flow slice needs).
-func (s *System) Slots() int { return len(s.flows) }
-
-// Alive reports whether slot f holds a flow.
-func (s *System) Alive(f int32) bool { return s.flows[f].alive }
-
 // Len is the number of flows.
 func (s *System) Len() int { return s.live }
 
