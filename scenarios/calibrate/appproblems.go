@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
@@ -23,6 +24,21 @@ type Inputs struct {
 	Profiles string
 	// Apps is scenarios/apps, for predictions that combine fits.
 	Apps string
+
+	// efa holds the EFA profiles read (or fitted) for a loaded problem,
+	// so that its every Setup (a fold, a profile point) does not read
+	// and parse them again; AppProblem.Load sets it.
+	efa *efaCache
+}
+
+type efaCache struct {
+	mu sync.Mutex
+	m  map[string]efaEntry
+}
+
+type efaEntry struct {
+	p   *network.Profile
+	src string
 }
 
 // efaProfile is the hpc7g EFA transport of one flux-usernetes-aws
@@ -31,6 +47,24 @@ type Inputs struct {
 // it, network.FitProfile of the OSU latency and bandwidth CSVs. It
 // returns the profile and where it came from.
 func efaProfile(in Inputs, experiment string) (*network.Profile, string, error) {
+	if c := in.efa; c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if e, ok := c.m[experiment]; ok {
+			return e.p, e.src, nil
+		}
+		p, src, err := readEFAProfile(in, experiment)
+		if err == nil {
+			c.m[experiment] = efaEntry{p, src}
+		}
+		return p, src, err
+	}
+	return readEFAProfile(in, experiment)
+}
+
+// readEFAProfile reads the profile file of the experiment, or fits it to
+// the OSU tables when the file is absent.
+func readEFAProfile(in Inputs, experiment string) (*network.Profile, string, error) {
 	file := filepath.Join(in.Profiles, "aws-hpc7g-efa-"+experiment+".yaml")
 	p, _, err := network.ReadProfileFile(file)
 	if err == nil {
@@ -95,6 +129,7 @@ type AppData struct {
 
 // Load reads the problem's data under in.Data.
 func (p *AppProblem) Load(in Inputs) (*AppData, error) {
+	in.efa = &efaCache{m: map[string]efaEntry{}}
 	d, err := p.load(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
