@@ -85,9 +85,16 @@ func (v *validator) resolveLauncher(w *Workload, path, dir string) (*launcherUse
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(dir, file)
 	}
-	f, err := LoadLauncherModel(file)
-	if err != nil {
-		return nil, v.errf(lp+".file", "%s", short(err))
+	f, ok := v.launchers[file]
+	if !ok {
+		var err error
+		if f, err = LoadLauncherModel(file); err != nil {
+			return nil, v.errf(lp+".file", "%s", short(err))
+		}
+		if v.launchers == nil {
+			v.launchers = map[string]*launchers.File{}
+		}
+		v.launchers[file] = f // workloads naming the same file share it
 	}
 	e, err := f.Lookup(l.Entry)
 	if err != nil {

@@ -305,7 +305,7 @@ func (v *validator) environmentBackground(ref *EnvironmentRef, path, dir string)
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(dir, file)
 	}
-	f, err := LoadAppModel(file)
+	f, err := v.appModel(file)
 	if err != nil {
 		return apps.Background{}, v.errf(path+".file", "%s", short(err))
 	}
@@ -359,7 +359,7 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(dir, file)
 	}
-	f, err := LoadAppModel(file)
+	f, err := v.appModel(file)
 	if err != nil {
 		return nil, v.errf(ap+".file", "%s", short(err))
 	}
@@ -474,4 +474,22 @@ func (a *appRun) RunTime(pl []engine.NodeShare) (engine.RunResult, error) {
 
 func (a *appRun) model(ranks int) (apps.Model, error) {
 	return a.spec.Job.Model(a.fit.Parameters, ranks)
+}
+
+// appModel loads an app model file once per scenario: workloads (and
+// runtimes' backgroundFrom) that name the same file share it. Callers
+// copy what they change (withoutLaunch).
+func (v *validator) appModel(file string) (*apps.File, error) {
+	if f, ok := v.apps[file]; ok {
+		return f, nil
+	}
+	f, err := LoadAppModel(file)
+	if err != nil {
+		return nil, err
+	}
+	if v.apps == nil {
+		v.apps = map[string]*apps.File{}
+	}
+	v.apps[file] = f
+	return f, nil
 }

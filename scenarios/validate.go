@@ -10,12 +10,17 @@ import (
 	"strings"
 
 	"github.com/convergesim/converge/policies"
+	"github.com/convergesim/converge/workloads/apps"
+	"github.com/convergesim/converge/workloads/launchers"
 )
 
 type validator struct {
 	locator
 	workloads []string // the scenario's workload names, for references
-	bandwidth float64  // the slowest image pull rate configured, bytes/s (0: unlimited)
+	// parameter files loaded, by path (read once per scenario)
+	apps      map[string]*apps.File
+	launchers map[string]*launchers.File
+	bandwidth float64 // the slowest image pull rate configured, bytes/s (0: unlimited)
 }
 
 // duration checks a duration in seconds: not negative, at most
