@@ -93,7 +93,7 @@ func (sc *Scenario) runModel(i int, rt string, tmpl *engine.PodTemplate) engine.
 	bg := sc.runtime(rt).Background
 	return &appRun{
 		spec: w.App, fit: res.apps[i], pools: res.pools, perPod: perPod, bg: bg,
-		fabric: &network.Fabric{Inter: res.runtimes[rt], Intra: res.intra, Topology: res.topology},
+		fabric: &network.Fabric{Inter: res.runtimes[rt], Intra: res.intraOf(rt), Topology: res.topology},
 	}
 }
 

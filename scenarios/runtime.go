@@ -47,6 +47,13 @@ type Runtime struct {
 	// Profile is the runtime's inter-node transport (a NetworkProfile
 	// file, with its stages); default network.profile.
 	Profile string `yaml:"profile"`
+	// Intra is the runtime's intra-node (shared-memory) transport, a
+	// NetworkProfile file: a container or user namespace can change the
+	// MPI shared-memory path (single-copy by cross-memory attach needs
+	// ptrace access to the peer rank; without it every message is
+	// copied in and out of a shared segment). Default: network.intra,
+	// then network.DefaultIntra.
+	Intra string `yaml:"intra"`
 	// Background is the CPU the node's daemons keep busy (apps.Env).
 	Background apps.Background `yaml:"background"`
 	// BackgroundFrom takes Background from an environment fitted in an
@@ -90,10 +97,13 @@ type AppSpec struct {
 
 // resolved holds what a scenario's file references load to.
 type resolved struct {
-	intra    *network.Profile
+	intra    *network.Profile // network.intra (or network.DefaultIntra)
 	topology *network.Topology
 	runtimes map[string]*network.Profile
-	apps     []*apps.Fit // by workload index (nil: no app)
+	// intras are the runtimes' intra-node profiles, by runtime name;
+	// a runtime without its own has none here (intraOf: intra).
+	intras map[string]*network.Profile
+	apps   []*apps.Fit // by workload index (nil: no app)
 	// launchers are the workloads' launchers, by workload index (nil:
 	// none).
 	launchers []*launcherUse
@@ -169,7 +179,7 @@ func short(err error) string {
 // resolveRuntimes validates network, runtimes and the app workloads and
 // loads the files they name.
 func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error) {
-	r := &resolved{runtimes: map[string]*network.Profile{}, apps: make([]*apps.Fit, len(sc.Workloads)), pools: map[string]Pool{},
+	r := &resolved{runtimes: map[string]*network.Profile{}, intras: map[string]*network.Profile{}, apps: make([]*apps.Fit, len(sc.Workloads)), pools: map[string]Pool{},
 		launchers: make([]*launcherUse, len(sc.Workloads))}
 	for _, p := range sc.Cluster.Pools {
 		r.pools[p.Name] = p
@@ -246,6 +256,13 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 			return nil, v.errf(path+".profile", "required when network.profile is not set")
 		}
 		r.runtimes[rt.Name] = p
+		if rt.Intra != "" {
+			q, err := v.readProfile(dir, rt.Intra, path+".intra")
+			if err != nil {
+				return nil, err
+			}
+			r.intras[rt.Name] = q
+		}
 	}
 	for i := range sc.Workloads {
 		w := &sc.Workloads[i]
@@ -293,6 +310,15 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 		}
 	}
 	return r, nil
+}
+
+// intraOf is runtime rt's intra-node profile: its own (runtimes[].intra),
+// else the scenario's (network.intra, or network.DefaultIntra).
+func (r *resolved) intraOf(rt string) *network.Profile {
+	if p := r.intras[rt]; p != nil {
+		return p
+	}
+	return r.intra
 }
 
 // environmentBackground reads the background load of a fitted
