@@ -33,7 +33,12 @@ func (e *Engine) agentAfter(slot uint8, at float64, kind uint8, id int32, tag in
 }
 
 // agentOf is the agent that runs pod p.
-func (e *Engine) agentOf(p *Pod) NodeAgent { return e.agents[0] }
+func (e *Engine) agentOf(p *Pod) NodeAgent {
+	if p.Job.Flux != nil {
+		return e.agents[shellSlot]
+	}
+	return e.agents[0]
+}
 
 // agentsBusy reports whether some agent has work in flight.
 func (e *Engine) agentsBusy() bool {
@@ -56,6 +61,15 @@ func (e *Engine) containersStarted(p *Pod, now float64) {
 	e.running++
 	e.progress(now)
 	e.record(now, RecStarted, p, p.Node, "")
+	if f := p.Job.Flux; f != nil {
+		e.fluxStarted(p.Job, now)
+		if f.killed {
+			// The job expired while this shell was starting.
+			p.RunTime = 0
+			e.push(item{t: now, kind: evFinish, id: int32(p.ID)})
+			return
+		}
+	}
 	// Ready once the readiness delay has passed, if the containers are
 	// still running then.
 	ready := now + Sample(p.Template.ReadinessDelay, e.rStartup)

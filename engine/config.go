@@ -102,9 +102,14 @@ type Config struct {
 	// Seed); a caller that builds the policy first passes the same Streams
 	// to it. Nil means NewStreams(Seed).
 	Streams *Streams
+	// Shell is the Flux job shell's start-up cost (Flux jobs only).
+	Shell ShellStart
 }
 
 func (c *Config) validate() error {
+	if err := c.Shell.validate(); err != nil {
+		return err
+	}
 	if len(c.Nodes) == 0 {
 		return fmt.Errorf("engine: cluster has no nodes")
 	}

@@ -20,6 +20,17 @@ func (e *Engine) syncJob(j *Job, now float64) {
 		e.operatorSync(j, now) // launch.go
 		return
 	}
+	if j.Flux != nil {
+		// flux-core holds the job; its resource holders exist at once.
+		if j.nextIndex == 0 {
+			n := j.Flux.podsWanted()
+			j.nextIndex, j.active = n, n
+			for i := range n {
+				e.createPod(j, i, now)
+			}
+		}
+		return
+	}
 	if j.Kind == KindPod {
 		if j.nextIndex == 0 {
 			j.nextIndex = 1
@@ -83,6 +94,17 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 		p.Launcher = index == launcherIndex
 	case j.Kind == KindPod:
 		p.Name = j.Name
+	case j.Flux != nil:
+		p.Name = fmt.Sprintf("%s-%d", j.Name, index)
+		// A shell holds its slots' cores and GPUs, not a pod slot.
+		p.Requests = j.Flux.podRequests()
+		p.NonZero = p.Requests
+		switch {
+		case j.Flux.RunTime > 0:
+			p.RunTime = j.Flux.RunTime
+		case index > 0:
+			p.RunTime = j.Pods[0].RunTime // one program: one run time
+		}
 	default:
 		p.Name = fmt.Sprintf("%s-%d", j.Name, index)
 	}
@@ -91,7 +113,7 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 	e.progress(now)
 	e.record(now, RecPodCreated, p, nil, "")
 	e.notify(Event{Kind: PodCreated, Pod: p}, now)
-	if j.Kind != KindPod && j.Operator == nil {
+	if j.Kind != KindPod && j.Operator == nil && j.Flux == nil {
 		j.inBatch--
 		if j.inBatch == 0 {
 			e.syncJob(j, now)
@@ -110,10 +132,14 @@ func (e *Engine) podSucceeded(p *Pod, now float64) {
 	if j.succeeded == j.Completions && (!j.hasLauncher() || j.launcherDone) {
 		j.Finished = now
 		e.jobsDone++
+		if j.Flux != nil {
+			e.fluxDone(j, now)
+			return
+		}
 		e.recordJob(now, RecJobComplete, j)
 		return
 	}
-	if j.Kind != KindPod && j.Operator == nil {
+	if j.Kind != KindPod && j.Operator == nil && j.Flux == nil {
 		e.push(item{t: now, kind: evJobSync, id: int32(j.ID)})
 	}
 }

@@ -65,7 +65,10 @@ func (e *Engine) bind(p *Pod, delay, now float64) {
 	e.progress(now)
 	e.endSeries(now, p)
 	e.record(now, RecAssigned, p, p.Node, "")
-	e.push(item{t: now + delay + Sample(e.cfg.Startup.BindLatency, e.rStartup), kind: evBindDone, id: int32(p.ID)})
+	if p.Job.Flux == nil {
+		delay += Sample(e.cfg.Startup.BindLatency, e.rStartup)
+	}
+	e.push(item{t: now + delay, kind: evBindDone, id: int32(p.ID)})
 }
 
 func (e *Engine) applyGang(d *Decision, now float64) error {
@@ -116,9 +119,15 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 		}
 		// All or nothing: check every slot against the nodes as the
 		// earlier slots leave them, then undo and apply.
+		f := d.Job.Flux
 		for i, s := range d.Slots {
 			if s.Pod != nil && s.Pod.Job != d.Job {
 				return fmt.Errorf("engine: invariant violated: policy %s allocated pod %s in job %s's allocation", name, s.Pod.Name, d.Job.Name)
+			}
+			if f != nil && f.Exclusive && s.Pod != nil && s.Node != nil {
+				// A node-exclusive Flux job holds the whole node.
+				s.Pod.Requests = Resources{MilliCPU: s.Node.Allocatable.MilliCPU, Memory: s.Node.Allocatable.Memory, GPU: s.Node.Allocatable.GPU}
+				s.Pod.NonZero = s.Pod.Requests
 			}
 			err := e.checkBind(s.Pod, s.Node, d.Delay)
 			if err == nil {
@@ -129,6 +138,17 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 				e.unhold(t.Pod)
 			}
 			return fmt.Errorf("%w (slot %d of job %s's allocation)", err, i, d.Job.Name)
+		}
+		if f != nil {
+			if len(d.Slots) != len(d.Job.Pods) {
+				for _, t := range d.Slots {
+					e.unhold(t.Pod)
+				}
+				return fmt.Errorf("engine: invariant violated: policy %s allocated %d of Flux job %s's %d resource holders", name, len(d.Slots), d.Job.Name, len(d.Job.Pods))
+			}
+			if err := e.fluxAllocated(d.Job, d.At, now); err != nil {
+				return err
+			}
 		}
 		for _, s := range d.Slots {
 			e.bind(s.Pod, d.Delay, now)
@@ -163,7 +183,13 @@ func (e *Engine) reject(j *Job, reason string, now float64) error {
 	j.Rejected, j.rejected = now, true
 	e.jobsDone++
 	e.progress(now)
-	if e.recording() {
+	switch {
+	case !e.recording():
+	case j.Flux != nil:
+		// Flux raises a fatal alloc exception and the job goes inactive.
+		e.emit(Record{T: now, Kind: RecException, Job: j.ID, Pod: -1, Node: -1, Msg: "type=alloc severity=0 " + reason}, nil, j, nil)
+		e.recordJob(now, RecClean, j)
+	default:
 		e.emit(Record{T: now, Kind: RecRejected, Job: j.ID, Pod: -1, Node: -1, Msg: reason}, nil, j, nil)
 	}
 	for _, p := range j.Pods {

@@ -93,7 +93,7 @@ func New(cfg Config, policy Policy) (*Engine, error) {
 	e.rStartup = e.streams.Get("startup")
 	e.rControllers = e.streams.Get("controllers")
 	e.transfers.init(len(cfg.Nodes), cfg.Startup.RegistryBandwidth, cfg.Startup.NodeBandwidth)
-	e.agents = []NodeAgent{kubelet{e}}
+	e.agents = []NodeAgent{kubelet{e}, fluxShell{e}}
 	ticks := e.streams.Get("startup.ticks")
 	for i, n := range cfg.Nodes {
 		n.Index = i
@@ -143,6 +143,18 @@ func (e *Engine) Submit(at float64, j *Job) error {
 	}
 	if j.Template == nil {
 		return fmt.Errorf("engine: job %s: no pod template", j.Name)
+	}
+	if j.Flux != nil {
+		if err := j.Flux.Validate(); err != nil {
+			return fmt.Errorf("engine: Flux job %s: %w", j.Name, err)
+		}
+		if j.Operator != nil || j.Group != nil {
+			return fmt.Errorf("engine: Flux job %s: a Flux job has no operator and no pod group", j.Name)
+		}
+		j.Kind = KindFluxJob
+		j.Parallelism, j.Completions = j.Flux.podsWanted(), j.Flux.podsWanted()
+		j.Flux.Alloc, j.Flux.Expiration, j.Flux.Exception = Unset, Unset, Unset
+		j.Flux.started, j.Flux.killed = 0, false
 	}
 	if j.Kind == KindPod {
 		j.Parallelism, j.Completions = 1, 1
@@ -224,6 +236,10 @@ func (e *Engine) Run() (*Result, error) {
 				// Pods hold their nodes waiting for the rest of
 				// their job, and nothing will ever place it.
 				e.stall(now, fmt.Sprintf("nothing left to happen with %d pods waiting for the rest of their job and %d pods unfinished", e.gangWaiting, len(e.pods)-e.finished))
+			} else if pp, ok := e.policy.(Pending); ok && e.stopped == "" && pp.PendingPods() > 0 {
+				// The policy holds pods it will never place (a
+				// queue that waits for resources that never come).
+				e.stall(now, fmt.Sprintf("nothing left to happen with %d pods the scheduler holds pending and %d pods unfinished", pp.PendingPods(), len(e.pods)-e.finished))
 			}
 			break
 		}
@@ -231,6 +247,9 @@ func (e *Engine) Run() (*Result, error) {
 		if it.t < now {
 			e.err = fmt.Errorf("engine: invariant violated: time ran backwards (%v < %v)", it.t, now)
 			break
+		}
+		if e.stale(it) {
+			continue // overtaken: the clock does not move for it
 		}
 		if e.cfg.Horizon > 0 && it.t > e.cfg.Horizon {
 			e.sim.RunUntil(e.cfg.Horizon)
@@ -354,7 +373,11 @@ func (e *Engine) dispatch(it item) {
 		j := e.jobs[it.id]
 		j.Submitted = now
 		e.progress(now)
-		e.recordJob(now, RecJobSubmitted, j)
+		if j.Flux != nil {
+			e.fluxSubmitted(j, now)
+		} else {
+			e.recordJob(now, RecJobSubmitted, j)
+		}
 		e.notify(Event{Kind: JobArrived, Job: j}, now)
 		e.syncJob(j, now)
 	case evJobSync:
@@ -373,6 +396,9 @@ func (e *Engine) dispatch(it item) {
 	case evAgent:
 		e.agents[it.agent].Wake(it.sub, it.id, it.tag, now)
 	case evFinish:
+		if p := e.pods[it.id]; p.Phase != PodRunning {
+			return // killed before (a Flux job's time limit)
+		}
 		if it.tag != 0 { // a job run by progress (contention.go)
 			e.contendedFinish(e.pods[it.id], it.tag, now)
 			return

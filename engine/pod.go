@@ -220,6 +220,9 @@ type Job struct {
 	// controller (see Operator).
 	Operator *Operator
 
+	// Flux is a Flux job's request and lifecycle (KindFluxJob only).
+	Flux *FluxSpec
+
 	up       int  // RunModel jobs: pods with containers started
 	rejected bool // the policy gave the job up (at Rejected)
 
@@ -262,6 +265,7 @@ const (
 	KindMPIJob                     // kubeflow.org/v2beta1 MPIJob (an Operator creates its pods)
 	KindMiniCluster                // flux-framework.org MiniCluster (an Indexed Job and a Flux bootstrap)
 	KindPyTorchJob                 // kubeflow.org/v1 PyTorchJob (an Operator creates its pods)
+	KindFluxJob                    // a Flux batch job on bare metal (see FluxSpec)
 )
 
 func (k JobKind) String() string {
@@ -271,7 +275,7 @@ func (k JobKind) String() string {
 	return fmt.Sprintf("JobKind(%d)", k)
 }
 
-var kindNames = [...]string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTorchJob"}
+var kindNames = [...]string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTorchJob", "FluxJob"}
 
 // FirstCreated is the creation time of the job's first pod.
 func (j *Job) FirstCreated() float64 {

@@ -29,6 +29,18 @@ const (
 	RecReserved                        // the policy reserved nodes for a job's future start
 	RecRejected                        // the policy gave up a job
 	RecContention                      // a job's progress rate changed, or a slowed job ended
+	// A Flux job's main eventlog (RFC 21), under its event names.
+	RecSubmit    // submit: the job was submitted
+	RecValidate  // validate: the job was accepted
+	RecDepend    // depend: its dependencies are met
+	RecPriority  // priority: it has a priority (Msg) and waits for the scheduler
+	RecAlloc     // alloc: the scheduler granted its resources (R)
+	RecStart     // start: its job shells run
+	RecFinish    // finish: its tasks exited
+	RecRelease   // release: the shells released its resources
+	RecFree      // free: the scheduler has them back
+	RecClean     // clean: the job is inactive
+	RecException // exception: a fatal exception (Msg: type, severity, note)
 )
 
 var recNames = [...]string{
@@ -36,6 +48,8 @@ var recNames = [...]string{
 	"SandboxReady", "Pulling", "Pulled", "PullFailed", "PullBackOff",
 	"Initialized", "Started", "Ready", "Succeeded", "JobComplete", "Stalled",
 	"Waiting", "Unreserved", "Reserved", "Rejected", "Contention",
+	"submit", "validate", "depend", "priority", "alloc", "start", "finish",
+	"release", "free", "clean", "exception",
 }
 
 func (k RecKind) String() string {
@@ -106,6 +120,11 @@ func (e *Engine) recordJob(now float64, k RecKind, j *Job) {
 
 func (e *Engine) record(now float64, k RecKind, p *Pod, n *Node, msg string) {
 	if !e.recording() {
+		return
+	}
+	if p != nil && p.Job.Flux != nil {
+		// A Flux job's trace is its job eventlog (RFC 21): its shells
+		// have no API objects whose changes are recorded.
 		return
 	}
 	r := Record{T: now, Kind: k, Job: -1, Pod: -1, Node: -1, Msg: msg}

@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+)
+
+// Flux jobs: batch jobs that Flux schedules on bare metal. A Flux job is
+// not a set of API objects: flux-core ingests its jobspec (submit,
+// validate), resolves dependencies (depend), gives it a priority
+// (priority), and hands it to the scheduler; once Fluxion allocates R
+// (alloc), job-exec starts one job shell on every node of R (start);
+// when the tasks have exited (finish) the shells release the nodes
+// (release), the scheduler gets them back (free) and the job becomes
+// inactive (clean). RFC 21 names these events, and the engine records
+// them under those names.
+//
+// In the engine a Flux job's pods stand for what holds its resources:
+// one per node when the request has a node level (flux run -N), else one
+// per task slot. They are created at submission, need no image, no
+// sandbox and no bind call: the job shell agent (slot 1) starts them
+// ShellStart seconds after the allocation.
+
+// FluxSpec is what a Flux job asks for (its jobspec) and what became of
+// it.
+type FluxSpec struct {
+	// Nodes is the node count (-N); 0: slots are placed anywhere.
+	Nodes int
+	// Slots is the number of task slots (-n), CoresPerSlot and
+	// GPUsPerSlot what each holds (-c, -g). With Nodes, Slots must be a
+	// multiple of Nodes.
+	Slots        int
+	CoresPerSlot int
+	GPUsPerSlot  int
+	// Exclusive asks for whole nodes (--exclusive; the default for -N
+	// without -n).
+	Exclusive bool
+	// Walltime is the requested duration (-t), seconds; 0 is unlimited.
+	// The scheduler plans with it; the job is killed when it expires.
+	Walltime float64
+	// Urgency is flux-core's urgency, 0..31 (default 16); the priority
+	// plugin's default makes priority = urgency.
+	Urgency int
+	// RunTime is how long the tasks run if nothing stops them (0: the
+	// template's run time, sampled once for the job). An app model, when
+	// set, decides instead.
+	RunTime float64
+
+	// What happened (NaN until it did): the RFC 21 event times.
+	Alloc      float64 // alloc: the scheduler granted R
+	Expiration float64 // R's expiration: Alloc + Walltime (+Inf if unlimited)
+	Exception  float64 // exception (timeout) raised, if the job expired
+	started    int     // shells started
+	killed     bool
+}
+
+// TimedOut reports whether the job was killed at its time limit.
+func (f *FluxSpec) TimedOut() bool { return f.killed }
+
+// PodsWanted is the number of resource holders (pods) of the job.
+func (f *FluxSpec) podsWanted() int {
+	if f.Nodes > 0 {
+		return f.Nodes
+	}
+	return f.Slots
+}
+
+// Validate reports an impossible request.
+func (f *FluxSpec) Validate() error {
+	switch {
+	case f.Nodes < 0:
+		return fmt.Errorf("nodes: %d must not be negative", f.Nodes)
+	case f.Slots < 1:
+		return fmt.Errorf("tasks: %d must be at least 1", f.Slots)
+	case f.Nodes > 0 && f.Slots%f.Nodes != 0:
+		return fmt.Errorf("tasks: %d tasks do not divide evenly over %d nodes", f.Slots, f.Nodes)
+	case f.CoresPerSlot < 1:
+		return fmt.Errorf("coresPerTask: %d must be at least 1", f.CoresPerSlot)
+	case f.GPUsPerSlot < 0:
+		return fmt.Errorf("gpusPerTask: %d must not be negative", f.GPUsPerSlot)
+	case f.Exclusive && f.Nodes == 0:
+		return fmt.Errorf("exclusive: needs nodes (flux run --exclusive needs -N)")
+	case !(f.Walltime >= 0) || math.IsInf(f.Walltime, 0):
+		return fmt.Errorf("walltime: %v must be finite and not negative", f.Walltime)
+	case f.Urgency < 0 || f.Urgency > 31:
+		return fmt.Errorf("urgency: %d must be in 0..31", f.Urgency)
+	case !(f.RunTime >= 0) || math.IsInf(f.RunTime, 0):
+		return fmt.Errorf("runTime: %v must be finite and not negative", f.RunTime)
+	}
+	return nil
+}
+
+// podRequests is what one of the job's pods holds on its node: its
+// slots' cores and GPUs (a node-exclusive job's pods hold the whole node,
+// set when it is allocated).
+func (f *FluxSpec) podRequests() Resources {
+	per := 1
+	if f.Nodes > 0 {
+		per = f.Slots / f.Nodes
+	}
+	return Resources{MilliCPU: int64(per*f.CoresPerSlot) * 1000, GPU: int64(per * f.GPUsPerSlot)}
+}
+
+// IsFlux reports whether j is a Flux job.
+func (j *Job) IsFlux() bool { return j.Flux != nil }
+
+// fluxShell is the bare-metal node agent (slot 1): the job shell that
+// job-exec starts on each node of an allocation. No image, no sandbox:
+// the shells run ShellStart after the allocation.
+type fluxShell struct{ *Engine }
+
+const shellSlot = 1
+
+// The shell agent's own events.
+const (
+	sStarted uint8 = iota // id = pod: its shell runs the tasks
+	sExpire               // id = job: R expired (the time limit)
+)
+
+func (e fluxShell) Name() string { return "flux job shell" }
+func (e fluxShell) Busy() bool   { return false }
+
+// Bound: job-exec starts the shell once the allocation is in; every
+// shell of a job comes up after the same delay.
+func (e fluxShell) Bound(p *Pod, now float64) {
+	d := e.cfg.Shell.Start(len(p.Job.Pods))
+	e.agentAfter(shellSlot, now+d, sStarted, int32(p.ID), 0)
+}
+
+func (e fluxShell) Wake(kind uint8, id int32, tag int64, now float64) {
+	switch kind {
+	case sStarted:
+		p := e.pods[id]
+		if p.Phase != PodPending {
+			return
+		}
+		e.containersStarted(p, now)
+	case sExpire:
+		e.expire(e.jobs[id], now)
+	}
+}
+
+// ShellStart is the job shell's start-up cost: seconds from the
+// allocation to the shells running, Base + PerNode × nodes (job-exec
+// launches one shell per node through the broker overlay, so the last
+// shell's start grows with the job's size).
+type ShellStart struct {
+	Base    float64
+	PerNode float64
+}
+
+// Start is the start-up cost of a job of n pods.
+func (s ShellStart) Start(n int) float64 { return s.Base + s.PerNode*float64(n) }
+
+func (s ShellStart) validate() error {
+	if !(s.Base >= 0) || !(s.PerNode >= 0) || math.IsInf(s.Base, 0) || math.IsInf(s.PerNode, 0) {
+		return fmt.Errorf("engine: Config.Shell: base %v and perNode %v must be finite and not negative", s.Base, s.PerNode)
+	}
+	return nil
+}
+
+// fluxAllocated: the scheduler granted job j's R at now; the job is
+// killed when R expires.
+func (e *Engine) fluxAllocated(j *Job, expiration, now float64) error {
+	f := j.Flux
+	if IsSet(f.Alloc) {
+		return fmt.Errorf("engine: invariant violated: policy %s allocated Flux job %s twice", e.policy.Name(), j.Name)
+	}
+	if !(expiration > now) {
+		expiration = math.Inf(1)
+	}
+	f.Alloc, f.Expiration = now, expiration
+	e.recordJob(now, RecAlloc, j)
+	if !math.IsInf(expiration, 1) {
+		e.agentAfter(shellSlot, expiration, sExpire, int32(j.ID), 0)
+	}
+	return nil
+}
+
+// fluxStarted: one of j's shells runs; the job's start event is the
+// last one's.
+func (e *Engine) fluxStarted(j *Job, now float64) {
+	f := j.Flux
+	f.started++
+	if f.started == len(j.Pods) {
+		if j.RunModel == nil {
+			j.Started = now
+		}
+		e.recordJob(now, RecStart, j)
+	}
+}
+
+// expire kills job j when its R expires (job-exec raises a fatal
+// timeout exception and signals the tasks): its running pods finish now.
+func (e *Engine) expire(j *Job, now float64) {
+	f := j.Flux
+	if IsSet(j.Finished) || f.killed {
+		return
+	}
+	f.killed = true
+	f.Exception = now
+	if e.recording() {
+		e.emit(Record{T: now, Kind: RecException, Job: j.ID, Pod: -1, Node: -1, Msg: "type=timeout severity=0 resource allocation expired"}, nil, j, nil)
+	}
+	if j.RunModel != nil && !IsSet(j.Started) {
+		// Shells up and waiting for the rest: they stop waiting.
+		e.gangWaiting -= j.up
+	}
+	for _, p := range j.Pods {
+		if p.Phase == PodRunning && e.err == nil {
+			p.RunTime = now - p.ContainersStarted
+			e.finishPod(p, now)
+		}
+	}
+}
+
+// fluxDone records the end of job j: finish, release, free and clean
+// (flux-core's exec and job-manager take milliseconds between them; the
+// model takes them at once, in order).
+func (e *Engine) fluxDone(j *Job, now float64) {
+	for _, k := range [...]RecKind{RecFinish, RecRelease, RecFree, RecClean} {
+		e.recordJob(now, k, j)
+	}
+}
+
+// fluxSubmitted records the ingest of job j: submit, validate (the
+// ingest validator accepts it), depend (no dependencies) and priority
+// (the default priority plugin: priority = urgency), at once.
+func (e *Engine) fluxSubmitted(j *Job, now float64) {
+	for _, k := range [...]RecKind{RecSubmit, RecValidate, RecDepend} {
+		e.recordJob(now, k, j)
+	}
+	if e.recording() {
+		e.emit(Record{T: now, Kind: RecPriority, Job: j.ID, Pod: -1, Node: -1, Msg: fmt.Sprintf("priority=%d", j.Flux.Urgency)}, nil, j, nil)
+	}
+}
+
+// stale reports an event that something before it made moot: the
+// finish of a pod killed at its job's time limit, or the expiration of
+// a job that has ended.
+func (e *Engine) stale(it item) bool {
+	switch it.kind {
+	case evFinish:
+		return it.tag == 0 && e.pods[it.id].Phase != PodRunning
+	case evAgent:
+		return it.agent == shellSlot && it.sub == sExpire && IsSet(e.jobs[it.id].Finished)
+	}
+	return false
+}

@@ -1,0 +1,426 @@
+// Package flux models Flux scheduling batch jobs on bare metal:
+// Fluxion's queue manager (sched-fluxion-qmanager: fcfs, easy, hybrid,
+// conservative) over Fluxion's resource graph matcher
+// (policies/fluxion). Behaviour follows flux-sched's qmanager
+// (qmanager/policies/queue_policy_fcfs_impl.hpp,
+// queue_policy_bf_base_impl.hpp, qmanager_callbacks.cpp) as
+// ../shared/reference/kube-and-fluxion-semantics.md §4.8 describes it:
+//
+//   - Pending jobs are ordered by priority (higher first), then submit
+//     time, then submission order. flux-core's default priority is the
+//     urgency (16).
+//   - The scheduling loop runs when the queue is marked schedulable: a
+//     job was submitted, resources were freed, a job was cancelled or
+//     rejected, or the resources changed; and again after a loop that
+//     reached queue-depth and made progress.
+//   - fcfs walks the queue and stops at the first job that cannot be
+//     allocated now (head-of-line blocking); an unsatisfiable job is
+//     rejected.
+//   - easy, hybrid and conservative cancel every reservation of the
+//     previous loop, then walk up to queue-depth jobs in order: while
+//     fewer than reservation-depth jobs hold a reservation, a job is
+//     matched with allocate_orelse_reserve (allocated now, or reserved
+//     at the earliest time its request fits among the running jobs'
+//     and the earlier reservations' spans), else allocate now or skip.
+//     Spans last the requested walltime, not the actual run time, so a
+//     backfilled job cannot delay a reservation made before it in the
+//     same loop. A job that can be neither allocated nor reserved is
+//     blocked until the resources change.
+//   - Jobs run until their tasks end or R expires (alloc + walltime),
+//     when job-exec kills them with a timeout exception (the engine).
+package flux
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/policies/fluxion"
+)
+
+// Policy is Flux's scheduler: the queue manager and the resource
+// module over one Fluxion matcher.
+type Policy struct {
+	cfg    Config
+	rdepth int
+	res    resources
+	err    error
+
+	jobs     []*job // by engine job id (nil: not a Flux job seen)
+	pending  []*job // in queue order
+	blocked  []*job // EBUSY while reserving: until the resources change
+	reserved []*job // holding a reservation made in the last loop
+	seq      uint64
+
+	schedulable bool
+	nodes       []*engine.Node
+	shapes      map[shape]*shapeInfo
+
+	// Loops counts scheduling loops, Matches match calls (for the
+	// benchmarks and tests).
+	Loops, Matches int
+}
+
+// job is the queue manager's view of a Flux job.
+type job struct {
+	j      *engine.Job
+	prio   int64
+	submit float64
+	seq    uint64
+	shape  *shapeInfo
+	js     fluxion.Jobspec
+	id     uint64 // the matcher's job id
+	// reservedAt is the start time of the job's reservation in the last
+	// loop (−1: none), so that a Reserved record is written only when
+	// the reservation moves (Fluxion's t_estimate annotation).
+	reservedAt int64
+	left       int  // pods not yet finished (running jobs)
+	running    bool // allocated in the matcher
+}
+
+// shape is a jobspec without its duration: jobs of one shape share
+// their parsed jobspec and their satisfiability.
+type shape struct {
+	nodes, slots, cores, gpus int
+	exclusive                 bool
+}
+
+type shapeInfo struct {
+	key         shape
+	js          *fluxion.Jobspec
+	satisfiable int8 // 0 unknown, 1 yes, −1 no
+	why         error
+}
+
+// New returns Flux with configuration cfg.
+func New(cfg Config) (*Policy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("flux: %w", err)
+	}
+	return &Policy{cfg: cfg, rdepth: cfg.reservationDepth(), shapes: map[shape]*shapeInfo{}}, nil
+}
+
+// Name implements engine.Policy.
+func (p *Policy) Name() string { return "flux" }
+
+// Config returns the policy's configuration.
+func (p *Policy) Config() Config { return p.cfg }
+
+// Decide implements engine.Policy.
+func (p *Policy) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+	if p.res == nil && p.err == nil {
+		p.nodes = c.Nodes
+		p.res, p.err = openResources(p.cfg, c.Nodes)
+	}
+	for i := range events {
+		ev := &events[i]
+		switch ev.Kind {
+		case engine.JobArrived:
+			out = p.arrived(ev.Job, now, out)
+		case engine.PodDeleted:
+			p.deleted(ev.Pod, now)
+		case engine.NodeChanged:
+			p.resourcesChanged()
+		}
+	}
+	if p.schedulable {
+		out = p.loop(now, out)
+	}
+	return out
+}
+
+func (p *Policy) arrived(j *engine.Job, now float64, out []engine.Decision) []engine.Decision {
+	if j.Flux == nil {
+		return append(out, engine.Decision{Kind: engine.Reject, Job: j, Reason: fmt.Sprintf("flux: %s %s is not a Flux job (kind FluxJob); Flux on bare metal runs no Kubernetes workloads", j.Kind, j.Name)})
+	}
+	if p.err != nil {
+		return append(out, engine.Decision{Kind: engine.Reject, Job: j, Reason: p.err.Error()})
+	}
+	f := j.Flux
+	k := shape{nodes: f.Nodes, slots: f.Slots, cores: f.CoresPerSlot, gpus: f.GPUsPerSlot, exclusive: f.Exclusive}
+	si := p.shapes[k]
+	if si == nil {
+		js, err := fluxion.ParseJobspec(jobspecText(k, 0), "jobspec")
+		if err != nil {
+			return append(out, engine.Decision{Kind: engine.Reject, Job: j, Reason: fmt.Sprintf("flux: jobspec: %v", err)})
+		}
+		si = &shapeInfo{key: k, js: js}
+		p.shapes[k] = si
+	}
+	if si.satisfiable == 0 {
+		// flux-core's feasibility validator asks the scheduler at
+		// submission whether the request could ever be met.
+		if err := p.res.satisfiable(si); err != nil {
+			si.satisfiable = -1
+			si.why = err
+		} else {
+			si.satisfiable = 1
+		}
+	}
+	if si.satisfiable < 0 {
+		return append(out, engine.Decision{Kind: engine.Reject, Job: j, Reason: fmt.Sprintf("unsatisfiable request: %v", si.why)})
+	}
+	jb := &job{j: j, prio: int64(f.Urgency), submit: now, seq: p.seq, shape: si, js: *si.js, id: uint64(j.ID) + 1, reservedAt: -1}
+	p.seq++
+	// The duration is the walltime, rounded up as Fluxion does.
+	jb.js.Duration = f.Walltime
+	jb.js.DurationSeconds = int64(math.Ceil(f.Walltime))
+	for len(p.jobs) <= j.ID {
+		p.jobs = append(p.jobs, nil)
+	}
+	p.jobs[j.ID] = jb
+	p.insert(jb)
+	p.schedulable = true
+	return out
+}
+
+// before is the pending order: higher priority, earlier submit, earlier
+// submission.
+func before(a, b *job) bool {
+	if a.prio != b.prio {
+		return a.prio > b.prio
+	}
+	if a.submit != b.submit {
+		return a.submit < b.submit
+	}
+	return a.seq < b.seq
+}
+
+// insert puts jb into the pending queue in order (at the end in the
+// common case of equal priorities).
+func (p *Policy) insert(jb *job) {
+	i := len(p.pending)
+	for i > 0 && before(jb, p.pending[i-1]) {
+		i--
+	}
+	p.pending = slices.Insert(p.pending, i, jb)
+}
+
+// deleted: a pod of a running job finished; when the last has, its
+// resources go back to the scheduler (free) and the queue is
+// schedulable.
+func (p *Policy) deleted(pod *engine.Pod, now float64) {
+	if pod == nil || pod.Job.ID >= len(p.jobs) {
+		return
+	}
+	jb := p.jobs[pod.Job.ID]
+	if jb == nil || !jb.running {
+		return
+	}
+	jb.left--
+	if jb.left > 0 {
+		return
+	}
+	jb.running = false
+	if err := p.res.cancel(jb.id); err != nil && p.err == nil {
+		p.err = fmt.Errorf("flux: freeing job %s: %w", jb.j.Name, err)
+	}
+	p.jobs[pod.Job.ID] = nil
+	p.schedulable = true
+}
+
+// resourcesChanged unblocks the blocked jobs.
+func (p *Policy) resourcesChanged() {
+	for _, jb := range p.blocked {
+		p.insert(jb)
+	}
+	p.blocked = p.blocked[:0]
+	p.schedulable = true
+}
+
+// loop is one scheduling pass (and the re-runs it asks for).
+func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
+	p.schedulable = false
+	t := int64(math.Floor(now))
+	if p.cfg.QueuePolicy == FCFS {
+		return p.fcfs(t, now, out)
+	}
+	for {
+		p.Loops++
+		p.cancelReservations()
+		processed, reservations, scheduled := 0, 0, false
+		i := 0
+		for i < len(p.pending) && processed < p.cfg.QueueDepth {
+			processed++
+			jb := p.pending[i]
+			reserve := reservations < p.rdepth
+			a, err := p.match(jb, t, reserve)
+			switch {
+			case err == nil && !a.reserved:
+				out = p.allocate(jb, a, now, out)
+				p.pending = slices.Delete(p.pending, i, i+1)
+				scheduled = true
+			case err == nil:
+				reservations++
+				p.reserved = append(p.reserved, jb)
+				if a.at != jb.reservedAt {
+					jb.reservedAt = a.at
+					out = append(out, engine.Decision{Kind: engine.Reserve, Job: jb.j, Nodes: p.nodesOf(a), At: max(float64(a.at), now)})
+				}
+				i++
+			case errors.Is(err, fluxion.ErrBusy) && reserve:
+				p.blocked = append(p.blocked, jb)
+				p.pending = slices.Delete(p.pending, i, i+1)
+			case errors.Is(err, fluxion.ErrBusy):
+				i++
+			default:
+				out = p.reject(jb, err, out)
+				p.pending = slices.Delete(p.pending, i, i+1)
+			}
+		}
+		if processed == p.cfg.QueueDepth && i < len(p.pending) && scheduled {
+			continue
+		}
+		return out
+	}
+}
+
+// fcfs allocates jobs in queue order until one cannot be allocated now.
+// Packing queue-depth jobs per match_multi and looping again while all
+// were allocated is the same as walking on until the first EBUSY.
+func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Decision {
+	p.Loops++
+	for len(p.pending) > 0 {
+		jb := p.pending[0]
+		a, err := p.match(jb, t, false)
+		switch {
+		case err == nil:
+			out = p.allocate(jb, a, now, out)
+		case errors.Is(err, fluxion.ErrBusy):
+			return out // head-of-line blocking
+		default:
+			out = p.reject(jb, err, out)
+		}
+		p.pending = p.pending[1:]
+	}
+	p.pending = nil
+	return out
+}
+
+// match asks the resource module for jb at time t: allocate now (with
+// satisfiability), or, if reserve, allocate now or else reserve.
+func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
+	p.Matches++
+	if p.err != nil {
+		return nil, fmt.Errorf("%w: %v", fluxion.ErrUnsatisfiable, p.err)
+	}
+	si := jb.shape
+	op := fluxion.MatchAllocateWithSatisfiability
+	switch {
+	case reserve:
+		op = fluxion.MatchAllocateOrElseReserve
+	case si.satisfiable > 0:
+		// Known satisfiable: a failure is EBUSY without searching the
+		// empty graph again (satisfiability does not depend on what
+		// runs, nor on the nodes' status).
+		op = fluxion.MatchAllocate
+	}
+	a, err := p.res.match(op, jb, t)
+	switch {
+	case err == nil || errors.Is(err, fluxion.ErrBusy):
+		si.satisfiable = 1
+	case errors.Is(err, fluxion.ErrUnsatisfiable):
+		si.satisfiable = -1
+	}
+	return a, err
+}
+
+// cancelReservations drops every reservation of the previous loop.
+func (p *Policy) cancelReservations() {
+	for _, jb := range p.reserved {
+		if err := p.res.cancel(jb.id); err != nil && p.err == nil {
+			p.err = fmt.Errorf("flux: cancelling the reservation of job %s: %w", jb.j.Name, err)
+		}
+	}
+	p.reserved = p.reserved[:0]
+}
+
+// allocate turns a match into the engine's allocation of jb's pods.
+func (p *Policy) allocate(jb *job, a *match, now float64, out []engine.Decision) []engine.Decision {
+	jb.running = true
+	jb.left = len(jb.j.Pods)
+	jb.reservedAt = -1
+	slots := make([]engine.Slot, 0, len(jb.j.Pods))
+	k := 0
+	for _, nc := range a.nodes {
+		n := p.nodes[nc.node]
+		take := 1
+		if jb.j.Flux.Nodes == 0 {
+			take = nc.cores / jb.j.Flux.CoresPerSlot
+		}
+		for ; take > 0 && k < len(jb.j.Pods); take-- {
+			slots = append(slots, engine.Slot{Pod: jb.j.Pods[k], Node: n})
+			k++
+		}
+	}
+	if k < len(jb.j.Pods) && p.err == nil {
+		p.err = fmt.Errorf("flux: job %s: its R holds %d of its %d task slots", jb.j.Name, k, len(jb.j.Pods))
+	}
+	exp := 0.0 // unlimited
+	if jb.js.DurationSeconds > 0 {
+		exp = float64(a.at + a.duration)
+	}
+	return append(out, engine.Decision{Kind: engine.Allocate, Job: jb.j, Slots: slots, At: exp})
+}
+
+func (p *Policy) reject(jb *job, err error, out []engine.Decision) []engine.Decision {
+	p.jobs[jb.j.ID] = nil
+	p.schedulable = true
+	return append(out, engine.Decision{Kind: engine.Reject, Job: jb.j, Reason: fmt.Sprintf("alloc: unsatisfiable request: %v", err)})
+}
+
+// nodesOf is the engine nodes of a match.
+func (p *Policy) nodesOf(a *match) []*engine.Node {
+	out := make([]*engine.Node, len(a.nodes))
+	for i, nc := range a.nodes {
+		out[i] = p.nodes[nc.node]
+	}
+	return out
+}
+
+// Pending returns the number of jobs waiting (pending and blocked).
+func (p *Policy) Pending() int { return len(p.pending) + len(p.blocked) }
+
+// PendingPods implements engine.Pending: the resource holders of the
+// jobs that wait.
+func (p *Policy) PendingPods() int {
+	n := 0
+	for _, q := range [2][]*job{p.pending, p.blocked} {
+		for _, jb := range q {
+			n += len(jb.j.Pods)
+		}
+	}
+	return n
+}
+
+// Err is the resource module's failure, if any (jobs are rejected with it).
+func (p *Policy) Err() error { return p.err }
+
+// jobspecYAML is the jobspec flux-core builds for a request: flux run
+// -N nodes -n slots -c cores -g gpus [--exclusive], or without -N one
+// whose slots go anywhere.
+func jobspecText(k shape, duration float64) []byte {
+	slot := fmt.Sprintf("type: slot\n    count: %d\n    label: task\n    with:\n      - type: core\n        count: %d\n", k.slots, k.cores)
+	if k.gpus > 0 {
+		slot += fmt.Sprintf("      - type: gpu\n        count: %d\n", k.gpus)
+	}
+	var res string
+	if k.nodes > 0 {
+		per := k.slots / k.nodes
+		excl := ""
+		if k.exclusive {
+			excl = "    exclusive: true\n"
+		}
+		inner := fmt.Sprintf("type: slot\n        count: %d\n        label: task\n        with:\n          - type: core\n            count: %d\n", per, k.cores)
+		if k.gpus > 0 {
+			inner += fmt.Sprintf("          - type: gpu\n            count: %d\n", k.gpus)
+		}
+		res = fmt.Sprintf("  - type: node\n    count: %d\n%s    with:\n      - %s", k.nodes, excl, inner)
+	} else {
+		res = "  - " + slot
+	}
+	return []byte("version: 1\nresources:\n" + res + "tasks:\n  - command: [app]\n    slot: task\n    count:\n      per_slot: 1\nattributes:\n  system:\n    duration: " + strconv.FormatFloat(duration, 'g', -1, 64) + "\n")
+}

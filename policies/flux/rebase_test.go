@@ -1,0 +1,101 @@
+package flux
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/policies/fluxion"
+)
+
+// randomJobs is a small random batch workload: sizes 1–4 nodes or 1–12
+// slots, walltimes above the run times, arrivals every few seconds.
+func randomJobs(seed uint64, n int) []sub {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([]sub, n)
+	at := 0.0
+	for i := range out {
+		at += r.Float64() * 20
+		run := 5 + r.Float64()*200
+		s := sub{at: at, name: fmt.Sprintf("j%d", i), walltime: run * (1 + 2*r.Float64()), run: run}
+		if r.IntN(3) == 0 {
+			s.slots = 1 + r.IntN(12)
+		} else {
+			s.nodes = 1 + r.IntN(4)
+		}
+		if r.IntN(10) == 0 {
+			s.run = s.walltime * 2 // killed at its limit
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// The clock-less backend path (rebuilt at every time, running jobs
+// re-installed with their remaining walltime, as libreapi_cli must be
+// driven) schedules as the matcher with a clock does, under the
+// policies whose choices do not depend on the first policy's edge
+// weights. It is checked here with the Go backend behind the same byte
+// interface as flux-sched's library.
+func TestRebasedBackendSameSchedule(t *testing.T) {
+	for _, q := range QueuePolicies {
+		for _, mp := range []string{"lonode", "hinode", "low"} {
+			subs := randomJobs(7, 60)
+			cfg := cfgOf(q, mp)
+			direct := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
+			viaBytes := simulateWith(t, cfg, nodes(6, 4), func(ns []*engine.Node) resources {
+				g, err := fluxion.FromNodes(ns, graphOptions(cfg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := newRebased(fluxion.BackendGo, g, fluxion.MatcherOptions{Policy: mp})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}, subs...)
+			for _, s := range subs {
+				a, b := direct.jobs[s.name], viaBytes.jobs[s.name]
+				if a.Flux.Alloc != b.Flux.Alloc || a.Finished != b.Finished || a.IsRejected() != b.IsRejected() {
+					t.Fatalf("%s/%s: job %s: alloc %v finished %v with a clock, alloc %v finished %v rebuilt", q, mp, s.name, a.Flux.Alloc, a.Finished, b.Flux.Alloc, b.Finished)
+				}
+				for k := range a.Pods {
+					if a.Pods[k].Node != nil && a.Pods[k].Node.Name != b.Pods[k].Node.Name {
+						t.Fatalf("%s/%s: job %s pod %d on %s with a clock, %s rebuilt", q, mp, s.name, k, a.Pods[k].Node.Name, b.Pods[k].Node.Name)
+					}
+				}
+			}
+			if viaBytes.pol.Matches == 0 {
+				t.Fatal("no match went through the byte interface")
+			}
+		}
+	}
+}
+
+// simulateWith runs with a given resource module.
+func simulateWith(t *testing.T, cfg Config, ns []*engine.Node, open func([]*engine.Node) resources, subs ...sub) run {
+	t.Helper()
+	pol, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol.res = open(ns)
+	pol.nodes = ns
+	e, err := engine.New(engine.Config{Seed: 1, Nodes: ns, Startup: engine.DefaultStartup(), Controllers: engine.DefaultControllers(), Record: true}, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run{jobs: map[string]*engine.Job{}, pol: pol}
+	for _, s := range subs {
+		j := fluxJob(s)
+		if err := e.Submit(s.at, j); err != nil {
+			t.Fatal(err)
+		}
+		r.jobs[s.name] = j
+	}
+	if r.res, err = e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
