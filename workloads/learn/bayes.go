@@ -30,10 +30,10 @@ type BayesConfig struct {
 // The precision matrix and β Σ xy are kept and the mean is solved by a
 // Cholesky factorisation (gonum) after each example; River keeps S by
 // Sherman–Morrison updates instead, the same posterior. One difference:
-// River's running precision matrix starts at I/α while its covariance
-// starts at I/α too, which agree with the prior only for α = 1 (the
-// default and the workflow's value); here the prior precision is αI for
-// every α, as in Bishop.
+// River starts both its running precision matrix and its covariance at
+// I/α, which are inverses of each other only for α = 1 (River's default
+// and the workflow's value); here the prior precision is αI and the
+// prior covariance I/α for every α, as in Bishop.
 type BayesianLinearRegression struct {
 	cfg  BayesConfig
 	dim  int

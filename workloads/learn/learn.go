@@ -20,6 +20,15 @@
 // them online; at the end of a stream they equal the batch definitions
 // (see Metrics).
 //
+// Against the real server (docs/validation.md, "Learning service
+// models"): ReadRealRun reads a predictions file of the workflow
+// (lammps-predict.json) with each model's stored parameters as a Spec;
+// ReplayPrequential replays its test runs test-then-train; and
+// CompareWithReal(real, train) trains the server's models on any stream
+// of (size, wall time) Samples — e.g. the simulator's LAMMPS model on
+// sizes from DrawLammpsSizes — and scores them on the real test runs next
+// to the real server's metrics (WriteComparisons prints the table).
+//
 // Everything is deterministic: no model draws random numbers, and the
 // helpers that draw problem sizes take the caller's *rand.Rand.
 package learn
