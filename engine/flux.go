@@ -247,3 +247,9 @@ func (e *Engine) stale(it item) bool {
 	}
 	return false
 }
+
+// DefaultShellStart is the job shell's start-up fitted to the exec
+// eventlogs of flux-jobspec-and-events.json (init → shell.start of AMG
+// runs on 4–256 nodes on three clouds; scenarios/calibrate
+// FitShellStart, docs/validation.md "Flux job shell start-up").
+func DefaultShellStart() ShellStart { return ShellStart{Base: 0.05, PerNode: 0.0008} }

@@ -158,6 +158,9 @@ type Summary struct {
 	// Runtimes compares the run time of each workload's jobs across the
 	// runtimes they ran in (jobs with a Runtime), in order of first job.
 	Runtimes []RuntimeSummary
+	// HPC is the batch-scheduling view of the run's Flux jobs (nil if
+	// it has none).
+	HPC *HPC
 }
 
 // RuntimeSummary is the run time of one workload's jobs in one runtime,
@@ -268,7 +271,11 @@ func summarizeWorkloads(jobs []*engine.Job) []WorkloadSummary {
 
 // Summarize computes the run's headline metrics from its lifecycle
 // timestamps.
-func Summarize(res *engine.Result) Summary {
+func Summarize(res *engine.Result) Summary { return SummarizeWith(res, 0) }
+
+// SummarizeWith is Summarize with the bounded slowdown's threshold τ
+// in seconds (0: DefaultBSLDThreshold).
+func SummarizeWith(res *engine.Result, tau float64) Summary {
 	s := Summary{
 		Stopped:        res.Stopped,
 		End:            res.End,
@@ -356,6 +363,7 @@ func Summarize(res *engine.Result) Summary {
 	s.JobLaunch, s.JobAppRunTime = Describe(jLaunch), Describe(jApp)
 	s.Workloads = summarizeWorkloads(res.Jobs)
 	s.Runtimes = summarizeRuntimes(res.Jobs)
+	s.HPC = MeasureHPC(res, tau)
 
 	s.Complete = s.JobsFinished == s.Jobs && s.PodsUnfinished == 0 && s.PodsNeverCreated == 0
 	s.Makespan = math.NaN()

@@ -269,7 +269,7 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 	go func() {
 		podsDone <- writeFile(filepath.Join(o.tmp, PodsFile), func(w io.Writer) error { return writePods(w, res) })
 	}()
-	sum := Summarize(res)
+	sum := SummarizeWith(res, meta.BoundedSlowdownThreshold)
 	summary := renderSummary(res, meta, sum)
 	for _, st := range []struct {
 		name  string

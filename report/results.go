@@ -183,6 +183,8 @@ type summaryJSON struct {
 
 	Workloads []workloadJSON `json:"workloads"`
 	Runtimes  []runtimeJSON  `json:"runtimes"`
+	// HPC is the batch view of the Flux jobs (absent without any).
+	HPC *hpcJSON `json:"hpc,omitempty"`
 }
 
 type runtimeJSON struct {
@@ -276,6 +278,9 @@ func writeResults(w io.Writer, res *engine.Result, meta Meta, s Summary) error {
 		g := num(s.Utilisation.GPU)
 		out.Summary.Utilisation.GPU = &g
 	}
+	if h := s.HPC; h != nil {
+		out.Summary.HPC = hpcOf(h)
+	}
 	if s.JobLaunch.Count > 0 {
 		l, a := statsOf(s.JobLaunch), statsOf(s.JobAppRunTime)
 		out.Summary.JobLaunch, out.Summary.JobAppRunTime = &l, &a
@@ -301,4 +306,41 @@ func writeResults(w io.Writer, res *engine.Result, meta Meta, s Summary) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+type hpcJSON struct {
+	Jobs            int             `json:"jobs"`
+	Finished        int             `json:"finished"`
+	Killed          int             `json:"killed"`
+	Rejected        int             `json:"rejected"`
+	Threshold       num             `json:"boundedSlowdownThreshold"`
+	Wait            statsJSON       `json:"wait"`
+	Run             statsJSON       `json:"run"`
+	Turnaround      statsJSON       `json:"turnaround"`
+	BoundedSlowdown statsJSON       `json:"boundedSlowdown"`
+	Accuracy        statsJSON       `json:"walltimeAccuracy"`
+	BySize          []sizeClassJSON `json:"bySize"`
+	Fairness        num             `json:"fairness"`
+	Utilisation     []num           `json:"utilisationByTenth"`
+}
+
+type sizeClassJSON struct {
+	Min             int       `json:"minExclusive"`
+	Max             int       `json:"max"`
+	Jobs            int       `json:"jobs"`
+	Wait            statsJSON `json:"wait"`
+	BoundedSlowdown statsJSON `json:"boundedSlowdown"`
+}
+
+func hpcOf(h *HPC) *hpcJSON {
+	out := &hpcJSON{Jobs: h.Jobs, Finished: h.Finished, Killed: h.Killed, Rejected: h.Rejected, Threshold: num(h.Threshold),
+		Wait: statsOf(h.Wait), Run: statsOf(h.Run), Turnaround: statsOf(h.Turnaround), BoundedSlowdown: statsOf(h.BoundedSlowdown),
+		Accuracy: statsOf(h.Accuracy), BySize: []sizeClassJSON{}, Utilisation: []num{}, Fairness: num(h.Fairness)}
+	for _, c := range h.BySize {
+		out.BySize = append(out.BySize, sizeClassJSON{Min: c.Min, Max: c.Max, Jobs: c.Jobs, Wait: statsOf(c.Wait), BoundedSlowdown: statsOf(c.BoundedSlowdown)})
+	}
+	for _, u := range h.Utilisation {
+		out.Utilisation = append(out.Utilisation, num(u))
+	}
+	return out
 }

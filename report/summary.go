@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/convergesim/converge/engine"
 )
@@ -93,7 +94,7 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 	row := func(label string, st Stats) {
 		fmt.Fprintf(&b, "  %-*s %*d", width, label, statWidth, st.Count)
 		for _, v := range []float64{st.Mean, st.P50, st.P90, st.P99, st.Max} {
-			fmt.Fprintf(&b, "%*s", statWidth, decimal(v))
+			fmt.Fprintf(&b, "%*s", statWidth, cell(v))
 		}
 		b.WriteString("\n")
 	}
@@ -119,7 +120,7 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 		for _, w := range s.Workloads {
 			fmt.Fprintf(&b, "  %-*s %*d%*d", width, orDash(w.Name), statWidth, w.Jobs, statWidth, w.JobsFinished)
 			for _, v := range []float64{w.JobStartup.P50, w.JobStartup.P90, w.JobStartup.Max, w.JobWait.P50, w.JobTurnaround.P50} {
-				fmt.Fprintf(&b, "%*s", statWidth, decimal(v))
+				fmt.Fprintf(&b, "%*s", statWidth, cell(v))
 			}
 			b.WriteString("\n")
 		}
@@ -143,7 +144,7 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 			}
 			fmt.Fprintf(&b, "    %-*s %*d", rw, r.Runtime, statWidth, r.Jobs)
 			for _, v := range []float64{r.RunTime.Mean, r.RunTime.Min, r.RunTime.Max} {
-				fmt.Fprintf(&b, "%*s", statWidth, decimal(v))
+				fmt.Fprintf(&b, "%*s", statWidth, cell(v))
 			}
 			ratio := "-"
 			if !math.IsNaN(r.Ratio) {
@@ -171,6 +172,11 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 		line("gpu", "%s", percent(u.GPU))
 	}
 
+	if s.HPC != nil {
+		var hb strings.Builder
+		renderHPC(&hb, s.HPC, width)
+		b.WriteString(hb.String())
+	}
 	b.WriteString("\nScheduling and image pulls\n")
 	line("scheduling attempts", "%d (%d failed)", s.SchedulingAttempts, s.SchedulingFailures)
 	line("image pull failures", "%d (on %s)", s.PullFailures, plural(s.PodsWithPullFailures, "pod"))
@@ -238,6 +244,17 @@ func decimal(f float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f", round6(f))
+}
+
+// cell is decimal(f) for a table column of statWidth: fewer decimals
+// when the number would fill the column (long batch runs), so that
+// columns never run into each other.
+func cell(f float64) string {
+	s := decimal(f)
+	for d := 2; len(s) >= statWidth && d >= 0; d-- {
+		s = fmt.Sprintf("%.*f", d, round6(f))
+	}
+	return s
 }
 
 func seconds(f float64) string {

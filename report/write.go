@@ -44,6 +44,9 @@ type Meta struct {
 	// Settings are echoed as given (key → value), sorted by key: the
 	// effective parameters a reader needs to reproduce the run.
 	Settings map[string]string
+	// BoundedSlowdownThreshold is τ of the batch jobs' bounded slowdown
+	// (0: DefaultBSLDThreshold).
+	BoundedSlowdownThreshold float64
 }
 
 // HashScenario returns the hex SHA-256 of a scenario file's bytes, for

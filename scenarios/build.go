@@ -30,6 +30,7 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		Horizon:      sc.Until,
 		StallTimeout: sc.StallTimeout,
 		Record:       sc.Outputs.Events == nil || *sc.Outputs.Events,
+		Shell:        sc.Startup.Shell.apply(engine.DefaultShellStart()),
 	}
 	pol, err := Policies.New(sc.Policy.Name, policies.NewConfig(sc.Policy.Sections), streams)
 	if err != nil {
@@ -42,6 +43,8 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 	arrivals := e.Streams().Get("arrivals")
 	// Each launched job's bootstrap, in job order.
 	launches := e.Streams().Get("launchers")
+	// Each batch job's size, run time and walltime, in job order.
+	batch := e.Streams().Get("batch")
 	for i := range sc.Workloads {
 		w := &sc.Workloads[i]
 		tmpl := w.template()
@@ -71,6 +74,9 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 					j.RunModel = sc.runModel(i, rt, tmpl)
 				}
 				setSize(w, j)
+				if w.Kind == "FluxJob" {
+					j.Flux = w.fluxSpec(batch)
+				}
 				if u := sc.res.launcherOf(i); u != nil {
 					if err := u.launch(j, sc.ranksPerPod(w, tmpl), launches); err != nil {
 						return nil, fmt.Errorf("workloads[%d]: job %s: %w", i, name, err)

@@ -184,6 +184,8 @@ func jobKind(kind string) engine.JobKind {
 		return engine.KindJob
 	case "MPIJob":
 		return engine.KindMPIJob
+	case "FluxJob":
+		return engine.KindFluxJob
 	case "MiniCluster":
 		return engine.KindMiniCluster
 	case "PyTorchJob":

@@ -67,7 +67,7 @@ func TestMalformed(t *testing.T) {
 		{"missing version", func(t *testing.T) string { return edit(t, "version: 1\n", "") }, nil, "bad.yaml: version: required (this build reads version: 1)"},
 		{"future version", func(t *testing.T) string { return edit(t, "version: 1", "version: 2") }, nil, "bad.yaml:1: version: unsupported schema version 2 (this build reads version: 1)"},
 		{"unknown top-level key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nsead: 4") }, nil, "bad.yaml:4: sead: unknown field; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, version, workloads"},
-		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, completions, count, kind, launcher, name, parallelism, pod, podGroup, runTime, runtimes"},
+		{"wrong case key", func(t *testing.T) string { return edit(t, "runTime: 10", "runtime: 10") }, nil, "bad.yaml:16: workloads[0].runtime: unknown field (did you mean \"runTime\"?); valid fields: app, arrival, batch, completions, count, flux, kind, launcher, name, parallelism, pod, podGroup, runTime, runtimes"},
 		{"duplicate key", func(t *testing.T) string { return edit(t, "seed: 3", "seed: 3\nseed: 4") }, nil, "bad.yaml:4: seed: duplicate key"},
 		{"seed not a number", func(t *testing.T) string { return edit(t, "seed: 3", "seed: three") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"three\""},
 		{"negative seed", func(t *testing.T) string { return edit(t, "seed: 3", "seed: -3") }, nil, "bad.yaml:3: seed: must be a non-negative integer, got \"-3\""},
@@ -93,8 +93,8 @@ func TestMalformed(t *testing.T) {
 		{"taint effect", func(t *testing.T) string {
 			return edit(t, "      memory: 8Gi\n", "      memory: 8Gi\n      taints: [{key: k, effect: Sometimes}]\n")
 		}, nil, "bad.yaml:10: cluster.pools[0].taints[0].effect: unknown effect \"Sometimes\" (valid: NoSchedule, PreferNoSchedule, NoExecute)"},
-		{"unknown policy", func(t *testing.T) string { return edit(t, "name: kube", "name: slurm") }, nil, "bad.yaml:11: policy.name: unknown policy \"slurm\" (valid: coscheduling, default-scheduler, fluence, kube)"},
-		{"missing policy name", func(t *testing.T) string { return edit(t, "  name: kube\n", "  kube: {}\n") }, nil, "bad.yaml:11: policy.name: required (valid: coscheduling, default-scheduler, fluence, kube)"},
+		{"unknown policy", func(t *testing.T) string { return edit(t, "name: kube", "name: slurm") }, nil, "bad.yaml:11: policy.name: unknown policy \"slurm\" (valid: coscheduling, default-scheduler, fluence, flux, kube)"},
+		{"missing policy name", func(t *testing.T) string { return edit(t, "  name: kube\n", "  kube: {}\n") }, nil, "bad.yaml:11: policy.name: required (valid: coscheduling, default-scheduler, fluence, flux, kube)"},
 		{"unknown scoring strategy", func(t *testing.T) string {
 			return edit(t, "  name: kube\n", "  name: kube\n  kube:\n    scoringStrategy: {type: Spread}\n")
 		}, nil, "bad.yaml:13: policy.kube.scoringStrategy.type: unknown strategy \"Spread\" (valid: LeastAllocated, MostAllocated, RequestedToCapacityRatio)"},
@@ -102,7 +102,7 @@ func TestMalformed(t *testing.T) {
 			return edit(t, "  name: kube\n", "  name: kube\n  kube: {percentageOfNodesToScore: 120}\n")
 		}, nil, "bad.yaml:12: policy.kube.percentageOfNodesToScore: must be between 0 and 100"},
 		{"no workloads", func(t *testing.T) string { return minimal[:strings.Index(minimal, "workloads:")] + "workloads: []\n" }, nil, "bad.yaml:12: workloads: at least one workload is required"},
-		{"unknown kind", func(t *testing.T) string { return edit(t, "kind: IndexedJob", "kind: CronJob") }, nil, "bad.yaml:14: workloads[0].kind: unknown kind \"CronJob\" (valid: Pod, Job, IndexedJob, MPIJob, MiniCluster, PyTorchJob)"},
+		{"unknown kind", func(t *testing.T) string { return edit(t, "kind: IndexedJob", "kind: CronJob") }, nil, "bad.yaml:14: workloads[0].kind: unknown kind \"CronJob\" (valid: Pod, Job, IndexedJob, MPIJob, MiniCluster, PyTorchJob, FluxJob)"},
 		{"negative parallelism", func(t *testing.T) string { return edit(t, "parallelism: 2", "parallelism: -2") }, nil, "bad.yaml:15: workloads[0].parallelism: must be at least 1, got -2"},
 		{"missing runTime", func(t *testing.T) string { return edit(t, "    runTime: 10\n", "") }, nil, "bad.yaml:13: workloads[0].runTime: required (seconds, or a distribution such as {dist: lognormal, median: 60, sigma: 0.2}), or an app model"},
 		{"negative runTime", func(t *testing.T) string { return edit(t, "runTime: 10", "runTime: -10") }, nil, "bad.yaml:16: workloads[0].runTime: must not be negative, got -10"},

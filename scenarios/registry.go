@@ -4,6 +4,7 @@ import (
 	"github.com/convergesim/converge/policies"
 	"github.com/convergesim/converge/policies/coscheduling"
 	"github.com/convergesim/converge/policies/fluence"
+	"github.com/convergesim/converge/policies/flux"
 	"github.com/convergesim/converge/policies/kube"
 )
 
@@ -14,4 +15,5 @@ var Policies = policies.MustRegistry(
 	kube.Registration(),
 	coscheduling.Registration(),
 	fluence.Registration(),
+	flux.Registration(),
 )

@@ -94,7 +94,9 @@ type Startup struct {
 	PodWorkerBackoff    *float64 `yaml:"podWorkerBackoff"`
 	PodWorkerJitter     *float64 `yaml:"podWorkerJitter"`
 	SyncLoopPeriod      *float64 `yaml:"syncLoopPeriod"`
-	Provenance          string   `yaml:"provenance"`
+	// Shell is the Flux job shell's start-up on bare metal.
+	Shell      *ShellSpec `yaml:"shell"`
+	Provenance string     `yaml:"provenance"`
 }
 
 // Controllers overrides the API clients that create pods.
@@ -134,7 +136,7 @@ func (p *Policy) Section(name string) any {
 // Workload is a group of identical jobs with an arrival pattern.
 type Workload struct {
 	Name        string  `yaml:"name"`
-	Kind        string  `yaml:"kind"`  // Pod, Job, IndexedJob, MPIJob, MiniCluster or PyTorchJob
+	Kind        string  `yaml:"kind"`  // Pod, Job, IndexedJob, MPIJob, MiniCluster, PyTorchJob or FluxJob
 	Count       int     `yaml:"count"` // number of jobs (default 1)
 	Parallelism int     `yaml:"parallelism"`
 	Completions int     `yaml:"completions"`
@@ -153,6 +155,12 @@ type Workload struct {
 	// program: the launcher model's parameters (workloads/launchers) and,
 	// for an MPIJob, its launcher pod.
 	Launcher *LauncherSpec `yaml:"launcher"`
+	// Flux is a FluxJob's request (flux run's -N, -n, -c, -g,
+	// --exclusive, -t, --urgency) and Batch, if set, makes the workload
+	// a synthetic batch workload whose jobs draw their sizes, run times
+	// and walltimes.
+	Flux  *FluxSpec  `yaml:"flux"`
+	Batch *BatchSpec `yaml:"batch"`
 }
 
 // LauncherSpec names a launcher model's entry and what the workload
@@ -260,4 +268,7 @@ type MatchExpression struct {
 type Outputs struct {
 	Dir    string `yaml:"dir"`    // default out/<name>
 	Events *bool  `yaml:"events"` // write events.jsonl (default true)
+	// BoundedSlowdownThreshold is τ (seconds) of the batch jobs' bounded
+	// slowdown, max(1, turnaround / max(run, τ)); default 10.
+	BoundedSlowdownThreshold float64 `yaml:"boundedSlowdownThreshold"`
 }

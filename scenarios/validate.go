@@ -99,6 +99,15 @@ func validate(sc *Scenario, dir string) error {
 		if err := v.workload(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), names); err != nil {
 			return err
 		}
+		if err := v.schedulerOf(sc, i); err != nil {
+			return err
+		}
+	}
+	if err := v.shell(sc.Startup.Shell); err != nil {
+		return err
+	}
+	if err := v.duration("outputs.boundedSlowdownThreshold", sc.Outputs.BoundedSlowdownThreshold); err != nil {
+		return err
 	}
 	res, err := v.resolveRuntimes(sc, dir)
 	if err != nil {
@@ -307,7 +316,7 @@ func (c sectionChecker) Seconds(field string, x float64) error {
 }
 func (c sectionChecker) Rate(field string, x float64) error { return c.v.rate(c.path+"."+field, x) }
 
-var kinds = []string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTorchJob"}
+var kinds = []string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTorchJob", "FluxJob"}
 
 var pullPolicies = []string{"Always", "IfNotPresent", "Never"}
 
@@ -343,7 +352,12 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 			return err
 		}
 	}
-	if w.Kind == "Pod" {
+	isFlux := w.Kind == "FluxJob" || w.Flux != nil || w.Batch != nil
+	if isFlux {
+		if err := v.fluxWorkload(w, path); err != nil {
+			return err
+		}
+	} else if w.Kind == "Pod" {
 		if w.Parallelism > 1 || w.Completions > 1 {
 			return v.errf(path+".parallelism", "a Pod workload runs one pod per job; use kind Job or IndexedJob for more")
 		}
@@ -384,6 +398,9 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 		if last := a.At + jobs/a.Rate; last > MaxDuration {
 			return v.errf(path+".arrival.rate", "the last of %g jobs would arrive at about %s s, later than the longest duration a scenario may give (%s)", jobs, secs(last), maxDurationText)
 		}
+	}
+	if isFlux {
+		return nil // no pod: the job shells run on bare metal
 	}
 	if w.Pod.Priority < math.MinInt32 || w.Pod.Priority > math.MaxInt32 {
 		return v.errf(path+".pod.priority", "must be a 32-bit integer (as in Kubernetes), got %d", w.Pod.Priority)

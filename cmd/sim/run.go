@@ -148,7 +148,8 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 		Version:        versionString(),
 		// Every override (--set, --seed, SIM_ variables), in the order
 		// applied: they change results, so the report records them.
-		Settings: overrideSettings(sc),
+		Settings:                 overrideSettings(sc),
+		BoundedSlowdownThreshold: sc.Outputs.BoundedSlowdownThreshold,
 	}
 	summary, err = out.Commit(res, meta)
 	if err != nil {
