@@ -517,11 +517,19 @@ func (e *evaluator) longest(g, rem, m int) int {
 // path is a Profile with what does not depend on the message size
 // worked out once: Latency(n) = band latency + rendezvous + fixed, and
 // Bandwidth(n) = min(band bandwidth · goodput, limit), as Profile has
-// them.
+// them; serial holds the stages with a serial cost (a per-node queue).
 type path struct {
 	p              *Profile
 	fixed, goodput float64
 	limit          float64
+	payload        float64 // application bytes per packet (Profile.payload)
+	serial         []serialStage
+}
+
+// serialStage is a stage's serial cost: PerPacket and PerByte, and the
+// header bytes its packets carry besides the payload.
+type serialStage struct {
+	perPacket, perByte, header float64
 }
 
 func newPath(p *Profile) path {
@@ -530,12 +538,49 @@ func newPath(p *Profile) path {
 		q.fixed += s.Latency
 		q.limit = math.Min(q.limit, p.StageRate(i))
 	}
+	if len(p.Stages) > 0 {
+		q.payload = p.payload()
+	}
+	for i, s := range p.Stages {
+		if s.PerPacket > 0 || s.PerByte > 0 {
+			q.serial = append(q.serial, serialStage{s.PerPacket, s.PerByte, float64(p.packetSize(i)) - q.payload})
+		}
+	}
 	return q
 }
 
+// service is the longest time a serial stage of the path spends on one
+// message of n bytes: its packets (at least one; n/payload rounded up)
+// each cost PerPacket, and their bytes (the payload and every packet's
+// headers) PerByte. For full packets it is n/StageRate; for a message
+// smaller than a packet it is about PerPacket, however small n is.
+func (q *path) service(n float64) float64 {
+	if len(q.serial) == 0 {
+		return 0
+	}
+	pk := max(1, math.Ceil(n/q.payload))
+	t := 0.0
+	for _, s := range q.serial {
+		t = max(t, pk*s.perPacket+(n+pk*s.header)*s.perByte)
+	}
+	return t
+}
+
 // msgTime is the time of a message of n bytes when the tightest share
-// of the path it gets costs inv seconds per byte.
-func (q *path) msgTime(n float64, inv float64) float64 {
+// of the path it gets costs inv seconds per byte and, at a serial
+// stage, it waits behind queued seconds of other messages.
+//
+// The queue is a serial stage's per-node cost (one slirp4netns process
+// serves every rank of its node, one packet at a time): when k ranks of
+// a node send at once, the last message waits (k−1)·service(n) before
+// the stage takes it. Its own service is in the path's latency (the
+// stage's Latency, measured with one small packet) and in n/bandwidth.
+// For large messages the node's share of the link (inv, capped by the
+// stage's rate: linkRate) already costs as much, so the queue shows
+// for small and mid-size messages, where a rate cap does not: eight
+// 8-byte messages through one slirp4netns cost eight per-packet costs,
+// not 64 bytes at its rate. With queued = 0 it is lat + n·max(1/bw, inv).
+func (q *path) msgTime(n, inv, queued float64) float64 {
 	nb := int64(math.Ceil(n))
 	b := q.p.BandOf(nb)
 	lat := b.Latency + q.fixed
@@ -543,7 +588,11 @@ func (q *path) msgTime(n float64, inv float64) float64 {
 		lat += q.p.RendezvousLatency
 	}
 	bw := math.Min(b.Bandwidth*q.goodput, q.limit)
-	return lat + n*max(1/bw, inv)
+	t := n * max(1/bw, inv)
+	if queued > 0 {
+		t = max(t, n/bw+queued)
+	}
+	return lat + t
 }
 
 // times of one round: the slowest intra-node and inter-node messages
@@ -554,14 +603,18 @@ func (e *evaluator) times(r *round, s *roundStats) (intra, inter float64) {
 		if !math.IsInf(e.intraCap, 1) {
 			inv = float64(s.maxIntra) / e.intraCap
 		}
-		intra = e.intraPath.msgTime(r.bytes, inv)
+		intra = e.intraPath.msgTime(r.bytes, inv, 0)
 	}
 	if s.maxOut > 0 || s.maxIn > 0 {
-		inv := float64(max(s.maxOut, s.maxIn)) / e.link
+		k := max(s.maxOut, s.maxIn)
+		inv := float64(k) / e.link
 		if s.maxLeafOut > 0 || s.maxLeaf > 0 {
 			inv = max(inv, float64(max(s.maxLeafOut, s.maxLeaf))/e.uplink)
 		}
-		inter = e.interPath.msgTime(r.bytes, inv)
+		// The node's other k−1 messages ahead of the last one at its
+		// serial stages (0 on a path without one).
+		queued := float64(k-1) * e.interPath.service(r.bytes)
+		inter = e.interPath.msgTime(r.bytes, inv, queued)
 	}
 	return intra, inter
 }

@@ -141,9 +141,30 @@ func bruteRound(f *Fabric, pl Placement, r round) (intra, inter float64) {
 		if la, lb := leaf(m[0]), leaf(m[1]); la != lb {
 			rate = math.Min(rate, math.Min(up/float64(lout[la]), up/float64(lin[lb])))
 		}
-		inter = math.Max(inter, f.Inter.Latency(nb)+r.bytes/rate)
+		t := r.bytes / rate
+		// A serial stage serves the node's messages one at a time: the
+		// last waits behind the others of its busier end.
+		if wait := float64(max(out[a], in[b])-1) * bruteService(f.Inter, r.bytes); wait > 0 {
+			t = math.Max(t, r.bytes/f.Inter.Bandwidth(nb)+wait)
+		}
+		inter = math.Max(inter, f.Inter.Latency(nb)+t)
 	}
 	return intra, inter
+}
+
+// bruteService is the longest time one stage of p with a serial cost
+// spends on a message of n bytes: its packets (n over the payload per
+// packet, rounded up, at least one) at PerPacket each, and their bytes,
+// headers included, at PerByte each.
+func bruteService(p *Profile, n float64) float64 {
+	worst := 0.0
+	for i, s := range p.Stages {
+		payload := float64(p.payload())
+		packets := math.Max(1, math.Ceil(n/payload))
+		header := float64(p.packetSize(i)) - payload
+		worst = math.Max(worst, packets*s.PerPacket+(n+packets*header)*s.PerByte)
+	}
+	return worst
 }
 
 func randomPlacement(rng *rand.Rand) Placement {
@@ -203,7 +224,11 @@ func TestRoundMatchesBruteForce(t *testing.T) {
 	for i := range 4000 {
 		pl := randomPlacement(rng)
 		f := &Fabric{Inter: testInter()}
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
+		case 4:
+			// A user-space stack in front: one serial server per node.
+			f.Inter = testInter().With("slirp", Stage{Name: "vxlan", Latency: 10e-6, HeaderBytes: 50, MTU: 1450},
+				Stage{Name: "slirp", Latency: 15e-6, PerPacket: 5e-6 + 20e-6*rng.Float64(), PerByte: 2e-9 * rng.Float64()})
 		case 1:
 			f.Topology = TwoLevel(1+rng.IntN(3), 0.5+3*rng.Float64())
 		case 3:
