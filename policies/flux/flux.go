@@ -56,7 +56,14 @@ type Policy struct {
 	seq      uint64
 
 	schedulable bool
-	nodes       []*engine.Node
+	// still: nothing the last loop's answers depend on has changed since
+	// it ended (no allocation in it, no free, no cancel, no resource
+	// change, no job put ahead of those it walked), so its reservations
+	// and refusals stand and a new loop goes on where it stopped:
+	// walkI, walkProcessed and walkRes are where and with what counts.
+	still                       bool
+	walkI, walkProcessed, walkR int
+	nodes                       []*engine.Node
 	shapes      map[shape]*shapeInfo
 
 	// Loops counts scheduling loops, Matches match calls (for the
@@ -196,6 +203,9 @@ func (p *Policy) insert(jb *job) {
 	for i > 0 && before(jb, p.pending[i-1]) {
 		i--
 	}
+	if i < p.walkI {
+		p.still = false // ahead of jobs the last loop walked
+	}
 	p.pending = slices.Insert(p.pending, i, jb)
 }
 
@@ -220,6 +230,7 @@ func (p *Policy) deleted(pod *engine.Pod, now float64) {
 	}
 	p.jobs[pod.Job.ID] = nil
 	p.schedulable = true
+	p.still = false
 }
 
 // resourcesChanged unblocks the blocked jobs.
@@ -229,6 +240,7 @@ func (p *Policy) resourcesChanged() {
 	}
 	p.blocked = p.blocked[:0]
 	p.schedulable = true
+	p.still = false
 }
 
 // loop is one scheduling pass (and the re-runs it asks for).
@@ -240,9 +252,18 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 	}
 	for {
 		p.Loops++
-		p.cancelReservations()
-		processed, reservations, scheduled := 0, 0, false
-		i := 0
+		i, processed, reservations := 0, 0, 0
+		if p.still && p.res.keeps() {
+			// Nothing the last loop saw has changed: walking its jobs
+			// again would give the same answers (a job refused now
+			// stays refused while nothing frees; the reservations,
+			// made against the same spans, come out the same). Go on
+			// with the jobs submitted since.
+			i, processed, reservations = p.walkI, p.walkProcessed, p.walkR
+		} else {
+			p.cancelReservations()
+		}
+		scheduled := false
 		for i < len(p.pending) && processed < p.cfg.QueueDepth {
 			processed++
 			jb := p.pending[i]
@@ -271,7 +292,10 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 				p.pending = slices.Delete(p.pending, i, i+1)
 			}
 		}
+		p.still = !scheduled
+		p.walkI, p.walkProcessed, p.walkR = i, processed, reservations
 		if processed == p.cfg.QueueDepth && i < len(p.pending) && scheduled {
+			p.still = false
 			continue
 		}
 		return out
@@ -283,6 +307,11 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 // were allocated is the same as walking on until the first EBUSY.
 func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Decision {
 	p.Loops++
+	if p.still && p.walkI == 1 {
+		// The head was refused and nothing has changed since: it still
+		// blocks the queue.
+		return out
+	}
 	for len(p.pending) > 0 {
 		jb := p.pending[0]
 		a, err := p.match(jb, t, false)
@@ -290,6 +319,7 @@ func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Deci
 		case err == nil:
 			out = p.allocate(jb, a, now, out)
 		case errors.Is(err, fluxion.ErrBusy):
+			p.still, p.walkI = true, 1
 			return out // head-of-line blocking
 		default:
 			out = p.reject(jb, err, out)
@@ -297,6 +327,7 @@ func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Deci
 		p.pending = p.pending[1:]
 	}
 	p.pending = nil
+	p.still, p.walkI = false, 0
 	return out
 }
 

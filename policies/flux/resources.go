@@ -21,6 +21,9 @@ type resources interface {
 	// satisfiable tells whether a shape could ever be met (nil) or not
 	// (an error wrapping ErrUnsatisfiable).
 	satisfiable(si *shapeInfo) error
+	// keeps tells whether reservations made at one time still hold at a
+	// later one (a clock-less backend rebuilt at each time drops them).
+	keeps() bool
 }
 
 // satisfiabilityID is the job id of satisfiability checks (nothing is
@@ -88,6 +91,8 @@ func (r *goResources) satisfiable(si *shapeInfo) error {
 	_, err := r.m.MatchWithJobID(fluxion.MatchSatisfiability, si.js, 0, satisfiabilityID)
 	return err
 }
+
+func (r *goResources) keeps() bool { return true }
 
 func (r *goResources) cancel(id uint64) error {
 	if err := r.m.Cancel(id); err != nil {
@@ -262,6 +267,8 @@ func (r *rebased) satisfiable(si *shapeInfo) error {
 	_, err := r.be.Match(fluxion.MatchSatisfiability, jobspecText(si.key, 0), 0)
 	return err
 }
+
+func (r *rebased) keeps() bool { return false }
 
 func (r *rebased) cancel(id uint64) error {
 	delete(r.running, id)
