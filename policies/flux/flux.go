@@ -64,7 +64,7 @@ type Policy struct {
 	still                       bool
 	walkI, walkProcessed, walkR int
 	nodes                       []*engine.Node
-	shapes      map[shape]*shapeInfo
+	shapes                      map[shape]*shapeInfo
 
 	// Loops counts scheduling loops, Matches match calls (for the
 	// benchmarks and tests).
