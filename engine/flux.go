@@ -250,6 +250,8 @@ func (e *Engine) stale(it item) bool {
 
 // DefaultShellStart is the job shell's start-up fitted to the exec
 // eventlogs of flux-jobspec-and-events.json (init → shell.start of AMG
-// runs on 4–256 nodes on three clouds; scenarios/calibrate
-// FitShellStart, docs/validation.md "Flux job shell start-up").
-func DefaultShellStart() ShellStart { return ShellStart{Base: 0.05, PerNode: 0.0008} }
+// runs on 4–256 nodes on three clouds, a line through each size's
+// median; scenarios/calibrate FitShellStart, docs/validation.md "Flux
+// job shell start-up"). The eventlogs start at exec's init, so the
+// job-manager's alloc → exec hand-off is not in it.
+func DefaultShellStart() ShellStart { return ShellStart{Base: 0.0501, PerNode: 0.000843} }
