@@ -5,7 +5,7 @@ SCENARIO ?= scenarios/kube-basic.yaml
 OUT      ?= out/kube-basic
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build run test bench scale lint calibrate measure-network clean
+.PHONY: all build run test bench scale lint calibrate measure-network measure-cfs clean
 
 all: build
 
@@ -79,6 +79,18 @@ measure-network: build
 	# The Usernetes stages (VXLAN, slirp4netns out and in) on the VMs' TCP:
 	# scenarios/profiles/vm-tcp*.yaml (scenarios/calibrate/usernetes.go).
 	$(SIM) fit stages $(MEASURED) -o $(PROFILES) --force
+
+# CPU limits on this machine (needs root, a C compiler, the cpu cgroup
+# controller; about 5 minutes, best on an idle machine): a bulk-synchronous
+# program of busy-polling ranks in groups ("nodes"), each group in its own
+# cgroup under a CFS quota below its ranks, into $(CFS_MEASURED) (committed).
+# TestCFSMeasured (workloads/apps) compares the model with it; see
+# docs/validation.md, "CPU limits (CFS quota)".
+CFS_MEASURED ?= scenarios/calibrate/testdata/cfs-measured.csv
+
+measure-cfs:
+	scripts/measure-cfs.sh $(CFS_MEASURED)
+	$(GO) test -count=1 -run TestCFSMeasured -v ./workloads/apps/
 
 # Transport profiles fitted to the OSU point-to-point tables of the
 # flux-usernetes experiments (2 x hpc7g.4xlarge, EFA; ../shared/data, not

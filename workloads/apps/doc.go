@@ -26,7 +26,7 @@
 // between nodes, with a quota q cores per pod and k pods per node,
 // daemons busy with L cores and a network path burning c s/byte:
 //
-//	t = max(t0, t0·r/(q·k), (t0·r + 2·r·b·c)/(C − L))
+//	t = max(t0, (t0·r + 2·r·b·c)/(C − L), T_cfs)
 //
 // then, when no core is idle (e = min(1, r + L − C) > 0) and the
 // daemons come in bursts of d seconds, at each of the phase's S
@@ -35,10 +35,15 @@
 //
 //	t ← t·(1 + (d/τ)·(1 − exp(−N·e·τ/d))),  τ = t/S
 //
-// The quota term is the average effect of CFS throttling (100 ms
-// periods; a pod whose threads spend its quota early waits for the next
-// period); busy-polling MPI counts as compute. Left out: throttling
-// out of step across nodes, SMT, frequency and cache effects.
+// T_cfs is the CFS bandwidth controller's mechanism (cfs.go): each
+// pod of ρ = r/k ranks runs q·P/ρ of every period P (100 ms) and is
+// throttled for the rest, its ranks spinning (busy-polling MPI) so that
+// waiting spends quota too; the pods' periods are out of step, and each
+// of the phase's S steps ends when the slowest pod has had t0/S of
+// running time. Its expectation over the periods' phases is t0·r/(q·k)
+// (the average) for steps much longer than P and grows with the number
+// of pods towards one throttled gap a step for short steps. Left out:
+// SMT, frequency and cache effects.
 //
 // # LAMMPS (ReaxFF)
 //

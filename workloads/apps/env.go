@@ -47,6 +47,9 @@ type Env struct {
 	// CPUQuota is the CFS quota of one pod in cores (limits.cpu; 0 = no
 	// limit).
 	CPUQuota float64
+	// CFSPeriod is the CFS bandwidth period in seconds
+	// (cpu.cfs_period_us; 0 means DefaultCFSPeriod, 100 ms).
+	CFSPeriod float64
 	// PodsPerNode is the job's pods on each node (same length as
 	// Placement.RanksPerNode; nil means one pod per node).
 	PodsPerNode []int
@@ -88,6 +91,9 @@ func (e *Env) Validate() error {
 		if !finiteNonNeg(c.v) {
 			return fmt.Errorf("%w: env: %s: %g must be finite and not negative", ErrInvalid, c.name, c.v)
 		}
+	}
+	if e.CFSPeriod != 0 && !(e.CFSPeriod >= 1e-3 && e.CFSPeriod <= 1) {
+		return fmt.Errorf("%w: env: cfsPeriod: %g s must be 0 (100 ms) or from 1 ms to 1 s, as the kernel allows", ErrInvalid, e.CFSPeriod)
 	}
 	if e.BackgroundLoad >= float64(e.Node.Cores) {
 		return fmt.Errorf("%w: env: backgroundLoad: %g cores leave nothing of the node's %d cores", ErrInvalid, e.BackgroundLoad, e.Node.Cores)
@@ -176,17 +182,21 @@ type Work struct {
 // b, a pod quota q (cores) for each of its k pods and a network path
 // burning c seconds of CPU per byte:
 //
-//	t_i = max(t0, t0·r/(q·k), (t0·r + 2·r·B·c)/(C − b))
+//	t_i = max(t0, (t0·r + 2·r·B·c)/(C − b))
 //
-// The first term is the phase on idle cores; the second is the CFS
-// quota (the pods' threads get q·k cores of CPU time per period, so a
-// phase in which r ranks are busy lasts r/(q·k) times longer: the
-// average effect of being throttled for the rest of each 100 ms period
-// once the quota is spent); the third is the node's cores doing the
-// ranks' work and the network stack's (B bytes sent and as many
-// received per rank) beside the daemons. Busy-polling communication
-// counts as rank work: a rank that waits on MPI spins. The phase takes
-// the slowest node's time.
+// The first term is the phase on idle cores; the second is the node's
+// cores doing the ranks' work and the network stack's (B bytes sent
+// and as many received per rank) beside the daemons. Busy-polling
+// communication counts as rank work: a rank that waits on MPI spins.
+// The phase takes the slowest node's time, or, when the quota
+// throttles the pods (q < r/k), the CFS bandwidth model's if longer
+// (cfs.go): a pod of ρ = r/k ranks runs for q·P/ρ of every period
+// P (its ranks compute or spin, so it spends its quota at ρ cores),
+// the pods' periods are out of step, and each of the phase's S steps (at least one) ends
+// when the slowest pod has had t0/S of running time. That is t0·r/(q·k)
+// (the average effect of throttling) for steps much longer than P,
+// and grows with the number of pods towards about one period a step
+// for steps much shorter.
 //
 // Background noise: the daemons' load b does not arrive evenly but in
 // bursts of BackgroundBurst d seconds, each holding up one rank. When a
@@ -203,12 +213,9 @@ type Work struct {
 // saturates at one burst per interval when they are frequent; d = 0
 // leaves only the average share above.
 //
-// Left out: the quota's period-level dynamics (ranks throttled out of
-// step on different nodes, busy-polling ranks spending quota while
-// they wait, so throttled pods can lose more than the average says),
-// SMT, frequency scaling, cache sharing between the ranks and the
-// daemons, and interrupt handling of the network stack on specific
-// cores.
+// Left out: SMT, frequency scaling, cache sharing between the ranks
+// and the daemons, interrupt handling of the network stack on
+// specific cores, and the daemons' CPU inside a pod's quota.
 func (e *Env) Contention(w Work) float64 {
 	if e.Traffic != nil {
 		e.Traffic.add(w)
@@ -220,15 +227,14 @@ func (e *Env) Contention(w Work) float64 {
 	b := e.BackgroundLoad
 	cpb := e.cpuPerByte()
 	worst, worstE := 0.0, 0.0
-	for i, r := range e.Placement.RanksPerNode {
+	for _, r := range e.Placement.RanksPerNode {
 		rf := float64(r)
-		t := w.Seconds
-		if e.CPUQuota > 0 {
-			t = max(t, w.Seconds*rf/(e.CPUQuota*float64(e.pods(i))))
-		}
-		t = max(t, (w.Seconds*rf+2*rf*w.InterBytes*cpb)/(C-b))
+		t := max(w.Seconds, (w.Seconds*rf+2*rf*w.InterBytes*cpb)/(C-b))
 		worst = max(worst, t)
 		worstE = max(worstE, min(1, rf+b-C))
+	}
+	if j, throttled := e.cfsJob(); throttled {
+		worst = max(worst, j.quota(w.Seconds, w.Syncs))
 	}
 	d := e.BackgroundBurst
 	if d > 0 && worstE > 0 && w.Syncs > 0 {
