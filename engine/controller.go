@@ -134,9 +134,10 @@ func (e *Engine) podSucceeded(p *Pod, now float64) {
 		e.jobsDone++
 		if j.Flux != nil {
 			e.fluxDone(j, now)
-			return
+		} else {
+			e.recordJob(now, RecJobComplete, j)
 		}
-		e.recordJob(now, RecJobComplete, j)
+		e.jobDone(j, now)
 		return
 	}
 	if j.Kind != KindPod && j.Operator == nil && j.Flux == nil {

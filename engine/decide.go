@@ -195,6 +195,7 @@ func (e *Engine) reject(j *Job, reason string, now float64) error {
 	for _, p := range j.Pods {
 		e.removePending(p, reason, now)
 	}
+	e.jobDone(j, now)
 	return nil
 }
 

@@ -66,6 +66,18 @@ type Engine struct {
 	processed      int
 	stopped        string
 	err            error
+	onJobDone      func(j *Job, now float64)
+}
+
+// OnJobDone calls fn when a job finishes or is rejected (for workflow
+// drivers, which may Submit further jobs from it, at now or later).
+func (e *Engine) OnJobDone(fn func(j *Job, now float64)) { e.onJobDone = fn }
+
+// jobDone tells the workflow driver, if any, that j is done.
+func (e *Engine) jobDone(j *Job, now float64) {
+	if e.onJobDone != nil {
+		e.onJobDone(j, now)
+	}
 }
 
 // New returns an engine for the configuration and policy.
@@ -140,6 +152,12 @@ func (e *Engine) Now() float64 { return e.sim.Now() }
 func (e *Engine) Submit(at float64, j *Job) error {
 	if at < 0 || math.IsNaN(at) || math.IsInf(at, 0) {
 		return fmt.Errorf("engine: job %s: invalid arrival time %v", j.Name, at)
+	}
+	if e.sim == nil {
+		return fmt.Errorf("engine: job %s: submitted after the run ended", j.Name)
+	}
+	if now := e.sim.Now(); at < now {
+		return fmt.Errorf("engine: job %s: arrival time %v is before now (%v)", j.Name, at, now)
 	}
 	if j.Template == nil {
 		return fmt.Errorf("engine: job %s: no pod template", j.Name)

@@ -185,6 +185,8 @@ type summaryJSON struct {
 	Runtimes  []runtimeJSON  `json:"runtimes"`
 	// HPC is the batch view of the Flux jobs (absent without any).
 	HPC *hpcJSON `json:"hpc,omitempty"`
+	// Workflows are the run's workflows (absent without any).
+	Workflows []workflowJSON `json:"workflows,omitempty"`
 }
 
 type runtimeJSON struct {
@@ -280,6 +282,9 @@ func writeResults(w io.Writer, res *engine.Result, meta Meta, s Summary) error {
 	}
 	if h := s.HPC; h != nil {
 		out.Summary.HPC = hpcOf(h)
+	}
+	if len(meta.Workflows) > 0 {
+		out.Summary.Workflows = workflowsJSON(meta.Workflows)
 	}
 	if s.JobLaunch.Count > 0 {
 		l, a := statsOf(s.JobLaunch), statsOf(s.JobAppRunTime)

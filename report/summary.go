@@ -172,9 +172,12 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 		line("gpu", "%s", percent(u.GPU))
 	}
 
-	if s.HPC != nil {
+	if s.HPC != nil || len(meta.Workflows) > 0 {
 		var hb strings.Builder
-		renderHPC(&hb, s.HPC, width)
+		if s.HPC != nil {
+			renderHPC(&hb, s.HPC, width)
+		}
+		renderWorkflows(&hb, meta.Workflows, width)
 		b.WriteString(hb.String())
 	}
 	b.WriteString("\nScheduling and image pulls\n")

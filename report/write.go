@@ -47,6 +47,8 @@ type Meta struct {
 	// BoundedSlowdownThreshold is τ of the batch jobs' bounded slowdown
 	// (0: DefaultBSLDThreshold).
 	BoundedSlowdownThreshold float64
+	// Workflows are what the run's workflows did (none: nil).
+	Workflows []Workflow
 }
 
 // HashScenario returns the hex SHA-256 of a scenario file's bytes, for

@@ -47,6 +47,9 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 	batch := e.Streams().Get("batch")
 	for i := range sc.Workloads {
 		w := &sc.Workloads[i]
+		if sc.inWorkflow(w.Name) {
+			continue // its runs are the workflow's (startWorkflows)
+		}
 		tmpl := w.template()
 		count := max(w.Count, 1)
 		runtimes := w.Runtimes
@@ -87,6 +90,9 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 				}
 			}
 		}
+	}
+	if err := sc.startWorkflows(e); err != nil {
+		return nil, fmt.Errorf("workflows: %w", err)
 	}
 	return e, nil
 }

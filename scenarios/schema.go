@@ -1,5 +1,7 @@
 package scenarios
 
+import "github.com/convergesim/converge/workloads/workflow"
+
 // SchemaVersion is the scenario schema version this build reads.
 const SchemaVersion = 1
 
@@ -18,7 +20,10 @@ type Scenario struct {
 	Network      Network     `yaml:"network"`
 	Runtimes     []Runtime   `yaml:"runtimes"`
 	Workloads    []Workload  `yaml:"workloads"`
-	Outputs      Outputs     `yaml:"outputs"`
+	// Workflows run stages of runs of workloads and the learning
+	// service they post to (workloads/workflow).
+	Workflows []WorkflowSpec `yaml:"workflows"`
+	Outputs   Outputs        `yaml:"outputs"`
 
 	// Applied lists the overrides Parse applied, in order: SIM_
 	// environment variables sorted by name, then --set values as given
@@ -28,9 +33,10 @@ type Scenario struct {
 	// that names no scenario field), for the caller to print.
 	Warnings []string `yaml:"-"`
 
-	res   *resolved      // what the file references load to (set by Parse)
-	lines map[string]int // line of every field path given in the file
-	file  string         // the name Parse was given, for messages
+	res    *resolved        // what the file references load to (set by Parse)
+	driver *workflow.Driver // the workflows of the run Build made
+	lines  map[string]int   // line of every field path given in the file
+	file   string           // the name Parse was given, for messages
 }
 
 // Cluster is the set of node pools.

@@ -106,6 +106,9 @@ func validate(sc *Scenario, dir string) error {
 	if err := v.shell(sc.Startup.Shell); err != nil {
 		return err
 	}
+	if err := v.workflows(sc); err != nil {
+		return err
+	}
 	if err := v.duration("outputs.boundedSlowdownThreshold", sc.Outputs.BoundedSlowdownThreshold); err != nil {
 		return err
 	}

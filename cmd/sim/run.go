@@ -141,7 +141,11 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 		}
 		return nil, nil, "", failedErr(fmt.Errorf("run failed (a bug in converge: please report it with the scenario): %w", err))
 	}
+	if err := sc.WorkflowErr(); err != nil {
+		return nil, nil, "", failedErr(fmt.Errorf("%s: %w", path, err))
+	}
 	meta := report.Meta{
+		Workflows:      sc.WorkflowReport(),
 		Scenario:       sc.Name,
 		ScenarioPath:   path,
 		ScenarioSHA256: report.HashScenario(data),

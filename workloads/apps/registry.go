@@ -33,6 +33,16 @@ type JobShape interface {
 	Model(p Params, ranks int) (Model, error)
 }
 
+// Sized is a job shape whose size a workflow draws afresh for each run
+// (lammps: the -v x, y, z replicas of the input).
+type Sized interface {
+	JobShape
+	// SizeNames names the size's dimensions, in order.
+	SizeNames() []string
+	// WithSize returns a copy of the shape with that size.
+	WithSize(size []int) (JobShape, error)
+}
+
 // apps are the registered models, by name.
 var apps = map[string]*App{}
 
@@ -105,6 +115,19 @@ type LAMMPSJob struct {
 func (j *LAMMPSJob) Validate() error {
 	return firstErr(between3("replicas", j.Replicas, "for lammps: the -v x, y, z replicas, three positive integers"),
 		between("steps", j.Steps, 1, MaxCount, "for lammps: the time steps run, a positive integer"))
+}
+
+// SizeNames implements Sized: x, y, z.
+func (j *LAMMPSJob) SizeNames() []string { return []string{"x", "y", "z"} }
+
+// WithSize implements Sized.
+func (j *LAMMPSJob) WithSize(size []int) (JobShape, error) {
+	if len(size) != 3 {
+		return nil, &FieldError{"replicas", fmt.Sprintf("lammps takes 3 sizes (x, y, z), got %d", len(size))}
+	}
+	c := *j
+	copy(c.Replicas[:], size)
+	return &c, c.Validate()
 }
 
 func (j *LAMMPSJob) Model(p Params, ranks int) (Model, error) {
