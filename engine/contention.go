@@ -58,6 +58,11 @@ type NodeDemand struct {
 	// leaf, UplinkCapacity the leaf's uplink rate, each way.
 	Leaf                   int
 	Uplink, UplinkCapacity float64
+	// CPU is the cores the job's ranks on the node keep busy (MPI ranks
+	// poll: every rank counts), CPUCapacity the machine's cores. Jobs
+	// of two schedulers on one machine (Flux's and Kubernetes' inside
+	// Usernetes, both using every core) share it.
+	CPU, CPUCapacity float64
 }
 
 // contention runs the jobs of ContendedRunModels by progress.
@@ -67,6 +72,7 @@ type contention struct {
 	at   []int32   // by link: node index, or leaf
 	mem  []int32   // by node index: its memory link, -1 none yet
 	nic  []int32   // by node index
+	cpu  []int32   // by node index
 	up   map[int]int32
 	runs map[int]*contendedRun // by job ID, while its pods run
 	slot []*contendedRun       // by flow slot
@@ -89,6 +95,7 @@ const (
 	resMemory resKind = iota
 	resNetwork
 	resUplink
+	resCPU
 )
 
 // contendedRun is one running job of a ContendedRunModel.
@@ -110,10 +117,10 @@ type contendedRun struct {
 func (e *Engine) contentionState() *contention {
 	if e.contention == nil {
 		n := len(e.cluster.Nodes)
-		c := &contention{mem: make([]int32, n), nic: make([]int32, n), up: map[int]int32{}, runs: map[int]*contendedRun{}, pos: map[int32]int{}}
+		c := &contention{mem: make([]int32, n), nic: make([]int32, n), cpu: make([]int32, n), up: map[int]int32{}, runs: map[int]*contendedRun{}, pos: map[int32]int{}}
 		c.sys.OrderTies = true
 		for i := range n {
-			c.mem[i], c.nic[i] = -1, -1
+			c.mem[i], c.nic[i], c.cpu[i] = -1, -1, -1
 		}
 		e.contention = c
 	}
@@ -162,12 +169,15 @@ func (e *Engine) contend(j *Job, pl []NodeShare, alone RunResult, now float64) (
 		for _, v := range []struct {
 			name      string
 			demand, c float64
-		}{{"memory", nd.Memory, nd.MemoryCapacity}, {"network", nd.Network, nd.NetworkCapacity}, {"uplink", nd.Uplink, nd.UplinkCapacity}} {
+		}{{"memory", nd.Memory, nd.MemoryCapacity}, {"network", nd.Network, nd.NetworkCapacity}, {"uplink", nd.Uplink, nd.UplinkCapacity}, {"cpu", nd.CPU, nd.CPUCapacity}} {
 			if !(v.demand >= 0) || math.IsInf(v.demand, 0) || (v.demand > 0 && (!(v.c > 0) || math.IsInf(v.c, 0))) {
 				return false, fmt.Errorf("engine: invariant violated: job %s: node %s: %s demand %g B/s of capacity %g B/s", j.Name, pl[i].Node.Name, v.name, v.demand, v.c)
 			}
 		}
-		n := pl[i].Node.Index
+		n := pl[i].Node.HostIndex() // a nested cluster's node shares its machine's
+		if nd.CPU > 0 {
+			add(c.link(&c.cpu[n], resCPU, n, nd.CPUCapacity), nd.CPU)
+		}
 		if nd.Memory > 0 {
 			add(c.link(&c.mem[n], resMemory, n, nd.MemoryCapacity), nd.Memory)
 		}

@@ -512,6 +512,10 @@ func (e *Engine) apply(d *Decision, now float64) error {
 		e.recordFailure(at, p, d.Reason)
 	case Assume, Allow, Unreserve, Allocate, Reserve, Reject:
 		return e.applyGang(d, now)
+	case NodeUp, NodeDown:
+		return e.nodeUpDown(d, now)
+	case Stop:
+		return e.stop(d.Job, d.Reason, now)
 	default:
 		return fmt.Errorf("engine: invariant violated: policy %s returned unknown decision %d", e.policy.Name(), d.Kind)
 	}

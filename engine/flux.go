@@ -255,3 +255,53 @@ func (e *Engine) stale(it item) bool {
 // job shell start-up"). The eventlogs start at exec's init, so the
 // job-manager's alloc → exec hand-off is not in it.
 func DefaultShellStart() ShellStart { return ShellStart{Base: 0.0501, PerNode: 0.000843} }
+
+// nodeUpDown applies NodeUp and NodeDown.
+func (e *Engine) nodeUpDown(d *Decision, now float64) error {
+	n := d.Node
+	if n == nil || n.Index < 0 || n.Index >= len(e.cluster.Nodes) || e.cluster.Nodes[n.Index] != n {
+		return fmt.Errorf("engine: invariant violated: policy %s changed a node that is not in the cluster", e.policy.Name())
+	}
+	if d.Kind == NodeUp {
+		if h := d.Host; h != nil && (h == n || h.Host != nil || e.cluster.Nodes[h.Index] != h) {
+			return fmt.Errorf("engine: invariant violated: policy %s put node %s on host %s, which is not a machine of the cluster", e.policy.Name(), n.Name, h.Name)
+		}
+		n.Host, n.Unschedulable = d.Host, false
+	} else {
+		n.Unschedulable = true
+	}
+	e.progress(now)
+	e.notify(Event{Kind: NodeChanged, Node: n}, now)
+	return nil
+}
+
+// stop ends job j now: its running pods finish, its pending pods are
+// removed (flux cancel, or a nested cluster's bring-up job released).
+func (e *Engine) stop(j *Job, reason string, now float64) error {
+	if j == nil || IsSet(j.Finished) || j.rejected {
+		return fmt.Errorf("engine: invariant violated: policy %s stopped job %s, which is not running", e.policy.Name(), jobName(j))
+	}
+	for _, p := range j.Pods {
+		if p.Phase == PodPending && p.Node != nil && j.Flux == nil {
+			return fmt.Errorf("engine: invariant violated: policy %s stopped job %s while its pod %s is starting on %s", e.policy.Name(), j.Name, p.Name, p.Node.Name)
+		}
+	}
+	if j.Flux != nil {
+		// A shell still starting finishes as soon as it is up.
+		j.Flux.killed = true
+		j.Flux.Exception = now
+		if e.recording() {
+			e.emit(Record{T: now, Kind: RecException, Job: j.ID, Pod: -1, Node: -1, Msg: "type=cancel severity=0 " + reason}, nil, j, nil)
+		}
+	}
+	if j.RunModel != nil && !IsSet(j.Started) {
+		e.gangWaiting -= j.up
+	}
+	for _, p := range j.Pods {
+		if p.Phase == PodRunning && e.err == nil {
+			p.RunTime = now - p.ContainersStarted
+			e.finishPod(p, now)
+		}
+	}
+	return e.err
+}

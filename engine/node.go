@@ -72,6 +72,13 @@ type Node struct {
 	Taints        []Taint
 	Unschedulable bool      // spec.unschedulable (cordoned)
 	Allocatable   Resources // status.allocatable; Pods = max pods
+	// Host is the machine a node of a nested cluster runs on (a
+	// Usernetes node on the bare-metal node Flux gave it): they share
+	// its CPU, memory bandwidth and NIC. Nil: the node is a machine.
+	Host *Node
+	// Nested marks a node of a nested cluster (never a machine itself;
+	// Host says which machine it runs on once it is up).
+	Nested bool
 
 	// Requested is the sum of the real requests of pods assigned here
 	// (assumed or bound, not yet finished). Requested.Pods counts them.
@@ -90,6 +97,23 @@ type Node struct {
 	imageSizes map[string]int64
 
 	kubelet kubeletState
+}
+
+// HostIndex is the index of the machine the node runs on.
+func (n *Node) HostIndex() int {
+	if n.Host != nil {
+		return n.Host.Index
+	}
+	return n.Index
+}
+
+// Sub returns a view of the cluster with only nodes (for a policy that
+// schedules a part of the machines, such as Kubernetes inside what Flux
+// gave it). The nodes keep their Index: a view is only for a prefix of
+// Cluster.Nodes, so that Index stays a position in it, or for a policy
+// that does not use Index.
+func (c *Cluster) Sub(nodes []*Node) *Cluster {
+	return &Cluster{Nodes: nodes, imageNodes: c.imageNodes, quietUntil: c.quietUntil}
 }
 
 // Free returns Allocatable − Requested.
@@ -126,11 +150,14 @@ func (c *Cluster) QuietUntil() float64 { return c.quietUntil }
 // NodesWithImage returns on how many nodes the image is present.
 func (c *Cluster) NodesWithImage(name string) int { return c.imageNodes[name] }
 
-// Capacity returns the sum of allocatable resources over all nodes.
+// Capacity returns the sum of allocatable resources over the machines
+// (a nested cluster's nodes are parts of them).
 func (c *Cluster) Capacity() Resources {
 	var r Resources
 	for _, n := range c.Nodes {
-		r = r.Add(n.Allocatable)
+		if !n.Nested { // a nested cluster's nodes are parts of machines
+			r = r.Add(n.Allocatable)
+		}
 	}
 	return r
 }

@@ -70,6 +70,17 @@ const (
 	// Reject gives up Job for good with Reason: none of its pods may
 	// hold a node; its pending pods are removed and no more are created.
 	Reject
+	// NodeUp makes Node schedulable (a Kubernetes node of a cluster
+	// another scheduler brought up, now Ready) and runs it on Host, the
+	// machine whose CPU, memory bandwidth and NIC it shares (nil: its
+	// own). The policy is told NodeChanged.
+	NodeUp
+	// NodeDown cordons Node (its cluster is being torn down); pods on it
+	// keep running. The policy is told NodeChanged.
+	NodeDown
+	// Stop ends Job's run now (flux cancel; a cluster's bring-up job
+	// released): its running pods finish, its pending pods are removed.
+	Stop
 )
 
 // Decision is one answer of a policy.
@@ -83,7 +94,8 @@ type Decision struct {
 	Delay  float64 // Bind, Allow, Allocate: seconds before the bind API call is sent
 	At     float64 // SetTimer, Reserve: absolute time; Unschedulable: the attempt's time (0 = now)
 	Tag    int64   // SetTimer
-	Reason string  // Unschedulable, Unreserve, Reject
+	Reason string  // Unschedulable, Unreserve, Reject, Stop
+	Host   *Node   // NodeUp
 }
 
 // Slot is one pod of an Allocate and the node it goes to.

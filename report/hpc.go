@@ -155,7 +155,9 @@ func coreUtilisation(res *engine.Result, from, to float64) []float64 {
 	}
 	var cores float64
 	for _, n := range res.Cluster.Nodes {
-		cores += float64(n.Allocatable.MilliCPU)
+		if !n.Nested {
+			cores += float64(n.Allocatable.MilliCPU)
+		}
 	}
 	if cores == 0 {
 		return nil

@@ -21,10 +21,20 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		return nil, err
 	}
 	streams := engine.NewStreams(sc.Seed)
+	nodes := Nodes(&sc.Cluster)
+	var k8sNodes []*engine.Node
+	var bringUp *engine.Job
+	if sc.Usernetes != nil {
+		// Kubernetes' nodes come first, so that its scheduler's view
+		// (a prefix of the nodes) keeps their positions.
+		k8sNodes = sc.usernetesNodes()
+		nodes = append(k8sNodes, nodes...)
+		bringUp = sc.bringUpJob()
+	}
 	cfg := engine.Config{
 		Seed:         sc.Seed,
 		Streams:      streams,
-		Nodes:        Nodes(&sc.Cluster),
+		Nodes:        nodes,
 		Startup:      sc.Startup.apply(engine.DefaultStartup()),
 		Controllers:  sc.Controllers.apply(engine.DefaultControllers()),
 		Horizon:      sc.Until,
@@ -36,9 +46,19 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	if sc.Usernetes != nil {
+		if pol, err = sc.nestedPolicy(pol, streams, k8sNodes, bringUp); err != nil {
+			return nil, err
+		}
+	}
 	e, err := engine.New(cfg, pol)
 	if err != nil {
 		return nil, err
+	}
+	if bringUp != nil {
+		if err := e.Submit(sc.Usernetes.At, bringUp); err != nil {
+			return nil, fmt.Errorf("usernetes: %w", err)
+		}
 	}
 	arrivals := e.Streams().Get("arrivals")
 	// Each launched job's bootstrap, in job order.
@@ -105,7 +125,8 @@ func (sc *Scenario) runModel(i int, rt string, tmpl *engine.PodTemplate) engine.
 	bg := sc.runtime(rt).Background
 	return &appRun{
 		spec: w.App, fit: res.apps[i], pools: res.pools, perPod: perPod, bg: bg,
-		fabric: &network.Fabric{Inter: res.runtimes[rt], Intra: res.intraOf(rt), Topology: res.topology},
+		cpuShared: sc.Usernetes != nil && sc.Usernetes.Share == shareAll,
+		fabric:    &network.Fabric{Inter: res.runtimes[rt], Intra: res.intraOf(rt), Topology: res.topology},
 	}
 }
 

@@ -84,6 +84,14 @@ func (a *appRun) Demand(pl []engine.NodeShare, alone engine.RunResult) ([]engine
 		if math.IsInf(link, 1) {
 			nd.Network = 0
 		}
+		if a.cpuShared {
+			host := s.Node
+			if host.Host != nil {
+				host = host.Host
+			}
+			nd.CPU = float64(env.Placement.RanksPerNode[i])
+			nd.CPUCapacity = float64(host.Allocatable.MilliCPU) / 1000
+		}
 		if tree && nd.Network > 0 {
 			leaf := topo.Leaf(s.Node.Index)
 			peers := ranks - env.Placement.RanksPerNode[i]

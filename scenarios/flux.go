@@ -198,9 +198,20 @@ func (v *validator) fluxWorkload(w *Workload, path string) error {
 func (v *validator) schedulerOf(sc *Scenario, i int) error {
 	w := &sc.Workloads[i]
 	flux := sc.Policy.Name == "flux"
+	un := ""
+	if sc.Usernetes != nil {
+		un = sc.Usernetes.Name
+	}
 	switch {
-	case flux && w.Kind != "FluxJob":
-		return v.errf(fmt.Sprintf("workloads[%d].kind", i), "policy flux schedules FluxJob workloads on bare metal, not %s %s", article(w.Kind), w.Kind)
+	case w.Cluster != "" && (un == "" || w.Cluster != un):
+		return v.errf(fmt.Sprintf("workloads[%d].cluster", i), "%s is not a nested cluster of the scenario (usernetes.name)", quote(w.Cluster))
+	case w.Cluster != "" && w.Kind == "FluxJob":
+		return v.errf(fmt.Sprintf("workloads[%d].cluster", i), "a FluxJob runs on Flux's machines, not in Kubernetes")
+	case flux && w.Kind != "FluxJob" && w.Cluster == "":
+		if un != "" {
+			return v.errf(fmt.Sprintf("workloads[%d].cluster", i), "required: under policy flux %s %s runs in Usernetes (cluster: %s)", article(w.Kind), w.Kind, un)
+		}
+		return v.errf(fmt.Sprintf("workloads[%d].kind", i), "policy flux schedules FluxJob workloads on bare metal, not %s %s (or give a usernetes cluster for it)", article(w.Kind), w.Kind)
 	case !flux && w.Kind == "FluxJob":
 		return v.errf(fmt.Sprintf("workloads[%d].kind", i), "a FluxJob needs policy flux (policy.name is %s)", quote(sc.Policy.Name))
 	}

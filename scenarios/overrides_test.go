@@ -49,7 +49,7 @@ func TestStrayEnvironment(t *testing.T) {
 		`environment variable SIM_ is not a scenario setting (empty segment); ignored`,
 		`environment variable SIM_CLUSTER__POOLS__0__CORES is not a scenario setting (unknown field "cores"; valid fields: coreSpeed, count, cpu, gpus, images, labels, memory, memoryBandwidth, name, pods, racks, taints, unschedulable, zones); ignored`,
 		`environment variable SIM_CLUSTER____COUNT is not a scenario setting (empty segment); ignored`,
-		`environment variable SIM_FOO is not a scenario setting (unknown field "foo"; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, version, workflows, workloads); ignored`,
+		`environment variable SIM_FOO is not a scenario setting (unknown field "foo"; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, usernetes, version, workflows, workloads); ignored`,
 		`environment variable SIM_SEED__X is not a scenario setting (seed is a single value, not a mapping); ignored`,
 		`environment variable SIM_WORKLOADS__RUNTIME is not a scenario setting (workloads is a list: give an index, e.g. workloads[0]); ignored`,
 	}

@@ -485,6 +485,10 @@ type appRun struct {
 	bg     apps.Background
 	pools  map[string]Pool
 	perPod int
+	// cpuShared: two schedulers may put jobs on one machine's cores
+	// (Usernetes sharing all cores with Flux), so a run also asks for
+	// its machine's CPU (Demand).
+	cpuShared bool
 }
 
 // RunTime builds the model's environment from the placement (env) and

@@ -23,6 +23,10 @@ type Scenario struct {
 	// Workflows run stages of runs of workloads and the learning
 	// service they post to (workloads/workflow).
 	Workflows []WorkflowSpec `yaml:"workflows"`
+	// Usernetes is a Kubernetes cluster that Flux brings up on some of
+	// its machines (policy flux); workloads with its name as cluster
+	// run there.
+	Usernetes *UsernetesSpec `yaml:"usernetes"`
 	Outputs   Outputs        `yaml:"outputs"`
 
 	// Applied lists the overrides Parse applied, in order: SIM_
@@ -167,6 +171,9 @@ type Workload struct {
 	// and walltimes.
 	Flux  *FluxSpec  `yaml:"flux"`
 	Batch *BatchSpec `yaml:"batch"`
+	// Cluster names the nested Kubernetes cluster (usernetes.name) the
+	// workload runs in under policy flux.
+	Cluster string `yaml:"cluster"`
 }
 
 // LauncherSpec names a launcher model's entry and what the workload

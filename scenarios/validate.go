@@ -94,6 +94,9 @@ func validate(sc *Scenario, dir string) error {
 		return v.errf("workloads", "at least one workload is required")
 	}
 	v.bandwidth = slowestPull(&sc.Startup)
+	if err := v.usernetes(sc); err != nil {
+		return err
+	}
 	names := map[string]bool{}
 	for i := range sc.Workloads {
 		if err := v.workload(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), names); err != nil {

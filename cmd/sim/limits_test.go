@@ -164,7 +164,7 @@ func hostileCLICases(t *testing.T, dir string) []cliCase {
 		{"--set index out of range", run(scenario, "--set", "workloads[9].count=3"), nil, 2, "kube-basic.yaml: workloads[9].count: index 9 out of range (the list has 2 entries) (set by --set workloads[9].count)", false},
 		{"SIM_ negative count", chk(scenario), []string{"SIM_CLUSTER__POOLS__0__COUNT=-5"}, 2, "kube-basic.yaml: cluster.pools[0].count: must be at least 1, got -5 (set by environment variable SIM_CLUSTER__POOLS__0__COUNT)", false},
 		{"SIM_ quoted seed", run(scenario), []string{`SIM_SEED="7"`}, 2, `kube-basic.yaml: seed: must be a non-negative integer, got the quoted string "7" (a quoted value is a string; write numbers and booleans without quotes) (set by environment variable SIM_SEED)`, false},
-		{"stray SIM_FOO", chk(scenario), []string{"SIM_FOO=1"}, 0, "sim: warning: environment variable SIM_FOO is not a scenario setting (unknown field \"foo\"; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, version, workflows, workloads); ignored", true},
+		{"stray SIM_FOO", chk(scenario), []string{"SIM_FOO=1"}, 0, "sim: warning: environment variable SIM_FOO is not a scenario setting (unknown field \"foo\"; valid fields: cluster, controllers, description, name, network, outputs, policy, runtimes, seed, stallTimeout, startup, until, usernetes, version, workflows, workloads); ignored", true},
 	}
 }
 

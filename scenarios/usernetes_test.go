@@ -1,0 +1,206 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/convergesim/converge/engine"
+)
+
+// nested: 7 machines of 8 cores; Usernetes on all of them (a control
+// plane and 6 workers, 4 cores each), brought up by a Flux job; Flux
+// keeps running bare-metal jobs on the other 4 cores of each machine.
+const nested = `version: 1
+name: un
+seed: 1
+cluster:
+  pools:
+    - {name: vm, count: 7, cpu: 8, memory: 30Gi}
+policy:
+  name: flux
+usernetes: {name: usernetes, workers: 6, share: split, cores: 4, at: 10, bringUp: 120, tearDown: 30}
+workloads:
+  - name: bare
+    kind: FluxJob
+    count: 3
+    arrival: {pattern: interval, interval: 50}
+    flux: {nodes: 6, tasks: 24, walltime: 600}
+    runTime: 100
+  - name: pods
+    kind: IndexedJob
+    cluster: usernetes
+    count: 2
+    parallelism: 6
+    runTime: 60
+    pod:
+      containers: [{name: c, image: busybox, cpu: 4, memory: 1Gi}]
+`
+
+func runNested(t *testing.T, doc string) (*Scenario, *engine.Result) {
+	t.Helper()
+	sc, err := Parse("un.yaml", []byte(doc), Overrides{IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "" {
+		t.Fatalf("stopped: %s %s", res.Stopped, res.StallReason)
+	}
+	return sc, res
+}
+
+func TestUsernetesNestedInFlux(t *testing.T) {
+	_, res := runNested(t, nested)
+	var up *engine.Job
+	for _, j := range res.Jobs {
+		if j.Name == "usernetes-usernetes" {
+			up = j
+		}
+	}
+	if up == nil {
+		t.Fatal("no bring-up job")
+	}
+	ready := up.Flux.Alloc + 120
+	var lastK8s float64
+	for _, j := range res.Jobs {
+		if j.Flux != nil {
+			for _, p := range j.Pods {
+				if p.Node.Nested {
+					t.Errorf("Flux job %s's shell on Kubernetes node %s", j.Name, p.Node.Name)
+				}
+			}
+			continue
+		}
+		lastK8s = max(lastK8s, j.Finished)
+		for _, p := range j.Pods {
+			// Kubernetes places its pods on its own nodes, once they
+			// are up, and each runs on a machine of the bring-up job.
+			if !p.Node.Nested || p.Node.Host == nil || p.Node.Host.Nested {
+				t.Fatalf("pod %s on %s (host %v)", p.Name, p.Node.Name, p.Node.Host)
+			}
+			if p.Assigned < ready {
+				t.Errorf("pod %s assigned at %v, before the cluster was up at %v", p.Name, p.Assigned, ready)
+			}
+			onHost := false
+			for _, s := range up.Pods {
+				onHost = onHost || s.Node == p.Node.Host
+			}
+			if !onHost {
+				t.Errorf("pod %s's node runs on %s, not a machine of the bring-up job", p.Name, p.Node.Host.Name)
+			}
+			if strings.Contains(p.Node.Name, "control-plane") {
+				t.Errorf("pod %s on the control plane", p.Name)
+			}
+		}
+	}
+	// Torn down after the last Kubernetes job, then the machines go
+	// back to Flux: the bring-up job ends TearDown later, cancelled.
+	if want := lastK8s + 30; up.Finished != want || !up.Flux.TimedOut() {
+		t.Errorf("bring-up job finished at %v (cancelled %v), want %v", up.Finished, up.Flux.TimedOut(), want)
+	}
+	// The bare-metal jobs ran beside the cluster on Flux's 4 other
+	// cores of each machine: the first started at once.
+	for _, j := range res.Jobs {
+		if j.Name == "bare-0" && j.Flux.Alloc != 0 {
+			t.Errorf("bare-0 allocated at %v, want 0 (4 cores free on every machine)", j.Flux.Alloc)
+		}
+	}
+	// No machine held more than its 8 cores (Flux's shells plus the
+	// bring-up job's).
+	for _, n := range res.Cluster.Nodes {
+		if !n.Nested && n.Allocatable.MilliCPU != 8000 {
+			t.Errorf("machine %s has %v", n.Name, n.Allocatable)
+		}
+	}
+}
+
+// With every core shared, a Kubernetes job and a Flux job on the same
+// machines contend for their CPU: both run slower than alone.
+func TestUsernetesShareAllContends(t *testing.T) {
+	doc := `version: 1
+name: un
+seed: 1
+cluster:
+  pools:
+    - {name: vm, count: 7, cpu: 8, memory: 30Gi, memoryBandwidth: 20}
+network:
+  profile: profiles/vm-tcp.yaml
+policy:
+  name: flux
+usernetes: {name: usernetes, workers: 6, share: all, bringUp: 60, tearDown: 30}
+workloads:
+  - name: bare
+    kind: FluxJob
+    arrival: {at: ARRIVAL}
+    flux: {nodes: 6, tasks: 48}
+    app: {model: lammps, file: apps/lammps.yaml, fit: vm8-tcp, ranksPerPod: 8, replicas: [16, 8, 8], steps: 100}
+  - name: k8s
+    kind: IndexedJob
+    cluster: usernetes
+    parallelism: 6
+    arrival: {at: 100}
+    app: {model: lammps, file: apps/lammps.yaml, fit: vm8-tcp, ranksPerPod: 8, replicas: [16, 8, 8], steps: 100}
+    pod:
+      containers: [{name: c, image: lammps, cpu: 8, memory: 1Gi}]
+`
+	run := func(arrival string) (bare, k8s float64) {
+		t.Helper()
+		sc, err := Parse("un.yaml", []byte(strings.Replace(doc, "ARRIVAL", arrival, 1)), Overrides{IgnoreEnv: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Build(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range res.Jobs {
+			switch j.Workload {
+			case "bare":
+				bare = j.Finished - j.Started
+			case "k8s":
+				k8s = j.Finished - j.Started
+			}
+		}
+		return bare, k8s
+	}
+	// Alone: the Flux job long before the Kubernetes one; together: the
+	// Flux job arrives as the Kubernetes one starts.
+	bareAlone, k8sAlone := run("0")
+	bareWith, k8sWith := run("101")
+	t.Logf("Flux job %.1f s alone, %.1f s sharing; Kubernetes job %.1f s alone, %.1f s sharing", bareAlone, bareWith, k8sAlone, k8sWith)
+	if !(bareWith > bareAlone*1.2) || !(k8sWith > k8sAlone*1.2) {
+		t.Errorf("sharing all cores: Flux job %v s (alone %v), Kubernetes job %v s (alone %v); want both slower", bareWith, bareAlone, k8sWith, k8sAlone)
+	}
+}
+
+func TestUsernetesMalformed(t *testing.T) {
+	cases := []struct{ old, new, want string }{
+		{"workers: 6", "workers: 7", "usernetes.workers: must be between 1 and 6"},
+		{"share: split", "share: half", `usernetes.share: unknown sharing "half"`},
+		{"cores: 4", "cores: 8", "usernetes.cores: split gives Kubernetes some"},
+		{"    cluster: usernetes\n", "", "workloads[1].cluster: required: under policy flux an IndexedJob runs in Usernetes"},
+		{"cluster: usernetes", "cluster: k3s", `workloads[1].cluster: "k3s" is not a nested cluster`},
+		{"tearDown: 30}", "tearDown: 30, scheduler: slurm}", `usernetes.scheduler: unknown Kubernetes scheduler "slurm"`},
+		{"  name: flux\n", "  name: kube\n", "usernetes: Flux brings Usernetes up: needs policy flux"},
+	}
+	for _, c := range cases {
+		if !strings.Contains(nested, c.old) {
+			t.Fatalf("%q not in the scenario", c.old)
+		}
+		_, err := Parse("un.yaml", []byte(strings.Replace(nested, c.old, c.new, 1)), Overrides{IgnoreEnv: true})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s → %s: error %v, want %q", c.old, c.new, err, c.want)
+		}
+	}
+}
