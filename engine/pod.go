@@ -186,9 +186,13 @@ func (p *Pod) StartupDelay() float64 { return p.ContainersStarted - p.Created }
 // Job is what a user submitted: a bare pod, a Job or an Indexed Job,
 // or a job an operator starts (Operator).
 type Job struct {
-	ID          int
-	Name        string
-	Workload    string // the scenario workload the job came from ("" if none)
+	ID       int
+	Name     string
+	Workload string // the scenario workload the job came from ("" if none)
+	// Experiment groups jobs of several workloads that run the same
+	// thing in different runtimes (the report compares their run
+	// times); "" is the workload's own name.
+	Experiment  string
 	Runtime     string // the runtime it runs in ("" if none given)
 	Kind        JobKind
 	Parallelism int // pods running at once (Job)

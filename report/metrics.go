@@ -187,11 +187,22 @@ func summarizeRuntimes(jobs []*engine.Job) []RuntimeSummary {
 			continue
 		}
 		k := key{j.Workload, j.Runtime}
+		if j.Experiment != "" {
+			k.w = j.Experiment
+		}
 		if _, ok := byKey[k]; !ok {
 			order = append(order, k)
 		}
 		byKey[k] = append(byKey[k], j)
 	}
+	// An experiment's runtimes together, in order of its first job.
+	first := map[string]int{}
+	for i, k := range order {
+		if _, ok := first[k.w]; !ok {
+			first[k.w] = i
+		}
+	}
+	slices.SortStableFunc(order, func(a, b key) int { return first[a.w] - first[b.w] })
 	out := make([]RuntimeSummary, 0, len(order))
 	base := map[string]float64{}
 	for _, k := range order {

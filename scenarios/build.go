@@ -89,7 +89,7 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 				if count > 1 {
 					name = fmt.Sprintf("%s-%d", name, k)
 				}
-				j := &engine.Job{Name: name, Workload: w.Name, Runtime: rt, Template: tmpl, Group: w.group(name)}
+				j := &engine.Job{Name: name, Workload: w.Name, Experiment: w.Experiment, Runtime: rt, Template: tmpl, Group: w.group(name)}
 				if w.App != nil {
 					if sc.res == nil || sc.res.apps[i] == nil {
 						return nil, fmt.Errorf("workloads[%d]: the app model is not loaded (build a scenario from Load or Parse)", i)

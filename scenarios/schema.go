@@ -174,6 +174,10 @@ type Workload struct {
 	// Cluster names the nested Kubernetes cluster (usernetes.name) the
 	// workload runs in under policy flux.
 	Cluster string `yaml:"cluster"`
+	// Experiment puts the workload's runs in the run-time table with
+	// another workload's (the same program as a FluxJob and in
+	// Usernetes): their runtimes are compared with the first one's.
+	Experiment string `yaml:"experiment"`
 }
 
 // LauncherSpec names a launcher model's entry and what the workload

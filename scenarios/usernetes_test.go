@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/report"
 )
 
 // nested: 7 machines of 8 cores; Usernetes on all of them (a control
@@ -202,5 +204,47 @@ func TestUsernetesMalformed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s → %s: error %v, want %q", c.old, c.new, err, c.want)
 		}
+	}
+}
+
+// The talk in one command: every experiment in every runtime, one
+// report. Usernetes costs a multi-node MPI code and the bandwidth
+// between nodes, not a one-node run; Usernetes idle beside Flux costs
+// little; the workflow finishes.
+func TestBareMetalBros(t *testing.T) {
+	data, err := os.ReadFile("bare-metal-bros.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, res := runNested(t, string(data))
+	sum := report.Summarize(res)
+	ratio := map[string]map[string]float64{}
+	for _, r := range sum.Runtimes {
+		if ratio[r.Workload] == nil {
+			ratio[r.Workload] = map[string]float64{}
+		}
+		ratio[r.Workload][r.Runtime] = r.Ratio
+	}
+	for _, exp := range []string{"lammps", "training-6nodes", "training-1node", "bandwidth"} {
+		for _, rt := range []string{"bare-metal", "container", "usernetes", "bare-metal-with-usernetes"} {
+			if _, ok := ratio[exp][rt]; !ok {
+				t.Errorf("%s has no %s run in the report", exp, rt)
+			}
+		}
+	}
+	for _, exp := range []string{"lammps", "training-6nodes", "bandwidth"} {
+		if r := ratio[exp]["usernetes"]; !(r > 1.5) {
+			t.Errorf("%s in Usernetes: %v × bare metal, want well above 1 (its network path)", exp, r)
+		}
+	}
+	if r := ratio["training-1node"]["usernetes"]; !(r < 1.05) {
+		t.Errorf("one-node training in Usernetes: %v × bare metal, want about 1 (no network)", r)
+	}
+	if r := ratio["lammps"]["bare-metal-with-usernetes"]; !(r >= 1 && r < 1.1) {
+		t.Errorf("LAMMPS with Usernetes idle beside: %v × bare metal, want a little above 1", r)
+	}
+	wfs := sc.WorkflowReport()
+	if len(wfs) != 1 || !wfs[0].Done || wfs[0].Stages[0].Runs != 1000 || wfs[0].Stages[1].Runs != 250 {
+		t.Errorf("workflow %+v", wfs)
 	}
 }

@@ -105,6 +105,9 @@ func validate(sc *Scenario, dir string) error {
 		if err := v.schedulerOf(sc, i); err != nil {
 			return err
 		}
+		if e := sc.Workloads[i].Experiment; e != "" && sc.workload(e) == nil {
+			return v.errf(fmt.Sprintf("workloads[%d].experiment", i), "%s is not a workload of the scenario", quote(e))
+		}
 	}
 	if err := v.shell(sc.Startup.Shell); err != nil {
 		return err

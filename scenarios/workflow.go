@@ -15,7 +15,9 @@ import (
 // WorkflowSpec is a workflow: stages of runs of a workload, and the
 // learning service they post to.
 type WorkflowSpec struct {
-	Name    string       `yaml:"name"`
+	Name string `yaml:"name"`
+	// At is when its first stages start (seconds).
+	At      float64      `yaml:"at"`
 	Service *ServiceSpec `yaml:"service"`
 	Stages  []StageSpec  `yaml:"stages"`
 }
@@ -95,6 +97,9 @@ func (v *validator) workflows(sc *Scenario) error {
 			return v.errf(p+".stages", "at least one stage is required")
 		}
 		names[wf.Name] = true
+		if err := v.duration(p+".at", wf.At); err != nil {
+			return err
+		}
 		stages := map[string]int{}
 		dim := 0
 		for k := range wf.Stages {
@@ -182,7 +187,7 @@ func (sc *Scenario) startWorkflows(e *engine.Engine) error {
 	wfs := make([]workflow.Workflow, len(sc.Workflows))
 	for i := range sc.Workflows {
 		ws := &sc.Workflows[i]
-		wf := workflow.Workflow{Name: ws.Name}
+		wf := workflow.Workflow{Name: ws.Name, At: ws.At}
 		if s := ws.Service; s != nil {
 			wf.Service = &workflow.Service{Name: s.Name, Models: s.specs(), ServiceTime: s.ServiceTime}
 		}

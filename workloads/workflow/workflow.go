@@ -51,7 +51,9 @@ type Service struct {
 
 // Workflow is stages and the service they post to (nil: none).
 type Workflow struct {
-	Name    string
+	Name string
+	// At is when the stages that wait for none start.
+	At      float64
 	Stages  []Stage
 	Service *Service
 }
@@ -157,7 +159,7 @@ func Start(e *engine.Engine, wfs []Workflow, r *rand.Rand) (*Driver, error) {
 	}
 	e.OnJobDone(d.done)
 	for _, s := range d.wfs {
-		d.startReady(s, 0)
+		d.startReady(s, s.wf.At)
 	}
 	return d, d.err
 }
