@@ -5,7 +5,7 @@ SCENARIO ?= scenarios/kube-basic.yaml
 OUT      ?= out/kube-basic
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build run test bench scale lint calibrate measure-network measure-cfs clean
+.PHONY: all build run test bench scale lint calibrate measure-network measure-cfs measure-intra clean
 
 all: build
 
@@ -91,6 +91,21 @@ CFS_MEASURED ?= scenarios/calibrate/testdata/cfs-measured.csv
 measure-cfs:
 	scripts/measure-cfs.sh $(CFS_MEASURED)
 	$(GO) test -count=1 -run TestCFSMeasured -v ./workloads/apps/
+
+# Intra-node (shared-memory) MPI transport on this machine: two ranks of
+# Open MPI with single-copy by cross-memory attach (cma), without it
+# (copy-in/copy-out: nocma) and cma inside a user namespace, in OSU format,
+# INTRA_REPEAT runs each, into $(MEASURED)/intra (committed). Then fits one
+# profile per path to its osu_latency runs (the one-message time a
+# collective's round pays). Needs openmpi-bin and libopenmpi-dev. See
+# docs/network-measurements.md.
+INTRA_REPEAT ?= 5
+
+measure-intra: build
+	scripts/measure-intra.sh $(MEASURED)/intra $(INTRA_REPEAT)
+	mkdir -p $(PROFILES)
+	$(SIM) fit network $(MEASURED)/intra/shm-cma-latency.txt -o $(PROFILES)/local-shm-cma.yaml --force
+	$(SIM) fit network $(MEASURED)/intra/shm-nocma-latency.txt -o $(PROFILES)/local-shm-nocma.yaml --force
 
 # Transport profiles fitted to the OSU point-to-point tables of the
 # flux-usernetes experiments (2 x hpc7g.4xlarge, EFA; ../shared/data, not

@@ -41,7 +41,10 @@ type Band struct {
 //     stage that handles one packet at a time caps the stream rate at
 //     P/(PerPacket + size·PerByte) bytes of payload per second. The
 //     cap is per node, shared by all the node's concurrent flows (one
-//     slirp4netns process serves the whole namespace).
+//     slirp4netns process serves the whole namespace), and so is the
+//     queue: messages the node's ranks send at once wait for one
+//     another there, each at least one packet's cost however small
+//     (the collectives price it: path.service).
 //   - HeaderBytes is the encapsulation the stage adds to every packet
 //     it passes on (VXLAN over UDP/IPv4 with the inner Ethernet
 //     header: 50 bytes), which the base network carries as overhead.
