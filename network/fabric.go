@@ -37,9 +37,11 @@ const DefaultReduceRate = 5e9
 // through a shared buffer (copy in, copy out, ~4 GB/s), and a
 // single-copy rendezvous (CMA/XPMEM/KNEM) above 8 KiB reaching
 // ~10 GB/s at about 1.5 µs extra set-up. They are not a measurement of
-// any machine here; fit a Profile to your own OSU runs. Intra-node
-// copies are not capped by a shared node rate (LinkBandwidth 0 means
-// uncapped for Intra, unlike Inter).
+// any machine here; fit a Profile to your own OSU runs (make
+// measure-intra; scenarios/profiles/local-shm-cma.yaml and
+// local-shm-nocma.yaml are this project's own, with and without
+// single-copy). Intra-node copies are not capped by a shared node rate
+// (LinkBandwidth 0 means uncapped for Intra, unlike Inter).
 func DefaultIntra() *Profile {
 	return &Profile{
 		Name: "shm",
