@@ -81,7 +81,7 @@ measure-network: build
 	$(SIM) fit stages $(MEASURED) -o $(PROFILES) --force
 
 # CPU limits on this machine (needs root, a C compiler, the cpu cgroup
-# controller; about 5 minutes, best on an idle machine): a bulk-synchronous
+# controller; about 8 minutes, best on an idle machine): a bulk-synchronous
 # program of busy-polling ranks in groups ("nodes"), each group in its own
 # cgroup under a CFS quota below its ranks, into $(CFS_MEASURED) (committed).
 # TestCFSMeasured (workloads/apps) compares the model with it; see

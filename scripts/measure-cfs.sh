@@ -26,7 +26,7 @@
 # the period on CLOCK_MONOTONIC: the model is run on exactly those phases.
 #
 # Needs root, a C compiler and the cpu controller (cgroup v1 at
-# /sys/fs/cgroup/cpu or cgroup v2 at /sys/fs/cgroup). About 4 minutes; run
+# /sys/fs/cgroup/cpu or cgroup v2 at /sys/fs/cgroup). About 8 minutes; run
 # it on an otherwise idle machine.
 # Its cgroups (cvg-cfs-PID) are removed on exit, also on failure.
 set -euo pipefail
@@ -110,17 +110,19 @@ run() {
     }' | tee -a "$TMP_OUT"
 }
 
-# steps S for a run of about W ms of CPU work per rank, at least 4.
-steps() { awk -v w="$1" -v c="$2" 'BEGIN{s = int(w / c + 0.5); if (s < 4) s = 4; print s}'; }
+# steps S for a run of about W ms of CPU work per rank, 4 to 100.
+steps() { awk -v w="$1" -v c="$2" 'BEGIN{s = int(w / c + 0.5); if (s < 4) s = 4; if (s > 100) s = 100; print s}'; }
 
 for BIND in 1 0; do
   # One node of 2 ranks: nothing to wait for but its own quota.
   for q in 0.5 1 1.5; do
     for c in 5 20 50 200; do run 1 2 $q 100 $c "$(steps 400 $c)"; done
   done
-  # Two nodes of one rank, out of step.
+  # Two nodes of one rank, out of step (steps of 1 ms: a few hundred
+  # microseconds of CPU time per core, as between an MPI code's
+  # collectives).
   for q in 0.3 0.5 0.7; do
-    for c in 5 20 50 200; do
+    for c in 1 5 20 50 200; do
       for rep in 1 2; do run 2 1 $q 100 $c "$(steps 400 $c)"; done
     done
   done
@@ -128,7 +130,7 @@ for BIND in 1 0; do
   for c in 5 20 50; do
     for rep in 1 2; do run 3 2 0.3 100 $c "$(steps 200 $c)"; done
   done
-  for c in 5 20 50; do
+  for c in 1 5 20 50; do
     for rep in 1 2; do run 4 1 0.2 100 $c "$(steps 200 $c)"; done
   done
   # A 20 ms period.
@@ -136,6 +138,12 @@ for BIND in 1 0; do
     run 1 2 1 20 $c "$(steps 400 $c)"
     for rep in 1 2; do run 2 1 0.5 20 $c "$(steps 400 $c)"; done
   done
+done
+# The expectation over phases: two nodes can take any phases on two cores,
+# so twelve draws of the same configuration sample it.
+BIND=1
+for c in 1 5 20; do
+  for rep in $(seq 12); do run 2 1 0.5 100 $c "$(steps 200 $c)"; done
 done
 mv "$TMP_OUT" "$OUT"
 TMP_OUT=

@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,14 @@ static void setphase(const char *procs, long q_us, long period_us, double offset
 	setbw(procs, q_us, period_us);
 }
 
+// splitmix is SplitMix64: well-mixed outputs even from consecutive seeds.
+static uint64_t splitmix(unsigned long *state) {
+	uint64_t z = (*state += 0x9e3779b97f4a7c15UL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
+	return z ^ (z >> 31);
+}
+
 // draw picks each group's period offset (ms) uniformly from a seeded
 // sequence, redrawing until no instant has more ranks running than the
 // machine has cores (each group runs R ranks for quota/R of a period), so
@@ -207,10 +216,8 @@ static void draw(double *off, int G, int R, double quota_ms, double period_ms, u
 	if (a > period_ms)
 		a = period_ms;
 	for (int tries = 0; tries < 100000; tries++) {
-		for (int g = 0; g < G; g++) {
-			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
-			off[g] = (double)(seed >> 11) / 9007199254740992.0 * period_ms;
-		}
+		for (int g = 0; g < G; g++)
+			off[g] = (double)(splitmix(&seed) >> 11) / 9007199254740992.0 * period_ms;
 		// Bound ranks (-b) may not share their core with a running rank;
 		// unbound ones may not outnumber the cores.
 		int ok = 1;
