@@ -61,6 +61,14 @@ type Config struct {
 	// Sockets per node in the resource graph (0: cores straight under
 	// each node); what hwloc would report.
 	Sockets int `yaml:"sockets"`
+
+	// bookEveryVertex turns off the matcher's SkipHeldBelow (tests
+	// compare the two).
+	bookEveryVertex bool
+	// recompute turns off the shortcuts that reuse earlier answers (a
+	// loop going on where the last stopped, refusals standing until a
+	// free): every loop asks the matcher everything (tests compare).
+	recompute bool
 }
 
 // DefaultConfig is Flux's configuration out of the box.

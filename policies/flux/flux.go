@@ -66,9 +66,13 @@ type Policy struct {
 	nodes                       []*engine.Node
 	shapes                      map[shape]*shapeInfo
 
-	// Loops counts scheduling loops, Matches match calls (for the
-	// benchmarks and tests).
-	Loops, Matches int
+	// refused are the whole-node requests refused since resources were
+	// last freed (only more is held until then).
+	refused []refusal
+
+	// Loops counts scheduling loops, Matches match calls and Skipped
+	// the calls answered by an earlier refusal (benchmarks, tests).
+	Loops, Matches, Skipped int
 }
 
 // job is the queue manager's view of a Flux job.
@@ -231,6 +235,7 @@ func (p *Policy) deleted(pod *engine.Pod, now float64) {
 	p.jobs[pod.Job.ID] = nil
 	p.schedulable = true
 	p.still = false
+	p.refused = p.refused[:0]
 }
 
 // resourcesChanged unblocks the blocked jobs.
@@ -241,6 +246,7 @@ func (p *Policy) resourcesChanged() {
 	p.blocked = p.blocked[:0]
 	p.schedulable = true
 	p.still = false
+	p.refused = p.refused[:0]
 }
 
 // loop is one scheduling pass (and the re-runs it asks for).
@@ -253,7 +259,7 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 	for {
 		p.Loops++
 		i, processed, reservations := 0, 0, 0
-		if p.still && p.res.keeps() {
+		if p.still && p.res.keeps() && !p.cfg.recompute {
 			// Nothing the last loop saw has changed: walking its jobs
 			// again would give the same answers (a job refused now
 			// stays refused while nothing frees; the reservations,
@@ -307,7 +313,7 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 // were allocated is the same as walking on until the first EBUSY.
 func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Decision {
 	p.Loops++
-	if p.still && p.walkI == 1 {
+	if p.still && p.walkI == 1 && !p.cfg.recompute {
 		// The head was refused and nothing has changed since: it still
 		// blocks the queue.
 		return out
@@ -339,6 +345,16 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 		return nil, fmt.Errorf("%w: %v", fluxion.ErrUnsatisfiable, p.err)
 	}
 	si := jb.shape
+	f := jb.j.Flux
+	whole := f.Exclusive && f.Nodes > 0 && jb.js.DurationSeconds > 0
+	if whole && !reserve && si.satisfiable > 0 && !p.cfg.recompute && p.refusedBefore(f.Nodes, jb.js.DurationSeconds) {
+		// Whole nodes: a job of at least as many nodes for at least
+		// as long was refused since anything was freed, so this one
+		// is too (nodes free throughout a longer window are free
+		// throughout a shorter one).
+		p.Skipped++
+		return nil, fmt.Errorf("%w: not now (a no smaller request was refused)", fluxion.ErrBusy)
+	}
 	op := fluxion.MatchAllocateWithSatisfiability
 	switch {
 	case reserve:
@@ -350,6 +366,9 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 		op = fluxion.MatchAllocate
 	}
 	a, err := p.res.match(op, jb, t)
+	if whole && !reserve && errors.Is(err, fluxion.ErrBusy) {
+		p.refused = append(p.refused, refusal{f.Nodes, jb.js.DurationSeconds})
+	}
 	switch {
 	case err == nil || errors.Is(err, fluxion.ErrBusy):
 		si.satisfiable = 1
@@ -359,8 +378,26 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 	return a, err
 }
 
+// refusal is an allocate-now of whole nodes that was refused.
+type refusal struct {
+	nodes int
+	dur   int64
+}
+
+// refusedBefore reports whether a request of nodes whole nodes for dur
+// seconds is covered by a refusal since resources were last freed.
+func (p *Policy) refusedBefore(nodes int, dur int64) bool {
+	for _, r := range p.refused {
+		if nodes >= r.nodes && dur >= r.dur {
+			return true
+		}
+	}
+	return false
+}
+
 // cancelReservations drops every reservation of the previous loop.
 func (p *Policy) cancelReservations() {
+	p.refused = p.refused[:0]
 	for _, jb := range p.reserved {
 		if err := p.res.cancel(jb.id); err != nil && p.err == nil {
 			p.err = fmt.Errorf("flux: cancelling the reservation of job %s: %w", jb.j.Name, err)

@@ -22,20 +22,23 @@ func nodes(n int, cores int64) []*engine.Node {
 // sub is a job to submit: at, name, nodes (-N, exclusive), walltime,
 // run time, urgency (0: default).
 type sub struct {
-	at        float64
-	name      string
-	nodes     int
-	walltime  float64
-	run       float64
-	urgency   int
-	slots     int // -n without -N when nodes is 0
-	exclusive bool
+	at       float64
+	name     string
+	nodes    int
+	walltime float64
+	run      float64
+	urgency  int
+	slots    int  // -n without -N when nodes is 0
+	shared   bool // with nodes: 2 one-core tasks a node, not exclusive
 }
 
 func fluxJob(s sub) *engine.Job {
 	f := &engine.FluxSpec{Nodes: s.nodes, Slots: s.nodes, CoresPerSlot: 1, Exclusive: s.nodes > 0, Walltime: s.walltime, Urgency: s.urgency, RunTime: s.run}
 	if s.nodes == 0 {
 		f.Slots = s.slots
+	}
+	if s.shared && s.nodes > 0 {
+		f.Exclusive, f.Slots = false, 2*s.nodes
 	}
 	if f.Urgency == 0 {
 		f.Urgency = DefaultUrgency

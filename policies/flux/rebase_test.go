@@ -99,3 +99,66 @@ func simulateWith(t *testing.T, cfg Config, ns []*engine.Node, open func([]*engi
 	}
 	return r
 }
+
+// Booking a node-exclusive job's node once (SkipHeldBelow) rather than
+// every core under it changes no decision: the same random workloads,
+// node-exclusive and slot jobs mixed, under every queue and several
+// match policies, give the same allocations either way.
+func TestSkipHeldBelowSameSchedule(t *testing.T) {
+	for _, q := range QueuePolicies {
+		for _, mp := range []string{"first", "lonode", "high", "firstnodex"} {
+			subs := randomJobs(11, 80)
+			for i := range subs {
+				subs[i].shared = i%2 == 1
+			}
+			cfg := cfgOf(q, mp)
+			fast := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
+			cfg.bookEveryVertex = true
+			full := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
+			for _, s := range subs {
+				a, b := fast.jobs[s.name], full.jobs[s.name]
+				if a.Flux.Alloc != b.Flux.Alloc || a.Finished != b.Finished {
+					t.Fatalf("%s/%s: job %s: alloc %v finished %v booking nodes once, %v %v booking every vertex", q, mp, s.name, a.Flux.Alloc, a.Finished, b.Flux.Alloc, b.Finished)
+				}
+				for k := range a.Pods {
+					if a.Pods[k].Node.Name != b.Pods[k].Node.Name {
+						t.Fatalf("%s/%s: job %s pod %d on %s and %s", q, mp, s.name, k, a.Pods[k].Node.Name, b.Pods[k].Node.Name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The shortcuts that reuse answers (a loop that allocated nothing goes
+// on where it stopped; a refused whole-node request stands for larger
+// and longer ones until something frees) change no decision: the same
+// workloads with every loop asking the matcher everything.
+func TestShortcutsSameSchedule(t *testing.T) {
+	for _, q := range QueuePolicies {
+		for _, mp := range []string{"first", "lonode", "low"} {
+			subs := randomJobs(5, 120)
+			for i := range subs {
+				subs[i].shared = i%3 == 1
+			}
+			cfg := cfgOf(q, mp)
+			fast := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
+			cfg.recompute = true
+			full := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
+			for _, s := range subs {
+				a, b := fast.jobs[s.name], full.jobs[s.name]
+				if a.Flux.Alloc != b.Flux.Alloc || a.Finished != b.Finished {
+					t.Fatalf("%s/%s: job %s: alloc %v finished %v with the shortcuts, %v %v without", q, mp, s.name, a.Flux.Alloc, a.Finished, b.Flux.Alloc, b.Finished)
+				}
+				for k := range a.Pods {
+					if a.Pods[k].Node.Name != b.Pods[k].Node.Name {
+						t.Fatalf("%s/%s: job %s pod %d on %s and %s", q, mp, s.name, k, a.Pods[k].Node.Name, b.Pods[k].Node.Name)
+					}
+				}
+			}
+			if q != FCFS && fast.pol.Matches >= full.pol.Matches {
+				t.Errorf("%s/%s: %d matches with the shortcuts, %d without: they saved nothing", q, mp, fast.pol.Matches, full.pol.Matches)
+			}
+		}
+	}
+}

@@ -58,7 +58,11 @@ func openResources(cfg Config, nodes []*engine.Node) (resources, error) {
 	}
 	mo := fluxion.MatcherOptions{Policy: cfg.MatchPolicy}
 	if cfg.Backend == fluxion.BackendGo {
-		m, err := fluxion.NewMatcher(g, mo)
+		// The queue manager neither updates nor partially cancels
+		// allocations: whole nodes are booked once, not core by core.
+		opt := mo
+		opt.SkipHeldBelow = !cfg.bookEveryVertex
+		m, err := fluxion.NewMatcher(g, opt)
 		if err != nil {
 			return nil, fmt.Errorf("flux: %w", err)
 		}

@@ -130,6 +130,15 @@ type MatcherOptions struct {
 	// 20 R without scheduling (reported as FormatRV1) for the Go backend,
 	// the cli's "jgf" for reapi. Other values are ErrInvalid.
 	MatchFormat string
+	// SkipHeldBelow leaves out the planner spans of the vertices below
+	// a vertex an allocation takes exclusively (a node-exclusive job's
+	// cores): while that vertex is held, no search looks below it (its
+	// exclusivity planner refuses every use), so their spans change no
+	// answer; the aggregates still count them. It saves most of the
+	// work of booking and freeing whole nodes (a simulation of a
+	// queue at scale). UpdateAllocate and PartialCancel, which read R
+	// vertex by vertex, are refused under it.
+	SkipHeldBelow bool
 }
 
 // Matcher is the model of Fluxion's DFU matcher over one graph: per
@@ -155,6 +164,7 @@ type Matcher struct {
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
 	counter  uint64                 // next id Match hands out
 	format   string                 // MatcherOptions.MatchFormat
+	skipHeld bool                   // MatcherOptions.SkipHeldBelow
 
 	// Scratch, allocated on first use and never shared by clones.
 	tc   *tctx   // the traverser's buffers
@@ -244,7 +254,7 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 	if pf == "" {
 		pf = DefaultPruneFilters
 	}
-	m := &Matcher{format: opt.MatchFormat, g: g, pol: pol, window: window, counter: 1,
+	m := &Matcher{format: opt.MatchFormat, skipHeld: opt.SkipHeldBelow, g: g, pol: pol, window: window, counter: 1,
 		jobs: map[uint64]*matchJob{}, gone: map[uint64]*Allocation{}, excl: map[string]bool{}}
 	if pol.NodeExclusive {
 		m.excl["node"] = true
@@ -740,11 +750,24 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	if len(a.held) > 0 {
 		all = slices.Concat(a.Vertices, a.held)
 	}
+	var held map[VertexID]bool // SkipHeldBelow: exclusive vertices of a
+	if m.skipHeld {
+		held = make(map[VertexID]bool, len(all))
+	}
 	for _, av := range all {
 		if failed != nil {
 			break
 		}
 		v := av.ID
+		if held != nil && av.Exclusive {
+			held[v] = true
+			if held[m.g.Vertices[v].Parent] {
+				// Below a vertex this allocation holds exclusively:
+				// only the aggregates count it.
+				bump(v, m.g.Vertices[v].Type, av.Units)
+				continue
+			}
+		}
 		if av.Exclusive {
 			id, err := m.plans[v].AddSpan(a.At, a.Duration, av.Units)
 			add(0, v, id, err)

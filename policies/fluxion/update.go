@@ -205,6 +205,9 @@ func parseUpdateR(r []byte) (*rDoc, error) {
 // window; ErrUnsupported for a jgf_shorthand R; ErrBusy if a vertex is
 // not free during the span (the state is then unchanged).
 func (m *Matcher) UpdateAllocate(jobID uint64, R []byte, now int64) (*Allocation, error) {
+	if m.skipHeld {
+		return nil, fmt.Errorf("%w: update_allocate under SkipHeldBelow", ErrUnsupported)
+	}
 	if _, live := m.jobs[jobID]; live {
 		return nil, fmt.Errorf("%w: update_allocate: job %d is allocated or reserved", ErrJobExists, jobID)
 	}
@@ -718,6 +721,9 @@ func (m *Matcher) readRV1Exec(data []byte) (map[VertexID]bool, error) {
 // ErrUnsupported for a jgf_shorthand R. On error nothing changes (where
 // flux-sched may have released part of R already).
 func (m *Matcher) PartialCancel(jobID uint64, R []byte) (fullRemoval bool, err error) {
+	if m.skipHeld {
+		return false, fmt.Errorf("%w: partial cancel under SkipHeldBelow", ErrUnsupported)
+	}
 	if job, ok := m.jobs[jobID]; !ok || job.alloc.Reserved {
 		return false, fmt.Errorf("%w: partial cancel: no allocation for job %d", ErrNoJob, jobID)
 	}
