@@ -25,7 +25,7 @@ func (a *appRun) env(pl []engine.NodeShare) (*apps.Env, int) {
 	node := apps.Node{Cores: int(pl[0].Node.Allocatable.MilliCPU / 1000), MemoryBandwidth: a.memoryBandwidth(pl[0].Node), Speed: a.pools[pl[0].Node.Pool].CoreSpeed}
 	return &apps.Env{
 		Fabric: a.fabric, Placement: network.Placement{RanksPerNode: rpn}, Node: node,
-		CPUQuota: a.spec.CPUQuota, PodsPerNode: ppn,
+		CPUQuota: a.spec.CPUQuota, CFSPeriod: a.spec.CFSPeriod, PodsPerNode: ppn,
 		BackgroundLoad: a.bg.Load, BackgroundBurst: a.bg.Burst,
 	}, ranks
 }

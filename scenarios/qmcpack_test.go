@@ -112,7 +112,7 @@ func TestQMCPACKScenarioErrors(t *testing.T) {
 		{ed("{name: vmc2,", "{name: vmc1,"), `qmc.yaml:22: workloads[0].app.sections[1].name: duplicate section "vmc1"`},
 		{ed("{name: dmc, blocks: 10, steps: 5, dmc: true}", "{name: dmc, blocks: 10, steps: 5, dmc: \"true\"}"), `qmc.yaml:23: workloads[0].app.sections[2].dmc: must be true or false, got the quoted string "true" (a quoted value is a string; write numbers and booleans without quotes)`},
 		{ed("steps: 5, dmc: true}", "steps: 1000000000, dmc: true}"), "qmc.yaml:15: workloads[0].app: the qmcpack model prices a job of 4 pods on 4 nodes of pool hpc6a at"},
-		{ed("model: qmcpack", "model: lammps"), "qmc.yaml:19: workloads[0].app.walkers: unknown field for the lammps model; valid fields: cpuQuota, file, fit, model, ranksPerPod, replicas, steps"},
+		{ed("model: qmcpack", "model: lammps"), "qmc.yaml:19: workloads[0].app.walkers: unknown field for the lammps model; valid fields: cfsPeriod, cpuQuota, file, fit, model, ranksPerPod, replicas, steps"},
 	} {
 		_, err := Parse("qmc.yaml", []byte(tc.doc), Overrides{IgnoreEnv: true})
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

@@ -90,6 +90,9 @@ type AppSpec struct {
 	// CPUQuota is each pod's CPU limit in cores (the CFS quota); 0 means
 	// no limit.
 	CPUQuota float64 `yaml:"cpuQuota"`
+	// CFSPeriod is the CFS bandwidth period in seconds
+	// (cpu.cfs_period_us; 0: the kernel's 100 ms).
+	CFSPeriod float64 `yaml:"cfsPeriod"`
 	// Job is the run's shape, of the model's registered type (nil if
 	// the model is unknown).
 	Job apps.JobShape `yaml:"-"`
@@ -373,6 +376,10 @@ func (v *validator) app(w *Workload, path, dir string) (*apps.Fit, error) {
 		return nil, v.errf(ap+".ranksPerPod", "must not be negative, got %d", a.RanksPerPod)
 	case !(a.CPUQuota >= 0):
 		return nil, v.errf(ap+".cpuQuota", "must not be negative, got %v", a.CPUQuota)
+	case !(a.CFSPeriod >= 0) || a.CFSPeriod > 1:
+		return nil, v.errf(ap+".cfsPeriod", "must be between 0 (the kernel's 100 ms) and 1 s (cpu.cfs_period_us allows 1 ms to 1 s), got %v", a.CFSPeriod)
+	case a.CFSPeriod > 0 && a.CFSPeriod < 0.001:
+		return nil, v.errf(ap+".cfsPeriod", "must be at least 0.001 s (cpu.cfs_period_us allows 1 ms to 1 s), got %v", a.CFSPeriod)
 	case w.Kind != "Pod":
 		if w.Parallelism != 0 && w.Completions != 0 && w.Parallelism != w.Completions {
 			return nil, v.errf(path+".completions", "an app job starts all its pods together: completions (%d) must equal parallelism (%d)", w.Completions, w.Parallelism)
