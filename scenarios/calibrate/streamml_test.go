@@ -53,6 +53,22 @@ func TestStreamMLAgainstReal(t *testing.T) {
 	// The linear models' ranking is the real one: linear regression
 	// beats Bayesian linear regression on the real test runs, as it did
 	// on the server.
+	// Baseline: every test run predicted as the mean simulated training
+	// wall time.
+	var mean float64
+	for _, x := range train {
+		mean += x.Y
+	}
+	mean /= float64(len(train))
+	constant := make([]float64, len(rr.YTrue))
+	for i := range constant {
+		constant[i] = mean
+	}
+	base, err := learn.Score(rr.YTrue, constant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("baseline: the mean simulated training wall time (%.1f s) for every real test run: R² %.3f MAE %.2f RMSE %.2f", mean, base.R2, base.MAE, base.RMSE)
 	by := map[string]learn.Comparison{}
 	for _, c := range cs {
 		by[c.Spec.Model] = c
