@@ -79,6 +79,28 @@ func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) 
 	jobs = satMul(count, runtimes)
 	perJob = 1
 	field = path + ".count"
+	if w.Kind == "FluxJob" {
+		// One pod per node (or per task without nodes); a batch
+		// workload's jobs draw their sizes: count their mean.
+		f := w.Flux
+		if f == nil {
+			f = &FluxSpec{}
+		}
+		perJob = int64(max(f.Nodes, 1))
+		if f.Nodes == 0 && f.Tasks > 0 {
+			perJob = int64(f.Tasks)
+		}
+		if b := w.Batch; b != nil {
+			sz := b.sizes()
+			lo, hi := float64(sz.Min), float64(sz.Max)
+			mean := lo
+			if hi > lo {
+				mean = sz.Serial*lo + (1-sz.Serial)*(hi+1-lo)/math.Log((hi+1)/lo)
+			}
+			perJob = int64(math.Ceil(mean))
+		}
+		return jobs, perJob, field
+	}
 	if w.Kind != "Pod" {
 		perJob = int64(max(w.Parallelism, 1))
 		pf := path + ".parallelism"
@@ -103,7 +125,26 @@ func (sc *Scenario) parts() []part {
 		per := satAdd(BytesPerNode, satMul(int64(len(p.Labels)+len(p.Taints)), BytesPerNodeLabel))
 		out = append(out, part{path: fmt.Sprintf("cluster.pools[%d].count", i), nodes: n, bytes: satMul(n, per)})
 	}
+	if u := sc.Usernetes; u != nil {
+		n := int64(u.Workers + 1)
+		out = append(out, part{path: "usernetes.workers", nodes: n, jobs: 1, pods: n, bytes: satAdd(satMul(n, BytesPerNode+BytesPerPod), BytesPerJob)})
+	}
+	for i := range sc.Workflows {
+		for k, st := range sc.Workflows[i].Stages {
+			w := sc.workload(st.Workload)
+			if w == nil {
+				continue
+			}
+			_, perJob, _ := workloadShape(w, "")
+			jobs := int64(max(st.Runs, 0))
+			pods := satMul(jobs, perJob)
+			out = append(out, part{path: fmt.Sprintf("workflows[%d].stages[%d].runs", i, k), jobs: jobs, pods: pods, bytes: satAdd(satMul(jobs, BytesPerJob), satMul(pods, BytesPerPod))})
+		}
+	}
 	for i := range sc.Workloads {
+		if sc.inWorkflow(sc.Workloads[i].Name) {
+			continue // its runs are the workflow's
+		}
 		jobs, perJob, field := workloadShape(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i))
 		pods := satMul(jobs, perJob)
 		out = append(out, part{path: field, jobs: jobs, pods: pods, bytes: satAdd(satMul(jobs, BytesPerJob), satMul(pods, BytesPerPod))})

@@ -248,3 +248,20 @@ func TestBareMetalBros(t *testing.T) {
 		t.Errorf("workflow %+v", wfs)
 	}
 }
+
+// The size estimate counts what Flux, Usernetes and the workflows
+// really make (the bring-up job and the Kubernetes nodes, the workflow's
+// runs, a Flux job's one pod a node).
+func TestEstimateFluxScenarios(t *testing.T) {
+	for _, file := range []string{"bare-metal-bros.yaml", "lammps-stream-ml.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, res := runNested(t, string(data))
+		est := Estimate(sc)
+		if est.Jobs != int64(len(res.Jobs)) || est.Pods != int64(len(res.Pods)) || est.Nodes != int64(len(res.Cluster.Nodes)) {
+			t.Errorf("%s: estimated %d jobs, %d pods, %d nodes; the run made %d, %d, %d", file, est.Jobs, est.Pods, est.Nodes, len(res.Jobs), len(res.Pods), len(res.Cluster.Nodes))
+		}
+	}
+}

@@ -26,13 +26,16 @@ func batchJobs(n, maxNodes int, rate float64, seed uint64) []sub {
 	return out
 }
 
+// benchJobs is the number of jobs of BenchmarkBatch.
+var benchJobs = 2000
+
 // BenchmarkBatch runs a synthetic batch workload on 1,024 nodes of 32
 // cores under each queue policy; simulated-s/s is simulated time per
 // wall second.
 func BenchmarkBatch(b *testing.B) {
 	for _, q := range QueuePolicies {
 		b.Run(q, func(b *testing.B) {
-			subs := batchJobs(2000, 256, 0.0075, 1)
+			subs := batchJobs(benchJobs, 256, 0.0075, 1)
 			var simulated float64
 			for range b.N {
 				pol, _ := New(cfgOf(q, "first"))
