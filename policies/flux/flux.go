@@ -61,7 +61,13 @@ type Policy struct {
 	// change, no job put ahead of those it walked), so its reservations
 	// and refusals stand and a new loop goes on where it stopped:
 	// walkI, walkProcessed and walkRes are where and with what counts.
-	still                       bool
+	still bool
+	// first: the match policy stops at the first match and walks
+	// children by edge weights, which every reservation made sets from
+	// the availability at its time; remaking a reservation later can
+	// pick other nodes, so under it a loop never goes on where the last
+	// stopped (fcfs, which makes no reservations, still does).
+	first                       bool
 	walkI, walkProcessed, walkR int
 	nodes                       []*engine.Node
 	shapes                      map[shape]*shapeInfo
@@ -70,8 +76,9 @@ type Policy struct {
 	// last freed (only more is held until then).
 	refused []refusal
 
-	// Loops counts scheduling loops, Matches match calls and Skipped
-	// the calls answered by an earlier refusal (benchmarks, tests).
+	// Loops counts scheduling loops, Matches the matcher's match calls
+	// and Skipped the requests an earlier refusal answered (benchmarks,
+	// tests).
 	Loops, Matches, Skipped int
 }
 
@@ -111,7 +118,8 @@ func New(cfg Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("flux: %w", err)
 	}
-	return &Policy{cfg: cfg, rdepth: cfg.reservationDepth(), shapes: map[shape]*shapeInfo{}}, nil
+	mp, _ := fluxion.ParseMatchPolicy(cfg.MatchPolicy) // checked by Validate
+	return &Policy{cfg: cfg, rdepth: cfg.reservationDepth(), shapes: map[shape]*shapeInfo{}, first: mp.First}, nil
 }
 
 // Name implements engine.Policy.
@@ -259,7 +267,7 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 	for {
 		p.Loops++
 		i, processed, reservations := 0, 0, 0
-		if p.still && p.res.keeps() && !p.cfg.recompute {
+		if p.still && p.res.keeps() && !p.cfg.recompute && !p.first {
 			// Nothing the last loop saw has changed: walking its jobs
 			// again would give the same answers (a job refused now
 			// stays refused while nothing frees; the reservations,
@@ -340,7 +348,6 @@ func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Deci
 // match asks the resource module for jb at time t: allocate now (with
 // satisfiability), or, if reserve, allocate now or else reserve.
 func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
-	p.Matches++
 	if p.err != nil {
 		return nil, fmt.Errorf("%w: %v", fluxion.ErrUnsatisfiable, p.err)
 	}
@@ -355,6 +362,7 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 		p.Skipped++
 		return nil, fmt.Errorf("%w: not now (a no smaller request was refused)", fluxion.ErrBusy)
 	}
+	p.Matches++
 	op := fluxion.MatchAllocateWithSatisfiability
 	switch {
 	case reserve:
