@@ -58,9 +58,6 @@ type Config struct {
 	// Backend is the matcher: go (the pure-Go model) or reapi
 	// (flux-sched's libreapi_cli, in a build with -tags fluxion).
 	Backend string `yaml:"backend"`
-	// Sockets per node in the resource graph (0: cores straight under
-	// each node); what hwloc would report.
-	Sockets int `yaml:"sockets"`
 
 	// bookEveryVertex turns off the matcher's SkipHeldBelow (tests
 	// compare the two).
@@ -112,9 +109,6 @@ func (c *Config) Validate() error {
 	}
 	if !slices.Contains(fluxion.BackendNames(), c.Backend) {
 		return &policies.FieldError{Field: "backend", Msg: fmt.Sprintf("unknown backend %q (valid: %s)", c.Backend, strings.Join(fluxion.BackendNames(), ", "))}
-	}
-	if c.Sockets < 0 || c.Sockets > 64 {
-		return &policies.FieldError{Field: "sockets", Msg: fmt.Sprintf("must be between 0 and 64, got %d", c.Sockets)}
 	}
 	return nil
 }

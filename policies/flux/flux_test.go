@@ -305,7 +305,6 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.ReservationDepth = 5 }, "reservationDepth"},
 		{func(c *Config) { c.MatchPolicy = "best" }, "matchPolicy"},
 		{func(c *Config) { c.Backend = "slurm" }, "backend"},
-		{func(c *Config) { c.Sockets = -1 }, "sockets"},
 	} {
 		cfg := DefaultConfig()
 		c.mod(&cfg)

@@ -43,11 +43,14 @@ type nodeCores struct {
 	cores int
 }
 
-// graphOptions is the graph Flux's resource module would hold for the
-// nodes: cluster → node (rank = index) → [socket →] core, gpu; no
-// memory (Fluxion reads R from rv1exec, which lists cores and GPUs).
+// graphOptions is the graph Flux's resource module holds for the nodes
+// when it reads R as rv1exec (the default): cluster → node (rank =
+// index) → core, gpu; no sockets and no memory. (A graph with sockets
+// from hwloc is not modelled: the matcher model refuses a slot of cores
+// under a node whose cores sit below sockets, which flux run -N asks
+// for.)
 func graphOptions(cfg Config) fluxion.GenerateOptions {
-	return fluxion.GenerateOptions{ClusterName: "cluster", Sockets: cfg.Sockets, Memory: fluxion.MemoryNone, Naming: fluxion.NamingFlux}
+	return fluxion.GenerateOptions{ClusterName: "cluster", Memory: fluxion.MemoryNone, Naming: fluxion.NamingFlux}
 }
 
 // openResources builds the graph and opens the configured backend.
@@ -107,32 +110,44 @@ func (r *goResources) cancel(id uint64) error {
 }
 
 // nodesOfAlloc lists the nodes of an allocation in pre-order with the
-// cores each holds.
+// cores each gives the job: all of a node's cores when the allocation
+// holds the node exclusively (R then lists them all, and the job shell
+// places tasks by R), else the cores listed.
 func nodesOfAlloc(g *fluxion.Graph, a *fluxion.Allocation) []nodeCores {
 	var out []nodeCores
 	at := map[int64]int{}
+	whole := map[int64]bool{}
 	for _, av := range a.Vertices {
 		v := g.Vertex(av.ID)
-		var rank int64
-		switch v.Type {
-		case "node":
-			rank = v.Rank
-		case "core":
-			rank = v.Rank
-		default:
+		if v.Type != "node" && v.Type != "core" {
 			continue
 		}
-		i, ok := at[rank]
+		i, ok := at[v.Rank]
 		if !ok {
 			i = len(out)
-			at[rank] = i
-			out = append(out, nodeCores{node: int(rank)})
+			at[v.Rank] = i
+			out = append(out, nodeCores{node: int(v.Rank)})
 		}
-		if v.Type == "core" {
+		switch {
+		case v.Type == "node" && av.Exclusive:
+			whole[v.Rank] = true
+			out[i].cores = coresBelow(g, av.ID)
+		case v.Type == "core" && !whole[v.Rank]:
 			out[i].cores++
 		}
 	}
 	return out
+}
+
+// coresBelow counts the cores in v's subtree.
+func coresBelow(g *fluxion.Graph, v fluxion.VertexID) int {
+	n := 0
+	for _, u := range g.Subtree(v) {
+		if g.Vertex(u).Type == "core" {
+			n++
+		}
+	}
+	return n
 }
 
 // rebased drives a clock-less backend (flux-sched's libreapi_cli, which

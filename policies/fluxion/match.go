@@ -136,8 +136,12 @@ type MatcherOptions struct {
 	// exclusivity planner refuses every use), so their spans change no
 	// answer; the aggregates still count them. It saves most of the
 	// work of booking and freeing whole nodes (a simulation of a
-	// queue at scale). UpdateAllocate and PartialCancel, which read R
-	// vertex by vertex, are refused under it.
+	// queue at scale). An allocation's Vertices then list, below such
+	// a vertex, only the matched leaves and the vertices with children
+	// (whose aggregates and, under first, edge weights it keeps exact),
+	// so its R does not list every core of a whole node.
+	// UpdateAllocate and PartialCancel, which read R vertex by vertex,
+	// are refused under it.
 	SkipHeldBelow bool
 }
 
@@ -165,6 +169,7 @@ type Matcher struct {
 	counter  uint64                 // next id Match hands out
 	format   string                 // MatcherOptions.MatchFormat
 	skipHeld bool                   // MatcherOptions.SkipHeldBelow
+	below    []int64                // SkipHeldBelow: units of each aggregate type strictly below each vertex (by vertex × aggTypes)
 
 	// Scratch, allocated on first use and never shared by clones.
 	tc   *tctx   // the traverser's buffers
@@ -302,6 +307,12 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 			}
 		}
 		totals[v] = t
+		if m.skipHeld {
+			if m.below == nil {
+				m.below = make([]int64, n*len(m.aggTypes))
+			}
+			copy(m.below[int(v)*len(m.aggTypes):], t)
+		}
 		if !m.wantsAgg(v) {
 			continue
 		}
@@ -629,6 +640,9 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
+			if m.skipHeld && len(g.Children(u)) == 0 {
+				continue // SkipHeldBelow: counted through below[v]
+			}
 			set(u, true)
 		}
 	}
@@ -639,6 +653,9 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
+			if m.skipHeld && len(g.Children(u)) == 0 {
+				continue // SkipHeldBelow: counted through below[v]
+			}
 			if mark[u] == 0 {
 				mark[u] = markHeld
 				held = append(held, u)
@@ -729,6 +746,24 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		}
 	}
 	counts := make(map[VertexID][]int64, len(a.Path))
+	// bumpK counts units of aggregate type k at v's aggregate and its
+	// ancestors' (the units below v).
+	bumpK := func(v VertexID, k int, units int64) {
+		if units == 0 {
+			return
+		}
+		for p := v; p != NoVertex; p = m.g.Vertices[p].Parent {
+			if m.agg[p] == nil {
+				continue
+			}
+			c := counts[p]
+			if c == nil {
+				c = make([]int64, len(m.aggTypes))
+				counts[p] = c
+			}
+			c[k] += units
+		}
+	}
 	bump := func(v VertexID, typ string, units int64) {
 		k := slices.Index(m.aggTypes, typ)
 		if k < 0 {
@@ -759,13 +794,34 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			break
 		}
 		v := av.ID
-		if held != nil && av.Exclusive {
-			held[v] = true
-			if held[m.g.Vertices[v].Parent] {
+		if held != nil {
+			if m.heldAbove(v, held) {
 				// Below a vertex this allocation holds exclusively:
-				// only the aggregates count it.
-				bump(v, m.g.Vertices[v].Type, av.Units)
+				// only the aggregates count it, its own through
+				// below[v] and its ancestors' through the held
+				// vertex's.
+				if m.agg[v] != nil {
+					c := counts[v]
+					if c == nil {
+						c = make([]int64, len(m.aggTypes))
+						counts[v] = c
+					}
+					for k := range c {
+						c[k] += m.below[int(v)*len(m.aggTypes)+k]
+					}
+				}
+				if av.Exclusive {
+					held[v] = true
+				}
 				continue
+			}
+			if av.Exclusive && len(m.g.Children(v)) > 0 {
+				held[v] = true
+				// Everything below it: its aggregate and its
+				// ancestors'.
+				for k, u := range m.below[int(v)*len(m.aggTypes) : int(v+1)*len(m.aggTypes)] {
+					bumpK(v, k, u)
+				}
 			}
 		}
 		if av.Exclusive {
@@ -811,6 +867,16 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		return nil, failed
 	}
 	return job, nil
+}
+
+// heldAbove reports whether an ancestor of v is in held.
+func (m *Matcher) heldAbove(v VertexID, held map[VertexID]bool) bool {
+	for p := m.g.Vertices[v].Parent; p != NoVertex; p = m.g.Vertices[p].Parent {
+		if held[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // unlive counts one span on plans[v] or xplans[v] gone. until[v] stays
