@@ -35,7 +35,7 @@ var benchJobs = 2000
 func BenchmarkBatch(b *testing.B) {
 	for _, q := range QueuePolicies {
 		b.Run(q, func(b *testing.B) {
-			subs := batchJobs(benchJobs, 256, 0.0075, 1)
+			subs := batchJobs(benchJobs, 256, 0.0058, 1) // as scenarios/scale/flux-batch-100k.yaml
 			var simulated float64
 			for range b.N {
 				pol, _ := New(cfgOf(q, "first"))
