@@ -102,7 +102,7 @@ func (p *Nested) Decide(now float64, events []engine.Event, c *engine.Cluster, o
 	var own []int64
 	for _, ev := range events {
 		switch {
-		case ev.Kind == engine.TimerFired && ev.Tag%2 == 1:
+		case ev.Kind == engine.TimerFired && ev.Tag&1 == 1:
 			ev.Tag >>= 1
 			p.innerEv = append(p.innerEv, ev)
 		case ev.Kind == engine.TimerFired:
