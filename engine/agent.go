@@ -63,8 +63,8 @@ func (e *Engine) containersStarted(p *Pod, now float64) {
 	e.record(now, RecStarted, p, p.Node, "")
 	if f := p.Job.Flux; f != nil {
 		e.fluxStarted(p.Job, now)
-		if f.killed {
-			// The job expired while this shell was starting.
+		if f.Killed() {
+			// The job was killed while this shell was starting.
 			p.RunTime = 0
 			e.push(item{t: now, kind: evFinish, id: int32(p.ID)})
 			return

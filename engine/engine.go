@@ -171,8 +171,8 @@ func (e *Engine) Submit(at float64, j *Job) error {
 		}
 		j.Kind = KindFluxJob
 		j.Parallelism, j.Completions = j.Flux.podsWanted(), j.Flux.podsWanted()
-		j.Flux.Alloc, j.Flux.Expiration, j.Flux.Exception = Unset, Unset, Unset
-		j.Flux.started, j.Flux.killed = 0, false
+		j.Flux.Alloc, j.Flux.Expiration = Unset, Unset
+		j.Flux.started, j.Flux.exception = 0, ""
 	}
 	if j.Kind == KindPod {
 		j.Parallelism, j.Completions = 1, 1
@@ -414,9 +414,6 @@ func (e *Engine) dispatch(it item) {
 	case evAgent:
 		e.agents[it.agent].Wake(it.sub, it.id, it.tag, now)
 	case evFinish:
-		if p := e.pods[it.id]; p.Phase != PodRunning {
-			return // killed before (a Flux job's time limit)
-		}
 		if it.tag != 0 { // a job run by progress (contention.go)
 			e.contendedFinish(e.pods[it.id], it.tag, now)
 			return

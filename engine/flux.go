@@ -49,15 +49,20 @@ type FluxSpec struct {
 	// What happened (NaN until it did): the RFC 21 event times.
 	Alloc      float64 // alloc: the scheduler granted R
 	Expiration float64 // R's expiration: Alloc + Walltime (+Inf if unlimited)
-	Exception  float64 // exception (timeout) raised, if the job expired
 	started    int     // shells started
-	killed     bool
+	// exception is the type of the fatal exception that ended the run
+	// ("timeout", "cancel"; "" none).
+	exception string
 }
 
 // TimedOut reports whether the job was killed at its time limit.
-func (f *FluxSpec) TimedOut() bool { return f.killed }
+func (f *FluxSpec) TimedOut() bool { return f.exception == "timeout" }
 
-// PodsWanted is the number of resource holders (pods) of the job.
+// Killed reports whether a fatal exception ended the job's run (its
+// time limit, or a cancel).
+func (f *FluxSpec) Killed() bool { return f.exception != "" }
+
+// podsWanted is the number of resource holders (pods) of the job.
 func (f *FluxSpec) podsWanted() int {
 	if f.Nodes > 0 {
 		return f.Nodes
@@ -191,19 +196,26 @@ func (e *Engine) fluxStarted(j *Job, now float64) {
 }
 
 // expire kills job j when its R expires (job-exec raises a fatal
-// timeout exception and signals the tasks): its running pods finish now.
+// timeout exception and signals the tasks).
 func (e *Engine) expire(j *Job, now float64) {
-	f := j.Flux
-	if IsSet(j.Finished) || f.killed {
+	if IsSet(j.Finished) || j.Flux.Killed() {
 		return
 	}
-	f.killed = true
-	f.Exception = now
-	if e.recording() {
-		e.emit(Record{T: now, Kind: RecException, Job: j.ID, Pod: -1, Node: -1, Msg: "type=timeout severity=0 resource allocation expired"}, nil, j, nil)
+	e.kill(j, "timeout", "resource allocation expired", now)
+}
+
+// kill ends job j's run now: a Flux job records a fatal exception of
+// type typ (a shell still starting finishes as soon as it is up); the
+// running pods finish.
+func (e *Engine) kill(j *Job, typ, note string, now float64) {
+	if f := j.Flux; f != nil {
+		f.exception = typ
+		if e.recording() {
+			e.emit(Record{T: now, Kind: RecException, Job: j.ID, Pod: -1, Node: -1, Msg: "type=" + typ + " severity=0 " + note}, nil, j, nil)
+		}
 	}
 	if j.RunModel != nil && !IsSet(j.Started) {
-		// Shells up and waiting for the rest: they stop waiting.
+		// Pods up and waiting for the rest: they stop waiting.
 		e.gangWaiting -= j.up
 	}
 	for _, p := range j.Pods {
@@ -275,8 +287,8 @@ func (e *Engine) nodeUpDown(d *Decision, now float64) error {
 	return nil
 }
 
-// stop ends job j now: its running pods finish, its pending pods are
-// removed (flux cancel, or a nested cluster's bring-up job released).
+// stop ends running job j now (flux cancel; a nested cluster's bring-up
+// job released): its running pods finish.
 func (e *Engine) stop(j *Job, reason string, now float64) error {
 	if j == nil || IsSet(j.Finished) || j.rejected {
 		return fmt.Errorf("engine: invariant violated: policy %s stopped job %s, which is not running", e.policy.Name(), jobName(j))
@@ -286,22 +298,6 @@ func (e *Engine) stop(j *Job, reason string, now float64) error {
 			return fmt.Errorf("engine: invariant violated: policy %s stopped job %s while its pod %s is starting on %s", e.policy.Name(), j.Name, p.Name, p.Node.Name)
 		}
 	}
-	if j.Flux != nil {
-		// A shell still starting finishes as soon as it is up.
-		j.Flux.killed = true
-		j.Flux.Exception = now
-		if e.recording() {
-			e.emit(Record{T: now, Kind: RecException, Job: j.ID, Pod: -1, Node: -1, Msg: "type=cancel severity=0 " + reason}, nil, j, nil)
-		}
-	}
-	if j.RunModel != nil && !IsSet(j.Started) {
-		e.gangWaiting -= j.up
-	}
-	for _, p := range j.Pods {
-		if p.Phase == PodRunning && e.err == nil {
-			p.RunTime = now - p.ContainersStarted
-			e.finishPod(p, now)
-		}
-	}
+	e.kill(j, "cancel", reason, now)
 	return e.err
 }

@@ -125,9 +125,6 @@ func New(cfg Config) (*Policy, error) {
 // Name implements engine.Policy.
 func (p *Policy) Name() string { return "flux" }
 
-// Config returns the policy's configuration.
-func (p *Policy) Config() Config { return p.cfg }
-
 // Decide implements engine.Policy.
 func (p *Policy) Decide(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
 	if p.res == nil && p.err == nil {
@@ -241,6 +238,12 @@ func (p *Policy) deleted(pod *engine.Pod, now float64) {
 		p.err = fmt.Errorf("flux: freeing job %s: %w", jb.j.Name, err)
 	}
 	p.jobs[pod.Job.ID] = nil
+	p.freed()
+}
+
+// freed: resources came back (or changed), so the queue is schedulable
+// and no earlier answer stands.
+func (p *Policy) freed() {
 	p.schedulable = true
 	p.still = false
 	p.refused = p.refused[:0]
@@ -252,9 +255,7 @@ func (p *Policy) resourcesChanged() {
 		p.insert(jb)
 	}
 	p.blocked = p.blocked[:0]
-	p.schedulable = true
-	p.still = false
-	p.refused = p.refused[:0]
+	p.freed()
 }
 
 // loop is one scheduling pass (and the re-runs it asks for).
@@ -457,9 +458,6 @@ func (p *Policy) nodesOf(a *match) []*engine.Node {
 	return out
 }
 
-// Pending returns the number of jobs waiting (pending and blocked).
-func (p *Policy) Pending() int { return len(p.pending) + len(p.blocked) }
-
 // PendingPods implements engine.Pending: the resource holders of the
 // jobs that wait.
 func (p *Policy) PendingPods() int {
@@ -472,31 +470,22 @@ func (p *Policy) PendingPods() int {
 	return n
 }
 
-// Err is the resource module's failure, if any (jobs are rejected with it).
-func (p *Policy) Err() error { return p.err }
-
 // jobspecYAML is the jobspec flux-core builds for a request: flux run
 // -N nodes -n slots -c cores -g gpus [--exclusive], or without -N one
 // whose slots go anywhere.
 func jobspecText(k shape, duration float64) []byte {
-	slot := fmt.Sprintf("type: slot\n    count: %d\n    label: task\n    with:\n      - type: core\n        count: %d\n", k.slots, k.cores)
+	with := fmt.Sprintf("{type: core, count: %d}", k.cores)
 	if k.gpus > 0 {
-		slot += fmt.Sprintf("      - type: gpu\n        count: %d\n", k.gpus)
+		with += fmt.Sprintf(", {type: gpu, count: %d}", k.gpus)
 	}
-	var res string
+	res := fmt.Sprintf("{type: slot, count: %d, label: task, with: [%s]}", k.slots, with)
 	if k.nodes > 0 {
-		per := k.slots / k.nodes
 		excl := ""
 		if k.exclusive {
-			excl = "    exclusive: true\n"
+			excl = " exclusive: true,"
 		}
-		inner := fmt.Sprintf("type: slot\n        count: %d\n        label: task\n        with:\n          - type: core\n            count: %d\n", per, k.cores)
-		if k.gpus > 0 {
-			inner += fmt.Sprintf("          - type: gpu\n            count: %d\n", k.gpus)
-		}
-		res = fmt.Sprintf("  - type: node\n    count: %d\n%s    with:\n      - %s", k.nodes, excl, inner)
-	} else {
-		res = "  - " + slot
+		res = fmt.Sprintf("{type: node, count: %d,%s with: [{type: slot, count: %d, label: task, with: [%s]}]}", k.nodes, excl, k.slots/k.nodes, with)
 	}
-	return []byte("version: 1\nresources:\n" + res + "tasks:\n  - command: [app]\n    slot: task\n    count:\n      per_slot: 1\nattributes:\n  system:\n    duration: " + strconv.FormatFloat(duration, 'g', -1, 64) + "\n")
+	return fmt.Appendf(nil, "version: 1\nresources: [%s]\ntasks: [{command: [app], slot: task, count: {per_slot: 1}}]\nattributes: {system: {duration: %s}}\n",
+		res, strconv.FormatFloat(duration, 'g', -1, 64))
 }

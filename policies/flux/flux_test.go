@@ -54,9 +54,20 @@ type run struct {
 
 func simulate(t *testing.T, cfg Config, ns []*engine.Node, shell engine.ShellStart, subs ...sub) run {
 	t.Helper()
+	return simulateWith(t, cfg, ns, shell, nil, subs...)
+}
+
+// simulateWith runs the jobs under Flux with cfg, on the resource module
+// open makes (nil: the configured one), and fails the test if the run
+// breaks or stops short.
+func simulateWith(t *testing.T, cfg Config, ns []*engine.Node, shell engine.ShellStart, open func([]*engine.Node) resources, subs ...sub) run {
+	t.Helper()
 	pol, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if open != nil {
+		pol.res, pol.nodes = open(ns), ns
 	}
 	e, err := engine.New(engine.Config{Seed: 1, Nodes: ns, Startup: engine.DefaultStartup(), Controllers: engine.DefaultControllers(), Record: true, Shell: shell}, pol)
 	if err != nil {
@@ -79,6 +90,23 @@ func simulate(t *testing.T, cfg Config, ns []*engine.Node, shell engine.ShellSta
 	}
 	r.res = res
 	return r
+}
+
+// sameSchedule fails the test unless runs a and b of subs allocated,
+// finished and rejected every job alike, each pod on the same node.
+func sameSchedule(t *testing.T, label string, subs []sub, a, b run) {
+	t.Helper()
+	for _, s := range subs {
+		x, y := a.jobs[s.name], b.jobs[s.name]
+		if x.Flux.Alloc != y.Flux.Alloc || x.Finished != y.Finished || x.IsRejected() != y.IsRejected() {
+			t.Fatalf("%s: job %s: alloc %v finished %v, against alloc %v finished %v", label, s.name, x.Flux.Alloc, x.Finished, y.Flux.Alloc, y.Finished)
+		}
+		for k := range x.Pods {
+			if x.Pods[k].Node != nil && x.Pods[k].Node.Name != y.Pods[k].Node.Name {
+				t.Fatalf("%s: job %s pod %d on %s, against %s", label, s.name, k, x.Pods[k].Node.Name, y.Pods[k].Node.Name)
+			}
+		}
+	}
 }
 
 func (r run) alloc(name string) float64 { return r.jobs[name].Flux.Alloc }

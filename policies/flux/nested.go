@@ -52,7 +52,6 @@ type Nested struct {
 	done     map[*engine.Job]bool
 
 	fluxEv, innerEv []engine.Event
-	scratch         []engine.Decision
 }
 
 // Timer tags: the inner policy's are odd, the nesting's own even.
@@ -82,10 +81,6 @@ func NewNested(f *Policy, inner engine.Policy, u *Usernetes) (*Nested, error) {
 
 // Name implements engine.Policy.
 func (p *Nested) Name() string { return "flux" }
-
-// Flux returns the Flux scheduler; Inner the Kubernetes one.
-func (p *Nested) Flux() *Policy        { return p.flux }
-func (p *Nested) Inner() engine.Policy { return p.inner }
 
 // PendingPods implements engine.Pending.
 func (p *Nested) PendingPods() int {

@@ -47,7 +47,7 @@ func TestRebasedBackendSameSchedule(t *testing.T) {
 			subs := randomJobs(7, 60)
 			cfg := cfgOf(q, mp)
 			direct := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
-			viaBytes := simulateWith(t, cfg, nodes(6, 4), func(ns []*engine.Node) resources {
+			viaBytes := simulateWith(t, cfg, nodes(6, 4), engine.ShellStart{}, func(ns []*engine.Node) resources {
 				g, err := fluxion.FromNodes(ns, graphOptions(cfg))
 				if err != nil {
 					t.Fatal(err)
@@ -58,49 +58,12 @@ func TestRebasedBackendSameSchedule(t *testing.T) {
 				}
 				return r
 			}, subs...)
-			for _, s := range subs {
-				a, b := direct.jobs[s.name], viaBytes.jobs[s.name]
-				if a.Flux.Alloc != b.Flux.Alloc || a.Finished != b.Finished || a.IsRejected() != b.IsRejected() {
-					t.Fatalf("%s/%s: job %s: alloc %v finished %v with a clock, alloc %v finished %v rebuilt", q, mp, s.name, a.Flux.Alloc, a.Finished, b.Flux.Alloc, b.Finished)
-				}
-				for k := range a.Pods {
-					if a.Pods[k].Node != nil && a.Pods[k].Node.Name != b.Pods[k].Node.Name {
-						t.Fatalf("%s/%s: job %s pod %d on %s with a clock, %s rebuilt", q, mp, s.name, k, a.Pods[k].Node.Name, b.Pods[k].Node.Name)
-					}
-				}
-			}
+			sameSchedule(t, q+"/"+mp+", with a clock against rebuilt", subs, direct, viaBytes)
 			if viaBytes.pol.Matches == 0 {
 				t.Fatal("no match went through the byte interface")
 			}
 		}
 	}
-}
-
-// simulateWith runs with a given resource module.
-func simulateWith(t *testing.T, cfg Config, ns []*engine.Node, open func([]*engine.Node) resources, subs ...sub) run {
-	t.Helper()
-	pol, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol.res = open(ns)
-	pol.nodes = ns
-	e, err := engine.New(engine.Config{Seed: 1, Nodes: ns, Startup: engine.DefaultStartup(), Controllers: engine.DefaultControllers(), Record: true}, pol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := run{jobs: map[string]*engine.Job{}, pol: pol}
-	for _, s := range subs {
-		j := fluxJob(s)
-		if err := e.Submit(s.at, j); err != nil {
-			t.Fatal(err)
-		}
-		r.jobs[s.name] = j
-	}
-	if r.res, err = e.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // Booking a node-exclusive job's node once (SkipHeldBelow) rather than
@@ -118,17 +81,7 @@ func TestSkipHeldBelowSameSchedule(t *testing.T) {
 			fast := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
 			cfg.bookEveryVertex = true
 			full := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
-			for _, s := range subs {
-				a, b := fast.jobs[s.name], full.jobs[s.name]
-				if a.Flux.Alloc != b.Flux.Alloc || a.Finished != b.Finished {
-					t.Fatalf("%s/%s: job %s: alloc %v finished %v booking nodes once, %v %v booking every vertex", q, mp, s.name, a.Flux.Alloc, a.Finished, b.Flux.Alloc, b.Finished)
-				}
-				for k := range a.Pods {
-					if a.Pods[k].Node.Name != b.Pods[k].Node.Name {
-						t.Fatalf("%s/%s: job %s pod %d on %s and %s", q, mp, s.name, k, a.Pods[k].Node.Name, b.Pods[k].Node.Name)
-					}
-				}
-			}
+			sameSchedule(t, q+"/"+mp+", booking nodes once against every vertex", subs, fast, full)
 		}
 	}
 }
@@ -148,17 +101,7 @@ func TestShortcutsSameSchedule(t *testing.T) {
 			fast := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
 			cfg.recompute = true
 			full := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
-			for _, s := range subs {
-				a, b := fast.jobs[s.name], full.jobs[s.name]
-				if a.Flux.Alloc != b.Flux.Alloc || a.Finished != b.Finished {
-					t.Fatalf("%s/%s: job %s: alloc %v finished %v with the shortcuts, %v %v without", q, mp, s.name, a.Flux.Alloc, a.Finished, b.Flux.Alloc, b.Finished)
-				}
-				for k := range a.Pods {
-					if a.Pods[k].Node.Name != b.Pods[k].Node.Name {
-						t.Fatalf("%s/%s: job %s pod %d on %s and %s", q, mp, s.name, k, a.Pods[k].Node.Name, b.Pods[k].Node.Name)
-					}
-				}
-			}
+			sameSchedule(t, q+"/"+mp+", with the shortcuts against without", subs, fast, full)
 			// Under first only the refusals can save (every reservation
 			// is remade), and they apply to allocate-now requests: not
 			// under hybrid and conservative, where every job considered

@@ -15,7 +15,6 @@
 package workflow
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -71,7 +70,7 @@ type Result struct {
 type StageResult struct {
 	Name     string
 	Runs     int     // finished
-	Failed   int     // rejected or killed at their time limit
+	Failed   int     // rejected, or killed (time limit, cancel)
 	WallMean float64 // mean wall time of the finished runs
 }
 
@@ -244,7 +243,7 @@ func (d *Driver) done(j *engine.Job, now float64) {
 	st := &s.wf.Stages[k]
 	sr := &s.stages[k]
 	next := now
-	failed := j.IsRejected() || (j.Flux != nil && j.Flux.TimedOut())
+	failed := j.IsRejected() || (j.Flux != nil && j.Flux.Killed())
 	if failed {
 		sr.Failed++
 	} else {
@@ -312,7 +311,3 @@ func (d *Driver) Results() []Result {
 	}
 	return out
 }
-
-// ErrNoSize is returned by a job factory asked to size an app that has
-// no size.
-var ErrNoSize = errors.New("workflow: the app's job shape has no size to vary")
