@@ -69,7 +69,7 @@ func openResources(cfg Config, nodes []*engine.Node) (resources, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flux: %w", err)
 		}
-		return &goResources{m: m, g: g}, nil
+		return newGoResources(m, g), nil
 	}
 	return newRebased(cfg.Backend, g, mo)
 }
@@ -77,8 +77,19 @@ func openResources(cfg Config, nodes []*engine.Node) (resources, error) {
 // goResources is the pure-Go matcher, which has a clock: jobs are
 // matched at the simulated time, as flux-sched's resource module does.
 type goResources struct {
-	m *fluxion.Matcher
-	g *fluxion.Graph
+	m     *fluxion.Matcher
+	g     *fluxion.Graph
+	cores []int // by rank: the node's cores
+}
+
+func newGoResources(m *fluxion.Matcher, g *fluxion.Graph) *goResources {
+	r := &goResources{m: m, g: g, cores: make([]int, len(g.OfType("node")))}
+	for _, v := range g.OfType("core") {
+		if rank := g.Vertex(v).Rank; rank >= 0 && int(rank) < len(r.cores) {
+			r.cores[rank]++
+		}
+	}
+	return r
 }
 
 func (r *goResources) match(op fluxion.MatchOp, jb *job, t int64) (*match, error) {
@@ -91,7 +102,7 @@ func (r *goResources) match(op fluxion.MatchOp, jb *job, t int64) (*match, error
 		}
 		return nil, err
 	}
-	return &match{at: a.At, duration: a.Duration, reserved: a.Reserved, nodes: nodesOfAlloc(r.g, a)}, nil
+	return &match{at: a.At, duration: a.Duration, reserved: a.Reserved, nodes: r.nodesOf(a)}, nil
 }
 
 func (r *goResources) satisfiable(si *shapeInfo) error {
@@ -109,16 +120,16 @@ func (r *goResources) cancel(id uint64) error {
 	return nil
 }
 
-// nodesOfAlloc lists the nodes of an allocation in pre-order with the
-// cores each gives the job: all of a node's cores when the allocation
-// holds the node exclusively (R then lists them all, and the job shell
-// places tasks by R), else the cores listed.
-func nodesOfAlloc(g *fluxion.Graph, a *fluxion.Allocation) []nodeCores {
+// nodesOf lists the nodes of an allocation in pre-order with the cores
+// each gives the job: all of a node's cores when the allocation holds
+// the node exclusively (R then lists them all, and the job shell places
+// tasks by R), else the cores listed.
+func (r *goResources) nodesOf(a *fluxion.Allocation) []nodeCores {
 	var out []nodeCores
 	at := map[int64]int{}
 	whole := map[int64]bool{}
 	for _, av := range a.Vertices {
-		v := g.Vertex(av.ID)
+		v := r.g.Vertex(av.ID)
 		if v.Type != "node" && v.Type != "core" {
 			continue
 		}
@@ -131,23 +142,12 @@ func nodesOfAlloc(g *fluxion.Graph, a *fluxion.Allocation) []nodeCores {
 		switch {
 		case v.Type == "node" && av.Exclusive:
 			whole[v.Rank] = true
-			out[i].cores = coresBelow(g, av.ID)
+			out[i].cores = r.cores[v.Rank]
 		case v.Type == "core" && !whole[v.Rank]:
 			out[i].cores++
 		}
 	}
 	return out
-}
-
-// coresBelow counts the cores in v's subtree.
-func coresBelow(g *fluxion.Graph, v fluxion.VertexID) int {
-	n := 0
-	for _, u := range g.Subtree(v) {
-		if g.Vertex(u).Type == "core" {
-			n++
-		}
-	}
-	return n
 }
 
 // rebased drives a clock-less backend (flux-sched's libreapi_cli, which

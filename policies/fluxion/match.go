@@ -746,13 +746,10 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		}
 	}
 	counts := make(map[VertexID][]int64, len(a.Path))
-	// bumpK counts units of aggregate type k at v's aggregate and its
-	// ancestors' (the units below v).
-	bumpK := func(v VertexID, k int, units int64) {
-		if units == 0 {
-			return
-		}
-		for p := v; p != NoVertex; p = m.g.Vertices[p].Parent {
+	// count adds units of aggregate type k at p's aggregate and at its
+	// ancestors'.
+	count := func(p VertexID, k int, units int64) {
+		for ; p != NoVertex; p = m.g.Vertices[p].Parent {
 			if m.agg[p] == nil {
 				continue
 			}
@@ -764,21 +761,10 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			c[k] += units
 		}
 	}
+	// bump counts v's own units at its ancestors' aggregates.
 	bump := func(v VertexID, typ string, units int64) {
-		k := slices.Index(m.aggTypes, typ)
-		if k < 0 {
-			return
-		}
-		for p := m.g.Vertices[v].Parent; p != NoVertex; p = m.g.Vertices[p].Parent {
-			if m.agg[p] == nil {
-				continue
-			}
-			c := counts[p]
-			if c == nil {
-				c = make([]int64, len(m.aggTypes))
-				counts[p] = c
-			}
-			c[k] += units
+		if k := slices.Index(m.aggTypes, typ); k >= 0 {
+			count(m.g.Vertices[v].Parent, k, units)
 		}
 	}
 	all := a.Vertices
@@ -820,7 +806,9 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				// Everything below it: its aggregate and its
 				// ancestors'.
 				for k, u := range m.below[int(v)*len(m.aggTypes) : int(v+1)*len(m.aggTypes)] {
-					bumpK(v, k, u)
+					if u != 0 {
+						count(v, k, u)
+					}
 				}
 			}
 		}
