@@ -85,6 +85,16 @@ func NewConfig(sections map[string]any) Config { return Config{sections: section
 // Default returned), or nil if the configuration does not hold it.
 func (c Config) Section(name string) any { return c.sections[name] }
 
+// SectionAs returns the named section as the type its model registered,
+// or new defaults if the configuration does not hold it.
+func SectionAs[T any](c Config, name string, defaults func() T) *T {
+	if v, ok := c.Section(name).(*T); ok && v != nil {
+		return v
+	}
+	d := defaults()
+	return &d
+}
+
 // Registry is the set of scheduler models a build offers. The
 // composition root builds it from each model's Registration.
 type Registry struct {

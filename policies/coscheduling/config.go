@@ -90,11 +90,7 @@ func Section() policies.Section {
 // SectionOf returns the coscheduling section of a policy configuration
 // (the defaults if it holds none).
 func SectionOf(cfg policies.Config) *Args {
-	if a, ok := cfg.Section(SectionName).(*Args); ok && a != nil {
-		return a
-	}
-	a := DefaultArgs()
-	return &a
+	return policies.SectionAs(cfg, SectionName, DefaultArgs)
 }
 
 // Scheduler is kube-scheduler running the Coscheduling plugin.

@@ -138,9 +138,5 @@ func Section() policies.Section {
 // SectionOf returns the flux section of a policy configuration (the
 // defaults if it holds none).
 func SectionOf(cfg policies.Config) *Config {
-	if c, ok := cfg.Section(SectionName).(*Config); ok && c != nil {
-		return c
-	}
-	c := DefaultConfig()
-	return &c
+	return policies.SectionAs(cfg, SectionName, DefaultConfig)
 }

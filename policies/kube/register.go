@@ -39,11 +39,7 @@ func Section() policies.Section {
 // SectionOf returns the kube section of a policy configuration (the
 // defaults if it holds none).
 func SectionOf(cfg policies.Config) *Config {
-	if c, ok := cfg.Section(SectionName).(*Config); ok && c != nil {
-		return c
-	}
-	c := DefaultConfig()
-	return &c
+	return policies.SectionAs(cfg, SectionName, DefaultConfig)
 }
 
 // check is Validate with the scenario's bounds on durations and rates.
