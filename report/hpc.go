@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/bits"
@@ -190,7 +191,7 @@ func coreUtilisation(res *engine.Result, from, to float64) []float64 {
 }
 
 // renderHPC appends the HPC section of the summary.
-func renderHPC(b *strings.Builder, h *HPC, width int) {
+func renderHPC(b *bytes.Buffer, h *HPC, width int) {
 	fmt.Fprintf(b, "\nBatch jobs (Flux; seconds)%*s", width+3-len("Batch jobs (Flux; seconds)"), "")
 	for _, hd := range []string{"count", "mean", "p50", "p90", "p99", "max"} {
 		fmt.Fprintf(b, "%*s", statWidth, hd)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/convergesim/converge/engine"
 )
@@ -172,14 +171,10 @@ func renderSummary(res *engine.Result, meta Meta, s Summary) []byte {
 		line("gpu", "%s", percent(u.GPU))
 	}
 
-	if s.HPC != nil || len(meta.Workflows) > 0 {
-		var hb strings.Builder
-		if s.HPC != nil {
-			renderHPC(&hb, s.HPC, width)
-		}
-		renderWorkflows(&hb, meta.Workflows, width)
-		b.WriteString(hb.String())
+	if s.HPC != nil {
+		renderHPC(&b, s.HPC, width)
 	}
+	renderWorkflows(&b, meta.Workflows, width)
 	b.WriteString("\nScheduling and image pulls\n")
 	line("scheduling attempts", "%d (%d failed)", s.SchedulingAttempts, s.SchedulingFailures)
 	line("image pull failures", "%d (on %s)", s.PullFailures, plural(s.PodsWithPullFailures, "pod"))

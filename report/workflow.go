@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -39,7 +40,7 @@ type Regression struct {
 	R2, MAE, RMSE float64
 }
 
-func renderWorkflows(b *strings.Builder, wfs []Workflow, width int) {
+func renderWorkflows(b *bytes.Buffer, wfs []Workflow, width int) {
 	for _, w := range wfs {
 		fmt.Fprintf(b, "\nWorkflow %s\n", w.Name)
 		state := "done"
