@@ -35,24 +35,11 @@ workloads:
 `
 
 func TestFluxScenarioRuns(t *testing.T) {
-	sc, err := Parse("f.yaml", []byte(fluxMinimal), Overrides{IgnoreEnv: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := mustParse(t, "f.yaml", fluxMinimal)
 	if c := sc.Policy.Section(flux.SectionName).(*flux.Config); c.QueuePolicy != flux.EASY || c.QueueDepth != flux.DefaultQueueDepth {
 		t.Errorf("policy.flux decoded as %+v", c)
 	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Stopped != "" {
-		t.Fatalf("stopped: %s %s", res.Stopped, res.StallReason)
-	}
+	res := runToEnd(t, sc)
 	for _, j := range res.Jobs {
 		f := j.Flux
 		if f == nil {

@@ -11,12 +11,7 @@ import (
 // runBundled runs a bundled scenario under a policy (with overrides).
 func runBundled(t *testing.T, file string, set ...string) *engine.Result {
 	t.Helper()
-	sc, err := Load(file, Overrides{IgnoreEnv: true, Set: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := mustRun(t, sc)
-	return res
+	return mustRun(t, mustLoad(t, file, set...))
 }
 
 // TestSmallClusterGangs: the bundled small-cluster-gangs scenario

@@ -21,6 +21,37 @@ func mustRun(t testing.TB, sc *Scenario) *engine.Result {
 	return res
 }
 
+// mustParse parses a scenario given as text, ignoring SIM_ variables.
+func mustParse(t testing.TB, name, doc string) *Scenario {
+	t.Helper()
+	sc, err := Parse(name, []byte(doc), Overrides{IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// mustLoad loads a scenario file with --set values, ignoring SIM_
+// variables.
+func mustLoad(t testing.TB, file string, set ...string) *Scenario {
+	t.Helper()
+	sc, err := Load(file, Overrides{IgnoreEnv: true, Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// runToEnd is mustRun of a run that must do all its work.
+func runToEnd(t testing.TB, sc *Scenario) *engine.Result {
+	t.Helper()
+	res := mustRun(t, sc)
+	if res.Stopped != "" {
+		t.Fatalf("stopped: %s %s", res.Stopped, res.StallReason)
+	}
+	return res
+}
+
 // buildWithinEstimate builds sc and fails the test if Build allocated
 // more than the scenario's size estimate (without its fixed base).
 func buildWithinEstimate(t testing.TB, sc *Scenario) {

@@ -20,18 +20,8 @@ func smallStreamML(t *testing.T) string {
 }
 
 func TestWorkflowRunsInOrder(t *testing.T) {
-	sc, err := Parse("lammps-stream-ml.yaml", []byte(smallStreamML(t)), Overrides{IgnoreEnv: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := Build(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := mustParse(t, "lammps-stream-ml.yaml", smallStreamML(t))
+	res := mustRun(t, sc)
 	if err := sc.WorkflowErr(); err != nil {
 		t.Fatal(err)
 	}
