@@ -46,8 +46,9 @@ func (t Toleration) Tolerates(taint Taint) bool {
 
 // Well-known node labels.
 const (
-	LabelHostname = "kubernetes.io/hostname"
-	LabelZone     = "topology.kubernetes.io/zone"
+	LabelHostname     = "kubernetes.io/hostname"
+	LabelZone         = "topology.kubernetes.io/zone"
+	LabelControlPlane = "node-role.kubernetes.io/control-plane" // also the taint kubeadm puts on it
 )
 
 // imageState is a node's knowledge of one container image.

@@ -125,18 +125,15 @@ func (sc *Scenario) usernetesNodes() []*engine.Node {
 	}
 	out := make([]*engine.Node, u.Workers+1)
 	for i := range out {
-		name := fmt.Sprintf("%s-worker-%d", u.Name, i)
-		n := &engine.Node{Index: i, Allocatable: engine.Resources{MilliCPU: cpu, Memory: mem, GPU: pool.GPUs, Pods: pods}, Pool: pool.Name,
-			Unschedulable: true, Nested: true}
+		n := &engine.Node{Index: i, Name: fmt.Sprintf("%s-worker-%d", u.Name, i), Pool: pool.Name, Unschedulable: true, Nested: true,
+			Allocatable: engine.Resources{MilliCPU: cpu, Memory: mem, GPU: pool.GPUs, Pods: pods}}
+		n.Labels = map[string]string{}
 		if i == 0 {
-			name = u.Name + "-control-plane"
-			n.Taints = []engine.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: "NoSchedule"}}
+			n.Name = u.Name + "-control-plane"
+			n.Labels[engine.LabelControlPlane] = ""
+			n.Taints = []engine.Taint{{Key: engine.LabelControlPlane, Effect: "NoSchedule"}}
 		}
-		n.Name = name
-		n.Labels = map[string]string{engine.LabelHostname: name}
-		if i == 0 {
-			n.Labels["node-role.kubernetes.io/control-plane"] = ""
-		}
+		n.Labels[engine.LabelHostname] = n.Name
 		out[i] = n
 	}
 	return out

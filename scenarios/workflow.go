@@ -169,13 +169,17 @@ func (v *validator) workflows(sc *Scenario) error {
 	return nil
 }
 
+// workload is the named workload (nil if none).
 func (sc *Scenario) workload(name string) *Workload {
-	for i := range sc.Workloads {
-		if sc.Workloads[i].Name == name {
-			return &sc.Workloads[i]
-		}
+	if i := sc.workloadIndex(name); i >= 0 {
+		return &sc.Workloads[i]
 	}
 	return nil
+}
+
+// workloadIndex is the named workload's index (−1 if none).
+func (sc *Scenario) workloadIndex(name string) int {
+	return slices.IndexFunc(sc.Workloads, func(w Workload) bool { return w.Name == name })
 }
 
 // startWorkflows builds the workflows' runs and starts the driver.
@@ -199,7 +203,7 @@ func (sc *Scenario) startWorkflows(e *engine.Engine) error {
 			for _, a := range st.After {
 				after = append(after, idx[a])
 			}
-			wi := slices.IndexFunc(sc.Workloads, func(w Workload) bool { return w.Name == st.Workload })
+			wi := sc.workloadIndex(st.Workload)
 			w := &sc.Workloads[wi]
 			rt := ""
 			if len(w.Runtimes) == 1 {

@@ -101,7 +101,7 @@ type GenerateOptions struct {
 }
 
 // LabelControlPlane marks control-plane nodes; Fluence never schedules there.
-const LabelControlPlane = "node-role.kubernetes.io/control-plane"
+const LabelControlPlane = engine.LabelControlPlane
 
 // FluenceOptions returns the options that reproduce Fluence's
 // CreateInClusterJGF (flux-k8s src/fluence/utils/utils.go and jgf/jgf.go):
