@@ -83,9 +83,9 @@ type Job struct {
 	// GPUsPerTask, MemoryPerTask (bytes; 0 when not asked), and the
 	// requested Walltime (s; 0 when none).
 	Nodes, Tasks, CoresPerTask, GPUsPerTask int
-	MemoryPerTask                          int64
-	Exclusive                              bool
-	Walltime                               float64
+	MemoryPerTask                           int64
+	Exclusive                               bool
+	Walltime                                float64
 
 	// Used is what it was given: the nodes of its allocation
 	// (a nodelist, the nodes of its pods) and the processors (SWF's
@@ -161,7 +161,7 @@ type Pod struct {
 	// and Pulled bracket its image pull (events), Pull is the pull's
 	// duration as the kubelet reported it.
 	Created, Scheduled, Initialized, SandboxReady, Started, ContainersReady, Ready, Finished float64
-	PullStart, Pulled, Pull                                                                float64
+	PullStart, Pulled, Pull                                                                  float64
 
 	// Line is the line of the file where the pod was first read.
 	Line int
@@ -173,8 +173,8 @@ type Node struct {
 	// Allocatable resources: CPU in millicores, memory in bytes, GPUs,
 	// pods (0 when not recorded).
 	CPU, Memory, GPU, Pods int64
-	Labels             map[string]string
-	Taints             []string
+	Labels                 map[string]string
+	Taints                 []string
 	// Unschedulable is a cordoned node; Ready its Ready condition.
 	Unschedulable bool
 	Ready         bool
