@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -23,6 +24,12 @@ type Format struct {
 	Detect func(head []byte, keys []string) bool
 	// Read reads the whole input into t.
 	Read func(in *Input, t *Trace) error
+	// Write writes t in this format (nil when converge does not write
+	// it). What the format cannot hold is left out; Write says nothing
+	// of it (sim trace convert reports it).
+	Write func(w io.Writer, t *Trace) error
+	// Ext is the usual file name ending of the format (".json").
+	Ext string
 }
 
 var formats []*Format
