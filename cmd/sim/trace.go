@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convergesim/converge/traces"
+)
+
+func newTraceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Read, describe and convert traces recorded on real clusters",
+		Long: `Traces are what real clusters recorded: kubectl dumps of pods and nodes,
+Kubernetes event streams, Flux job records and eventlogs, jobspecs and R,
+the Standard Workload Format of the Parallel Workloads Archive, the MPIJob
+logs of the CANOPIE-22 experiments, and converge's own events.jsonl.
+Every reader detects its format (or takes --format), reads gzip'd files as
+they are, and streams: memory grows with the records kept, not with the
+file. 'sim trace formats' lists them.`,
+	}
+	cmd.AddCommand(newTraceInspectCmd(), newTraceConvertCmd(), newTraceFormatsCmd())
+	return cmd
+}
+
+func newTraceFormatsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "formats",
+		Short: "List the trace formats converge reads and writes",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range traces.Formats() {
+				rw := "read"
+				if f.Write != nil {
+					rw = "read, write"
+				}
+				cmd.Printf("%-22s %-12s %s\n", f.Name, rw, f.Doc)
+			}
+			return nil
+		},
+	}
+}
+
+func newTraceInspectCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect TRACE...",
+		Short: "Say what a trace holds: counts, time span, groups, nodes, gaps, what is missing",
+		Example: `  sim trace inspect ../shared/data/flux-usernetes-aws/lammps-pods-pull-32.json
+  sim trace inspect pods.json.gz events.jsonl`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := openTraces(args, format)
+			if err != nil {
+				return err
+			}
+			cmd.Print(traces.Summarize(t).Text())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "the traces' format (default: detected per file; see sim trace formats)")
+	return cmd
+}
+
+// openTraces reads trace files as one trace; every error is bad input.
+func openTraces(paths []string, format string) (*traces.Trace, error) {
+	if format != "" {
+		if _, err := traces.LookupFormat(format); err != nil {
+			return nil, usageErr(fmt.Errorf("--format: %w", err))
+		}
+	}
+	t, err := traces.Open(paths, format)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return t, nil
+}
+
+func newTraceConvertCmd() *cobra.Command {
+	var format, to, out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "convert TRACE... -o OUT --to FORMAT",
+		Short: "Convert traces to another format",
+		Long: `Read the traces (as one) and write them in --to's format to OUT, which must
+not exist unless --force is given. OUT ending in .gz is gzip'd. The file
+appears whole or not at all (written to a temporary file, then renamed).
+What the target format cannot hold is left out (an SWF row has no pods; a
+pod list has no Flux eventlog).`,
+		Example: `  sim trace convert out/run/events.jsonl -o pods.json --to kube-pods
+  sim trace convert jobs.swf.gz -o jobs.json --to flux-jobs`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" || to == "" {
+				return usageErr(errors.New("convert needs -o OUT and --to FORMAT"))
+			}
+			f, err := traces.LookupFormat(to)
+			if err != nil {
+				return usageErr(fmt.Errorf("--to: %w", err))
+			}
+			if f.Write == nil {
+				return usageErr(fmt.Errorf("--to: converge reads %s but does not write it (writable: %s)", to, strings.Join(writable(), ", ")))
+			}
+			if !force {
+				if _, err := os.Lstat(out); err == nil {
+					return usageErr(fmt.Errorf("%s: already exists (use --force to replace it)", out))
+				}
+			}
+			t, err := openTraces(args, format)
+			if err != nil {
+				return err
+			}
+			if err := writeAtomic(out, force, func(w io.Writer) error { return f.Write(w, t) }); err != nil {
+				var ex *existsError
+				if errors.As(err, &ex) {
+					return usageErr(err)
+				}
+				return failedErr(fmt.Errorf("writing %s: %w", out, err))
+			}
+			cmd.Printf("wrote %s (%s): %d jobs, %d pods, %d nodes read\n", out, to, len(t.Jobs), len(t.Pods), len(t.Nodes))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "the input traces' format (default: detected per file)")
+	cmd.Flags().StringVar(&to, "to", "", "the format to write (see sim trace formats)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write (.gz: gzip'd)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace OUT if it exists")
+	return cmd
+}
+
+func writable() []string {
+	var w []string
+	for _, f := range traces.Formats() {
+		if f.Write != nil {
+			w = append(w, f.Name)
+		}
+	}
+	return w
+}
+
+// writeAtomic writes path through write into a temporary file beside it
+// and then renames it into place (over an existing file only with
+// force), gzip'd when path ends in .gz.
+func writeAtomic(path string, force bool, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	var w io.Writer = bw
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(bw)
+		w = zw
+	}
+	err = write(w)
+	if err == nil && zw != nil {
+		err = zw.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if force {
+		return os.Rename(tmp.Name(), path)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return &existsError{path}
+		}
+		return err
+	}
+	return nil
+}
