@@ -77,6 +77,11 @@ type Job struct {
 	// last pod's end, SWF start+run time). Alloc is Flux's alloc (the
 	// scheduler's decision) when recorded.
 	Submit, Alloc, Start, End float64
+	// RunTime is a recorded run time (s) that Start and End do not give:
+	// an SWF line whose wait time is unknown (-1, as in the output of
+	// workload models) still records its run time. NaN otherwise; use
+	// Duration for the run time whichever way it was recorded.
+	RunTime float64
 
 	// Requests: Nodes (0 when not asked in nodes), Tasks (ranks or
 	// processors; SWF's requested processors), CoresPerTask,
@@ -207,7 +212,16 @@ func (t *Trace) Note(key, example, format string, args ...any) {
 
 // NewJob returns a job with every time unknown and no exit code.
 func NewJob(id string) *Job {
-	return &Job{ID: id, Submit: NaN, Alloc: NaN, Start: NaN, End: NaN, Startup: NaN, ExitCode: -1}
+	return &Job{ID: id, Submit: NaN, Alloc: NaN, Start: NaN, End: NaN, RunTime: NaN, Startup: NaN, ExitCode: -1}
+}
+
+// Duration returns the job's recorded run time: End − Start when both
+// are known, else RunTime (NaN when neither is).
+func (j *Job) Duration() float64 {
+	if Known(j.Start) && Known(j.End) {
+		return j.End - j.Start
+	}
+	return j.RunTime
 }
 
 // NewPod returns a pod with every time unknown and no index.
