@@ -365,6 +365,21 @@ func (t *Trace) Link(kind string) {
 		if j.Tasks == 0 {
 			j.Tasks = len(pods)
 		}
+		if !Known(j.Startup) && Known(j.Submit) {
+			// Start-up: submission until every pod runs (an MPIJob's
+			// Running condition).
+			last := NaN
+			for _, p := range pods {
+				if !Known(p.Started) {
+					last = NaN
+					break
+				}
+				last = maxKnown(last, p.Started)
+			}
+			if Known(last) {
+				j.Startup = last - j.Submit
+			}
+		}
 	}
 }
 
