@@ -130,7 +130,7 @@ func readJobsCSV(in *Input, t *Trace) error {
 		head[0] = strings.TrimPrefix(head[0], "\ufeff")
 	}
 	if strings.Join(head, ",") != JobsCSVHeader {
-		return in.Errorf(1, "", "not the jobs-csv header (%s)", quote(JobsCSVHeader))
+		return in.Errorf(1, "", "not the jobs-csv header (%s)", JobsCSVHeader)
 	}
 	cr.FieldsPerRecord = len(JobsCSVColumns)
 	relative := true

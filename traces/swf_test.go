@@ -54,14 +54,14 @@ func TestReadSWFFixture(t *testing.T) {
 		t.Fatalf("%d jobs, want 9 (job 6's partial executions folded into it)", len(tr.Jobs))
 	}
 	type want struct {
-		id                        string
-		submit, start, end, run   float64
-		tasks, procs              int
-		walltime                  float64
-		mem                       int64
-		status, user, queue       string
-		params                    map[string]string
-		line                      int
+		id                      string
+		submit, start, end, run float64
+		tasks, procs            int
+		walltime                float64
+		mem                     int64
+		status, user, queue     string
+		params                  map[string]string
+		line                    int
 	}
 	nan := math.NaN()
 	for _, w := range []want{
