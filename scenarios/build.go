@@ -70,6 +70,12 @@ func Build(sc *Scenario) (*engine.Engine, error) {
 		if sc.inWorkflow(w.Name) {
 			continue // its runs are the workflow's (startWorkflows)
 		}
+		if w.traced != nil {
+			if err := sc.submitTraced(e, i); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		tmpl := w.template()
 		count := max(w.Count, 1)
 		runtimes := w.Runtimes

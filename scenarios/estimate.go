@@ -79,6 +79,10 @@ func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) 
 	jobs = satMul(count, runtimes)
 	perJob = 1
 	field = path + ".count"
+	if t := w.traced; t != nil {
+		jobs = int64(len(t.jobs))
+		return jobs, (t.pods + jobs - 1) / max(jobs, 1), path + ".trace.files"
+	}
 	if w.Kind == "FluxJob" {
 		// One pod per node (or per task without nodes); a batch
 		// workload's jobs draw their sizes: count their mean.

@@ -197,6 +197,28 @@ func (v *validator) fluxWorkload(w *Workload, path string) error {
 // FluxJobs on bare metal and the Kubernetes schedulers run the rest.
 func (v *validator) schedulerOf(sc *Scenario, i int) error {
 	w := &sc.Workloads[i]
+	if t := w.traced; t != nil && w.Kind == "" {
+		// A trace workload's jobs each keep their kind: check each.
+		seen := map[engine.JobKind]bool{}
+		for _, j := range t.jobs {
+			if seen[j.kind] {
+				continue
+			}
+			seen[j.kind] = true
+			c := *w
+			c.Kind = j.kind.String()
+			if err := v.schedulerOfKind(sc, i, &c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return v.schedulerOfKind(sc, i, w)
+}
+
+// schedulerOfKind checks that workload w (number i) can run under the
+// scenario's scheduler.
+func (v *validator) schedulerOfKind(sc *Scenario, i int, w *Workload) error {
 	flux := sc.Policy.Name == "flux"
 	un := ""
 	if sc.Usernetes != nil {

@@ -174,10 +174,15 @@ type Workload struct {
 	// Cluster names the nested Kubernetes cluster (usernetes.name) the
 	// workload runs in under policy flux.
 	Cluster string `yaml:"cluster"`
+	// Trace makes the workload replay the jobs of recorded traces
+	// (their arrivals, requests and run times) instead of count copies.
+	Trace *TraceSpec `yaml:"trace"`
 	// Experiment puts the workload's runs in the run-time table with
 	// another workload's (the same program as a FluxJob and in
 	// Usernetes): their runtimes are compared with the first one's.
 	Experiment string `yaml:"experiment"`
+
+	traced *traced // the trace's jobs (set by Parse)
 }
 
 // LauncherSpec names a launcher model's entry and what the workload

@@ -99,7 +99,12 @@ func validate(sc *Scenario, dir string) error {
 	}
 	names := map[string]bool{}
 	for i := range sc.Workloads {
-		if err := v.workload(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), names); err != nil {
+		path := fmt.Sprintf("workloads[%d]", i)
+		if w := &sc.Workloads[i]; w.Trace != nil {
+			if err := v.tracedWorkload(sc, w, path, dir, names); err != nil {
+				return err
+			}
+		} else if err := v.workload(w, path, names); err != nil {
 			return err
 		}
 		if err := v.schedulerOf(sc, i); err != nil {

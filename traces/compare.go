@@ -76,10 +76,10 @@ func StartupOf(j *Job) float64 {
 // RunTimeOf is a job's run time: from the end of its start-up to its
 // end (NaN when unknown).
 func RunTimeOf(j *Job) float64 {
-	if s := StartupOf(j); Known(s) && Known(j.Submit) {
+	if s := StartupOf(j); Known(s) && Known(j.Submit) && Known(j.End) {
 		return j.End - (j.Submit + s)
 	}
-	return j.End - j.Start
+	return j.Duration()
 }
 
 // placement returns a job's pods per node, largest first (nil when no

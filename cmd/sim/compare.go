@@ -62,9 +62,10 @@ type variant struct {
 
 var unsafeLabel = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-func parseVariants(specs []string) ([]*variant, error) {
-	if len(specs) < 2 {
-		return nil, fmt.Errorf("compare needs at least two --policy values, got %d", len(specs))
+// parseVariants parses at least `least` --policy values.
+func parseVariants(specs []string, least int) ([]*variant, error) {
+	if len(specs) < least {
+		return nil, fmt.Errorf("compare needs at least %d --policy values, got %d", least, len(specs))
 	}
 	seen := map[string]bool{}
 	var out []*variant
@@ -92,7 +93,7 @@ func parseVariants(specs []string) ([]*variant, error) {
 }
 
 func runCompare(cmd *cobra.Command, path string, f *compareFlags) error {
-	vs, err := parseVariants(f.policies)
+	vs, err := parseVariants(f.policies, 2)
 	if err != nil {
 		return usageErr(err)
 	}
