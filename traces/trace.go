@@ -33,6 +33,10 @@ type Trace struct {
 	Pods  []*Pod
 	Nodes []*Node
 
+	// Events are the recording's events that concern no job or pod
+	// (converge's Stalled), in order.
+	Events []Event
+
 	// Header holds what a format says about the whole recording
 	// (SWF's header comments: MaxNodes, MaxProcs, ...), by name.
 	Header map[string]string
@@ -167,6 +171,12 @@ type Pod struct {
 	// duration as the kubelet reported it.
 	Created, Scheduled, Initialized, SandboxReady, Started, ContainersReady, Ready, Finished float64
 	PullStart, Pulled, Pull                                                                  float64
+
+	// Events are the pod's own events as recorded, in order (converge's
+	// events.jsonl: PodCreated, FailedScheduling, Assigned, ... with the
+	// node, message and series in Context), nil when the format records
+	// only the times above.
+	Events []Event
 
 	// Line is the line of the file where the pod was first read.
 	Line int
