@@ -1,0 +1,174 @@
+package scenarios
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/traces"
+)
+
+// traceScenario is a scenario replaying testdata/trace files under a
+// policy, on a cluster of 4 nodes of 4 cores.
+func traceScenario(t *testing.T, policy, trace string, extra ...string) *Scenario {
+	t.Helper()
+	doc := `version: 1
+name: replay
+cluster:
+  pools:
+    - {name: node, count: 4, cpu: 4, memory: 16Gi}
+policy: {name: ` + policy + `}
+workloads:
+  - name: trace
+    trace: {files: [` + trace + `]}
+` + strings.Join(extra, "\n")
+	return mustParse(t, filepath.Join("testdata", "trace", "replay.yaml"), doc)
+}
+
+// The SWF jobs arrive when they were submitted (relative to the first),
+// ask for their processors as Flux slots, and run their recorded time.
+func TestTraceWorkloadReplaysArrivalsAndRunTimes(t *testing.T) {
+	sc := traceScenario(t, "flux", "four.swf")
+	rec, err := traces.Open([]string{filepath.Join("testdata", "trace", "four.swf")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustRun(t, sc)
+	if len(res.Jobs) != len(rec.Jobs) {
+		t.Fatalf("%d jobs simulated, %d recorded", len(res.Jobs), len(rec.Jobs))
+	}
+	origin := rec.Jobs[0].Submit
+	for i, j := range res.Jobs {
+		r := rec.Jobs[i]
+		if j.Name != traces.JobKey(r.ID) {
+			t.Errorf("job %d named %s, want %s", i, j.Name, traces.JobKey(r.ID))
+		}
+		if j.Submitted != r.Submit-origin {
+			t.Errorf("job %s submitted at %v, want %v", j.Name, j.Submitted, r.Submit-origin)
+		}
+		if j.Kind != engine.KindFluxJob || j.Flux.Slots != r.Tasks || j.Flux.Walltime != r.Walltime {
+			t.Errorf("job %s: kind %v, %d slots, walltime %v; want a FluxJob of %d slots, walltime %v", j.Name, j.Kind, j.Flux.Slots, j.Flux.Walltime, r.Tasks, r.Walltime)
+		}
+		// The job ran its recorded run time (shell start to finish).
+		if got := j.Finished - j.Started; math.Abs(got-r.Duration()) > 1e-6 {
+			t.Errorf("job %s ran %v s, recorded %v s", j.Name, got, r.Duration())
+		}
+	}
+	// Job 2 asks for all 16 cores: under fcfs it waits for job 1 (8
+	// cores, until 50 s after its start) and blocks job 3 behind it.
+	j1, j2, j3 := res.Jobs[0], res.Jobs[1], res.Jobs[2]
+	if !(j2.Flux.Alloc >= j1.Finished && j3.Flux.Alloc >= j2.Flux.Alloc) {
+		t.Errorf("fcfs order broken: job 1 ends %v, job 2 allocated %v, job 3 allocated %v", j1.Finished, j2.Flux.Alloc, j3.Flux.Alloc)
+	}
+}
+
+// Kubernetes pods replay as their jobs, with their recorded requests,
+// and a replay is deterministic.
+func TestTraceWorkloadPods(t *testing.T) {
+	sc := traceScenario(t, "kube", "pods.json")
+	res := mustRun(t, sc)
+	if len(res.Jobs) != 2 || len(res.Pods) != 3 {
+		t.Fatalf("%d jobs and %d pods simulated, want 2 and 3", len(res.Jobs), len(res.Pods))
+	}
+	for _, p := range res.Pods {
+		want := int64(2000)
+		if strings.HasPrefix(p.Job.Name, "default.b") {
+			want = 4000
+		}
+		if p.Requests.MilliCPU != want {
+			t.Errorf("pod %s asks for %d mCPU, want %d (recorded)", p.Name, p.Requests.MilliCPU, want)
+		}
+	}
+	// Job a's two pods form a group: a gang scheduler would see them.
+	if g := res.Jobs[0].Group; g == nil || g.MinMember != 2 {
+		t.Errorf("job a's group %+v, want minMember 2", g)
+	}
+	again := mustRun(t, traceScenario(t, "kube", "pods.json"))
+	a, b := traces.FromResult(res), traces.FromResult(again)
+	var x, y bytes.Buffer
+	f, _ := traces.LookupFormat("jobs-csv")
+	if err := f.Write(&x, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(&y, b); err != nil {
+		t.Fatal(err)
+	}
+	if x.String() != y.String() {
+		t.Error("two replays of one trace differ")
+	}
+}
+
+func TestTraceWorkloadErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.swf")
+	if err := os.WriteFile(bad, []byte("1 0 0 10 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, trace string
+		extra       []string
+		want        []string
+	}{
+		{"missing file", "files: [nothere.swf]", nil, []string{"workloads[0].trace.files", "nothere.swf"}},
+		{"not a trace", "files: [" + bad + "]", nil, []string{"workloads[0].trace.files", "bad.swf", "--format"}},
+		{"broken trace", "files: [" + bad + "], format: swf", nil, []string{"workloads[0].trace.files", "bad.swf:1"}},
+		{"a kind for every job", "files: [four.swf]", []string{"    kind: FluxJob"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := `version: 1
+cluster: {pools: [{name: node, count: 4, cpu: 4, memory: 16Gi}]}
+policy: {name: flux}
+workloads:
+  - name: trace
+    trace: {` + c.trace + `}
+` + strings.Join(c.extra, "\n") + "\n"
+			_, err := Parse(filepath.Join("testdata", "trace", "x.yaml"), []byte(doc), Overrides{})
+			if c.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+	for _, c := range []struct{ field, value, want string }{
+		{"runTime", "guess", "workloads[0].trace.runTime"},
+		{"format", "nope", "workloads[0].trace.format"},
+		{"runTime", "model", "needs the workload's app model"},
+	} {
+		doc := `version: 1
+cluster: {pools: [{name: node, count: 4, cpu: 4, memory: 16Gi}]}
+policy: {name: flux}
+workloads:
+  - name: trace
+    trace: {files: [four.swf], ` + c.field + `: ` + c.value + `}
+`
+		_, err := Parse(filepath.Join("testdata", "trace", "x.yaml"), []byte(doc), Overrides{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("trace.%s: %s: error %v, want one naming %q", c.field, c.value, err, c.want)
+		}
+	}
+	// A Kubernetes trace under Flux without Usernetes is refused.
+	doc := `version: 1
+cluster: {pools: [{name: node, count: 4, cpu: 4, memory: 16Gi}]}
+policy: {name: flux}
+workloads:
+  - name: trace
+    trace: {files: [pods.json]}
+`
+	if _, err := Parse(filepath.Join("testdata", "trace", "x.yaml"), []byte(doc), Overrides{}); err == nil || !strings.Contains(err.Error(), "policy flux") {
+		t.Errorf("pods under flux: error %v, want one about policy flux", err)
+	}
+}
