@@ -1,0 +1,96 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const traceDir = "../../scenarios/testdata/trace"
+
+func TestTraceInspectAndConvert(t *testing.T) {
+	out, err := runCmd(t, "trace", "inspect", filepath.Join(traceDir, "pods.json"), filepath.Join(traceDir, "nodes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(kube-pods)", "(kube-nodes)", "2 jobs, 3 pods, 2 nodes", "2 used, 2 described"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "jobs.swf")
+	if _, err := runCmd(t, "trace", "convert", filepath.Join(traceDir, "four.swf"), "-o", dst, "--to", "swf"); err != nil {
+		t.Fatal(err)
+	}
+	// The converted file reads back with the same jobs.
+	again, err := runCmd(t, "trace", "inspect", dst)
+	if err != nil || !strings.Contains(again, "4 jobs") {
+		t.Fatalf("converted trace: %v\n%s", err, again)
+	}
+	// An existing file is kept unless --force.
+	before, _ := os.ReadFile(dst)
+	_, err = runCmd(t, "trace", "convert", filepath.Join(traceDir, "pods.json"), "-o", dst, "--to", "swf")
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("convert over an existing file: %v (exit %d)", err, exitCode(err))
+	}
+	if after, _ := os.ReadFile(dst); string(after) != string(before) {
+		t.Error("convert changed an existing file without --force")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"trace", "convert", filepath.Join(traceDir, "four.swf"), "-o", filepath.Join(dir, "x"), "--to", "nope"}, "unknown trace format"},
+		{[]string{"trace", "convert", filepath.Join(traceDir, "four.swf"), "-o", filepath.Join(dir, "x"), "--to", "jobspec"}, "does not write"},
+		{[]string{"trace", "inspect", filepath.Join(traceDir, "nothere.json")}, "nothere.json"},
+		{[]string{"trace", "inspect", "--format", "swf", filepath.Join(traceDir, "pods.json")}, "pods.json:1"},
+	} {
+		_, err := runCmd(t, c.args...)
+		if exitCode(err) != exitUsage || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v (exit %d), want exit %d naming %q", c.args, err, exitCode(err), exitUsage, c.want)
+		}
+	}
+}
+
+func TestReplay(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "replay")
+	out, err := runCmd(t, "replay", filepath.Join(traceDir, "pods.json"), filepath.Join(traceDir, "nodes.json"),
+		"--policy", "kube", "--policy", "coscheduling", "-o", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kube produced the trace: its replay is compared with it, and the
+	// what-if under coscheduling is not.
+	if !strings.Contains(out, "replay of 2 recorded kube jobs under kube") || strings.Contains(out, "under coscheduling, against") {
+		t.Errorf("replay output:\n%s", out)
+	}
+	for _, f := range []string{"scenario.yaml", "comparison.txt", "kube/replay.txt", "kube/replay.csv", "kube/summary.txt", "coscheduling/summary.txt"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("replay wrote no %s: %v", f, err)
+		}
+	}
+	// The scenario written runs as it is.
+	if _, err := runCmd(t, "run", filepath.Join(dir, "scenario.yaml"), "-o", filepath.Join(dir, "again"), "-q"); err != nil {
+		t.Errorf("sim run of the replayed scenario: %v", err)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "kube", "pods.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "again", "pods.csv"))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Error("sim run of scenario.yaml does not reproduce the replay's pods.csv")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", filepath.Join(traceDir, "pods.json")}, "--policy"},
+		{[]string{"replay", filepath.Join(traceDir, "pods.json"), "--policy", "kube", "-o", filepath.Join(dir, "x")}, "no nodes"},
+		{[]string{"replay", filepath.Join(traceDir, "four.swf"), "--policy", "kube", "--run-time", "guess"}, "--run-time"},
+	} {
+		_, err := runCmd(t, c.args...)
+		if exitCode(err) != exitUsage || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v (exit %d), want exit %d naming %q", c.args, err, exitCode(err), exitUsage, c.want)
+		}
+	}
+}
