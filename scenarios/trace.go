@@ -45,6 +45,9 @@ type tracedJob struct {
 	kind engine.JobKind
 	pods int
 	req  engine.Resources // per pod (zero: the workload's pod spec)
+	// tolerate are the taints of the nodes the job's pods ran on: they
+	// ran there, so they tolerated them.
+	tolerate []engine.Toleration
 	run  float64          // recorded run time (NaN under runTime: model)
 	flux *engine.FluxSpec // FluxJob request (nil otherwise)
 }
@@ -165,6 +168,10 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 	sort.SliceStable(keep, func(a, b int) bool { return keep[a].Submit < keep[b].Submit })
 	origin := keep[0].Submit
 	tw := &traced{trace: t}
+	taints := map[string][]string{}
+	for _, n := range t.Nodes {
+		taints[n.Name] = n.Taints
+	}
 	names := map[string]bool{}
 	for _, j := range keep {
 		tj := tracedJob{id: j.ID, name: traces.JobKey(j.ID), at: w.Arrival.At + j.Submit - origin, run: math.NaN()}
@@ -219,6 +226,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 				tj.pods = 1
 			}
 			tj.req = podRequest(t, workers, j)
+			tj.tolerate = tolerations(workers, taints)
 		}
 		tw.jobs = append(tw.jobs, tj)
 		tw.pods += int64(tj.pods)
@@ -297,14 +305,38 @@ func podRequest(t *traces.Trace, pods []*traces.Pod, j *traces.Job) engine.Resou
 	return engine.Resources{}
 }
 
+// tolerations are tolerations of the taints (key=value:Effect or
+// key:Effect) of the nodes the pods ran on, each once, in order met.
+func tolerations(pods []*traces.Pod, taints map[string][]string) []engine.Toleration {
+	var out []engine.Toleration
+	seen := map[string]bool{}
+	for _, p := range pods {
+		for _, s := range taints[p.Node] {
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
+			kv, effect, _ := strings.Cut(s, ":")
+			k, v, hasValue := strings.Cut(kv, "=")
+			tol := engine.Toleration{Key: k, Operator: "Exists", Effect: engine.TaintEffect(effect)}
+			if hasValue {
+				tol.Operator, tol.Value = "Equal", v
+			}
+			out = append(out, tol)
+		}
+	}
+	return out
+}
+
 // submitTraced submits a trace workload's jobs.
 func (sc *Scenario) submitTraced(e *engine.Engine, i int) error {
 	w := &sc.Workloads[i]
 	base := w.template()
 	for _, tj := range w.traced.jobs {
 		tmpl := base
-		if tj.req != (engine.Resources{}) || traces.Known(tj.run) || len(base.Containers) == 0 {
+		if tj.req != (engine.Resources{}) || traces.Known(tj.run) || len(base.Containers) == 0 || len(tj.tolerate) > 0 {
 			tmpl = withRequest(base, tj.req, tj.run)
+			tmpl.Tolerations = append(slices.Clip(tmpl.Tolerations), tj.tolerate...)
 		}
 		j := &engine.Job{Name: tj.name, Workload: w.Name, Experiment: w.Experiment, Template: tmpl, Kind: tj.kind,
 			Parallelism: tj.pods, Completions: tj.pods, Flux: tj.flux}

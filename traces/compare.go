@@ -149,8 +149,16 @@ func Compare(recorded, simulated *Trace) *Comparison {
 		c.PlacementAgreement = float64(agree) / float64(c.Placed)
 		c.DistinctNodesMAE = dist.stats().MAE
 	}
-	c.KS = KSDistance(startups(recorded), startups(simulated))
-	c.RecordedMakespan, c.SimulatedMakespan = makespan(recorded), makespan(simulated)
+	// The simulated side's distributions are over the jobs matched (a
+	// replay may run more jobs than one scheduler recorded).
+	matched := &Trace{}
+	for _, r := range recorded.Jobs {
+		if s := sims[JobKey(r.ID)]; s != nil {
+			matched.Jobs = append(matched.Jobs, s)
+		}
+	}
+	c.KS = KSDistance(startups(recorded), startups(matched))
+	c.RecordedMakespan, c.SimulatedMakespan = makespan(recorded), makespan(matched)
 	c.MakespanError = c.SimulatedMakespan/c.RecordedMakespan - 1
 	return c
 }
