@@ -1,6 +1,8 @@
-// Package traces reads the measurement tables the calibrations use: the
-// per-pod start-up times of the pod start-up study (pod-times.csv) and the
-// per-node image pull times of the performance study. Readers of recorded
-// cluster traces (kubectl dumps, events, Flux job records, SWF), writers,
-// and replay come with a later issue.
+// Package traces reads and writes what real clusters record, in one
+// model (Trace: jobs, pods, nodes and notes) and one convention (Input:
+// gzip-transparent, streaming, a limit per record, errors naming file,
+// line and field; Format: a detector, a reader and a writer, registered
+// by name). It also turns a simulated run into a Trace (FromResult) and
+// compares a replay with the recorded run (Compare), and reads the
+// measurement tables the calibrations use (pod-times.csv, pull times).
 package traces
