@@ -145,13 +145,13 @@ func TestJobsCSVRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, _ := roundTrip(t, tr, "jobs-csv")
+		back, _ := swfRoundTrip(t, tr, "jobs-csv")
 		// What jobs-csv does not carry.
 		for _, j := range tr.Jobs {
 			j.Params, j.Events, j.App, j.Exclusive = nil, nil, "", false
 			j.RunTime = NaN
 		}
-		for _, d := range diffJobs(tr, back, 0) {
+		for _, d := range swfDiffJobs(tr, back, 0) {
 			t.Errorf("%s: %s", file, d)
 		}
 		if back.Relative != tr.Relative {
@@ -160,7 +160,7 @@ func TestJobsCSVRoundTrip(t *testing.T) {
 	}
 	// Exact times: no rounding of epoch seconds.
 	tr, _ := Open([]string{"testdata/csv/jobs.csv"}, "")
-	back, text := roundTrip(t, tr, "jobs-csv")
+	back, text := swfRoundTrip(t, tr, "jobs-csv")
 	if back.Jobs[0].Submit != 1724384540.563 || !strings.Contains(text, `"amg, 64 ranks"`) {
 		t.Errorf("written:\n%s", text)
 	}
@@ -199,7 +199,7 @@ func FuzzJobsCSV(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reading back: %v\n%s", err, out.String())
 		}
-		if d := diffJobs(tr, back, 0); len(d) > 0 {
+		if d := swfDiffJobs(tr, back, 0); len(d) > 0 {
 			t.Fatalf("round trip: %v", d)
 		}
 	})

@@ -272,9 +272,10 @@ func TestDetectSWF(t *testing.T) {
 	}
 }
 
-// diffJobs compares two traces' jobs field by field (times within tol
-// seconds; Line and Pods not compared) and returns the differences.
-func diffJobs(a, b *Trace, tol float64) []string {
+// swfDiffJobs compares two traces' jobs, matched by ID, field by field
+// (times within tol seconds; Line and Pods not compared) and returns the
+// differences.
+func swfDiffJobs(a, b *Trace, tol float64) []string {
 	var d []string
 	if len(a.Jobs) != len(b.Jobs) {
 		return []string{fmt.Sprintf("%d jobs, then %d", len(a.Jobs), len(b.Jobs))}
@@ -282,8 +283,12 @@ func diffJobs(a, b *Trace, tol float64) []string {
 	near := func(x, y float64) bool {
 		return math.IsNaN(x) && math.IsNaN(y) || math.Abs(x-y) <= tol
 	}
-	for i, x := range a.Jobs {
-		y := b.Jobs[i]
+	for _, x := range a.Jobs {
+		y := b.FindJob(x.ID)
+		if y == nil {
+			d = append(d, fmt.Sprintf("job %s: missing", x.ID))
+			continue
+		}
 		vx, vy := reflect.ValueOf(*x), reflect.ValueOf(*y)
 		for k := 0; k < vx.NumField(); k++ {
 			name := vx.Type().Field(k).Name
@@ -325,8 +330,8 @@ func diffJobs(a, b *Trace, tol float64) []string {
 	return d
 }
 
-// roundTrip writes tr in format and reads it back.
-func roundTrip(t *testing.T, tr *Trace, format string) (*Trace, string) {
+// swfRoundTrip writes tr in format and reads it back.
+func swfRoundTrip(t *testing.T, tr *Trace, format string) (*Trace, string) {
 	t.Helper()
 	f, err := LookupFormat(format)
 	if err != nil {
@@ -352,8 +357,8 @@ func TestSWFRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, text := roundTrip(t, tr, "swf")
-		for _, d := range diffJobs(tr, back, 0) {
+		back, text := swfRoundTrip(t, tr, "swf")
+		for _, d := range swfDiffJobs(tr, back, 0) {
 			t.Errorf("%s: %s", file, d)
 		}
 		if back.Relative != tr.Relative || !(back.Start == tr.Start || !Known(back.Start) && !Known(tr.Start)) {
@@ -368,7 +373,7 @@ func TestSWFRoundTrip(t *testing.T) {
 			t.Errorf("%s: header:\n%s", file, text[:min(len(text), 400)])
 		}
 		// Writing again gives the same bytes.
-		again, _ := roundTrip(t, back, "swf")
+		again, _ := swfRoundTrip(t, back, "swf")
 		var b1, b2 bytes.Buffer
 		WriteSWF(&b1, back)
 		WriteSWF(&b2, again)
@@ -377,7 +382,7 @@ func TestSWFRoundTrip(t *testing.T) {
 		}
 	}
 	tr, _ := Open([]string{"testdata/swf/small.swf"}, "")
-	_, text := roundTrip(t, tr, "swf")
+	_, text := swfRoundTrip(t, tr, "swf")
 	for _, want := range []string{
 		"; UnixStartTime: 1700000000\n; MaxNodes: 4\n; MaxProcs: 32\n; Note: written by converge from a trace read as swf (recorded on Test cluster of 4 nodes, 8 cores each)\n",
 		"; MaxJobs: 9\n; MaxRecords: 11\n",
@@ -478,7 +483,7 @@ func FuzzSWF(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reading back: %v\n%s", err, out.String())
 		}
-		if d := diffJobs(tr, back, 1e-6); len(d) > 0 {
+		if d := swfDiffJobs(tr, back, 1e-6); len(d) > 0 {
 			t.Fatalf("round trip: %v\n%s", d, out.String())
 		}
 	})

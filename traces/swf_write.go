@@ -226,8 +226,15 @@ func WriteSWF(w io.Writer, t *Trace) error {
 			}
 			p := f
 			p[swfWait], p[swfRun], p[swfAlloc] = -1, -1, -1
-			if Known(submit) && Known(e.T) {
-				p[swfWait] = e.T - submit
+			if Known(e.T) {
+				// Its wait from the job's submission, or from its own
+				// start when that is unknown or later (a partial line
+				// of its own submit time).
+				if Known(submit) && e.T >= submit {
+					p[swfWait] = e.T - submit
+				} else {
+					p[swfSubmit], p[swfWait] = e.T-origin, 0
+				}
 				if end, ok := e.Context["end"].(float64); ok {
 					p[swfRun] = end - e.T
 				}
