@@ -213,7 +213,14 @@ func kubeQuantity(v any, scale int64, max float64) (int64, error) {
 		r.Quo(r, new(big.Rat).SetInt(ten))
 	}
 	if f, _ := r.Float64(); f > max {
-		return 0, fmt.Errorf("%s is more than %g (is it the right file?)", quote(s), max)
+		limit := fmt.Sprintf("%g", max)
+		switch {
+		case scale == 1000:
+			limit = fmt.Sprintf("%g cores", max/1000)
+		case max == kubeMaxBytes:
+			limit = "1 EiB"
+		}
+		return 0, fmt.Errorf("%s is more than %s (is it the right file?)", quote(s), limit)
 	}
 	// Round up (the API's Value and MilliValue do).
 	q, rem := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))

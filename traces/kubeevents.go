@@ -305,7 +305,7 @@ func unmarshalNumbers(b []byte, v any) error {
 func (r *kubeEventReader) typeErr(line int, field string, err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		f := te.Field
+		f := strings.TrimPrefix(te.Field, "kubeEvent.")
 		if field != "" {
 			f = field + "." + f
 		}
@@ -359,12 +359,15 @@ func (r *kubeEventReader) event(e *kubeEvent, line int, field string) error {
 	if whole {
 		t.Note("kube-events-1s", e.Metadata.Name, "event times of one-second resolution (firstTimestamp/lastTimestamp, no eventTime): delays shorter than 1 s are not resolved")
 	}
-	count := max(e.Count, e.DeprecatedCount)
-	if e.Series != nil {
-		count = max(count, e.Series.Count)
-	}
-	if count < 0 || count > math.MaxInt32 {
-		return in.Errorf(line, field+"count", "not a count: %d", count)
+	count := int64(0)
+	for _, c := range []struct {
+		f string
+		n int64
+	}{{"count", e.Count}, {"deprecatedCount", e.DeprecatedCount}, {"series.count", seriesCount(e.Series)}} {
+		if c.n < 0 || c.n > math.MaxInt32 {
+			return in.Errorf(line, field+c.f, "not a count: %d", c.n)
+		}
+		count = max(count, c.n)
 	}
 	if count > 1 {
 		t.Note("kube-series", ref.Name, "events repeated as a series (count > 1): only the first and the last occurrence times are known; the first is used")
@@ -507,6 +510,13 @@ func (r *kubeEventReader) event(e *kubeEvent, line int, field string) error {
 		}
 	}
 	return nil
+}
+
+func seriesCount(s *kubeSeries) int64 {
+	if s == nil {
+		return 0
+	}
+	return s.Count
 }
 
 // meta makes the metadata of a pod or job from an event's reference.
