@@ -1,10 +1,8 @@
 package calibrate
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,12 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/convergesim/converge/internal/limitio"
+	"github.com/convergesim/converge/traces"
 )
 
 // LAMMPSLog is what a LAMMPS log says about one run.
@@ -144,7 +142,8 @@ func ReadFluxUsernetesLAMMPS(dir string) ([]FluxUsernetesRun, error) {
 	return runs, nil
 }
 
-// CanopieJob is one MPIJob log of canopie22-scaling.
+// CanopieJob is one MPIJob log of canopie22-scaling (read by the traces
+// package's canopie22 reader: see ReadCanopieArchive).
 type CanopieJob struct {
 	File        string
 	Ranks, Pods int
@@ -164,9 +163,9 @@ type CanopieJob struct {
 	Scheduler string
 	Startup   float64
 	// CPUsPerPod is each worker's cpu request: the archive's
-	// app-experiment-config.json cpus_per_pod when it gives one value
-	// (94 for every AMG configuration: a whole node, whatever the MPI
-	// slots), else SlotsPerPod.
+	// app-experiment-config.json cpus_per_pod for the job's ranks and
+	// pods, or its one value (94 for every AMG configuration: a whole
+	// node, whatever the MPI slots), else SlotsPerPod.
 	CPUsPerPod   int
 	SlotsPerPod  int
 	MemoryGiB    float64
@@ -186,165 +185,77 @@ func (j *CanopieJob) NodesUsed() (distinct, most int) {
 	return len(per), most
 }
 
-// ReadCanopieArchive reads the *.out job logs of one canopie22 .tgz.
+// ReadCanopieArchive reads the MPIJob logs of one canopie22 .tgz, through
+// the traces reader of the canopie22 format, sorted by log name.
 func ReadCanopieArchive(path string) ([]CanopieJob, error) {
-	data, err := limitio.ReadFile(path, limitio.DataTable, "canopie22 job archive")
-	if err != nil {
+	t := &traces.Trace{Start: traces.NaN}
+	if _, err := traces.ReadFile(t, path, "canopie22"); err != nil {
 		return nil, err
 	}
-	gz, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	// The decompressed archive is bounded too (a gzip bomb stops here).
-	tr := tar.NewReader(io.LimitReader(gz, limitio.DataTable))
+	t.Link("MPIJob")
 	var jobs []CanopieJob
-	cpus := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if h.Typeflag == tar.TypeReg && filepath.Base(h.Name) == "app-experiment-config.json" {
-			// Not JSON (comments, trailing commas): read the one key.
-			b, err := io.ReadAll(io.LimitReader(tr, 1<<20))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			cpus = cpusPerPod(string(b))
-			continue
-		}
-		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".out") {
-			continue
-		}
-		j, err := parseCanopieJob(path+":"+h.Name, tr)
+	for _, j := range t.Jobs {
+		c, err := canopieJob(t, j, path)
 		if err != nil {
 			return nil, err
 		}
-		jobs = append(jobs, *j)
-	}
-	for i := range jobs {
-		jobs[i].CPUsPerPod = jobs[i].SlotsPerPod
-		if cpus > 0 {
-			jobs[i].CPUsPerPod = cpus
-		}
+		jobs = append(jobs, c)
 	}
 	slices.SortFunc(jobs, func(a, b CanopieJob) int { return strings.Compare(a.File, b.File) })
 	return jobs, nil
 }
 
-var cpusPerPodRe = regexp.MustCompile(`"cpus_per_pod":\s*(\d+)`)
-
-// cpusPerPod is the one cpus_per_pod value of an experiment config, or
-// 0 if it gives none or several.
-func cpusPerPod(text string) int {
-	v := 0
-	for _, m := range cpusPerPodRe.FindAllStringSubmatch(text, -1) {
-		n, err := strconv.Atoi(m[1])
-		if err != nil || (v != 0 && n != v) {
-			return 0
-		}
-		v = n
-	}
-	return v
-}
-
-func lastFloat(f []string, i int) (float64, bool) {
-	if i < 0 || i >= len(f) {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(strings.TrimSuffix(f[i], ","), 64)
-	return v, err == nil
-}
-
-func parseCanopieJob(name string, r io.Reader) (*CanopieJob, error) {
-	j := &CanopieJob{File: name, Runtime: -1, Startup: -1, Stages: map[string]float64{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var pending string // the AMG timer whose wall clock line comes next
-	qmc := 0
-	for sc.Scan() {
-		line := sc.Text()
-		f := strings.Fields(line)
-		switch {
-		case strings.HasPrefix(line, "Ranks: "):
-			// Ranks: 288, pods: 6, pods per node: 1
-			if len(f) >= 4 {
-				j.Ranks, _ = strconv.Atoi(strings.TrimSuffix(f[1], ","))
-				j.Pods, _ = strconv.Atoi(strings.TrimSuffix(f[3], ","))
+// canopieJob is the calibration's view of a canopie22 MPIJob of a trace.
+func canopieJob(t *traces.Trace, j *traces.Job, path string) (CanopieJob, error) {
+	c := CanopieJob{File: path + ":" + j.Params["log"], Command: j.Params["command"], Scheduler: j.Scheduler,
+		Startup: -1, Stages: map[string]float64{}}
+	ints := []struct {
+		key string
+		to  *int
+	}{{"ranks", &c.Ranks}, {"pods", &c.Pods}, {"slots_per_pod", &c.SlotsPerPod}, {"launcher_cpus", &c.LauncherCPUs}, {"cpus_per_pod", &c.CPUsPerPod}}
+	for _, f := range ints {
+		if s, ok := j.Params[f.key]; ok {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				return c, fmt.Errorf("%s: %s: %s %q", c.File, j.ID, f.key, s)
 			}
-		case strings.HasPrefix(line, "Mapping for job ") && len(f) >= 7:
-			// Mapping for job <id> for scheduler <name>
-			j.Scheduler = f[len(f)-1]
-		case len(f) == 3 && f[1] == "-->" && strings.Contains(f[0], "-worker-"):
-			j.PodNodes = append(j.PodNodes, f[2])
-		case strings.HasPrefix(line, "MPIJob startup time for job"):
-			// MPIJob startup time for job <name> is <s> seconds
-			if v, ok := lastFloat(f, len(f)-2); ok {
-				j.Startup = v
-			}
-		case strings.HasPrefix(line, "Slots per pod: "):
-			// Slots per pod: 94, GiB memory per pod: 346.0
-			if len(f) >= 8 {
-				j.SlotsPerPod, _ = strconv.Atoi(strings.TrimSuffix(f[3], ","))
-				j.MemoryGiB, _ = lastFloat(f, len(f)-1)
-			}
-		case strings.HasPrefix(line, "Launcher CPUs: "):
-			// Launcher CPUs: 94, launcher memory in GiB: 346
-			if len(f) >= 8 {
-				j.LauncherCPUs, _ = strconv.Atoi(strings.TrimSuffix(f[2], ","))
-				j.LauncherGiB, _ = lastFloat(f, len(f)-1)
-			}
-		case strings.HasPrefix(line, "+ mpirun "):
-			j.Command = strings.TrimPrefix(line, "+ ")
-		case strings.HasPrefix(line, "MPIJob runtime for job"):
-			if v, ok := lastFloat(f, len(f)-2); ok {
-				j.Runtime = v
-			}
-		case line == "Spatial Operator:":
-			pending = "generate"
-		case line == "PCG Setup:":
-			pending = "setup"
-		case line == "PCG Solve:":
-			pending = "solve"
-		case pending != "" && strings.HasPrefix(strings.TrimSpace(line), "wall clock time ="):
-			if v, ok := lastFloat(f, 4); ok {
-				j.Stages[pending] = v
-			}
-			pending = ""
-		case strings.HasPrefix(line, "Iterations = "):
-			if v, ok := lastFloat(f, 2); ok {
-				j.Stages["iterations"] = v
-			}
-		case strings.HasPrefix(line, "Loop time of "):
-			if v, ok := lastFloat(f, 3); ok {
-				j.Stages["loop"] = v
-			}
-		case strings.HasPrefix(strings.TrimSpace(line), "Initialization Execution time ="):
-			if v, ok := lastFloat(f, 4); ok {
-				j.Stages["init"] = v
-			}
-		case strings.HasPrefix(strings.TrimSpace(line), "QMC Execution time ="):
-			if v, ok := lastFloat(f, 4); ok {
-				qmc++
-				j.Stages[fmt.Sprintf("qmc%d", qmc)] = v
-			}
-		case strings.HasPrefix(strings.TrimSpace(line), "Total Execution time ="):
-			if v, ok := lastFloat(f, 4); ok {
-				j.Stages["total"] = v
-			}
+			*f.to = v
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	floats := []struct {
+		key string
+		to  *float64
+	}{{"runtime", &c.Runtime}, {"memory_gib_per_pod", &c.MemoryGiB}, {"launcher_memory_gib", &c.LauncherGiB}}
+	for _, f := range floats {
+		if s, ok := j.Params[f.key]; ok {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return c, fmt.Errorf("%s: %s: %s %q", c.File, j.ID, f.key, s)
+			}
+			*f.to = v
+		}
 	}
-	if j.Runtime < 0 || j.Ranks <= 0 || j.Pods <= 0 {
-		return nil, fmt.Errorf("%s: no \"Ranks:\" or \"MPIJob runtime\" line", name)
+	for k, s := range j.Params {
+		if name, ok := strings.CutPrefix(k, "stage."); ok {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return c, fmt.Errorf("%s: %s: %s %q", c.File, j.ID, k, s)
+			}
+			c.Stages[name] = v
+		}
 	}
-	return j, nil
+	if traces.Known(j.Startup) {
+		c.Startup = j.Startup
+	}
+	if c.CPUsPerPod == 0 {
+		c.CPUsPerPod = c.SlotsPerPod
+	}
+	for _, i := range j.Pods {
+		if p := t.Pods[i]; p.Role == "worker" {
+			c.PodNodes = append(c.PodNodes, p.Node)
+		}
+	}
+	return c, nil
 }
 
 // StreamMLRun is one LAMMPS test run of lammps-stream-ml.

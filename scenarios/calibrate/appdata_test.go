@@ -1,6 +1,11 @@
 package calibrate
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -68,15 +73,39 @@ MPIJob startup time for job amg-00b4ab9b7c37 is 5.916763 seconds
 MPIJob runtime for job amg-00b4ab9b7c37 is 91.364988 seconds
 `
 
-func TestParseCanopieJob(t *testing.T) {
-	j, err := parseCanopieJob("a.out", strings.NewReader(canopieAMG))
+// TestReadCanopieArchive: the calibration's view of an archive read by
+// the traces reader (the log above and an experiment config, a Python
+// literal, whose cpus_per_pod for 288 ranks on 6 pods is 94).
+func TestReadCanopieArchive(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, m := range []struct{ name, text string }{
+		{"amg_00b4ab9b7c37_kubeflux_2022-05-08_T0210_27.out", canopieAMG},
+		{"app-experiment-config.json", `[{"spec": { # comment
+		  "exp_config": [{"ranks": 144, "pods": 6, "cpus_per_pod": 48, "slots_per_pod": 24,}, {"ranks": 288, "pods": 6, "cpus_per_pod":94,},]}},]`},
+	} {
+		tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.text)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(m.text))
+	}
+	tw.Close()
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "a.tgz")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := ReadCanopieArchive(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Ranks != 288 || j.Pods != 6 || j.Runtime != 91.364988 {
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	j := jobs[0]
+	if j.Ranks != 288 || j.Pods != 6 || j.Runtime != 91.364988 || j.File != path+":amg_00b4ab9b7c37_kubeflux_2022-05-08_T0210_27.out" {
 		t.Errorf("job %+v", j)
 	}
-	if j.Scheduler != "kubeflux" || j.Startup != 5.916763 || j.SlotsPerPod != 48 || j.MemoryGiB != 176.6 || j.LauncherCPUs != 94 || j.LauncherGiB != 346 {
+	if j.Scheduler != "kubeflux" || j.Startup != 5.916763 || j.SlotsPerPod != 48 || j.CPUsPerPod != 94 || j.MemoryGiB != 176.6 || j.LauncherCPUs != 94 || j.LauncherGiB != 346 {
 		t.Errorf("run configuration: %+v", j)
 	}
 	if d, m := j.NodesUsed(); d != 2 || m != 2 || len(j.PodNodes) != 3 {
@@ -97,8 +126,8 @@ func TestParseCanopieJob(t *testing.T) {
 	if _, ok := Flag3("amg -n 1 2", "-n"); ok {
 		t.Error("-n with two values accepted")
 	}
-	if _, err := parseCanopieJob("b.out", strings.NewReader("Ranks: 4, pods: 1\n")); err == nil {
-		t.Error("a log without a runtime was accepted")
+	if _, err := ReadCanopieArchive(filepath.Join(t.TempDir(), "none.tgz")); err == nil {
+		t.Error("a missing archive was accepted")
 	}
 }
 
@@ -111,33 +140,4 @@ func FuzzParseLAMMPSLog(f *testing.F) {
 			t.Fatal("nil log without an error")
 		}
 	})
-}
-
-func FuzzParseCanopieJob(f *testing.F) {
-	f.Add([]byte(canopieAMG))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		j, err := parseCanopieJob("fuzz.out", strings.NewReader(string(data)))
-		if err == nil && (j.Ranks <= 0 || j.Pods <= 0) {
-			t.Fatalf("accepted %+v", j)
-		}
-	})
-}
-
-// TestCPUsPerPod: the one cpus_per_pod of a canopie22 experiment config
-// (not JSON: comments, trailing commas), or 0 when there is none or it
-// varies.
-func TestCPUsPerPod(t *testing.T) {
-	for _, tc := range []struct {
-		text string
-		want int
-	}{
-		{`{"spec": { # comment
-		  "exp_config": [{"ranks": 144, "cpus_per_pod": 94, "slots_per_pod": 24,}, {"cpus_per_pod":94,},]}}`, 94},
-		{`[{"cpus_per_pod": 94}, {"cpus_per_pod": 48}]`, 0},
-		{`{"slots_per_pod": 24}`, 0},
-	} {
-		if got := cpusPerPod(tc.text); got != tc.want {
-			t.Errorf("cpusPerPod(%q) = %d, want %d", tc.text, got, tc.want)
-		}
-	}
 }
