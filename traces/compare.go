@@ -20,6 +20,10 @@ type Comparison struct {
 	// known: mean error (simulated − recorded), mean absolute error,
 	// mean absolute percentage error, and the count.
 	Startup, RunTime ErrorStats
+	// StartupBaseline and RunTimeBaseline are the errors of the naive
+	// prediction over the same jobs: each job's value predicted by the
+	// mean of the other recorded jobs' (leave one out).
+	StartupBaseline, RunTimeBaseline ErrorStats
 	// KS is the Kolmogorov–Smirnov distance between the recorded and the
 	// simulated start-up delays (all jobs of each side with one), NaN
 	// when a side has none.
@@ -144,6 +148,8 @@ func Compare(recorded, simulated *Trace) *Comparison {
 		c.Jobs = append(c.Jobs, jc)
 	}
 	c.Startup, c.RunTime = su.stats(), ru.stats()
+	c.StartupBaseline = leaveOneOut(c.Jobs, func(j *JobComparison) (float64, float64) { return j.RecordedStartup, j.SimulatedStartup })
+	c.RunTimeBaseline = leaveOneOut(c.Jobs, func(j *JobComparison) (float64, float64) { return j.RecordedRunTime, j.SimulatedRunTime })
 	c.PlacementAgreement, c.DistinctNodesMAE = NaN, NaN
 	if c.Placed > 0 {
 		c.PlacementAgreement = float64(agree) / float64(c.Placed)
@@ -223,6 +229,29 @@ func (a *errAcc) stats() ErrorStats {
 	return s
 }
 
+// leaveOneOut is the error of predicting each recorded value by the
+// mean of the others, over the jobs whose simulated value is known too.
+func leaveOneOut(jobs []JobComparison, f func(*JobComparison) (rec, sim float64)) ErrorStats {
+	var sum float64
+	n := 0
+	for i := range jobs {
+		if r, s := f(&jobs[i]); Known(r) && Known(s) {
+			sum += r
+			n++
+		}
+	}
+	var acc errAcc
+	if n < 2 {
+		return acc.stats()
+	}
+	for i := range jobs {
+		if r, s := f(&jobs[i]); Known(r) && Known(s) {
+			acc.add((sum-r)/float64(n-1), r)
+		}
+	}
+	return acc.stats()
+}
+
 // KSDistance is the two-sample Kolmogorov–Smirnov statistic: the
 // largest difference between the empirical distribution functions of a
 // and b (NaN when either is empty).
@@ -257,10 +286,16 @@ func (c *Comparison) Text() string {
 			fmt.Fprintf(&b, "%-15s no job with both\n", label)
 			return
 		}
-		fmt.Fprintf(&b, "%-15s mean error %+.3g s, MAE %.3g s, MAPE %.1f%% (%d jobs)\n", label, e.Mean, e.MAE, e.MAPE, e.N)
+		what := ""
+		if strings.HasSuffix(label, "baseline") {
+			what = ": each job predicted by the mean of the others"
+		}
+		fmt.Fprintf(&b, "%-15s mean error %+.3g s, MAE %.3g s, MAPE %.1f%% (%d jobs)%s\n", label, e.Mean, e.MAE, e.MAPE, e.N, what)
 	}
 	row("start-up", c.Startup)
+	row("  baseline", c.StartupBaseline)
 	row("run time", c.RunTime)
+	row("  baseline", c.RunTimeBaseline)
 	if Known(c.KS) {
 		fmt.Fprintf(&b, "start-up KS     %.3f (distance between the start-up delay distributions)\n", c.KS)
 	}

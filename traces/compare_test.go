@@ -64,6 +64,11 @@ func TestCompare(t *testing.T) {
 	if math.Abs(c.RunTime.MAE-10) > 1e-9 || math.Abs(c.RunTime.MAPE-25) > 1e-9 {
 		t.Errorf("run-time errors %+v, want MAE 10, MAPE 25%%", c.RunTime)
 	}
+	// Baseline: a's start-up 10 predicted by b's 20, b's 20 by a's 10;
+	// run times 100 by 40 and 40 by 100.
+	if c.StartupBaseline.MAE != 10 || c.RunTimeBaseline.MAE != 60 {
+		t.Errorf("baselines %+v %+v, want start-up MAE 10, run-time MAE 60", c.StartupBaseline, c.RunTimeBaseline)
+	}
 	// Makespans: 0 → 110 recorded, 0 → 112 simulated.
 	if c.RecordedMakespan != 110 || c.SimulatedMakespan != 112 || math.Abs(c.MakespanError-2.0/110) > 1e-12 {
 		t.Errorf("makespans %v, %v (error %v), want 110, 112", c.RecordedMakespan, c.SimulatedMakespan, c.MakespanError)
