@@ -298,23 +298,24 @@ func readSWF(in *Input, t *Trace) error {
 }
 
 // header keeps a header comment in t.Header by its key (repeated keys,
-// such as Note, and continuation lines joined by newlines).
+// such as Note, and continuation lines joined by newlines; comments of
+// no key before the first keyed one under SWFComment).
 func (r *swfReader) header(line []byte, n int) error {
 	key, value, ok := swfHeaderLine(line)
 	if !ok {
 		text := string(bytes.TrimSpace(line[1:]))
-		if r.lastKey == "" || text == "" {
-			return nil // a plain comment
+		switch {
+		case text == "":
+		case r.lastKey == "":
+			// A comment of no key, before any keyed one.
+			r.addHeader(SWFComment, text)
+		default:
+			r.t.Header[r.lastKey] += "\n" + text
 		}
-		r.t.Header[r.lastKey] += "\n" + text
 		return nil
 	}
 	r.lastKey = key
-	if old, seen := r.t.Header[key]; seen && old != value {
-		r.t.Header[key] = old + "\n" + value
-	} else {
-		r.t.Header[key] = value
-	}
+	r.addHeader(key, value)
 	switch key {
 	case "UnixStartTime":
 		v, ok := swfNum([]byte(value))
@@ -336,6 +337,20 @@ func (r *swfReader) header(line []byte, n int) error {
 		}
 	}
 	return nil
+}
+
+// SWFComment is the Header key of the comment lines of no key that come
+// before any keyed one (joined by newlines).
+const SWFComment = "Comment"
+
+// addHeader adds a value to a header key: a repeated key (Note) keeps
+// each distinct value, joined by newlines.
+func (r *swfReader) addHeader(key, value string) {
+	if old, seen := r.t.Header[key]; seen && old != value {
+		r.t.Header[key] = old + "\n" + value
+	} else {
+		r.t.Header[key] = value
+	}
 }
 
 // job reads one job line.

@@ -160,6 +160,9 @@ func TestReadSWFOthers(t *testing.T) {
 	if len(tr.Jobs) != 1 || j.Start != 15 || j.End != 90 || j.Status != "failed" || len(j.Events) != 2 || j.Tasks != 4 {
 		t.Errorf("partial only: %+v", *j)
 	}
+	if c := tr.Header[SWFComment]; c != "a log holding the partial executions of job 3 without its summary line" {
+		t.Errorf("comment = %q", c)
+	}
 	keys := []string{}
 	for _, n := range tr.Notes {
 		keys = append(keys, n.Key)
