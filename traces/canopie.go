@@ -45,6 +45,10 @@ func init() {
 // largest real one, a node list, is about 600 KB).
 const MaxMember = 64 * limitio.MiB
 
+// maxConfig is the largest experiment config read (a real one is about
+// 1.3 KB; it is held whole while read).
+const maxConfig = limitio.MiB
+
 // canopieLogName is a log's name: app, hash, scheduler, date.
 var canopieLogName = regexp.MustCompile(`^([a-z][a-z0-9]*)_([0-9a-f]{6,})_([A-Za-z0-9-]+)_(\d{4}-\d{2}-\d{2}_T\d{4}_\d{2})\.out$`)
 
@@ -433,7 +437,7 @@ func canopieNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // {metadata, spec: {launcher_cpus, launcher_memory_gb, exp_config: [...],
 // and the application's problem parameters}}).
 func (r *canopieRead) config(rd io.Reader, name string) error {
-	p := newPyReader(limitio.Reader(rd, name, MaxMember, "experiment config"), name)
+	p := newPyReader(limitio.Reader(rd, name, maxConfig, "experiment config"), name)
 	v, err := p.value(0, true)
 	if err != nil {
 		return err

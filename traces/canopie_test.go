@@ -244,8 +244,22 @@ func TestCanopieReal(t *testing.T) {
 		if !mapsEqual(got, want) {
 			t.Errorf("%s: jobs per scheduler %v, the CSV has %v", exp, got, want)
 		}
-		if len(tr.Nodes) == 0 {
-			t.Errorf("%s: no nodes", exp)
+		// The node list holds every node a worker ran on, as a worker
+		// node of the instance type it names.
+		nodes := map[string]*Node{}
+		for _, n := range tr.Nodes {
+			nodes[n.Name] = n
+		}
+		for _, p := range tr.Pods {
+			n := nodes[p.Node]
+			if p.Role != "worker" {
+				continue
+			}
+			if n == nil || n.CPU <= 0 || n.Memory <= 0 || !n.Ready || !slices.Contains(n.Taints, "worker=true:NoSchedule") ||
+				n.Labels["node.kubernetes.io/instance-type"] == "" {
+				t.Errorf("%s: pod %s on node %s: %+v", exp, p.Name, p.Node, n)
+				break
+			}
 		}
 		for _, r := range rows {
 			id := r[col["app"]] + "-" + r[col["job_id"]]
@@ -281,8 +295,12 @@ func TestCanopieReal(t *testing.T) {
 			if strconv.Itoa(len(per)) != r[col["distinct_nodes"]] || strconv.Itoa(most) != r[col["max_pods_on_a_node"]] || strconv.Itoa(workers) != r[col["pods"]] {
 				t.Errorf("%s: %d workers on %d nodes, at most %d a node; the CSV %v", id, workers, len(per), most, r)
 			}
-			if ts := strings.TrimSuffix(strings.SplitN(filepath.Base(r[col["source_file"]]), "_", 3)[2], ".out"); !strings.HasSuffix(ts, r[col["file_timestamp"]]) {
-				t.Errorf("%s: source %s", id, ts)
+			ts, err := time.Parse("2006-01-02_T1504_05", r[col["file_timestamp"]])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Params["log"] != filepath.Base(r[col["source_file"]]) || j.Submit != float64(ts.Unix()) {
+				t.Errorf("%s: log %s submit %v; the CSV %s %s", id, j.Params["log"], j.Submit, r[col["source_file"]], ts)
 			}
 		}
 	}
