@@ -545,6 +545,9 @@ func (r *swfReader) partial(v *[swfNF]float64, n int) error {
 	r.t.Note("swf-partial", "job "+j.ID+" line "+strconv.Itoa(n), "partial executions of checkpointed or swapped jobs (status 2, 3, 4): recorded as %q events of the job, whose summary line gives its times", PartialExecution)
 	if r.partialOnly[j] {
 		// No summary (yet): the job spans its partial executions.
+		if Known(submit) && (!Known(j.Submit) || submit < j.Submit) {
+			j.Submit = submit
+		}
 		if !Known(j.Start) || Known(start) && start < j.Start {
 			j.Start = start
 		}
