@@ -52,7 +52,7 @@ func (v *validator) launcherBlock(w *Workload, path string) error {
 		return nil
 	}
 	switch {
-	case w.App == nil:
+	case w.App == nil && (w.Trace == nil || w.Trace.RunTime == "model"):
 		return v.errf(path+".app", "required: %s %s runs one program, priced by an app model", article(w.Kind), w.Kind)
 	case l == nil:
 		return v.errf(lp, "required: %s %s names its launcher model, e.g. {file: launchers/launchers.yaml, entry: %s}", article(w.Kind), w.Kind, exampleEntry[lk])

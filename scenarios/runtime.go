@@ -282,6 +282,15 @@ func (v *validator) resolveRuntimes(sc *Scenario, dir string) (*resolved, error)
 			if len(w.Runtimes) > 0 {
 				return nil, v.errf(path+".runtimes", "runtimes apply to workloads with an app model")
 			}
+			if w.Launcher != nil && w.Trace != nil {
+				// A replay's recorded runs, launched by the
+				// operator's model.
+				u, err := v.resolveLauncher(w, path, dir)
+				if err != nil {
+					return nil, err
+				}
+				r.launchers[i] = u
+			}
 			continue
 		}
 		fit, err := v.app(w, path, dir)

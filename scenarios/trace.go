@@ -45,11 +45,14 @@ type tracedJob struct {
 	kind engine.JobKind
 	pods int
 	req  engine.Resources // per pod (zero: the workload's pod spec)
+	// ranksPerPod are the MPI ranks each pod ran (an operator's
+	// launcher sizes its bootstrap with them).
+	ranksPerPod int
 	// tolerate are the taints of the nodes the job's pods ran on: they
 	// ran there, so they tolerated them.
 	tolerate []engine.Toleration
-	run  float64          // recorded run time (NaN under runTime: model)
-	flux *engine.FluxSpec // FluxJob request (nil otherwise)
+	run      float64          // recorded run time (NaN under runTime: model)
+	flux     *engine.FluxSpec // FluxJob request (nil otherwise)
 }
 
 // Trace returns the trace workload i replays (nil when it replays none).
@@ -226,6 +229,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 				tj.pods = 1
 			}
 			tj.req = podRequest(t, workers, j)
+			tj.ranksPerPod = max(j.Tasks/max(tj.pods, 1), 1)
 			tj.tolerate = tolerations(workers, taints)
 		}
 		tw.jobs = append(tw.jobs, tj)
@@ -360,8 +364,24 @@ func (sc *Scenario) submitTraced(e *engine.Engine, i int) error {
 			j.RunModel = sc.runModel(i, "", tmpl)
 		}
 		if u := sc.res.launcherOf(i); u != nil {
-			if err := u.launch(j, sc.ranksPerPod(w, tmpl), e.Streams().Get("launchers")); err != nil {
+			var rec *recordedRun
+			if j.RunModel == nil {
+				// The launcher gates the program, whose run is the
+				// recorded one.
+				total := tj.run
+				if !traces.Known(total) {
+					total = w.RunTime.D.Mean() // kept only with a runTime
+				}
+				rec = &recordedRun{total: total}
+				j.RunModel = rec
+			}
+			if err := u.launch(j, tj.ranksPerPod, e.Streams().Get("launchers")); err != nil {
 				return fmt.Errorf("workloads[%d]: job %s: %w", i, tj.name, err)
+			}
+			if lr, ok := j.RunModel.(*launchedRun); ok && rec != nil {
+				// The recorded run (the job running → succeeded)
+				// holds the launcher's bootstrap and wind-down.
+				rec.less = lr.launch + lr.shutdown
 			}
 		}
 		if err := e.Submit(tj.at, j); err != nil {
@@ -369,6 +389,15 @@ func (sc *Scenario) submitTraced(e *engine.Engine, i int) error {
 		}
 	}
 	return nil
+}
+
+// recordedRun is a recorded run time as a run model: the total less
+// what a launcher adds around the program.
+type recordedRun struct{ total, less float64 }
+
+// RunTime implements engine.RunModel.
+func (r *recordedRun) RunTime([]engine.NodeShare) (engine.RunResult, error) {
+	return engine.RunResult{Seconds: max(r.total-r.less, 1e-3)}, nil
 }
 
 // withRequest is tmpl with its first container asking for req (when not
