@@ -360,6 +360,43 @@ func kubeJobOfObject(kind string, m *kubeMeta) (kubeGroup, bool) {
 	return g, true
 }
 
+// kubeJobCache remembers, while one file is read, the job of each
+// workload instance (namespace/name and uid) and the latest instance of
+// each namespace/name, so that kubeJob's search runs once per instance.
+type kubeJobCache struct {
+	byUID  map[string]string
+	latest map[string]string
+}
+
+func newKubeJobCache() *kubeJobCache {
+	return &kubeJobCache{byUID: map[string]string{}, latest: map[string]string{}}
+}
+
+// job returns the trace's job for g (kubeJob); a group of no uid is the
+// latest instance of its name read from this file.
+func (c *kubeJobCache) job(t *Trace, g kubeGroup, line int) *Job {
+	base := g.Namespace + "/" + g.Name
+	id, ok := c.latest[base]
+	if g.UID != "" {
+		id, ok = c.byUID[base+"\x00"+g.UID]
+	}
+	if ok {
+		if j := t.FindJob(id); j != nil {
+			if j.Kind == "Job" && g.Kind != "Job" {
+				j.Kind = g.Kind
+			}
+			c.latest[base] = j.ID
+			return j
+		}
+	}
+	j := kubeJob(t, g, line)
+	if g.UID != "" {
+		c.byUID[base+"\x00"+g.UID] = j.ID
+	}
+	c.latest[base] = j.ID
+	return j
+}
+
 // kubeJob returns the trace's job for g: "namespace/name", or, when a
 // job by that id with another uid was read already (the same MiniCluster
 // created again, a Job of the same name), "namespace/name#2", "#3", ...

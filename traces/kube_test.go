@@ -754,3 +754,48 @@ func TestKubeRealPodTimes(t *testing.T) {
 		}
 	}
 }
+
+// A watch stream that stops while the pod runs leaves it unfinished.
+func TestKubeWatchUnfinished(t *testing.T) {
+	lines := bytes.SplitAfter(kubeFixture(t, "watch-pods.jsonl"), []byte{'\n'})
+	path := filepath.Join(t.TempDir(), "w.jsonl")
+	if err := os.WriteFile(path, bytes.Join(lines[:3], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := openKube(t, "", path)
+	p := tr.Pods[0]
+	if p.Phase != "Running" || Known(p.Finished) || !Known(p.Started) {
+		t.Fatalf("pod: %+v", p)
+	}
+	if noteCount(tr, "kube-unfinished") != 1 || noteCount(tr, "kube-1s") != 1 {
+		t.Errorf("notes: %+v", tr.Notes)
+	}
+}
+
+// A workload created again under the same name (another uid) is another
+// job: namespace/name#2; a pod of no uid joins the latest.
+func TestKubeSameNameJobs(t *testing.T) {
+	pod := func(name, uid string) string {
+		return `{"kind":"Pod","metadata":{"name":"` + name + `","namespace":"d","creationTimestamp":"2024-01-01T00:00:00Z",
+			"labels":{"hpa-selector":"mc"},"ownerReferences":[{"kind":"Job","name":"mc","uid":"` + uid + `"}]},"spec":{},"status":{"phase":"Succeeded"}}`
+	}
+	doc := `[` + pod("mc-0-aaaaa", "u1") + `,` + pod("mc-1-bbbbb", "u1") + `,` + pod("mc-0-ccccc", "u2") + `,` + pod("mc-0-ddddd", "u1") + `,` +
+		`{"kind":"Pod","metadata":{"name":"mc-2-eeeee","namespace":"d","labels":{"job-name":"mc"}},"spec":{},"status":{}}]`
+	path := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := openKube(t, "kube-pods", path)
+	want := map[string]string{"mc-0-aaaaa": "d/mc", "mc-1-bbbbb": "d/mc", "mc-0-ccccc": "d/mc#2", "mc-0-ddddd": "d/mc", "mc-2-eeeee": "d/mc"}
+	for name, job := range want {
+		if p := podOf(t, tr, "d", name); p.Job != job {
+			t.Errorf("%s: job %q, want %q", name, p.Job, job)
+		}
+	}
+	if j := tr.FindJob("d/mc#2"); j == nil || j.Kind != "MiniCluster" || j.Params["uid"] != "u2" {
+		t.Errorf("second instance: %+v", j)
+	}
+	if noteCount(tr, "kube-same-name") != 1 {
+		t.Errorf("notes: %+v", tr.Notes)
+	}
+}

@@ -128,6 +128,10 @@ type kubeEventReader struct {
 	// an event seen twice (a watch's ADDED and MODIFIED, two dumps)
 	// counts once.
 	pulls map[string]float64
+	jobs  *kubeJobCache
+	// watched are the pods a watch stream updated, noted at the end
+	// by their last state.
+	watched map[*Pod]bool
 }
 
 // readKubeEvents reads the three shapes: a List (or bare array) of
@@ -135,7 +139,7 @@ type kubeEventReader struct {
 // skipped and counted), and a stream of JSON values (watch events, one
 // a line or pretty-printed one after the other).
 func readKubeEvents(in *Input, t *Trace) error {
-	r := &kubeEventReader{in: in, t: t, pulls: map[string]float64{}}
+	r := &kubeEventReader{in: in, t: t, pulls: map[string]float64{}, jobs: newKubeJobCache(), watched: map[*Pod]bool{}}
 	head := in.Head(sniffSize)
 	var err error
 	switch kubeEventsShape(head) {
@@ -156,6 +160,11 @@ func readKubeEvents(in *Input, t *Trace) error {
 	}
 	if r.events == 0 {
 		return in.Errorf(0, "", "no Kubernetes event in the file (is it the right file?)")
+	}
+	for _, p := range t.Pods {
+		if r.watched[p] {
+			kubeNotePodGaps(t, p)
+		}
 	}
 	return nil
 }
@@ -276,7 +285,13 @@ func (r *kubeEventReader) item(it *kubeEventItem, line int, field string) error 
 				return r.typeErr(line, f, err)
 			}
 			r.events++
-			return applyKubePod(r.t, r.in, &p, line, f+".", true)
+			if err := applyKubePod(r.t, r.in, r.jobs, &p, line, f+".", true); err != nil {
+				return err
+			}
+			if q, _ := r.t.Pod(p.Metadata.Namespace, p.Metadata.Name); q != nil {
+				r.watched[q] = true
+			}
+			return nil
 		default:
 			r.t.Note("kube-watch-other", probe.Kind, "watch events of objects that are neither Pods nor Events: skipped")
 			return nil
@@ -404,7 +419,7 @@ func (r *kubeEventReader) event(e *kubeEvent, line int, field string) error {
 			}
 			p.Created = kubeMinT(p.Created, when)
 			if g, ok := kubeJobOfObject(ref.Kind, r.meta(ref, ns)); ok {
-				j := kubeJob(t, g, line)
+				j := r.jobs.job(t, g, line)
 				j.Submit = kubeMinT(j.Submit, when)
 				if p.Job == "" {
 					p.Job = j.ID
@@ -418,7 +433,7 @@ func (r *kubeEventReader) event(e *kubeEvent, line int, field string) error {
 	case "Pod":
 	case "Job", "MiniCluster", "MPIJob", "PodGroup":
 		g, _ := kubeJobOfObject(ref.Kind, r.meta(ref, ns))
-		j := kubeJob(t, g, line)
+		j := r.jobs.job(t, g, line)
 		switch e.Reason {
 		case "Completed":
 			j.End = kubeMaxT(j.End, when)
@@ -447,7 +462,7 @@ func (r *kubeEventReader) event(e *kubeEvent, line int, field string) error {
 			if err := kubeValidName(in, line, field+refField+" (group name)", g.Name, true); err != nil {
 				return err
 			}
-			p.Job = kubeJob(t, g, line).ID
+			p.Job = r.jobs.job(t, g, line).ID
 		}
 		if p.Index < 0 {
 			idx, err := kubePodIndex(m, g, ok)

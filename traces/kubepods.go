@@ -204,12 +204,13 @@ func kubeDoc(in *Input, what string, item func(s *JSONStream, field string, line
 
 func readKubePods(in *Input, t *Trace) error {
 	var one kubePod
+	jobs := newKubeJobCache()
 	n, err := kubeDoc(in, "a pod list", func(s *JSONStream, field string, line int) error {
 		if s == nil {
 			if one.Kind != "" && one.Kind != "Pod" {
 				return in.Errorf(1, "kind", "a %s, not a Pod", quote(one.Kind))
 			}
-			return applyKubePod(t, in, &one, line, "", false)
+			return applyKubePod(t, in, jobs, &one, line, "", false)
 		}
 		var p kubePod
 		if err := s.Decode(field, &p); err != nil {
@@ -218,7 +219,7 @@ func readKubePods(in *Input, t *Trace) error {
 		if p.Kind != "" && p.Kind != "Pod" {
 			return in.Errorf(line, field+".kind", "a %s in a pod list", quote(p.Kind))
 		}
-		return applyKubePod(t, in, &p, line, field+".", false)
+		return applyKubePod(t, in, jobs, &p, line, field+".", false)
 	}, func(s *JSONStream, key string) (bool, error) {
 		switch key {
 		case "metadata":
@@ -247,7 +248,7 @@ var kubePhases = map[string]bool{"Pending": true, "Running": true, "Succeeded": 
 // applyKubePod fills the trace's pod from a Pod object: a new pod, or,
 // for a watch stream (update), the pod read before, updated with the
 // later object (earliest start-like times, latest finish).
-func applyKubePod(t *Trace, in *Input, kp *kubePod, line int, field string, update bool) error {
+func applyKubePod(t *Trace, in *Input, jobs *kubeJobCache, kp *kubePod, line int, field string, update bool) error {
 	m := &kp.Metadata
 	if m.Namespace == "" {
 		m.Namespace = "default"
@@ -430,7 +431,7 @@ func applyKubePod(t *Trace, in *Input, kp *kubePod, line int, field string, upda
 		if err := kubeValidName(in, line, field+"metadata (group name)", g.Name, true); err != nil {
 			return err
 		}
-		j := kubeJob(t, g, line)
+		j := jobs.job(t, g, line)
 		p.Job = j.ID
 		if g.PodGroup != "" {
 			if j.Params == nil {
@@ -455,7 +456,7 @@ func applyKubePod(t *Trace, in *Input, kp *kubePod, line int, field string, upda
 	}
 
 	// What the record lacks.
-	if whole {
+	if whole && (added || !update) {
 		t.Note("kube-1s", m.Namespace+"/"+m.Name, "pod times of one-second resolution (RFC 3339 without fractions, as the API writes metav1.Time): start-up delays shorter than 1 s are not resolved")
 	}
 	if !update {

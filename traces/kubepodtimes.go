@@ -41,8 +41,11 @@ func detectPodTimes(head []byte, keys []string) bool {
 // trace: one job per run (experiment, size, iteration), of kind Job for
 // the Indexed Job runs and Pods for the batches of plain pods, holding
 // its pods. The study recorded each pod's condition times in whole
-// seconds since that pod's creation (the first PodScheduled of a run is
-// 0, and the rows carry no creation times): every pod's Created is 0,
+// seconds since that pod's creation, not since the run's start: in the
+// published file no PodScheduled is later than 1 s although creating a
+// batch took the watcher up to 128 s (watch_create), which times from the
+// run's start could not show. The rows carry no creation times: every
+// pod's Created is 0,
 // its Scheduled, Initialized, ContainersReady and Ready the recorded
 // seconds. How the pods' creations were spread over the run is not
 // recorded (only the watcher's total creation and deletion time, kept in
