@@ -514,6 +514,7 @@ type kubeLineCursor struct {
 	off  int64
 	line int
 	dead bool
+	buf  []byte
 }
 
 func newKubeLineCursor(in *Input) *kubeLineCursor { return &kubeLineCursor{in: in, line: 1} }
@@ -531,10 +532,12 @@ func (c *kubeLineCursor) at(off int64) int {
 		}
 		c.src, c.r = src, src.br
 	}
-	buf := make([]byte, 32<<10)
+	if c.buf == nil {
+		c.buf = make([]byte, 32<<10)
+	}
 	for c.off < off {
-		n, err := c.r.Read(buf[:min(int64(len(buf)), off-c.off)])
-		c.line += bytes.Count(buf[:n], []byte{'\n'})
+		n, err := c.r.Read(c.buf[:min(int64(len(c.buf)), off-c.off)])
+		c.line += bytes.Count(c.buf[:n], []byte{'\n'})
 		c.off += int64(n)
 		if err != nil {
 			c.dead = true

@@ -200,3 +200,19 @@ func FuzzKubeNodes(f *testing.F) {
 func FuzzPodTimes(f *testing.F) {
 	fuzzKube(f, "pod-times", "pod-times.csv")
 }
+
+// A list of another kind whose items do not say theirs (as the API
+// returns them) is refused by its list kind.
+func TestKubeListKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n.json")
+	doc := `{"apiVersion":"v1","items":[{"metadata":{"name":"n1"},"spec":{},"status":{}}],"kind":"NodeList"}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open([]string{path}, "kube-pods"); err == nil || !strings.Contains(err.Error(), `kind: a "NodeList", not a pod list`) {
+		t.Errorf("err = %v", err)
+	}
+	if tr, err := Open([]string{path}, ""); err != nil || len(tr.Nodes) != 1 {
+		t.Errorf("detected: %v", err)
+	}
+}

@@ -799,3 +799,40 @@ func TestKubeSameNameJobs(t *testing.T) {
 		t.Errorf("notes: %+v", tr.Notes)
 	}
 }
+
+// BenchmarkKubePodsRead reads a List of 20,000 pods (generated, about
+// 25 MB): the reader decodes one item at a time, so what it allocates
+// beyond the records kept does not grow with the file.
+func BenchmarkKubePodsRead(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "pods.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	item := kubeFixture(b, "pods-list.json")
+	// The first pod of the fixture, renamed per copy.
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(item, &list); err != nil {
+		b.Fatal(err)
+	}
+	one := string(list.Items[0])
+	f.WriteString(`{"apiVersion":"v1","items":[`)
+	const n = 20000
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			f.WriteString(",\n")
+		}
+		f.WriteString(strings.ReplaceAll(one, "lmp-0-abcde", "lmp-"+strconv.Itoa(i)+"-abcde"))
+	}
+	f.WriteString(`],"kind":"List","metadata":{"resourceVersion":""}}`)
+	f.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr, err := Open([]string{path}, "kube-pods")
+		if err != nil || len(tr.Pods) != n {
+			b.Fatal(err)
+		}
+	}
+}

@@ -86,7 +86,7 @@ type kubeEventItem struct {
 
 func detectKubeEvents(head []byte, _ []string) bool {
 	h := sniffKube(head)
-	if h.Watch || h.Kind == "Event" || h.ListKind == "EventList" {
+	if h.Watch || h.ListKind == "EventList" || (h.Kind == "Event" && h.listOf("EventList")) {
 		return true
 	}
 	if h.ListKind != "" {
@@ -144,7 +144,7 @@ func readKubeEvents(in *Input, t *Trace) error {
 	var err error
 	switch kubeEventsShape(head) {
 	case "list":
-		_, err = kubeDoc(in, "an event list", func(s *JSONStream, field string, line int) error {
+		_, err = kubeDoc(in, "an event list", "EventList", func(s *JSONStream, field string, line int) error {
 			if s == nil {
 				return nil
 			}

@@ -39,7 +39,7 @@ type kubeNode struct {
 
 func detectKubeNodes(head []byte, _ []string) bool {
 	h := sniffKube(head)
-	return !h.Watch && (h.Kind == "Node" || h.ListKind == "NodeList")
+	return !h.Watch && (h.ListKind == "NodeList" || (h.Kind == "Node" && h.listOf("NodeList")))
 }
 
 func readKubeNodes(in *Input, t *Trace) error {
@@ -48,7 +48,7 @@ func readKubeNodes(in *Input, t *Trace) error {
 		index[n.Name] = i
 	}
 	var one kubeNode
-	n, err := kubeDoc(in, "a node list", func(s *JSONStream, field string, line int) error {
+	n, err := kubeDoc(in, "a node list", "NodeList", func(s *JSONStream, field string, line int) error {
 		if s == nil {
 			if one.Kind != "" && one.Kind != "Node" {
 				return in.Errorf(1, "kind", "a %s, not a Node", quote(one.Kind))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -29,6 +30,8 @@ type kubeHead struct {
 	Keys     []string
 	Watch    bool
 }
+
+var kubeListKindRe = regexp.MustCompile(`"kind"\s*:\s*"([A-Za-z]+List)"`)
 
 // sniffKube reads the start of a Kubernetes JSON document (as far as
 // head goes).
@@ -64,7 +67,12 @@ func sniffKube(head []byte) kubeHead {
 		if items != nil {
 			h.ListKind, h.Kind, h.Keys = kind, items.Kind, items.Keys
 			if h.ListKind == "" {
+				// kubectl writes the list's kind after its items: seen
+				// when the head holds the whole list.
 				h.ListKind = "List"
+				if m := kubeListKindRe.FindSubmatch(head); m != nil {
+					h.ListKind = string(m[1])
+				}
 			}
 		} else {
 			h.Kind, h.Keys = kind, keys
@@ -120,7 +128,17 @@ func detectKubePods(head []byte, _ []string) bool {
 	if h.Watch {
 		return false
 	}
-	return h.Kind == "Pod" || h.ListKind == "PodList"
+	return h.ListKind == "PodList" || (h.Kind == "Pod" && h.listOf("PodList"))
+}
+
+// listOf reports a document that is not a list of another kind than
+// listKind.
+func (h kubeHead) listOf(listKind string) bool {
+	switch h.ListKind {
+	case "", "List", "array", listKind:
+		return true
+	}
+	return false
 }
 
 // kubeFirstByte returns the first byte of the input that is not white space
@@ -133,11 +151,11 @@ func kubeFirstByte(in *Input) byte {
 	return b[0]
 }
 
-// kubeDoc streams a Kubernetes JSON document that is a List of items, a
-// bare array of them, or one object, calling item for each object (a
+// kubeDoc streams a Kubernetes JSON document that is a List (kind List
+// or listKind) of items, a bare array of them, or one object, calling item for each object (a
 // single object is decoded into single first, key by key, and given to
 // item at the end).
-func kubeDoc(in *Input, what string, item func(s *JSONStream, field string, line int) error, single func(s *JSONStream, key string) (bool, error)) (n int, err error) {
+func kubeDoc(in *Input, what, listKind string, item func(s *JSONStream, field string, line int) error, single func(s *JSONStream, key string) (bool, error)) (n int, err error) {
 	s := in.JSON()
 	lc := newKubeLineCursor(in)
 	defer lc.close()
@@ -187,6 +205,9 @@ func kubeDoc(in *Input, what string, item func(s *JSONStream, field string, line
 				singles = singles || used
 			}
 		}
+		if items && kind != "" && kind != "List" && kind != listKind {
+			return n, in.Errorf(s.Line(), "kind", "a %s, not %s", quote(kind), what)
+		}
 		if !items {
 			if !singles {
 				return n, in.Errorf(1, "", "not %s: no items (kind %s)", what, quote(kind))
@@ -205,7 +226,7 @@ func kubeDoc(in *Input, what string, item func(s *JSONStream, field string, line
 func readKubePods(in *Input, t *Trace) error {
 	var one kubePod
 	jobs := newKubeJobCache()
-	n, err := kubeDoc(in, "a pod list", func(s *JSONStream, field string, line int) error {
+	n, err := kubeDoc(in, "a pod list", "PodList", func(s *JSONStream, field string, line int) error {
 		if s == nil {
 			if one.Kind != "" && one.Kind != "Pod" {
 				return in.Errorf(1, "kind", "a %s, not a Pod", quote(one.Kind))
