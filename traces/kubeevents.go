@@ -562,7 +562,6 @@ func kubePullDuration(msg string) (float64, bool) {
 
 type kubeOutEvent struct {
 	t    float64
-	seq  int
 	line map[string]any
 }
 
@@ -582,7 +581,7 @@ func writeKubeEvents(w io.Writer, t *Trace) error {
 	var out []kubeOutEvent
 	add := func(v float64, ev map[string]any) {
 		if Known(v) {
-			out = append(out, kubeOutEvent{t: v + base, seq: len(out), line: ev})
+			out = append(out, kubeOutEvent{t: v + base, line: ev})
 		}
 	}
 	for _, p := range t.Pods {

@@ -74,6 +74,7 @@ func readPodTimesTrace(in *Input, t *Trace) error {
 			j.Kind = "Job"
 		}
 		j.Submit = 0
+		j.Tasks = run.Size
 		j.Params = map[string]string{"experiment": run.Experiment, "size": strconv.Itoa(run.Size), "iteration": run.Iteration}
 		if Known(run.WatchCreate) {
 			j.Params["watch_create"] = strconv.FormatFloat(run.WatchCreate, 'g', -1, 64)
