@@ -801,7 +801,7 @@ func TestKubeSameNameJobs(t *testing.T) {
 }
 
 // BenchmarkKubePodsRead reads a List of 20,000 pods (generated, about
-// 25 MB): the reader decodes one item at a time, so what it allocates
+// 60 MB): the reader decodes one item at a time, so what it allocates
 // beyond the records kept does not grow with the file.
 func BenchmarkKubePodsRead(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "pods.json")
