@@ -261,6 +261,70 @@ func ExpandIDSet(s string) ([]int, error) {
 	return out, nil
 }
 
+// fxCountIDSet counts the ids of an idset without expanding it (at most
+// MaxExpand).
+func fxCountIDSet(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+		t = t[1 : len(t)-1]
+	}
+	if t == "" {
+		return 0, nil
+	}
+	n := uint64(0)
+	err := fxRangeList(t, func(lo, hi uint64, _ int) error {
+		if n += hi - lo + 1; n > MaxExpand {
+			return fmt.Errorf("more than %d ids", MaxExpand)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("idset %s: %v", quote(fxCut(s)), err)
+	}
+	return int(n), nil
+}
+
+// fxMaxListed is the most node names the jobs of one file may list in
+// all (their NodeLists), and fxMaxHosts the most distinct ones: a small
+// file of hostlists such as "n[0-999999]" would otherwise take
+// gigabytes.
+const (
+	fxMaxListed = 20_000_000
+	fxMaxHosts  = MaxExpand
+)
+
+// fxHosts expands the nodelists of one file's jobs, keeping one copy of
+// each name and counting them against fxMaxListed and fxMaxHosts.
+type fxHosts struct {
+	names  map[string]string
+	listed int
+}
+
+// expand expands a hostlist.
+func (h *fxHosts) expand(hl string) ([]string, error) {
+	names, err := ExpandHostlist(hl)
+	if err != nil {
+		return nil, err
+	}
+	if h.listed += len(names); h.listed > fxMaxListed {
+		return nil, fmt.Errorf("the jobs list more than %d nodes in all", fxMaxListed)
+	}
+	if h.names == nil {
+		h.names = map[string]string{}
+	}
+	for i, n := range names {
+		if c, ok := h.names[n]; ok {
+			names[i] = c
+			continue
+		}
+		if len(h.names) >= fxMaxHosts {
+			return nil, fmt.Errorf("more than %d distinct hosts", fxMaxHosts)
+		}
+		h.names[n] = n
+	}
+	return names, nil
+}
+
 // fxWaitStatus decodes a POSIX wait status: the exit code of a process
 // that exited, or the signal that ended it (0 when it exited).
 func fxWaitStatus(status int64) (code, signal int) {

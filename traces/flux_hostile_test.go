@@ -56,6 +56,7 @@ func TestFluxHostile(t *testing.T) {
 		{"neg.json", "flux-jobs", "{\"jobs\": [\n{\"id\": 1, \"t_submit\": 5},\n{\"id\": 2, \"t_submit\": -5}]}", []string{line("3"), "jobs[1].t_submit", "out of range"}},
 		{"deep.json", "flux-jobs", `{"jobs": [{"id": 1, "t_submit": 5, "annotations": ` + deep + `}]}`, []string{line("1"), "jobs"}},
 		{"hostlist.json", "flux-jobs", `{"jobs": [{"id": 1, "t_submit": 5, "nodelist": "n[0-999999999]"}]}`, []string{line("1"), "jobs[0].nodelist", "more than 1000000 hosts"}},
+		{"hosts.json", "flux-jobs", "{\"jobs\": [{\"id\": 1, \"t_submit\": 5, \"nodelist\": \"a[0-999999]\"},\n {\"id\": 2, \"t_submit\": 5, \"nodelist\": \"b0\"}]}", []string{line("2"), "jobs[1].nodelist", "more than 1000000 distinct hosts"}},
 		{"twice.json", "flux-jobs", "{\"jobs\": [{\"id\": 1, \"t_submit\": 5},\n {\"id\": 1, \"t_submit\": 6}]}", []string{line("2"), "jobs[1].id", "twice"}},
 		{"order.jsonl", "flux-jobs", `{"id": 1, "t_submit": 5, "t_run": 4, "state": "RUN"}` + "\n", []string{line("1"), "t_run", "before t_submit"}},
 		{"state.jsonl", "flux-jobs", `{"id": 1, "t_submit": 5, "state": "DONE"}` + "\n", []string{line("1"), "state", "not a Flux job state"}},
@@ -86,6 +87,8 @@ func TestFluxHostile(t *testing.T) {
 		// R
 		{"hostlist.json", "R", `{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0"}}], "nodelist": ["n[0-999999999]"]}}`, []string{"execution.nodelist[0]", "more than 1000000 hosts"}},
 		{"ranks.json", "R", `{"version": 1, "execution": {"R_lite": [{"rank": "0-99999999", "children": {"core": "0"}}]}}`, []string{"execution.R_lite[0].rank", "more than 1000000 ids"}},
+		{"props.json", "R", `{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0-999999"}}], "properties": {"a": "0-999999", "b": "0-999999", "c": "0-999999", "d": "0-999999", "e": "0-999999"}}}`, []string{"execution.properties", "more than 4000000 ranks in all"}},
+		{"cores.json", "R", `{"version": 1, "execution": {"R_lite": [{"rank": "0", "children": {"core": "0-1000000"}}]}}`, []string{"execution.R_lite[0].children.core", "more than 1000000 ids"}},
 		{"count.json", "R", `{"version": 1, "execution": {"R_lite": [{"rank": "0-3", "children": {"core": "0"}}], "nodelist": ["n[1-3]"]}}`, []string{"execution.nodelist", "3 hosts for 4 ranks"}},
 		{"version.json", "R", `{"version": 2, "execution": {}}`, []string{"version", "out of range"}},
 		{"trunc.json", "R", `{"version": 1, "execution": {"R_lite": [{"rank": "0"`, []string{"truncated"}},

@@ -30,7 +30,8 @@ import (
 // t_cleanup (CLEANUP is entered at finish, or at the fatal exception).
 // Status is the result of an inactive job, pending or running (with a
 // note) for an active one. ExitCode is returncode (negative: the signal
-// that ended the job shell; -128: cancelled before it ran). Procs is
+// that ended the job shell; -128: cancelled before it ran; a returncode
+// of -1, SIGHUP, reads as the model's "not recorded"). Procs is
 // ncores. t_depend, t_sched, t_inactive, expiration, ranks, waitstatus
 // and the exception are kept in Params as flux.<field>; scalar
 // annotations under sched as sched.<key>.
@@ -77,10 +78,11 @@ var fluxResults = []struct {
 func readFluxJobs(in *Input, t *Trace) error {
 	head := bytes.TrimLeft(in.Head(sniffSize), " \t\r\n")
 	keys := JSONKeys(head)
+	hosts := &fxHosts{}
 	switch {
 	case len(head) > 0 && head[0] == '[':
 		s := in.JSON()
-		if err := s.Items("", func(i int) error { return fluxJobItem(in, t, s, fmt.Sprintf("[%d]", i), 0) }); err != nil {
+		if err := s.Items("", func(i int) error { return fluxJobItem(in, t, hosts, s, fmt.Sprintf("[%d]", i)) }); err != nil {
 			return err
 		}
 		return s.End()
@@ -103,7 +105,7 @@ func readFluxJobs(in *Input, t *Trace) error {
 				}
 				continue
 			}
-			if err := s.Items("jobs", func(i int) error { return fluxJobItem(in, t, s, fmt.Sprintf("jobs[%d]", i), 0) }); err != nil {
+			if err := s.Items("jobs", func(i int) error { return fluxJobItem(in, t, hosts, s, fmt.Sprintf("jobs[%d]", i)) }); err != nil {
 				return err
 			}
 		}
@@ -122,14 +124,14 @@ func readFluxJobs(in *Input, t *Trace) error {
 			if d.More() {
 				return in.Errorf(n, "", "more than one JSON value on the line")
 			}
-			return fluxJob(in, t, m, "", n)
+			return fluxJob(in, t, hosts, m, "", n)
 		})
 	default:
 		// Objects one after another, spread over lines.
 		s := in.JSON()
 		i := 0
 		for ; s.Dec.More(); i++ {
-			if err := fluxJobItem(in, t, s, "", 0); err != nil {
+			if err := fluxJobItem(in, t, hosts, s, ""); err != nil {
 				return err
 			}
 		}
@@ -150,7 +152,7 @@ func fxOneObjectLine(head []byte) bool {
 }
 
 // fluxJobItem decodes the next job of an array.
-func fluxJobItem(in *Input, t *Trace, s *JSONStream, path string, _ int) error {
+func fluxJobItem(in *Input, t *Trace, hosts *fxHosts, s *JSONStream, path string) error {
 	start := s.Offset()
 	var m map[string]any
 	if err := s.Decode(path, &m); err != nil {
@@ -159,16 +161,16 @@ func fluxJobItem(in *Input, t *Trace, s *JSONStream, path string, _ int) error {
 	if m == nil {
 		return in.Errorf(fxValueLine(in, start), path, "null where a job object is expected")
 	}
-	if err := fluxJob(in, t, m, path, 0); err != nil {
+	if err := fluxJob(in, t, hosts, m, path, 0); err != nil {
 		// Again, naming the line where the job starts (found only for an
 		// error: it reads the file again).
-		return fluxJob(in, t, m, path, fxValueLine(in, start))
+		return fluxJob(in, t, hosts, m, path, fxValueLine(in, start))
 	}
 	return nil
 }
 
 // fluxJob adds one job object (read from line ln, 0 when not known).
-func fluxJob(in *Input, t *Trace, m map[string]any, path string, ln int) error {
+func fluxJob(in *Input, t *Trace, hosts *fxHosts, m map[string]any, path string, ln int) error {
 	f := &fxFields{in: in, line: ln, prefix: path}
 	id, err := fluxJobID(m["id"])
 	if err != nil {
@@ -206,7 +208,7 @@ func fluxJob(in *Input, t *Trace, m map[string]any, path string, ln int) error {
 		j.Nodes = int(n)
 	}
 	if hl := f.str(m, "nodelist"); hl != "" && f.err == nil {
-		names, err := ExpandHostlist(hl)
+		names, err := hosts.expand(hl)
 		if err != nil {
 			f.fail("nodelist", "%v", err)
 		} else if j.Nodes > 0 && len(names) != j.Nodes {
@@ -298,7 +300,7 @@ func fluxJobID(v any) (string, error) {
 		}
 		return string(x), nil
 	case string:
-		if x == "" || len(x) > 64 {
+		if x == "" || len(x) > 512 {
 			return "", fmt.Errorf("%s is not a job id", quote(x))
 		}
 		return x, nil

@@ -83,11 +83,11 @@ func readR(in *Input, t *Trace) error {
 			if cf.err != nil || s == "" {
 				return 0
 			}
-			n, err := ExpandIDSet(s)
+			n, err := fxCountIDSet(s)
 			if err != nil {
 				cf.fail(key, "%v", err)
 			}
-			return len(n)
+			return n
 		}
 		cores, gpus := count("core"), count("gpu")
 		rf.keep(cf)
@@ -138,6 +138,7 @@ func readR(in *Input, t *Trace) error {
 		ef.fail("nodelist", "%d hosts for %d ranks", len(names), len(ranks))
 	}
 	props := map[int][]string{}
+	listed := 0
 	for name, v := range ef.obj(ex, "properties") {
 		s, ok := v.(string)
 		var ids []int
@@ -147,6 +148,10 @@ func readR(in *Input, t *Trace) error {
 		}
 		if !ok || err != nil {
 			ef.fail("properties."+name, "not an idset of ranks")
+			break
+		}
+		if listed += len(ids); listed > 4*MaxExpand {
+			ef.fail("properties", "more than %d ranks in all", 4*MaxExpand)
 			break
 		}
 		for _, id := range ids {

@@ -255,3 +255,34 @@ func fxEmpty(v any) bool {
 	}
 	return false
 }
+
+// TestFluxDetectsOnlyItsOwn runs detection over the other formats' files
+// (the fixtures of the other readers and the real samples): none is
+// taken for a Flux format.
+func TestFluxDetectsOnlyItsOwn(t *testing.T) {
+	flux := []string{"flux-jobs", "flux-eventlog", "flux-exec-eventlog", "jobspec", "R", "flux-jobspec-events"}
+	var paths []string
+	filepath.WalkDir("testdata", func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(p, filepath.Join("testdata", "flux")) && !strings.Contains(p, "fuzz") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	for _, s := range []string{"formats/k8s-events-osu-128.jsonl", "flux-usernetes-aws/lammps-pods-pull-32.json", "pod-startup/pod-times.csv"} {
+		paths = append(paths, filepath.Join("../../shared/data", s))
+	}
+	checked := 0
+	for _, p := range paths {
+		in, err := OpenInput(p)
+		if err != nil {
+			continue
+		}
+		f, err := Detect(in)
+		in.Close()
+		checked++
+		if err == nil && slices.Contains(flux, f.Name) {
+			t.Errorf("%s detected as %s", p, f.Name)
+		}
+	}
+	t.Logf("%d files of other formats checked", checked)
+}
