@@ -1,9 +1,6 @@
 package network
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,45 +20,6 @@ import (
 // (no samples, one message size only, a time that falls with size).
 var ErrFit = errors.New("network: cannot fit")
 
-// Input formats DetectFormat tells apart.
-const (
-	FormatIperf3    = "iperf3-json"
-	FormatOSUStdout = "osu-stdout"
-	FormatOSUCSV    = "osu-csv"
-)
-
-// DetectFormat tells what a measurement file is from its content: a
-// JSON object is iperf3 -J output, a file whose first non-blank line is
-// a # comment with "OSU" in it (or whose header is # Size ...) is
-// osu_latency/osu_bw standard output, a comma-separated header with a
-// size column is an OSU CSV table.
-func DetectFormat(data []byte) (string, error) {
-	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	if len(t) == 0 {
-		return "", errors.New("empty file")
-	}
-	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return "", fmt.Errorf("binary data (a NUL byte at offset %d): not iperf3 -J JSON, OSU output or an OSU CSV table", i)
-	}
-	if t[0] == '{' {
-		return FormatIperf3, nil
-	}
-	first, _, _ := bytes.Cut(t, []byte("\n"))
-	first = bytes.TrimSpace(first)
-	if bytes.HasPrefix(first, []byte("#")) {
-		return FormatOSUStdout, nil
-	}
-	if bytes.Contains(bytes.ToLower(data), []byte("# osu ")) {
-		return FormatOSUStdout, nil // launcher lines before the title
-	}
-	for _, h := range strings.Split(string(first), ",") {
-		if strings.TrimSpace(h) == csvSize {
-			return FormatOSUCSV, nil
-		}
-	}
-	return "", fmt.Errorf("not iperf3 -J JSON, OSU output or an OSU CSV table (first line %q)", truncate(string(first), 60))
-}
-
 // printable returns a name for a table or a message: as it is when it
 // is valid UTF-8 of printable characters and not long, else quoted with
 // escapes and cut, so that no name can break a line, a YAML comment or
@@ -71,13 +29,6 @@ func printable(s string) string {
 		return s
 	}
 	return limitio.Quote(s, 200)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // InputFile names a measurement file in a fit's provenance.
@@ -121,124 +72,85 @@ type FitInput struct {
 	Bulk      []BulkRun   // iperf3 runs
 }
 
-// AddFile reads a measurement file of any supported format (detected
-// from the content) into the input. experiment selects one experiment
-// of an OSU CSV; a CSV with several experiments needs one.
-func (in *FitInput) AddFile(path string, data []byte, experiment string) error {
-	format, err := DetectFormat(data)
-	if err != nil {
-		return &InputError{File: path, Msg: err.Error()}
-	}
-	sum := sha256.Sum256(data)
-	file := InputFile{Path: path, SHA256: hex.EncodeToString(sum[:]), Format: format}
-	switch format {
-	case FormatIperf3:
-		runs, err := ReadIperf3All(path, bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		for _, r := range runs {
-			if err := in.AddIperf(file, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	case FormatOSUStdout:
-		r, err := ReadOSU(path, bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		return in.AddOSU(file, r, experiment)
-	default:
-		r, err := ReadOSUCSV(path, bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		return in.AddOSU(file, r, experiment)
-	}
+// The kinds of input file (InputFile.Kind) and of their samples.
+const (
+	// KindLatency is a one-way ping-pong time per message size
+	// (osu_latency), seconds.
+	KindLatency = "latency"
+	// KindBandwidth is a windowed streaming rate per message size
+	// (osu_bw), bytes per second.
+	KindBandwidth = "bandwidth"
+	// KindBulk is a bulk TCP transfer (iperf3).
+	KindBulk = "bulk"
+)
+
+// Point is one measurement of one message size in a file: the size in
+// bytes, the value in SI units (seconds for KindLatency, bytes per
+// second for KindBandwidth) and the line it was read from (0 if none).
+type Point struct {
+	Size  int64
+	Value float64
+	Line  int
 }
 
-// AddOSU adds the samples of one experiment of an OSU result
-// (experiment "" for stdout, or for a CSV with a single experiment).
-func (in *FitInput) AddOSU(file InputFile, r *OSUResult, experiment string) error {
-	exps := r.Experiments()
-	var samples []OSUSample
-	switch {
-	case experiment != "" && slices.Contains(exps, experiment):
-		samples = r.Select(experiment)
-	case experiment != "" && len(exps) == 1 && exps[0] == "":
-		samples = r.Samples // stdout: the experiment is a label only
-	case experiment != "":
-		return &InputError{File: r.Name, Field: csvExperiment, Msg: fmt.Sprintf("no experiment %s (the file has %s)", quote(experiment), quoteAll(exps))}
-	case len(exps) > 1:
-		return &InputError{File: r.Name, Field: csvExperiment, Msg: fmt.Sprintf("%d experiments (%s): choose one", len(exps), quoteAll(exps))}
-	default:
-		samples = r.Samples
-		experiment = exps[0]
+// AddSeries adds the points of one input file, whose Kind says what they
+// are (KindLatency or KindBandwidth); the file's Samples is set to their
+// number. A bandwidth point needs a positive message size.
+func (in *FitInput) AddSeries(file InputFile, points []Point) error {
+	if file.Kind != KindLatency && file.Kind != KindBandwidth {
+		return &InputError{File: file.Path, Msg: fmt.Sprintf("unknown series kind %s (want %s or %s)", quote(file.Kind), KindLatency, KindBandwidth)}
 	}
-	file.Kind = string(r.Kind)
-	file.Experiment = experiment
-	file.Tool = r.Title
-	file.Samples = len(samples)
+	file.Samples = len(points)
 	idx := len(in.Files)
 	in.Files = append(in.Files, file)
-	for _, s := range samples {
-		switch r.Kind {
-		case OSULatency:
-			in.Latency = append(in.Latency, FitSample{Size: s.Size, Value: s.Value * 1e-6, Input: idx, Line: s.Line})
-		case OSUBandwidth:
-			if s.Size == 0 {
-				return &InputError{File: r.Name, Line: s.Line, Field: "size", Msg: "0: a bandwidth sample needs a positive message size"}
-			}
-			in.Bandwidth = append(in.Bandwidth, FitSample{Size: s.Size, Value: s.Value * 1e6, Input: idx, Line: s.Line})
+	for _, s := range points {
+		switch file.Kind {
+		case KindLatency:
+			in.Latency = append(in.Latency, FitSample{Size: s.Size, Value: s.Value, Input: idx, Line: s.Line})
 		default:
-			return &InputError{File: r.Name, Msg: fmt.Sprintf("unknown OSU kind %s", quote(string(r.Kind)))}
+			if s.Size == 0 {
+				return &InputError{File: file.Path, Line: s.Line, Field: "size", Msg: "0: a bandwidth sample needs a positive message size"}
+			}
+			in.Bandwidth = append(in.Bandwidth, FitSample{Size: s.Size, Value: s.Value, Input: idx, Line: s.Line})
 		}
 	}
 	return nil
 }
 
-// quoteAll lists values for a message: each quoted and cut, at most 10.
-func quoteAll(s []string) string {
-	const most = 10
-	out := make([]string, 0, min(len(s), most)+1)
-	for i, x := range s {
-		if i == most {
-			out = append(out, fmt.Sprintf("and %d more", len(s)-most))
-			break
+// AddBulk adds one bulk-transfer run of an input file (run.Input is set
+// here; its Rates and Seconds must be as long as each other and not
+// empty). Consecutive runs of one file (the same path and SHA-256:
+// iperf3 --logfile appends one per run) count as one input, whose
+// Samples add up.
+func (in *FitInput) AddBulk(file InputFile, run BulkRun) error {
+	if len(run.Rates) == 0 || len(run.Rates) != len(run.Seconds) {
+		return &InputError{File: file.Path, Msg: fmt.Sprintf("a bulk run needs as many rates as interval lengths, at least one (%d rates, %d lengths)", len(run.Rates), len(run.Seconds))}
+	}
+	if run.Streams < 1 {
+		return &InputError{File: file.Path, Field: "streams", Msg: fmt.Sprintf("%d: a bulk run has at least one stream", run.Streams)}
+	}
+	for i, r := range run.Rates {
+		if !(r >= 0) || math.IsInf(r, 0) || !(run.Seconds[i] > 0) || math.IsInf(run.Seconds[i], 0) {
+			return &InputError{File: file.Path, Field: fmt.Sprintf("rates[%d]", i), Msg: fmt.Sprintf("%g B/s over %g s: want a finite rate, not negative, over a positive time", r, run.Seconds[i])}
 		}
-		out = append(out, quote(x))
 	}
-	return strings.Join(out, ", ")
-}
-
-// AddIperf adds one iperf3 run.
-func (in *FitInput) AddIperf(file InputFile, r *IperfResult) error {
-	run := BulkRun{Input: len(in.Files), Streams: r.NumStreams, MinRTT: r.MinRTT(), PMTU: r.PMTU()}
-	for _, iv := range r.Intervals {
-		if iv.Omitted || iv.Sum.Seconds <= 0 {
-			continue
+	for _, v := range []struct {
+		field string
+		v     float64
+	}{{"minRTT", run.MinRTT}, {"cpuPerByte", run.CPUPerByte}} {
+		if !(v.v >= 0) || math.IsInf(v.v, 0) {
+			return &InputError{File: file.Path, Field: v.field, Msg: fmt.Sprintf("%g must be finite and not negative", v.v)}
 		}
-		run.Rates = append(run.Rates, iv.Sum.Rate)
-		run.Seconds = append(run.Seconds, iv.Sum.Seconds)
 	}
-	if len(run.Rates) == 0 { // no interval reports: the end summary
-		run.Rates = []float64{r.Received.Rate}
-		run.Seconds = []float64{r.Received.Seconds}
-	}
-	if r.CPU.HostTotal > 0 && r.CPU.RemoteTotal > 0 {
-		cpuSeconds := (r.CPU.HostTotal + r.CPU.RemoteTotal) / 2 / 100 * r.Sent.Seconds
-		run.CPUPerByte = cpuSeconds / float64(r.Received.Bytes)
-	}
-	if n := len(in.Files); n > 0 && in.Files[n-1].Path == file.Path && in.Files[n-1].SHA256 == file.SHA256 && in.Files[n-1].Kind == "bulk" {
-		// Another run of the same file (iperf3 --logfile appends).
+	if n := len(in.Files); n > 0 && in.Files[n-1].Path == file.Path && in.Files[n-1].SHA256 == file.SHA256 && in.Files[n-1].Kind == KindBulk {
+		// Another run of the same file.
 		run.Input = n - 1
 		in.Files[n-1].Samples += len(run.Rates)
 		in.Bulk = append(in.Bulk, run)
 		return nil
 	}
-	file.Kind = "bulk"
-	file.Tool = r.Version
+	run.Input = len(in.Files)
+	file.Kind = KindBulk
 	file.Samples = len(run.Rates)
 	in.Files = append(in.Files, file)
 	in.Bulk = append(in.Bulk, run)

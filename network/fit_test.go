@@ -1,11 +1,8 @@
 package network
 
 import (
-	"bytes"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -129,86 +126,6 @@ func checkRecoveredNoGap(t *testing.T, f *Fit) {
 	}
 }
 
-// The OSU stdout and CSV fixtures come from the same known model.
-func TestFitFixtures(t *testing.T) {
-	for _, set := range [][]string{
-		{"osu/osu_latency-v5.txt", "osu/osu_bw-v5.txt"},
-		{"osu/osu_latency-v7.txt", "osu/osu_bw-v7.txt"},
-		{"osu/table-a.csv", "osu/table-b.csv"},
-	} {
-		t.Run(set[0], func(t *testing.T) {
-			var in FitInput
-			for _, p := range set {
-				if err := in.AddFile(p, readFixture(t, p), "metal"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			f, err := FitProfile("fixtures", in, FitOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkRecovered(t, f, 0.02)
-			for _, r := range f.Report.Inputs {
-				if r.Residuals.RMSRelErr > 0.01 {
-					t.Errorf("%s: rms error %g", r.Path, r.Residuals.RMSRelErr)
-				}
-			}
-			if f.Provenance.Inputs[0].SHA256 == "" || f.Provenance.Inputs[0].Format == "" {
-				t.Errorf("provenance inputs %+v", f.Provenance.Inputs)
-			}
-		})
-	}
-}
-
-func TestFitIperf3(t *testing.T) {
-	var in FitInput
-	for _, p := range []string{"iperf3/single.json", "iperf3/parallel4.json"} {
-		if err := in.AddFile(p, readFixture(t, p), ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := FitProfile("loopback", in, FitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	single, _ := ReadIperf3("s", bytes.NewReader(readFixture(t, "iperf3/single.json")))
-	p := f.Profile
-	if len(p.Bands) != 1 || math.Abs(p.Bands[0].Latency/(single.MinRTT()/2)-1) > 1e-5 {
-		t.Errorf("bands %+v, want one with latency %g", p.Bands, single.MinRTT()/2)
-	}
-	if e := math.Abs(p.Bands[0].Bandwidth/single.Throughput() - 1); e > 0.02 {
-		t.Errorf("bandwidth %g, the run's throughput %g", p.Bands[0].Bandwidth, single.Throughput())
-	}
-	if p.LinkBandwidth < p.Bands[0].Bandwidth || p.CPUPerByte <= 0 || p.MTU != 65535 {
-		t.Errorf("link %g, cpu %g, mtu %d", p.LinkBandwidth, p.CPUPerByte, p.MTU)
-	}
-	if r := f.Report.Bands[0].Bulk; r == nil || r.Points != 4 {
-		t.Errorf("bulk residuals %+v", r)
-	}
-	var params []string
-	for _, ps := range f.Provenance.Parameters {
-		params = append(params, ps.Param)
-	}
-	if got := strings.Join(params, " "); got != "bands[0].latency bands[0].bandwidth linkBandwidth mtu cpuPerByte" {
-		t.Errorf("parameters with provenance: %s", got)
-	}
-
-	// With OSU samples, the one-stream bulk rate becomes the last band's.
-	for _, p := range []string{"osu/table-a.csv", "osu/table-b.csv"} {
-		if err := in.AddFile(p, readFixture(t, p), "metal"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	g, err := FitProfile("mixed", in, FitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := g.Profile.Bands[len(g.Profile.Bands)-1]
-	if last.Bandwidth != f.Profile.Bands[0].Bandwidth || len(g.Profile.Bands) != 3 {
-		t.Errorf("mixed: bands %+v", g.Profile.Bands)
-	}
-}
-
 func TestFitErrors(t *testing.T) {
 	flat := FitInput{Latency: []FitSample{{Size: 8, Value: 1e-6}, {Size: 8, Value: 1.1e-6}}}
 	falling := FitInput{Latency: []FitSample{{Size: 8, Value: 3e-6}, {Size: 64, Value: 2e-6}, {Size: 512, Value: 1e-6}}}
@@ -241,172 +158,125 @@ func TestFitErrors(t *testing.T) {
 		t.Error("a profile without a name was fitted")
 	}
 
-	// Experiments of a CSV.
-	var in FitInput
-	err := in.AddFile("table-a.csv", readFixture(t, "osu/table-a.csv"), "")
-	if err == nil || !strings.Contains(err.Error(), `2 experiments ("metal", "overlay"): choose one`) {
-		t.Errorf("no experiment chosen: %v", err)
-	}
-	err = in.AddFile("table-a.csv", readFixture(t, "osu/table-a.csv"), "cloud")
-	if err == nil || !strings.Contains(err.Error(), `no experiment "cloud"`) {
-		t.Errorf("unknown experiment: %v", err)
-	}
-	err = in.AddFile("x.txt", []byte("hello\nworld\n"), "")
-	if err == nil || !strings.Contains(err.Error(), "x.txt: not iperf3 -J JSON, OSU output or an OSU CSV table") {
-		t.Errorf("unknown format: %v", err)
-	}
 }
 
-func TestDetectFormat(t *testing.T) {
-	for file, want := range map[string]string{
-		"iperf3/single.json":     FormatIperf3,
-		"osu/osu_latency-v7.txt": FormatOSUStdout,
-		"osu/osu_bw-v5.txt":      FormatOSUStdout,
-		"osu/table-b.csv":        FormatOSUCSV,
+// AddSeries keeps a file's points as samples of its kind, numbered by
+// the file; AddBulk adds runs, one input per file however many runs
+// follow one another in it.
+func TestAddSeriesAndBulk(t *testing.T) {
+	var in FitInput
+	lat := []Point{{Size: 0, Value: 2e-6, Line: 3}, {Size: 8, Value: 2.1e-6, Line: 4}}
+	if err := in.AddSeries(InputFile{Path: "lat.txt", Kind: KindLatency, Tool: "osu"}, lat); err != nil {
+		t.Fatal(err)
+	}
+	bw := []Point{{Size: 8, Value: 1e9, Line: 5}}
+	if err := in.AddSeries(InputFile{Path: "bw.txt", Kind: KindBandwidth}, bw); err != nil {
+		t.Fatal(err)
+	}
+	run := BulkRun{Streams: 1, Rates: []float64{1e9, 1.1e9}, Seconds: []float64{1, 1}, MinRTT: 50e-6}
+	for range 2 {
+		if err := in.AddBulk(InputFile{Path: "log.json", SHA256: "ab", Tool: "iperf 3.12"}, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := in.AddBulk(InputFile{Path: "other.json", SHA256: "cd"}, run); err != nil {
+		t.Fatal(err)
+	}
+	want := []InputFile{
+		{Path: "lat.txt", Kind: KindLatency, Tool: "osu", Samples: 2},
+		{Path: "bw.txt", Kind: KindBandwidth, Samples: 1},
+		{Path: "log.json", SHA256: "ab", Kind: KindBulk, Tool: "iperf 3.12", Samples: 4},
+		{Path: "other.json", SHA256: "cd", Kind: KindBulk, Samples: 2},
+	}
+	if !reflect.DeepEqual(in.Files, want) {
+		t.Errorf("files\n%+v\nwant\n%+v", in.Files, want)
+	}
+	if len(in.Latency) != 2 || in.Latency[1] != (FitSample{Size: 8, Value: 2.1e-6, Input: 0, Line: 4}) {
+		t.Errorf("latency samples %+v", in.Latency)
+	}
+	if len(in.Bandwidth) != 1 || in.Bandwidth[0] != (FitSample{Size: 8, Value: 1e9, Input: 1, Line: 5}) {
+		t.Errorf("bandwidth samples %+v", in.Bandwidth)
+	}
+	if len(in.Bulk) != 3 || in.Bulk[0].Input != 2 || in.Bulk[1].Input != 2 || in.Bulk[2].Input != 3 {
+		t.Errorf("bulk runs %+v", in.Bulk)
+	}
+
+	for _, tc := range []struct {
+		name string
+		add  func(in *FitInput) error
+		want string
+	}{
+		{"zero-byte bandwidth", func(in *FitInput) error {
+			return in.AddSeries(InputFile{Path: "bw.csv", Kind: KindBandwidth}, []Point{{Size: 0, Value: 1, Line: 7}})
+		}, "bw.csv:7: size: 0: a bandwidth sample needs a positive message size"},
+		{"unknown kind", func(in *FitInput) error { return in.AddSeries(InputFile{Path: "x", Kind: "jitter"}, nil) }, `x: unknown series kind "jitter"`},
+		{"no rates", func(in *FitInput) error { return in.AddBulk(InputFile{Path: "r"}, BulkRun{Streams: 1}) }, "r: a bulk run needs as many rates"},
+		{"no streams", func(in *FitInput) error {
+			return in.AddBulk(InputFile{Path: "r"}, BulkRun{Rates: []float64{1}, Seconds: []float64{1}})
+		}, "r: streams: 0"},
+		{"zero seconds", func(in *FitInput) error {
+			return in.AddBulk(InputFile{Path: "r"}, BulkRun{Streams: 1, Rates: []float64{1, 2}, Seconds: []float64{1, 0}})
+		}, "r: rates[1]: 2 B/s over 0 s"},
+		{"NaN rate", func(in *FitInput) error {
+			return in.AddBulk(InputFile{Path: "r"}, BulkRun{Streams: 1, Rates: []float64{math.NaN()}, Seconds: []float64{1}})
+		}, "r: rates[0]: NaN B/s"},
+		{"negative rtt", func(in *FitInput) error {
+			return in.AddBulk(InputFile{Path: "r"}, BulkRun{Streams: 1, Rates: []float64{1}, Seconds: []float64{1}, MinRTT: -1})
+		}, "r: minRTT: -1 must be finite"},
 	} {
-		if got, err := DetectFormat(readFixture(t, file)); got != want || err != nil {
-			t.Errorf("%s: %q %v, want %q", file, got, err, want)
-		}
-	}
-	if _, err := DetectFormat([]byte("  \n")); err == nil {
-		t.Error("empty file detected")
+		t.Run(tc.name, func(t *testing.T) {
+			var in FitInput
+			err := tc.add(&in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrBadInput) {
+				t.Fatalf("error %v, want %q (an input error)", err, tc.want)
+			}
+		})
 	}
 }
 
-// sharedOSU is the folder of the flux-usernetes OSU tables, from this
-// package's folder.
-var sharedOSU = filepath.Join("..", "..", "shared", "data", "flux-usernetes-aws", "osu")
-
-func sharedInput(t *testing.T, experiment string) FitInput {
-	t.Helper()
-	if _, err := os.Stat(sharedOSU); err != nil {
-		t.Skipf("shared data absent (%s): the fit of the recorded OSU tables is not checked", sharedOSU)
-	}
+// Bulk runs alone: the one-stream run gives the band (half the smallest
+// RTT, the length-weighted mean of its interval rates), the parallel
+// run the link, the runs the path MTU and the CPU time per byte.
+func TestFitBulkRuns(t *testing.T) {
 	var in FitInput
-	for _, f := range []string{"osu-results-latency.csv", "osu-results-bandwidth.csv"} {
-		path := filepath.Join(sharedOSU, f)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := in.AddFile(path, data, experiment); err != nil {
-			t.Fatal(err)
-		}
+	single := BulkRun{Streams: 1, Rates: []float64{1e9, 1.2e9, 1.1e9}, Seconds: []float64{1, 0.5, 1}, MinRTT: 40e-6, PMTU: 1500, CPUPerByte: 2e-10}
+	parallel := BulkRun{Streams: 4, Rates: []float64{3e9, 3.2e9}, Seconds: []float64{1, 1}, MinRTT: 30e-6, PMTU: 1500, CPUPerByte: 4e-10}
+	if err := in.AddBulk(InputFile{Path: "one.json"}, single); err != nil {
+		t.Fatal(err)
 	}
-	return in
-}
+	if err := in.AddBulk(InputFile{Path: "four.json"}, parallel); err != nil {
+		t.Fatal(err)
+	}
+	f, err := FitProfile("tcp", in, FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Profile
+	mean := (1e9*1 + 1.2e9*0.5 + 1.1e9*1) / 2.5
+	if len(p.Bands) != 1 || math.Abs(p.Bands[0].Latency/15e-6-1) > 1e-12 || math.Abs(p.Bands[0].Bandwidth/mean-1) > 1e-12 {
+		t.Errorf("bands %+v, want latency 15 µs (half the smallest RTT) and bandwidth %g", p.Bands, mean)
+	}
+	if math.Abs(p.LinkBandwidth/3.1e9-1) > 1e-12 || p.MTU != 1500 || math.Abs(p.CPUPerByte/3e-10-1) > 1e-12 {
+		t.Errorf("link %g, mtu %d, cpu per byte %g", p.LinkBandwidth, p.MTU, p.CPUPerByte)
+	}
+	// The band's bulk residuals are those of the one-stream intervals.
+	if r := f.Report.Bands[0].Bulk; r == nil || r.Points != 3 {
+		t.Errorf("bulk residuals %+v", r)
+	}
+	var params []string
+	for _, ps := range f.Provenance.Parameters {
+		params = append(params, ps.Param)
+	}
+	if got := strings.Join(params, " "); got != "bands[0].latency bands[0].bandwidth linkBandwidth mtu cpuPerByte" {
+		t.Errorf("parameters with provenance: %s", got)
+	}
 
-// The recorded OSU tables of the flux-usernetes experiments: every
-// experiment fits with the eager/rendezvous switch at 64 KiB, and the
-// fitted profile reproduces the per-size means within the stated error
-// in every band.
-func TestFitSharedOSU(t *testing.T) {
-	for _, exp := range []string{"bare-metal", "usernetes", "container", "bare-metal-with-usernetes", "container-with-usernetes"} {
-		t.Run(exp, func(t *testing.T) {
-			f, err := FitProfile("aws-"+exp, sharedInput(t, exp), FitOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var table bytes.Buffer
-			f.WriteTable(&table)
-			t.Logf("\n%s", table.String())
-			if f.Profile.EagerLimit != 65536 || len(f.Profile.Bands) < 2 {
-				t.Errorf("eager limit %d with %d bands, want the switch at 65536", f.Profile.EagerLimit, len(f.Profile.Bands))
-			}
-			for _, b := range f.Report.Bands {
-				for kind, r := range map[string]*Residuals{"latency": b.Latency, "bandwidth": b.Bandwidth} {
-					if r == nil || r.Points == 0 {
-						t.Fatalf("band %d: no %s residuals", b.Band, kind)
-					}
-					// Stated error: the per-size means within 15% RMS and
-					// 25% at worst (the latency at 512 KiB, above the
-					// 1 MiB one, is what no line through a band meets).
-					if r.MeanRMSRelErr > 0.15 || r.MeanMaxRelErr > 0.25 {
-						t.Errorf("band %d %s: error of the means rms %.1f%% max %.1f%%", b.Band, kind, 100*r.MeanRMSRelErr, 100*r.MeanMaxRelErr)
-					}
-				}
-			}
-			// 4 MiB streams at about 24 GB/s in every environment.
-			last := f.Profile.Bands[len(f.Profile.Bands)-1]
-			if last.Bandwidth < 20e9 || last.Bandwidth > 28e9 {
-				t.Errorf("last band bandwidth %g B/s", last.Bandwidth)
-			}
-		})
+	// Parallel runs only: nothing gives a one-stream bandwidth.
+	var par FitInput
+	if err := par.AddBulk(InputFile{Path: "four.json"}, parallel); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// The committed profiles in scenarios/profiles load, and those fitted
-// to the shared OSU tables are what a fit of them gives today.
-func TestCommittedProfiles(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "scenarios", "profiles", "*.yaml"))
-	if len(files) == 0 {
-		t.Skip("no profiles in scenarios/profiles")
+	if _, err := FitProfile("tcp", par, FitOptions{}); err == nil || !errors.Is(err, ErrFit) || !strings.Contains(err.Error(), "no one-stream iperf3 run") {
+		t.Errorf("parallel only: %v", err)
 	}
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, prov, err := ReadProfile(path, bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp := ""
-		if prov != nil && len(prov.Inputs) == 2 && strings.Contains(prov.Inputs[0].Path, "flux-usernetes-aws/osu/") {
-			exp = prov.Inputs[0].Experiment
-		}
-		if exp == "" {
-			continue
-		}
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := FitProfile(p.Name, sharedInput(t, exp), FitOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(stagesNil(f.Profile), stagesNil(*p)) {
-				t.Errorf("%s is stale (run make fit-network):\n got %+v\nfile %+v", path, f.Profile, *p)
-			}
-			for i, in := range f.Provenance.Inputs {
-				if in.SHA256 != prov.Inputs[i].SHA256 {
-					t.Errorf("%s: input %s changed since the fit", path, in.Path)
-				}
-			}
-		})
-	}
-}
-
-// FuzzFitInput: any file content, told apart by DetectFormat and read by
-// its reader, is either refused with an input error of bounded length or
-// added; a fit of what was added is either refused (ErrFit, ErrInvalid)
-// or a valid profile that writes and reads back.
-func FuzzFitInput(f *testing.F) {
-	for _, p := range []string{"osu/osu_latency-v7.txt", "osu/osu_bw-v5.txt", "osu/table-a.csv", "iperf3/single.json"} {
-		f.Add(readFixture(f, p), "")
-	}
-	f.Add([]byte("\x00\x00\x00"), "")
-	f.Add([]byte("# OSU MPI Latency Test v7.3\n# Size Latency (us)\n0 1e308\n8 NaN\n"), "")
-	f.Add([]byte("size,average_latency_us,experiment\n8,2,\"a\nb\"\n16,2.1,c\n"), "a\nb")
-	f.Fuzz(func(t *testing.T, data []byte, experiment string) {
-		var in FitInput
-		if err := in.AddFile("fuzz", data, experiment); err != nil {
-			if !errors.Is(err, ErrBadInput) {
-				t.Fatalf("error %v is not an input error", err)
-			}
-			if len(err.Error()) > 1000 {
-				t.Fatalf("a %d-byte message", len(err.Error()))
-			}
-			return
-		}
-		fit, err := FitProfile("fuzz", in, FitOptions{})
-		if err != nil {
-			return
-		}
-		var buf bytes.Buffer
-		if err := WriteProfile(&buf, fit); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		if _, _, err := ReadProfile("p.yaml", &buf); err != nil {
-			t.Fatalf("read back: %v", err)
-		}
-	})
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
+	"github.com/convergesim/converge/scenarios/calibrate"
+	"github.com/convergesim/converge/traces"
 )
 
 type fitNetworkFlags struct {
@@ -72,8 +74,8 @@ The table printed shows the fitted bands and the fit error per
 message-size band and per input file; the same table is kept as a
 comment in the profile, the figures in its fit: section.
 
-A measurement file may be at most 256 MiB of text (a NUL byte, as in
-/dev/zero or a binary, is refused at once); values no network produces
+A measurement file may be at most 256 MiB of text, or gzip of it (a NUL
+byte, as in /dev/zero or a binary, is refused at once); values no network produces
 (a rate above 1 Pbit/s, a latency above 1000 s, a message above 1 TiB,
 NaN, a rate that disagrees with iperf3's bytes and seconds) are refused
 with the file, line and field. Names in the profile are escaped, so any
@@ -122,7 +124,7 @@ func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error
 	}
 	var in network.FitInput
 	for _, path := range files {
-		data, err := network.ReadMeasurementFile(path)
+		data, err := traces.ReadMeasurementFile(path)
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
@@ -130,7 +132,7 @@ func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error
 			}
 			return usageErr(err)
 		}
-		if err := in.AddFile(path, data, f.experiment); err != nil {
+		if err := calibrate.AddNetworkMeasurement(&in, path, data, f.experiment); err != nil {
 			return usageErr(err)
 		}
 	}

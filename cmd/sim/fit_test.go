@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,12 +18,12 @@ import (
 )
 
 const (
-	osuLat = "../../network/testdata/osu/osu_latency-v7.txt"
-	osuBW  = "../../network/testdata/osu/osu_bw-v7.txt"
-	csvLat = "../../network/testdata/osu/table-a.csv"
-	csvBW  = "../../network/testdata/osu/table-b.csv"
-	iperf1 = "../../network/testdata/iperf3/single.json"
-	iperfP = "../../network/testdata/iperf3/parallel4.json"
+	osuLat = "../../traces/testdata/network/osu/osu_latency-v7.txt"
+	osuBW  = "../../traces/testdata/network/osu/osu_bw-v7.txt"
+	csvLat = "../../traces/testdata/network/osu/table-a.csv"
+	csvBW  = "../../traces/testdata/network/osu/table-b.csv"
+	iperf1 = "../../traces/testdata/network/iperf3/single.json"
+	iperfP = "../../traces/testdata/network/iperf3/parallel4.json"
 )
 
 func TestFitNetwork(t *testing.T) {
@@ -79,6 +81,55 @@ func TestFitNetwork(t *testing.T) {
 	stdout, err = runCmd(t, "fit", "network", iperf1, iperfP, "-o", tcp)
 	if err != nil || !strings.Contains(stdout, "link") || !strings.Contains(stdout, "iperf3: n rms max") {
 		t.Fatalf("iperf3 fit: %v\n%s", err, stdout)
+	}
+}
+
+// A gzip measurement file fits as the file it holds: the same profile
+// and fit, the provenance naming the file as given with its own hash.
+func TestFitNetworkGzip(t *testing.T) {
+	dir := t.TempDir()
+	var gz []string
+	for _, f := range []string{csvLat, csvBW} {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write(mustRead(t, f))
+		w.Close()
+		path := filepath.Join(dir, filepath.Base(f)+".gz")
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gz = append(gz, path)
+	}
+	plain, zipped := filepath.Join(dir, "plain.yaml"), filepath.Join(dir, "gz.yaml")
+	if out, err := runCmd(t, "fit", "network", csvLat, csvBW, "--experiment", "metal", "-o", plain, "--name", "p"); err != nil {
+		t.Fatalf("plain: %v\n%s", err, out)
+	}
+	if out, err := runCmd(t, "fit", "network", gz[0], gz[1], "--experiment", "metal", "-o", zipped, "--name", "p"); err != nil {
+		t.Fatalf("gzip: %v\n%s", err, out)
+	}
+	a, pa, err := network.ReadProfile(plain, bytes.NewReader(mustRead(t, plain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, pb, err := network.ReadProfile(zipped, bytes.NewReader(mustRead(t, zipped)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) || pa.Fit == nil || pb.Fit == nil || !reflect.DeepEqual(pa.Fit.Bands, pb.Fit.Bands) {
+		t.Errorf("gzip fit differs:\n%+v\n%+v", a, b)
+	}
+	if pb.Inputs[0].Path != gz[0] || pb.Inputs[0].SHA256 == pa.Inputs[0].SHA256 || pb.Inputs[0].Format != "osu-csv" {
+		t.Errorf("gzip input %+v", pb.Inputs[0])
+	}
+	// Cut short: exit 2 naming the file.
+	cut := filepath.Join(dir, "cut.csv.gz")
+	data := mustRead(t, gz[0])
+	if err := os.WriteFile(cut, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runCmd(t, "fit", "network", cut, "--experiment", "metal", "-o", filepath.Join(dir, "x.yaml"))
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), cut+": the file is truncated or corrupt") {
+		t.Errorf("truncated gzip: %v (exit %d)", err, exitCode(err))
 	}
 }
 

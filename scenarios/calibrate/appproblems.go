@@ -80,7 +80,7 @@ func readEFAProfile(in Inputs, experiment string) (*network.Profile, string, err
 		if err != nil {
 			return nil, "", err
 		}
-		if err := fin.AddFile(p, data, experiment); err != nil {
+		if err := AddNetworkMeasurement(&fin, p, data, experiment); err != nil {
 			return nil, "", err
 		}
 	}

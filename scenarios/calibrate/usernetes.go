@@ -12,6 +12,7 @@ import (
 
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
+	"github.com/convergesim/converge/traces"
 )
 
 // The Usernetes network path, as mechanisms fitted to the project's own
@@ -60,19 +61,19 @@ func FitUsernetesStages(dir string) (*UsernetesStages, error) {
 		u.Inputs = append(u.Inputs, network.InputFile{Path: filepath.ToSlash(filepath.Join("scenarios/network/measured", name)), Kind: kindOf(name), SHA256: hex.EncodeToString(sum[:])})
 		return data, nil
 	}
-	ping := func(name string) (*network.PingResult, error) {
+	ping := func(name string) (*traces.PingResult, error) {
 		data, err := read(name)
 		if err != nil {
 			return nil, err
 		}
-		return network.ReadPing(name, bytes.NewReader(data))
+		return traces.ReadPing(name, bytes.NewReader(data))
 	}
 	rate := func(name string) (float64, error) {
 		data, err := read(name)
 		if err != nil {
 			return 0, err
 		}
-		r, err := network.ReadIperf3(name, bytes.NewReader(data))
+		r, err := traces.ReadIperf3(name, bytes.NewReader(data))
 		if err != nil {
 			return 0, err
 		}

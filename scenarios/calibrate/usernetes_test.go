@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/convergesim/converge/network"
+	"github.com/convergesim/converge/traces"
 )
 
 // TestUsernetesProfiles: the bundled vm-tcp profiles are what the fit
@@ -39,7 +40,7 @@ func TestUsernetesProfiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := network.ReadIperf3(name, bytes.NewReader(data))
+		r, err := traces.ReadIperf3(name, bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package network_test
+package calibrate
 
 import (
 	"bytes"
@@ -10,17 +10,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convergesim/converge/network"
+	"github.com/convergesim/converge/traces"
 )
 
 // TestMeasureIntraHarness runs scripts/measure-intra.sh once per set-up
 // into a temporary folder and checks every file is OSU output that
-// network.ReadOSU reads, with every size, and that nothing else is
+// traces.ReadOSU reads, with every size, and that nothing else is
 // left. It needs Open MPI (mpicc, mpirun, ompi_info: apt-get install
 // openmpi-bin libopenmpi-dev) and skips with the reason otherwise. Not
 // under -short: it takes about 30 s.
 func TestMeasureIntraHarness(t *testing.T) {
-	script, err := filepath.Abs(filepath.Join("..", "scripts", "measure-intra.sh"))
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "measure-intra.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,15 +69,15 @@ func TestMeasureIntraHarness(t *testing.T) {
 	for _, m := range modes {
 		for _, b := range []struct {
 			file  string
-			kind  network.OSUKind
+			kind  traces.OSUKind
 			first int64
-		}{{"latency", network.OSULatency, 0}, {"bw", network.OSUBandwidth, 1}} {
+		}{{"latency", traces.OSULatency, 0}, {"bw", traces.OSUBandwidth, 1}} {
 			path := filepath.Join(out, "shm-"+m+"-"+b.file+".txt")
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := network.ReadOSU(path, bytes.NewReader(data))
+			r, err := traces.ReadOSU(path, bytes.NewReader(data))
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
 			}
