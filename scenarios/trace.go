@@ -28,7 +28,16 @@ type TraceSpec struct {
 	// Scheduler keeps only the jobs that scheduler placed (the trace's
 	// scheduler name: default-scheduler, kubeflux, flux, ...).
 	Scheduler string `yaml:"scheduler"`
+	// Jobs keeps only Flux's jobs (flux: Flux jobs and SWF rows) or
+	// only Kubernetes' (kubernetes: pods and the workloads that own
+	// them); default all. A session of Flux with Usernetes beside it
+	// replays as two workloads, one of each.
+	Jobs string `yaml:"jobs"`
 }
+
+// isFluxJob reports whether a recorded job is a batch job (Flux's or an
+// SWF row) rather than a Kubernetes workload.
+func isFluxJob(j *traces.Job) bool { return j.Kind == "FluxJob" || j.Kind == "SWF" }
 
 // traced is a trace workload's jobs, ready to submit.
 type traced struct {
@@ -109,6 +118,8 @@ func (v *validator) traceWorkload(sc *Scenario, w *Workload, path, dir string) e
 		return v.errf(path+".trace.files", "required: the recorded trace files")
 	case s.RunTime != "" && s.RunTime != "recorded" && s.RunTime != "model":
 		return v.errf(path+".trace.runTime", "unknown run time %s (valid: recorded, model)", quote(s.RunTime))
+	case s.Jobs != "" && s.Jobs != "flux" && s.Jobs != "kubernetes":
+		return v.errf(path+".trace.jobs", "unknown %s (valid: flux, kubernetes, or none: all)", quote(s.Jobs))
 	case s.RunTime == "model" && w.App == nil:
 		return v.errf(path+".trace.runTime", "model needs the workload's app model (app)")
 	case w.Count > 1:
@@ -154,6 +165,8 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 		switch {
 		case s.Scheduler != "" && j.Scheduler != s.Scheduler:
 			continue
+		case s.Jobs == "flux" && !isFluxJob(j), s.Jobs == "kubernetes" && isFluxJob(j):
+			continue
 		case !traces.Known(j.Submit):
 			left["without a submit time"]++
 			continue
@@ -164,6 +177,9 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 		what := "no job with a submit time"
 		if s.Scheduler != "" {
 			what += " placed by " + quote(s.Scheduler)
+		}
+		if s.Jobs != "" {
+			what += " of " + s.Jobs
 		}
 		return nil, nil, fmt.Errorf("the trace has %s (%d jobs read)", what, len(t.Jobs))
 	}
@@ -257,8 +273,10 @@ func kindOf(j *traces.Job, flux bool) string {
 	switch j.Kind {
 	case "MPIJob", "MiniCluster", "PyTorchJob", "Pod", "Job", "IndexedJob":
 		return j.Kind
-	case "PodGroup":
-		return "Job"
+	case "PodGroup", "Pods":
+		return "Job" // a group of plain pods
+	case "TrainingJob":
+		return "IndexedJob"
 	}
 	if flux {
 		return "FluxJob"

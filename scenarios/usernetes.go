@@ -44,6 +44,9 @@ const (
 	shareAll   = "all"
 )
 
+// SchedulerName is the Kubernetes scheduler inside (default kube).
+func (u *UsernetesSpec) SchedulerName() string { return u.scheduler() }
+
 func (u *UsernetesSpec) scheduler() string {
 	if u.Scheduler == "" {
 		return "kube"

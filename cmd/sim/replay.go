@@ -145,7 +145,11 @@ func runReplay(cmd *cobra.Command, paths []string, f *replayFlags) error {
 	}
 	for _, v := range vs {
 		policy := v.sc.Policy.Name
-		rec := recordedBy(recorded, policy, f.recordedBy)
+		inner := ""
+		if u := v.sc.Usernetes; u != nil {
+			inner = u.SchedulerName() // Kubernetes' scheduler inside Flux's
+		}
+		rec := recordedBy(recorded, policy, inner, f.recordedBy)
 		if rec == nil {
 			continue
 		}
@@ -169,9 +173,10 @@ func runReplay(cmd *cobra.Command, paths []string, f *replayFlags) error {
 }
 
 // recordedBy is the part of the recorded trace the policy produced
-// (nil when it produced none): the jobs whose scheduler maps to it, or
-// all of them when by names it.
-func recordedBy(t *traces.Trace, policy, by string) *traces.Trace {
+// (nil when it produced none): the jobs whose scheduler maps to it (or
+// to inner, the Kubernetes scheduler a Flux run nests), or all of them
+// when by names it.
+func recordedBy(t *traces.Trace, policy, inner, by string) *traces.Trace {
 	if by != "" {
 		if by == policy {
 			return t
@@ -180,7 +185,7 @@ func recordedBy(t *traces.Trace, policy, by string) *traces.Trace {
 	}
 	sub := &traces.Trace{Relative: t.Relative, Start: t.Start, Pods: t.Pods, Nodes: t.Nodes}
 	for _, j := range t.Jobs {
-		if recordedPolicies[j.Scheduler] == policy {
+		if p := recordedPolicies[j.Scheduler]; p == policy || (inner != "" && p == inner) {
 			sub.Jobs = append(sub.Jobs, j)
 		}
 	}
@@ -191,20 +196,32 @@ func recordedBy(t *traces.Trace, policy, by string) *traces.Trace {
 }
 
 // replayScenario is the scenario a replay runs: --cluster's with its
-// workloads replaced by the trace, or one on the trace's own nodes.
+// workloads replaced by the trace, or one on the trace's own nodes. When
+// --cluster brings Usernetes up beside Flux and the trace holds both
+// Flux's jobs and Kubernetes' pods (a session recorded on the same
+// nodes), Flux's jobs replay on bare metal and the pods in Usernetes.
 func replayScenario(t *traces.Trace, files []string, f *replayFlags, name string) ([]byte, error) {
-	workload := map[string]any{
-		"name": "trace",
-		"trace": map[string]any{
-			"files":   files,
-			"format":  f.format,
-			"runTime": f.runTime,
-		},
+	spec := func(jobs string) map[string]any {
+		m := map[string]any{"files": files, "format": f.format, "runTime": f.runTime}
+		if f.scheduler != "" {
+			m["scheduler"] = f.scheduler
+		}
+		if jobs != "" {
+			m["jobs"] = jobs
+		}
+		return m
 	}
-	if f.scheduler != "" {
-		workload["trace"].(map[string]any)["scheduler"] = f.scheduler
+	// carry copies what the recording lacks (images, an app model, a
+	// launcher) from the scenario's workload to a trace workload.
+	carry := func(from map[string]any, to map[string]any) {
+		for _, k := range []string{"app", "pod", "launcher", "kind", "runtimes", "runTime", "podGroup"} {
+			if v, ok := from[k]; ok {
+				to[k] = v
+			}
+		}
 	}
 	var doc map[string]any
+	var workloads []any
 	if f.cluster != "" {
 		data, err := readScenario(f.cluster)
 		if err != nil {
@@ -213,21 +230,56 @@ func replayScenario(t *traces.Trace, files []string, f *replayFlags, name string
 		if err := yaml.Unmarshal(data, &doc); err != nil || doc == nil {
 			return nil, fmt.Errorf("--cluster %s: not a scenario file: %v", f.cluster, err)
 		}
-		// The first workload's app, pod and launcher carry over.
-		if ws, ok := doc["workloads"].([]any); ok && len(ws) > 0 {
-			if w0, ok := ws[0].(map[string]any); ok {
-				for _, k := range []string{"app", "pod", "launcher", "kind", "runtimes", "runTime"} {
-					if v, ok := w0[k]; ok {
-						workload[k] = v
-					}
+		if dir := filepath.Dir(f.cluster); dir != "." {
+			// Files the scenario names are relative to it.
+			rebase(doc, dir)
+		}
+		var given []map[string]any
+		if ws, ok := doc["workloads"].([]any); ok {
+			for _, w := range ws {
+				if m, ok := w.(map[string]any); ok {
+					given = append(given, m)
 				}
 			}
 		}
 		delete(doc, "workflows")
-		delete(doc, "usernetes")
-		if dir := filepath.Dir(f.cluster); dir != "." {
-			// Files the scenario names are relative to it.
-			rebase(doc, dir)
+		un, nested := doc["usernetes"].(map[string]any)
+		var flux, kube int
+		for _, j := range t.Jobs {
+			if j.Kind == "FluxJob" || j.Kind == "SWF" {
+				flux++
+			} else {
+				kube++
+			}
+		}
+		if nested && flux > 0 && kube > 0 {
+			// Flux's jobs on bare metal, the pods in Usernetes; each
+			// takes what it lacks from the scenario's first workload
+			// of its side.
+			fw := map[string]any{"name": "flux", "trace": spec("flux")}
+			kw := map[string]any{"name": "kubernetes", "trace": spec("kubernetes"), "cluster": un["name"]}
+			for _, g := range given {
+				if g["kind"] == "FluxJob" {
+					if _, done := fw["carried"]; !done {
+						carry(g, fw)
+						fw["carried"] = true
+					}
+				} else if _, done := kw["carried"]; !done {
+					carry(g, kw)
+					kw["carried"] = true
+				}
+			}
+			delete(fw, "carried")
+			delete(kw, "carried")
+			delete(fw, "kind")
+			workloads = []any{fw, kw}
+		} else {
+			delete(doc, "usernetes")
+			w := map[string]any{"name": "trace", "trace": spec("")}
+			if len(given) > 0 {
+				carry(given[0], w)
+			}
+			workloads = []any{w}
 		}
 	} else {
 		pools, err := poolsOf(t)
@@ -235,15 +287,16 @@ func replayScenario(t *traces.Trace, files []string, f *replayFlags, name string
 			return nil, err
 		}
 		doc = map[string]any{"version": 1, "cluster": map[string]any{"pools": pools}}
+		workloads = []any{map[string]any{"name": "trace", "trace": spec("")}}
 	}
 	doc["name"] = name
-	doc["workloads"] = []any{workload}
+	doc["workloads"] = workloads
 	delete(doc, "outputs")
 	if _, ok := doc["policy"]; !ok {
 		doc["policy"] = map[string]any{"name": "kube"}
 	}
 	var b bytes.Buffer
-	b.WriteString("# The scenario `sim replay` ran: its workload replays the recorded trace.\n")
+	b.WriteString("# The scenario `sim replay` ran: its workloads replay the recorded trace.\n")
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(doc); err != nil {

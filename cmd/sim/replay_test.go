@@ -94,3 +94,43 @@ func TestReplay(t *testing.T) {
 		}
 	}
 }
+
+// A session of Flux with Usernetes beside it on the same machines
+// (Flux's job records and the MiniCluster's pods) replays through the
+// nested model: Flux's jobs on the machines, the pods on Usernetes'
+// nodes, all compared with what was recorded.
+func TestReplayFluxWithUsernetes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "session")
+	out, err := runCmd(t, "replay", filepath.Join(traceDir, "session-flux.json"), filepath.Join(traceDir, "session-pods.json"),
+		"--cluster", filepath.Join(traceDir, "session-cluster.yaml"), "--policy", "flux", "-o", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "replay of 4 recorded flux jobs") {
+		t.Errorf("the replay does not compare Flux's 3 jobs and Kubernetes' one:\n%s", out)
+	}
+	pods, err := os.ReadFile(filepath.Join(dir, "flux", "pods.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inUsernetes, onMachines := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(pods)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		job, node := f[3], f[5]
+		switch {
+		case strings.HasPrefix(job, "default.flux-sample"):
+			if !strings.HasPrefix(node, "usernetes-worker-") {
+				t.Errorf("pod %s of the MiniCluster ran on %s, not on a Usernetes worker", f[1], node)
+			}
+			inUsernetes++
+		case job == "101" || job == "102" || job == "103":
+			if !strings.HasPrefix(node, "node-") {
+				t.Errorf("shell %s of a Flux job ran on %s, not on a machine", f[1], node)
+			}
+			onMachines++
+		}
+	}
+	if inUsernetes != 2 || onMachines != 7 {
+		t.Errorf("%d pods in Usernetes and %d job shells on machines, want 2 and 7 (2 + 4 + 1 nodes)", inUsernetes, onMachines)
+	}
+}
