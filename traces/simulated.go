@@ -22,7 +22,7 @@ func FromResult(res *engine.Result) *Trace {
 	for _, j := range res.Jobs {
 		tj, _ := t.Job(j.Name)
 		tj.Name, tj.Kind = j.Name, j.Kind.String()
-		tj.Scheduler = res.Policy
+		tj.Scheduler = SchedulerOf(res.Policy)
 		tj.Submit = orNaN(j.Submitted)
 		tj.End = orNaN(j.Finished)
 		tj.Tasks = len(j.Pods)
@@ -54,7 +54,7 @@ func FromResult(res *engine.Result) *Trace {
 			case j.Kind == engine.KindMPIJob || j.Kind == engine.KindPyTorchJob:
 				tp.Role = "worker"
 			}
-			tp.Scheduler = res.Policy
+			tp.Scheduler = SchedulerOf(res.Policy)
 			if p.Node != nil {
 				tp.Node = p.Node.Name
 				if h := p.Node.Host; h != nil {

@@ -47,6 +47,7 @@ applies to every run.`,
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of existing output folders")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the comparison")
 	addLimitFlags(cmd, &f.limits)
+	addExportFlag(cmd, &f.runFlags)
 	return cmd
 }
 

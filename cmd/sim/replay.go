@@ -66,16 +66,8 @@ replay.csv.`,
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of existing output folders")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the comparison")
 	addLimitFlags(cmd, &f.limits)
+	addExportFlag(cmd, &f.runFlags)
 	return cmd
-}
-
-// recordedPolicies maps the schedulers named in traces to policies.
-var recordedPolicies = map[string]string{
-	"default-scheduler":           "kube",
-	"kubeflux":                    "fluence",
-	"fluence":                     "fluence",
-	"scheduler-plugins-scheduler": "coscheduling",
-	"flux":                        "flux",
 }
 
 func runReplay(cmd *cobra.Command, paths []string, f *replayFlags) error {
@@ -185,7 +177,7 @@ func recordedBy(t *traces.Trace, policy, inner, by string) *traces.Trace {
 	}
 	sub := &traces.Trace{Relative: t.Relative, Start: t.Start, Pods: t.Pods, Nodes: t.Nodes}
 	for _, j := range t.Jobs {
-		if p := recordedPolicies[j.Scheduler]; p == policy || (inner != "" && p == inner) {
+		if p := traces.PolicyOf(j.Scheduler); p == policy || (inner != "" && p == inner) {
 			sub.Jobs = append(sub.Jobs, j)
 		}
 	}

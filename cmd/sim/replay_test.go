@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +134,56 @@ func TestReplayFluxWithUsernetes(t *testing.T) {
 	}
 	if inUsernetes != 2 || onMachines != 7 {
 		t.Errorf("%d pods in Usernetes and %d job shells on machines, want 2 and 7 (2 + 4 + 1 nodes)", inUsernetes, onMachines)
+	}
+}
+
+// A simulated run exported in the Kubernetes formats reads back as a
+// trace of the same jobs, which replays under the policy that produced
+// it (the exported scheduler name says which) with their run times.
+func TestExportThenReplay(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if _, err := runCmd(t, "run", "../../scenarios/kube-basic.yaml", "-o", run, "-q", "--export", "kube-pods", "--export", "kube-nodes", "--export", "swf"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"kube-pods.json", "kube-nodes.json", "swf.swf"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Errorf("--export wrote no %s: %v", f, err)
+		}
+	}
+	out, err := runCmd(t, "replay", filepath.Join(run, "kube-pods.json"), filepath.Join(run, "kube-nodes.json"), "--policy", "kube", "-o", filepath.Join(dir, "replay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "replay", "kube", "replay.csv"))
+	if err != nil {
+		t.Fatalf("no replay error written (was the run recognised as kube's?): %v\n%s", err, out)
+	}
+	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")[1:]
+	if len(rows) == 0 {
+		t.Fatal("no job matched")
+	}
+	for _, r := range rows {
+		f := strings.Split(r, ",")
+		// Whole-second times (as the API writes them) move each end
+		// by less than a second.
+		rec, sim := f[3], f[4]
+		if rec == "" || sim == "" {
+			t.Errorf("job %s: run time unknown (%q, %q)", f[0], rec, sim)
+			continue
+		}
+		var a, b float64
+		fmt.Sscan(rec, &a)
+		fmt.Sscan(sim, &b)
+		if math.Abs(a-b) > 2 {
+			t.Errorf("job %s ran %v s in the replay, %v s as exported", f[0], b, a)
+		}
+	}
+	_, err = runCmd(t, "run", "../../scenarios/kube-basic.yaml", "-o", filepath.Join(dir, "bad"), "--export", "jobspec")
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--export") {
+		t.Errorf("--export jobspec: %v (exit %d), want a usage error", err, exitCode(err))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bad")); err == nil {
+		t.Error("a refused --export left an output folder")
 	}
 }

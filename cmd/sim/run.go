@@ -27,6 +27,9 @@ type runFlags struct {
 	// cpuProfile: write a pprof CPU profile of the whole command here
 	// (hidden flag, for measuring converge itself).
 	cpuProfile string
+	// exports are the trace formats the simulated run is also written
+	// in (DIR/<format><ext>).
+	exports []string
 }
 
 func newRunCmd() *cobra.Command {
@@ -55,6 +58,7 @@ list indexes as numbers: SIM_CLUSTER__POOLS__0__COUNT=32).`,
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of an existing output folder")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
 	addLimitFlags(cmd, &f.limits)
+	addExportFlag(cmd, &f)
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
@@ -113,6 +117,10 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 	if dir == "" {
 		dir = filepath.Join("out", sc.Name)
 	}
+	exports, err := exportFormats(f.exports)
+	if err != nil {
+		return nil, nil, "", usageErr(err)
+	}
 	eng, err := scenarios.Build(sc)
 	if err != nil {
 		return nil, nil, "", usageErr(fmt.Errorf("%s: %w", path, err))
@@ -158,6 +166,9 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 	summary, err = out.Commit(res, meta)
 	if err != nil {
 		return nil, nil, "", failedErr(fmt.Errorf("writing the report: %w", err))
+	}
+	if err := writeExports(dir, res, exports); err != nil {
+		return nil, nil, "", failedErr(err)
 	}
 	return res, summary, dir, nil
 }

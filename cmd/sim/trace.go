@@ -13,8 +13,45 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/traces"
 )
+
+// addExportFlag adds --export to a command that runs scenarios.
+func addExportFlag(cmd *cobra.Command, f *runFlags) {
+	cmd.Flags().StringArrayVar(&f.exports, "export", nil, "also write the simulated run as a trace in this format, DIR/<format><ext> (repeatable; see sim trace formats)")
+}
+
+// exportFormats checks the --export formats.
+func exportFormats(names []string) ([]*traces.Format, error) {
+	var fs []*traces.Format
+	for _, n := range names {
+		f, err := traces.LookupFormat(n)
+		if err != nil {
+			return nil, fmt.Errorf("--export: %w", err)
+		}
+		if f.Write == nil {
+			return nil, fmt.Errorf("--export: converge reads %s but does not write it (writable: %s)", n, strings.Join(writable(), ", "))
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// writeExports writes the run in each format into the report folder.
+func writeExports(dir string, res *engine.Result, fs []*traces.Format) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	t := traces.FromResult(res)
+	for _, f := range fs {
+		path := filepath.Join(dir, f.Name+f.Ext)
+		if err := writeAtomic(path, true, func(w io.Writer) error { return f.Write(w, t) }); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
+	return nil
+}
 
 func newTraceCmd() *cobra.Command {
 	cmd := &cobra.Command{
