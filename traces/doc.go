@@ -4,5 +4,7 @@
 // line and field; Format: a detector, a reader and a writer, registered
 // by name). It also turns a simulated run into a Trace (FromResult) and
 // compares a replay with the recorded run (Compare), and reads the
-// measurement tables the calibrations use (pod-times.csv, pull times).
+// measurement tables the calibrations use (pod-times.csv, pull times)
+// and what the network benchmarks print (iperf3 -J, OSU output and
+// tables, ping: measurement.go; not trace formats).
 package traces
