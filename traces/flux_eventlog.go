@@ -23,6 +23,20 @@ import (
 //     guest.exec.eventlog): init, starting, shell.init, shell.start,
 //     shell.task-exit, complete, done.
 //
+// A job's Submit, Alloc, Start and End are the times of its submit,
+// alloc, start and finish events (End is the fatal exception's time for a
+// job that never started: cancelled while pending); Status is flux jobs'
+// result: the first fatal (severity 0) exception's type (cancel:
+// cancelled, timeout: timeout, any other: failed), else completed when
+// finish's wait status is 0, failed when not; pending or running (with a
+// note) when the log stops before. ExitCode is flux jobs' returncode: the
+// exit code of finish's wait status, or minus the signal that ended the
+// job shell (Params flux.signal), -128 for a job cancelled before it ran,
+// 1 for one failed before it ran. Events are every entry, checked in
+// order: timestamps never go back, submit comes first and once, start
+// needs alloc, finish needs start, nothing follows clean; a name RFC 21
+// does not list is kept, with a note.
+//
 // One file holds one job, whose id is the file's name (job.<id>.eventlog,
 // ƒ2Ab5.eventlog, 12345.eventlog: see fxFileJobID) unless the submit
 // context carries an "id" (converge's writer adds it, so that a
@@ -245,6 +259,8 @@ func (l *fxMainLog) done(t *Trace) {
 		}
 	case l.seen["invalidate"]:
 		j.Status = "failed"
+	case l.seen["clean"]:
+		t.Note("flux-eventlog-noresult", j.ID, "jobs cleaned up with neither a finish nor a fatal exception: status not recorded")
 	case l.seen["start"] || l.seen["alloc"]:
 		j.Status = "running"
 		t.Note("flux-eventlog-running", j.ID, "jobs still running when the eventlog was saved (no finish): no end time")
