@@ -65,7 +65,52 @@ Every reader detects its format (or takes --format), reads gzip'd files as
 they are, and streams: memory grows with the records kept, not with the
 file. 'sim trace formats' lists them.`,
 	}
-	cmd.AddCommand(newTraceInspectCmd(), newTraceConvertCmd(), newTraceFormatsCmd())
+	cmd.AddCommand(newTraceInspectCmd(), newTraceConvertCmd(), newTraceFormatsCmd(), newTraceSynthCmd())
+	return cmd
+}
+
+func newTraceSynthCmd() *cobra.Command {
+	var out string
+	var jobs, procs int
+	var seed uint64
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "synth -o OUT.swf --jobs N --procs P",
+		Short: "Write a synthetic SWF workload (rigid jobs in the Lublin–Feitelson shape)",
+		Long: `Write a synthetic workload in the Standard Workload Format: N rigid jobs on a
+machine of P one-processor nodes, 24% serial, sizes log-uniform with three
+in four parallel ones a power of two, lognormal run times, requested times
+the run time × U(1, 5), Poisson arrivals offering 75% of the machine. Wait
+times are -1: it says what was asked, not how a scheduler served it; replay
+it with sim replay. The same arguments give the same bytes.`,
+		Example: `  sim trace synth -o jobs.swf.gz --jobs 1000000 --procs 10000`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageErr(errors.New("synth needs -o OUT"))
+			}
+			if !force {
+				if _, err := os.Lstat(out); err == nil {
+					return usageErr(fmt.Errorf("%s: already exists (use --force to replace it)", out))
+				}
+			}
+			err := writeAtomic(out, force, func(w io.Writer) error { return traces.SyntheticSWF(w, jobs, procs, seed) })
+			if err != nil {
+				var ex *existsError
+				if errors.As(err, &ex) || strings.HasPrefix(err.Error(), "synthetic SWF") {
+					return usageErr(err)
+				}
+				return failedErr(fmt.Errorf("writing %s: %w", out, err))
+			}
+			cmd.Printf("wrote %s: %d jobs on %d processors\n", out, jobs, procs)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write (.gz: gzip'd)")
+	cmd.Flags().IntVar(&jobs, "jobs", 10000, "number of jobs")
+	cmd.Flags().IntVar(&procs, "procs", 1024, "processors (one-processor nodes) of the machine")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	cmd.Flags().BoolVar(&force, "force", false, "replace OUT if it exists")
 	return cmd
 }
 
