@@ -63,10 +63,11 @@ type variant struct {
 
 var unsafeLabel = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// parseVariants parses at least `least` --policy values.
+// parseVariants parses --policy values, at least least (1 or 2) of them.
 func parseVariants(specs []string, least int) ([]*variant, error) {
 	if len(specs) < least {
-		return nil, fmt.Errorf("compare needs at least %d --policy values, got %d", least, len(specs))
+		words := map[int]string{1: "one --policy value", 2: "two --policy values"}
+		return nil, fmt.Errorf("needs at least %s, got %d", words[least], len(specs))
 	}
 	seen := map[string]bool{}
 	var out []*variant
