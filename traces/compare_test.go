@@ -97,3 +97,34 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("gap %v first %v last %v; want 50, 0, 110", s.Gap, s.First, s.Last)
 	}
 }
+
+// Files of one trace must share a time base: an SWF trace (seconds from
+// its start) does not join a pod dump (wall-clock times), in either
+// order, while a node dump (no times) joins either.
+func TestOpenRefusesMixedTimeBases(t *testing.T) {
+	swf := "testdata/swf/small.swf"
+	pods := "testdata/kube/pods-list.json"
+	nodes := "testdata/kube/nodes-list.json"
+	for _, c := range []struct {
+		files []string
+		ok    bool
+	}{
+		{[]string{swf, pods}, false},
+		{[]string{pods, swf}, false},
+		{[]string{swf, nodes}, true},
+		{[]string{nodes, swf}, true},
+		{[]string{pods, nodes}, true},
+	} {
+		tr, err := Open(c.files, "")
+		if c.ok != (err == nil) {
+			t.Errorf("%v: error %v, want ok=%v", c.files, err, c.ok)
+			continue
+		}
+		if err != nil && !strings.Contains(err.Error(), "cannot be read as one trace") {
+			t.Errorf("%v: error %q does not say why", c.files, err)
+		}
+		if err == nil && tr.Relative != (c.files[0] == swf || c.files[1] == swf) {
+			t.Errorf("%v: relative %v", c.files, tr.Relative)
+		}
+	}
+}

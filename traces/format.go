@@ -115,8 +115,19 @@ func Read(t *Trace, in *Input, format string) (*Format, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Files of one trace share a time base: wall-clock (Unix seconds)
+	// or seconds from the trace's start. Each file's base is what its
+	// reader says; files that add jobs or pods must agree.
+	n0, wasRel := len(t.Jobs)+len(t.Pods), t.Relative
+	t.Relative = false
 	if err := f.Read(in, t); err != nil {
 		return f, err
+	}
+	if added := len(t.Jobs)+len(t.Pods) > n0; !added {
+		t.Relative = wasRel // a node dump, an R: no times
+	} else if n0 > 0 && t.Relative != wasRel {
+		base := map[bool]string{true: "seconds from the trace's start", false: "wall-clock times"}
+		return f, fmt.Errorf("%s: its times are %s, but those of %s are %s: they cannot be read as one trace", in.Name, base[t.Relative], strings.Join(t.Files, ", "), base[wasRel])
 	}
 	if len(t.Jobs) > MaxRecords || len(t.Pods) > MaxRecords || len(t.Nodes) > MaxRecords {
 		return f, fmt.Errorf("%s: more than %d records", in.Name, MaxRecords)
