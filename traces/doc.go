@@ -6,5 +6,7 @@
 // compares a replay with the recorded run (Compare), and reads the
 // measurement tables the calibrations use (pod-times.csv, pull times)
 // and what the network benchmarks print (iperf3 -J, OSU output and
-// tables, ping: measurement.go; not trace formats).
+// tables, ping: measurement.go) and the applications record (LAMMPS
+// logs, lammps-stream-ml results, the operator-bootstrap table:
+// apps.go); not trace formats.
 package traces

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/convergesim/converge/traces"
 	"github.com/convergesim/converge/workloads/apps"
 )
 
@@ -124,8 +125,8 @@ func AMGCases(s *AppSetup, groups []*CanopieGroup, runtimes map[string]Runtime) 
 		if !ok {
 			return nil, fmt.Errorf("no runtime for study %q", g.Study)
 		}
-		n, ok1 := Flag3(g.Jobs[0].Command, "-n")
-		grid, ok2 := Flag3(g.Jobs[0].Command, "-P")
+		n, ok1 := traces.Flag3(g.Jobs[0].Command, "-n")
+		grid, ok2 := traces.Flag3(g.Jobs[0].Command, "-P")
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("%s: no -n or -P in %q", g.Jobs[0].File, g.Jobs[0].Command)
 		}

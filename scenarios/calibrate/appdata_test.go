@@ -6,48 +6,10 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/traces"
 )
-
-// A LAMMPS log cut down to the lines the reader uses (the shape of the
-// 7 Feb 2024 screen output).
-const lammpsLog = `LAMMPS (7 Feb 2024 - Development - e51a656)
-  4 by 4 by 4 MPI processor grid
-  304 atoms
-  8 by 4 by 2 MPI processor grid
-  622592 atoms
-Loop time of 80.2568 on 64 procs for 100 steps with 622592 atoms
-
-MPI task timing breakdown:
-Section |  min time  |  avg time  |  max time  |%varavg| %total
----------------------------------------------------------------
-Pair    | 40.834     | 44.955     | 49.009     |  28.1 | 56.01
-Neigh   | 0.68978    | 0.69293    | 0.69626    |   0.2 |  0.86
-Comm    | 0.079896   | 4.0894     | 8.2529     |  93.2 |  5.10
-Output  | 0.0038564  | 0.046634   | 0.11583    |  23.9 |  0.06
-Modify  | 30.465     | 30.469     | 30.475     |   0.0 | 37.96
-Other   |            | 0.003396   |            |       |  0.00
-
-Nlocal:           9728 ave        9740 max        9716 min
-Total wall time: 0:01:22
-`
-
-func TestParseLAMMPSLog(t *testing.T) {
-	l, err := ParseLAMMPSLog("x.out", strings.NewReader(lammpsLog))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Procs != 64 || l.Steps != 100 || l.Atoms != 622592 || l.Loop != 80.2568 || l.Wall != 82 || l.Grid != [3]int{8, 4, 2} {
-		t.Errorf("parsed %+v", l)
-	}
-	if l.Sections["Pair"] != 44.955 || l.Sections["Modify"] != 30.469 || l.Sections["Other"] != 0.003396 || len(l.Sections) != 6 {
-		t.Errorf("sections %v", l.Sections)
-	}
-	if _, err := ParseLAMMPSLog("y.out", strings.NewReader("LAMMPS\nTotal wall time: 0:00:01\n")); err == nil || !strings.Contains(err.Error(), "y.out") {
-		t.Errorf("no loop time: %v", err)
-	}
-}
 
 const canopieAMG = `+ mpirun --allow-run-as-root -np 288 --map-by numa amg -n 188 144 128 -P 12 12 2
 =============================================
@@ -117,27 +79,16 @@ func TestReadCanopieArchive(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, j.Stages[k], v)
 		}
 	}
-	if n, ok := Flag3(j.Command, "-n"); !ok || n != [3]int{188, 144, 128} {
+	if n, ok := traces.Flag3(j.Command, "-n"); !ok || n != [3]int{188, 144, 128} {
 		t.Errorf("-n %v %v", n, ok)
 	}
-	if p, ok := Flag3(j.Command, "-P"); !ok || p != [3]int{12, 12, 2} {
+	if p, ok := traces.Flag3(j.Command, "-P"); !ok || p != [3]int{12, 12, 2} {
 		t.Errorf("-P %v %v", p, ok)
 	}
-	if _, ok := Flag3("amg -n 1 2", "-n"); ok {
+	if _, ok := traces.Flag3("amg -n 1 2", "-n"); ok {
 		t.Error("-n with two values accepted")
 	}
 	if _, err := ReadCanopieArchive(filepath.Join(t.TempDir(), "none.tgz")); err == nil {
 		t.Error("a missing archive was accepted")
 	}
-}
-
-func FuzzParseLAMMPSLog(f *testing.F) {
-	f.Add([]byte(lammpsLog))
-	f.Add([]byte("Loop time of x on y procs for z steps with w atoms\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		l, err := ParseLAMMPSLog("fuzz.out", strings.NewReader(string(data)))
-		if err == nil && l == nil {
-			t.Fatal("nil log without an error")
-		}
-	})
 }

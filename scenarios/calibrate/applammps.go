@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/convergesim/converge/network"
+	"github.com/convergesim/converge/traces"
 	"github.com/convergesim/converge/workloads/apps"
 )
 
@@ -43,12 +44,12 @@ func (rt Runtime) run(m apps.Model, env *apps.Env) (apps.Result, error) {
 // the total wall time (whole seconds in the log, so the measurement is
 // taken as the middle of its second, +0.5 s), and the logged Pair+Neigh
 // and Modify times (PhaseWeight). The cases read s.Fit's parameters.
-func FluxUsernetesCases(s *AppSetup, runs []FluxUsernetesRun, runtimes map[string]Runtime) ([]*AppCase, error) {
+func FluxUsernetesCases(s *AppSetup, runs []traces.FluxUsernetesRun, runtimes map[string]Runtime) ([]*AppCase, error) {
 	type key struct {
 		env   string
 		nodes int
 	}
-	groups := map[key][]FluxUsernetesRun{}
+	groups := map[key][]traces.FluxUsernetesRun{}
 	var keys []key
 	for _, r := range runs {
 		k := key{r.Env, r.Nodes}
@@ -141,7 +142,7 @@ func phase(r apps.Result, name string) float64 {
 // flux run -N 6 --ntasks 48 (8 ranks on each 8-core VM), LAMMPS's
 // "Total wall time" (whole seconds, taken as +0.5 s). Runs of the same
 // x, y, z are one configuration.
-func StreamMLCases(s *AppSetup, runs []StreamMLRun, rt Runtime) ([]*AppCase, error) {
+func StreamMLCases(s *AppSetup, runs []traces.StreamMLRun, rt Runtime) ([]*AppCase, error) {
 	fit := s.Fit
 	p, ok := fit.Parameters.(*apps.LAMMPSParams)
 	if !ok {

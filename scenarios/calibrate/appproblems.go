@@ -14,6 +14,7 @@ import (
 	"github.com/convergesim/converge/internal/limitio"
 	"github.com/convergesim/converge/network"
 	"github.com/convergesim/converge/scenarios"
+	"github.com/convergesim/converge/traces"
 	"github.com/convergesim/converge/workloads/apps"
 )
 
@@ -407,7 +408,7 @@ var startBackground = apps.Background{Load: 0.01, Burst: 1e-3}
 
 // --- flux-usernetes-aws: LAMMPS on hpc7g, five environments ---
 
-type fluxUsernetesData struct{ runs []FluxUsernetesRun }
+type fluxUsernetesData struct{ runs []traces.FluxUsernetesRun }
 
 func lammpsHpc7g() *AppProblem {
 	return &AppProblem{
@@ -436,7 +437,7 @@ func lammpsHpc7g() *AppProblem {
 			}
 		},
 		load: func(in Inputs) (any, error) {
-			runs, err := ReadFluxUsernetesLAMMPS(filepath.Join(in.Data, "flux-usernetes-aws"))
+			runs, err := traces.ReadFluxUsernetesLAMMPS(filepath.Join(in.Data, "flux-usernetes-aws"))
 			if err != nil {
 				return nil, err
 			}
@@ -543,7 +544,7 @@ func lammpsVM() *AppProblem {
 			}
 		},
 		load: func(in Inputs) (any, error) {
-			return ReadStreamML(filepath.Join(in.Data, "lammps-stream-ml", "lammps-predict.json"))
+			return traces.ReadStreamMLFile(filepath.Join(in.Data, "lammps-stream-ml", "lammps-predict.json"))
 		},
 		build: func(data any, in Inputs, s *AppSetup) error {
 			env, err := s.Fit.Environment("flux-vm-tcp")
@@ -561,7 +562,7 @@ func lammpsVM() *AppProblem {
 				{"setupSeconds", &p.SetupSeconds, 0.01, 30},
 				{"tcp.latency", &b.Latency, 5e-6, 1e-3}, {"tcp.bandwidth", &b.Bandwidth, 1e8, 1.25e10},
 			}
-			s.Cases, err = StreamMLCases(s, data.([]StreamMLRun), Runtime{Name: env.Name, Inter: env.Profile, Background: &env.Background})
+			s.Cases, err = StreamMLCases(s, data.([]traces.StreamMLRun), Runtime{Name: env.Name, Inter: env.Profile, Background: &env.Background})
 			return err
 		},
 		files: func(in Inputs) ([]apps.DataFile, error) {

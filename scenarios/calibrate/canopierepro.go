@@ -10,6 +10,7 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/scenarios"
+	"github.com/convergesim/converge/traces"
 	"github.com/convergesim/converge/workloads/apps"
 )
 
@@ -288,7 +289,7 @@ func writeReproScenario(in Inputs, dir, app string, fit *apps.Fit, g *CanopieGro
 	var shape string
 	switch app {
 	case "amg":
-		n, ok := Flag3(j.Command, "-n")
+		n, ok := traces.Flag3(j.Command, "-n")
 		if !ok {
 			return "", fmt.Errorf("%s: no -n in %q", j.File, j.Command)
 		}

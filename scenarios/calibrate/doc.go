@@ -5,8 +5,9 @@
 // the performance study (pulls.go), both fitted and cross-validated in
 // startupfit.go and written into their scenarios by scenariofile.go; the
 // application models of workloads/apps against flux-usernetes-aws,
-// canopie22-scaling and lammps-stream-ml (appdata.go reads the logs and
-// archives, appproblems.go defines each fit — untouched start values,
+// canopie22-scaling and lammps-stream-ml (read by the traces package's
+// application readers; appdata.go is the calibration's view of the
+// canopie22 archives, appproblems.go defines each fit — untouched start values,
 // knobs, folds, baselines, procedures — appfit.go fits with several
 // starting points and measures each parameter's spread, crossval.go
 // holds data out and compares with naive baselines, appfile.go writes

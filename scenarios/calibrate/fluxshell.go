@@ -1,13 +1,13 @@
 package calibrate
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/convergesim/converge/engine"
-	"github.com/convergesim/converge/internal/limitio"
+	"github.com/convergesim/converge/traces"
 )
 
 // ShellRun is one Flux job's shell start-up from its exec eventlog:
@@ -19,52 +19,33 @@ type ShellRun struct {
 }
 
 // ReadShellRuns reads flux-jobspec-and-events.json (experiment → runs of
-// {jobspec, events}): the node count of each jobspec's top-level node
-// request and the exec eventlog's init and shell.start times.
+// {jobspec, events}) with the traces reader of its format
+// (flux-jobspec-events): the node count of each run's jobspec and the
+// init and shell.start times of its exec eventlog, experiments in name
+// order and each one's runs in file order. Runs that ask for no nodes
+// or lack either event are left out.
 func ReadShellRuns(path string) ([]ShellRun, error) {
-	data, err := limitio.ReadFile(path, 64<<20, "flux exec eventlogs")
-	if err != nil {
+	t := &traces.Trace{Start: traces.NaN}
+	if _, err := traces.ReadFile(t, path, "flux-jobspec-events"); err != nil {
 		return nil, err
 	}
-	var doc map[string][]struct {
-		Jobspec struct {
-			Resources []struct {
-				Type  string `json:"type"`
-				Count int    `json:"count"`
-			} `json:"resources"`
-		} `json:"jobspec"`
-		Events []struct {
-			Timestamp float64 `json:"timestamp"`
-			Name      string  `json:"name"`
-		} `json:"events"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	jobs := slices.Clone(t.Jobs)
+	slices.SortStableFunc(jobs, func(a, b *traces.Job) int {
+		return strings.Compare(a.Params["experiment"], b.Params["experiment"])
+	})
 	var out []ShellRun
-	for _, exp := range slices.Sorted(func(yield func(string) bool) {
-		for k := range doc {
-			if !yield(k) {
-				return
+	for _, j := range jobs {
+		init, start := math.NaN(), math.NaN()
+		for _, e := range j.Events {
+			switch e.Name {
+			case "init":
+				init = e.T
+			case "shell.start":
+				start = e.T
 			}
 		}
-	}) {
-		for _, r := range doc[exp] {
-			if len(r.Jobspec.Resources) == 0 || r.Jobspec.Resources[0].Type != "node" {
-				continue
-			}
-			init, start := math.NaN(), math.NaN()
-			for _, e := range r.Events {
-				switch e.Name {
-				case "init":
-					init = e.Timestamp
-				case "shell.start":
-					start = e.Timestamp
-				}
-			}
-			if d := start - init; d >= 0 {
-				out = append(out, ShellRun{Experiment: exp, Nodes: r.Jobspec.Resources[0].Count, Seconds: d})
-			}
+		if d := start - init; d >= 0 && j.Nodes > 0 {
+			out = append(out, ShellRun{Experiment: j.Params["experiment"], Nodes: j.Nodes, Seconds: d})
 		}
 	}
 	if len(out) < 2 {

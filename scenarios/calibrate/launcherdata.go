@@ -3,152 +3,47 @@ package calibrate
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/convergesim/converge/internal/limitio"
+	"github.com/convergesim/converge/traces"
 	"github.com/convergesim/converge/workloads/launchers"
 )
 
-// The operator-bootstrap data (../shared/data/operator-bootstrap): one
-// row per LAMMPS run launched by the Flux Operator or the MPI
-// Operator on the same EKS cluster. For flux-operator rows
-// fluxsubmit_time is the lead broker's `flux submit --watch` time and
-// fluxstart_time its `flux start` time; for mpi-operator rows
-// fluxsubmit_time is mpirun's real time and fluxstart_time the MPIJob's
-// end-to-end time (first sync to MPIJobSucceeded). lammps_time is
-// LAMMPS' "Total wall time", printed in whole seconds (truncated).
-
-// BootstrapRun is one row of the operator-bootstrap table.
-type BootstrapRun struct {
-	Line          int
-	Operator      string // flux-operator or mpi-operator
-	Nodes, Ranks  int
-	Submit, Start float64
-	App           float64
-}
+// The operator-bootstrap data (../shared/data/operator-bootstrap) is
+// read by traces.ReadOperatorBootstrap (what its columns mean is
+// documented there): one row per LAMMPS run launched by the Flux
+// Operator or the MPI Operator on the same EKS cluster.
 
 // Operator names in the data.
 const (
-	FluxOperator = "flux-operator"
-	MPIOperator  = "mpi-operator"
+	FluxOperator = traces.FluxOperator
+	MPIOperator  = traces.MPIOperator
 )
 
 // AppClockResolution is the resolution of the application's own timer
 // in the data (LAMMPS prints its total wall time in whole seconds,
 // truncated): an interval measured against it looks up to that much
 // longer, uniformly.
-const AppClockResolution = 1.0
+const AppClockResolution = traces.LAMMPSWallResolution
 
-// ReadOperatorBootstrap reads the operator-bootstrap CSV and returns
-// its runs and the file's SHA-256.
-func ReadOperatorBootstrap(path string) ([]BootstrapRun, string, error) {
-	data, err := limitio.ReadFile(path, limitio.DataTable, "operator-bootstrap CSV")
+// ReadOperatorBootstrap reads the operator-bootstrap CSV (with
+// traces.ReadOperatorBootstrap) and returns its runs and the file's
+// SHA-256 (as stored).
+func ReadOperatorBootstrap(path string) ([]traces.BootstrapRun, string, error) {
+	data, err := limitio.ReadFile(path, limitio.DataTable, traces.BootstrapKind)
 	if err != nil {
 		return nil, "", err
 	}
-	runs, err := ParseOperatorBootstrap(path, data)
+	runs, err := traces.ReadOperatorBootstrap(path, bytes.NewReader(data))
 	if err != nil {
 		return nil, "", err
 	}
 	sum := sha256.Sum256(data)
 	return runs, hex.EncodeToString(sum[:]), nil
-}
-
-// ParseOperatorBootstrap parses the table; name is used in messages
-// (file:line: column: problem).
-func ParseOperatorBootstrap(name string, data []byte) ([]BootstrapRun, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.TrimSpace(h)] = i
-	}
-	need := []string{"minicluster_size", "fluxsubmit_time", "fluxstart_time", "lammps_time", "ranks", "operator_name"}
-	for _, c := range need {
-		if _, ok := col[c]; !ok {
-			return nil, fmt.Errorf("%s:1: missing column %q (need %s)", name, c, strings.Join(need, ", "))
-		}
-	}
-	var out []BootstrapRun
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := r.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, line, len(rec), len(header))
-		}
-		field := func(c string) string { return strings.TrimSpace(rec[col[c]]) }
-		num := func(c string) (float64, error) {
-			v, err := strconv.ParseFloat(field(c), 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e6 {
-				return 0, fmt.Errorf("%s:%d: %s: %s is not a time in seconds", name, line, c, limitio.Quote(field(c), 40))
-			}
-			return v, nil
-		}
-		count := func(c string) (int, error) {
-			v, err := strconv.Atoi(field(c))
-			if err != nil || v < 1 || v > 1<<24 {
-				return 0, fmt.Errorf("%s:%d: %s: %s is not a positive count", name, line, c, limitio.Quote(field(c), 40))
-			}
-			return v, nil
-		}
-		run := BootstrapRun{Line: line, Operator: field("operator_name")}
-		if run.Operator != FluxOperator && run.Operator != MPIOperator {
-			return nil, fmt.Errorf("%s:%d: operator_name: %s is neither %s nor %s", name, line, limitio.Quote(run.Operator, 40), FluxOperator, MPIOperator)
-		}
-		if run.Nodes, err = count("minicluster_size"); err != nil {
-			return nil, err
-		}
-		if run.Ranks, err = count("ranks"); err != nil {
-			return nil, err
-		}
-		if run.Submit, err = num("fluxsubmit_time"); err != nil {
-			return nil, err
-		}
-		if run.Start, err = num("fluxstart_time"); err != nil {
-			return nil, err
-		}
-		if run.App, err = num("lammps_time"); err != nil {
-			return nil, err
-		}
-		switch {
-		case run.Ranks < run.Nodes:
-			return nil, fmt.Errorf("%s:%d: ranks: %d ranks on %d nodes", name, line, run.Ranks, run.Nodes)
-		case run.Submit+AppClockResolution < run.App:
-			return nil, fmt.Errorf("%s:%d: fluxsubmit_time %g is shorter than lammps_time %g", name, line, run.Submit, run.App)
-		case run.Start < run.Submit:
-			return nil, fmt.Errorf("%s:%d: fluxstart_time %g is shorter than fluxsubmit_time %g", name, line, run.Start, run.Submit)
-		}
-		out = append(out, run)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no runs", name)
-	}
-	return out, nil
 }
 
 // LauncherCase is one measured interval of one operator at one size:
@@ -170,7 +65,7 @@ func (c *LauncherCase) Name() string {
 
 // intervalsOf: what each operator's two timers measure, in the
 // launchers' interval names.
-func intervalsOf(r BootstrapRun) [2]struct {
+func intervalsOf(r traces.BootstrapRun) [2]struct {
 	name  string
 	v     float64
 	trunc float64
@@ -188,7 +83,7 @@ func intervalsOf(r BootstrapRun) [2]struct {
 
 // LauncherCases groups the runs into cases, ordered by operator,
 // interval and nodes.
-func LauncherCases(runs []BootstrapRun) ([]*LauncherCase, error) {
+func LauncherCases(runs []traces.BootstrapRun) ([]*LauncherCase, error) {
 	idx := map[string]*LauncherCase{}
 	var out []*LauncherCase
 	for _, r := range runs {

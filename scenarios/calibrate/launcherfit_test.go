@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -237,32 +236,5 @@ func TestLauncherCases(t *testing.T) {
 		"flux-operator job, 8 nodes/20/752", "flux-operator job, 16 nodes/20/1504"}
 	if !slices.Equal(names, want) {
 		t.Errorf("cases %v\nwant %v", names, want)
-	}
-}
-
-func TestParseOperatorBootstrap(t *testing.T) {
-	const head = ",minicluster_size,name,fluxsubmit_time,fluxstart_time,lammps_time,ranks,timesteps_per_second,operator_name\n"
-	good := head + "a,8,m,80.75,82.72,74.0,752,1.378,flux-operator\nb,16,m,52.58,60.66,45.0,1504,2.298,mpi-operator\n"
-	runs, err := ParseOperatorBootstrap("t.csv", []byte(good))
-	if err != nil || len(runs) != 2 || runs[1].Operator != MPIOperator || runs[1].Nodes != 16 || runs[0].Line != 2 {
-		t.Fatalf("%+v %v", runs, err)
-	}
-	cases := []struct{ name, data, want string }{
-		{"empty", "", "t.csv: empty file"},
-		{"no rows", head, "t.csv: no runs"},
-		{"column", strings.Replace(head, "ranks", "procs", 1) + "a,8,m,1,2,1,8,1,flux-operator\n", `t.csv:1: missing column "ranks"`},
-		{"number", head + "a,8,m,soon,82.72,74.0,752,1.378,flux-operator\n", `t.csv:2: fluxsubmit_time: "soon" is not a time`},
-		{"negative", head + "a,8,m,80,82.72,-1,752,1.378,flux-operator\n", "t.csv:2: lammps_time"},
-		{"operator", head + "a,8,m,80,82.72,74,752,1.378,slurm\n", `t.csv:2: operator_name: "slurm" is neither`},
-		{"size", head + "a,0,m,80,82.72,74,752,1.378,flux-operator\n", "t.csv:2: minicluster_size"},
-		{"order", head + "a,8,m,80,79,74,752,1.378,flux-operator\n", "t.csv:2: fluxstart_time 79 is shorter"},
-		{"fields", head + "a,8,m,80\n", "t.csv:2: 4 fields"},
-		{"ranks", head + "a,8,m,80,82,74,4,1.378,flux-operator\n", "t.csv:2: ranks: 4 ranks on 8 nodes"},
-	}
-	for _, c := range cases {
-		_, err := ParseOperatorBootstrap("t.csv", []byte(c.data))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want %q", c.name, err, c.want)
-		}
 	}
 }
