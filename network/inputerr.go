@@ -2,10 +2,9 @@ package network
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/convergesim/converge/internal/limitio"
+	"github.com/convergesim/converge/internal/strictyaml"
 )
 
 // InputError is a problem with an input of this package (a profile file,
@@ -19,18 +18,7 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return strictyaml.Message(e.File, e.Line, e.Field, e.Msg)
 }
 
 // Is makes every InputError match ErrBadInput.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/convergesim/converge/internal/limitio"
 )
@@ -152,18 +151,7 @@ func (in *Input) Errorf(line int, field, format string, args ...any) error {
 }
 
 func posErr(name string, line int, field, msg string) error {
-	var b strings.Builder
-	b.WriteString(name)
-	if line > 0 {
-		fmt.Fprintf(&b, ":%d", line)
-	}
-	b.WriteString(": ")
-	if field != "" {
-		b.WriteString(field)
-		b.WriteString(": ")
-	}
-	b.WriteString(msg)
-	return errors.New(b.String())
+	return &InputError{File: name, Line: line, Field: field, Msg: msg}
 }
 
 // LineAt returns the line holding decompressed byte offset off, by

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/convergesim/converge/internal/limitio"
+	"github.com/convergesim/converge/internal/strictyaml"
 )
 
 // The measurement readers (iperf3.go, osu.go, ping.go) read what the
@@ -41,7 +42,7 @@ const (
 // most limitio.Measurement bytes of one are read.
 const MeasurementKind = "measurement"
 
-// InputError is a problem with a measurement file: the file, the line
+// InputError is a problem with an input file (a trace, a measurement): the file, the line
 // (0 if unknown), the field path or column, and what is wrong. It reads
 // "file:line: field: message", as every error of this package does.
 type InputError struct {
@@ -52,26 +53,15 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return strictyaml.Message(e.File, e.Line, e.Field, e.Msg)
 }
 
 // Is makes every InputError match ErrBadInput.
 func (e *InputError) Is(target error) bool { return target == ErrBadInput }
 
-// ErrBadInput is matched (errors.Is) by every error of the measurement
-// readers about a malformed file.
-var ErrBadInput = errors.New("traces: bad measurement input")
+// ErrBadInput is matched (errors.Is) by every error of the readers
+// about a malformed file.
+var ErrBadInput = errors.New("traces: bad input")
 
 func measErr(file string, line int, field, format string, a ...any) error {
 	return &InputError{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -275,44 +276,7 @@ func (e *existsError) Error() string {
 }
 func (e *existsError) Is(target error) bool { return target == fs.ErrExist }
 
-// writeFileAtomic writes data to path through a synced temporary file
-// in the same folder: with force it is renamed over path; without, it
-// is hard-linked to path, which fails if path exists (so a file that
-// appeared meanwhile is not replaced either). Either way path is never
-// seen half-written and the temporary file is removed.
+// writeFileAtomic writes data to path (see writeAtomic).
 func writeFileAtomic(path string, data []byte, force bool) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after a rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if force {
-		return os.Rename(tmp.Name(), path)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return &existsError{path}
-		}
-		return err
-	}
-	return nil
+	return writeAtomic(path, force, func(w io.Writer) error { _, err := w.Write(data); return err })
 }

@@ -94,7 +94,7 @@ it with sim replay. The same arguments give the same bytes.`,
 					return usageErr(fmt.Errorf("%s: already exists (use --force to replace it)", out))
 				}
 			}
-			err := writeAtomic(out, force, func(w io.Writer) error { return traces.SyntheticSWF(w, jobs, procs, seed) })
+			err := writeAtomic(out, force, gzipped(out, func(w io.Writer) error { return traces.SyntheticSWF(w, jobs, procs, seed) }))
 			if err != nil {
 				var ex *existsError
 				if errors.As(err, &ex) || strings.HasPrefix(err.Error(), "synthetic SWF") {
@@ -201,7 +201,7 @@ pod list has no Flux eventlog).`,
 			if err != nil {
 				return err
 			}
-			if err := writeAtomic(out, force, func(w io.Writer) error { return f.Write(w, t) }); err != nil {
+			if err := writeAtomic(out, force, gzipped(out, func(w io.Writer) error { return f.Write(w, t) })); err != nil {
 				var ex *existsError
 				if errors.As(err, &ex) {
 					return usageErr(err)
@@ -229,9 +229,25 @@ func writable() []string {
 	return w
 }
 
-// writeAtomic writes path through write into a temporary file beside it
-// and then renames it into place (over an existing file only with
-// force), gzip'd when path ends in .gz.
+// gzipped writes through write, gzip'd when path ends in .gz.
+func gzipped(path string, write func(io.Writer) error) func(io.Writer) error {
+	if !strings.HasSuffix(path, ".gz") {
+		return write
+	}
+	return func(w io.Writer) error {
+		zw := gzip.NewWriter(w)
+		if err := write(zw); err != nil {
+			return err
+		}
+		return zw.Close()
+	}
+}
+
+// writeAtomic writes path through write into a synced temporary file in
+// the same folder: with force it is renamed over path; without, it is
+// hard-linked to path, which fails if path exists (so a file that
+// appeared meanwhile is not replaced either). Either way path is never
+// seen half-written and the temporary file is removed.
 func writeAtomic(path string, force bool, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -243,16 +259,7 @@ func writeAtomic(path string, force bool, write func(io.Writer) error) error {
 	}
 	defer os.Remove(tmp.Name()) // a no-op after the rename
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	var w io.Writer = bw
-	var zw *gzip.Writer
-	if strings.HasSuffix(path, ".gz") {
-		zw = gzip.NewWriter(bw)
-		w = zw
-	}
-	err = write(w)
-	if err == nil && zw != nil {
-		err = zw.Close()
-	}
+	err = write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
