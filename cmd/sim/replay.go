@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,9 @@ it: its workload is a trace workload).
 
 The cluster is --cluster's (a scenario file: its cluster, start-up,
 network and runtimes are kept, its workloads replaced by the trace), else
-the trace's own nodes (a node dump, the CANOPIE-22 cluster logs, R).
+the trace's own nodes (a node dump, the CANOPIE-22 cluster logs, R), else
+the machine an SWF header describes (MaxNodes nodes sharing MaxProcs
+processors; MaxMemory KB a processor, 4 GiB when not given).
 
 For the policy that produced the trace (the trace's scheduler names:
 default-scheduler → kube, kubeflux or fluence → fluence,
@@ -318,10 +321,40 @@ func rebase(v any, dir string) {
 	}
 }
 
+// swfMachine is the machine an SWF header describes (nil when it does
+// not): MaxNodes nodes (MaxProcs when it gives no node count) sharing
+// MaxProcs processors, each with MaxMemory (KB per processor, as the SWF
+// header gives it) per processor, else 4 GiB.
+func swfMachine(t *traces.Trace) map[string]any {
+	num := func(key string) (int64, error) {
+		v, _, _ := strings.Cut(strings.TrimSpace(t.Header[key]), "\n")
+		return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	}
+	procs, err := num("MaxProcs")
+	if err != nil || procs < 1 {
+		return nil
+	}
+	nodes := procs
+	if n, err := num("MaxNodes"); err == nil && n >= 1 && procs%n == 0 {
+		nodes = n
+	}
+	per := procs / nodes
+	// Without MaxMemory, 4 GiB a processor: a node needs some, and
+	// no SWF job is placed by memory under Flux's model (cores only).
+	p := map[string]any{"name": "node", "count": nodes, "cpu": per, "memory": int64(4<<30) * per}
+	if kb, err := num("MaxMemory"); err == nil && kb > 0 {
+		p["memory"] = kb * 1024 * per
+	}
+	return p
+}
+
 // poolsOf groups the trace's nodes into pools of identical nodes.
 func poolsOf(t *traces.Trace) ([]any, error) {
 	if len(t.Nodes) == 0 {
-		return nil, errors.New("the trace describes no nodes (no node dump, cluster log or R): give the cluster with --cluster SCENARIO")
+		if p := swfMachine(t); p != nil {
+			return []any{p}, nil
+		}
+		return nil, errors.New("the trace describes no nodes (no node dump, cluster log, R or SWF MaxProcs header): give the cluster with --cluster SCENARIO")
 	}
 	type key struct {
 		cpu, mem, gpu, pods int64

@@ -187,3 +187,44 @@ func TestExportThenReplay(t *testing.T) {
 		t.Error("a refused --export left an output folder")
 	}
 }
+
+// An SWF trace replays on the machine its header describes. The fixture
+// was served first come first served (job 2, the whole machine, waits
+// for job 1; job 3 waits behind it): fcfs gives back each recorded wait
+// but for the job shell's start-up, and EASY starts job 3 earlier, in
+// the hole before job 2's reservation.
+func TestReplaySWFOnItsMachine(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "swf")
+	if _, err := runCmd(t, "replay", filepath.Join(traceDir, "four.swf"), "--recorded-by", "flux",
+		"--policy", "flux,policy.flux.queuePolicy=fcfs", "--policy", "flux,policy.flux.queuePolicy=easy", "-o", dir); err != nil {
+		t.Fatal(err)
+	}
+	read := func(policy string) map[string][2]float64 {
+		data, err := os.ReadFile(filepath.Join(dir, policy, "replay.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]float64{}
+		for _, r := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+			f := strings.Split(r, ",")
+			var rec, sim float64
+			fmt.Sscan(f[1], &rec)
+			fmt.Sscan(f[2], &sim)
+			out[f[0]] = [2]float64{rec, sim}
+		}
+		return out
+	}
+	fcfs := read("flux-flux.queuePolicy-fcfs")
+	if len(fcfs) != 4 {
+		t.Fatalf("%d jobs compared, want 4", len(fcfs))
+	}
+	for job, w := range fcfs {
+		if d := w[1] - w[0]; d < 0 || d > 1 {
+			t.Errorf("fcfs: job %s waited %v s, recorded %v s (want the same but for the shell's start-up)", job, w[1], w[0])
+		}
+	}
+	easy := read("flux-flux.queuePolicy-easy")
+	if !(easy["3"][1] < fcfs["3"][1]-10) {
+		t.Errorf("easy: job 3 waited %v s, fcfs %v s: it should backfill", easy["3"][1], fcfs["3"][1])
+	}
+}
