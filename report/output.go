@@ -270,6 +270,24 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 		podsDone <- writeFile(filepath.Join(o.tmp, PodsFile), func(w io.Writer) error { return writePods(w, res) })
 	}()
 	sum := SummarizeWith(res, meta.BoundedSlowdownThreshold)
+	// The figures are drawn and written on a goroutine of their own
+	// too; index.html, which shows them, comes last.
+	type drawn struct {
+		infos []FigureInfo
+		err   error
+	}
+	figsDone := make(chan drawn, 1)
+	go func() {
+		figs, err := runFigures(res, meta, sum)
+		if err == nil {
+			err = writeFiguresNew(o.tmp, figs)
+		}
+		var infos []FigureInfo
+		for _, f := range figs {
+			infos = append(infos, f.FigureInfo)
+		}
+		figsDone <- drawn{infos, err}
+	}()
 	summary := renderSummary(res, meta, sum)
 	for _, st := range []struct {
 		name  string
@@ -281,14 +299,25 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 	} {
 		if err := writeFile(filepath.Join(o.tmp, st.name), st.write); err != nil {
 			<-podsDone
+			<-figsDone
 			return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, st.name, err)
 		}
 		killpoint.At("report-wrote-" + st.name)
 	}
-	if err := <-podsDone; err != nil {
-		return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, PodsFile, err)
+	podsErr, figs := <-podsDone, <-figsDone
+	if podsErr != nil {
+		return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, PodsFile, podsErr)
 	}
 	killpoint.At("report-wrote-" + PodsFile)
+	if figs.err != nil {
+		return nil, fmt.Errorf("report: write %s: %w", o.dir, figs.err)
+	}
+	if err := writeFile(filepath.Join(o.tmp, IndexFile), func(w io.Writer) error {
+		return WriteIndex(w, runPage(res, meta, summary, figs.infos))
+	}); err != nil {
+		return nil, fmt.Errorf("report: write %s: %s: %w", o.dir, IndexFile, err)
+	}
+	killpoint.At("report-wrote-" + IndexFile)
 
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -385,7 +414,7 @@ func syncDir(dir string) {
 // replacing old by tmp loses none of the user's files.
 func carryOver(old, tmp string) error {
 	own := map[string]bool{}
-	for _, f := range Files() {
+	for _, f := range ownedFiles() {
 		own[f] = true
 	}
 	entries, err := os.ReadDir(old)

@@ -32,6 +32,15 @@ type WorkflowModel struct {
 	Params string
 	Train  Regression
 	Test   Regression
+	// Predictions are the pairs Test scores, in the order the runs
+	// finished (for the predictions figure; nil: none kept).
+	Predictions []Prediction
+}
+
+// Prediction is a model's prediction of a run's wall time, made when
+// the run was submitted, and the wall time it took (seconds).
+type Prediction struct {
+	Actual, Predicted float64
 }
 
 // Regression is R², MAE and RMSE over N pairs.

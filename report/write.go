@@ -26,11 +26,24 @@ const (
 	EventsFile  = "events.jsonl"
 )
 
-// Files lists the files a report holds. With Options.Force an existing
-// folder is replaced as a whole, and its entries of other names are
-// carried over into the new one.
+// Files lists the files every report holds: the data files, the
+// figures every run gets (RunFigureNames) and index.html. With
+// Options.Force an existing folder is replaced as a whole, and its
+// entries of other names are carried over into the new one (the
+// figures only some runs get are not: see ownedFiles).
 func Files() []string {
-	return []string{SummaryFile, ResultsFile, JobsFile, PodsFile, EventsFile}
+	out := []string{SummaryFile, ResultsFile, JobsFile, PodsFile, EventsFile}
+	for _, name := range RunFigureNames(Meta{}) {
+		out = append(out, FigureFiles(name)...)
+	}
+	return append(out, IndexFile)
+}
+
+// ownedFiles are the names a report may write: Files, and the figures
+// of runs with workflows. A forced write replaces them all, so that a
+// figure of an earlier run never outlives it.
+func ownedFiles() []string {
+	return append(Files(), FigureFiles(PredictionsFigure)...)
 }
 
 // Meta identifies the run. It is echoed into summary.txt and results.json.
@@ -132,7 +145,7 @@ func checkTarget(dir string, force bool) error {
 	if len(entries) > 0 && !force {
 		return &OutputError{Dir: dir, Err: &notEmptyError{dir}}
 	}
-	for _, name := range Files() {
+	for _, name := range ownedFiles() {
 		st, err := os.Lstat(filepath.Join(dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
