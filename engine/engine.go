@@ -67,6 +67,7 @@ type Engine struct {
 	stopped        string
 	err            error
 	onJobDone      func(j *Job, now float64)
+	onProgress     func(now float64, events int)
 }
 
 // OnJobDone calls fn when a job finishes or is rejected (for workflow
@@ -134,6 +135,15 @@ func (e *Engine) Streams() *Streams { return e.streams }
 // SetSink streams the event trace to sink instead of keeping it (see
 // Config.Sink); call before Run.
 func (e *Engine) SetSink(sink RecordSink) { e.cfg.Sink = sink }
+
+// ProgressEvery is how many calendar events pass between two calls of
+// the function given to OnProgress.
+const ProgressEvery = 1 << 14
+
+// OnProgress calls fn with the simulated time and the calendar events
+// processed so far, every ProgressEvery events (for a progress display;
+// fn must not touch the engine). Call before Run.
+func (e *Engine) OnProgress(fn func(now float64, events int)) { e.onProgress = fn }
 
 // Sim returns the simgo simulation that owns the clock, for control logic
 // written as simgo processes (workflow drivers). Once Sim has been called,
@@ -278,6 +288,9 @@ func (e *Engine) Run() (*Result, error) {
 			e.sim.RunUntil(it.t) // no processes: this only moves the clock
 		}
 		e.processed++
+		if e.onProgress != nil && e.processed%ProgressEvery == 0 {
+			e.onProgress(it.t, e.processed)
+		}
 		if it.kind == evArrival || it.kind == evPodCreate {
 			e.arrivalsToCome--
 		}

@@ -50,7 +50,7 @@ it); 128+N when stopped by signal N (the unfinished report is removed).`,
 		return usageErr(err)
 	})
 	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd(), newFluxionCmd())
-	root.AddCommand(newFitCmd(), newValidateCmd(), newCompareCmd(), newTraceCmd(), newReplayCmd())
+	root.AddCommand(newFitCmd(), newValidateCmd(), newCompareCmd(), newTraceCmd(), newReplayCmd(), newSweepCmd())
 	return root
 }
 

@@ -30,6 +30,8 @@ type runFlags struct {
 	// exports are the trace formats the simulated run is also written
 	// in (DIR/<format><ext>).
 	exports []string
+	// progress shows the run's progress on stderr when it is a terminal.
+	progress bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -75,6 +77,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 }
 
 func runScenario(cmd *cobra.Command, path string, f *runFlags) error {
+	f.progress = !f.quiet
 	_, summary, dir, err := runReport(cmd, path, f)
 	if err != nil {
 		return err
@@ -141,7 +144,12 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 		}
 		eng.SetSink(ew)
 	}
+	progressDone := func() {}
+	if f.progress {
+		progressDone = runProgress(eng, cmd.ErrOrStderr(), sc.Until)
+	}
 	res, err = eng.Run()
+	progressDone()
 	if err != nil {
 		var se *engine.SinkError
 		if errors.As(err, &se) {
