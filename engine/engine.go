@@ -67,7 +67,7 @@ type Engine struct {
 	stopped        string
 	err            error
 	onJobDone      func(j *Job, now float64)
-	onProgress     func(now float64, events int)
+	onProgress     func(Progress)
 }
 
 // OnJobDone calls fn when a job finishes or is rejected (for workflow
@@ -140,10 +140,17 @@ func (e *Engine) SetSink(sink RecordSink) { e.cfg.Sink = sink }
 // the function given to OnProgress.
 const ProgressEvery = 1 << 14
 
-// OnProgress calls fn with the simulated time and the calendar events
-// processed so far, every ProgressEvery events (for a progress display;
-// fn must not touch the engine). Call before Run.
-func (e *Engine) OnProgress(fn func(now float64, events int)) { e.onProgress = fn }
+// Progress is how far a run has come, for a progress display.
+type Progress struct {
+	Now      float64 // simulated time
+	Events   int     // calendar events processed
+	JobsDone int     // jobs finished or rejected
+	Jobs     int     // jobs submitted so far
+}
+
+// OnProgress calls fn every ProgressEvery calendar events (fn must not
+// touch the engine). Call before Run.
+func (e *Engine) OnProgress(fn func(Progress)) { e.onProgress = fn }
 
 // Sim returns the simgo simulation that owns the clock, for control logic
 // written as simgo processes (workflow drivers). Once Sim has been called,
@@ -289,7 +296,7 @@ func (e *Engine) Run() (*Result, error) {
 		}
 		e.processed++
 		if e.onProgress != nil && e.processed%ProgressEvery == 0 {
-			e.onProgress(it.t, e.processed)
+			e.onProgress(Progress{Now: it.t, Events: e.processed, JobsDone: e.jobsDone, Jobs: len(e.jobs)})
 		}
 		if it.kind == evArrival || it.kind == evPodCreate {
 			e.arrivalsToCome--

@@ -6,7 +6,8 @@ import (
 )
 
 // OnProgress is called every ProgressEvery calendar events with the
-// simulated time of that event, which never goes back, and the count.
+// simulated time of that event, which never goes back, the count and
+// the jobs.
 func TestOnProgress(t *testing.T) {
 	const timers = 3 * ProgressEvery
 	pol := &holdPolicy{r: rand.New(rand.NewPCG(1, 2)), total: timers}
@@ -18,7 +19,11 @@ func TestOnProgress(t *testing.T) {
 	}
 	var calls []int
 	last := 0.0
-	e.OnProgress(func(now float64, events int) {
+	e.OnProgress(func(p Progress) {
+		now, events := p.Now, p.Events
+		if p.Jobs != 1 || p.JobsDone != 0 {
+			t.Errorf("progress: %d of %d jobs done, want 0 of 1", p.JobsDone, p.Jobs)
+		}
 		if now < last {
 			t.Errorf("progress at %g after %g", now, last)
 		}

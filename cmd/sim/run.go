@@ -146,7 +146,7 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 	}
 	progressDone := func() {}
 	if f.progress {
-		progressDone = runProgress(eng, cmd.ErrOrStderr(), sc.Until)
+		progressDone = runProgress(eng, cmd.ErrOrStderr())
 	}
 	res, err = eng.Run()
 	progressDone()

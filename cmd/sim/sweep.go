@@ -637,34 +637,37 @@ func copyFile(src, dst string) error {
 	return err
 }
 
-// runProgress shows a long run's progress on a terminal: simulated time
-// against the horizon when there is one, else the simulated time and the
-// events so far. It returns the function that clears it.
-func runProgress(eng *engine.Engine, errOut io.Writer, horizon float64) (done func()) {
+// runProgress shows a long run's progress on a terminal: jobs done of
+// jobs submitted, with the simulated time and an estimate of the time
+// left. It returns the function that clears it. A run shorter than
+// engine.ProgressEvery events shows nothing.
+func runProgress(eng *engine.Engine, errOut io.Writer) (done func()) {
 	if !isTerminal(errOut) {
 		return func() {}
 	}
-	max := -1
-	if horizon > 0 {
-		max = int(horizon)
-	}
-	bar := progressbar.NewOptions(max,
-		progressbar.OptionSetWriter(errOut),
-		progressbar.OptionSetDescription("simulating"),
-		progressbar.OptionSetPredictTime(horizon > 0),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetRenderBlankState(false),
-	)
-	eng.OnProgress(func(now float64, events int) {
-		bar.Describe(fmt.Sprintf("simulated %.0f s, %d events", now, events))
-		if horizon > 0 {
-			bar.Set(int(min(now, horizon)))
-		} else {
-			bar.Add(1)
+	var bar *progressbar.ProgressBar
+	eng.OnProgress(func(p engine.Progress) {
+		if bar == nil {
+			bar = progressbar.NewOptions(max(p.Jobs, 1),
+				progressbar.OptionSetWriter(errOut),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetItsString("jobs"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
 		}
+		if p.Jobs > bar.GetMax() {
+			bar.ChangeMax(p.Jobs)
+		}
+		bar.Describe(fmt.Sprintf("simulated %.0f s, jobs done", p.Now))
+		bar.Set(p.JobsDone)
 	})
-	return func() { bar.Finish() }
+	return func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}
 }
