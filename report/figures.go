@@ -53,11 +53,7 @@ func FigureFiles(name string) []string {
 func writeFiguresNew(dir string, figs []Figure) error {
 	for _, f := range figs {
 		for _, format := range plot.Formats {
-			data, err := f.Plot.Encode(format)
-			if err != nil {
-				return err
-			}
-			if err := writeFile(filepath.Join(dir, f.Name+"."+format), func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			if err := writeFile(filepath.Join(dir, f.Name+"."+format), func(w io.Writer) error { return f.Plot.Write(w, format) }); err != nil {
 				return fmt.Errorf("%s.%s: %w", f.Name, format, err)
 			}
 		}
@@ -156,7 +152,7 @@ func timeRange(res *engine.Result, sum Summary) (float64, float64) {
 const (
 	GanttMaxRows  = 300
 	GanttMaxRects = 40000
-	GanttBins     = 400
+	GanttBins     = 300
 )
 
 // podSpan is where a pod shows in the Gantt chart: it holds its node
@@ -350,13 +346,20 @@ func ganttBands(res *engine.Result, t0, t1 float64) (plot.GanttSpec, string) {
 		spec.RowLabels = append(spec.RowLabels, nodes[r*per].Name)
 	}
 	// Colour each cell, quantised to four shades so that equal
-	// neighbours merge into one rectangle.
+	// neighbours merge into one rectangle. The darkest shade is the
+	// fullest cell's share of its band's CPU, so that a lightly loaded
+	// cluster shows its pattern too.
+	fullest := 0.0
+	for i, c := range cells {
+		fullest = math.Max(fullest, (c.run+c.start)/(capacity[i/bins]*width))
+	}
+	fullest = math.Min(fullest, 1)
 	colour := func(c ganttCell, capa float64) (plot.Rect, bool) {
 		held := c.run + c.start
 		if held <= 0 {
 			return plot.Rect{}, false
 		}
-		level := math.Ceil(math.Min(1, held/(capa*width))*4) / 4
+		level := math.Ceil(math.Min(1, held/(capa*width)/fullest)*4) / 4
 		col := plot.Color(int(c.job))
 		if c.start > c.run {
 			col = plot.Red
@@ -387,7 +390,7 @@ func ganttBands(res *engine.Result, t0, t1 float64) (plot.GanttSpec, string) {
 		}
 	}
 	return spec, fmt.Sprintf("Too many nodes or pods to draw one bar per pod: rows are bands of %d node(s) and time is cut into %d bins of %.3g s. "+
-		"Each cell takes the colour of the job holding most of the band's CPU in that bin (red when pods in start-up hold more than running ones), paler when less of the band's CPU is held (four shades: up to 25%%, 50%%, 75%%, 100%%).", per, bins, width)
+		"Each cell takes the colour of the job holding most of the band's CPU in that bin (red when pods in start-up hold more than running ones), paler when less of the band's CPU is held: four shades, the darkest for cells holding up to %.0f%% of their band's CPU (the fullest cell), the palest up to a quarter of that.", per, bins, width, 100*fullest)
 }
 
 // UtilisationBins is the number of time bins of the utilisation figure.

@@ -189,9 +189,12 @@ func bigRun(nodes, jobs int) *engine.Result {
 }
 
 func TestGanttBands(t *testing.T) {
-	res := bigRun(1000, 4)
+	res := bigRun(1000, 3) // 300 s: bins of 1 s
 	sum := Summarize(res)
 	spec, caption := ganttBands(res, 0, sum.WindowEnd)
+	if GanttBins != 300 {
+		t.Fatalf("the arithmetic below assumes 300 bins, not %d", GanttBins)
+	}
 	// 1000 nodes in bands of 4: 250 rows.
 	if spec.Rows != 250 || len(spec.RowLabels) != 250 || spec.RowLabels[1] != "node-0004" {
 		t.Errorf("%d rows, labels %v…", spec.Rows, spec.RowLabels[:2])
@@ -199,23 +202,30 @@ func TestGanttBands(t *testing.T) {
 	if !strings.Contains(spec.Title, "1000 nodes in 250 bands of 4") || !strings.Contains(caption, "bands of 4 node(s)") {
 		t.Errorf("title %q does not say the rows are bands", spec.Title)
 	}
-	// Each band: per job one red cell run (start-up, 10 s of 100) and
-	// one coloured run, merged along time: 2 per job, so 8 per row.
-	if len(spec.Rects) != 250*8 {
-		t.Errorf("%d rectangles, want %d", len(spec.Rects), 250*8)
+	// Every job holds half of each band's CPU (4 of 8 cores), the
+	// fullest any cell gets, so its cells take the darkest shade. Per
+	// job and band one red run (start-up, assigned 1 s after submission
+	// → started at 10 s) and one coloured run (10 → 100 s), merged
+	// along time: 2 per job, 6 per row.
+	if !strings.Contains(caption, "up to 50% of their band's CPU") {
+		t.Errorf("caption does not give the darkest shade's share: %s", caption)
 	}
-	// Half of each band's CPU is held: the shade of 50%.
+	if len(spec.Rects) != 250*6 {
+		t.Errorf("%d rectangles, want %d", len(spec.Rects), 250*6)
+	}
 	reds := 0
 	for _, r := range spec.Rects {
-		if r.Color == plot.Fade(plot.Red, 0.5) {
+		if r.Color == plot.Red {
 			reds++
-			if math.Abs((r.X1-r.X0)-10) > 1e-9 && math.Abs((r.X1-r.X0)-9) > 1e-9 {
-				t.Errorf("start-up cell run %v–%v, want 10 s (or 9 where the first second is idle)", r.X0, r.X1)
+			if math.Abs((r.X1-r.X0)-9) > 1e-9 {
+				t.Errorf("start-up run %v–%v, want 9 s", r.X0, r.X1)
 			}
+		} else if r.Color != plot.Color(int(math.Round(r.X0))/100) || math.Abs((r.X1-r.X0)-90) > 1e-9 {
+			t.Errorf("run %v–%v coloured %v, want job %d's colour for 90 s", r.X0, r.X1, r.Color, int(r.X0)/100)
 		}
 	}
-	if reds != 250*4 {
-		t.Errorf("%d red runs, want %d", reds, 250*4)
+	if reds != 250*3 {
+		t.Errorf("%d red runs, want %d", reds, 250*3)
 	}
 	// The figure through RunFigures: a big run is banded, a small one not.
 	figs, err := RunFigures(res, Meta{})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/report"
+	"github.com/convergesim/converge/report/plot"
 	"github.com/convergesim/converge/scenarios"
 )
 
@@ -29,7 +30,10 @@ DIR/<policy>/ with its full report, and write DIR/comparison.txt and
 DIR/comparison.csv: per policy the stop reason, the jobs finished, the
 makespan, the jobs' start-up (creation → all pods running), application
 start (after a launcher's bootstrap), run time and turnaround, and per
-workload the mean start-up, run time and nodes a job used.
+workload the mean start-up, run time and nodes a job used; and figures
+(PNG and SVG: the pods' start-up delay CDFs of all policies, bars of the
+jobs' wait and run time and of the makespan per policy) with
+DIR/index.html, which shows them and links each policy's report.
 
 A --policy is a policy name, optionally with settings for that run only,
 comma-separated: --policy fluence,policy.fluence.assign=by-slot. --set
@@ -126,6 +130,9 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags) error {
 		if err := writeFileAtomic(filepath.Join(dir, w.name), w.data, true); err != nil {
 			return failedErr(fmt.Errorf("writing the comparison: %w", err))
 		}
+	}
+	if err := writeComparisonPage(dir, vs, text); err != nil {
+		return failedErr(fmt.Errorf("writing the comparison: %w", err))
 	}
 	if !f.quiet {
 		cmd.Print(string(text))
@@ -266,4 +273,116 @@ func trunc(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+// Figures of a comparison folder (NAME.png and NAME.svg).
+const (
+	startupCDFFigure = "startup-cdf"
+	waitFigure       = "wait"
+	runTimeFigure    = "run-time"
+	makespanFigure   = "makespan"
+)
+
+// comparisonFigures draws the policies side by side: the CDFs of the
+// pods' start-up delay, and bars of the jobs' wait and run time (mean,
+// with the 95% confidence interval of the mean over jobs) and of the
+// makespan.
+func comparisonFigures(vs []*variant) ([]report.Figure, error) {
+	var samples []plot.Sample
+	var names []string
+	waits, runs := plot.BarGroup{Name: "mean over jobs, 95% CI"}, plot.BarGroup{Name: "mean over jobs, 95% CI"}
+	makespan := plot.BarGroup{Name: "makespan"}
+	for _, v := range vs {
+		names = append(names, trunc(v.spec, 28))
+		delays := make([]float64, 0, len(v.res.Pods))
+		for _, p := range v.res.Pods {
+			delays = append(delays, report.MeasurePod(p).StartupDelay)
+		}
+		samples = append(samples, plot.Sample{Name: v.spec, Values: delays})
+		var w, r []float64
+		for _, j := range v.res.Jobs {
+			m := report.MeasureJob(j)
+			w, r = append(w, m.Wait), append(r, m.RunTime)
+		}
+		for _, g := range []struct {
+			b *plot.BarGroup
+			x []float64
+		}{{&waits, w}, {&runs, r}} {
+			m, lo, hi := report.MeanCI95(g.x)
+			g.b.Values, g.b.Low, g.b.High = append(g.b.Values, m), append(g.b.Low, lo), append(g.b.High, hi)
+		}
+		makespan.Values = append(makespan.Values, report.Summarize(v.res).Makespan)
+	}
+	scenario := vs[0].sc.Name
+	var out []report.Figure
+	cdf, err := plot.CDF(plot.CDFSpec{Title: "Pod start-up delay — " + scenario, XLabel: "start-up delay: created → containers started (s)", Samples: samples})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, report.Figure{FigureInfo: report.FigureInfo{Name: startupCDFFigure, Title: cdf.Title,
+		Caption: "The fraction of each policy's pods whose containers had started within x seconds of the pod's creation (pods that never started are left out; n counts the pods drawn)."}, Plot: cdf})
+	for _, b := range []struct {
+		name, title, caption string
+		group                plot.BarGroup
+	}{
+		{waitFigure, "Job wait", "Submission → the job's first wave scheduled, mean over each policy's jobs; error bars: the 95% confidence interval of the mean (Student's t over the jobs).", waits},
+		{runTimeFigure, "Job run time", "The first wave running → the job finished, mean over each policy's jobs; error bars: the 95% confidence interval of the mean (Student's t over the jobs).", runs},
+		{makespanFigure, "Makespan", "First submission → last pod finished; no bar when the workload did not finish.", makespan},
+	} {
+		f, err := plot.Bars(plot.BarSpec{Title: b.title + " per policy — " + scenario, XLabel: "policy", YLabel: strings.ToLower(b.title) + " (s)",
+			Categories: names, Groups: []plot.BarGroup{b.group}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, report.Figure{FigureInfo: report.FigureInfo{Name: b.name, Title: f.Title, Caption: b.caption}, Plot: f})
+	}
+	return out, nil
+}
+
+// writeComparisonPage writes the comparison's figures and DIR/index.html
+// linking each policy's report.
+func writeComparisonPage(dir string, vs []*variant, text []byte) error {
+	figs, err := comparisonFigures(vs)
+	if err != nil {
+		return err
+	}
+	if err := writeFigures(dir, figs, true); err != nil {
+		return err
+	}
+	page := report.Page{
+		Title:      "converge comparison: " + vs[0].sc.Name,
+		Intro:      "The same scenario, seed and jobs under each policy. Each policy's full report is in its own folder.",
+		Text:       text,
+		TextFile:   "comparison.txt",
+		LinksTitle: "Policies",
+		Files:      []string{"comparison.txt", "comparison.csv"},
+	}
+	for _, v := range vs {
+		page.Links = append(page.Links, report.Link{Href: v.label + "/" + report.IndexFile, Text: v.spec})
+	}
+	for _, f := range figs {
+		page.Figures = append(page.Figures, f.FigureInfo)
+	}
+	html, err := report.RenderIndex(page)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, report.IndexFile), html, true)
+}
+
+// writeFigures writes each figure into dir as PNG and SVG, each file
+// atomically (see writeFileAtomic).
+func writeFigures(dir string, figs []report.Figure, force bool) error {
+	for _, f := range figs {
+		for _, format := range plot.Formats {
+			data, err := f.Plot.Encode(format)
+			if err != nil {
+				return err
+			}
+			if err := writeFileAtomic(filepath.Join(dir, f.Name+"."+format), data, force); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

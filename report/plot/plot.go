@@ -49,38 +49,36 @@ type Figure struct {
 }
 
 // Encode renders the figure as "png" or "svg".
-func (f *Figure) Encode(format string) (data []byte, err error) {
+func (f *Figure) Encode(format string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := f.Write(&b, format); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Write renders the figure as "png" or "svg" into w, without holding a
+// second copy of the encoded file.
+func (f *Figure) Write(w io.Writer, format string) (err error) {
 	if format != "png" && format != "svg" {
-		return nil, fmt.Errorf("plot: unknown format %q (png or svg)", format)
+		return fmt.Errorf("plot: unknown format %q (png or svg)", format)
 	}
 	defer func() {
 		// gonum/plot panics on some inputs (a log axis over
 		// non-positive values, say) that the constructors should have
 		// cleaned out: report it as an error, never crash the run.
 		if r := recover(); r != nil {
-			data, err = nil, fmt.Errorf("plot: drawing %q as %s: %v", f.Title, format, r)
+			err = fmt.Errorf("plot: drawing %q as %s: %v", f.Title, format, r)
 		}
 	}()
-	w, h := vg.Length(f.Width)*vg.Inch, vg.Length(f.Height)*vg.Inch
-	wt, err := f.p.WriterTo(w, h, format)
+	wt, err := f.p.WriterTo(vg.Length(f.Width)*vg.Inch, vg.Length(f.Height)*vg.Inch, format)
 	if err != nil {
-		return nil, fmt.Errorf("plot: %q: %w", f.Title, err)
+		return fmt.Errorf("plot: %q: %w", f.Title, err)
 	}
-	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("plot: %q: %w", f.Title, err)
+	if _, err := wt.WriteTo(w); err != nil {
+		return fmt.Errorf("plot: %q: %w", f.Title, err)
 	}
-	return b.Bytes(), nil
-}
-
-// Write renders the figure in format into w.
-func (f *Figure) Write(w io.Writer, format string) error {
-	b, err := f.Encode(format)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
+	return nil
 }
 
 // PixelSize is the size of the figure's PNG, pixels.
