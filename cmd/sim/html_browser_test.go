@@ -248,21 +248,49 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestIndexHTMLInChromium runs a bundled scenario and opens its
-// index.html in Chromium: it renders with the summary, every image
-// (and every SVG a figure links to) decodes, nothing fails to load and
-// the console has no errors.
+// TestIndexHTMLInChromium runs bundled scenarios (a plain run, a
+// stalled one, one with a workflow's predictions) and a small sweep, and
+// opens each output folder's index.html in Chromium: it renders with the
+// folder's summary, every image (and every SVG a figure links to)
+// decodes, every figure of the folder is on it, nothing fails to load
+// and the console has no errors.
 func TestIndexHTMLInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
-	dir := filepath.Join(t.TempDir(), "out")
-	if out, err := runCmd(t, "run", scenario, "-o", dir, "-q"); err != nil {
-		t.Fatalf("sim run: %v\n%s", err, out)
+	for _, name := range []string{"kube-basic", "small-cluster-gangs", "lammps-stream-ml"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			if out, err := runCmd(t, "run", filepath.Join("../../scenarios", name+".yaml"), "-o", dir, "-q"); err != nil {
+				t.Fatalf("sim run: %v\n%s", err, out)
+			}
+			checkIndexPage(t, chromium, dir, name)
+		})
 	}
+	t.Run("sweep", func(t *testing.T) {
+		base, err := filepath.Abs(scenario)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sweep := filepath.Join(t.TempDir(), "two-policies.yaml")
+		writeTestFile(t, sweep, []byte("version: 1\nbase: "+base+"\naxes:\n  - path: policy.name\n    values: [kube, fluence]\n"))
+		dir := filepath.Join(t.TempDir(), "out")
+		if out, err := runCmd(t, "sweep", sweep, "-o", dir, "-q", "-j", "2"); err != nil {
+			t.Fatalf("sim sweep: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+			t.Skipf("sim sweep wrote no index.html into its folder (yet): %v", err)
+		}
+		checkIndexPage(t, chromium, dir, "two-policies")
+	})
+}
+
+// checkIndexPage opens dir/index.html in Chromium and checks it (name:
+// what its title names).
+func checkIndexPage(t *testing.T, chromium, dir, name string) {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
-		t.Fatalf("sim run wrote no index.html: %v", err)
+		t.Fatalf("no index.html in the output folder: %v", err)
 	}
 	r := openInChromium(t, chromium, dir, "index.html")
-
 	for _, p := range r.problems() {
 		t.Errorf("index.html: %s", p)
 	}
@@ -276,13 +304,13 @@ func TestIndexHTMLInChromium(t *testing.T) {
 	if !strings.Contains(r.DOM, strings.TrimSpace(string(summary))) {
 		t.Errorf("the rendered page does not hold summary.txt:\n%s", tail(r.DOM, 40))
 	}
-	if !strings.Contains(r.Title, "kube-basic") {
-		t.Errorf("title %q does not name the scenario", r.Title)
+	if !strings.Contains(r.Title, name) {
+		t.Errorf("title %q does not name %s", r.Title, name)
 	}
 	// Every figure of the folder is on the page.
 	pngs, _ := filepath.Glob(filepath.Join(dir, "*.png"))
 	if len(pngs) == 0 {
-		t.Fatalf("sim run drew no figures in %s", dir)
+		t.Fatalf("no figures in %s", dir)
 	}
 	shown := map[string]bool{}
 	for _, im := range r.Images {
