@@ -124,8 +124,10 @@ completion mode with N completions. Pod i runs
 
 in the ConfigMap's folder, with the PersistentVolumeClaim --volume mounted
 at /results (it must exist; ReadWriteMany when pods land on several
-nodes). A failed pod is retried --retries times per index; --resume keeps
-what its shard had finished. The image (--image) must have sim on its
+nodes). A failed pod is retried --retries times per index (--resume keeps
+what its shard had finished), except after exit 2 (bad input) or 3 (a
+bug), which would recur: that index fails at once; an evicted or
+preempted pod is not counted. The image (--image) must have sim on its
 PATH (or at --sim). A ConfigMap holds at most 1 MiB: for larger inputs use
 --no-configmap and put them in the image, the pod running in --workdir.
 
@@ -435,6 +437,23 @@ func emitKubernetes(cmd *cobra.Command, sweepPath string, f *emitKubeFlags) erro
 			Completions:          &completions,
 			Parallelism:          &par,
 			BackoffLimitPerIndex: &retries,
+			// sim exits 2 on bad input and 3 on a bug: the same shard
+			// would fail the same way again, so its index fails at once.
+			// A pod evicted or preempted does not use up a retry.
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+				{
+					Action: batchv1.PodFailurePolicyActionFailIndex,
+					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+						ContainerName: &container.Name,
+						Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
+						Values:        []int32{exitUsage, exitInternal},
+					},
+				},
+				{
+					Action:          batchv1.PodFailurePolicyActionIgnore,
+					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+				},
+			}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,6 +158,15 @@ func TestEmitKubernetes(t *testing.T) {
 	}
 	if sp.BackoffLimitPerIndex == nil || *sp.BackoffLimitPerIndex != 2 {
 		t.Errorf("backoffLimitPerIndex = %v, want 2", sp.BackoffLimitPerIndex)
+	}
+	// Exit 2 and 3 fail the index at once; disruptions are not counted.
+	if pfp := sp.PodFailurePolicy; pfp == nil || len(pfp.Rules) != 2 ||
+		pfp.Rules[0].Action != batchv1.PodFailurePolicyActionFailIndex || pfp.Rules[0].OnExitCodes == nil ||
+		fmt.Sprint(pfp.Rules[0].OnExitCodes.Values) != fmt.Sprint([]int32{exitUsage, exitInternal}) ||
+		*pfp.Rules[0].OnExitCodes.ContainerName != "sim" || pfp.Rules[0].OnExitCodes.Operator != batchv1.PodFailurePolicyOnExitCodesOpIn ||
+		pfp.Rules[1].Action != batchv1.PodFailurePolicyActionIgnore || len(pfp.Rules[1].OnPodConditions) != 1 ||
+		pfp.Rules[1].OnPodConditions[0].Type != corev1.DisruptionTarget {
+		t.Errorf("podFailurePolicy = %+v", sp.PodFailurePolicy)
 	}
 	pod := sp.Template.Spec
 	if pod.RestartPolicy != corev1.RestartPolicyNever {
