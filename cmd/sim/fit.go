@@ -116,8 +116,10 @@ func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error
 	if err != nil {
 		return usageErr(err)
 	}
-	if err := checkOutputFile(f.out, f.force); err != nil {
-		return usageErr(err)
+	for _, out := range append([]string{f.out}, fitFigurePaths(f.out)...) {
+		if err := checkOutputFile(out, f.force); err != nil {
+			return usageErr(err)
+		}
 	}
 	name := f.name
 	if name == "" {
@@ -159,6 +161,16 @@ func runFitNetwork(cmd *cobra.Command, files []string, f *fitNetworkFlags) error
 		return failedErr(err)
 	}
 	cmd.Printf("\nprofile %s written to %s\n", printableArg(name), printableArg(f.out))
+	figs, err := fitFigures(f.out, in, fit)
+	if err != nil {
+		return failedErr(err)
+	}
+	if err := writeFigures(filepath.Dir(f.out), figs, f.force); err != nil {
+		return failedErr(err)
+	}
+	for _, fig := range figs {
+		cmd.Printf("figure %s.{png,svg} written beside it\n", printableArg(fig.Name))
+	}
 	return nil
 }
 

@@ -72,8 +72,13 @@ func TestFitNetwork(t *testing.T) {
 		t.Fatalf("after --force: %+v %v", p, err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(out))
-	if len(entries) != 1 {
+	if len(entries) != 1+len(fitFigurePaths(out)) { // the profile and its figures
 		t.Errorf("temporary files left: %v", entries)
+	}
+	for _, fig := range fitFigurePaths(out) {
+		if _, err := os.Stat(fig); err != nil {
+			t.Errorf("no figure beside the profile: %v", err)
+		}
 	}
 
 	// iperf3 runs: one band, the link bandwidth from the parallel run.

@@ -176,6 +176,20 @@ func (plainTicks) Ticks(min, max float64) []gplot.Tick {
 	return ts
 }
 
+// plainLogTicks are gonum/plot's log ticks labelled as plain numbers
+// (1000000, not 1e+06).
+type plainLogTicks struct{}
+
+func (plainLogTicks) Ticks(min, max float64) []gplot.Tick {
+	ts := gplot.LogTicks{Prec: -1}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 10, 64)
+		}
+	}
+	return ts
+}
+
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // emptyNote is what a figure with no data adds to its title.

@@ -35,6 +35,9 @@ type XYSpec struct {
 	Series                []Series
 	// YMin and YMax fix the Y range when YMax > YMin (0, 0: from data).
 	YMin, YMax float64
+	// LegendLeft puts the legend top left (for rising lines) rather
+	// than top right.
+	LegendLeft bool
 	// Width and Height in inches (0: DefaultWidth, DefaultHeight).
 	Width, Height float64
 }
@@ -45,12 +48,13 @@ func XY(s XYSpec) (*Figure, error) {
 	p.Add(plotter.NewGrid())
 	if s.LogX {
 		p.X.Scale = gplot.LogScale{}
-		p.X.Tick.Marker = gplot.LogTicks{Prec: -1}
+		p.X.Tick.Marker = plainLogTicks{}
 	}
 	if s.LogY {
 		p.Y.Scale = gplot.LogScale{}
-		p.Y.Tick.Marker = gplot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = plainLogTicks{}
 	}
+	p.Legend.Left = s.LegendLeft
 	drawn := 0
 	for i, se := range s.Series {
 		xys := clean(se.X, se.Y, s.LogX, s.LogY)
