@@ -53,9 +53,9 @@ func fitFigures(profile string, in network.FitInput, fit *network.Fit) ([]report
 	var out []report.Figure
 	for _, k := range []struct {
 		kind, tool, title, ylabel string
-		samples             []network.FitSample
-		scale               float64 // to the Y unit
-		model               func(n int64) float64
+		samples                   []network.FitSample
+		scale                     float64 // to the Y unit
+		model                     func(n int64) float64
 	}{
 		{"latency", "osu_latency", "One-way time per message", "one-way time (µs)", in.Latency, 1e6, p.Time},
 		{"bandwidth", "osu_bw", "Streaming bandwidth", "bandwidth (MB/s, 10⁶ bytes)", in.Bandwidth, 1e-6, func(n int64) float64 {
