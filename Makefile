@@ -5,7 +5,7 @@ SCENARIO ?= scenarios/kube-basic.yaml
 OUT      ?= out/kube-basic
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build run test bench scale lint calibrate measure-network measure-cfs measure-intra clean
+.PHONY: all build run test bench scale lint calibrate measure-network measure-cfs measure-intra clean sweep-example
 
 all: build
 
@@ -16,6 +16,11 @@ build:
 # $(OUT); this target replaces its own earlier output there.
 run: build
 	$(BIN) run $(SCENARIO) -o $(OUT) --force
+
+# The headline comparison as a sweep: kube-scheduler, Coscheduling and
+# Fluence, 10 seeds each (README "Sweeps"); replaces its own earlier output.
+sweep-example: build
+	$(BIN) sweep scenarios/sweeps/fluence-vs-kube.yaml -o out/sweep-fvk --force
 
 test:
 	$(GO) vet ./...
