@@ -338,9 +338,9 @@ func TestSweepBadInput(t *testing.T) {
 }
 
 // BenchmarkSweep measures points per second with one worker and with
-// two on a small scenario (kube-basic.yaml, 8 seeds).
+// two on a small scenario (kube-basic.yaml, 16 seeds).
 func BenchmarkSweep(b *testing.B) {
-	sw := testSweep(b, "version: 1\nbase: BASE\naxes: [{seeds: 8}]\n")
+	sw := testSweep(b, "version: 1\nbase: BASE\naxes: [{seeds: 16}]\n")
 	for _, j := range []string{"1", "2"} {
 		b.Run("j"+j, func(b *testing.B) {
 			base := b.TempDir()
@@ -350,7 +350,7 @@ func BenchmarkSweep(b *testing.B) {
 				if code, _, stderr := simIn("sweep", sw, "-o", dir, "-j", j, "-q"); code != 0 {
 					b.Fatalf("exit %d: %s", code, stderr)
 				}
-				points += 8
+				points += 16
 			}
 			b.ReportMetric(float64(points)/b.Elapsed().Seconds(), "points/s")
 		})
