@@ -280,9 +280,14 @@ func (sc *Scenario) WorkflowReport() []report.Workflow {
 			for _, k := range slices.Sorted(maps.Keys(m.Spec.Params)) {
 				params += fmt.Sprintf(" %s=%g", k, m.Spec.Params[k])
 			}
+			var preds []report.Prediction
+			for _, p := range m.Pairs {
+				preds = append(preds, report.Prediction{Actual: p[0], Predicted: p[1]})
+			}
 			w.Models = append(w.Models, report.WorkflowModel{Name: m.Name, Params: params,
-				Train: report.Regression{N: m.Train.N, R2: m.Train.R2, MAE: m.Train.MAE, RMSE: m.Train.RMSE},
-				Test:  report.Regression{N: m.Test.N, R2: m.Test.R2, MAE: m.Test.MAE, RMSE: m.Test.RMSE}})
+				Train:       report.Regression{N: m.Train.N, R2: m.Train.R2, MAE: m.Train.MAE, RMSE: m.Train.RMSE},
+				Test:        report.Regression{N: m.Test.N, R2: m.Test.R2, MAE: m.Test.MAE, RMSE: m.Test.RMSE},
+				Predictions: preds})
 		}
 		out = append(out, w)
 	}

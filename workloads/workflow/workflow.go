@@ -82,6 +82,9 @@ type ModelResult struct {
 	Spec  learn.Spec
 	Train learn.Result
 	Test  learn.Result
+	// Pairs are the (actual, predicted) wall times Test scores, in the
+	// order the runs finished.
+	Pairs [][2]float64
 }
 
 // Driver runs workflows on an engine.
@@ -98,6 +101,7 @@ type state struct {
 	models  []learn.Regressor
 	train   []learn.Metrics
 	test    []learn.Metrics
+	pairs   [][][2]float64 // per model: what test scored
 	started []bool
 	left    []int // runs left per stage
 	next    []int // next run per stage
@@ -153,6 +157,7 @@ func Start(e *engine.Engine, wfs []Workflow, r *rand.Rand) (*Driver, error) {
 			}
 			s.train = make([]learn.Metrics, len(s.models))
 			s.test = make([]learn.Metrics, len(s.models))
+			s.pairs = make([][][2]float64, len(s.models))
 		}
 		d.wfs = append(d.wfs, s)
 	}
@@ -273,6 +278,7 @@ func (d *Driver) done(j *engine.Job, now float64) {
 		}
 		for i, p := range rf.preds {
 			s.test[i].Update(wall, p)
+			s.pairs[i] = append(s.pairs[i], [2]float64{wall, p})
 		}
 	}
 	s.end = now
@@ -305,7 +311,7 @@ func (d *Driver) Results() []Result {
 			r.Stages = append(r.Stages, sr)
 		}
 		for i, m := range s.models {
-			r.Models = append(r.Models, ModelResult{Name: m.Name(), Spec: s.wf.Service.Models[i], Train: s.train[i].Result(), Test: s.test[i].Result()})
+			r.Models = append(r.Models, ModelResult{Name: m.Name(), Spec: s.wf.Service.Models[i], Train: s.train[i].Result(), Test: s.test[i].Result(), Pairs: s.pairs[i]})
 		}
 		out = append(out, r)
 	}
