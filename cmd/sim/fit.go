@@ -82,8 +82,10 @@ NaN, a rate that disagrees with iperf3's bytes and seconds) are refused
 with the file, line and field. Names in the profile are escaped, so any
 --name or file name reads back as given.
 
-The profile is written atomically and an existing file is not replaced
-without --force. Exit status: 0 on success, 2 on bad input (a malformed
+Beside the profile, NAME-latency and NAME-bandwidth (PNG and SVG) draw
+the fitted profile against the measured points, message size on log
+axes. The profile and its figures are written atomically and an existing
+file is not replaced without --force. Exit status: 0 on success, 2 on bad input (a malformed
 file, an unknown experiment, a fit the data do not allow), 1 when the
 file cannot be written.`,
 		Example: `  sim fit network osu-results-latency.csv osu-results-bandwidth.csv \
