@@ -91,6 +91,11 @@ func runFigures(res *engine.Result, meta Meta, sum Summary) ([]Figure, error) {
 	if meta.Policy == "" {
 		meta.Policy = res.Policy
 	}
+	if res.Cluster == nil {
+		r := *res
+		r.Cluster = &engine.Cluster{}
+		res = &r
+	}
 	var out []Figure
 	for _, name := range RunFigureNames(meta) {
 		var f Figure

@@ -314,3 +314,22 @@ func TestMeanCI95(t *testing.T) {
 		t.Errorf("no value: %v", m)
 	}
 }
+
+// An empty run (no cluster, no pods) still gets its figures, saying
+// they have no data.
+func TestRunFiguresEmptyRun(t *testing.T) {
+	figs, err := RunFigures(&engine.Result{}, Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(figs) != 2 {
+		t.Fatalf("%d figures", len(figs))
+	}
+	for _, f := range figs {
+		for _, format := range plot.Formats {
+			if _, err := f.Plot.Encode(format); err != nil {
+				t.Errorf("%s.%s: %v", f.Name, format, err)
+			}
+		}
+	}
+}
