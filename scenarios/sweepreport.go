@@ -236,9 +236,34 @@ func ReadSweepRow(dir string, p ManifestPoint, baseSHA256 string) (SweepRow, err
 	return row, nil
 }
 
+// ReadJobColumn reads a column of a report's jobs.csv (in dir) as
+// numbers, an empty cell (a time that never came) as NaN.
+func ReadJobColumn(dir, col string) ([]float64, error) {
+	cols, err := jobColumns(filepath.Join(dir, report.JobsFile), col)
+	if err != nil {
+		return nil, err
+	}
+	return cols[0], nil
+}
+
 // jobPercentiles is the q-quantile of each named column of jobs.csv
 // (empty cells: not set, skipped), as report.Describe computes them.
 func jobPercentiles(path string, q float64, cols ...string) ([]float64, error) {
+	vals, err := jobColumns(path, cols...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(cols))
+	for i, v := range vals {
+		v = slices.DeleteFunc(v, math.IsNaN)
+		slices.Sort(v)
+		out[i] = report.Quantile(q, v)
+	}
+	return out, nil
+}
+
+// jobColumns reads the named columns of jobs.csv, empty cells as NaN.
+func jobColumns(path string, cols ...string) ([][]float64, error) {
 	f, err := limitio.Open(path, limitio.DataTable, "jobs table")
 	if err != nil {
 		return nil, err
@@ -268,6 +293,7 @@ func jobPercentiles(path string, q float64, cols ...string) ([]float64, error) {
 		}
 		for i, k := range idx {
 			if rec[k] == "" {
+				vals[i] = append(vals[i], math.NaN())
 				continue
 			}
 			v, err := strconv.ParseFloat(rec[k], 64)
@@ -277,12 +303,7 @@ func jobPercentiles(path string, q float64, cols ...string) ([]float64, error) {
 			vals[i] = append(vals[i], v)
 		}
 	}
-	out := make([]float64, len(cols))
-	for i, v := range vals {
-		slices.Sort(v)
-		out[i] = report.Quantile(q, v)
-	}
-	return out, nil
+	return vals, nil
 }
 
 // sweepMetric is one column of the table that summary.txt summarises.

@@ -41,12 +41,8 @@ type sweepFlags struct {
 // sweepSubcommands are added to `sim sweep` besides merge (emit).
 var sweepSubcommands []func() *cobra.Command
 
-// sweepFigures, when set, draws the sweep's comparison figures into its
-// folder from the table (after sweep.csv and summary.txt are written).
-var sweepFigures func(dir string, m *scenarios.SweepManifest, rows []scenarios.SweepRow) error
-
 func newSweepCmd() *cobra.Command {
-	f := sweepFlags{jobs: runtime.NumCPU()}
+	var f sweepFlags
 	cmd := &cobra.Command{
 		Use:   "sweep SWEEP.yaml",
 		Short: "Run a scenario at every point of a sweep (policies, settings, seeds)",
@@ -83,7 +79,7 @@ the shards' folders.`,
 		},
 	}
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output folder (default: out/<sweep name>)")
-	cmd.Flags().IntVarP(&f.jobs, "jobs", "j", f.jobs, "points run at once (default: the number of cores)")
+	cmd.Flags().IntVarP(&f.jobs, "jobs", "j", 0, "points run at once (default 0: the number of cores)")
 	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue an interrupted sweep: skip the points whose report is complete")
 	cmd.Flags().BoolVar(&f.force, "force", false, "run every point again, replacing the reports in an existing output folder")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no summary")
@@ -122,10 +118,13 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags) error {
 		return usageErr(err)
 	}
 	switch {
-	case f.jobs < 1:
-		return usageErr(fmt.Errorf("-j %d: want at least 1 worker", f.jobs))
+	case f.jobs < 0:
+		return usageErr(fmt.Errorf("-j %d: want a number of workers (0: the number of cores)", f.jobs))
 	case f.resume && f.force:
 		return usageErr(fmt.Errorf("--resume keeps the finished points and --force runs them again: give one"))
+	}
+	if f.jobs == 0 {
+		f.jobs = runtime.NumCPU()
 	}
 	sw, err := scenarios.LoadSweep(path, nil)
 	if err != nil {
@@ -312,7 +311,7 @@ func runPoint(cmd *cobra.Command, sw *scenarios.Sweep, p *scenarios.SweepPoint, 
 }
 
 // writeSweepTables writes sweep.csv and summary.txt (each atomically)
-// from the points' reports under dir, then the figures.
+// from the points' reports under dir, then the figures and index.html.
 func writeSweepTables(dir string, m *scenarios.SweepManifest) ([]scenarios.SweepRow, error) {
 	rows, _, err := scenarios.ReadSweepRows(dir, m)
 	if err != nil {
@@ -322,13 +321,12 @@ func writeSweepTables(dir string, m *scenarios.SweepManifest) ([]scenarios.Sweep
 		return nil, failedErr(err)
 	}
 	killpoint.At("sweep-wrote-table")
-	if err := writeSweepFile(filepath.Join(dir, scenarios.SweepSummaryFile), scenarios.SweepSummary(m, rows)); err != nil {
+	summary := scenarios.SweepSummary(m, rows)
+	if err := writeSweepFile(filepath.Join(dir, scenarios.SweepSummaryFile), summary); err != nil {
 		return nil, failedErr(err)
 	}
-	if sweepFigures != nil {
-		if err := sweepFigures(dir, m, rows); err != nil {
-			return nil, failedErr(fmt.Errorf("the sweep's figures: %w", err))
-		}
+	if err := writeSweepPage(dir, m, rows, summary); err != nil {
+		return nil, failedErr(fmt.Errorf("the sweep's figures and index.html: %w", err))
 	}
 	return rows, nil
 }

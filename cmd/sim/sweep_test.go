@@ -137,6 +137,18 @@ func TestSweepDeterministicAcrossWorkers(t *testing.T) {
 			t.Errorf("point 3's %s differs from sim run's", f)
 		}
 	}
+	// The page links every point's report and shows the figures.
+	index := string(tree[report.IndexFile])
+	for _, want := range []string{"points/" + m.Points[5].ID + "/index.html", "makespan.png", "startup-cdf.png", "run-time.svg"} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	for _, f := range []string{"makespan.png", "startup.png", "wait.png", "run-time.png", "startup-cdf.png"} {
+		if len(tree[f]) == 0 {
+			t.Errorf("no %s", f)
+		}
+	}
 	// Replicates: one group per strategy, 3 seeds each.
 	sum := string(tree[scenarios.SweepSummaryFile])
 	for _, want := range []string{"policy.kube.scoringStrategy.type=LeastAllocated\n  3 points (seeds 1 2 3); stopped: done 3",
@@ -296,7 +308,7 @@ func TestSweepBadInput(t *testing.T) {
 		{[]string{"sweep", bad, "-o", filepath.Join(base, "a")}, `sweep.yaml:5: axes[0].values[1]: policy.name=nope: unknown policy "nope"`},
 		{[]string{"sweep", filepath.Join(base, "none.yaml")}, "none.yaml: cannot read sweep file"},
 		{[]string{"sweep", testSweep(t, ""), "--shard", "4/4"}, "--shard 4/4: want i/n with 0 ≤ i < n"},
-		{[]string{"sweep", testSweep(t, ""), "-j", "0"}, "-j 0: want at least 1 worker"},
+		{[]string{"sweep", testSweep(t, ""), "-j", "-1"}, "-j -1: want a number of workers"},
 		{[]string{"sweep", testSweep(t, ""), "--resume", "--force"}, "give one"},
 		{[]string{"sweep", "merge", base, "-o", filepath.Join(base, "m")}, "is not a sweep's folder"},
 		{[]string{"sweep", "merge", base}, "-o OUT is required"},
