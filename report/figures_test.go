@@ -333,3 +333,28 @@ func TestRunFiguresEmptyRun(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRunFigures1M draws and encodes the figures of a run of
+// 1,000,000 pods on 10,000 nodes (100 jobs of one pod per node): the
+// banded Gantt chart and the utilisation over time, PNG and SVG, from
+// the summary Commit has already computed.
+//
+//	go test ./report/ -run '^$' -bench RunFigures1M -benchmem
+func BenchmarkRunFigures1M(b *testing.B) {
+	res := bigRun(10000, 100)
+	sum := Summarize(res)
+	b.ResetTimer()
+	for b.Loop() {
+		figs, err := runFigures(res, Meta{}, sum)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range figs {
+			for _, format := range plot.Formats {
+				if err := f.Plot.Write(io.Discard, format); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
