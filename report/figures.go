@@ -450,7 +450,7 @@ func utilisationFigure(res *engine.Result, meta Meta, sum Summary) (Figure, erro
 	}
 	spec := plot.XYSpec{Title: titled("Requested share of the cluster over time", meta), XLabel: "time (s)",
 		YLabel: "requested ÷ allocatable (%)", YMin: 0, Width: 12, Height: 5}
-	ymax := 100.0
+	ymax := 1.0 // percent: the axis follows the data, so that a lightly loaded run shows its shape
 	for i, s := range ss {
 		if !(s.cap > 0) {
 			continue
