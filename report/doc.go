@@ -16,7 +16,10 @@
 //
 // Write renders a run into an output folder: summary.txt (read this
 // first), results.json (everything, schema version SchemaVersion),
-// jobs.csv, pods.csv and events.jsonl. docs/outputs.md defines every file,
+// jobs.csv, pods.csv and events.jsonl, the figures (RunFigureNames: a
+// Gantt chart of pods on nodes, utilisation over time, workflow models'
+// predictions; PNG and SVG, drawn by report/plot) and index.html, which
+// shows them with the summary (RenderIndex). docs/outputs.md defines every file,
 // column and field with its unit and formula. Writes are atomic: the files
 // are built in a temporary sibling folder and renamed into place, so a
 // failure leaves the output folder as it was. Output is byte-identical for
