@@ -29,6 +29,15 @@ import (
 //	    values: [kube, coscheduling, fluence]
 //	  - seeds: 10                    # replicates: seed = 1 … 10
 //
+// An axis of variants sets several keys at each of its points, under a
+// name of its own (the column of sweep.csv), as `sim compare --policy
+// fluence,policy.fluence.assign=by-slot` does:
+//
+//	  - name: policy
+//	    variants:
+//	      - {name: kube, set: [policy.name=kube]}
+//	      - {name: fluence-by-slot, set: [policy.name=fluence, policy.fluence.assign=by-slot]}
+//
 // In cartesian mode the points are every combination of the axes' values,
 // the first axis varying slowest; in zip mode the axes have equal lengths
 // and point i takes the i-th value of each.
@@ -62,6 +71,9 @@ type SweepAxis struct {
 	Line   int      // the axis's line in the sweep file
 	lines  []int    // each value's line
 	seeds  bool     // written as seeds: N
+	// variants are, for an axis of variants (Path is then its name and
+	// Values the variants' names), the settings of each variant.
+	variants [][]Setting
 }
 
 // SweepPoint is one point of a sweep.
@@ -95,7 +107,42 @@ func (p *SweepPoint) String() string {
 // settings applied as --set overrides (SIM_ variables from the sweep's
 // environment below them, as for `sim run`).
 func (s *Sweep) Scenario(p *SweepPoint) (*Scenario, error) {
-	return Parse(s.BasePath, s.BaseData, Overrides{Set: p.Sets(), Env: s.Env})
+	return Parse(s.BasePath, s.BaseData, Overrides{Set: s.Sets(p), Env: s.Env})
+}
+
+// Sets returns the --set arguments of a point: each axis's key=value, a
+// variant's settings in its place.
+func (s *Sweep) Sets(p *SweepPoint) []string {
+	var out []string
+	for a, st := range p.Settings {
+		ax := &s.Axes[a]
+		if ax.variants == nil {
+			out = append(out, st.Path+"="+st.Value)
+			continue
+		}
+		for _, v := range ax.variants[s.valueIndex(p, a)] {
+			out = append(out, v.Path+"="+v.Value)
+		}
+	}
+	return out
+}
+
+// settingPaths are the keys axis a sets.
+func (ax *SweepAxis) settingPaths() []string {
+	if ax.variants == nil {
+		return []string{ax.Path}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range ax.variants {
+		for _, st := range v {
+			if !seen[st.Path] {
+				seen[st.Path] = true
+				out = append(out, st.Path)
+			}
+		}
+	}
+	return out
 }
 
 // sweepDoc is the file's schema.
@@ -108,9 +155,18 @@ type sweepDoc struct {
 }
 
 type sweepAxis struct {
-	Path   string      `yaml:"path"`
-	Values []axisValue `yaml:"values"`
-	Seeds  *int        `yaml:"seeds"`
+	Path     string         `yaml:"path"`
+	Values   []axisValue    `yaml:"values"`
+	Seeds    *int           `yaml:"seeds"`
+	Name     string         `yaml:"name"`
+	Variants []sweepVariant `yaml:"variants"`
+}
+
+// sweepVariant is one point of an axis of variants: its name and the
+// --set values it applies.
+type sweepVariant struct {
+	Name string   `yaml:"name"`
+	Set  []string `yaml:"set"`
 }
 
 // axisValue is any YAML value of an axis, kept as its node.
@@ -203,8 +259,15 @@ func ParseSweep(name string, data []byte, env []string) (*Sweep, error) {
 			return nil, err
 		}
 		for j, prev := range sw.Axes {
-			if overlaps(prev.Path, ax.Path) {
-				return nil, fail(ap, "%s overlaps axes[%d] (%s): each key may be set by one axis", ax.Path, j, prev.Path)
+			for _, p := range ax.settingPaths() {
+				for _, q := range prev.settingPaths() {
+					if overlaps(q, p) {
+						return nil, fail(ap, "%s overlaps axes[%d] (%s): each key may be set by one axis", p, j, q)
+					}
+				}
+			}
+			if prev.Path == ax.Path {
+				return nil, fail(ap, "%s is the name of axes[%d] too", ax.Path, j)
 			}
 		}
 		sw.Axes = append(sw.Axes, ax)
@@ -306,6 +369,9 @@ func flowCopy(n *yaml.Node) *yaml.Node {
 // scenario schema.
 func sweepAxisOf(a sweepAxis, ap string, at func(string) int) (SweepAxis, *Error) {
 	ax := SweepAxis{Line: at(ap)}
+	if a.Variants != nil || a.Name != "" {
+		return variantAxisOf(a, ap, at)
+	}
 	switch {
 	case a.Seeds != nil && (a.Path != "" || a.Values != nil):
 		return ax, &Error{Line: at(ap + ".seeds"), Path: ap + ".seeds", Msg: "an axis has either seeds: N or path and values, not both"}
@@ -347,6 +413,64 @@ func sweepAxisOf(a sweepAxis, ap string, at func(string) int) (SweepAxis, *Error
 		}
 		seen[text] = j
 		ax.Values = append(ax.Values, text)
+		ax.lines = append(ax.lines, at(vp))
+	}
+	return ax, nil
+}
+
+// variantAxisOf checks an axis of variants.
+func variantAxisOf(a sweepAxis, ap string, at func(string) int) (SweepAxis, *Error) {
+	ax := SweepAxis{Line: at(ap)}
+	switch {
+	case a.Path != "" || a.Values != nil || a.Seeds != nil:
+		return ax, &Error{Line: at(ap), Path: ap, Msg: "an axis of variants has a name and variants, not path, values or seeds"}
+	case a.Name == "":
+		return ax, &Error{Line: at(ap), Path: ap + ".name", Msg: "missing: the axis's name (its column in sweep.csv), e.g. policy"}
+	case !dnsName.MatchString(a.Name):
+		return ax, &Error{Line: at(ap + ".name"), Path: ap + ".name", Msg: fmt.Sprintf("%s: want lower-case letters, digits, '-' and '.'", strictyaml.Quote(a.Name))}
+	case len(a.Variants) == 0:
+		return ax, &Error{Line: at(ap), Path: ap + ".variants", Msg: "missing: the variants, each {name: N, set: [key=value, ...]}"}
+	case len(a.Variants) > MaxSweepPoints:
+		return ax, &Error{Line: at(ap + ".variants"), Path: ap + ".variants", Msg: fmt.Sprintf("%d variants: at most %d", len(a.Variants), MaxSweepPoints)}
+	}
+	ax.Path = a.Name
+	seen := map[string]int{}
+	for j, v := range a.Variants {
+		vp := fmt.Sprintf("%s.variants[%d]", ap, j)
+		switch {
+		case v.Name == "":
+			return ax, &Error{Line: at(vp), Path: vp + ".name", Msg: "missing: the variant's name"}
+		case len(v.Set) == 0:
+			return ax, &Error{Line: at(vp), Path: vp + ".set", Msg: "missing: the values it sets, as --set writes them (key=value)"}
+		}
+		if k, dup := seen[v.Name]; dup {
+			return ax, &Error{Line: at(vp + ".name"), Path: vp + ".name", Msg: fmt.Sprintf("%s is variants[%d]'s name too", strictyaml.Quote(v.Name), k)}
+		}
+		seen[v.Name] = j
+		var sets []Setting
+		for k, kv := range v.Set {
+			sp := fmt.Sprintf("%s.set[%d]", vp, k)
+			key, value, ok := strings.Cut(kv, "=")
+			if !ok {
+				return ax, &Error{Line: at(sp), Path: sp, Msg: fmt.Sprintf("%s: want key=value, as --set takes it", strictyaml.Quote(kv))}
+			}
+			segs, err := parseSetPath(strings.TrimSpace(key))
+			if err == nil {
+				segs, err = resolve(segs)
+			}
+			if err != nil {
+				return ax, &Error{Line: at(sp), Path: sp, Msg: err.Error()}
+			}
+			path := formatPath(segs)
+			for _, prev := range sets {
+				if overlaps(prev.Path, path) {
+					return ax, &Error{Line: at(sp), Path: sp, Msg: fmt.Sprintf("%s overlaps %s, set before", path, prev.Path)}
+				}
+			}
+			sets = append(sets, Setting{Path: path, Value: value})
+		}
+		ax.Values = append(ax.Values, v.Name)
+		ax.variants = append(ax.variants, sets)
 		ax.lines = append(ax.lines, at(vp))
 	}
 	return ax, nil
@@ -440,6 +564,19 @@ func (s *Sweep) pointError(p *SweepPoint, err error) error {
 		return &Error{File: s.File, Msg: fmt.Sprintf("point %s: %v", p, err)}
 	}
 	for a, set := range p.Settings {
+		if ax := &s.Axes[a]; ax.variants != nil {
+			k := s.valueIndex(p, a)
+			for _, v := range ax.variants[k] {
+				if e.Path != "" && (e.Path == v.Path || strings.HasPrefix(e.Path, v.Path+".") || strings.HasPrefix(e.Path, v.Path+"[")) {
+					msg := strings.TrimSuffix(e.Msg, " (set by --set "+v.Path+")")
+					if e.Path != v.Path {
+						msg = e.Path + ": " + msg
+					}
+					return &Error{File: s.File, Line: ax.lines[k], Path: fmt.Sprintf("axes[%d].variants[%d]", a, k), Msg: fmt.Sprintf("%s=%s: %s (base scenario %s, point %s)", v.Path, v.Value, msg, s.BasePath, p.ID)}
+				}
+			}
+			continue
+		}
 		if e.Path != "" && (e.Path == set.Path || strings.HasPrefix(e.Path, set.Path+".") || strings.HasPrefix(e.Path, set.Path+"[")) {
 			msg := strings.TrimSuffix(e.Msg, " (set by --set "+set.Path+")")
 			line := s.Axes[a].Line

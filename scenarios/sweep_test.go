@@ -143,7 +143,7 @@ func TestSweepErrors(t *testing.T) {
 		{"no axes", "version: 1\nbase: BASE\n", "s.yaml:1: axes: missing"},
 		{"mode", "version: 1\nbase: BASE\nmode: grid\naxes: [{seeds: 2}]\n", `s.yaml:3: mode: "grid": want cartesian or zip`},
 		{"name", "version: 1\nname: a/b\nbase: BASE\naxes: [{seeds: 2}]\n", "s.yaml:2: name:"},
-		{"unknown axis key", "version: 1\nbase: BASE\naxes:\n  - path: seed\n    valus: [1]\n", "s.yaml:5: axes[0].valus: unknown field; valid fields: path, seeds, values"},
+		{"unknown axis key", "version: 1\nbase: BASE\naxes:\n  - path: seed\n    valus: [1]\n", "s.yaml:5: axes[0].valus: unknown field; valid fields: name, path, seeds, values, variants"},
 		{"no values", "version: 1\nbase: BASE\naxes:\n  - path: seed\n", "s.yaml:4: axes[0].values: missing"},
 		{"no path", "version: 1\nbase: BASE\naxes:\n  - values: [1]\n", "s.yaml:4: axes[0].path: missing"},
 		{"seeds and path", "version: 1\nbase: BASE\naxes:\n  - path: seed\n    seeds: 3\n", "s.yaml:5: axes[0].seeds: an axis has either seeds"},
@@ -230,5 +230,59 @@ func TestGroupSweep(t *testing.T) {
 	}
 	if mk := gs[0].Estimates[0]; mk.N != 3 || mk.Mean != (10+20+40)/3.0 {
 		t.Errorf("kube makespan %+v", mk)
+	}
+}
+
+// An axis of variants sets several keys at each point, under its name:
+// Fluence with its own settings beside policies that refuse them.
+func TestSweepVariants(t *testing.T) {
+	sw, err := LoadSweep(writeSweep(t, `version: 1
+base: BASE
+axes:
+  - name: policy
+    variants:
+      - {name: kube, set: [policy.name=kube]}
+      - {name: fluence-by-slot, set: [policy.name=fluence, policy.fluence.assign=by-slot]}
+  - seeds: 2
+`), []string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Points) != 4 {
+		t.Fatalf("%d points, want 4", len(sw.Points))
+	}
+	// The point's settings name the variant; its --set values are the
+	// variant's.
+	p := &sw.Points[2]
+	if got := p.Sets(); !slices.Equal(got, []string{"policy=fluence-by-slot", "seed=1"}) {
+		t.Errorf("point settings %v", got)
+	}
+	if got := sw.Sets(p); !slices.Equal(got, []string{"policy.name=fluence", "policy.fluence.assign=by-slot", "seed=1"}) {
+		t.Errorf("point --set values %v", got)
+	}
+	sc, err := sw.Scenario(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Policy.Name != "fluence" || sc.Seed != 1 || len(sc.Applied) != 3 {
+		t.Errorf("point scenario: policy %s seed %d, %d overrides applied", sc.Policy.Name, sc.Seed, len(sc.Applied))
+	}
+	if p.ID != wantID(2, "policy=fluence-by-slot", "seed=1") {
+		t.Errorf("id %s", p.ID)
+	}
+	for _, c := range []struct{ body, want string }{
+		{"  - name: policy\n    variants: [{name: a, set: [policy.name=kube]}]\n  - path: policy.name\n    values: [kube]\n", "axes[1]: policy.name overlaps axes[0] (policy.name)"},
+		{"  - variants: [{name: a, set: [policy.name=kube]}]\n", "axes[0].name: missing"},
+		{"  - name: p\n    variants: [{name: a, set: [policy.name]}]\n", "axes[0].variants[0].set[0]: \"policy.name\": want key=value"},
+		{"  - name: p\n    variants: [{name: a, set: [policy.name=kube]}, {name: a, set: [policy.name=fluence]}]\n", "axes[0].variants[1].name"},
+		{"  - name: p\n    variants: [{name: a, set: [policy.nope=1]}]\n", "axes[0].variants[0].set[0]"},
+		{"  - name: p\n    path: seed\n    variants: [{name: a, set: [seed=1]}]\n", "not path, values or seeds"},
+		// A value the scenario refuses is placed at its variant.
+		{"  - name: p\n    variants: [{name: a, set: [policy.name=kube]}, {name: b, set: [policy.name=nope]}]\n", "axes[0].variants[1]: policy.name=nope"},
+	} {
+		_, err := LoadSweep(writeSweep(t, "version: 1\nbase: BASE\naxes:\n"+c.body), []string{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one containing %q", c.body, err, c.want)
+		}
 	}
 }

@@ -48,6 +48,9 @@ type ManifestPoint struct {
 	Index    int       `json:"index"`
 	ID       string    `json:"id"`
 	Settings []Setting `json:"settings"`
+	// Sets are the --set values the point runs with (an axis of
+	// variants sets several keys under one setting).
+	Sets []string `json:"sets"`
 }
 
 // Manifest returns the sweep's manifest.
@@ -58,7 +61,7 @@ func (s *Sweep) Manifest() *SweepManifest {
 		m.Axes = append(m.Axes, ax.Path)
 	}
 	for _, p := range s.Points {
-		m.Points = append(m.Points, ManifestPoint{Index: p.Index, ID: p.ID, Settings: p.Settings})
+		m.Points = append(m.Points, ManifestPoint{Index: p.Index, ID: p.ID, Settings: p.Settings, Sets: s.Sets(&p)})
 	}
 	return m
 }
@@ -89,7 +92,7 @@ func ReadSweepManifest(dir string) (*SweepManifest, error) {
 		return nil, fmt.Errorf("%s: schemaVersion %d: this build reads 1", path, m.SchemaVersion)
 	}
 	for i, p := range m.Points {
-		if p.Index != i || !validPointID(p.ID) || len(p.Settings) != len(m.Axes) {
+		if p.Index != i || !validPointID(p.ID) || len(p.Settings) != len(m.Axes) || len(p.Sets) < len(p.Settings) {
 			return nil, fmt.Errorf("%s: points[%d] is not a point of this sweep (index %d, id %q)", path, i, p.Index, p.ID)
 		}
 	}
@@ -211,9 +214,9 @@ func ReadSweepRow(dir string, p ManifestPoint, baseSHA256 string) (SweepRow, err
 	for _, v := range r.Meta.Settings {
 		have[v] = true
 	}
-	for _, s := range p.Settings {
-		if !have["--set "+s.Path+"="+s.Value] {
-			return row, fmt.Errorf("%s: %w: it was not run with --set %s=%s", path, ErrPointStale, s.Path, s.Value)
+	for _, s := range p.Sets {
+		if !have["--set "+s] {
+			return row, fmt.Errorf("%s: %w: it was not run with --set %s", path, ErrPointStale, s)
 		}
 	}
 	row.Policy, row.Seed = r.Meta.Policy, r.Meta.Seed
