@@ -1,0 +1,67 @@
+//go:build fluxion
+
+package flux
+
+import (
+	"testing"
+
+	"github.com/convergesim/converge/engine"
+	"github.com/convergesim/converge/policies/fluxion"
+)
+
+// The queue manager on flux-sched's own matcher (backend reapi, rebuilt
+// whenever time moves) against the Go model driven through the same
+// rebuilt byte interface: every queue policy, random workloads of whole
+// nodes and of shared one-core tasks, on 6 nodes of 4 cores. Run with
+// flux-sched's libreapi_cli (docs/fluxion-reapi.md): go test -tags
+// fluxion ./policies/flux/ -run Reapi.
+//
+// The node-ranked policies agree schedule for schedule. Three do not,
+// both for reasons of the matcher, not of the queue manager (issue 13):
+// low and high rank equal candidates with libstdc++'s std::sort, which
+// the model breaks in discovery order; first visits a node's children
+// in another order once jobs were re-installed with update_allocate.
+func TestReapiQueueManagerSameSchedule(t *testing.T) {
+	if !fluxion.ReapiAvailable {
+		t.Skip("reapi: build with -tags fluxion and flux-sched's libreapi_cli")
+	}
+	known := map[string]string{
+		"low":   "ties ranked by std::sort in flux-sched, in discovery order by the model (issue 13)",
+		"high":  "ties ranked by std::sort in flux-sched, in discovery order by the model (issue 13)",
+		"first": "children visited in another order after update_allocate (issue 13)",
+	}
+	for _, q := range QueuePolicies {
+		for _, mp := range []string{"lonode", "hinode", "firstnodex", "low", "high", "first"} {
+			for _, seed := range []uint64{7, 11} {
+				t.Run(q+"/"+mp+"/"+map[uint64]string{7: "whole", 11: "shared"}[seed], func(t *testing.T) {
+					if why, ok := known[mp]; ok {
+						t.Skip("known difference: " + why)
+					}
+					subs := randomJobs(seed, 60)
+					for i := range subs {
+						subs[i].shared = seed == 11 && i%2 == 1
+					}
+					cfg := cfgOf(q, mp)
+					viaGo := simulateWith(t, cfg, nodes(6, 4), engine.ShellStart{}, func(ns []*engine.Node) resources {
+						g, err := fluxion.FromNodes(ns, graphOptions(cfg))
+						if err != nil {
+							t.Fatal(err)
+						}
+						r, err := newRebased(fluxion.BackendGo, g, fluxion.MatcherOptions{Policy: mp})
+						if err != nil {
+							t.Fatal(err)
+						}
+						return r
+					}, subs...)
+					rc := cfg
+					rc.Backend = fluxion.BackendReapi
+					real := simulate(t, rc, nodes(6, 4), engine.ShellStart{}, subs...)
+					if real.pol.Matches == 0 {
+						t.Fatal("no match reached flux-sched")
+					}
+					sameSchedule(t, "the Go model against flux-sched", subs, viaGo, real)
+				})
+			}
+		}
+	}
+}
