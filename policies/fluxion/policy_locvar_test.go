@@ -90,7 +90,7 @@ func locvarOrder(t *testing.T, policy string, top bool, scores ...int64) []int {
 	if top && m.pol.Locality {
 		c.toRuns(cands)
 	}
-	slices.SortStableFunc(cands, func(a, b tcand) int { return c.less(&a, &b) })
+	stdSort(cands, func(a, b *tcand) bool { return c.rank(a, b) < 0 })
 	out := make([]int, len(cands))
 	for i, cd := range cands {
 		out[i] = cd.seq

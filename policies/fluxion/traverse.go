@@ -158,24 +158,17 @@ func (m *Matcher) search(js *Jobspec, at, d int64, sat bool) ([]titem, bool) {
 	return c.buf, true // valid until the next search
 }
 
-// less orders candidates by the policy: first = discovery order; else
-// (node factor, score) ascending for low and variation and descending
-// for high and locality, ties by discovery order (Fluxion's std::sort is
-// not stable; see the package doc).
-func (c *tctx) less(a, b *tcand) int {
-	p := &c.m.pol
-	if p.First {
-		return cmp.Compare(a.seq, b.seq)
-	}
+// rank orders candidates by the policy's comparator: (node factor,
+// score) ascending for low and variation and descending for high and
+// locality; equal candidates compare equal (Fluxion's std::sort leaves
+// them where its introsort puts them: see stdSort).
+func (c *tctx) rank(a, b *tcand) int {
 	r := cmp.Compare(a.nf, b.nf)
 	if r == 0 {
 		r = cmp.Compare(a.score, b.score)
 	}
 	if c.desc {
 		r = -r
-	}
-	if r == 0 {
-		r = cmp.Compare(a.seq, b.seq)
 	}
 	return r
 }
@@ -368,7 +361,14 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 	case c.std: // variation: fold::less
 		stdSort(cands, func(a, b *tcand) bool { return a.score < b.score })
 	case !c.m.pol.First:
-		slices.SortStableFunc(cands, func(a, b tcand) int { return c.less(&a, &b) })
+		// The id-ordered policies (low, high, lonode, hinode, ...) rank
+		// with choose_accum_best_k → choose_best_k, a std::sort of the
+		// candidates by the policy's fold comparator
+		// (dfu_match_multilevel_id_impl.hpp:113,171;
+		// evaluators/edge_eval_api.hpp:83): ties land where libstdc++'s
+		// introsort leaves them, not in discovery order, once more
+		// than 16 candidates are ranked.
+		stdSort(cands, func(a, b *tcand) bool { return c.rank(a, b) < 0 })
 	}
 	// (first: candidates are appended in discovery order, which is the
 	// policy's order already.)
@@ -650,15 +650,15 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 			// with fold::greater, ties as std::sort leaves them.
 			stdSort(c.units[start:], func(a, b *tunit) bool { return a.id > b.id })
 		case !c.m.pol.First:
-			// Members in key order: ascending for low, descending for
-			// high; ties keep sibling order.
-			high := c.udesc
-			slices.SortStableFunc(c.units[start:], func(a, b tunit) int {
-				if high {
-					return cmp.Compare(b.id, a.id)
-				}
-				return cmp.Compare(a.id, b.id)
-			})
+			// Members in key order, ascending for low and descending
+			// for high: dom_finish_slot's choose_accum_all sorts them
+			// with std::sort too (dfu_match_multilevel_id_impl.hpp:126),
+			// ties as it leaves them.
+			if c.udesc {
+				stdSort(c.units[start:], func(a, b *tunit) bool { return a.id > b.id })
+			} else {
+				stdSort(c.units[start:], func(a, b *tunit) bool { return a.id < b.id })
+			}
 		}
 		pools = append(pools, [2]int{start, len(c.units)})
 	}
