@@ -16,25 +16,17 @@ import (
 // flux-sched's libreapi_cli (docs/fluxion-reapi.md): go test -tags
 // fluxion ./policies/flux/ -run Reapi.
 //
-// Every ranked policy agrees schedule for schedule (low and high since
-// the model ranks with std::sort as flux-sched does). first does not,
-// for a reason of the matcher, not of the queue manager (issue 13): it
-// visits a node's children in another order once jobs were re-installed
-// with update_allocate.
+// Every policy agrees schedule for schedule: low and high since the
+// model ranks ties with std::sort, first since it ranks what first's
+// traversal collected (high, node-centric) as flux-sched does.
 func TestReapiQueueManagerSameSchedule(t *testing.T) {
 	if !fluxion.ReapiAvailable {
 		t.Skip("reapi: build with -tags fluxion and flux-sched's libreapi_cli")
-	}
-	known := map[string]string{
-		"first": "children visited in another order after update_allocate (issue 13)",
 	}
 	for _, q := range QueuePolicies {
 		for _, mp := range []string{"lonode", "hinode", "firstnodex", "low", "high", "first"} {
 			for _, seed := range []uint64{7, 11} {
 				t.Run(q+"/"+mp+"/"+map[uint64]string{7: "whole", 11: "shared"}[seed], func(t *testing.T) {
-					if why, ok := known[mp]; ok {
-						t.Skip("known difference: " + why)
-					}
 					subs := randomJobs(seed, 60)
 					for i := range subs {
 						subs[i].shared = seed == 11 && i%2 == 1

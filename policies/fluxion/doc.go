@@ -43,16 +43,14 @@
 // # Where the model is known to differ
 //
 // Fluxion ranks candidates with std::sort (choose_best_k in
-// resource/evaluators/edge_eval_api.hpp), which is not stable. For
-// locality and variation, whose candidates tie as a rule (a run of ids
-// ties as a whole; so does a class, and cores without perf_class are all
-// 9999), the model sorts as libstdc++'s std::sort does (stdsort.go), ties
-// included: of 20 tied candidates it takes the 11th in discovery order
-// first, as flux-sched's resource-query does. The other policies break
-// ties by discovery order (pre-order of the graph as given), which is
-// what libstdc++ leaves when at most 16 candidates are ranked (it then
-// sorts by insertion); with more, and ties, they can differ. flux-sched
-// built with another C++ library (libc++) would order ties differently.
+// resource/evaluators/edge_eval_api.hpp), which is not stable, under
+// every policy: first too, which is high with node_centric and
+// stop_on_1_matches (dfu_match_policy_factory.cpp) and so ranks what
+// its traversal collected before it stopped, highest node first. The
+// model sorts as libstdc++'s std::sort does (stdsort.go), ties included:
+// of 20 tied candidates under locality it takes the 11th in discovery
+// order first, as flux-sched's resource-query does. flux-sched built
+// with another C++ library (libc++) would order ties differently.
 //
 // A match whose picks hold nothing exclusively (no slot, or node>slot
 // whose slots land on the node's sockets, which Fluxion's update never

@@ -62,11 +62,11 @@ type tneed struct {
 // request takes when supply is unbounded. Under stop_on_1_matches,
 // explore_dynamically (dfu_impl.cpp) stops visiting a vertex's children
 // once every request of the level has that many units (slot members:
-// as many bundles of that many units as slots are asked). As Count.Best
-// of any supply at least eff is eff, and first takes candidates in
-// discovery order, the candidates found after that point are never
-// picked: stopping there changes what the search visits, not what it
-// picks.
+// as many bundles of that many units as slots are asked). What it
+// collected until then is ranked as under high with node_centric
+// (first's preset), so stopping decides what can be picked: a lower
+// node visited early (its edge heavier) can lose to a higher one
+// visited last.
 func effMax(c Count) int64 { return c.Best(math.MaxUint32) }
 
 // tunit is one slot member vertex with its sub-picks (tctx.buf[lo:hi]).
@@ -360,8 +360,8 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 		stdSort(cands, func(a, b *tcand) bool { return a.score > b.score })
 	case c.std: // variation: fold::less
 		stdSort(cands, func(a, b *tcand) bool { return a.score < b.score })
-	case !c.m.pol.First:
-		// The id-ordered policies (low, high, lonode, hinode, ...) rank
+	default:
+		// The id-ordered policies (low, high, lonode, hinode, first ...) rank
 		// with choose_accum_best_k → choose_best_k, a std::sort of the
 		// candidates by the policy's fold comparator
 		// (dfu_match_multilevel_id_impl.hpp:113,171;
@@ -370,8 +370,8 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 		// than 16 candidates are ranked.
 		stdSort(cands, func(a, b *tcand) bool { return c.rank(a, b) < 0 })
 	}
-	// (first: candidates are appended in discovery order, which is the
-	// policy's order already.)
+	// (first too: "policy=high node_centric=true stop_on_1_matches=true",
+	// dfu_match_policy_factory.cpp:24, ranks what it collected.)
 	c.tmp = c.tmp[:0]
 	for _, cd := range cands[:k] {
 		c.tmp = append(c.tmp, c.buf[cd.lo:cd.hi]...)
@@ -649,7 +649,7 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 			// locality and variation: dom_finish_slot sorts the members
 			// with fold::greater, ties as std::sort leaves them.
 			stdSort(c.units[start:], func(a, b *tunit) bool { return a.id > b.id })
-		case !c.m.pol.First:
+		default:
 			// Members in key order, ascending for low and descending
 			// for high: dom_finish_slot's choose_accum_all sorts them
 			// with std::sort too (dfu_match_multilevel_id_impl.hpp:126),
