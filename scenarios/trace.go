@@ -60,8 +60,8 @@ type tracedJob struct {
 	// tolerate are the taints of the nodes the job's pods ran on: they
 	// ran there, so they tolerated them.
 	tolerate []engine.Toleration
-	run      float64          // recorded run time (NaN under runTime: model)
-	flux     *engine.FluxSpec // FluxJob request (nil otherwise)
+	run      float64         // recorded run time (NaN under runTime: model)
+	flux     engine.FluxSpec // the request of a job of kind FluxJob
 }
 
 // Trace returns the trace workload i replays (nil when it replays none).
@@ -75,13 +75,10 @@ func (sc *Scenario) Trace(i int) *traces.Trace {
 // tracedWorkload validates a trace workload: its name, its kind (empty:
 // each job's own), its pod spec, and its trace, which it reads.
 func (v *validator) tracedWorkload(sc *Scenario, w *Workload, path, dir string, names map[string]bool) error {
+	if err := v.workloadName(w, path, names); err != nil {
+		return err
+	}
 	switch {
-	case w.Name == "":
-		return v.errf(path+".name", "required")
-	case !dnsName.MatchString(w.Name):
-		return v.errf(path+".name", "%s is not a valid object name (lower-case letters, digits, '-' and '.')", quote(w.Name))
-	case names[w.Name]:
-		return v.errf(path+".name", "duplicate workload name %s", quote(w.Name))
 	case w.Kind != "" && !slices.Contains(kinds, w.Kind):
 		return v.errf(path+".kind", "unknown kind %s (valid: %s, or none: each job's own)", quote(w.Kind), strings.Join(kinds, ", "))
 	case w.Parallelism != 0 || w.Completions != 0:
@@ -89,7 +86,6 @@ func (v *validator) tracedWorkload(sc *Scenario, w *Workload, path, dir string, 
 	case w.Flux != nil:
 		return v.errf(path+".flux", "a trace workload's Flux jobs ask for what they asked for in the trace")
 	}
-	names[w.Name] = true
 	if err := v.launcherBlock(w, path); err != nil {
 		return err
 	}
@@ -213,7 +209,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 		if s.RunTime != "model" {
 			tj.run = traces.RunTimeOf(j)
 			if !traces.Known(tj.run) || tj.run < 0 {
-				tj.run = medianPodRun(t, workers)
+				tj.run = medianPodRun(workers)
 			}
 			if !traces.Known(tj.run) || tj.run < 0 {
 				if w.RunTime == nil {
@@ -235,7 +231,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 			if traces.Known(tj.run) {
 				f.RunTime = max(tj.run, 1e-3)
 			}
-			tj.flux, tj.pods = f, max(f.Nodes, 1)
+			tj.flux, tj.pods = *f, max(f.Nodes, 1)
 		} else {
 			tj.pods = len(workers)
 			if tj.pods == 0 {
@@ -244,7 +240,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 			if tj.kind == engine.KindPod {
 				tj.pods = 1
 			}
-			tj.req = podRequest(t, workers, j)
+			tj.req = podRequest(workers, j)
 			tj.ranksPerPod = max(j.Tasks/max(tj.pods, 1), 1)
 			tj.tolerate = tolerations(workers, taints)
 		}
@@ -297,7 +293,7 @@ func workerPods(t *traces.Trace, j *traces.Job) []*traces.Pod {
 
 // medianPodRun is the median of the pods' container run times (NaN when
 // none has one).
-func medianPodRun(t *traces.Trace, pods []*traces.Pod) float64 {
+func medianPodRun(pods []*traces.Pod) float64 {
 	var v []float64
 	for _, p := range pods {
 		if d := p.Finished - p.Started; traces.Known(d) && d >= 0 {
@@ -314,7 +310,7 @@ func medianPodRun(t *traces.Trace, pods []*traces.Pod) float64 {
 // podRequest is what each pod of the job asks for: the first worker's
 // recorded requests, else the job's cores and GPUs per task (zero: the
 // workload's pod spec decides).
-func podRequest(t *traces.Trace, pods []*traces.Pod, j *traces.Job) engine.Resources {
+func podRequest(pods []*traces.Pod, j *traces.Job) engine.Resources {
 	for _, p := range pods {
 		if p.CPU > 0 || p.Memory > 0 || p.GPU > 0 {
 			return engine.Resources{MilliCPU: p.CPU, Memory: p.Memory, GPU: p.GPU}
@@ -355,15 +351,18 @@ func (sc *Scenario) submitTraced(e *engine.Engine, i int) error {
 	w := &sc.Workloads[i]
 	base := w.template()
 	for _, tj := range w.traced.jobs {
+		// A Flux job's shells take their request and run time from its
+		// FluxSpec and share the workload's template; a pod gets a
+		// template of its own only when the trace gives it something.
 		tmpl := base
-		if tj.req != (engine.Resources{}) || traces.Known(tj.run) || len(base.Containers) == 0 || len(tj.tolerate) > 0 {
+		if tj.kind != engine.KindFluxJob && (tj.req != (engine.Resources{}) || traces.Known(tj.run) || len(base.Containers) == 0 || len(tj.tolerate) > 0) {
 			tmpl = withRequest(base, tj.req, tj.run)
 			tmpl.Tolerations = append(slices.Clip(tmpl.Tolerations), tj.tolerate...)
 		}
 		j := &engine.Job{Name: tj.name, Workload: w.Name, Experiment: w.Experiment, Template: tmpl, Kind: tj.kind,
-			Parallelism: tj.pods, Completions: tj.pods, Flux: tj.flux}
+			Parallelism: tj.pods, Completions: tj.pods}
 		if tj.kind == engine.KindFluxJob {
-			f := *tj.flux
+			f := tj.flux // the loaded scenario's stays as it was
 			j.Flux = &f
 		}
 		switch {

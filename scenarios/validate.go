@@ -334,7 +334,9 @@ var kinds = []string{"Pod", "Job", "IndexedJob", "MPIJob", "MiniCluster", "PyTor
 
 var pullPolicies = []string{"Always", "IfNotPresent", "Never"}
 
-func (v *validator) workload(w *Workload, path string, names map[string]bool) error {
+// workloadName checks a workload's name (required, an object name, not
+// another workload's) and records it.
+func (v *validator) workloadName(w *Workload, path string, names map[string]bool) error {
 	switch {
 	case w.Name == "":
 		return v.errf(path+".name", "required")
@@ -342,12 +344,21 @@ func (v *validator) workload(w *Workload, path string, names map[string]bool) er
 		return v.errf(path+".name", "%s is not a valid object name (lower-case letters, digits, '-' and '.')", quote(w.Name))
 	case names[w.Name]:
 		return v.errf(path+".name", "duplicate workload name %s", quote(w.Name))
+	}
+	names[w.Name] = true
+	return nil
+}
+
+func (v *validator) workload(w *Workload, path string, names map[string]bool) error {
+	if err := v.workloadName(w, path, names); err != nil {
+		return err
+	}
+	switch {
 	case !slices.Contains(kinds, w.Kind):
 		return v.errf(path+".kind", "unknown kind %s (valid: %s)", quote(w.Kind), strings.Join(kinds, ", "))
 	case w.Count < 0 || (v.given(path+".count") && w.Count == 0):
 		return v.errf(path+".count", "must be at least 1, got %d", w.Count)
 	}
-	names[w.Name] = true
 	if err := v.launcherBlock(w, path); err != nil { // launcher.go
 		return err
 	}

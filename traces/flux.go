@@ -657,30 +657,3 @@ func fxSetParam(j *Job, key, value string) {
 
 // fxErrTooMany is a hostlist or idset over MaxExpand in all.
 var fxErrTooMany = fmt.Errorf("more than %d names in all", MaxExpand)
-
-// fxValueLine is the line of the JSON value that starts after offset off
-// (past white space and a comma), by reading the file again: for an
-// error only. 0 when the input cannot be read again.
-func fxValueLine(in *Input, off int64) int {
-	if in.path == "" {
-		return 0
-	}
-	again, err := OpenInput(in.path)
-	if err != nil {
-		return 0
-	}
-	defer again.Close()
-	line := 1
-	for pos := int64(0); ; pos++ {
-		b, err := again.br.ReadByte()
-		if err != nil {
-			return line
-		}
-		if pos >= off && b != ' ' && b != '\t' && b != '\r' && b != '\n' && b != ',' {
-			return line
-		}
-		if b == '\n' {
-			line++
-		}
-	}
-}

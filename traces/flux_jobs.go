@@ -159,12 +159,12 @@ func fluxJobItem(in *Input, t *Trace, hosts *fxHosts, s *JSONStream, path string
 		return err
 	}
 	if m == nil {
-		return in.Errorf(fxValueLine(in, start), path, "null where a job object is expected")
+		return in.Errorf(in.ValueLineAt(start), path, "null where a job object is expected")
 	}
 	if err := fluxJob(in, t, hosts, m, path, 0); err != nil {
 		// Again, naming the line where the job starts (found only for an
 		// error: it reads the file again).
-		return fluxJob(in, t, hosts, m, path, fxValueLine(in, start))
+		return fluxJob(in, t, hosts, m, path, in.ValueLineAt(start))
 	}
 	return nil
 }

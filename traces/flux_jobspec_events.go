@@ -84,7 +84,7 @@ func readJobspecEvents(in *Input, t *Trace) error {
 			if err := jobspecEventsRun(in, t, m, exp, i, path, 0); err != nil {
 				// Again, naming the line where the run starts (found
 				// only for an error: it reads the file again).
-				return jobspecEventsRun(in, t, m, exp, i, path, fxValueLine(in, start))
+				return jobspecEventsRun(in, t, m, exp, i, path, in.ValueLineAt(start))
 			}
 			runs++
 			return nil

@@ -158,7 +158,13 @@ func posErr(name string, line int, field, msg string) error {
 // reading the file again from its start (errors are rare; remembering
 // every line's offset would cost memory with the file's size); 0 when
 // the input cannot be read again (standard input).
-func (in *Input) LineAt(off int64) int {
+func (in *Input) LineAt(off int64) int { return in.lineOf(off, false) }
+
+// ValueLineAt is LineAt of the first byte at or after off that is not
+// white space or a comma: where the JSON value after off starts.
+func (in *Input) ValueLineAt(off int64) int { return in.lineOf(off, true) }
+
+func (in *Input) lineOf(off int64, toValue bool) int {
 	if in.path == "" {
 		return 0
 	}
@@ -175,7 +181,16 @@ func (in *Input) LineAt(off int64) int {
 		line += bytes.Count(buf[:n], []byte{'\n'})
 		read += int64(n)
 		if err != nil {
+			return line
+		}
+	}
+	for toValue {
+		b, err := again.br.ReadByte()
+		if err != nil || !bytes.ContainsRune([]byte(" \t\r\n,"), rune(b)) {
 			break
+		}
+		if b == '\n' {
+			line++
 		}
 	}
 	return line

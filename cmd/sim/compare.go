@@ -45,14 +45,21 @@ applies to every run.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCompare(cmd, args[0], &f) },
 	}
 	cmd.Flags().StringArrayVar(&f.policies, "policy", nil, "a policy to run, optionally with settings: NAME[,key=value...] (repeatable; at least two)")
-	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output folder (default: out/<scenario name>-compare)")
+	addPolicyRunFlags(cmd, &f.runFlags, "out/<scenario name>-compare")
+	return cmd
+}
+
+// addPolicyRunFlags adds the flags of a command that runs one scenario
+// under several policies (compare, replay): the output folder (default
+// outDefault), seed, --set, --force, -q, the size limits and --export.
+func addPolicyRunFlags(cmd *cobra.Command, f *runFlags, outDefault string) {
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output folder (default: "+outDefault+")")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "random seed (overrides the scenario's seed)")
 	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario value in every run: --set key=value (repeatable)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of existing output folders")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the comparison")
 	addLimitFlags(cmd, &f.limits)
-	addExportFlag(cmd, &f.runFlags)
-	return cmd
+	addExportFlag(cmd, f)
 }
 
 // variant is one policy run of a comparison.

@@ -63,13 +63,7 @@ replay.csv.`,
 	cmd.Flags().StringVar(&f.runTime, "run-time", "recorded", "recorded (each job runs as long as it ran) or model (the scenario's app model)")
 	cmd.Flags().StringVar(&f.scheduler, "scheduler", "", "replay only the jobs this scheduler placed (the trace's name for it)")
 	cmd.Flags().StringVar(&f.recordedBy, "recorded-by", "", "the policy that produced the trace (default: from the trace's scheduler names)")
-	cmd.Flags().StringVarP(&f.out, "output", "o", "", "output folder (default: out/replay-<first trace's name>)")
-	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "random seed")
-	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario value in every run: --set key=value (repeatable)")
-	cmd.Flags().BoolVar(&f.force, "force", false, "replace the files of existing output folders")
-	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print the comparison")
-	addLimitFlags(cmd, &f.limits)
-	addExportFlag(cmd, &f.runFlags)
+	addPolicyRunFlags(cmd, &f.runFlags, "out/replay-<first trace's name>")
 	return cmd
 }
 
@@ -253,19 +247,16 @@ func replayScenario(t *traces.Trace, files []string, f *replayFlags, name string
 			// of its side.
 			fw := map[string]any{"name": "flux", "trace": spec("flux")}
 			kw := map[string]any{"name": "kubernetes", "trace": spec("kubernetes"), "cluster": un["name"]}
+			fluxDone, kubeDone := false, false
 			for _, g := range given {
-				if g["kind"] == "FluxJob" {
-					if _, done := fw["carried"]; !done {
-						carry(g, fw)
-						fw["carried"] = true
-					}
-				} else if _, done := kw["carried"]; !done {
+				if g["kind"] == "FluxJob" && !fluxDone {
+					carry(g, fw)
+					fluxDone = true
+				} else if g["kind"] != "FluxJob" && !kubeDone {
 					carry(g, kw)
-					kw["carried"] = true
+					kubeDone = true
 				}
 			}
-			delete(fw, "carried")
-			delete(kw, "carried")
 			delete(fw, "kind")
 			workloads = []any{fw, kw}
 		} else {

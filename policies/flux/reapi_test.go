@@ -32,17 +32,7 @@ func TestReapiQueueManagerSameSchedule(t *testing.T) {
 						subs[i].shared = seed == 11 && i%2 == 1
 					}
 					cfg := cfgOf(q, mp)
-					viaGo := simulateWith(t, cfg, nodes(6, 4), engine.ShellStart{}, func(ns []*engine.Node) resources {
-						g, err := fluxion.FromNodes(ns, graphOptions(cfg))
-						if err != nil {
-							t.Fatal(err)
-						}
-						r, err := newRebased(fluxion.BackendGo, g, fluxion.MatcherOptions{Policy: mp})
-						if err != nil {
-							t.Fatal(err)
-						}
-						return r
-					}, subs...)
+					viaGo := simulateWith(t, cfg, nodes(6, 4), engine.ShellStart{}, rebasedGo(t, cfg), subs...)
 					rc := cfg
 					rc.Backend = fluxion.BackendReapi
 					real := simulate(t, rc, nodes(6, 4), engine.ShellStart{}, subs...)

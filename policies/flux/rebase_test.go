@@ -35,6 +35,22 @@ func randomJobs(seed uint64, n int) []sub {
 	return out
 }
 
+// rebasedGo opens the Go matcher behind the clock-less backend path
+// (rebuilt at every time, as libreapi_cli is driven), for simulateWith.
+func rebasedGo(t *testing.T, cfg Config) func([]*engine.Node) resources {
+	return func(ns []*engine.Node) resources {
+		g, err := fluxion.FromNodes(ns, graphOptions(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := newRebased(fluxion.BackendGo, g, fluxion.MatcherOptions{Policy: cfg.MatchPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
+
 // The clock-less backend path (rebuilt at every time, running jobs
 // re-installed with their remaining walltime, as libreapi_cli must be
 // driven) schedules as the matcher with a clock does, under the
@@ -47,17 +63,7 @@ func TestRebasedBackendSameSchedule(t *testing.T) {
 			subs := randomJobs(7, 60)
 			cfg := cfgOf(q, mp)
 			direct := simulate(t, cfg, nodes(6, 4), engine.ShellStart{}, subs...)
-			viaBytes := simulateWith(t, cfg, nodes(6, 4), engine.ShellStart{}, func(ns []*engine.Node) resources {
-				g, err := fluxion.FromNodes(ns, graphOptions(cfg))
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := newRebased(fluxion.BackendGo, g, fluxion.MatcherOptions{Policy: mp})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r
-			}, subs...)
+			viaBytes := simulateWith(t, cfg, nodes(6, 4), engine.ShellStart{}, rebasedGo(t, cfg), subs...)
 			sameSchedule(t, q+"/"+mp+", with a clock against rebuilt", subs, direct, viaBytes)
 			if viaBytes.pol.Matches == 0 {
 				t.Fatal("no match went through the byte interface")
