@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convergesim/converge/cmd/sim/internal/rqshell"
 	"github.com/convergesim/converge/policies/fluxion"
 )
 
@@ -79,8 +80,8 @@ The exit status is 0 unless the graph or a flag is bad (2).`,
 	cmd.Flags().StringVar(&f.load, "load", "", "resource graph in JGF (required)")
 	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: "+strings.Join(fluxion.MatchPolicyNames, ", ")+`, or an attribute string such as "policy=low node_centric=true"`)
 	cmd.Flags().StringVar(&f.prune, "prune-filters", fluxion.DefaultPruneFilters, "prune filters HL:LL[,HL:LL...]")
-	cmd.Flags().StringVarP(&f.format, "match-format", "F", fluxion.ShellFormatSimple, "match output: simple (vertex list), rlite (RFC 20 R), rv1 (RFC 20 R with the scheduling JGF), rv1_nosched or jgf")
-	cmd.Flags().StringVar(&f.format, "format", fluxion.ShellFormatSimple, "same as --match-format")
+	cmd.Flags().StringVarP(&f.format, "match-format", "F", rqshell.FormatSimple, "match output: simple (vertex list), rlite (RFC 20 R), rv1 (RFC 20 R with the scheduling JGF), rv1_nosched or jgf")
+	cmd.Flags().StringVar(&f.format, "format", rqshell.FormatSimple, "same as --match-format")
 	cmd.Flags().BoolVar(&f.prompt, "prompt", false, `print the prompt "resource-query> " before each command`)
 	return cmd
 }
@@ -103,7 +104,7 @@ func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
 	if err != nil {
 		return usageErr(fmt.Errorf("--prune-filters: %w", err))
 	}
-	if _, err := fluxion.NewShell(pm, fluxion.ShellOptions{Format: f.format}); err != nil {
+	if _, err := rqshell.New(pm, rqshell.Options{Format: f.format}); err != nil {
 		return usageErr(fmt.Errorf("--match-format: %w", err))
 	}
 	g, err := fluxion.ReadJGFFile(f.load)
@@ -118,7 +119,7 @@ func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
 	if err != nil {
 		return usageErr(fmt.Errorf("cannot load graph %s: %w", f.load, err))
 	}
-	sh, err := fluxion.NewShell(m, fluxion.ShellOptions{Format: f.format, Stderr: cmd.ErrOrStderr()})
+	sh, err := rqshell.New(m, rqshell.Options{Format: f.format, PruneFilters: f.prune})
 	if err != nil {
 		return usageErr(fmt.Errorf("--match-format: %w", err))
 	}
