@@ -157,12 +157,16 @@ type Matcher struct {
 	window   int64
 	filters  []pruneFilter
 	aggTypes []string
-	plans    []*Planner
-	xplans   []*Planner
+	plans    []*Planner // v's unit planner, nil until first used (unitPlan)
+	xplans   []*Planner // v's exclusivity checker, nil until first used (xPlan)
 	agg      []*PlannerMulti        // nil where no filter applies
 	weights  []uint64               // by_outedges weight of the edge into each vertex
 	live     []int32                // live spans on plans[v] and xplans[v] (commit, Cancel)
 	until    []int64                // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
+	// x checker wholly used then), so a search asking for any time in
+	// it knows v busy without its planners; xLo == xHi when none.
+	xLo, xHi []int64
 	excl     map[string]bool        // exclusive types (node under *nodex)
 	jobs     map[uint64]*matchJob   // live allocations and reservations
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
@@ -181,6 +185,13 @@ type Matcher struct {
 	// order.
 	kids    map[VertexID][]VertexID
 	kidsOK  []bool
+	// byNode (traverse.go): the node vertices by ascending id, and the
+	// types whose every vertex has a node above it; built on first use
+	// (nodeOrder), nodeSeq nil if node ids repeat.
+	nodeSeq   []VertexID
+	underNode map[string]bool
+	nodeDone  bool
+	walkOnly  bool // tests: never byNode, always the walk from the root
 	wDirty  []bool
 	kidsTmp []VertexID
 }
@@ -281,13 +292,14 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 	m.weights = make([]uint64, n)
 	m.live = make([]int32, n)
 	m.until = make([]int64, n)
+	m.xLo = make([]int64, n)
+	m.xHi = make([]int64, n)
 	for i := range n {
-		v := &g.Vertices[i]
-		if m.plans[i], err = NewPlanner(0, window, v.Size, v.Type); err != nil {
-			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", v.Path, err)
-		}
-		if m.xplans[i], err = NewPlanner(0, window, xCheckerTotal, v.Type); err != nil {
-			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", v.Path, err)
+		// Each vertex's planners are made on first use (unitPlan,
+		// xPlan): until then the vertex is wholly free, which is all a
+		// fresh planner would say.
+		if v := &g.Vertices[i]; v.Size < 0 {
+			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w: total %d < 0", v.Path, ErrPlannerArgs, v.Size)
 		}
 		m.weights[i] = math.MaxUint64
 	}
@@ -321,6 +333,76 @@ func NewMatcher(g *Graph, opt MatcherOptions) (*Matcher, error) {
 		}
 	}
 	return m, nil
+}
+
+// nodeOrder builds (once) and returns nodeSeq, with underNode.
+func (m *Matcher) nodeOrder() []VertexID {
+	if m.nodeDone {
+		return m.nodeSeq
+	}
+	m.nodeDone = true
+	g := m.g
+	nodes := slices.Clone(g.OfType("node"))
+	if len(nodes) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(nodes, func(a, b VertexID) int { return cmp.Compare(g.Vertices[a].ID, g.Vertices[b].ID) })
+	for i := 1; i < len(nodes); i++ {
+		if g.Vertices[nodes[i]].ID == g.Vertices[nodes[i-1]].ID {
+			return nil
+		}
+	}
+	m.underNode = map[string]bool{}
+	other := map[string]bool{} // types with a vertex outside every node's subtree
+	var walk func(v VertexID, in bool)
+	walk = func(v VertexID, in bool) {
+		t := g.Vertices[v].Type
+		if in {
+			m.underNode[t] = true
+		} else {
+			other[t] = true
+		}
+		in = in || t == "node"
+		for _, ch := range g.Children(v) {
+			walk(ch, in)
+		}
+	}
+	walk(g.Root, false)
+	for t := range other {
+		delete(m.underNode, t)
+	}
+	m.nodeSeq = nodes
+	return nodes
+}
+
+// unitPlan returns v's planner of its Size units (flux-sched's
+// schedule.plans), made on first use.
+func (m *Matcher) unitPlan(v VertexID) *Planner {
+	if p := m.plans[v]; p != nil {
+		return p
+	}
+	vx := &m.g.Vertices[v]
+	p, err := NewPlanner(0, m.window, vx.Size, vx.Type)
+	if err != nil {
+		// NewMatcher checked the window and every Size.
+		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", vx.Path, err))
+	}
+	m.plans[v] = p
+	return p
+}
+
+// xPlan returns v's exclusivity checker (flux-sched's idata.x_checker, of
+// xCheckerTotal units), made on first use.
+func (m *Matcher) xPlan(v VertexID) *Planner {
+	if p := m.xplans[v]; p != nil {
+		return p
+	}
+	p, err := NewPlanner(0, m.window, xCheckerTotal, m.g.Vertices[v].Type)
+	if err != nil {
+		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", m.g.Vertices[v].Path, err))
+	}
+	m.xplans[v] = p
+	return p
 }
 
 func (m *Matcher) wantsAgg(v VertexID) bool {
@@ -813,16 +895,19 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			}
 		}
 		if av.Exclusive {
-			id, err := m.plans[v].AddSpan(a.At, a.Duration, av.Units)
+			id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
 			add(0, v, id, err)
 			if failed != nil {
 				break
 			}
-			id, err = m.xplans[v].AddSpan(a.At, a.Duration, xCheckerTotal)
+			id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
 			add(1, v, id, err)
+			if err == nil {
+				m.xLo[v], m.xHi[v] = a.At, a.At+a.Duration
+			}
 			bump(v, m.g.Vertices[v].Type, av.Units)
 		} else {
-			id, err := m.xplans[v].AddSpan(a.At, a.Duration, 1)
+			id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
 			add(1, v, id, err)
 		}
 	}
@@ -830,7 +915,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		if failed != nil {
 			break
 		}
-		id, err := m.xplans[v].AddSpan(a.At, a.Duration, 1)
+		id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
 		add(1, v, id, err)
 		if m.agg[v] != nil && counts[v] == nil {
 			counts[v] = make([]int64, len(m.aggTypes))
@@ -881,10 +966,14 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		var err error
 		switch s.kind {
 		case 0:
-			err = m.plans[s.v].RemSpan(s.id)
+			err = m.unitPlan(s.v).RemSpan(s.id)
 			m.unlive(s.v)
 		case 1:
-			err = m.xplans[s.v].RemSpan(s.id)
+			p := m.xPlan(s.v)
+			if sp, ok := p.Span(s.id); ok && sp.Request == xCheckerTotal && m.xLo[s.v] == sp.Start && m.xHi[s.v] == sp.Start+sp.Duration {
+				m.xLo[s.v], m.xHi[s.v] = 0, 0
+			}
+			err = p.RemSpan(s.id)
 			m.unlive(s.v)
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
@@ -1094,8 +1183,12 @@ func (m *Matcher) Clone() *Matcher {
 	c.xplans = make([]*Planner, len(m.xplans))
 	c.agg = make([]*PlannerMulti, len(m.agg))
 	for i := range m.plans {
-		c.plans[i] = m.plans[i].Clone()
-		c.xplans[i] = m.xplans[i].Clone()
+		if m.plans[i] != nil {
+			c.plans[i] = m.plans[i].Clone()
+		}
+		if m.xplans[i] != nil {
+			c.xplans[i] = m.xplans[i].Clone()
+		}
 		if m.agg[i] != nil {
 			c.agg[i] = m.agg[i].Clone()
 		}
@@ -1103,6 +1196,8 @@ func (m *Matcher) Clone() *Matcher {
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
 	c.until = slices.Clone(m.until)
+	c.xLo = slices.Clone(m.xLo)
+	c.xHi = slices.Clone(m.xHi)
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
 	for id, j := range m.jobs {

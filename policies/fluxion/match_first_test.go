@@ -77,10 +77,10 @@ func TestUsableUntil(t *testing.T) {
 			for v := range g.Len() {
 				id := VertexID(v)
 				for _, excl := range []bool{false, true} {
-					x := m.xplans[id].AvailDuring(c.at, c.d)
+					x := m.xPlan(id).AvailDuring(c.at, c.d)
 					want := x >= 1
 					if excl {
-						want = x == xCheckerTotal && m.plans[id].AvailDuring(c.at, c.d) >= g.Vertices[id].Size
+						want = x == xCheckerTotal && m.unitPlan(id).AvailDuring(c.at, c.d) >= g.Vertices[id].Size
 					}
 					if got := c.usable(id, excl); got != want {
 						t.Fatalf("step %d: vertex %d at [%d, +%d) excl %v: usable %v, planners say %v", step, v, c.at, c.d, excl, got, want)

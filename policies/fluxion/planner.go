@@ -3,7 +3,9 @@ package fluxion
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 )
 
 // Planner tracks how many of `total` units of one resource type are free
@@ -36,7 +38,7 @@ type Planner struct {
 	end    int64 // base + duration
 	total  int64
 	tree   planTree
-	spans  map[SpanID]planSpan
+	spans  spanSet
 	lastID SpanID
 	iter   planIter
 }
@@ -131,7 +133,7 @@ func NewPlanner(base, duration, total int64, typ string) (*Planner, error) {
 	if total < 0 {
 		return nil, fmt.Errorf("%w: total %d < 0", ErrPlannerArgs, total)
 	}
-	p := &Planner{typ: typ, total: total, spans: make(map[SpanID]planSpan)}
+	p := &Planner{typ: typ, total: total}
 	p.init(base, duration)
 	return p, nil
 }
@@ -151,7 +153,7 @@ func (p *Planner) init(base, duration int64) {
 	p.tree.reset()
 	x := p.tree.insert(base, 0)
 	p.tree.nodes[x].refs = 1 // the base point is never removed (m_p0)
-	clear(p.spans)
+	p.spans.reset()
 	p.lastID = 0
 	p.iter = planIter{}
 }
@@ -187,10 +189,7 @@ func (p *Planner) Update(total int64) error {
 func (p *Planner) Clone() *Planner {
 	c := *p
 	c.tree = p.tree.clone()
-	c.spans = make(map[SpanID]planSpan, len(p.spans))
-	for id, s := range p.spans {
-		c.spans[id] = s
-	}
+	c.spans = p.spans.clone()
 	return &c
 }
 
@@ -207,14 +206,14 @@ func (p *Planner) Duration() int64 { return p.end - p.base }
 func (p *Planner) Total() int64 { return p.total }
 
 // SpanCount returns the number of spans (planner_span_size).
-func (p *Planner) SpanCount() int { return len(p.spans) }
+func (p *Planner) SpanCount() int { return p.spans.len() }
 
 // PointCount returns the number of scheduled points, including the base.
 func (p *Planner) PointCount() int { return p.tree.size() }
 
 // Span returns a span's current extent and request.
 func (p *Planner) Span(id SpanID) (PlannedSpan, bool) {
-	s, ok := p.spans[id]
+	s, ok := p.spans.get(id)
 	if !ok {
 		return PlannedSpan{}, false
 	}
@@ -295,7 +294,7 @@ func (p *Planner) AddSpan(start, duration, request int64) (SpanID, error) {
 	}
 	p.addChecked(start, start+duration, request)
 	p.lastID++
-	p.spans[p.lastID] = planSpan{start: start, end: start + duration, req: request}
+	p.spans.put(p.lastID, planSpan{start: start, end: start + duration, req: request})
 	return p.lastID, nil
 }
 
@@ -333,7 +332,7 @@ func (p *Planner) unref(at int64) {
 // RemSpan removes a span (planner_rem_span) and ends any AvailTimeFirst
 // iteration.
 func (p *Planner) RemSpan(id SpanID) error {
-	s, ok := p.spans[id]
+	s, ok := p.spans.get(id)
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrSpanUnknown, id)
 	}
@@ -342,7 +341,7 @@ func (p *Planner) RemSpan(id SpanID) error {
 	}
 	p.unref(s.start)
 	p.unref(s.end)
-	delete(p.spans, id)
+	p.spans.del(id)
 	p.iter = planIter{}
 	return nil
 }
@@ -355,7 +354,7 @@ func (p *Planner) RemSpan(id SpanID) error {
 // candidate set without clearing the iterator, so its next
 // planner_avail_time_next starts over from the earliest point).
 func (p *Planner) ReduceSpan(id SpanID, n int64) (removed bool, err error) {
-	s, ok := p.spans[id]
+	s, ok := p.spans.get(id)
 	if !ok {
 		return false, fmt.Errorf("%w: %d", ErrSpanUnknown, id)
 	}
@@ -369,7 +368,7 @@ func (p *Planner) ReduceSpan(id SpanID, n int64) (removed bool, err error) {
 	}
 	p.tree.rangeAdd(s.start, s.end, -n)
 	s.req -= n
-	p.spans[id] = s
+	p.spans.put(id, s)
 	p.iter = planIter{}
 	return false, nil
 }
@@ -462,4 +461,91 @@ func (p *Planner) EarliestStart(at, duration, request int64) (t int64, ok bool) 
 		return at, true
 	}
 	return p.search(at+1, duration, p.threshold(request))
+}
+
+// spanSet holds a planner's spans by id: a short slice while there are
+// few (a vertex's planner holds one span per job on it, a handful), a
+// map beyond spanSetSmall, so that the many planners of a graph cost
+// little and the few busy ones (aggregates) stay O(1).
+type spanSet struct {
+	small []spanEntry
+	big   map[SpanID]planSpan
+}
+
+type spanEntry struct {
+	id SpanID
+	s  planSpan
+}
+
+const spanSetSmall = 8
+
+func (ss *spanSet) len() int {
+	if ss.big != nil {
+		return len(ss.big)
+	}
+	return len(ss.small)
+}
+
+func (ss *spanSet) get(id SpanID) (planSpan, bool) {
+	if ss.big != nil {
+		s, ok := ss.big[id]
+		return s, ok
+	}
+	for i := range ss.small {
+		if ss.small[i].id == id {
+			return ss.small[i].s, true
+		}
+	}
+	return planSpan{}, false
+}
+
+func (ss *spanSet) put(id SpanID, s planSpan) {
+	if ss.big != nil {
+		ss.big[id] = s
+		return
+	}
+	for i := range ss.small {
+		if ss.small[i].id == id {
+			ss.small[i].s = s
+			return
+		}
+	}
+	if len(ss.small) < spanSetSmall {
+		if ss.small == nil {
+			ss.small = make([]spanEntry, 0, 2)
+		}
+		ss.small = append(ss.small, spanEntry{id, s})
+		return
+	}
+	ss.big = make(map[SpanID]planSpan, 2*spanSetSmall)
+	for _, e := range ss.small {
+		ss.big[e.id] = e.s
+	}
+	ss.big[id] = s
+	ss.small = nil
+}
+
+func (ss *spanSet) del(id SpanID) {
+	if ss.big != nil {
+		delete(ss.big, id)
+		return
+	}
+	for i := range ss.small {
+		if ss.small[i].id == id {
+			ss.small = slices.Delete(ss.small, i, i+1)
+			return
+		}
+	}
+}
+
+func (ss *spanSet) reset() {
+	ss.small = ss.small[:0]
+	ss.big = nil
+}
+
+func (ss *spanSet) clone() spanSet {
+	if ss.big != nil {
+		return spanSet{big: maps.Clone(ss.big)}
+	}
+	return spanSet{small: slices.Clone(ss.small)}
 }

@@ -219,7 +219,7 @@ func (m *PlannerMulti) AddSpan(start, duration int64, requests []int64) (SpanID,
 	for i, p := range m.planners {
 		p.addChecked(start, start+duration, requests[i])
 		p.lastID++
-		p.spans[p.lastID] = planSpan{start: start, end: start + duration, req: requests[i]}
+		p.spans.put(p.lastID, planSpan{start: start, end: start + duration, req: requests[i]})
 		ids[i] = p.lastID
 	}
 	id := m.nextID
@@ -248,7 +248,8 @@ func (m *PlannerMulti) SpanPlanned(id SpanID, i int) int64 {
 	if ids[i] == NoSpan {
 		return 0
 	}
-	return m.planners[i].spans[ids[i]].req
+	s, _ := m.planners[i].spans.get(ids[i])
+	return s.req
 }
 
 // RemSpan removes a multi span from every type (planner_multi_rem_span).
@@ -287,8 +288,8 @@ func (m *PlannerMulti) ReduceSpan(id SpanID, reduce []int64) (removed bool, err 
 		if ids[i] == NoSpan {
 			continue
 		}
-		if req := p.spans[ids[i]].req; reduce[i] < 0 || reduce[i] > req {
-			return false, fmt.Errorf("%w: type %q: %d of %d", ErrSpanReduce, m.types[i], reduce[i], req)
+		if s, _ := p.spans.get(ids[i]); reduce[i] < 0 || reduce[i] > s.req {
+			return false, fmt.Errorf("%w: type %q: %d of %d", ErrSpanReduce, m.types[i], reduce[i], s.req)
 		}
 	}
 	left := 0

@@ -52,7 +52,7 @@ type planPoint struct {
 // reset empties the tree, keeping its storage.
 func (t *planTree) reset() {
 	if len(t.nodes) == 0 {
-		t.nodes = make([]planPoint, 1, 16)
+		t.nodes = make([]planPoint, 1, 4)
 	}
 	t.nodes = t.nodes[:1]
 	t.free = t.free[:0]

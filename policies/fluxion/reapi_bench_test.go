@@ -4,7 +4,12 @@ package fluxion
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -149,4 +154,156 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 			}
 		}
 	}
+}
+
+// BenchmarkBackendFill is issue 13's side-by-side workload: on the graphs
+// of BenchmarkBackendMatch, allocate one request shape until the graph is
+// full (EBUSY), then allocate_orelse_reserve it rfReserves times on the
+// full graph. Both backends get the same JGF and jobspec text and run in
+// lockstep, one match each in turn, so every match is checked: the same
+// outcome and the same nodes with the same core and gpu counts (a
+// difference fails the benchmark). Each op is timed from the jobspec text
+// to the R text (what a simulation pays); cancels are not timed.
+//
+// At 10,000 nodes a prefill of nine exclusive jobs of 1,000 nodes each
+// (untimed, ending at 10,000 s … 90,000 s) leaves 1,000 nodes to fill,
+// so that the library's run stays within minutes; the matcher still
+// walks past the 9,000 busy nodes.
+//
+// Loading is timed too: the JGF text to a backend ready to match, with
+// its memory (Go: live heap after GC; library: growth of the process's
+// resident set).
+//
+//	go test -tags fluxion ./policies/fluxion/ -run '^$' -bench 'BackendFill/nodes=1000/' -benchtime 1x
+func BenchmarkBackendFill(b *testing.B) {
+	for _, nodes := range []int{1000, 10000} {
+		for _, pol := range []string{"first", "lonode"} {
+			for _, spec := range mbJobspecs {
+				b.Run(fmt.Sprintf("nodes=%d/%s/%s", nodes, pol, spec.name), func(b *testing.B) {
+					for range b.N {
+						rbFill(b, nodes, pol, spec.name, []byte(spec.yaml))
+					}
+				})
+			}
+		}
+	}
+}
+
+// rfReserves is the number of allocate_orelse_reserve ops on the full graph.
+const rfReserves = 20
+
+func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
+	jgf := rbGraphJGF(b, nodes)
+	opt := MatcherOptions{Policy: pol}
+	names := []string{BackendGo, BackendReapi}
+	backends := map[string]Backend{}
+	for _, name := range names {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		rss0 := rbRSS(b)
+		start := time.Now()
+		be, err := OpenBackend(name, jgf, opt)
+		if err != nil {
+			b.Fatalf("OpenBackend(%s): %v", name, err)
+		}
+		load := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		mem := float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
+		if name == BackendReapi {
+			mem = float64(rbRSS(b) - rss0)
+		}
+		defer be.Close()
+		b.ReportMetric(load.Seconds(), name+"-load-s")
+		b.ReportMetric(mem/(1<<20), name+"-load-MiB")
+		backends[name] = be
+	}
+	if nodes >= 10000 {
+		for _, name := range names {
+			for i := range 9 {
+				if _, err := backends[name].Match(MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0); err != nil {
+					b.Fatalf("%s: prefill %d: %v", name, i, err)
+				}
+			}
+		}
+	}
+	spent := map[string][2]time.Duration{}
+	ops := [2]int{}
+	for phase, op := range []MatchOp{MatchAllocate, MatchAllocateOrElseReserve} {
+		for i := 0; ; i++ {
+			if phase == 1 && i == rfReserves {
+				break
+			}
+			var sums []string
+			busy := 0
+			for _, name := range names {
+				start := time.Now()
+				res, err := backends[name].Match(op, js, 0)
+				d := time.Since(start)
+				t := spent[name]
+				t[phase] += d
+				spent[name] = t
+				if phase == 0 && errors.Is(err, ErrBusy) {
+					busy++
+					continue
+				}
+				if err != nil {
+					b.Fatalf("%s %s #%d: %v", name, op, i, err)
+				}
+				sum, err := SummarizeR(res.Format, res.R)
+				if err != nil {
+					b.Fatalf("%s: SummarizeR: %v", name, err)
+				}
+				sums = append(sums, fmt.Sprintf("reserved=%v at=%d [%s]", res.Reserved, res.At, sum))
+			}
+			if busy == 1 {
+				b.Fatalf("%s #%d: one backend is full, the other is not", op, i)
+			}
+			if busy == 2 {
+				break
+			}
+			ops[phase]++
+			if sums[0] != sums[1] {
+				b.Fatalf("%s #%d (%s): go and reapi differ:\n go:    %s\n reapi: %s", op, i, specName, sums[0], sums[1])
+			}
+		}
+	}
+	// The failed allocate that found the graph full is timed with the
+	// allocations: a simulation pays for it too.
+	perOp := func(name string, phase int) float64 {
+		n := ops[phase]
+		if phase == 0 {
+			n++
+		}
+		return spent[name][phase].Seconds() * 1e3 / float64(n)
+	}
+	b.ReportMetric(float64(ops[0]), "allocs")
+	for _, name := range names {
+		b.ReportMetric(perOp(name, 0), name+"-alloc-ms/op")
+		b.ReportMetric(perOp(name, 1), name+"-reserve-ms/op")
+	}
+	b.Logf("nodes=%d %s %s: %d allocations until full, then %d reservations; reapi/go: allocate %.1f (%.3f / %.3f ms), reserve %.1f (%.3f / %.3f ms)",
+		nodes, pol, specName, ops[0], ops[1],
+		perOp(BackendReapi, 0)/perOp(BackendGo, 0), perOp(BackendGo, 0), perOp(BackendReapi, 0),
+		perOp(BackendReapi, 1)/perOp(BackendGo, 1), perOp(BackendGo, 1), perOp(BackendReapi, 1))
+}
+
+// rbRSS is the process's resident set in bytes (/proc/self/status VmRSS).
+func rbRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }

@@ -124,6 +124,9 @@ type tctx struct {
 	// ctypes: the distinct child types of the vertices with many
 	// children (slotMatch).
 	ctypes map[VertexID][]string
+	// ancOK: byNode's memo of the nodes' ancestors it may pass.
+	ancOK map[VertexID]bool
+	early int // searches byNode ended before the last node (tests)
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -247,17 +250,21 @@ func (c *tctx) usable(v VertexID, excl bool) bool {
 		// at: all of xCheckerTotal and of Size free.
 		return true
 	}
-	x := availDuring(m.xplans[v], c.at, c.d)
+	if c.inWindow && c.at < m.xHi[v] && c.at+c.d > m.xLo[v] {
+		// An exclusive span holds v during the time asked for.
+		return false
+	}
+	x := availDuring(m.xPlan(v), c.at, c.d)
 	if !excl {
 		return x >= 1
 	}
-	return x == xCheckerTotal && availDuring(m.plans[v], c.at, c.d) >= m.g.Vertices[v].Size
+	return x == xCheckerTotal && availDuring(m.unitPlan(v), c.at, c.d) >= m.g.Vertices[v].Size
 }
 
 // availDuring is p.AvailDuring(at, d), without the walk of p's points when
 // p has no spans (then nothing is used at any time).
 func availDuring(p *Planner, at, d int64) int64 {
-	if len(p.spans) == 0 && d >= 1 && at >= p.base && at <= p.end && d <= p.end-at {
+	if p.spans.len() == 0 && d >= 1 && at >= p.base && at <= p.end && d <= p.end-at {
 		return p.free(0)
 	}
 	return p.AvailDuring(at, d)
@@ -325,12 +332,21 @@ func (c *tctx) need(r *Resource) *tneed {
 func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok bool) {
 	nd := c.need(r)
 	mark, cmark := len(c.buf), len(c.cands)
-	if r.Type == "slot" && top {
-		c.findHosts(from, r, nd, nd.self)
+	stopped := false // byNode found enough candidates (maybe before the last node)
+	if top && c.nodeOrdered(from, r) {
+		stopped = c.byNode(r, nd)
+		if n := int64(len(c.cands) - cmark); !stopped && r.Count.Best(n) != 0 {
+			// Every node was visited, in another order than the
+			// walk's, and a count range takes fewer than all of what
+			// was found: which of equal candidates it takes depends on
+			// that order. Walk the graph instead.
+			c.buf, c.cands = c.buf[:mark], c.cands[:cmark]
+			c.findTop(from, r, nd)
+		}
+	} else if top {
+		c.findTop(from, r, nd)
 	} else if r.Type == "slot" {
 		c.hostsBelow(from, r, nd)
-	} else if top {
-		c.findCands(from, r, true, nd, nd.self)
 	} else {
 		// Below a match: from's children in visiting order; under first,
 		// only until r has nd.eff candidates (explore_dynamically's
@@ -346,11 +362,24 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 			}
 		}
 	}
+	lo, hi, ok, tie := c.pick(r, mark, cmark, top, stopped)
+	if tie {
+		c.findTop(from, r, nd) // walk the graph instead
+		lo, hi, ok, _ = c.pick(r, mark, cmark, top, false)
+	}
+	return lo, hi, ok
+}
+
+// pick ranks the candidates c.cands[cmark:] found for r and keeps the
+// best Count.Best of them, their items moved to c.buf[mark:]. tie
+// reports (with nothing kept) that the search stopped early (stopped)
+// and the last candidate to keep ranks equal to the first left out.
+func (c *tctx) pick(r *Resource, mark, cmark int, top, stopped bool) (lo, hi int, ok, tie bool) {
 	cands := c.cands[cmark:]
 	k := r.Count.Best(int64(len(cands)))
 	if k == 0 {
 		c.buf, c.cands = c.buf[:mark], c.cands[:cmark]
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	switch {
 	case c.std && c.desc: // locality: fold::greater, or interval_greater at the top
@@ -372,13 +401,108 @@ func (c *tctx) selectReq(from VertexID, r *Resource, top bool) (lo, hi int, ok b
 	}
 	// (first too: "policy=high node_centric=true stop_on_1_matches=true",
 	// dfu_match_policy_factory.cpp:24, ranks what it collected.)
+	if stopped && int(k) < len(cands) && c.rank(&cands[k-1], &cands[k]) == 0 {
+		// byNode stopped early, and the k-th candidate ties with the
+		// next: which of them is taken depends on where std::sort
+		// leaves equal candidates, so on all of them.
+		c.buf, c.cands = c.buf[:mark], c.cands[:cmark]
+		return 0, 0, false, true
+	}
 	c.tmp = c.tmp[:0]
 	for _, cd := range cands[:k] {
 		c.tmp = append(c.tmp, c.buf[cd.lo:cd.hi]...)
 	}
 	c.buf = append(c.buf[:mark], c.tmp...)
 	c.cands = c.cands[:cmark]
-	return mark, len(c.buf), true
+	return mark, len(c.buf), true, false
+}
+
+// nodeOrdered reports whether a top-level request r under from can be
+// searched node by node in rank order (byNode): under the node-centric
+// policies that rank every candidate (lonode, hinode, lonodex, hinodex),
+// a candidate's first key is its node's id, so once the nodes visited in
+// that order hold as many candidates as r can take, the nodes left can
+// only rank below them. That needs every candidate inside one node (r is
+// a node, or a type found only below nodes; a slot of such types), node
+// ids unique, and the search to start at the root. Satisfiability and
+// the EBUSY trace walk the whole graph as Fluxion does.
+func (c *tctx) nodeOrdered(from VertexID, r *Resource) bool {
+	m := c.m
+	if !m.pol.NodeCentric || m.pol.First || c.std || c.trace || c.sat || from != m.g.Root || m.walkOnly {
+		return false
+	}
+	if m.nodeOrder() == nil {
+		return false
+	}
+	if r.Type != "slot" {
+		return r.Type == "node" || m.underNode[r.Type]
+	}
+	for _, mb := range r.With {
+		if !m.underNode[mb.Type] {
+			return false
+		}
+	}
+	return len(r.With) > 0
+}
+
+// byNode collects the candidates of r (see nodeOrdered) node by node,
+// from the best-ranked node, and reports whether it stopped because it
+// had found nd.eff of them. Each node's subtree is searched as the walk
+// from the root searches it; a node below an ancestor that is not usable,
+// or whose aggregate is too small, is skipped as the walk skips it.
+func (c *tctx) byNode(r *Resource, nd *tneed) bool {
+	m := c.m
+	order := m.nodeSeq
+	cmark := len(c.cands)
+	if c.ancOK == nil {
+		c.ancOK = map[VertexID]bool{}
+	}
+	clear(c.ancOK)
+	for i := range order {
+		v := order[i]
+		if c.desc {
+			v = order[len(order)-1-i]
+		}
+		if !c.ancestorsOK(v, nd.self) {
+			continue
+		}
+		c.findTop(v, r, nd)
+		if int64(len(c.cands)-cmark) >= nd.eff {
+			if i < len(order)-1 {
+				c.early++
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// ancestorsOK reports whether the walk from the root would reach v: each
+// strict ancestor usable (shared) and not pruned for need, memoised per
+// search in c.ancOK.
+func (c *tctx) ancestorsOK(v VertexID, need []int64) bool {
+	vs := c.m.g.Vertices
+	for p := vs[v].Parent; p != NoVertex; p = vs[p].Parent {
+		ok, seen := c.ancOK[p]
+		if !seen {
+			ok = c.usable(p, c.exclusiveAt(p, false)) && !c.pruned(p, need)
+			c.ancOK[p] = ok
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// findTop collects the candidates of a top-level request r under from by
+// walking the graph: slot hosts, or vertices of r's type.
+func (c *tctx) findTop(from VertexID, r *Resource, nd *tneed) {
+	if r.Type == "slot" {
+		c.findHosts(from, r, nd, nd.self)
+	} else {
+		c.findCands(from, r, true, nd, nd.self)
+	}
 }
 
 // findCands collects the usable vertices of r's type at or (pristine)
@@ -575,6 +699,44 @@ func (c *tctx) hostsBelow(from VertexID, slot *Resource, nd *tneed) {
 	c.ghost--
 }
 
+// memberOrder returns the order in which slotsAt collects the members of
+// slot among chs: the member with the fewest children of its type first,
+// so that a host short of one member is left before its others are
+// searched (what is collected does not depend on the order). With the
+// EBUSY trace on, slot order, as Fluxion visits them.
+func (c *tctx) memberOrder(order []int, chs []VertexID, slot *Resource) []int {
+	for i := range slot.With {
+		order = append(order, i)
+	}
+	if c.trace || len(order) < 2 {
+		return order
+	}
+	var nbuf [4]int
+	n := nbuf[:0]
+	for _, mb := range slot.With {
+		k := 0
+		for _, ch := range chs {
+			if c.m.g.Vertices[ch].Type == mb.Type {
+				k++
+			}
+		}
+		n = append(n, k)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(n[a], n[b]) })
+	return order
+}
+
+// hasEqualKeys reports whether two neighbouring units (of a sorted run)
+// have the same key.
+func hasEqualKeys(us []tunit) bool {
+	for i := 1; i < len(us); i++ {
+		if us[i].id == us[i-1].id {
+			return true
+		}
+	}
+	return false
+}
+
 // slotsAt packs as many slots as fit from host h's direct children.
 func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	g := c.m.g
@@ -582,10 +744,12 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	umark := len(c.units)
 	defer func() { c.units = c.units[:umark] }()
 	var pbuf [4][2]int
-	pools := pbuf[:0]
+	var obuf [4]int
+	pools, order := pbuf[:0], obuf[:0]
 	if len(slot.With) > len(pbuf) {
-		pools = make([][2]int, 0, len(slot.With))
+		pools, order = make([][2]int, 0, len(slot.With)), make([]int, 0, len(slot.With))
 	}
+	pools = pools[:len(slot.With)] // pools[i]: slot.With[i]'s units, c.units[lo:hi]
 	// Under first, dom_slot's explore_dynamically takes a member type's
 	// children until it has nslots bundles of at least effMax units
 	// (share_tally_t; a bundle's excess is not carried over), and stops
@@ -593,8 +757,11 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 	chs := c.children(h)
 	nslots := c.need(slot).eff
 	reach := 0
-	for _, mb := range slot.With {
+	order = c.memberOrder(order, chs, slot)
+	for _, mi := range order {
+		mb := slot.With[mi]
 		start := len(c.units)
+		var found int64 // units of mb's type usable here
 		share := c.need(mb).eff
 		var accum, shares int64
 		mreach := len(chs)
@@ -626,6 +793,7 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				continue
 			}
 			c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, g.Vertices[ch].ID})
+			found += g.Vertices[ch].Size
 			if c.first && share > 0 {
 				if accum += g.Vertices[ch].Size; accum >= share {
 					shares, accum = shares+1, 0
@@ -644,23 +812,26 @@ func (c *tctx) slotsAt(h VertexID, slot *Resource) {
 				c.units[i].id = perf[c.buf[c.units[i].lo].v]
 			}
 		}
-		switch {
-		case c.std:
-			// locality and variation: dom_finish_slot sorts the members
-			// with fold::greater, ties as std::sort leaves them.
-			stdSort(c.units[start:], func(a, b *tunit) bool { return a.id > b.id })
-		default:
-			// Members in key order, ascending for low and descending
-			// for high: dom_finish_slot's choose_accum_all sorts them
-			// with std::sort too (dfu_match_multilevel_id_impl.hpp:126),
-			// ties as it leaves them.
-			if c.udesc {
-				stdSort(c.units[start:], func(a, b *tunit) bool { return a.id > b.id })
-			} else {
-				stdSort(c.units[start:], func(a, b *tunit) bool { return a.id < b.id })
-			}
+		pools[mi] = [2]int{start, len(c.units)}
+		if found < mb.Count.Min && !c.trace {
+			// Not one slot fits here: the packing below would take
+			// nothing.
+			return
 		}
-		pools = append(pools, [2]int{start, len(c.units)})
+		// Members in key order: ascending for low; descending for
+		// high, locality and variation. dom_finish_slot sorts them with
+		// std::sort (choose_accum_all, dfu_match_multilevel_id_impl.hpp:126;
+		// fold::greater for locality and variation), ties as it leaves
+		// them; keys already strictly in order (children in id order,
+		// as a rule) are what any sort gives.
+		us := c.units[start:]
+		if c.udesc {
+			if !slices.IsSortedFunc(us, func(a, b tunit) int { return cmp.Compare(b.id, a.id) }) || hasEqualKeys(us) {
+				stdSort(us, func(a, b *tunit) bool { return a.id > b.id })
+			}
+		} else if !slices.IsSortedFunc(us, func(a, b tunit) int { return cmp.Compare(a.id, b.id) }) || hasEqualKeys(us) {
+			stdSort(us, func(a, b *tunit) bool { return a.id < b.id })
+		}
 	}
 	if c.trace {
 		// A child of no member type fails (NONE_MATCH, EBUSY) if visited.

@@ -785,7 +785,7 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 	}
 	units := func(v VertexID) int64 {
 		if s := idx[v]; s != nil && s.plan >= 0 {
-			sp, _ := m.plans[v].Span(job.spans[s.plan].id)
+			sp, _ := m.unitPlan(v).Span(job.spans[s.plan].id)
 			return sp.Request
 		}
 		return 0

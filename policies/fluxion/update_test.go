@@ -137,14 +137,14 @@ func upState(m *Matcher, times []int64) string {
 	for v := range m.g.Len() {
 		fmt.Fprintf(&b, "%d:", v)
 		for _, t := range times {
-			fmt.Fprintf(&b, " %d/%d", m.plans[v].AvailAt(t), m.xplans[v].AvailAt(t))
+			fmt.Fprintf(&b, " %d/%d", m.unitPlan(VertexID(v)).AvailAt(t), m.xPlan(VertexID(v)).AvailAt(t))
 			if p := m.agg[v]; p != nil {
 				for k := range p.Len() {
 					fmt.Fprintf(&b, "/%d", p.AvailAt(t, k))
 				}
 			}
 		}
-		fmt.Fprintf(&b, " spans %d %d\n", m.plans[v].SpanCount(), m.xplans[v].SpanCount())
+		fmt.Fprintf(&b, " spans %d %d\n", m.unitPlan(VertexID(v)).SpanCount(), m.xPlan(VertexID(v)).SpanCount())
 	}
 	return b.String()
 }
@@ -427,7 +427,7 @@ func TestPartialCancelState(t *testing.T) {
 		if VertexID(v) == root {
 			continue
 		}
-		if m.plans[v].AvailAt(0) != ref.plans[v].AvailAt(0) || m.xplans[v].AvailAt(0) != ref.xplans[v].AvailAt(0) {
+		if m.unitPlan(VertexID(v)).AvailAt(0) != ref.unitPlan(VertexID(v)).AvailAt(0) || m.xPlan(VertexID(v)).AvailAt(0) != ref.xPlan(VertexID(v)).AvailAt(0) {
 			t.Errorf("%s differs", m.g.Vertices[v].Path)
 		}
 	}
@@ -436,7 +436,7 @@ func TestPartialCancelState(t *testing.T) {
 			t.Errorf("root aggregate %s: %d, want %d", m.agg[root].Type(k), m.agg[root].AvailAt(0, k), ref.agg[root].AvailAt(0, k))
 		}
 	}
-	if got := m.xplans[root].AvailAt(0); got != xCheckerTotal {
+	if got := m.xPlan(root).AvailAt(0); got != xCheckerTotal {
 		t.Errorf("root exclusivity: %d free, want all (the job's span is dropped)", got)
 	}
 }
