@@ -157,12 +157,12 @@ type Matcher struct {
 	window   int64
 	filters  []pruneFilter
 	aggTypes []string
-	plans    []*Planner // v's unit planner, nil until first used (unitPlan)
-	xplans   []*Planner // v's exclusivity checker, nil until first used (xPlan)
-	agg      []*PlannerMulti        // nil where no filter applies
-	weights  []uint64               // by_outedges weight of the edge into each vertex
-	live     []int32                // live spans on plans[v] and xplans[v] (commit, Cancel)
-	until    []int64                // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	plans    []*Planner      // v's unit planner, nil until first used (unitPlan)
+	xplans   []*Planner      // v's exclusivity checker, nil until first used (xPlan)
+	agg      []*PlannerMulti // nil where no filter applies
+	weights  []uint64        // by_outedges weight of the edge into each vertex
+	live     []int32         // live spans on plans[v] and xplans[v] (commit, Cancel)
+	until    []int64         // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
 	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
 	// x checker wholly used then), so a search asking for any time in
 	// it knows v busy without its planners; xLo == xHi when none.
@@ -183,8 +183,8 @@ type Matcher struct {
 	// sortedChildren); wDirty[c]: c's weight changed since its parent's
 	// children were last sorted. Only the parents a search visits get an
 	// order.
-	kids    map[VertexID][]VertexID
-	kidsOK  []bool
+	kids   map[VertexID][]VertexID
+	kidsOK []bool
 	// byNode (traverse.go): the node vertices by ascending id, and the
 	// types whose every vertex has a node above it; built on first use
 	// (nodeOrder), nodeSeq nil if node ids repeat.
@@ -192,8 +192,8 @@ type Matcher struct {
 	underNode map[string]bool
 	nodeDone  bool
 	walkOnly  bool // tests: never byNode, always the walk from the root
-	wDirty  []bool
-	kidsTmp []VertexID
+	wDirty    []bool
+	kidsTmp   []VertexID
 }
 
 type pruneFilter struct{ hl, ll string }
