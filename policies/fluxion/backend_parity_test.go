@@ -335,7 +335,7 @@ func runParity(t *testing.T, pc *parityCase, open func(name string, jgf []byte, 
 		var jobspec []byte
 		if !parityNonMatchOps[st.Op] {
 			var ok bool
-			if op, ok = matchOpNames[st.Op]; !ok {
+			if op, ok = corpusOpNames[st.Op]; !ok {
 				t.Fatalf("%s: steps[%d]: unknown op %q", pc.name, i, st.Op)
 			}
 			switch {

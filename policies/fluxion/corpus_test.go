@@ -1,6 +1,7 @@
 package fluxion
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -220,7 +221,7 @@ func runCorpusCase(t *testing.T, file string) {
 				t.Fatalf("%s: %v", where, err)
 			}
 		default:
-			op, ok := matchOpNames[st.Op]
+			op, ok := corpusOpNames[st.Op]
 			if !ok {
 				t.Fatalf("%s: unknown op", where)
 			}
@@ -239,7 +240,7 @@ func runCorpusCase(t *testing.T, file string) {
 			}
 			a, err = m.Match(op, js, st.Now)
 		}
-		if got := mtErrno(err); got != wantErrno {
+		if got := corpusErrno(err); got != wantErrno {
 			fail("%s: got %s (%v), want %s", where, got, err, wantErrno)
 			continue
 		}
@@ -279,7 +280,7 @@ func runCorpusCase(t *testing.T, file string) {
 // corpusCheckAlloc compares a with the step's expectations.
 func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
 	var out []string
-	g := a.g
+	g := a.Graph()
 	type nodeSum struct {
 		cores, gpus []int64
 		mem         int64
@@ -376,7 +377,7 @@ func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
 // corpusRender is a compact rendering for failure messages:
 // "node0!:c0-3,g0,m1024 node1:c2".
 func corpusRender(a *Allocation) string {
-	g := a.g
+	g := a.Graph()
 	var parts []string
 	cur := NoVertex
 	var cores, gpus []int64
@@ -494,4 +495,29 @@ func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *Graph {
 		t.Fatalf("FromNodes: %v", err)
 	}
 	return g
+}
+
+// corpusOpNames are the match ops of a corpus step, by name.
+var corpusOpNames = map[string]MatchOp{
+	"allocate":                     MatchAllocate,
+	"allocate_with_satisfiability": MatchAllocateWithSatisfiability,
+	"allocate_orelse_reserve":      MatchAllocateOrElseReserve,
+	"satisfiability":               MatchSatisfiability,
+	"without_allocating":           MatchWithoutAllocating,
+	"without_allocating_future":    MatchWithoutAllocatingFuture,
+}
+
+// corpusErrno is the outcome of a corpus step as its errno: "ok",
+// MatchErrno's name, or ENOUPDATE for ErrNoUpdate.
+func corpusErrno(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	if e := MatchErrno(err); e != "" {
+		return e
+	}
+	if errors.Is(err, ErrNoUpdate) {
+		return "ENOUPDATE" // no errno (see ErrNoUpdate)
+	}
+	return "error: " + err.Error()
 }

@@ -1210,3 +1210,6 @@ func (m *Matcher) Clone() *Matcher {
 	}
 	return &c
 }
+
+// Graph returns the graph the allocation's vertex ids refer to.
+func (a *Allocation) Graph() *Graph { return a.g }

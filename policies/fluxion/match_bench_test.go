@@ -1,14 +1,9 @@
 package fluxion
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
-
-	"github.com/convergesim/converge/engine"
 )
 
 // BenchmarkMatchAllocateCancel: one slot>core:4 allocate and its cancel
@@ -51,27 +46,6 @@ func BenchmarkMatchAllocateCancel(b *testing.B) {
 // included in the time) and B/vertex, the live heap NewMatcher adds
 // per graph vertex.
 
-// mbGraphs caches the generated graphs across sub-benchmarks.
-var mbGraphs = map[int]*Graph{}
-
-func mbGraph(b *testing.B, nodes int) *Graph {
-	b.Helper()
-	if g := mbGraphs[nodes]; g != nil {
-		return g
-	}
-	ns := make([]*engine.Node, nodes)
-	for i := range ns {
-		ns[i] = &engine.Node{Index: i, Name: fmt.Sprintf("n%d", i),
-			Allocatable: engine.Resources{MilliCPU: 96000, GPU: 8, Memory: 256 << 30, Pods: 110}}
-	}
-	g, err := FromNodes(ns, GenerateOptions{Sockets: 2, Memory: MemorySingle})
-	if err != nil {
-		b.Fatalf("FromNodes: %v", err)
-	}
-	mbGraphs[nodes] = g
-	return g
-}
-
 // mbMatcher builds a matcher and reports its live heap per vertex.
 func mbMatcher(b *testing.B, g *Graph, policy string) (*Matcher, float64) {
 	b.Helper()
@@ -87,83 +61,6 @@ func mbMatcher(b *testing.B, g *Graph, policy string) (*Matcher, float64) {
 	perVertex := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(g.Len())
 	runtime.KeepAlive(m)
 	return m, perVertex
-}
-
-// mbJobspecs are the request shapes: whole nodes (4 exclusive nodes, each
-// one slot of both sockets with all their cores and GPUs; version 9999,
-// as version 1 allows only core, gpu and memory in a slot) and 16 packed
-// slots of 4 cores and a GPU (hosted by sockets).
-var mbJobspecs = []struct{ name, yaml string }{
-	{"wholenode", `version: 9999
-resources:
-- type: node
-  count: 4
-  exclusive: true
-  with:
-  - type: slot
-    count: 1
-    label: default
-    with:
-    - type: socket
-      count: 2
-      with:
-      - type: core
-        count: 48
-      - type: gpu
-        count: 4
-tasks:
-- command: [app]
-  slot: default
-  count: {per_slot: 1}
-attributes:
-  system:
-    duration: 3600
-`},
-	{"packed", `version: 1
-resources:
-- type: slot
-  count: 16
-  label: default
-  with:
-  - type: core
-    count: 4
-  - type: gpu
-    count: 1
-tasks:
-- command: [app]
-  slot: default
-  count: {per_slot: 1}
-attributes:
-  system:
-    duration: 3600
-`},
-}
-
-// mbFillText is the jobspec of n whole nodes for dur seconds.
-func mbFillText(n int, dur int64) string {
-	return fmt.Sprintf(`version: 9999
-resources:
-- type: node
-  count: %d
-  exclusive: true
-  with:
-  - type: slot
-    count: 1
-    label: default
-    with:
-    - type: socket
-      count: 2
-      with:
-      - type: core
-        count: 48
-tasks:
-- command: [app]
-  slot: default
-  count: {per_slot: 1}
-attributes:
-  system:
-    duration: %d
-`, n, dur)
 }
 
 // mbFillSpec takes n whole nodes for dur seconds.
@@ -207,85 +104,6 @@ func BenchmarkMatchHPC(b *testing.B) {
 						b.ReportMetric(perVertex, "B/vertex")
 					})
 				}
-			}
-		}
-	}
-}
-
-// BenchmarkGoFill is BenchmarkBackendFill's workload on the Go backend
-// alone (no library needed), for profiling: open the backend from the JGF
-// text, prefill at 10,000 nodes, allocate the request until the graph is
-// full, then 20 allocate_orelse_reserve. One op is the whole cycle;
-// load-s and load-MiB are the open's time and the live heap it adds,
-// full-MiB the live heap of the backend once the workload has run.
-//
-//	go test ./policies/fluxion/ -run '^$' -bench 'GoFill/nodes=10000/lonode' -benchtime 1x -cpuprofile /tmp/cpu.out
-func BenchmarkGoFill(b *testing.B) {
-	for _, nodes := range []int{1000, 10000} {
-		for _, pol := range []string{"first", "lonode"} {
-			for _, spec := range mbJobspecs {
-				b.Run(fmt.Sprintf("nodes=%d/%s/%s", nodes, pol, spec.name), func(b *testing.B) {
-					var buf bytes.Buffer
-					if err := mbGraph(b, nodes).WriteJGF(&buf); err != nil {
-						b.Fatal(err)
-					}
-					js := []byte(spec.yaml)
-					allocs := 0
-					var tAlloc, tReserve time.Duration
-					var tLoad time.Duration
-					var loadMem, fullMem float64
-					for range b.N {
-						var m0, m1 runtime.MemStats
-						runtime.GC()
-						runtime.ReadMemStats(&m0)
-						start := time.Now()
-						be, err := OpenBackend(BackendGo, buf.Bytes(), MatcherOptions{Policy: pol})
-						if err != nil {
-							b.Fatal(err)
-						}
-						tLoad += time.Since(start)
-						runtime.GC()
-						runtime.ReadMemStats(&m1)
-						loadMem = float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
-						if nodes >= 10000 {
-							for i := range 9 {
-								if _, err := be.Match(MatchAllocate, []byte(mbFillText(nodes/10, int64(i+1)*10000)), 0); err != nil {
-									b.Fatalf("prefill %d: %v", i, err)
-								}
-							}
-						}
-						start = time.Now()
-						for allocs = 0; ; allocs++ {
-							_, err := be.Match(MatchAllocate, js, 0)
-							if errors.Is(err, ErrBusy) {
-								break
-							}
-							if err != nil {
-								b.Fatal(err)
-							}
-						}
-						tAlloc += time.Since(start)
-						start = time.Now()
-						for range 20 {
-							res, err := be.Match(MatchAllocateOrElseReserve, js, 0)
-							if err != nil || !res.Reserved {
-								b.Fatalf("reserve: %v", err)
-							}
-						}
-						tReserve += time.Since(start)
-						var m2 runtime.MemStats
-						runtime.GC()
-						runtime.ReadMemStats(&m2)
-						fullMem = float64(int64(m2.HeapAlloc) - int64(m0.HeapAlloc))
-						runtime.KeepAlive(be)
-					}
-					b.ReportMetric(float64(allocs), "allocs")
-					b.ReportMetric(tLoad.Seconds()/float64(b.N), "load-s")
-					b.ReportMetric(loadMem/(1<<20), "load-MiB")
-					b.ReportMetric(fullMem/(1<<20), "full-MiB")
-					b.ReportMetric(tAlloc.Seconds()*1e3/float64(b.N*(allocs+1)), "alloc-ms/op")
-					b.ReportMetric(tReserve.Seconds()*1e3/float64(b.N*20), "reserve-ms/op")
-				})
 			}
 		}
 	}

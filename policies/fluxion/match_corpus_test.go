@@ -190,7 +190,7 @@ func TestMatchValidJobspecs(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no jobspecs: %v", err)
 	}
-	fl, err := Fluence(fluenceTestNodes(), "")
+	fl, err := Fluence(ftFluenceNodes(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,47 +2,9 @@ package fluxion
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/convergesim/converge/engine"
 )
-
-// mtNode describes one node of a test cluster.
-type mtNode struct {
-	cores, gpus int64
-	memMiB      int64
-}
-
-// mtGraph builds cluster0 -> node<i> [-> socket<k>] -> core, gpu, memory
-// (one memory vertex of memMiB per node or socket; none if 0).
-func mtGraph(t testing.TB, sockets int, nodes ...mtNode) *Graph {
-	t.Helper()
-	ns := make([]*engine.Node, len(nodes))
-	mem := MemoryNone
-	for i, n := range nodes {
-		if n.memMiB > 0 {
-			mem = MemorySingle
-		}
-		ns[i] = &engine.Node{Index: i, Name: fmt.Sprintf("n%d", i),
-			Allocatable: engine.Resources{MilliCPU: n.cores * 1000, GPU: n.gpus, Memory: n.memMiB << 20, Pods: 110}}
-	}
-	g, err := FromNodes(ns, GenerateOptions{Sockets: sockets, Memory: mem})
-	if err != nil {
-		t.Fatalf("FromNodes: %v", err)
-	}
-	return g
-}
-
-func mtFlat(t testing.TB, cores ...int64) *Graph {
-	t.Helper()
-	ns := make([]mtNode, len(cores))
-	for i, c := range cores {
-		ns[i] = mtNode{cores: c}
-	}
-	return mtGraph(t, 0, ns...)
-}
 
 func mtMatcher(t testing.TB, g *Graph, policy string) *Matcher {
 	t.Helper()
@@ -51,60 +13,6 @@ func mtMatcher(t testing.TB, g *Graph, policy string) *Matcher {
 		t.Fatalf("NewMatcher: %v", err)
 	}
 	return m
-}
-
-// mtReq is a V1 request: nodes (0: slot at the top) > slot x slots >
-// core x cores [, gpu x gpus][, memory x memMiB].
-type mtReq struct {
-	nodes, slots, cores, gpus, memMiB int64
-	nodeExcl                          bool
-	dur                               float64
-}
-
-func (r mtReq) yaml() string {
-	var b strings.Builder
-	b.WriteString("version: 1\nresources:\n")
-	ind := ""
-	if r.nodes > 0 {
-		fmt.Fprintf(&b, "- type: node\n  count: %d\n", r.nodes)
-		if r.nodeExcl {
-			b.WriteString("  exclusive: true\n")
-		}
-		b.WriteString("  with:\n")
-		ind = "  "
-	}
-	fmt.Fprintf(&b, "%s- type: slot\n%s  count: %d\n%s  label: default\n%s  with:\n", ind, ind, r.slots, ind, ind)
-	fmt.Fprintf(&b, "%s  - type: core\n%s    count: %d\n", ind, ind, r.cores)
-	if r.gpus > 0 {
-		fmt.Fprintf(&b, "%s  - type: gpu\n%s    count: %d\n", ind, ind, r.gpus)
-	}
-	if r.memMiB > 0 {
-		fmt.Fprintf(&b, "%s  - type: memory\n%s    count: %d\n", ind, ind, r.memMiB)
-	}
-	dur := r.dur
-	if dur == 0 {
-		dur = 100
-	}
-	fmt.Fprintf(&b, "tasks:\n- command: [app]\n  slot: default\n  count: {per_slot: 1}\nattributes:\n  system:\n    duration: %g\n", dur)
-	return b.String()
-}
-
-func (r mtReq) js(t testing.TB) *Jobspec {
-	t.Helper()
-	js, err := ParseJobspec([]byte(r.yaml()), "test.yaml")
-	if err != nil {
-		t.Fatalf("ParseJobspec: %v\n%s", err, r.yaml())
-	}
-	return js
-}
-
-func mtParse(t testing.TB, y string) *Jobspec {
-	t.Helper()
-	js, err := ParseJobspec([]byte(y), "test.yaml")
-	if err != nil {
-		t.Fatalf("ParseJobspec: %v\n%s", err, y)
-	}
-	return js
 }
 
 // mtWhere renders an allocation as "n0:core0,core1 n1:core0" (vertices of

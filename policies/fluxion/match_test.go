@@ -567,7 +567,7 @@ func TestMatchFirstWeights(t *testing.T) {
 // 2 cores): node>slot>core omits cluster and rack, which are descended
 // through before the first match. hinode takes node2, then node1.
 func TestMatchRacks(t *testing.T) {
-	nodes := makeTestNodes([]*testNodeSpec{
+	nodes := ftMakeNodes([]*ftNodeSpec{
 		{name: "a", rack: "r0", milli: 2000},
 		{name: "b", rack: "r0", milli: 2000},
 		{name: "c", rack: "r1", milli: 2000},
@@ -602,7 +602,7 @@ func TestMatchFluenceJobspec(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := mtParse(t, string(data))
-	nodes := makeTestNodes([]*testNodeSpec{
+	nodes := ftMakeNodes([]*ftNodeSpec{
 		{name: "w0", zone: "z", milli: 16000, memGiB: 40, gpu: 2},
 		{name: "w1", zone: "z", milli: 8000, memGiB: 16, gpu: 1},
 	})
