@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convergesim/converge/cmd/sim/internal/rqshell"
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 type fluxionFlags struct {
@@ -78,8 +79,8 @@ The exit status is 0 unless the graph or a flag is bad (2).`,
 		},
 	}
 	cmd.Flags().StringVar(&f.load, "load", "", "resource graph in JGF (required)")
-	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: "+strings.Join(fluxion.MatchPolicyNames, ", ")+`, or an attribute string such as "policy=low node_centric=true"`)
-	cmd.Flags().StringVar(&f.prune, "prune-filters", fluxion.DefaultPruneFilters, "prune filters HL:LL[,HL:LL...]")
+	cmd.Flags().StringVar(&f.policy, "policy", "first", "match policy: "+strings.Join(match.MatchPolicyNames, ", ")+`, or an attribute string such as "policy=low node_centric=true"`)
+	cmd.Flags().StringVar(&f.prune, "prune-filters", match.DefaultPruneFilters, "prune filters HL:LL[,HL:LL...]")
 	cmd.Flags().StringVarP(&f.format, "match-format", "F", rqshell.FormatSimple, "match output: simple (vertex list), rlite (RFC 20 R), rv1 (RFC 20 R with the scheduling JGF), rv1_nosched or jgf")
 	cmd.Flags().StringVar(&f.format, "format", rqshell.FormatSimple, "same as --match-format")
 	cmd.Flags().BoolVar(&f.prompt, "prompt", false, `print the prompt "resource-query> " before each command`)
@@ -90,24 +91,24 @@ func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
 	if f.load == "" {
 		return usageErr(errors.New("fluxion needs --load GRAPH.json"))
 	}
-	if _, err := fluxion.ParseMatchPolicy(f.policy); err != nil {
+	if _, err := match.ParseMatchPolicy(f.policy); err != nil {
 		return usageErr(fmt.Errorf("--policy: %w", err))
 	}
 	// Check the flags on a one-vertex graph before reading a graph that may
 	// be large.
-	opts := fluxion.MatcherOptions{Policy: f.policy, PruneFilters: f.prune}
-	probe, err := fluxion.NewGraph([]fluxion.Vertex{{Type: "cluster", Name: "cluster0", Path: "/cluster0", Size: 1, Parent: fluxion.NoVertex}})
+	opts := match.MatcherOptions{Policy: f.policy, PruneFilters: f.prune}
+	probe, err := graph.NewGraph([]graph.Vertex{{Type: "cluster", Name: "cluster0", Path: "/cluster0", Size: 1, Parent: graph.NoVertex}})
 	if err != nil {
 		return failedErr(err)
 	}
-	pm, err := fluxion.NewMatcher(probe, opts)
+	pm, err := match.NewMatcher(probe, opts)
 	if err != nil {
 		return usageErr(fmt.Errorf("--prune-filters: %w", err))
 	}
 	if _, err := rqshell.New(pm, rqshell.Options{Format: f.format}); err != nil {
 		return usageErr(fmt.Errorf("--match-format: %w", err))
 	}
-	g, err := fluxion.ReadJGFFile(f.load)
+	g, err := graph.ReadJGFFile(f.load)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -115,7 +116,7 @@ func runFluxion(cmd *cobra.Command, f *fluxionFlags) error {
 		}
 		return usageErr(fmt.Errorf("cannot load graph: %w", err))
 	}
-	m, err := fluxion.NewMatcher(g, opts)
+	m, err := match.NewMatcher(g, opts)
 	if err != nil {
 		return usageErr(fmt.Errorf("cannot load graph %s: %w", f.load, err))
 	}

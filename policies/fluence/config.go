@@ -7,6 +7,7 @@ import (
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/policies"
 	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/match"
 	"github.com/convergesim/converge/policies/kube"
 )
 
@@ -129,10 +130,10 @@ func (c *Config) Validate() error {
 	if err := oneOf("launchers", c.Launchers, LaunchersFluence, LaunchersKube); err != nil {
 		return err
 	}
-	if _, err := fluxion.ParseMatchPolicy(c.Policy); err != nil || c.Policy == "" {
+	if _, err := match.ParseMatchPolicy(c.Policy); err != nil || c.Policy == "" {
 		msg := "a match policy is required (the Helm chart's is lonode)"
 		if err != nil {
-			msg = strings.TrimPrefix(err.Error(), fluxion.ErrInvalid.Error()+": ")
+			msg = strings.TrimPrefix(err.Error(), match.ErrInvalid.Error()+": ")
 		}
 		return &policies.FieldError{Field: "policy", Msg: msg}
 	}

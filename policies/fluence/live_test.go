@@ -6,6 +6,7 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // The engine changes no node during a run yet, so the node side of the
@@ -95,7 +96,7 @@ func TestMatchGoSameAsR(t *testing.T) {
 		direct.startOnce(c)
 		viaR := newPlugin(cfg)
 		viaR.startOnce(c)
-		be, err := fluxion.NewGoBackend(viaR.sc.g, fluxion.MatcherOptions{Policy: policy, MatchFormat: fluxion.FormatJGF})
+		be, err := fluxion.NewGoBackend(viaR.sc.g, match.MatcherOptions{Policy: policy, MatchFormat: match.FormatJGF})
 		if err != nil {
 			t.Fatal(err)
 		}

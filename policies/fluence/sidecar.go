@@ -10,6 +10,9 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // sidecar is Fluence's gRPC sidecar (flux-k8s src/fluence): the resource
@@ -18,30 +21,30 @@ import (
 // answering MATCH_ALLOCATE and Cancel.
 type sidecar struct {
 	cfg *Config
-	g   *fluxion.Graph
+	g   *graph.Graph
 	// m is the pure-Go matcher, used directly (backend go); be is any
 	// other backend, spoken to in bytes as the sidecar speaks to
 	// libreapi_cli, its R read as the sidecar reads it.
-	m  *fluxion.Matcher
+	m  *match.Matcher
 	be fluxion.Backend
 	// err is why the sidecar could not start; every match then fails
 	// with it (the real sidecar logs the error and answers nothing).
 	err error
 
 	byName     map[string]*engine.Node
-	nodeVertex []fluxion.VertexID // by engine node index; NoVertex if not in the graph
+	nodeVertex []graph.VertexID // by engine node index; NoVertex if not in the graph
 
 	// graph: live only.
 	live     bool
-	leaves   [][nkinds][]fluxion.VertexID // by engine node index: its cores, memory pools, gpus
-	holder   []uint64                     // by vertex: the allocation holding it (0: none)
-	down     []bool                       // by vertex: marked down for resources others use
-	nodeDown []bool                       // by engine node index: node vertex down (cordoned)
-	snap     []engine.Resources           // by engine node index: Requested when last reconciled
+	leaves   [][nkinds][]graph.VertexID // by engine node index: its cores, memory pools, gpus
+	holder   []uint64                   // by vertex: the allocation holding it (0: none)
+	down     []bool                     // by vertex: marked down for resources others use
+	nodeDown []bool                     // by engine node index: node vertex down (cordoned)
+	snap     []engine.Resources         // by engine node index: Requested when last reconciled
 	snapCord []bool
 	dirty    []bool // by engine node index: reconcile even if Requested did not change
 	jobsOn   [][]*group
-	jobHeld  map[uint64][]fluxion.VertexID
+	jobHeld  map[uint64][]graph.VertexID
 	jobNodes map[uint64][]int
 	// gen counts the changes of Fluxion's state (allocations made or
 	// cancelled, vertices marked up or down): an ask on an unchanged
@@ -66,21 +69,21 @@ var kindOf = map[string]int{"core": kCore, "memory": kMemory, "gpu": kGPU}
 // (cordoned nodes too, marked down), and reconcile marks down what
 // others use.
 func (s *sidecar) start(c *engine.Cluster) {
-	opt := fluxion.FluenceOptions(s.cfg.SkipLabel)
+	opt := graph.FluenceOptions(s.cfg.SkipLabel)
 	if s.live {
 		opt.UseFree = false
 		opt.SkipUnschedulable = false
 	}
-	g, err := fluxion.FromNodes(c.Nodes, opt)
+	g, err := graph.FromNodes(c.Nodes, opt)
 	if err != nil {
 		s.err = fmt.Errorf("fluence sidecar: building the resource graph: %w", err)
 		return
 	}
 	s.g = g
-	mo := fluxion.MatcherOptions{Policy: s.cfg.Policy, MatchFormat: fluxion.FormatJGF}
+	mo := match.MatcherOptions{Policy: s.cfg.Policy, MatchFormat: match.FormatJGF}
 	switch s.cfg.Backend {
 	case fluxion.BackendGo:
-		s.m, err = fluxion.NewMatcher(g, mo)
+		s.m, err = match.NewMatcher(g, mo)
 	default:
 		var buf bytes.Buffer
 		if err = g.WriteJGF(&buf); err == nil {
@@ -95,9 +98,9 @@ func (s *sidecar) start(c *engine.Cluster) {
 	for _, n := range c.Nodes {
 		s.byName[n.Name] = n
 	}
-	s.nodeVertex = make([]fluxion.VertexID, len(c.Nodes))
+	s.nodeVertex = make([]graph.VertexID, len(c.Nodes))
 	for i := range s.nodeVertex {
-		s.nodeVertex[i] = fluxion.NoVertex
+		s.nodeVertex[i] = graph.NoVertex
 	}
 	for _, v := range g.OfType("node") {
 		if n := s.byName[g.Vertex(v).Basename]; n != nil {
@@ -108,7 +111,7 @@ func (s *sidecar) start(c *engine.Cluster) {
 		return
 	}
 	nn := len(c.Nodes)
-	s.leaves = make([][nkinds][]fluxion.VertexID, nn)
+	s.leaves = make([][nkinds][]graph.VertexID, nn)
 	s.holder = make([]uint64, g.Len())
 	s.down = make([]bool, g.Len())
 	s.nodeDown = make([]bool, nn)
@@ -116,10 +119,10 @@ func (s *sidecar) start(c *engine.Cluster) {
 	s.snapCord = make([]bool, nn)
 	s.dirty = make([]bool, nn)
 	s.jobsOn = make([][]*group, nn)
-	s.jobHeld = map[uint64][]fluxion.VertexID{}
+	s.jobHeld = map[uint64][]graph.VertexID{}
 	s.jobNodes = map[uint64][]int{}
 	for i, v := range s.nodeVertex {
-		if v == fluxion.NoVertex {
+		if v == graph.NoVertex {
 			continue
 		}
 		for _, ch := range g.Children(v) {
@@ -151,8 +154,8 @@ func (s *sidecar) match(jobspec []byte) (uint64, []nodeAlloc, error) {
 	var (
 		id    uint64
 		out   []nodeAlloc
-		held  []fluxion.VertexID
-		heldP *[]fluxion.VertexID // the leaves held, kept for the live graph
+		held  []graph.VertexID
+		heldP *[]graph.VertexID // the leaves held, kept for the live graph
 		err   error
 	)
 	if s.live {
@@ -187,17 +190,17 @@ func (s *sidecar) match(jobspec []byte) (uint64, []nodeAlloc, error) {
 // the order of the node vertices in R (R lists a node after its
 // children, and each node's subtree before the next node's), with the
 // cores under each.
-func (s *sidecar) matchGo(jobspec []byte, held *[]fluxion.VertexID) (uint64, []nodeAlloc, error) {
-	js, err := fluxion.ParseJobspec(jobspec, "jobspec")
+func (s *sidecar) matchGo(spec []byte, held *[]graph.VertexID) (uint64, []nodeAlloc, error) {
+	js, err := jobspec.ParseJobspec(spec, "jobspec")
 	if err != nil {
 		return 0, nil, err
 	}
-	a, err := s.m.Match(fluxion.MatchAllocate, js, 0)
+	a, err := s.m.Match(match.MatchAllocate, js, 0)
 	if err != nil {
 		return 0, nil, err
 	}
 	var out []nodeAlloc
-	last := fluxion.NoVertex
+	last := graph.NoVertex
 	for _, av := range a.Vertices {
 		v := s.g.Vertex(av.ID)
 		k, leaf := kindOf[v.Type]
@@ -226,8 +229,8 @@ func (s *sidecar) matchGo(jobspec []byte, held *[]fluxion.VertexID) (uint64, []n
 // matchR asks a Backend and reads its R (match format jgf) as
 // ParseAllocResult does: walking graph.nodes, counting cores until a
 // node vertex, which is then emitted with the count.
-func (s *sidecar) matchR(jobspec []byte, held *[]fluxion.VertexID) (uint64, []nodeAlloc, error) {
-	res, err := s.be.Match(fluxion.MatchAllocate, jobspec, 0)
+func (s *sidecar) matchR(jobspec []byte, held *[]graph.VertexID) (uint64, []nodeAlloc, error) {
+	res, err := s.be.Match(match.MatchAllocate, jobspec, 0)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -284,7 +287,7 @@ func (s *sidecar) cancel(jobID uint64) error {
 	} else {
 		err = s.be.Cancel(jobID)
 	}
-	if err != nil && !errors.Is(err, fluxion.ErrNoJob) {
+	if err != nil && !errors.Is(err, match.ErrNoJob) {
 		return err
 	}
 	s.gen++
@@ -336,7 +339,7 @@ func (s *sidecar) reconcile(c *engine.Cluster) error {
 		return nil
 	}
 	for i, n := range c.Nodes {
-		if i >= len(s.nodeVertex) || s.nodeVertex[i] == fluxion.NoVertex {
+		if i >= len(s.nodeVertex) || s.nodeVertex[i] == graph.NoVertex {
 			continue
 		}
 		if !s.dirty[i] && n.Requested == s.snap[i] && n.Unschedulable == s.snapCord[i] {
@@ -375,7 +378,7 @@ func (s *sidecar) reconcile(c *engine.Cluster) error {
 // setDown makes want of the vertices down (as far as free ones allow):
 // more are taken from the free vertices of highest id; fewer are given
 // back from the lowest.
-func (s *sidecar) setDown(vs []fluxion.VertexID, want int64) error {
+func (s *sidecar) setDown(vs []graph.VertexID, want int64) error {
 	want = max(0, min(want, int64(len(vs))))
 	var d int64
 	for _, v := range vs {
@@ -409,12 +412,12 @@ func (s *sidecar) setDown(vs []fluxion.VertexID, want int64) error {
 }
 
 // setStatus marks a vertex up or down in Fluxion.
-func (s *sidecar) setStatus(v fluxion.VertexID, up bool) error {
+func (s *sidecar) setStatus(v graph.VertexID, up bool) error {
 	s.gen++
 	if s.m != nil {
-		st := fluxion.StatusDown
+		st := graph.StatusDown
 		if up {
-			st = fluxion.StatusUp
+			st = graph.StatusUp
 		}
 		return s.g.SetStatusOf(v, st)
 	}

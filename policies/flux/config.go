@@ -8,6 +8,7 @@ import (
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/policies"
 	"github.com/convergesim/converge/policies/fluxion"
+	fxmatch "github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // SectionName is the scenario section of the queue manager and the
@@ -104,7 +105,7 @@ func (c *Config) Validate() error {
 	if c.ReservationDepth != 0 && c.QueuePolicy != Hybrid {
 		return &policies.FieldError{Field: "reservationDepth", Msg: fmt.Sprintf("only the hybrid queue policy reads it (easy reserves for 1 job, conservative for every job it considers), not %s", c.QueuePolicy)}
 	}
-	if _, err := fluxion.ParseMatchPolicy(c.MatchPolicy); err != nil {
+	if _, err := fxmatch.ParseMatchPolicy(c.MatchPolicy); err != nil {
 		return &policies.FieldError{Field: "matchPolicy", Msg: err.Error()}
 	}
 	if !slices.Contains(fluxion.BackendNames(), c.Backend) {

@@ -38,7 +38,8 @@ import (
 	"strconv"
 
 	"github.com/convergesim/converge/engine"
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
+	fxmatch "github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // Policy is Flux's scheduler: the queue manager and the resource
@@ -89,7 +90,7 @@ type job struct {
 	submit float64
 	seq    uint64
 	shape  *shapeInfo
-	js     fluxion.Jobspec
+	js     jobspec.Jobspec
 	id     uint64 // the matcher's job id
 	// reservedAt is the start time of the job's reservation in the last
 	// loop (−1: none), so that a Reserved record is written only when
@@ -108,7 +109,7 @@ type shape struct {
 
 type shapeInfo struct {
 	key         shape
-	js          *fluxion.Jobspec
+	js          *jobspec.Jobspec
 	satisfiable int8 // 0 unknown, 1 yes, −1 no
 	why         error
 }
@@ -118,7 +119,7 @@ func New(cfg Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("flux: %w", err)
 	}
-	mp, _ := fluxion.ParseMatchPolicy(cfg.MatchPolicy) // checked by Validate
+	mp, _ := fxmatch.ParseMatchPolicy(cfg.MatchPolicy) // checked by Validate
 	return &Policy{cfg: cfg, rdepth: cfg.reservationDepth(), shapes: map[shape]*shapeInfo{}, first: mp.First}, nil
 }
 
@@ -159,7 +160,7 @@ func (p *Policy) arrived(j *engine.Job, now float64, out []engine.Decision) []en
 	k := shape{nodes: f.Nodes, slots: f.Slots, cores: f.CoresPerSlot, gpus: f.GPUsPerSlot, exclusive: f.Exclusive}
 	si := p.shapes[k]
 	if si == nil {
-		js, err := fluxion.ParseJobspec(jobspecText(k, 0), "jobspec")
+		js, err := jobspec.ParseJobspec(jobspecText(k, 0), "jobspec")
 		if err != nil {
 			return append(out, engine.Decision{Kind: engine.Reject, Job: j, Reason: fmt.Sprintf("flux: jobspec: %v", err)})
 		}
@@ -297,10 +298,10 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 					out = append(out, engine.Decision{Kind: engine.Reserve, Job: jb.j, Nodes: p.nodesOf(a), At: max(float64(a.at), now)})
 				}
 				i++
-			case errors.Is(err, fluxion.ErrBusy) && reserve:
+			case errors.Is(err, fxmatch.ErrBusy) && reserve:
 				p.blocked = append(p.blocked, jb)
 				p.pending = slices.Delete(p.pending, i, i+1)
-			case errors.Is(err, fluxion.ErrBusy):
+			case errors.Is(err, fxmatch.ErrBusy):
 				i++
 			default:
 				out = p.reject(jb, err, out)
@@ -333,7 +334,7 @@ func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Deci
 		switch {
 		case err == nil:
 			out = p.allocate(jb, a, now, out)
-		case errors.Is(err, fluxion.ErrBusy):
+		case errors.Is(err, fxmatch.ErrBusy):
 			p.still, p.walkI = true, 1
 			return out // head-of-line blocking
 		default:
@@ -350,7 +351,7 @@ func (p *Policy) fcfs(t int64, now float64, out []engine.Decision) []engine.Deci
 // satisfiability), or, if reserve, allocate now or else reserve.
 func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 	if p.err != nil {
-		return nil, fmt.Errorf("%w: %v", fluxion.ErrUnsatisfiable, p.err)
+		return nil, fmt.Errorf("%w: %v", fxmatch.ErrUnsatisfiable, p.err)
 	}
 	si := jb.shape
 	f := jb.j.Flux
@@ -361,27 +362,27 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 		// is too (nodes free throughout a longer window are free
 		// throughout a shorter one).
 		p.Skipped++
-		return nil, fmt.Errorf("%w: not now (a no smaller request was refused)", fluxion.ErrBusy)
+		return nil, fmt.Errorf("%w: not now (a no smaller request was refused)", fxmatch.ErrBusy)
 	}
 	p.Matches++
-	op := fluxion.MatchAllocateWithSatisfiability
+	op := fxmatch.MatchAllocateWithSatisfiability
 	switch {
 	case reserve:
-		op = fluxion.MatchAllocateOrElseReserve
+		op = fxmatch.MatchAllocateOrElseReserve
 	case si.satisfiable > 0:
 		// Known satisfiable: a failure is EBUSY without searching the
 		// empty graph again (satisfiability does not depend on what
 		// runs, nor on the nodes' status).
-		op = fluxion.MatchAllocate
+		op = fxmatch.MatchAllocate
 	}
 	a, err := p.res.match(op, jb, t)
-	if whole && !reserve && errors.Is(err, fluxion.ErrBusy) {
+	if whole && !reserve && errors.Is(err, fxmatch.ErrBusy) {
 		p.refused = append(p.refused, refusal{f.Nodes, jb.js.DurationSeconds})
 	}
 	switch {
-	case err == nil || errors.Is(err, fluxion.ErrBusy):
+	case err == nil || errors.Is(err, fxmatch.ErrBusy):
 		si.satisfiable = 1
-	case errors.Is(err, fluxion.ErrUnsatisfiable):
+	case errors.Is(err, fxmatch.ErrUnsatisfiable):
 		si.satisfiable = -1
 	}
 	return a, err

@@ -7,6 +7,8 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	fxmatch "github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // randomJobs is a small random batch workload: sizes 1–4 nodes or 1–12
@@ -39,11 +41,11 @@ func randomJobs(seed uint64, n int) []sub {
 // (rebuilt at every time, as libreapi_cli is driven), for simulateWith.
 func rebasedGo(t *testing.T, cfg Config) func([]*engine.Node) resources {
 	return func(ns []*engine.Node) resources {
-		g, err := fluxion.FromNodes(ns, graphOptions(cfg))
+		g, err := graph.FromNodes(ns, graphOptions(cfg))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := newRebased(fluxion.BackendGo, g, fluxion.MatcherOptions{Policy: cfg.MatchPolicy})
+		r, err := newRebased(fluxion.BackendGo, g, fxmatch.MatcherOptions{Policy: cfg.MatchPolicy})
 		if err != nil {
 			t.Fatal(err)
 		}

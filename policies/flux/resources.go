@@ -11,12 +11,14 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	fxmatch "github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // resources is Flux's resource module as the queue manager uses it:
 // match a jobspec at a time under a job id, cancel a job.
 type resources interface {
-	match(op fluxion.MatchOp, jb *job, t int64) (*match, error)
+	match(op fxmatch.MatchOp, jb *job, t int64) (*match, error)
 	cancel(id uint64) error
 	// satisfiable tells whether a shape could ever be met (nil) or not
 	// (an error wrapping ErrUnsatisfiable).
@@ -49,23 +51,23 @@ type nodeCores struct {
 // from hwloc is not modelled: the matcher model refuses a slot of cores
 // under a node whose cores sit below sockets, which flux run -N asks
 // for.)
-func graphOptions(cfg Config) fluxion.GenerateOptions {
-	return fluxion.GenerateOptions{ClusterName: "cluster", Memory: fluxion.MemoryNone, Naming: fluxion.NamingFlux}
+func graphOptions(cfg Config) graph.GenerateOptions {
+	return graph.GenerateOptions{ClusterName: "cluster", Memory: graph.MemoryNone, Naming: graph.NamingFlux}
 }
 
 // openResources builds the graph and opens the configured backend.
 func openResources(cfg Config, nodes []*engine.Node) (resources, error) {
-	g, err := fluxion.FromNodes(nodes, graphOptions(cfg))
+	g, err := graph.FromNodes(nodes, graphOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("flux: building the resource graph: %w", err)
 	}
-	mo := fluxion.MatcherOptions{Policy: cfg.MatchPolicy}
+	mo := fxmatch.MatcherOptions{Policy: cfg.MatchPolicy}
 	if cfg.Backend == fluxion.BackendGo {
 		// The queue manager neither updates nor partially cancels
 		// allocations: whole nodes are booked once, not core by core.
 		opt := mo
 		opt.SkipHeldBelow = !cfg.bookEveryVertex
-		m, err := fluxion.NewMatcher(g, opt)
+		m, err := fxmatch.NewMatcher(g, opt)
 		if err != nil {
 			return nil, fmt.Errorf("flux: %w", err)
 		}
@@ -77,12 +79,12 @@ func openResources(cfg Config, nodes []*engine.Node) (resources, error) {
 // goResources is the pure-Go matcher, which has a clock: jobs are
 // matched at the simulated time, as flux-sched's resource module does.
 type goResources struct {
-	m     *fluxion.Matcher
-	g     *fluxion.Graph
+	m     *fxmatch.Matcher
+	g     *graph.Graph
 	cores []int // by rank: the node's cores
 }
 
-func newGoResources(m *fluxion.Matcher, g *fluxion.Graph) *goResources {
+func newGoResources(m *fxmatch.Matcher, g *graph.Graph) *goResources {
 	r := &goResources{m: m, g: g, cores: make([]int, len(g.OfType("node")))}
 	for _, v := range g.OfType("core") {
 		if rank := g.Vertex(v).Rank; rank >= 0 && int(rank) < len(r.cores) {
@@ -92,11 +94,11 @@ func newGoResources(m *fluxion.Matcher, g *fluxion.Graph) *goResources {
 	return r
 }
 
-func (r *goResources) match(op fluxion.MatchOp, jb *job, t int64) (*match, error) {
+func (r *goResources) match(op fxmatch.MatchOp, jb *job, t int64) (*match, error) {
 	id := jb.id
 	a, err := r.m.MatchWithJobID(op, &jb.js, t, id)
 	if err != nil {
-		if !errors.Is(err, fluxion.ErrInvalid) || errors.Is(err, fluxion.ErrUnsupported) {
+		if !errors.Is(err, fxmatch.ErrInvalid) || errors.Is(err, fxmatch.ErrUnsupported) {
 			// A failed match leaves no job behind; the id stays free.
 			r.m.Forget(id)
 		}
@@ -106,7 +108,7 @@ func (r *goResources) match(op fluxion.MatchOp, jb *job, t int64) (*match, error
 }
 
 func (r *goResources) satisfiable(si *shapeInfo) error {
-	_, err := r.m.MatchWithJobID(fluxion.MatchSatisfiability, si.js, 0, satisfiabilityID)
+	_, err := r.m.MatchWithJobID(fxmatch.MatchSatisfiability, si.js, 0, satisfiabilityID)
 	return err
 }
 
@@ -124,7 +126,7 @@ func (r *goResources) cancel(id uint64) error {
 // each gives the job: all of a node's cores when the allocation holds
 // the node exclusively (R then lists them all, and the job shell places
 // tasks by R), else the cores listed.
-func (r *goResources) nodesOf(a *fluxion.Allocation) []nodeCores {
+func (r *goResources) nodesOf(a *fxmatch.Allocation) []nodeCores {
 	var out []nodeCores
 	at := map[int64]int{}
 	whole := map[int64]bool{}
@@ -164,8 +166,8 @@ func (r *goResources) nodesOf(a *fluxion.Allocation) []nodeCores {
 type rebased struct {
 	name string
 	jgf  []byte
-	mo   fluxion.MatcherOptions
-	g    *fluxion.Graph
+	mo   fxmatch.MatcherOptions
+	g    *graph.Graph
 	rank map[string]int // node name → rank
 
 	be      fluxion.Backend
@@ -182,12 +184,12 @@ type runningJob struct {
 
 const rebaseIDBase = 1 << 40
 
-func newRebased(name string, g *fluxion.Graph, mo fluxion.MatcherOptions) (*rebased, error) {
+func newRebased(name string, g *graph.Graph, mo fxmatch.MatcherOptions) (*rebased, error) {
 	var buf bytes.Buffer
 	if err := g.WriteJGF(&buf); err != nil {
 		return nil, fmt.Errorf("flux: writing the resource graph: %w", err)
 	}
-	mo.MatchFormat = fluxion.FormatRV1
+	mo.MatchFormat = fxmatch.FormatRV1
 	r := &rebased{name: name, jgf: buf.Bytes(), mo: mo, g: g, running: map[uint64]*runningJob{}, ids: map[uint64]uint64{}, base: -1, rank: map[string]int{}}
 	for _, v := range g.OfType("node") {
 		r.rank[g.Vertex(v).Name] = int(g.Vertex(v).Rank)
@@ -238,7 +240,7 @@ func sortedIDs(m map[uint64]*runningJob) []uint64 {
 	return slices.Sorted(maps.Keys(m))
 }
 
-func (r *rebased) match(op fluxion.MatchOp, jb *job, t int64) (*match, error) {
+func (r *rebased) match(op fxmatch.MatchOp, jb *job, t int64) (*match, error) {
 	if err := r.rebase(t); err != nil {
 		return nil, err
 	}
@@ -249,21 +251,21 @@ func (r *rebased) match(op fluxion.MatchOp, jb *job, t int64) (*match, error) {
 	}
 	var R map[string]any
 	if err := json.Unmarshal(res.R, &R); err != nil {
-		return nil, fmt.Errorf("%w: reading R: %v", fluxion.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: reading R: %v", fxmatch.ErrInvalid, err)
 	}
 	dur := js.DurationSeconds
 	if dur == 0 {
-		dur = fluxion.SystemMaxDuration - (t + res.At)
+		dur = fxmatch.SystemMaxDuration - (t + res.At)
 	}
 	m := &match{at: t + res.At, duration: dur, reserved: res.Reserved}
 	sum, err := fluxion.SummarizeR(res.Format, res.R)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading R: %v", fluxion.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: reading R: %v", fxmatch.ErrInvalid, err)
 	}
 	for name, c := range sum.Nodes {
 		rank, ok := r.rank[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: R names node %q, not in the graph", fluxion.ErrInvalid, name)
+			return nil, fmt.Errorf("%w: R names node %q, not in the graph", fxmatch.ErrInvalid, name)
 		}
 		m.nodes = append(m.nodes, nodeCores{node: rank, cores: int(c["core"])})
 	}
@@ -283,7 +285,7 @@ func (r *rebased) satisfiable(si *shapeInfo) error {
 	if err := r.rebase(max(r.base, 0)); err != nil {
 		return err
 	}
-	_, err := r.be.Match(fluxion.MatchSatisfiability, jobspecText(si.key, 0), 0)
+	_, err := r.be.Match(fxmatch.MatchSatisfiability, jobspecText(si.key, 0), 0)
 	return err
 }
 

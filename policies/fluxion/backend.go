@@ -11,6 +11,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // Backend is a Fluxion matcher behind a byte-level API shaped after
@@ -32,7 +36,7 @@ type Backend interface {
 	// libreapi_cli has no clock (every match is evaluated at time 0), so
 	// the reapi backend accepts only now == 0 and returns ErrInvalid
 	// otherwise; the Go backend accepts any now inside its graph window.
-	Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, error)
+	Match(op match.MatchOp, spec []byte, now int64) (*MatchResult, error)
 	// Cancel frees a job's allocation or reservation; ErrNoJob if the
 	// backend holds no job with that id.
 	Cancel(jobID uint64) error
@@ -58,20 +62,6 @@ type Backend interface {
 	// Close releases the backend; later calls fail with ErrInvalid.
 	Close() error
 }
-
-// Formats of MatchResult.R.
-const (
-	// FormatRV1 is RFC 20 R version 1: Fluxion's "rv1" match format, whose
-	// "scheduling" key holds the allocation's JGF (Allocation.RV1JSON,
-	// MatcherOptions.MatchFormat "rv1"). The Go backend's default R
-	// (MatchFormat "") is also reported as FormatRV1 but has no
-	// scheduling key (Allocation.RLiteJSON, as FormatRV1NoSched).
-	FormatRV1 = "rv1"
-	// FormatJGF is Fluxion's "jgf" match format, reapi_cli's default: a
-	// {"graph":{"nodes":[...],"edges":[...]}} of the matched vertices and
-	// their ancestors.
-	FormatJGF = "jgf"
-)
 
 // MatchResult is the outcome of a successful Backend.Match.
 type MatchResult struct {
@@ -108,7 +98,7 @@ type JobInfo struct {
 var ErrBackendUnavailable = errors.New("fluxion: the reapi backend needs a build with -tags fluxion and flux-sched's libreapi_cli (see docs/fluxion-reapi.md)")
 
 // errClosed is returned by a closed backend.
-var errClosed = fmt.Errorf("%w: backend is closed", ErrInvalid)
+var errClosed = fmt.Errorf("%w: backend is closed", match.ErrInvalid)
 
 // Backend names for OpenBackend.
 const (
@@ -129,26 +119,26 @@ func BackendNames() []string { return []string{BackendGo, BackendReapi} }
 // opt.PruneFilters or DefaultPruneFilters}, plus "match_format" if
 // opt.MatchFormat is set; opt.GraphDuration must be 0 (or
 // SystemMaxDuration), since the cli does not let one set it.
-func OpenBackend(name string, graphJGF []byte, opt MatcherOptions) (Backend, error) {
+func OpenBackend(name string, graphJGF []byte, opt match.MatcherOptions) (Backend, error) {
 	switch name {
 	case BackendGo:
-		g, err := ReadJGF(bytes.NewReader(graphJGF), "graph")
+		g, err := graph.ReadJGF(bytes.NewReader(graphJGF), "graph")
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return nil, fmt.Errorf("%w: %w", match.ErrInvalid, err)
 		}
 		return NewGoBackend(g, opt)
 	case BackendReapi:
 		return openReapi(graphJGF, opt)
 	}
-	return nil, fmt.Errorf("%w: unknown fluxion backend %q (want %q or %q)", ErrInvalid, name, BackendGo, BackendReapi)
+	return nil, fmt.Errorf("%w: unknown fluxion backend %q (want %q or %q)", match.ErrInvalid, name, BackendGo, BackendReapi)
 }
 
 // NewGoBackend returns the pure-Go Matcher over g as a Backend. Its R is
 // in opt.MatchFormat; by default RFC 20 R without the scheduling key,
 // reported as FormatRV1. g's statuses may be changed between calls
 // (Graph.SetStatus, Backend.SetStatus); its structure must not.
-func NewGoBackend(g *Graph, opt MatcherOptions) (Backend, error) {
-	m, err := NewMatcher(g, opt)
+func NewGoBackend(g *graph.Graph, opt match.MatcherOptions) (Backend, error) {
+	m, err := match.NewMatcher(g, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -159,21 +149,21 @@ var _ Backend = (*goBackend)(nil)
 
 type goBackend struct {
 	mu sync.Mutex
-	m  *Matcher // nil once closed
+	m  *match.Matcher // nil once closed
 }
 
-func (b *goBackend) Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, error) {
+func (b *goBackend) Match(op match.MatchOp, spec []byte, now int64) (*MatchResult, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
 		return nil, errClosed
 	}
-	js, err := ParseJobspec(jobspec, "jobspec")
+	js, err := jobspec.ParseJobspec(spec, "jobspec")
 	if err != nil {
-		if errors.Is(err, ErrInvalid) {
+		if errors.Is(err, match.ErrInvalid) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", match.ErrInvalid, err)
 	}
 	start := time.Now()
 	a, err := b.m.Match(op, js, now)
@@ -186,18 +176,18 @@ func (b *goBackend) Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, 
 
 // result renders a (nil for a satisfiability answer) in the matcher's
 // match format; "" is RFC 20 R without scheduling, reported as FormatRV1.
-func (b *goBackend) result(a *Allocation, ov float64) *MatchResult {
-	res := &MatchResult{Overhead: ov, Format: b.m.format}
+func (b *goBackend) result(a *match.Allocation, ov float64) *MatchResult {
+	res := &MatchResult{Overhead: ov, Format: b.m.MatchFormat()}
 	if res.Format == "" {
-		res.Format = FormatRV1
+		res.Format = match.FormatRV1
 	}
 	if a != nil {
 		res.JobID, res.Reserved, res.At = a.JobID, a.Reserved, a.At
-		res.R, _ = a.R(b.m.format) // the format was checked by NewMatcher
+		res.R, _ = a.R(b.m.MatchFormat()) // the format was checked by NewMatcher
 	} else {
 		// satisfiability: reapi_cli_match reports the counter's current
 		// value, which the op does not move on (reapi_cli.cpp:213).
-		res.JobID = b.m.counter
+		res.JobID = b.m.NextJobID()
 	}
 	return res
 }
@@ -232,12 +222,12 @@ func (b *goBackend) SetStatus(path string, up bool) error {
 	if b.m == nil {
 		return errClosed
 	}
-	st := StatusDown
+	st := graph.StatusDown
 	if up {
-		st = StatusUp
+		st = graph.StatusUp
 	}
 	if err := b.m.Graph().SetStatus(path, st); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return fmt.Errorf("%w: %w", match.ErrInvalid, err)
 	}
 	return nil
 }
@@ -323,22 +313,22 @@ func SummarizeR(format string, r []byte) (*RSummary, error) {
 		return s, nil
 	}
 	switch format {
-	case FormatRV1, FormatRV1NoSched:
+	case match.FormatRV1, match.FormatRV1NoSched:
 		return s, summarizeRV1(s, r)
-	case FormatJGF:
+	case match.FormatJGF:
 		return s, summarizeJGF(s, r)
 	}
 	return nil, fmt.Errorf("fluxion: SummarizeR: unknown format %q", format)
 }
 
 func summarizeRV1(s *RSummary, r []byte) error {
-	var rv RV1
+	var rv match.RV1
 	if err := json.Unmarshal(r, &rv); err != nil {
 		return fmt.Errorf("fluxion: SummarizeR: %w", err)
 	}
 	var names []string
 	for _, hl := range rv.Execution.Nodelist {
-		n, err := expandHostlist(hl)
+		n, err := match.ExpandHostlist(hl)
 		if err != nil {
 			return err
 		}
@@ -351,7 +341,7 @@ func summarizeRV1(s *RSummary, r []byte) error {
 	var all []int64
 	var entries []entry
 	for _, e := range rv.Execution.RLite {
-		ranks, err := expandIDSet(e.Rank)
+		ranks, err := match.ExpandIDSet(e.Rank)
 		if err != nil {
 			return err
 		}
@@ -375,7 +365,7 @@ func summarizeRV1(s *RSummary, r []byte) error {
 				s.Nodes[name] = c
 			}
 			for t, set := range e.children {
-				ids, err := expandIDSet(set)
+				ids, err := match.ExpandIDSet(set)
 				if err != nil {
 					return err
 				}
@@ -443,99 +433,4 @@ func summarizeJGF(s *RSummary, r []byte) error {
 		}
 	}
 	return nil
-}
-
-// expandIDSet expands an RFC 22 idset ("0-3,7").
-func expandIDSet(set string) ([]int64, error) {
-	var out []int64
-	if strings.TrimSpace(set) == "" {
-		return nil, nil
-	}
-	for _, part := range strings.Split(set, ",") {
-		lo, hi, rng := strings.Cut(part, "-")
-		if part != "" && part[0] == '-' { // a lone negative id (rank -1)
-			lo, hi, rng = part, "", false
-		}
-		a, err := strconv.ParseInt(lo, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("fluxion: idset %s: %w", quoted(set), err)
-		}
-		b := a
-		if rng {
-			if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
-				return nil, fmt.Errorf("fluxion: idset %s: bad range %s", quoted(set), quoted(part))
-			}
-		}
-		if b-a > 1<<24 {
-			return nil, fmt.Errorf("fluxion: idset %s: range too large", quoted(set))
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out, nil
-}
-
-// expandHostlist expands an RFC 29 hostlist ("node[0-2,5],login") in order.
-func expandHostlist(hl string) ([]string, error) {
-	var out []string
-	for len(hl) > 0 {
-		// One host expression: up to the next comma outside brackets.
-		depth, end := 0, len(hl)
-		for i := 0; i < len(hl); i++ {
-			switch hl[i] {
-			case '[':
-				depth++
-			case ']':
-				depth--
-			case ',':
-				if depth == 0 {
-					end = i
-					i = len(hl)
-				}
-			}
-		}
-		expr := hl[:end]
-		hl = strings.TrimPrefix(hl[end:], ",")
-		open := strings.IndexByte(expr, '[')
-		if open < 0 {
-			if expr != "" {
-				out = append(out, expr)
-			}
-			continue
-		}
-		close := strings.IndexByte(expr, ']')
-		if close < open || close != len(expr)-1 {
-			return nil, fmt.Errorf("fluxion: hostlist %s: malformed", quoted(expr))
-		}
-		prefix := expr[:open]
-		for _, part := range strings.Split(expr[open+1:close], ",") {
-			lo, hi, rng := strings.Cut(part, "-")
-			a, err := strconv.ParseInt(lo, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("fluxion: hostlist %s: %w", quoted(expr), err)
-			}
-			b := a
-			if rng {
-				if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a {
-					return nil, fmt.Errorf("fluxion: hostlist %s: bad range %s", quoted(expr), quoted(part))
-				}
-			}
-			if b-a > 1<<24 {
-				return nil, fmt.Errorf("fluxion: hostlist %s: range too large", quoted(expr))
-			}
-			width := 0
-			if len(lo) > 1 && lo[0] == '0' {
-				width = len(lo)
-			}
-			for i := a; i <= b; i++ {
-				d := strconv.FormatInt(i, 10)
-				if len(d) < width {
-					d = strings.Repeat("0", width-len(d)) + d
-				}
-				out = append(out, prefix+d)
-			}
-		}
-	}
-	return out, nil
 }

@@ -7,6 +7,9 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // BenchmarkGoFill is BenchmarkBackendFill's workload on the Go backend
@@ -20,13 +23,13 @@ import (
 func BenchmarkGoFill(b *testing.B) {
 	for _, nodes := range []int{1000, 10000} {
 		for _, pol := range []string{"first", "lonode"} {
-			for _, spec := range mbJobspecs {
-				b.Run(fmt.Sprintf("nodes=%d/%s/%s", nodes, pol, spec.name), func(b *testing.B) {
+			for _, spec := range fluxiontest.BenchJobspecs {
+				b.Run(fmt.Sprintf("nodes=%d/%s/%s", nodes, pol, spec.Name), func(b *testing.B) {
 					var buf bytes.Buffer
-					if err := mbGraph(b, nodes).WriteJGF(&buf); err != nil {
+					if err := fluxiontest.BenchGraph(b, nodes).WriteJGF(&buf); err != nil {
 						b.Fatal(err)
 					}
-					js := []byte(spec.yaml)
+					js := []byte(spec.YAML)
 					allocs := 0
 					var tAlloc, tReserve time.Duration
 					var tLoad time.Duration
@@ -36,7 +39,7 @@ func BenchmarkGoFill(b *testing.B) {
 						runtime.GC()
 						runtime.ReadMemStats(&m0)
 						start := time.Now()
-						be, err := OpenBackend(BackendGo, buf.Bytes(), MatcherOptions{Policy: pol})
+						be, err := OpenBackend(BackendGo, buf.Bytes(), match.MatcherOptions{Policy: pol})
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -46,15 +49,15 @@ func BenchmarkGoFill(b *testing.B) {
 						loadMem = float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
 						if nodes >= 10000 {
 							for i := range 9 {
-								if _, err := be.Match(MatchAllocate, []byte(mbFillText(nodes/10, int64(i+1)*10000)), 0); err != nil {
+								if _, err := be.Match(match.MatchAllocate, []byte(fluxiontest.FillText(nodes/10, int64(i+1)*10000)), 0); err != nil {
 									b.Fatalf("prefill %d: %v", i, err)
 								}
 							}
 						}
 						start = time.Now()
 						for allocs = 0; ; allocs++ {
-							_, err := be.Match(MatchAllocate, js, 0)
-							if errors.Is(err, ErrBusy) {
+							_, err := be.Match(match.MatchAllocate, js, 0)
+							if errors.Is(err, match.ErrBusy) {
 								break
 							}
 							if err != nil {
@@ -64,7 +67,7 @@ func BenchmarkGoFill(b *testing.B) {
 						tAlloc += time.Since(start)
 						start = time.Now()
 						for range 20 {
-							res, err := be.Match(MatchAllocateOrElseReserve, js, 0)
+							res, err := be.Match(match.MatchAllocateOrElseReserve, js, 0)
 							if err != nil || !res.Reserved {
 								b.Fatalf("reserve: %v", err)
 							}

@@ -4,21 +4,24 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // backendExtCheck exercises UpdateAllocate, PartialCancel and SetStatus
 // of a backend opened over a flat graph of 3 nodes with 4 cores each,
 // policy lonode, match format rv1. It runs on the Go backend in every
 // build and on the reapi backend with -tags fluxion (reapi_ext_test.go).
-func backendExtCheck(t *testing.T, open func(jgf []byte, opt MatcherOptions) (Backend, error)) {
-	g := mtFlat(t, 4, 4, 4)
-	b, err := open(backendJGF(t, g), MatcherOptions{Policy: "lonode", MatchFormat: FormatRV1})
+func backendExtCheck(t *testing.T, open func(jgf []byte, opt match.MatcherOptions) (Backend, error)) {
+	g := fluxiontest.Flat(t, 4, 4, 4)
+	b, err := open(backendJGF(t, g), match.MatcherOptions{Policy: "lonode", MatchFormat: match.FormatRV1})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	defer b.Close()
-	two := []byte(mtReq{nodes: 2, slots: 1, cores: 4, dur: 100}.yaml())
-	one := []byte(mtReq{nodes: 1, slots: 1, cores: 4, dur: 100}.yaml())
+	two := []byte(fluxiontest.Req{Nodes: 2, Slots: 1, Cores: 4, Dur: 100}.YAML())
+	one := []byte(fluxiontest.Req{Nodes: 1, Slots: 1, Cores: 4, Dur: 100}.YAML())
 	sum := func(res *MatchResult) string {
 		t.Helper()
 		s, err := SummarizeR(res.Format, res.R)
@@ -28,8 +31,8 @@ func backendExtCheck(t *testing.T, open func(jgf []byte, opt MatcherOptions) (Ba
 		return s.String()
 	}
 
-	res, err := b.Match(MatchAllocate, two, 0)
-	if err != nil || res.Format != FormatRV1 || !strings.Contains(string(res.R), `"scheduling"`) {
+	res, err := b.Match(match.MatchAllocate, two, 0)
+	if err != nil || res.Format != match.FormatRV1 || !strings.Contains(string(res.R), `"scheduling"`) {
 		t.Fatalf("allocate: %+v, %v", res, err)
 	}
 	if got := sum(res); got != "node0:core=4 node1:core=4" {
@@ -42,7 +45,7 @@ func backendExtCheck(t *testing.T, open func(jgf []byte, opt MatcherOptions) (Ba
 	if err != nil || full {
 		t.Fatalf("PartialCancel(rank 0) = %v, %v", full, err)
 	}
-	res, err = b.Match(MatchAllocate, one, 0)
+	res, err = b.Match(match.MatchAllocate, one, 0)
 	if err != nil || sum(res) != "node0:core=4" {
 		t.Fatalf("allocate after partial cancel: %+v, %v", res, err)
 	}
@@ -50,7 +53,7 @@ func backendExtCheck(t *testing.T, open func(jgf []byte, opt MatcherOptions) (Ba
 	if err != nil || !full {
 		t.Fatalf("PartialCancel(rank 1) = %v, %v", full, err)
 	}
-	if _, err := b.PartialCancel(1, []byte(`{"version":1,"execution":{"R_lite":[{"rank":"1","children":{}}]}}`)); !errors.Is(err, ErrNoJob) {
+	if _, err := b.PartialCancel(1, []byte(`{"version":1,"execution":{"R_lite":[{"rank":"1","children":{}}]}}`)); !errors.Is(err, match.ErrNoJob) {
 		t.Errorf("PartialCancel of a removed job: %v, want ErrNoJob", err)
 	}
 
@@ -71,7 +74,7 @@ func backendExtCheck(t *testing.T, open func(jgf []byte, opt MatcherOptions) (Ba
 	if res.JobID != 1 || res.At != 0 || sum(res) != "node0:core=4 node1:core=4" {
 		t.Errorf("UpdateAllocate: %+v %s", res, sum(res))
 	}
-	if _, err := b.UpdateAllocate(1, R1, 0); !errors.Is(err, ErrJobExists) {
+	if _, err := b.UpdateAllocate(1, R1, 0); !errors.Is(err, match.ErrJobExists) {
 		t.Errorf("UpdateAllocate of a live job: %v, want ErrJobExists", err)
 	}
 	if _, err := b.UpdateAllocate(5, []byte(`{"version":1,`), 0); err == nil {
@@ -82,25 +85,25 @@ func backendExtCheck(t *testing.T, open func(jgf []byte, opt MatcherOptions) (Ba
 	if err := b.SetStatus("/cluster0/node2", false); err != nil {
 		t.Fatalf("SetStatus down: %v", err)
 	}
-	if _, err := b.Match(MatchAllocate, one, 0); !errors.Is(err, ErrBusy) {
+	if _, err := b.Match(match.MatchAllocate, one, 0); !errors.Is(err, match.ErrBusy) {
 		t.Errorf("match with node2 down: %v, want ErrBusy", err)
 	}
 	if err := b.SetStatus("/cluster0/node2", true); err != nil {
 		t.Fatalf("SetStatus up: %v", err)
 	}
-	if res, err := b.Match(MatchAllocate, one, 0); err != nil || sum(res) != "node2:core=4" {
+	if res, err := b.Match(match.MatchAllocate, one, 0); err != nil || sum(res) != "node2:core=4" {
 		t.Errorf("match with node2 up: %+v, %v", res, err)
 	}
-	if err := b.SetStatus("/cluster0/node9", false); !errors.Is(err, ErrInvalid) {
+	if err := b.SetStatus("/cluster0/node9", false); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("SetStatus of a missing path: %v, want ErrInvalid", err)
 	}
 }
 
 func TestGoBackendExt(t *testing.T) {
-	backendExtCheck(t, func(jgf []byte, opt MatcherOptions) (Backend, error) {
+	backendExtCheck(t, func(jgf []byte, opt match.MatcherOptions) (Backend, error) {
 		return OpenBackend(BackendGo, jgf, opt)
 	})
-	b, err := NewGoBackend(mtFlat(t, 2), MatcherOptions{})
+	b, err := NewGoBackend(fluxiontest.Flat(t, 2), match.MatcherOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +117,7 @@ func TestGoBackendExt(t *testing.T) {
 	if err := b.SetStatus("/cluster0", true); !errors.Is(err, errClosed) {
 		t.Errorf("closed SetStatus: %v", err)
 	}
-	if _, err := OpenBackend(BackendGo, backendJGF(t, mtFlat(t, 2)), MatcherOptions{MatchFormat: "rlite"}); !errors.Is(err, ErrInvalid) {
+	if _, err := OpenBackend(BackendGo, backendJGF(t, fluxiontest.Flat(t, 2)), match.MatcherOptions{MatchFormat: "rlite"}); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("MatchFormat rlite: %v, want ErrInvalid", err)
 	}
 }

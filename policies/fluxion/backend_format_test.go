@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // TestAllocationJGF checks the jgf match format against output derived
@@ -13,9 +17,9 @@ import (
 // (core0, gpu0, then node0, then cluster0), the edge into each child
 // right after its subtree, default-valued fields left out.
 func TestAllocationJGF(t *testing.T) {
-	g := upTiny(t)
-	m := mtMatcher(t, g, "lonode")
-	a := mtOK(t)(m.Match(MatchAllocate, mtReq{nodes: 1, slots: 1, cores: 1, gpus: 1}.js(t), 0))
+	g := fluxiontest.Tiny(t)
+	m := mustMatcher(t, g, "lonode")
+	a := mustAlloc(t)(m.Match(match.MatchAllocate, fluxiontest.Req{Nodes: 1, Slots: 1, Cores: 1, GPUs: 1}.Jobspec(t), 0))
 	want := `{"graph":{"nodes":[` +
 		`{"id":"2","metadata":{"type":"core","id":0,"rank":0,"exclusive":true,"paths":{"containment":"/cluster0/node0/core0"}}},` +
 		`{"id":"4","metadata":{"type":"gpu","id":0,"rank":0,"exclusive":true,"paths":{"containment":"/cluster0/node0/gpu0"}}},` +
@@ -25,7 +29,7 @@ func TestAllocationJGF(t *testing.T) {
 	if got := string(a.JGF()); got != want {
 		t.Errorf("JGF:\n got %s\nwant %s", got, want)
 	}
-	sub, err := ReadJGF(bytes.NewReader(a.JGF()), "R")
+	sub, err := graph.ReadJGF(bytes.NewReader(a.JGF()), "R")
 	if err != nil {
 		t.Fatalf("ReadJGF(JGF): %v", err)
 	}
@@ -34,7 +38,7 @@ func TestAllocationJGF(t *testing.T) {
 		s := &sub.Vertices[v]
 		paths = append(paths, fmt.Sprintf("%s:%v", s.Path, s.Exclusive))
 		gv, _ := g.Lookup(s.Path)
-		if d := vertexDiff(&g.Vertices[gv], s); d != "" {
+		if d := match.VertexDiff(&g.Vertices[gv], s); d != "" {
 			t.Errorf("%s: %s", s.Path, d)
 		}
 	}
@@ -47,7 +51,7 @@ func TestAllocationJGF(t *testing.T) {
 		!strings.Contains(rv, string(a.JGF())) {
 		t.Errorf("RV1JSON: %s", rv)
 	}
-	for _, f := range []string{FormatRV1NoSched, FormatRV1, FormatJGF} {
+	for _, f := range []string{match.FormatRV1NoSched, match.FormatRV1, match.FormatJGF} {
 		r, err := a.R(f)
 		if err != nil {
 			t.Fatal(err)
@@ -57,41 +61,62 @@ func TestAllocationJGF(t *testing.T) {
 			t.Errorf("SummarizeR(%s) = %v, %v", f, s, err)
 		}
 	}
-	if _, err := a.R("simple"); !errors.Is(err, ErrInvalid) {
+	if _, err := a.R("simple"); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("R(simple): %v", err)
 	}
 }
 
 func TestMatchFormatOption(t *testing.T) {
-	g := upTiny(t)
-	_, err := NewMatcher(g, MatcherOptions{MatchFormat: "simple"})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "rv1_nosched, rv1, jgf") {
+	g := fluxiontest.Tiny(t)
+	_, err := match.NewMatcher(g, match.MatcherOptions{MatchFormat: "simple"})
+	if !errors.Is(err, match.ErrInvalid) || !strings.Contains(err.Error(), "rv1_nosched, rv1, jgf") {
 		t.Errorf("NewMatcher(simple): %v", err)
 	}
-	js := []byte(mtReq{nodes: 1, slots: 1, cores: 2}.yaml())
+	js := []byte(fluxiontest.Req{Nodes: 1, Slots: 1, Cores: 2}.YAML())
 	for _, tc := range []struct{ opt, format, prefix string }{
-		{"", FormatRV1, `{"version":1,"execution":`},
-		{FormatRV1NoSched, FormatRV1NoSched, `{"version":1,"execution":`},
-		{FormatRV1, FormatRV1, `{"version":1,"execution":`},
-		{FormatJGF, FormatJGF, `{"graph":{"nodes":[`},
+		{"", match.FormatRV1, `{"version":1,"execution":`},
+		{match.FormatRV1NoSched, match.FormatRV1NoSched, `{"version":1,"execution":`},
+		{match.FormatRV1, match.FormatRV1, `{"version":1,"execution":`},
+		{match.FormatJGF, match.FormatJGF, `{"graph":{"nodes":[`},
 	} {
-		b, err := NewGoBackend(upTiny(t), MatcherOptions{Policy: "lonode", MatchFormat: tc.opt})
+		b, err := NewGoBackend(fluxiontest.Tiny(t), match.MatcherOptions{Policy: "lonode", MatchFormat: tc.opt})
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := b.Match(MatchAllocate, js, 0)
+		res, err := b.Match(match.MatchAllocate, js, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Format != tc.format || !strings.HasPrefix(string(res.R), tc.prefix) {
 			t.Errorf("%q: format %q, R %s", tc.opt, res.Format, res.R)
 		}
-		if strings.Contains(string(res.R), "scheduling") != (tc.opt == FormatRV1) {
+		if strings.Contains(string(res.R), "scheduling") != (tc.opt == match.FormatRV1) {
 			t.Errorf("%q: scheduling key: %s", tc.opt, res.R)
 		}
 		s, err := SummarizeR(res.Format, res.R)
 		if err != nil || s.String() != "node0:core=2" {
 			t.Errorf("%q: SummarizeR = %v, %v", tc.opt, s, err)
 		}
+	}
+}
+
+// mustMatcher is a Go matcher on g under policy, or a failed test.
+func mustMatcher(t testing.TB, g *graph.Graph, policy string) *match.Matcher {
+	t.Helper()
+	m, err := match.NewMatcher(g, match.MatcherOptions{Policy: policy, GraphDuration: 100000})
+	if err != nil {
+		t.Fatalf("NewMatcher: %v", err)
+	}
+	return m
+}
+
+// mustAlloc returns a function that fails the test on a match error.
+func mustAlloc(t testing.TB) func(*match.Allocation, error) *match.Allocation {
+	return func(a *match.Allocation, err error) *match.Allocation {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("match: %v", err)
+		}
+		return a
 	}
 }

@@ -12,6 +12,10 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // The parity harness: one sequence of match/cancel steps (a corpus case,
@@ -26,9 +30,9 @@ import (
 type parityCase struct {
 	name  string
 	cc    corpusCase
-	g     *Graph // the case's graph, every vertex up
-	jgf   []byte // g as JGF
-	opt   MatcherOptions
+	g     *graph.Graph // the case's graph, every vertex up
+	jgf   []byte       // g as JGF
+	opt   match.MatcherOptions
 	steps []corpusStep // all the case's steps
 }
 
@@ -66,7 +70,7 @@ func parityLoad(t *testing.T, name, file string, data []byte) (pc *parityCase, s
 	// two allocations compare vertex by vertex (an RFC 20 R_lite idset
 	// loses vertices whose ids repeat under one node, as in
 	// flux-sched-small.json, where core ids restart in each socket).
-	pc.opt = MatcherOptions{Policy: pc.cc.Policy, PruneFilters: pc.cc.PruneFilters, MatchFormat: FormatJGF}
+	pc.opt = match.MatcherOptions{Policy: pc.cc.Policy, PruneFilters: pc.cc.PruneFilters, MatchFormat: match.FormatJGF}
 	return pc, ""
 }
 
@@ -237,7 +241,7 @@ func (o parityOutcome) String() string {
 	return fmt.Sprintf("ok job=%d reserved=%v at=%d [%s]", o.res.JobID, o.res.Reserved, o.res.At, o.sum)
 }
 
-func parityStep(t *testing.T, b Backend, op MatchOp, st corpusStep, jobspec []byte) parityOutcome {
+func parityStep(t *testing.T, b Backend, op match.MatchOp, st corpusStep, jobspec []byte) parityOutcome {
 	t.Helper()
 	var o parityOutcome
 	switch st.Op {
@@ -254,7 +258,7 @@ func parityStep(t *testing.T, b Backend, op MatchOp, st corpusStep, jobspec []by
 	}
 	o.errno = "ok"
 	if o.err != nil {
-		o.errno = MatchErrno(o.err)
+		o.errno = match.MatchErrno(o.err)
 		if o.errno == "" {
 			o.errno = "other"
 		}
@@ -267,14 +271,14 @@ func parityStep(t *testing.T, b Backend, op MatchOp, st corpusStep, jobspec []by
 			t.Fatalf("SummarizeR(%s): %v\n%s", o.res.Format, err, o.res.R)
 		}
 		o.sum = sum
-		if o.res.Format == FormatJGF {
+		if o.res.Format == match.FormatJGF {
 			if o.verts, err = parityJGFVertices(o.res.R); err != nil {
 				t.Fatalf("JGF R: %v\n%s", err, o.res.R)
 			}
 		}
 		if st.Op != "satisfiability" && st.Op != "without_allocating" && st.Op != "without_allocating_future" {
 			o.info, err = b.Info(o.res.JobID)
-			o.infoErrn = MatchErrno(err)
+			o.infoErrn = match.MatchErrno(err)
 		}
 	}
 	return o
@@ -301,7 +305,7 @@ func parityDiff(st corpusStep, a, b parityOutcome) string {
 		}
 		if sa, sb := a.sum.String(), b.sum.String(); sa != sb {
 			d = append(d, fmt.Sprintf("allocation [%s] vs [%s]", sa, sb))
-		} else if a.res.Format == FormatJGF && b.res.Format == FormatJGF && !slices.Equal(a.verts, b.verts) {
+		} else if a.res.Format == match.FormatJGF && b.res.Format == match.FormatJGF && !slices.Equal(a.verts, b.verts) {
 			d = append(d, fmt.Sprintf("JGF vertices %v vs %v", a.verts, b.verts))
 		}
 	}
@@ -317,7 +321,7 @@ func parityDiff(st corpusStep, a, b parityOutcome) string {
 // case's JGF and options) and returns the differences, one per step.
 // With checkExpect, the left backend's outcomes must also be the steps'
 // expect values (default ok).
-func runParity(t *testing.T, pc *parityCase, open func(name string, jgf []byte, opt MatcherOptions) (Backend, error), left, right string, checkExpect bool) []string {
+func runParity(t *testing.T, pc *parityCase, open func(name string, jgf []byte, opt match.MatcherOptions) (Backend, error), left, right string, checkExpect bool) []string {
 	t.Helper()
 	ba, err := open(left, pc.jgf, pc.opt)
 	if err != nil {
@@ -331,7 +335,7 @@ func runParity(t *testing.T, pc *parityCase, open func(name string, jgf []byte, 
 	defer bb.Close()
 	var diffs []string
 	for i, st := range pc.steps {
-		var op MatchOp
+		var op match.MatchOp
 		var jobspec []byte
 		if !parityNonMatchOps[st.Op] {
 			var ok bool
@@ -341,8 +345,8 @@ func runParity(t *testing.T, pc *parityCase, open func(name string, jgf []byte, 
 			switch {
 			case st.Req != nil:
 				r := st.Req
-				jobspec = []byte(mtReq{nodes: r.Nodes, slots: r.Slots, cores: r.Cores, gpus: r.GPUs, memMiB: r.Memory,
-					nodeExcl: r.Exclusive, dur: r.Duration}.yaml())
+				jobspec = []byte(fluxiontest.Req{Nodes: r.Nodes, Slots: r.Slots, Cores: r.Cores, GPUs: r.GPUs, MemMiB: r.Memory,
+					NodeExcl: r.Exclusive, Dur: r.Duration}.YAML())
 			case st.Jobspec != "":
 				jobspec = []byte(st.Jobspec)
 			default:
@@ -358,7 +362,7 @@ func runParity(t *testing.T, pc *parityCase, open func(name string, jgf []byte, 
 				want = "ok"
 			}
 			got := oa.errno
-			if got == "other" && errors.Is(oa.err, ErrNoUpdate) {
+			if got == "other" && errors.Is(oa.err, match.ErrNoUpdate) {
 				got = corpusExpect["noupdate"] // ErrNoUpdate alone
 			}
 			if corpusExpect[want] != got {
@@ -377,11 +381,11 @@ var parityNonMatchOps = map[string]bool{"cancel": true, "set-status": true, "par
 
 // openGoTwice opens "go" from the JGF for left and NewGoBackend over a
 // freshly read graph for right, so both adapters' paths are compared.
-func openGoTwice(name string, jgf []byte, opt MatcherOptions) (Backend, error) {
+func openGoTwice(name string, jgf []byte, opt match.MatcherOptions) (Backend, error) {
 	if name == "go-jgf" {
 		return OpenBackend(BackendGo, jgf, opt)
 	}
-	g, err := ReadJGF(bytes.NewReader(jgf), "graph")
+	g, err := graph.ReadJGF(bytes.NewReader(jgf), "graph")
 	if err != nil {
 		return nil, err
 	}

@@ -7,9 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
-func backendJGF(t *testing.T, g *Graph) []byte {
+func backendJGF(t *testing.T, g *graph.Graph) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := g.WriteJGF(&buf); err != nil {
@@ -19,22 +23,22 @@ func backendJGF(t *testing.T, g *Graph) []byte {
 }
 
 func TestGoBackend(t *testing.T) {
-	g := mtFlat(t, 4, 4)
-	b, err := NewGoBackend(g, MatcherOptions{Policy: "lonode"})
+	g := fluxiontest.Flat(t, 4, 4)
+	b, err := NewGoBackend(g, match.MatcherOptions{Policy: "lonode"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	two := []byte(mtReq{slots: 1, cores: 2, dur: 100}.yaml())
+	two := []byte(fluxiontest.Req{Slots: 1, Cores: 2, Dur: 100}.YAML())
 
-	res, err := b.Match(MatchAllocate, two, 0)
+	res, err := b.Match(match.MatchAllocate, two, 0)
 	if err != nil {
 		t.Fatalf("allocate: %v", err)
 	}
-	if res.JobID != 1 || res.Reserved || res.At != 0 || res.Format != FormatRV1 {
+	if res.JobID != 1 || res.Reserved || res.At != 0 || res.Format != match.FormatRV1 {
 		t.Errorf("allocate: %+v", res)
 	}
-	var r RV1
+	var r match.RV1
 	if err := json.Unmarshal(res.R, &r); err != nil {
 		t.Fatalf("R: %v\n%s", err, res.R)
 	}
@@ -50,11 +54,11 @@ func TestGoBackend(t *testing.T) {
 	}
 
 	// Fill the rest now, then reserve.
-	whole := []byte(mtReq{nodes: 2, slots: 1, cores: 4, dur: 50}.yaml())
-	if _, err := b.Match(MatchAllocate, whole, 0); !errors.Is(err, ErrBusy) {
+	whole := []byte(fluxiontest.Req{Nodes: 2, Slots: 1, Cores: 4, Dur: 50}.YAML())
+	if _, err := b.Match(match.MatchAllocate, whole, 0); !errors.Is(err, match.ErrBusy) {
 		t.Errorf("allocate 2 whole nodes: %v, want ErrBusy", err)
 	}
-	res, err = b.Match(MatchAllocateOrElseReserve, whole, 0)
+	res, err = b.Match(match.MatchAllocateOrElseReserve, whole, 0)
 	if err != nil || !res.Reserved || res.At != 100 || res.JobID != 3 {
 		t.Fatalf("reserve: %+v, %v", res, err)
 	}
@@ -66,17 +70,17 @@ func TestGoBackend(t *testing.T) {
 	if err != nil || info.Mode != "ALLOCATED" || info.Reserved || info.At != 0 {
 		t.Errorf("Info(1) = %+v, %v", info, err)
 	}
-	if _, err := b.Match(MatchAllocateWithSatisfiability, []byte(mtReq{slots: 1, cores: 5}.yaml()), 0); !errors.Is(err, ErrUnsatisfiable) {
+	if _, err := b.Match(match.MatchAllocateWithSatisfiability, []byte(fluxiontest.Req{Slots: 1, Cores: 5}.YAML()), 0); !errors.Is(err, match.ErrUnsatisfiable) {
 		t.Errorf("5 cores in a slot: %v, want ErrUnsatisfiable", err)
 	}
-	res, err = b.Match(MatchSatisfiability, two, 0)
+	res, err = b.Match(match.MatchSatisfiability, two, 0)
 	if err != nil || len(res.R) != 0 {
 		t.Errorf("satisfiability: %+v, %v", res, err)
 	}
-	if _, err := b.Match(MatchAllocate, []byte("version: 1\nresources: 7\n"), 0); !errors.Is(err, ErrInvalid) {
+	if _, err := b.Match(match.MatchAllocate, []byte("version: 1\nresources: 7\n"), 0); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("bad jobspec: %v, want ErrInvalid", err)
 	}
-	if _, err := b.Match(MatchOp(0), two, 0); !errors.Is(err, ErrInvalid) {
+	if _, err := b.Match(match.MatchOp(0), two, 0); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("op 0: %v, want ErrInvalid", err)
 	}
 	if err := b.Cancel(1); err != nil {
@@ -85,30 +89,30 @@ func TestGoBackend(t *testing.T) {
 	if info, err := b.Info(1); err != nil || info.Mode != "CANCELED" {
 		t.Errorf("Info(1) after cancel = %+v, %v", info, err)
 	}
-	if err := b.Cancel(1); !errors.Is(err, ErrNoJob) || MatchErrno(err) != "ENOENT" {
+	if err := b.Cancel(1); !errors.Is(err, match.ErrNoJob) || match.MatchErrno(err) != "ENOENT" {
 		t.Errorf("second Cancel(1): %v, want ErrNoJob", err)
 	}
-	if _, err := b.Info(99); !errors.Is(err, ErrNoJob) {
+	if _, err := b.Info(99); !errors.Is(err, match.ErrNoJob) {
 		t.Errorf("Info(99): %v, want ErrNoJob", err)
 	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Match(MatchAllocate, two, 0); !errors.Is(err, ErrInvalid) {
+	if _, err := b.Match(match.MatchAllocate, two, 0); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("Match after Close: %v, want ErrInvalid", err)
 	}
-	if err := b.Cancel(3); !errors.Is(err, ErrInvalid) {
+	if err := b.Cancel(3); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("Cancel after Close: %v, want ErrInvalid", err)
 	}
 }
 
 func TestOpenBackend(t *testing.T) {
-	jgf := backendJGF(t, mtFlat(t, 2, 2, 2))
-	b, err := OpenBackend("go", jgf, MatcherOptions{})
+	jgf := backendJGF(t, fluxiontest.Flat(t, 2, 2, 2))
+	b, err := OpenBackend("go", jgf, match.MatcherOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.Match(MatchAllocate, []byte(mtReq{nodes: 3, slots: 1, cores: 2}.yaml()), 0)
+	res, err := b.Match(match.MatchAllocate, []byte(fluxiontest.Req{Nodes: 3, Slots: 1, Cores: 2}.YAML()), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,13 +125,13 @@ func TestOpenBackend(t *testing.T) {
 	}
 	b.Close()
 
-	if _, err := OpenBackend("go", []byte("{"), MatcherOptions{}); !errors.Is(err, ErrInvalid) {
+	if _, err := OpenBackend("go", []byte("{"), match.MatcherOptions{}); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("bad JGF: %v, want ErrInvalid", err)
 	}
-	if _, err := OpenBackend("go", jgf, MatcherOptions{Policy: "nosuch"}); err == nil {
+	if _, err := OpenBackend("go", jgf, match.MatcherOptions{Policy: "nosuch"}); err == nil {
 		t.Error("unknown policy accepted")
 	}
-	if _, err := OpenBackend("slurm", jgf, MatcherOptions{}); err == nil || !strings.Contains(err.Error(), `"slurm"`) {
+	if _, err := OpenBackend("slurm", jgf, match.MatcherOptions{}); err == nil || !strings.Contains(err.Error(), `"slurm"`) {
 		t.Errorf("unknown backend: %v", err)
 	}
 	if !slices.Equal(BackendNames(), []string{"go", "reapi"}) {
@@ -139,8 +143,8 @@ func TestOpenBackendReapiUnavailable(t *testing.T) {
 	if ReapiAvailable {
 		t.Skip("built with -tags fluxion")
 	}
-	jgf := backendJGF(t, mtFlat(t, 2))
-	b, err := OpenBackend("reapi", jgf, MatcherOptions{})
+	jgf := backendJGF(t, fluxiontest.Flat(t, 2))
+	b, err := OpenBackend("reapi", jgf, match.MatcherOptions{})
 	if b != nil || !errors.Is(err, ErrBackendUnavailable) {
 		t.Fatalf("OpenBackend(reapi) = %v, %v", b, err)
 	}
@@ -153,7 +157,7 @@ func TestOpenBackendReapiUnavailable(t *testing.T) {
 func TestSummarizeR(t *testing.T) {
 	rv1 := `{"version":1,"execution":{"R_lite":[{"rank":"0-1","children":{"core":"0-3","gpu":"0"}},{"rank":"5","children":{"core":"2"}}],
 	 "nodelist":["node[00-01]","login5"],"starttime":0,"expiration":100}}`
-	s, err := SummarizeR(FormatRV1, []byte(rv1))
+	s, err := SummarizeR(match.FormatRV1, []byte(rv1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,20 +176,20 @@ func TestSummarizeR(t *testing.T) {
 	 {"id":"6","metadata":{"type":"node","name":"node2","paths":{"containment":"/cluster0/node2"}}},
 	 {"id":"0","metadata":{"type":"cluster","name":"cluster0","paths":{"containment":"/cluster0"}}}],
 	 "edges":[]}}`
-	s, err = SummarizeR(FormatJGF, []byte(jgf))
+	s, err = SummarizeR(match.FormatJGF, []byte(jgf))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := s.String(), "node1:core=2,gpu=1 node2:core=1"; got != want {
 		t.Errorf("jgf: %q, want %q", got, want)
 	}
-	if s, err := SummarizeR(FormatJGF, nil); err != nil || len(s.Nodes) != 0 {
+	if s, err := SummarizeR(match.FormatJGF, nil); err != nil || len(s.Nodes) != 0 {
 		t.Errorf("empty R: %v, %v", s, err)
 	}
 	if _, err := SummarizeR("simple", []byte("x")); err == nil {
 		t.Error("unknown format accepted")
 	}
-	if _, err := SummarizeR(FormatRV1, []byte(`{"version":1,"execution":{"R_lite":[{"rank":"0-2","children":{}}],"nodelist":["a,b"]}}`)); err == nil {
+	if _, err := SummarizeR(match.FormatRV1, []byte(`{"version":1,"execution":{"R_lite":[{"rank":"0-2","children":{}}],"nodelist":["a,b"]}}`)); err == nil {
 		t.Error("3 ranks for 2 names accepted")
 	}
 }
@@ -196,18 +200,18 @@ func TestExpandHostlistRoundTrip(t *testing.T) {
 		{"n007", "n008", "n010", "login", "x1"},
 		{"rack0node3"},
 	} {
-		hl := Hostlist(names)
-		got, err := expandHostlist(hl)
+		hl := match.Hostlist(names)
+		got, err := match.ExpandHostlist(hl)
 		if err != nil || !slices.Equal(got, names) {
 			t.Errorf("expandHostlist(%q) = %v, %v; want %v", hl, got, err, names)
 		}
 	}
 	for _, bad := range []string{"n[1-", "n[3-1]", "n[a]"} {
-		if _, err := expandHostlist(bad); err == nil {
+		if _, err := match.ExpandHostlist(bad); err == nil {
 			t.Errorf("expandHostlist(%q) accepted", bad)
 		}
 	}
-	ids, err := expandIDSet("0-2,7,-1")
+	ids, err := match.ExpandIDSet("0-2,7,-1")
 	if err != nil || !slices.Equal(ids, []int64{0, 1, 2, 7, -1}) {
 		t.Errorf("expandIDSet = %v, %v", ids, err)
 	}

@@ -11,6 +11,11 @@ import (
 
 	"github.com/convergesim/converge/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // TestFluxionCorpus runs testdata/corpus/*.yaml: hand-derived match
@@ -173,7 +178,7 @@ func runCorpusCase(t *testing.T, file string) {
 	if dur == 0 {
 		dur = 100000
 	}
-	m, err := NewMatcher(g, MatcherOptions{Policy: cc.Policy, PruneFilters: cc.PruneFilters, GraphDuration: dur})
+	m, err := match.NewMatcher(g, match.MatcherOptions{Policy: cc.Policy, PruneFilters: cc.PruneFilters, GraphDuration: dur})
 	if err != nil {
 		t.Fatalf("NewMatcher: %v", err)
 	}
@@ -194,7 +199,7 @@ func runCorpusCase(t *testing.T, file string) {
 		if !ok {
 			t.Fatalf("%s: unknown expect %q", where, want)
 		}
-		var a *Allocation
+		var a *match.Allocation
 		switch st.Op {
 		case "cancel":
 			err = m.Cancel(st.Job)
@@ -207,12 +212,12 @@ func runCorpusCase(t *testing.T, file string) {
 		case "update-allocate":
 			a, err = m.UpdateAllocate(st.Job, corpusR(&st), st.Now)
 		case "set-status":
-			var s Status
+			var s graph.Status
 			switch st.Status {
 			case "up":
-				s = StatusUp
+				s = graph.StatusUp
 			case "down":
-				s = StatusDown
+				s = graph.StatusDown
 			default:
 				t.Fatalf("%s: status %q, want up or down", where, st.Status)
 			}
@@ -225,16 +230,16 @@ func runCorpusCase(t *testing.T, file string) {
 			if !ok {
 				t.Fatalf("%s: unknown op", where)
 			}
-			var js *Jobspec
+			var js *jobspec.Jobspec
 			switch {
 			case st.Req != nil && st.Jobspec != "":
 				t.Fatalf("%s: both req and jobspec", where)
 			case st.Req != nil:
 				r := st.Req
-				js = mtReq{nodes: r.Nodes, slots: r.Slots, cores: r.Cores, gpus: r.GPUs, memMiB: r.Memory,
-					nodeExcl: r.Exclusive, dur: r.Duration}.js(t)
+				js = fluxiontest.Req{Nodes: r.Nodes, Slots: r.Slots, Cores: r.Cores, GPUs: r.GPUs, MemMiB: r.Memory,
+					NodeExcl: r.Exclusive, Dur: r.Duration}.Jobspec(t)
 			case st.Jobspec != "":
-				js = mtParse(t, st.Jobspec)
+				js = fluxiontest.Parse(t, st.Jobspec)
 			default:
 				t.Fatalf("%s: no req or jobspec", where)
 			}
@@ -278,7 +283,7 @@ func runCorpusCase(t *testing.T, file string) {
 }
 
 // corpusCheckAlloc compares a with the step's expectations.
-func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
+func corpusCheckAlloc(a *match.Allocation, st *corpusStep) []string {
 	var out []string
 	g := a.Graph()
 	type nodeSum struct {
@@ -292,7 +297,7 @@ func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
 	for _, av := range a.Vertices {
 		v := &g.Vertices[av.ID]
 		n := g.Ancestor(av.ID, "node")
-		if n == NoVertex {
+		if n == graph.NoVertex {
 			continue
 		}
 		name := g.Vertices[n].Name
@@ -330,11 +335,11 @@ func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
 		} else {
 			for n, w := range st.Alloc {
 				s := per[n]
-				if w.Cores != nil && IDSet(s.cores) != *w.Cores {
-					out = append(out, fmt.Sprintf("%s: cores %q, want %q (got %s)", n, IDSet(s.cores), *w.Cores, corpusRender(a)))
+				if w.Cores != nil && match.IDSet(s.cores) != *w.Cores {
+					out = append(out, fmt.Sprintf("%s: cores %q, want %q (got %s)", n, match.IDSet(s.cores), *w.Cores, corpusRender(a)))
 				}
-				if w.GPUs != nil && IDSet(s.gpus) != *w.GPUs {
-					out = append(out, fmt.Sprintf("%s: gpus %q, want %q (got %s)", n, IDSet(s.gpus), *w.GPUs, corpusRender(a)))
+				if w.GPUs != nil && match.IDSet(s.gpus) != *w.GPUs {
+					out = append(out, fmt.Sprintf("%s: gpus %q, want %q (got %s)", n, match.IDSet(s.gpus), *w.GPUs, corpusRender(a)))
 				}
 				if w.NCores != nil && int64(len(s.cores)) != *w.NCores {
 					out = append(out, fmt.Sprintf("%s: %d cores, want %d (got %s)", n, len(s.cores), *w.NCores, corpusRender(a)))
@@ -352,7 +357,7 @@ func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
 		}
 	}
 	if st.Hosts != "" {
-		if got := Hostlist(order); got != st.Hosts {
+		if got := match.Hostlist(order); got != st.Hosts {
 			out = append(out, fmt.Sprintf("hosts %q, want %q", got, st.Hosts))
 		}
 	}
@@ -376,15 +381,15 @@ func corpusCheckAlloc(a *Allocation, st *corpusStep) []string {
 
 // corpusRender is a compact rendering for failure messages:
 // "node0!:c0-3,g0,m1024 node1:c2".
-func corpusRender(a *Allocation) string {
+func corpusRender(a *match.Allocation) string {
 	g := a.Graph()
 	var parts []string
-	cur := NoVertex
+	cur := graph.NoVertex
 	var cores, gpus []int64
 	var mem int64
 	excl := false
 	flush := func() {
-		if cur == NoVertex {
+		if cur == graph.NoVertex {
 			return
 		}
 		s := g.Vertices[cur].Name
@@ -393,10 +398,10 @@ func corpusRender(a *Allocation) string {
 		}
 		var f []string
 		if len(cores) > 0 {
-			f = append(f, "c"+IDSet(cores))
+			f = append(f, "c"+match.IDSet(cores))
 		}
 		if len(gpus) > 0 {
-			f = append(f, "g"+IDSet(gpus))
+			f = append(f, "g"+match.IDSet(gpus))
 		}
 		if mem > 0 {
 			f = append(f, fmt.Sprintf("m%d", mem))
@@ -407,7 +412,7 @@ func corpusRender(a *Allocation) string {
 	for _, av := range a.Vertices {
 		v := &g.Vertices[av.ID]
 		n := g.Ancestor(av.ID, "node")
-		if n == NoVertex {
+		if n == graph.NoVertex {
 			continue
 		}
 		if n != cur {
@@ -429,7 +434,7 @@ func corpusRender(a *Allocation) string {
 	return fmt.Sprintf("%q at %d", strings.Join(parts, " "), a.At)
 }
 
-func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *Graph {
+func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *graph.Graph {
 	t.Helper()
 	switch {
 	case cc.JGF != "" && cc.Graph != nil:
@@ -440,7 +445,7 @@ func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *Graph {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		g, err := ReadJGF(f, cc.JGF)
+		g, err := graph.ReadJGF(f, cc.JGF)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -466,17 +471,17 @@ func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *Graph {
 	if len(shapes) == 0 {
 		t.Fatal("graph: no nodes")
 	}
-	opt := GenerateOptions{Sockets: gp.Sockets, Memory: MemoryNone}
+	opt := graph.GenerateOptions{Sockets: gp.Sockets, Memory: graph.MemoryNone}
 	for _, s := range shapes {
 		if s.mem > 0 {
-			opt.Memory = MemorySingle
+			opt.Memory = graph.MemorySingle
 		}
 	}
 	if gp.Pool > 0 {
-		opt.Memory, opt.PoolMiB = MemoryPools, gp.Pool
+		opt.Memory, opt.PoolMiB = graph.MemoryPools, gp.Pool
 	}
 	if gp.Racks > 0 {
-		opt.Level = LevelRack
+		opt.Level = graph.LevelRack
 	}
 	per := 0
 	if gp.Racks > 0 {
@@ -490,7 +495,7 @@ func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *Graph {
 			ns[i].Rack = fmt.Sprintf("r%d", i/per)
 		}
 	}
-	g, err := FromNodes(ns, opt)
+	g, err := graph.FromNodes(ns, opt)
 	if err != nil {
 		t.Fatalf("FromNodes: %v", err)
 	}
@@ -498,13 +503,13 @@ func corpusBuildGraph(t *testing.T, file string, cc *corpusCase) *Graph {
 }
 
 // corpusOpNames are the match ops of a corpus step, by name.
-var corpusOpNames = map[string]MatchOp{
-	"allocate":                     MatchAllocate,
-	"allocate_with_satisfiability": MatchAllocateWithSatisfiability,
-	"allocate_orelse_reserve":      MatchAllocateOrElseReserve,
-	"satisfiability":               MatchSatisfiability,
-	"without_allocating":           MatchWithoutAllocating,
-	"without_allocating_future":    MatchWithoutAllocatingFuture,
+var corpusOpNames = map[string]match.MatchOp{
+	"allocate":                     match.MatchAllocate,
+	"allocate_with_satisfiability": match.MatchAllocateWithSatisfiability,
+	"allocate_orelse_reserve":      match.MatchAllocateOrElseReserve,
+	"satisfiability":               match.MatchSatisfiability,
+	"without_allocating":           match.MatchWithoutAllocating,
+	"without_allocating_future":    match.MatchWithoutAllocatingFuture,
 }
 
 // corpusErrno is the outcome of a corpus step as its errno: "ok",
@@ -513,10 +518,10 @@ func corpusErrno(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	if e := MatchErrno(err); e != "" {
+	if e := match.MatchErrno(err); e != "" {
 		return e
 	}
-	if errors.Is(err, ErrNoUpdate) {
+	if errors.Is(err, match.ErrNoUpdate) {
 		return "ENOUPDATE" // no errno (see ErrNoUpdate)
 	}
 	return "error: " + err.Error()

@@ -56,6 +56,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // ReapiAvailable reports whether this build has the cgo backend over
@@ -63,8 +65,8 @@ import (
 const ReapiAvailable = true
 
 // The C enum values must be flux-sched's match_op_t, which MatchOp mirrors.
-var _ = [1]struct{}{}[int(C.CONVERGE_MATCH_WITHOUT_ALLOCATING_FUTURE)-int(MatchWithoutAllocatingFuture)]
-var _ = [1]struct{}{}[int(C.CONVERGE_MATCH_ALLOCATE)-int(MatchAllocate)]
+var _ = [1]struct{}{}[int(C.CONVERGE_MATCH_WITHOUT_ALLOCATING_FUTURE)-int(match.MatchWithoutAllocatingFuture)]
+var _ = [1]struct{}{}[int(C.CONVERGE_MATCH_ALLOCATE)-int(match.MatchAllocate)]
 
 var _ Backend = (*reapiBackend)(nil)
 
@@ -131,10 +133,10 @@ func reapiPrime() {
 
 // ReapiOptions returns the options JSON the reapi backend passes to
 // reapi_cli_initialize for opt.
-func ReapiOptions(opt MatcherOptions) (string, error) {
-	if opt.GraphDuration != 0 && opt.GraphDuration != SystemMaxDuration {
+func ReapiOptions(opt match.MatcherOptions) (string, error) {
+	if opt.GraphDuration != 0 && opt.GraphDuration != match.SystemMaxDuration {
 		return "", fmt.Errorf("%w: reapi: the graph duration is fixed at %d s by libreapi_cli, got %d",
-			ErrInvalid, SystemMaxDuration, opt.GraphDuration)
+			match.ErrInvalid, match.SystemMaxDuration, opt.GraphDuration)
 	}
 	policy := opt.Policy
 	if policy == "" {
@@ -142,7 +144,7 @@ func ReapiOptions(opt MatcherOptions) (string, error) {
 	}
 	pf := opt.PruneFilters
 	if pf == "" {
-		pf = DefaultPruneFilters
+		pf = match.DefaultPruneFilters
 	}
 	o := map[string]string{
 		"load_format":    "jgf",
@@ -150,7 +152,7 @@ func ReapiOptions(opt MatcherOptions) (string, error) {
 		"prune_filters":  pf,
 	}
 	if opt.MatchFormat != "" {
-		if err := checkMatchFormat(opt.MatchFormat); err != nil {
+		if err := match.CheckMatchFormat(opt.MatchFormat); err != nil {
 			return "", err
 		}
 		o["match_format"] = opt.MatchFormat
@@ -159,13 +161,13 @@ func ReapiOptions(opt MatcherOptions) (string, error) {
 	return string(b), err
 }
 
-func openReapi(graphJGF []byte, opt MatcherOptions) (Backend, error) {
+func openReapi(graphJGF []byte, opt match.MatcherOptions) (Backend, error) {
 	opts, err := ReapiOptions(opt)
 	if err != nil {
 		return nil, err
 	}
 	if strings.IndexByte(string(graphJGF), 0) >= 0 {
-		return nil, fmt.Errorf("%w: reapi: graph contains a NUL byte", ErrInvalid)
+		return nil, fmt.Errorf("%w: reapi: graph contains a NUL byte", match.ErrInvalid)
 	}
 	reapiMu.Lock()
 	defer reapiMu.Unlock()
@@ -207,13 +209,13 @@ func reapiError(ctx *C.reapi_cli_ctx_t, fn string, err error) error {
 	var sentinel error
 	switch errno {
 	case syscall.EBUSY:
-		sentinel = ErrBusy
+		sentinel = match.ErrBusy
 	case syscall.ENODEV:
-		sentinel = ErrUnsatisfiable
+		sentinel = match.ErrUnsatisfiable
 	case syscall.EINVAL:
-		sentinel = ErrInvalid
+		sentinel = match.ErrInvalid
 	case syscall.ENOENT:
-		sentinel = ErrNoJob
+		sentinel = match.ErrNoJob
 	default:
 		return fmt.Errorf("fluxion: reapi: %s: %w%s", fn, errno, msg)
 	}
@@ -222,20 +224,20 @@ func reapiError(ctx *C.reapi_cli_ctx_t, fn string, err error) error {
 	return fmt.Errorf("%w: reapi: %s%s", sentinel, fn, msg)
 }
 
-func (b *reapiBackend) Match(op MatchOp, jobspec []byte, now int64) (*MatchResult, error) {
+func (b *reapiBackend) Match(op match.MatchOp, jobspec []byte, now int64) (*MatchResult, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ctx == nil {
 		return nil, errClosed
 	}
-	if op < MatchAllocate || op > MatchWithoutAllocatingFuture {
-		return nil, fmt.Errorf("%w: unknown match op %d", ErrInvalid, int(op))
+	if op < match.MatchAllocate || op > match.MatchWithoutAllocatingFuture {
+		return nil, fmt.Errorf("%w: unknown match op %d", match.ErrInvalid, int(op))
 	}
 	if now != 0 {
-		return nil, fmt.Errorf("%w: reapi: libreapi_cli has no clock; every match is at time 0, got now=%d", ErrInvalid, now)
+		return nil, fmt.Errorf("%w: reapi: libreapi_cli has no clock; every match is at time 0, got now=%d", match.ErrInvalid, now)
 	}
 	if strings.IndexByte(string(jobspec), 0) >= 0 {
-		return nil, fmt.Errorf("%w: reapi: jobspec contains a NUL byte", ErrInvalid)
+		return nil, fmt.Errorf("%w: reapi: jobspec contains a NUL byte", match.ErrInvalid)
 	}
 	cjs := C.CString(string(jobspec))
 	defer C.free(unsafe.Pointer(cjs))

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // BenchmarkBackendMatch compares the two Backends on the HPC graphs of
@@ -56,7 +59,7 @@ func rbGraphJGF(b *testing.B, nodes int) []byte {
 		return j
 	}
 	var buf bytes.Buffer
-	if err := mbGraph(b, nodes).WriteJGF(&buf); err != nil {
+	if err := fluxiontest.BenchGraph(b, nodes).WriteJGF(&buf); err != nil {
 		b.Fatal(err)
 	}
 	rbJGF[nodes] = buf.Bytes()
@@ -64,11 +67,11 @@ func rbGraphJGF(b *testing.B, nodes int) []byte {
 }
 
 // rbFillYAML is mbFillSpec as jobspec text: n whole nodes for dur seconds.
-func rbFillYAML(n int, dur int64) []byte { return []byte(mbFillText(n, dur)) }
+func rbFillYAML(n int, dur int64) []byte { return []byte(fluxiontest.FillText(n, dur)) }
 
 func rbBackendPair(b *testing.B, nodes int, pol string) {
 	jgf := rbGraphJGF(b, nodes)
-	opt := MatcherOptions{Policy: pol}
+	opt := match.MatcherOptions{Policy: pol}
 	names := []string{BackendGo, BackendReapi}
 	backends := map[string]Backend{}
 	for _, name := range names {
@@ -81,13 +84,13 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 		b.Logf("%s: opened over %d nodes (%d bytes of JGF) in %v", name, nodes, len(jgf), time.Since(start).Round(time.Millisecond))
 		backends[name] = be
 	}
-	for _, op := range []MatchOp{MatchAllocate, MatchAllocateOrElseReserve} {
+	for _, op := range []match.MatchOp{match.MatchAllocate, match.MatchAllocateOrElseReserve} {
 		var fills map[string][]uint64
-		if op == MatchAllocateOrElseReserve {
+		if op == match.MatchAllocateOrElseReserve {
 			fills = map[string][]uint64{}
 			for _, name := range names {
 				for i := range 10 {
-					res, err := backends[name].Match(MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0)
+					res, err := backends[name].Match(match.MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0)
 					if err != nil {
 						b.Fatalf("%s: fill %d: %v", name, i, err)
 					}
@@ -95,14 +98,14 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 				}
 			}
 		}
-		for _, spec := range mbJobspecs {
-			js := []byte(spec.yaml)
+		for _, spec := range fluxiontest.BenchJobspecs {
+			js := []byte(spec.YAML)
 			// The check: one match on each backend, same outcome and nodes.
 			var sums []string
 			for _, name := range names {
 				res, err := backends[name].Match(op, js, 0)
 				if err != nil {
-					b.Fatalf("%s %s %s: %v", name, op, spec.name, err)
+					b.Fatalf("%s %s %s: %v", name, op, spec.Name, err)
 				}
 				sum, err := SummarizeR(res.Format, res.R)
 				if err != nil {
@@ -114,12 +117,12 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 				}
 			}
 			if sums[0] != sums[1] {
-				b.Errorf("%s/%s: go and reapi differ:\n go:    %s\n reapi: %s", op, spec.name, sums[0], sums[1])
+				b.Errorf("%s/%s: go and reapi differ:\n go:    %s\n reapi: %s", op, spec.Name, sums[0], sums[1])
 			}
 			nsPerOp := map[string]float64{}
 			for _, name := range names {
 				be := backends[name]
-				b.Run(fmt.Sprintf("%s/%s/backend=%s", op, spec.name, name), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%s/backend=%s", op, spec.Name, name), func(b *testing.B) {
 					var ov float64
 					b.ResetTimer()
 					for range b.N {
@@ -127,7 +130,7 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						if (op == MatchAllocateOrElseReserve) != res.Reserved {
+						if (op == match.MatchAllocateOrElseReserve) != res.Reserved {
 							b.Fatalf("reserved = %v", res.Reserved)
 						}
 						ov += res.Overhead
@@ -142,7 +145,7 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 				})
 			}
 			if nsPerOp[BackendGo] > 0 {
-				b.Logf("%s/%s: reapi/go = %.2f (go %.3f ms/op, reapi %.3f ms/op)", op, spec.name,
+				b.Logf("%s/%s: reapi/go = %.2f (go %.3f ms/op, reapi %.3f ms/op)", op, spec.Name,
 					nsPerOp[BackendReapi]/nsPerOp[BackendGo], nsPerOp[BackendGo]/1e6, nsPerOp[BackendReapi]/1e6)
 			}
 		}
@@ -178,10 +181,10 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 func BenchmarkBackendFill(b *testing.B) {
 	for _, nodes := range []int{1000, 10000} {
 		for _, pol := range []string{"first", "lonode"} {
-			for _, spec := range mbJobspecs {
-				b.Run(fmt.Sprintf("nodes=%d/%s/%s", nodes, pol, spec.name), func(b *testing.B) {
+			for _, spec := range fluxiontest.BenchJobspecs {
+				b.Run(fmt.Sprintf("nodes=%d/%s/%s", nodes, pol, spec.Name), func(b *testing.B) {
 					for range b.N {
-						rbFill(b, nodes, pol, spec.name, []byte(spec.yaml))
+						rbFill(b, nodes, pol, spec.Name, []byte(spec.YAML))
 					}
 				})
 			}
@@ -194,7 +197,7 @@ const rfReserves = 20
 
 func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 	jgf := rbGraphJGF(b, nodes)
-	opt := MatcherOptions{Policy: pol}
+	opt := match.MatcherOptions{Policy: pol}
 	names := []string{BackendGo, BackendReapi}
 	backends := map[string]Backend{}
 	for _, name := range names {
@@ -222,7 +225,7 @@ func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 	if nodes >= 10000 {
 		for _, name := range names {
 			for i := range 9 {
-				if _, err := backends[name].Match(MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0); err != nil {
+				if _, err := backends[name].Match(match.MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0); err != nil {
 					b.Fatalf("%s: prefill %d: %v", name, i, err)
 				}
 			}
@@ -230,7 +233,7 @@ func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 	}
 	spent := map[string][2]time.Duration{}
 	ops := [2]int{}
-	for phase, op := range []MatchOp{MatchAllocate, MatchAllocateOrElseReserve} {
+	for phase, op := range []match.MatchOp{match.MatchAllocate, match.MatchAllocateOrElseReserve} {
 		for i := 0; ; i++ {
 			if phase == 1 && i == rfReserves {
 				break
@@ -244,7 +247,7 @@ func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 				t := spent[name]
 				t[phase] += d
 				spent[name] = t
-				if phase == 0 && errors.Is(err, ErrBusy) {
+				if phase == 0 && errors.Is(err, match.ErrBusy) {
 					busy++
 					continue
 				}

@@ -41,13 +41,15 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // resultFormat is the Format of the R the cli writes: the match_format
 // passed to reapi_cli_initialize, or the cli's default, jgf.
 func (b *reapiBackend) resultFormat() string {
 	if b.format == "" {
-		return FormatJGF
+		return match.FormatJGF
 	}
 	return b.format
 }
@@ -57,7 +59,7 @@ func (b *reapiBackend) resultFormat() string {
 func reapiExtError(ctx *C.reapi_cli_ctx_t, fn string, err error) error {
 	e := reapiError(ctx, fn, err)
 	if errno, ok := err.(syscall.Errno); ok && errno == syscall.EEXIST {
-		return fmt.Errorf("%w: %w", ErrJobExists, e)
+		return fmt.Errorf("%w: %w", match.ErrJobExists, e)
 	}
 	return e
 }
@@ -69,10 +71,10 @@ func (b *reapiBackend) UpdateAllocate(jobID uint64, R []byte, now int64) (*Match
 		return nil, errClosed
 	}
 	if now != 0 {
-		return nil, fmt.Errorf("%w: reapi: libreapi_cli has no clock; R's times are taken from time 0, got now=%d", ErrInvalid, now)
+		return nil, fmt.Errorf("%w: reapi: libreapi_cli has no clock; R's times are taken from time 0, got now=%d", match.ErrInvalid, now)
 	}
 	if strings.IndexByte(string(R), 0) >= 0 {
-		return nil, fmt.Errorf("%w: reapi: R contains a NUL byte", ErrInvalid)
+		return nil, fmt.Errorf("%w: reapi: R contains a NUL byte", match.ErrInvalid)
 	}
 	cr := C.CString(string(R))
 	defer C.free(unsafe.Pointer(cr))
@@ -100,7 +102,7 @@ func (b *reapiBackend) PartialCancel(jobID uint64, R []byte) (bool, error) {
 		return false, errClosed
 	}
 	if strings.IndexByte(string(R), 0) >= 0 {
-		return false, fmt.Errorf("%w: reapi: R contains a NUL byte", ErrInvalid)
+		return false, fmt.Errorf("%w: reapi: R contains a NUL byte", match.ErrInvalid)
 	}
 	cr := C.CString(string(R))
 	defer C.free(unsafe.Pointer(cr))
@@ -119,7 +121,7 @@ func (b *reapiBackend) SetStatus(path string, up bool) error {
 		return errClosed
 	}
 	if path == "" || strings.IndexByte(path, 0) >= 0 {
-		return fmt.Errorf("%w: reapi: bad resource path %q", ErrInvalid, path)
+		return fmt.Errorf("%w: reapi: bad resource path %q", match.ErrInvalid, path)
 	}
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // TestReapiParity runs the corpus cases the cli can run (no clock, no
@@ -35,34 +38,34 @@ func TestReapiParity(t *testing.T) {
 
 // TestReapiBackendErrors checks the errno mapping and the clock rule.
 func TestReapiBackendErrors(t *testing.T) {
-	g := mtFlat(t, 4, 4)
+	g := fluxiontest.Flat(t, 4, 4)
 	var buf strings.Builder
 	if err := g.WriteJGF(&buf); err != nil {
 		t.Fatal(err)
 	}
-	b, err := OpenBackend(BackendReapi, []byte(buf.String()), MatcherOptions{Policy: "lonode"})
+	b, err := OpenBackend(BackendReapi, []byte(buf.String()), match.MatcherOptions{Policy: "lonode"})
 	if err != nil {
 		t.Fatalf("OpenBackend(reapi): %v", err)
 	}
 	defer b.Close()
-	js := []byte(mtReq{slots: 1, cores: 2}.yaml())
-	if _, err := b.Match(MatchAllocate, js, 5); !errors.Is(err, ErrInvalid) {
+	js := []byte(fluxiontest.Req{Slots: 1, Cores: 2}.YAML())
+	if _, err := b.Match(match.MatchAllocate, js, 5); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("now=5: %v, want ErrInvalid", err)
 	}
-	res, err := b.Match(MatchAllocate, js, 0)
+	res, err := b.Match(match.MatchAllocate, js, 0)
 	if err != nil {
 		t.Fatalf("allocate: %v", err)
 	}
-	if res.Format != FormatJGF || res.JobID != 1 || res.Reserved || res.At != 0 {
+	if res.Format != match.FormatJGF || res.JobID != 1 || res.Reserved || res.At != 0 {
 		t.Errorf("allocate: %+v", res)
 	}
-	if _, err := b.Match(MatchAllocateWithSatisfiability, []byte(mtReq{slots: 1, cores: 9}.yaml()), 0); !errors.Is(err, ErrUnsatisfiable) {
+	if _, err := b.Match(match.MatchAllocateWithSatisfiability, []byte(fluxiontest.Req{Slots: 1, Cores: 9}.YAML()), 0); !errors.Is(err, match.ErrUnsatisfiable) {
 		t.Errorf("9 cores: %v, want ErrUnsatisfiable", err)
 	}
-	if _, err := b.Match(MatchAllocate, []byte(mtReq{nodes: 2, slots: 1, cores: 4}.yaml()), 0); !errors.Is(err, ErrBusy) {
+	if _, err := b.Match(match.MatchAllocate, []byte(fluxiontest.Req{Nodes: 2, Slots: 1, Cores: 4}.YAML()), 0); !errors.Is(err, match.ErrBusy) {
 		t.Errorf("2 whole nodes: %v, want ErrBusy", err)
 	}
-	if _, err := b.Match(MatchAllocate, []byte("version: 1\nresources: 7\n"), 0); !errors.Is(err, ErrInvalid) {
+	if _, err := b.Match(match.MatchAllocate, []byte("version: 1\nresources: 7\n"), 0); !errors.Is(err, match.ErrInvalid) {
 		t.Errorf("bad jobspec: %v, want ErrInvalid", err)
 	}
 	info, err := b.Info(res.JobID)
@@ -72,10 +75,10 @@ func TestReapiBackendErrors(t *testing.T) {
 	if err := b.Cancel(res.JobID); err != nil {
 		t.Errorf("Cancel: %v", err)
 	}
-	if err := b.Cancel(12345); !errors.Is(err, ErrNoJob) {
+	if err := b.Cancel(12345); !errors.Is(err, match.ErrNoJob) {
 		t.Errorf("Cancel(12345): %v, want ErrNoJob", err)
 	}
-	if _, err := b.Info(12345); !errors.Is(err, ErrNoJob) {
+	if _, err := b.Info(12345); !errors.Is(err, match.ErrNoJob) {
 		t.Errorf("Info(12345): %v, want ErrNoJob", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
 )
 
 // find: resource-query's "find CRITERIA". CRITERIA is a sequence of
@@ -24,10 +24,10 @@ var errCriteria = errors.New("invalid criteria")
 
 // vertexState is what a predicate sees of a vertex.
 type vertexState struct {
-	v                         *fluxion.Vertex
-	id                        fluxion.VertexID
+	v                         *graph.Vertex
+	id                        graph.VertexID
 	down, allocated, reserved bool // the vertex or an ancestor is
-	alloc, resv, tags, spans  map[fluxion.VertexID][]uint64
+	alloc, resv, tags, spans  map[graph.VertexID][]uint64
 }
 
 // expr is a parsed criteria expression: a first term, then (op, term)
@@ -173,7 +173,7 @@ func (t *term) eval(st *vertexState) bool {
 	if t.sub != nil {
 		return t.sub.eval(st)
 	}
-	has := func(m map[fluxion.VertexID][]uint64) bool {
+	has := func(m map[graph.VertexID][]uint64) bool {
 		for _, j := range m[st.id] {
 			if j == t.job {
 				return true
@@ -292,16 +292,16 @@ func (s *Shell) cmdFind(args []string, out, errOut io.Writer) {
 	}
 	st := s.jobState()
 	sel := selection{}
-	var rec func(v fluxion.VertexID, level int, down, allocated, reserved bool) int
-	rec = func(v fluxion.VertexID, level int, down, allocated, reserved bool) int {
+	var rec func(v graph.VertexID, level int, down, allocated, reserved bool) int
+	rec = func(v graph.VertexID, level int, down, allocated, reserved bool) int {
 		vx := s.g.Vertex(v)
-		down = down || vx.Status == fluxion.StatusDown
+		down = down || vx.Status == graph.StatusDown
 		allocated = allocated || len(st.alloc[v]) > 0
 		reserved = reserved || len(st.resv[v]) > 0
 		n := 0
 		for _, c := range s.g.Children(v) {
 			if k := rec(c, level+1, down, allocated, reserved); k > 0 {
-				sel.edges = append(sel.edges, [2]fluxion.VertexID{v, c})
+				sel.edges = append(sel.edges, [2]graph.VertexID{v, c})
 				n += k
 			}
 		}
@@ -328,8 +328,8 @@ func (s *Shell) cmdFind(args []string, out, errOut io.Writer) {
 // vertices Fluxion's update walk visits), and in a pruning filter
 // (spans: a tagged vertex with a filter and allocated vertices below).
 func (s *Shell) jobState() vertexState {
-	st := vertexState{alloc: map[fluxion.VertexID][]uint64{}, resv: map[fluxion.VertexID][]uint64{},
-		tags: map[fluxion.VertexID][]uint64{}, spans: map[fluxion.VertexID][]uint64{}}
+	st := vertexState{alloc: map[graph.VertexID][]uint64{}, resv: map[graph.VertexID][]uint64{},
+		tags: map[graph.VertexID][]uint64{}, spans: map[graph.VertexID][]uint64{}}
 	for _, id := range s.m.Jobs() {
 		a, err := s.m.Info(id)
 		if err != nil {
@@ -338,7 +338,7 @@ func (s *Shell) jobState() vertexState {
 		// A match that starts later is booked as a reservation; an
 		// update always as an allocation (its jobmeta keeps AT_ALLOC).
 		resv := a.Reserved && !(s.jobs[id] != nil && s.jobs[id].update)
-		below := map[fluxion.VertexID]bool{} // has an allocated vertex below it
+		below := map[graph.VertexID]bool{} // has an allocated vertex below it
 		for _, av := range a.Vertices {
 			if av.Exclusive {
 				if resv {
@@ -347,11 +347,11 @@ func (s *Shell) jobState() vertexState {
 					st.alloc[av.ID] = append(st.alloc[av.ID], id)
 				}
 			}
-			for p := s.g.Vertex(av.ID).Parent; p != fluxion.NoVertex && !below[p]; p = s.g.Vertex(p).Parent {
+			for p := s.g.Vertex(av.ID).Parent; p != graph.NoVertex && !below[p]; p = s.g.Vertex(p).Parent {
 				below[p] = true
 			}
 		}
-		tag := func(v fluxion.VertexID) {
+		tag := func(v graph.VertexID) {
 			st.tags[v] = append(st.tags[v], id)
 			vx := s.g.Vertex(v)
 			if below[v] && len(s.g.Children(v)) > 0 && (s.filterAll || s.filterTypes[vx.Type] || vx.Type == "cluster") {

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // The parity sessions (testdata/parity/NAME.session) are command files
@@ -95,11 +96,11 @@ func runSession(t *testing.T, s session) (string, string) {
 		t.Fatal(err)
 	}
 	t.Chdir("testdata")
-	g, err := fluxion.ReadJGFFile(s.graph)
+	g, err := graph.ReadJGFFile(s.graph)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := fluxion.NewMatcher(g, fluxion.MatcherOptions{Policy: s.policy})
+	m, err := match.NewMatcher(g, match.MatcherOptions{Policy: s.policy})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/convergesim/converge/internal/limitio"
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // Match formats (resource-query -F). resource-query also has
@@ -50,14 +52,14 @@ type Options struct {
 	Format string
 	// PruneFilters is the matcher's prune-filter spec (HL:LL,...), which
 	// says which vertices hold a subtree span for find's jobid-span; ""
-	// is fluxion.DefaultPruneFilters.
+	// is match.DefaultPruneFilters.
 	PruneFilters string
 }
 
 // Shell interprets resource-query commands over a Matcher.
 type Shell struct {
-	m    *fluxion.Matcher
-	g    *fluxion.Graph
+	m    *match.Matcher
+	g    *graph.Graph
 	opt  Options
 	next uint64              // resource-query's job counter
 	jobs map[uint64]*jobInfo // resource-query's ctx->jobs
@@ -77,7 +79,7 @@ type jobInfo struct {
 }
 
 // New returns a shell over m.
-func New(m *fluxion.Matcher, opt Options) (*Shell, error) {
+func New(m *match.Matcher, opt Options) (*Shell, error) {
 	if m == nil {
 		return nil, errors.New("rqshell: nil matcher")
 	}
@@ -88,7 +90,7 @@ func New(m *fluxion.Matcher, opt Options) (*Shell, error) {
 		return nil, fmt.Errorf("%w %q, only (%s) allowed", ErrUnknownFormat, opt.Format, strings.Join(Formats, ", "))
 	}
 	if opt.PruneFilters == "" {
-		opt.PruneFilters = fluxion.DefaultPruneFilters
+		opt.PruneFilters = match.DefaultPruneFilters
 	}
 	s := &Shell{m: m, g: m.Graph(), opt: opt, next: 1, jobs: map[uint64]*jobInfo{}, filterTypes: map[string]bool{}, now: time.Now}
 	s.perf.min = math.MaxFloat64
@@ -311,8 +313,8 @@ func cdouble(x float64) string {
 	return strconv.FormatFloat(x, 'g', 6, 64)
 }
 
-func parseOp(name string) (fluxion.MatchOp, bool) {
-	for op := fluxion.MatchAllocate; op <= fluxion.MatchWithoutAllocatingFuture; op++ {
+func parseOp(name string) (match.MatchOp, bool) {
+	for op := match.MatchAllocate; op <= match.MatchWithoutAllocatingFuture; op++ {
 		if op.String() == name {
 			return op, true
 		}
@@ -320,8 +322,8 @@ func parseOp(name string) (fluxion.MatchOp, bool) {
 	return 0, false
 }
 
-func allocates(op fluxion.MatchOp) bool {
-	return op == fluxion.MatchAllocate || op == fluxion.MatchAllocateWithSatisfiability || op == fluxion.MatchAllocateOrElseReserve
+func allocates(op match.MatchOp) bool {
+	return op == match.MatchAllocate || op == match.MatchAllocateWithSatisfiability || op == match.MatchAllocateOrElseReserve
 }
 
 const rule = "INFO: =============================\n"
@@ -358,14 +360,14 @@ func (s *Shell) cmdMultiMatch(args []string, out, errOut io.Writer) {
 
 // runMatch is resource-query's run_match; it returns false where
 // match_allocate fails (multi-match stops there).
-func (s *Shell) runMatch(op fluxion.MatchOp, file string, out, errOut io.Writer) bool {
+func (s *Shell) runMatch(op match.MatchOp, file string, out, errOut io.Writer) bool {
 	data, ok := readFile(file, limitio.Jobspec, "jobspec", errOut)
 	if !ok {
 		return true
 	}
 	id := s.next
 	start := s.now()
-	js, err := fluxion.ParseJobspec(data, file)
+	js, err := jobspec.ParseJobspec(data, file)
 	if err != nil {
 		// match_allocate gives up before the traverser: the counter
 		// stays, and the request counts as satisfiable.
@@ -374,7 +376,7 @@ func (s *Shell) runMatch(op fluxion.MatchOp, file string, out, errOut io.Writer)
 		return false
 	}
 	a, err := s.m.MatchWithJobID(op, js, 0, id)
-	busy := errors.Is(err, fluxion.ErrBusy) || errors.Is(err, fluxion.ErrUnsatisfiable)
+	busy := errors.Is(err, match.ErrBusy) || errors.Is(err, match.ErrUnsatisfiable)
 	if err != nil && !busy {
 		fmt.Fprintf(errOut, "match_allocate: ERROR: %s\n", oneLine(err))
 		s.noMatch(op, id, true, out)
@@ -404,16 +406,16 @@ func (s *Shell) runMatch(op fluxion.MatchOp, file string, out, errOut io.Writer)
 		s.next++
 	}
 	io.WriteString(out, r)
-	if op == fluxion.MatchSatisfiability {
+	if op == match.MatchSatisfiability {
 		sat := "Satisfiable"
-		if errors.Is(err, fluxion.ErrUnsatisfiable) {
+		if errors.Is(err, match.ErrUnsatisfiable) {
 			sat = "Unsatisfiable"
 		}
 		fmt.Fprintf(out, "%sINFO: %s request\n%s", rule, sat, rule)
 		return err == nil
 	}
 	if err != nil {
-		s.noMatch(op, id, !errors.Is(err, fluxion.ErrUnsatisfiable), out)
+		s.noMatch(op, id, !errors.Is(err, match.ErrUnsatisfiable), out)
 		return false
 	}
 	mode, at := "ALLOCATED", "Now"
@@ -431,8 +433,8 @@ func (s *Shell) runMatch(op fluxion.MatchOp, file string, out, errOut io.Writer)
 }
 
 // noMatch prints resource-query's block for a failed match.
-func (s *Shell) noMatch(op fluxion.MatchOp, id uint64, sat bool, out io.Writer) {
-	if op == fluxion.MatchSatisfiability {
+func (s *Shell) noMatch(op match.MatchOp, id uint64, sat bool, out io.Writer) {
+	if op == match.MatchSatisfiability {
 		verdict := "Satisfiable"
 		if !sat {
 			verdict = "Unsatisfiable"
@@ -465,7 +467,7 @@ func (s *Shell) cmdUpdate(args []string, out, errOut io.Writer) {
 		fmt.Fprintf(errOut, "ERROR: unknown subcmd %s\n", clip(args[1]))
 		return
 	}
-	if args[2] != fluxion.ReaderJGF && args[2] != fluxion.ReaderRV1Exec {
+	if args[2] != match.ReaderJGF && args[2] != match.ReaderRV1Exec {
 		// resource-query also reads jgf_shorthand, which the model does not.
 		fmt.Fprintf(errOut, "ERROR: unsupported reader %s\n", clip(args[2]))
 		return
@@ -524,7 +526,7 @@ func (s *Shell) cmdPartialCancel(args []string, out, errOut io.Writer) {
 		return
 	}
 	id := uint64(strtoll(args[1]))
-	if args[2] != fluxion.ReaderJGF && args[2] != fluxion.ReaderRV1Exec {
+	if args[2] != match.ReaderJGF && args[2] != match.ReaderRV1Exec {
 		fmt.Fprintf(errOut, "ERROR: unsupported reader %s\n", clip(args[2]))
 		return
 	}
@@ -630,12 +632,12 @@ func (s *Shell) cmdSetStatus(args []string, out, errOut io.Writer) {
 		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", args[1])
 		return
 	}
-	var st fluxion.Status
+	var st graph.Status
 	switch args[2] {
 	case "up":
-		st = fluxion.StatusUp
+		st = graph.StatusUp
 	case "down":
-		st = fluxion.StatusDown
+		st = graph.StatusDown
 	default:
 		fmt.Fprintln(errOut, "ERROR: unrecognized status")
 		return
@@ -656,7 +658,7 @@ func (s *Shell) cmdGetStatus(args []string, out, errOut io.Writer) {
 		return
 	}
 	st := "up"
-	if s.g.Vertex(v).Status == fluxion.StatusDown {
+	if s.g.Vertex(v).Status == graph.StatusDown {
 		st = "down"
 	}
 	fmt.Fprintf(out, "%s is %s\n", args[1], st)

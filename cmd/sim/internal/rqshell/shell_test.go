@@ -8,18 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // newTestShell loads testdata/tiny.json (4 nodes of 4 cores) and returns
 // a shell over it.
 func newTestShell(t testing.TB, policy, format string) *Shell {
 	t.Helper()
-	g, err := fluxion.ReadJGFFile("testdata/tiny.json")
+	g, err := graph.ReadJGFFile("testdata/tiny.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := fluxion.NewMatcher(g, fluxion.MatcherOptions{Policy: policy})
+	m, err := match.NewMatcher(g, match.MatcherOptions{Policy: policy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestFindCriteria(t *testing.T) {
 		}
 	}
 	x, _ := parseExpr("status=down or status=up and status=down")
-	if x.eval(&vertexState{v: &fluxion.Vertex{}}) {
+	if x.eval(&vertexState{v: &graph.Vertex{}}) {
 		t.Error("left-to-right fold: (down or up) and down is false on an up vertex")
 	}
 	hosts, err := decodeHostlist("node[0-2,07-08],login")
@@ -165,11 +166,11 @@ func TestRunPromptQuit(t *testing.T) {
 }
 
 func TestNewFormat(t *testing.T) {
-	g, err := fluxion.ReadJGFFile("testdata/tiny.json")
+	g, err := graph.ReadJGFFile("testdata/tiny.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := fluxion.NewMatcher(g, fluxion.MatcherOptions{})
+	m, err := match.NewMatcher(g, match.MatcherOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,14 +6,15 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/convergesim/converge/policies/fluxion"
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/match"
 )
 
 // An emitted vertex, as a match writer receives it: the vertex, its
 // depth (the root is 1), the units it gives (needs) and whether it is
 // held exclusively.
 type emitted struct {
-	v     fluxion.VertexID
+	v     graph.VertexID
 	level int
 	needs int64
 	excl  bool
@@ -24,7 +25,7 @@ type emitted struct {
 // the edges parent->child, each emitted when the child's subtree is done.
 type selection struct {
 	vs        []emitted
-	edges     [][2]fluxion.VertexID
+	edges     [][2]graph.VertexID
 	starttime int64
 	expire    int64
 }
@@ -36,14 +37,14 @@ type mark struct {
 
 // walk builds a selection of the marked vertices, which must be closed
 // under parents (every marked vertex's parent is marked).
-func walk(g *fluxion.Graph, in map[fluxion.VertexID]mark) selection {
+func walk(g *graph.Graph, in map[graph.VertexID]mark) selection {
 	var sel selection
-	var rec func(v fluxion.VertexID, level int)
-	rec = func(v fluxion.VertexID, level int) {
+	var rec func(v graph.VertexID, level int)
+	rec = func(v graph.VertexID, level int) {
 		for _, c := range g.Children(v) {
 			if _, ok := in[c]; ok {
 				rec(c, level+1)
-				sel.edges = append(sel.edges, [2]fluxion.VertexID{v, c})
+				sel.edges = append(sel.edges, [2]graph.VertexID{v, c})
 			}
 		}
 		mk := in[v]
@@ -57,8 +58,8 @@ func walk(g *fluxion.Graph, in map[fluxion.VertexID]mark) selection {
 
 // allocSelection is what Fluxion's update walk emits for an allocation:
 // the allocated vertices (a shared one gives 1 unit) and their ancestors.
-func allocSelection(a *fluxion.Allocation, g *fluxion.Graph) selection {
-	in := make(map[fluxion.VertexID]mark, len(a.Vertices)+len(a.Path))
+func allocSelection(a *match.Allocation, g *graph.Graph) selection {
+	in := make(map[graph.VertexID]mark, len(a.Vertices)+len(a.Path))
 	for _, v := range a.Path {
 		in[v] = mark{1, false}
 	}
@@ -76,7 +77,7 @@ func allocSelection(a *fluxion.Allocation, g *fluxion.Graph) selection {
 
 // render writes a in the shell's format. ok is false where the rlite
 // writer fails: nothing to write (no core or gpu below a node).
-func (s *Shell) render(a *fluxion.Allocation, _ bool) (string, bool) {
+func (s *Shell) render(a *match.Allocation, _ bool) (string, bool) {
 	return s.write(allocSelection(a, s.g))
 }
 
@@ -122,7 +123,7 @@ func (s *Shell) write(sel selection) (string, bool) {
 		b = rl.appendRLite(b)
 		b = append(b, `, "nodelist": [`...)
 		if len(rl.hosts) > 0 {
-			b = appendString(b, fluxion.Hostlist(rl.hosts))
+			b = appendString(b, match.Hostlist(rl.hosts))
 		}
 		b = append(b, ']')
 		if len(rl.props) > 0 {
@@ -134,7 +135,7 @@ func (s *Shell) write(sel selection) (string, bool) {
 				}
 				b = appendString(b, k)
 				b = append(b, ": "...)
-				b = appendString(b, fluxion.IDSet(rl.props[k]))
+				b = appendString(b, match.IDSet(rl.props[k]))
 			}
 			b = append(b, '}')
 		}
@@ -190,7 +191,7 @@ func (s *Shell) rlite(sel selection) rliteOut {
 				}
 				sig = appendString(sig, t)
 				sig = append(sig, ": "...)
-				sig = appendString(sig, fluxion.IDSet(reducer[t]))
+				sig = appendString(sig, match.IDSet(reducer[t]))
 			}
 			sig = append(sig, '}')
 			clear(reducer)
@@ -226,7 +227,7 @@ func (rl rliteOut) appendRLite(b []byte) []byte {
 			b = append(b, ", "...)
 		}
 		b = append(b, `{"rank": `...)
-		b = appendString(b, fluxion.IDSet(rl.groups[sig]))
+		b = appendString(b, match.IDSet(rl.groups[sig]))
 		b = append(b, `, "children": `...)
 		b = append(b, sig...)
 		b = append(b, '}')

@@ -1,0 +1,1227 @@
+package match
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/convergesim/converge/policies/fluxion/graph"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
+	"github.com/convergesim/converge/policies/fluxion/planner"
+)
+
+// MatchOp is a match operation (flux-sched resource/policies/base/match_op.h;
+// the values are those of match_op_t).
+type MatchOp int
+
+// Match operations.
+const (
+	// MatchAllocate allocates now or fails with ErrBusy.
+	MatchAllocate MatchOp = 1
+	// MatchAllocateWithSatisfiability allocates now; on failure it tells
+	// ErrBusy (satisfiable later) from ErrUnsatisfiable.
+	MatchAllocateWithSatisfiability MatchOp = 2
+	// MatchAllocateOrElseReserve allocates now, or reserves at the
+	// earliest candidate time; else ErrBusy or ErrUnsatisfiable.
+	MatchAllocateOrElseReserve MatchOp = 3
+	// MatchSatisfiability only checks satisfiability; nothing is recorded.
+	MatchSatisfiability MatchOp = 4
+	// MatchWithoutAllocating matches now and records nothing.
+	MatchWithoutAllocating MatchOp = 5
+	// MatchWithoutAllocatingFuture finds what allocate_orelse_reserve
+	// would (now or the earliest reservation) and records nothing.
+	MatchWithoutAllocatingFuture MatchOp = 6
+)
+
+func (op MatchOp) String() string {
+	switch op {
+	case MatchAllocate:
+		return "allocate"
+	case MatchAllocateWithSatisfiability:
+		return "allocate_with_satisfiability"
+	case MatchAllocateOrElseReserve:
+		return "allocate_orelse_reserve"
+	case MatchSatisfiability:
+		return "satisfiability"
+	case MatchWithoutAllocating:
+		return "without_allocating"
+	case MatchWithoutAllocatingFuture:
+		return "without_allocating_future"
+	}
+	return fmt.Sprintf("MatchOp(%d)", int(op))
+}
+
+// Match outcomes other than success. Test with errors.Is; MatchErrno gives
+// the errno reapi_cli_match would set.
+var (
+	// ErrBusy: the request cannot be met now (allocate), or no reservation
+	// was found (EBUSY).
+	ErrBusy = errors.New("fluxion: match: resources busy (EBUSY)")
+	// ErrUnsatisfiable: the request cannot be met even when nothing is
+	// allocated (ENODEV).
+	ErrUnsatisfiable = errors.New("fluxion: match: unsatisfiable (ENODEV)")
+	// ErrInvalid: bad arguments, options or jobspec (EINVAL).
+	ErrInvalid = errors.New("fluxion: match: invalid argument (EINVAL)")
+	// ErrNoJob: no allocation or reservation with that job id (ENOENT).
+	ErrNoJob = errors.New("fluxion: match: no such job (ENOENT)")
+	// ErrJobExists: UpdateAllocate for a job id that is allocated or
+	// reserved (EEXIST, as reapi_cli_update_allocate).
+	ErrJobExists = errors.New("fluxion: match: job exists (EEXIST)")
+	// ErrUnsupported: a jobspec shape or option this model does not
+	// implement (reported as EINVAL).
+	ErrUnsupported = errors.New("fluxion: match: not supported by this model (EINVAL)")
+)
+
+// MatchErrno returns "EBUSY", "ENODEV", "EINVAL", "ENOENT" or "EEXIST"
+// for an error of Match, Cancel, Info, UpdateAllocate or PartialCancel,
+// or "" for nil or another error.
+func MatchErrno(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrBusy):
+		return "EBUSY"
+	case errors.Is(err, ErrUnsatisfiable):
+		return "ENODEV"
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrUnsupported):
+		return "EINVAL"
+	case errors.Is(err, ErrNoJob):
+		return "ENOENT"
+	case errors.Is(err, ErrJobExists):
+		return "EEXIST"
+	}
+	return ""
+}
+
+// Graph windows (resource/config/system_defaults.hpp).
+const (
+	// SystemDefaultDuration is detail::SYSTEM_DEFAULT_DURATION (12 h).
+	SystemDefaultDuration int64 = 43200
+	// SystemMaxDuration is detail::SYSTEM_MAX_DURATION (~100 years). When
+	// no graph duration is given (reapi_cli never sets one),
+	// resource_graph_metadata_t::set_graph_duration uses it.
+	SystemMaxDuration int64 = 3153600000
+)
+
+// DefaultPruneFilters is the reapi_cli default since v0.43.
+const DefaultPruneFilters = "ALL:core,ALL:node"
+
+// xCheckerTotal is the size of each vertex's exclusivity planner: an
+// exclusive use takes all of it, a shared use one unit (flux-sched's
+// X_CHECKER_NJOBS plays the same role).
+const xCheckerTotal int64 = 1 << 30
+
+// MatcherOptions configure a Matcher.
+type MatcherOptions struct {
+	// Policy is a preset (low, high, lonode, hinode, lonodex, hinodex,
+	// first, firstnodex, locality, variation) or an attribute string;
+	// "" means "first".
+	Policy string
+	// PruneFilters is "HL:LL[,HL:LL...]": vertices of type HL (ALL: every
+	// vertex with children) track the units of type LL below them. ""
+	// means DefaultPruneFilters.
+	PruneFilters string
+	// GraphDuration is the planning window [0, GraphDuration) in seconds;
+	// 0 means SystemMaxDuration (see there).
+	GraphDuration int64
+	// MatchFormat is the format of the R a Backend returns (reapi_cli's
+	// match_format option): FormatRV1NoSched, FormatRV1 (RFC 20 R with the
+	// scheduling JGF) or FormatJGF. "" keeps each backend's default: RFC
+	// 20 R without scheduling (reported as FormatRV1) for the Go backend,
+	// the cli's "jgf" for reapi. Other values are ErrInvalid.
+	MatchFormat string
+	// SkipHeldBelow leaves out the planner spans of the vertices below
+	// a vertex an allocation takes exclusively (a node-exclusive job's
+	// cores): while that vertex is held, no search looks below it (its
+	// exclusivity planner refuses every use), so their spans change no
+	// answer; the aggregates still count them. It saves most of the
+	// work of booking and freeing whole nodes (a simulation of a
+	// queue at scale). An allocation's Vertices then list, below such
+	// a vertex, only the matched leaves and the vertices with children
+	// (whose aggregates and, under first, edge weights it keeps exact),
+	// so its R does not list every core of a whole node.
+	// UpdateAllocate and PartialCancel, which read R vertex by vertex,
+	// are refused under it.
+	SkipHeldBelow bool
+}
+
+// Matcher is the model of Fluxion's DFU matcher over one graph: per
+// vertex a Planner of its Size units and an exclusivity planner, and
+// PlannerMulti prune-filter aggregates at the vertices the filters name
+// (always at the root). Times are integer seconds in [0, GraphDuration).
+// It is not safe for concurrent use. The graph's statuses may change
+// between calls (Graph.SetStatus); its structure must not.
+type Matcher struct {
+	g        *graph.Graph
+	pol      MatchPolicy
+	window   int64
+	filters  []pruneFilter
+	aggTypes []string
+	plans    []*planner.Planner      // v's unit planner, nil until first used (unitPlan)
+	xplans   []*planner.Planner      // v's exclusivity checker, nil until first used (xPlan)
+	agg      []*planner.PlannerMulti // nil where no filter applies
+	weights  []uint64                // by_outedges weight of the edge into each vertex
+	live     []int32                 // live spans on plans[v] and xplans[v] (commit, Cancel)
+	until    []int64                 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
+	// x checker wholly used then), so a search asking for any time in
+	// it knows v busy without its planners; xLo == xHi when none.
+	xLo, xHi []int64
+	excl     map[string]bool        // exclusive types (node under *nodex)
+	jobs     map[uint64]*matchJob   // live allocations and reservations
+	gone     map[uint64]*Allocation // cancelled jobs, for Info
+	counter  uint64                 // next id Match hands out
+	format   string                 // MatcherOptions.MatchFormat
+	skipHeld bool                   // MatcherOptions.SkipHeldBelow
+	below    []int64                // SkipHeldBelow: units of each aggregate type strictly below each vertex (by vertex × aggTypes)
+
+	// Scratch, allocated on first use and never shared by clones.
+	tc   *tctx   // the traverser's buffers
+	mark []uint8 // build: per-vertex state, all zero between calls
+	// first: kids[v] are v's children in by_outedges order, up to date
+	// when kidsOK[v] (else in the order of earlier weights: see
+	// sortedChildren); wDirty[c]: c's weight changed since its parent's
+	// children were last sorted. Only the parents a search visits get an
+	// order.
+	kids   map[graph.VertexID][]graph.VertexID
+	kidsOK []bool
+	// byNode (traverse.go): the node vertices by ascending id, and the
+	// types whose every vertex has a node above it; built on first use
+	// (nodeOrder), nodeSeq nil if node ids repeat.
+	nodeSeq   []graph.VertexID
+	underNode map[string]bool
+	nodeDone  bool
+	walkOnly  bool // tests: never byNode, always the walk from the root
+	wDirty    []bool
+	kidsTmp   []graph.VertexID
+}
+
+type pruneFilter struct{ hl, ll string }
+
+type matchJob struct {
+	alloc *Allocation
+	spans []matchSpan
+}
+
+type matchSpan struct {
+	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate
+	v    graph.VertexID
+	id   planner.SpanID
+}
+
+// Allocation is the result of a successful match.
+type Allocation struct {
+	JobID    uint64
+	Reserved bool  // true if At is in the future (allocate_orelse_reserve)
+	Canceled bool  // set by Cancel
+	At       int64 // start time
+	Duration int64 // seconds; the span is [At, At+Duration)
+	// Vertices are the resources Fluxion emits in R, in pre-order: the
+	// vertices the jobspec matched, and the whole subtrees of exclusive
+	// vertices whose type is exclusive for the match (node under the
+	// *nodex policies, and every type the jobspec marks exclusive: true).
+	// Fluxion's update walks only the edges the match selected, except
+	// below a vertex of an exclusive type, where it takes (and emits)
+	// everything (dfu_impl_update.cpp:299-304 modify_traversal, 335-355
+	// upd_dfv; the jobspec's types join the exclusive set in
+	// prime_jobspec, dfu_impl.cpp:1300-1305). So a node taken whole
+	// inside a slot (slot>node>core:1) emits only its matched core.
+	Vertices []AllocVertex
+	// Path are the ancestors of Vertices that are not themselves
+	// allocated (shared, e.g. the cluster), in pre-order.
+	Path []graph.VertexID
+
+	// held are the vertices below exclusive Vertices that R does not
+	// list (in pre-order): the matcher books them too, so that what an
+	// exclusive vertex makes unavailable does not depend on what R
+	// shows.
+	held []AllocVertex
+
+	g *graph.Graph
+}
+
+// AllocVertex is one allocated vertex.
+type AllocVertex struct {
+	ID        graph.VertexID
+	Exclusive bool
+	Units     int64 // units taken from the vertex's planner (Size if exclusive, else 0)
+}
+
+// NewMatcher builds a matcher over g.
+func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: nil graph", ErrInvalid)
+	}
+	pol, err := ParseMatchPolicy(opt.Policy)
+	if err != nil {
+		return nil, err
+	}
+	window := opt.GraphDuration
+	if window == 0 {
+		window = SystemMaxDuration
+	}
+	if window < 0 || window > SystemMaxDuration {
+		return nil, fmt.Errorf("%w: graph duration %d, must be in [1, %d]", ErrInvalid, window, SystemMaxDuration)
+	}
+	if err := CheckMatchFormat(opt.MatchFormat); err != nil {
+		return nil, err
+	}
+	pf := opt.PruneFilters
+	if pf == "" {
+		pf = DefaultPruneFilters
+	}
+	m := &Matcher{format: opt.MatchFormat, skipHeld: opt.SkipHeldBelow, g: g, pol: pol, window: window, counter: 1,
+		jobs: map[uint64]*matchJob{}, gone: map[uint64]*Allocation{}, excl: map[string]bool{}}
+	if pol.NodeExclusive {
+		m.excl["node"] = true
+	}
+	for _, f := range strings.Split(pf, ",") {
+		hl, ll, ok := strings.Cut(strings.TrimSpace(f), ":")
+		if !ok || hl == "" || ll == "" {
+			return nil, fmt.Errorf("%w: prune filter %s, want HL:LL", ErrInvalid, mquoted(f))
+		}
+		m.filters = append(m.filters, pruneFilter{hl, ll})
+		if !slices.Contains(m.aggTypes, ll) {
+			m.aggTypes = append(m.aggTypes, ll)
+		}
+	}
+	n := g.Len()
+	m.plans = make([]*planner.Planner, n)
+	m.xplans = make([]*planner.Planner, n)
+	m.agg = make([]*planner.PlannerMulti, n)
+	m.weights = make([]uint64, n)
+	m.live = make([]int32, n)
+	m.until = make([]int64, n)
+	m.xLo = make([]int64, n)
+	m.xHi = make([]int64, n)
+	for i := range n {
+		// Each vertex's planners are made on first use (unitPlan,
+		// xPlan): until then the vertex is wholly free, which is all a
+		// fresh planner would say.
+		if v := &g.Vertices[i]; v.Size < 0 {
+			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w: total %d < 0", v.Path, planner.ErrPlannerArgs, v.Size)
+		}
+		m.weights[i] = math.MaxUint64
+	}
+	// Aggregates: units of each tracked type strictly below each vertex.
+	totals := make([][]int64, n)
+	pre := g.PreOrder()
+	for i := len(pre) - 1; i >= 0; i-- {
+		v := pre[i]
+		t := make([]int64, len(m.aggTypes))
+		for _, c := range g.Children(v) {
+			ct := totals[c]
+			for k := range t {
+				t[k] += ct[k]
+			}
+			if k := slices.Index(m.aggTypes, g.Vertices[c].Type); k >= 0 {
+				t[k] += g.Vertices[c].Size
+			}
+		}
+		totals[v] = t
+		if m.skipHeld {
+			if m.below == nil {
+				m.below = make([]int64, n*len(m.aggTypes))
+			}
+			copy(m.below[int(v)*len(m.aggTypes):], t)
+		}
+		if !m.wantsAgg(v) {
+			continue
+		}
+		if m.agg[v], err = planner.NewPlannerMulti(0, window, t, m.aggTypes); err != nil {
+			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", g.Vertices[v].Path, err)
+		}
+	}
+	return m, nil
+}
+
+// nodeOrder builds (once) and returns nodeSeq, with underNode.
+func (m *Matcher) nodeOrder() []graph.VertexID {
+	if m.nodeDone {
+		return m.nodeSeq
+	}
+	m.nodeDone = true
+	g := m.g
+	nodes := slices.Clone(g.OfType("node"))
+	if len(nodes) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(nodes, func(a, b graph.VertexID) int { return cmp.Compare(g.Vertices[a].ID, g.Vertices[b].ID) })
+	for i := 1; i < len(nodes); i++ {
+		if g.Vertices[nodes[i]].ID == g.Vertices[nodes[i-1]].ID {
+			return nil
+		}
+	}
+	m.underNode = map[string]bool{}
+	other := map[string]bool{} // types with a vertex outside every node's subtree
+	var walk func(v graph.VertexID, in bool)
+	walk = func(v graph.VertexID, in bool) {
+		t := g.Vertices[v].Type
+		if in {
+			m.underNode[t] = true
+		} else {
+			other[t] = true
+		}
+		in = in || t == "node"
+		for _, ch := range g.Children(v) {
+			walk(ch, in)
+		}
+	}
+	walk(g.Root, false)
+	for t := range other {
+		delete(m.underNode, t)
+	}
+	m.nodeSeq = nodes
+	return nodes
+}
+
+// unitPlan returns v's planner of its Size units (flux-sched's
+// schedule.plans), made on first use.
+func (m *Matcher) unitPlan(v graph.VertexID) *planner.Planner {
+	if p := m.plans[v]; p != nil {
+		return p
+	}
+	vx := &m.g.Vertices[v]
+	p, err := planner.NewPlanner(0, m.window, vx.Size, vx.Type)
+	if err != nil {
+		// NewMatcher checked the window and every Size.
+		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", vx.Path, err))
+	}
+	m.plans[v] = p
+	return p
+}
+
+// xPlan returns v's exclusivity checker (flux-sched's idata.x_checker, of
+// xCheckerTotal units), made on first use.
+func (m *Matcher) xPlan(v graph.VertexID) *planner.Planner {
+	if p := m.xplans[v]; p != nil {
+		return p
+	}
+	p, err := planner.NewPlanner(0, m.window, xCheckerTotal, m.g.Vertices[v].Type)
+	if err != nil {
+		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", m.g.Vertices[v].Path, err))
+	}
+	m.xplans[v] = p
+	return p
+}
+
+func (m *Matcher) wantsAgg(v graph.VertexID) bool {
+	if v == m.g.Root {
+		return true
+	}
+	if len(m.g.Children(v)) == 0 {
+		return false
+	}
+	for _, f := range m.filters {
+		if f.hl == "ALL" || f.hl == m.g.Vertices[v].Type {
+			return true
+		}
+	}
+	return false
+}
+
+// Graph returns the matcher's graph.
+func (m *Matcher) Graph() *graph.Graph { return m.g }
+
+// Policy returns the parsed match policy.
+func (m *Matcher) Policy() MatchPolicy { return m.pol }
+
+// GraphDuration returns the planning window length.
+func (m *Matcher) GraphDuration() int64 { return m.window }
+
+// MatchFormat returns MatcherOptions.MatchFormat: the format Allocation.R
+// writes for a Backend ("" for the default R).
+func (m *Matcher) MatchFormat() string { return m.format }
+
+// NextJobID returns the id the next allocating Match hands out (the job
+// counter, which starts at 1).
+func (m *Matcher) NextJobID() uint64 { return m.counter }
+
+// Match runs op for js at time now and, for the allocating ops, records
+// the allocation or reservation under the next job id of an internal
+// counter. As in reapi_cli_match, the counter starts at 1 and moves on
+// after the allocating ops (allocate, allocate_with_satisfiability,
+// allocate_orelse_reserve), whether the match succeeded or not (EINVAL
+// excepted), but not after MatchSatisfiability, MatchWithoutAllocating or
+// MatchWithoutAllocatingFuture (reapi_cli_impl.hpp:209-212). The two
+// without_allocating ops run under job id math.MaxUint64, which their
+// Allocation carries: reapi_cli_match passes seq = -1 for them
+// (reapi_cli.cpp:216-218). MatchSatisfiability returns (nil, nil) when
+// the request is satisfiable.
+func (m *Matcher) Match(op MatchOp, js *jobspec.Jobspec, now int64) (*Allocation, error) {
+	id := m.counter
+	if op == MatchWithoutAllocating || op == MatchWithoutAllocatingFuture {
+		id = math.MaxUint64
+	}
+	a, err := m.MatchWithJobID(op, js, now, id)
+	if matchOpAllocates(op) && (err == nil || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnsatisfiable)) {
+		m.counter++
+	}
+	return a, err
+}
+
+// matchOpAllocates reports whether op records the job it matches: the
+// ops after which reapi_cli's job counter moves on.
+func matchOpAllocates(op MatchOp) bool {
+	return op == MatchAllocate || op == MatchAllocateWithSatisfiability || op == MatchAllocateOrElseReserve
+}
+
+// MatchWithJobID is Match with a caller-chosen job id
+// (reapi_cli_match_with_jobid); do not mix it with Match, whose counter
+// does not skip ids chosen here. An id in use (allocated, reserved or
+// cancelled) is ErrInvalid.
+func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, jobID uint64) (*Allocation, error) {
+	if op < MatchAllocate || op > MatchWithoutAllocatingFuture {
+		return nil, fmt.Errorf("%w: unknown match op %d", ErrInvalid, int(op))
+	}
+	if js == nil || len(js.Resources) == 0 {
+		return nil, fmt.Errorf("%w: empty jobspec", ErrInvalid)
+	}
+	if _, dup := m.jobs[jobID]; dup || m.gone[jobID] != nil {
+		return nil, fmt.Errorf("%w: job id %d in use", ErrInvalid, jobID)
+	}
+	if now < 0 || now >= m.window {
+		return nil, fmt.Errorf("%w: now %d outside the graph window [0, %d)", ErrInvalid, now, m.window)
+	}
+	dur := js.DurationSeconds
+	if dur == 0 {
+		dur = m.window
+	}
+	if dur > m.window {
+		return nil, fmt.Errorf("%w: duration %d s exceeds the graph duration %d s", ErrInvalid, dur, m.window)
+	}
+	if len(js.Resources) > 1 {
+		// Top-level resources are searched independently against the same
+		// state and could pick overlapping vertices.
+		return nil, fmt.Errorf("%w: resources: %d top-level resources (one node, slot or other top-level resource is modelled)", ErrUnsupported, len(js.Resources))
+	}
+	if err := checkSupported(js.Resources, "resources"); err != nil {
+		return nil, err
+	}
+	if js.Constraints != nil {
+		return nil, fmt.Errorf("%w: attributes.system.constraints are not modelled", ErrUnsupported)
+	}
+	need := m.aggRequest(js)
+	// request_feasible (dfu.cpp:63-92): more nodes asked than are up
+	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
+	// satisfiability op does not (run calls is_satisfiable directly,
+	// dfu.cpp:408-409), so that op ignores down nodes altogether.
+	if want := js.Totals()["node"]; op != MatchSatisfiability && want > 0 && want > int64(m.g.CountAvailable("node")) {
+		if op == MatchAllocateWithSatisfiability {
+			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
+		}
+		return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.g.CountAvailable("node"))
+	}
+	if op == MatchSatisfiability {
+		if m.satisfiable(js) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
+	}
+	d := min(dur, m.window-now)
+	mod := m.modTypes(js)
+	if items, ok := m.search(js, now, d, false); ok {
+		a := m.build(items, mod, jobID, now, d, false)
+		if !a.holds() {
+			return nil, m.noUpdate(js, now, d, true)
+		}
+		if op != MatchWithoutAllocating && op != MatchWithoutAllocatingFuture {
+			m.commit(a, now)
+		}
+		return a, nil
+	}
+	switch op {
+	case MatchAllocateWithSatisfiability:
+		if m.satisfiable(js) {
+			return nil, fmt.Errorf("%w: not now", ErrBusy)
+		}
+		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
+	case MatchAllocateOrElseReserve, MatchWithoutAllocatingFuture:
+		root := m.agg[m.g.Root]
+		if now+1 < m.window {
+			for t, ok := root.AvailTimeFirst(now+1, dur, need); ok; t, ok = root.AvailTimeNext() {
+				if items, ok := m.search(js, t, dur, false); ok {
+					// without_allocating_future reports reserved = false
+					// even at t > now (reapi_cli_impl.hpp:185-188).
+					a := m.build(items, mod, jobID, t, dur, op == MatchAllocateOrElseReserve)
+					if !a.holds() {
+						return nil, m.noUpdate(js, t, dur, false)
+					}
+					if op == MatchAllocateOrElseReserve {
+						m.commit(a, now)
+					}
+					return a, nil
+				}
+			}
+		}
+		if m.satisfiable(js) {
+			return nil, fmt.Errorf("%w: no reservation found", ErrBusy)
+		}
+		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
+	}
+	return nil, fmt.Errorf("%w: not now", ErrBusy)
+}
+
+// satisfiable reports whether js could be met once every job has
+// ended, ignoring up/down status, as Fluxion's satisfiability check does.
+// Fluxion matches at meta.at = planner_multi_base_time + planner_multi_duration
+// − d − 1 of the root's aggregate planner (dfu.cpp is_satisfiable and the
+// W_SATISFIABILITY / ORELSE_RESERVE fallbacks, dfu.cpp:178, 223), and
+// that planner spans the root vertex planner's [0, INT64_MAX)
+// (dfu_impl_t::subtree_plan, dfu_impl.cpp:295-302; every reader creates
+// its planners with planner_new (0, INT64_MAX, …), e.g.
+// resource_reader_jgf.cpp:460), not the graph window, which only bounds
+// the jobs (a duration-0 job ends at the graph end; dfu.cpp run clips
+// every job to it). The flux resource module's expiration moves
+// graph_end only (resource_match.cpp:272-279), not the planners. So by
+// then every job, even one of duration 0, has ended.
+func (m *Matcher) satisfiable(js *jobspec.Jobspec) bool {
+	_, ok := m.search(js, m.window-1, 1, true)
+	return ok
+}
+
+// aggRequest is the root aggregate request: the jobspec's total units of
+// each tracked type (count_relevant_types over prime_jobspec's counts).
+func (m *Matcher) aggRequest(js *jobspec.Jobspec) []int64 {
+	tot := js.Totals()
+	out := make([]int64, len(m.aggTypes))
+	for i, t := range m.aggTypes {
+		out[i] = tot[t]
+	}
+	return out
+}
+
+// checkSupported refuses shapes the traverser does not model: two
+// siblings of one type (Fluxion fails those too) and the RFC 14 id key.
+func checkSupported(rs []*jobspec.Resource, path string) error {
+	for i, r := range rs {
+		for _, s := range rs[:i] {
+			if s.Type == r.Type {
+				return fmt.Errorf("%w: %s: two sibling resources of type %q", ErrUnsupported, path, r.Type)
+			}
+		}
+		if r.ID != "" {
+			return fmt.Errorf("%w: %s[%d]: id sets are not modelled", ErrUnsupported, path, i)
+		}
+		if err := checkSupported(r.With, fmt.Sprintf("%s[%d].with", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrNoUpdate: the match found resources but holds none of them
+// exclusively, so Fluxion's update allocates nothing and fails. Fluxion
+// books and emits only exclusive vertices and their ancestors, and its
+// update fails when it reached none (upd_plan counts the exclusive
+// vertices, dfu_impl_update.cpp:164-165; update returns -1 when the
+// count is 0, :875-890), without setting errno: the cli returns -1
+// with whatever errno the traversal left, EBUSY if it met a busy or
+// mismatching vertex on its way, else none, and moves its job counter
+// on only in the EBUSY case (reapi_cli_impl.hpp:152-162, 209-212). The
+// model returns ErrNoUpdate alone (MatchErrno "", counter kept) or
+// wrapped with ErrBusy, as it finds the traversal would have set errno
+// (Matcher.noUpdate). Nothing is booked. This is the fate of a jobspec
+// without a slot or exclusive vertex (node>core) and of slots that land
+// on hosts below the matched vertex (tctx.hostsBelow: node>slot>core on
+// nodes with sockets). Satisfiability runs no update, so such requests
+// are satisfiable.
+var ErrNoUpdate = errors.New("fluxion: match: the match holds nothing exclusively (no slot, or slots below a vertex the request did not select), so Fluxion's update allocates nothing")
+
+// holds reports whether a holds a vertex exclusively.
+func (a *Allocation) holds() bool {
+	for _, av := range a.Vertices {
+		if av.Exclusive {
+			return true
+		}
+	}
+	return false
+}
+
+// noUpdate is the error of a match at [at, at+d) that found resources
+// but holds nothing (ErrNoUpdate): with ErrBusy if an earlier search of
+// the op failed (first false) or this search meets what sets errno to
+// EBUSY in Fluxion's traversal (tctx.trace).
+func (m *Matcher) noUpdate(js *jobspec.Jobspec, at, d int64, first bool) error {
+	busy := !first
+	if !busy {
+		c := m.tc
+		c.trace, c.busy = true, false
+		m.search(js, at, d, false)
+		busy = c.busy
+		c.trace, c.busy = false, false
+	}
+	if busy {
+		return fmt.Errorf("%w: %w", ErrBusy, ErrNoUpdate)
+	}
+	return ErrNoUpdate
+}
+
+// modTypes returns the types whose vertices the match takes and emits
+// whole (Fluxion's modify_traversal): the policy's exclusive types and
+// the types the jobspec marks exclusive: true (prime_jobspec,
+// dfu_impl.cpp:1300-1305). nil when there are none.
+func (m *Matcher) modTypes(js *jobspec.Jobspec) map[string]bool {
+	var out map[string]bool
+	var walk func(rs []*jobspec.Resource)
+	walk = func(rs []*jobspec.Resource) {
+		for _, r := range rs {
+			if r.ExclusiveSet && r.Exclusive && r.Type != "slot" {
+				if out == nil {
+					out = maps.Clone(m.excl)
+				}
+				out[r.Type] = true
+			}
+			walk(r.With)
+		}
+	}
+	walk(js.Resources)
+	if out == nil && len(m.excl) > 0 {
+		return m.excl
+	}
+	return out
+}
+
+// build turns the traverser's picks into an Allocation: exclusive types
+// on the path become exclusive; exclusive vertices of a type in mod take
+// their subtrees into Vertices, other exclusive vertices into held.
+func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d int64, reserved bool) *Allocation {
+	g := m.g
+	// mark: 0 untouched, markShared / markExcl in the allocation, markPath
+	// an unallocated ancestor. Reset to 0 before returning.
+	const (
+		markShared uint8 = 1 + iota
+		markExcl
+		markPath
+		markHeld
+	)
+	if m.mark == nil {
+		m.mark = make([]uint8, g.Len())
+	}
+	mark := m.mark
+	var state []graph.VertexID // vertices in the allocation, in order of marking
+	set := func(v graph.VertexID, x bool) {
+		if mark[v] == 0 {
+			mark[v] = markShared
+			state = append(state, v)
+		}
+		if x {
+			mark[v] = markExcl
+		}
+	}
+	for _, it := range items {
+		if it.ghost {
+			continue // the update does not reach it (tctx.hostsBelow)
+		}
+		set(it.v, it.excl)
+		if len(m.excl) > 0 {
+			for p := g.Vertices[it.v].Parent; p != graph.NoVertex; p = g.Vertices[p].Parent {
+				if m.excl[g.Vertices[p].Type] {
+					set(p, true)
+				}
+			}
+		}
+	}
+	// Exclusive vertices of a mod type take (and emit) their subtrees.
+	// The vertices this adds lie in subtrees already taken whole and
+	// need no walk of their own.
+	for _, v := range state[:len(state):len(state)] {
+		if mark[v] != markExcl || !mod[g.Vertices[v].Type] {
+			continue
+		}
+		for _, u := range g.Subtree(v)[1:] {
+			if m.skipHeld && len(g.Children(u)) == 0 {
+				continue // SkipHeldBelow: counted through below[v]
+			}
+			set(u, true)
+		}
+	}
+	// Other exclusive vertices hold the rest of their subtrees unlisted.
+	var held []graph.VertexID
+	for _, v := range state {
+		if mark[v] != markExcl || mod[g.Vertices[v].Type] || len(g.Children(v)) == 0 {
+			continue
+		}
+		for _, u := range g.Subtree(v)[1:] {
+			if m.skipHeld && len(g.Children(u)) == 0 {
+				continue // SkipHeldBelow: counted through below[v]
+			}
+			if mark[u] == 0 {
+				mark[u] = markHeld
+				held = append(held, u)
+			}
+		}
+	}
+	var path []graph.VertexID
+	for _, v := range state {
+		for p := g.Vertices[v].Parent; p != graph.NoVertex; p = g.Vertices[p].Parent {
+			if mark[p] == markPath {
+				break // its ancestors are done
+			}
+			if mark[p] == 0 {
+				mark[p] = markPath
+				path = append(path, p)
+			}
+		}
+	}
+	pos := g.PreOrderPos()
+	byPos := func(a, b graph.VertexID) int { return cmp.Compare(pos[a], pos[b]) }
+	slices.SortFunc(state, byPos)
+	slices.SortFunc(path, byPos)
+	a := &Allocation{JobID: jobID, Reserved: reserved, At: at, Duration: d, g: g}
+	if len(state) > 0 {
+		a.Vertices = make([]AllocVertex, len(state))
+	}
+	for i, v := range state {
+		av := AllocVertex{ID: v, Exclusive: mark[v] == markExcl}
+		if av.Exclusive {
+			av.Units = g.Vertices[v].Size
+		}
+		a.Vertices[i] = av
+		mark[v] = 0
+	}
+	for _, v := range path {
+		mark[v] = 0
+	}
+	if len(path) > 0 {
+		a.Path = path
+	}
+	if len(held) > 0 {
+		slices.SortFunc(held, byPos)
+		a.held = make([]AllocVertex, len(held))
+		for i, v := range held {
+			a.held[i] = AllocVertex{ID: v, Exclusive: true, Units: g.Vertices[v].Size}
+			mark[v] = 0
+		}
+	}
+	return a
+}
+
+// commit records a's spans. The traverser checked every span, so an error
+// here is a bug.
+func (m *Matcher) commit(a *Allocation, now int64) {
+	job, err := m.addSpans(a)
+	if err != nil {
+		panic(fmt.Sprintf("fluxion: matcher: commit job %d: %v", a.JobID, err))
+	}
+	m.jobs[a.JobID] = job
+	if m.pol.First {
+		m.updateWeights(a, now)
+	}
+}
+
+// addSpans adds a's spans to the planners: exclusive vertices take their
+// units and the whole exclusivity planner, shared vertices and the path
+// one exclusivity unit, and each aggregate above an exclusive vertex of a
+// tracked type those units (a path vertex with an aggregate gets a span
+// even if it counts nothing). On error, the spans added so far are
+// removed again and the error names the vertex.
+func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
+	// Up to two vertex spans per vertex, one per path vertex, one
+	// aggregate span per path vertex.
+	job := &matchJob{alloc: a, spans: make([]matchSpan, 0, 2*(len(a.Vertices)+len(a.held))+2*len(a.Path))}
+	var failed error
+	add := func(kind uint8, v graph.VertexID, id planner.SpanID, err error) {
+		if failed != nil {
+			return
+		}
+		if err != nil {
+			failed = fmt.Errorf("%s: %w", m.g.Vertices[v].Path, err)
+			return
+		}
+		job.spans = append(job.spans, matchSpan{kind, v, id})
+		if kind != 2 {
+			m.live[v]++
+			m.until[v] = max(m.until[v], a.At+a.Duration)
+		}
+	}
+	counts := make(map[graph.VertexID][]int64, len(a.Path))
+	// count adds units of aggregate type k at p's aggregate and at its
+	// ancestors'.
+	count := func(p graph.VertexID, k int, units int64) {
+		for ; p != graph.NoVertex; p = m.g.Vertices[p].Parent {
+			if m.agg[p] == nil {
+				continue
+			}
+			c := counts[p]
+			if c == nil {
+				c = make([]int64, len(m.aggTypes))
+				counts[p] = c
+			}
+			c[k] += units
+		}
+	}
+	// bump counts v's own units at its ancestors' aggregates.
+	bump := func(v graph.VertexID, typ string, units int64) {
+		if k := slices.Index(m.aggTypes, typ); k >= 0 {
+			count(m.g.Vertices[v].Parent, k, units)
+		}
+	}
+	all := a.Vertices
+	if len(a.held) > 0 {
+		all = slices.Concat(a.Vertices, a.held)
+	}
+	var held map[graph.VertexID]bool // SkipHeldBelow: exclusive vertices of a
+	if m.skipHeld {
+		held = make(map[graph.VertexID]bool, len(all))
+	}
+	for _, av := range all {
+		if failed != nil {
+			break
+		}
+		v := av.ID
+		if held != nil {
+			if m.heldAbove(v, held) {
+				// Below a vertex this allocation holds exclusively:
+				// only the aggregates count it, its own through
+				// below[v] and its ancestors' through the held
+				// vertex's.
+				if m.agg[v] != nil {
+					c := counts[v]
+					if c == nil {
+						c = make([]int64, len(m.aggTypes))
+						counts[v] = c
+					}
+					for k := range c {
+						c[k] += m.below[int(v)*len(m.aggTypes)+k]
+					}
+				}
+				if av.Exclusive {
+					held[v] = true
+				}
+				continue
+			}
+			if av.Exclusive && len(m.g.Children(v)) > 0 {
+				held[v] = true
+				// Everything below it: its aggregate and its
+				// ancestors'.
+				for k, u := range m.below[int(v)*len(m.aggTypes) : int(v+1)*len(m.aggTypes)] {
+					if u != 0 {
+						count(v, k, u)
+					}
+				}
+			}
+		}
+		if av.Exclusive {
+			id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
+			add(0, v, id, err)
+			if failed != nil {
+				break
+			}
+			id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
+			add(1, v, id, err)
+			if err == nil {
+				m.xLo[v], m.xHi[v] = a.At, a.At+a.Duration
+			}
+			bump(v, m.g.Vertices[v].Type, av.Units)
+		} else {
+			id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
+			add(1, v, id, err)
+		}
+	}
+	for _, v := range a.Path {
+		if failed != nil {
+			break
+		}
+		id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
+		add(1, v, id, err)
+		if m.agg[v] != nil && counts[v] == nil {
+			counts[v] = make([]int64, len(m.aggTypes))
+		}
+	}
+	// Aggregate spans in pre-order.
+	vs := make([]graph.VertexID, 0, len(counts))
+	for v := range counts {
+		vs = append(vs, v)
+	}
+	pos := m.g.PreOrderPos()
+	slices.SortFunc(vs, func(a, b graph.VertexID) int { return cmp.Compare(pos[a], pos[b]) })
+	for _, v := range vs {
+		if failed != nil {
+			break
+		}
+		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts[v])
+		add(2, v, id, err)
+	}
+	if failed != nil {
+		m.removeSpans(job.spans)
+		return nil, failed
+	}
+	return job, nil
+}
+
+// heldAbove reports whether an ancestor of v is in held.
+func (m *Matcher) heldAbove(v graph.VertexID, held map[graph.VertexID]bool) bool {
+	for p := m.g.Vertices[v].Parent; p != graph.NoVertex; p = m.g.Vertices[p].Parent {
+		if held[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// unlive counts one span on plans[v] or xplans[v] gone. until[v] stays
+// (an upper bound) until none is left.
+func (m *Matcher) unlive(v graph.VertexID) {
+	if m.live[v]--; m.live[v] == 0 {
+		m.until[v] = 0
+	}
+}
+
+// removeSpans removes spans recorded by addSpans.
+func (m *Matcher) removeSpans(spans []matchSpan) {
+	for _, s := range spans {
+		var err error
+		switch s.kind {
+		case 0:
+			err = m.unitPlan(s.v).RemSpan(s.id)
+			m.unlive(s.v)
+		case 1:
+			p := m.xPlan(s.v)
+			if sp, ok := p.Span(s.id); ok && sp.Request == xCheckerTotal && m.xLo[s.v] == sp.Start && m.xHi[s.v] == sp.Start+sp.Duration {
+				m.xLo[s.v], m.xHi[s.v] = 0, 0
+			}
+			err = p.RemSpan(s.id)
+			m.unlive(s.v)
+		default:
+			err = m.agg[s.v].RemSpan(s.id)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("fluxion: matcher: remove span on %s: %v", m.g.Vertices[s.v].Path, err))
+		}
+	}
+}
+
+// updateWeights models upd_by_outedges (dfu_impl_update.cpp), which runs
+// for stop_on_1_matches policies: after an allocation, the edge into each
+// vertex on the allocated path gets the vertex's free units, at the
+// job's now, of the last type of its aggregate. A vertex's aggregate in
+// Fluxion holds only the tracked types present below it (a node's holds
+// core, not node), so the last type here is the last filter type with a
+// non-zero total. Vertices without one keep their weight, as does a
+// vertex whose aggregate shows 0 free and has no span (the leaf special
+// case). Cancels do not refresh weights.
+func (m *Matcher) updateWeights(a *Allocation, now int64) {
+	set := func(v graph.VertexID) {
+		p := m.agg[v]
+		if p == nil {
+			return
+		}
+		k := -1
+		for i := p.Len() - 1; i >= 0; i-- {
+			if p.Total(i) > 0 {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			return
+		}
+		avail := p.AvailAt(now, k)
+		if avail == 0 && p.SpanCount() == 0 {
+			return
+		}
+		m.setWeight(v, uint64(max(avail, 0)))
+	}
+	for _, v := range a.Path {
+		set(v)
+	}
+	for _, av := range a.Vertices {
+		set(av.ID)
+	}
+}
+
+// setWeight sets the by_outedges weight of the edge into v; it forgets
+// the cached order of v's siblings when the weight changes. Weights must
+// change only through here.
+func (m *Matcher) setWeight(v graph.VertexID, w uint64) {
+	if m.weights[v] == w {
+		return
+	}
+	m.weights[v] = w
+	if p := m.g.Vertices[v].Parent; p != graph.NoVertex && m.kidsOK != nil {
+		m.kidsOK[p] = false
+		m.wDirty[v] = true
+	}
+}
+
+// sortedChildren returns v's children in by_outedges order (edge weight,
+// then uniq_id, both descending), cached until a child's weight changes.
+// A stale order is repaired rather than re-sorted: the children whose
+// weight did not change keep their relative order, so sorting the few
+// changed ones and merging the two runs gives the (unique: uniq_ids
+// differ) sorted order in linear time.
+func (m *Matcher) sortedChildren(v graph.VertexID) []graph.VertexID {
+	g := m.g
+	if m.kidsOK == nil {
+		m.kids = map[graph.VertexID][]graph.VertexID{}
+		m.kidsOK = make([]bool, g.Len())
+		m.wDirty = make([]bool, g.Len())
+	}
+	s, old := m.kids[v]
+	if m.kidsOK[v] {
+		return s
+	}
+	w := m.weights
+	order := func(a, b graph.VertexID) int {
+		if r := cmp.Compare(w[b], w[a]); r != 0 {
+			return r
+		}
+		return cmp.Compare(g.Vertices[b].UniqID, g.Vertices[a].UniqID)
+	}
+	if !old {
+		s = slices.Clone(g.Vertices[v].Children)
+		m.kids[v] = s
+		slices.SortFunc(s, order)
+		for _, c := range s {
+			m.wDirty[c] = false
+		}
+	} else {
+		// Keep the unchanged children in place (in order), move the
+		// changed ones to tmp, sort those, then merge from the back.
+		tmp := m.kidsTmp[:0]
+		k := 0
+		for _, c := range s {
+			if m.wDirty[c] {
+				m.wDirty[c] = false
+				tmp = append(tmp, c)
+			} else {
+				s[k] = c
+				k++
+			}
+		}
+		slices.SortFunc(tmp, order)
+		i, j := k-1, len(tmp)-1
+		for o := len(s) - 1; j >= 0; o-- {
+			if i >= 0 && order(tmp[j], s[i]) < 0 {
+				s[o] = s[i]
+				i--
+			} else {
+				s[o] = tmp[j]
+				j--
+			}
+		}
+		m.kidsTmp = tmp
+	}
+	m.kidsOK[v] = true
+	return s
+}
+
+// Cancel removes a job's allocation or reservation (reapi_cli_cancel).
+func (m *Matcher) Cancel(jobID uint64) error {
+	job, ok := m.jobs[jobID]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNoJob, jobID)
+	}
+	m.removeSpans(job.spans)
+	delete(m.jobs, jobID)
+	job.alloc.Canceled = true
+	m.gone[jobID] = job.alloc
+	return nil
+}
+
+// Forget drops what the matcher remembers of a cancelled job, so that a
+// long-lived user that allocates and cancels without end (Fluence asks
+// again and again for a group that never fits) does not keep every
+// cancelled allocation; Info then reports ErrNoJob for it. A live job,
+// or an id never used, is left alone.
+func (m *Matcher) Forget(jobID uint64) { delete(m.gone, jobID) }
+
+// Info returns a job's allocation (reapi_cli_info: reserved, at). A
+// cancelled job is still known, with Canceled set (the cli reports mode
+// "canceled"); an id never allocated is ErrNoJob.
+func (m *Matcher) Info(jobID uint64) (*Allocation, error) {
+	if job, ok := m.jobs[jobID]; ok {
+		return job.alloc, nil
+	}
+	if a, ok := m.gone[jobID]; ok {
+		return a, nil
+	}
+	return nil, fmt.Errorf("%w: %d", ErrNoJob, jobID)
+}
+
+// Mode is the job's state as reapi_cli's info reports it: ALLOCATED,
+// RESERVED, or CANCELED once cancelled.
+func (a *Allocation) Mode() string {
+	switch {
+	case a.Canceled:
+		return "CANCELED"
+	case a.Reserved:
+		return "RESERVED"
+	}
+	return "ALLOCATED"
+}
+
+// Jobs returns the ids of the live (allocated or reserved) jobs, sorted.
+func (m *Matcher) Jobs() []uint64 {
+	return slices.Sorted(maps.Keys(m.jobs))
+}
+
+// Names returns the names of the allocated vertices of type typ, in
+// pre-order.
+func (a *Allocation) Names(typ string) []string {
+	var out []string
+	for _, av := range a.Vertices {
+		if v := &a.g.Vertices[av.ID]; v.Type == typ {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+// OfType returns the allocated vertices of type typ, in pre-order.
+func (a *Allocation) OfType(typ string) []graph.VertexID {
+	var out []graph.VertexID
+	for _, av := range a.Vertices {
+		if a.g.Vertices[av.ID].Type == typ {
+			out = append(out, av.ID)
+		}
+	}
+	return out
+}
+
+// Clone returns an independent copy of the matcher's state: planners,
+// aggregates, weights, jobs and the id counter (reapi_cli_clone, for
+// forward simulation). The graph, and so the up/down statuses, is
+// shared. Allocations of live jobs are copied; the copy's Cancel does
+// not mark the original's.
+func (m *Matcher) Clone() *Matcher {
+	c := *m
+	c.plans = make([]*planner.Planner, len(m.plans))
+	c.xplans = make([]*planner.Planner, len(m.xplans))
+	c.agg = make([]*planner.PlannerMulti, len(m.agg))
+	for i := range m.plans {
+		if m.plans[i] != nil {
+			c.plans[i] = m.plans[i].Clone()
+		}
+		if m.xplans[i] != nil {
+			c.xplans[i] = m.xplans[i].Clone()
+		}
+		if m.agg[i] != nil {
+			c.agg[i] = m.agg[i].Clone()
+		}
+	}
+	c.weights = slices.Clone(m.weights)
+	c.live = slices.Clone(m.live)
+	c.until = slices.Clone(m.until)
+	c.xLo = slices.Clone(m.xLo)
+	c.xHi = slices.Clone(m.xHi)
+	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
+	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
+	for id, j := range m.jobs {
+		a := *j.alloc
+		c.jobs[id] = &matchJob{alloc: &a, spans: j.spans}
+	}
+	c.gone = make(map[uint64]*Allocation, len(m.gone))
+	for id, a := range m.gone {
+		c.gone[id] = a
+	}
+	return &c
+}
+
+// Graph returns the graph the allocation's vertex ids refer to.
+func (a *Allocation) Graph() *graph.Graph { return a.g }
