@@ -17,7 +17,7 @@ import (
 // input that finds new coverage, and minimizing the multi-kilobyte files in
 // testdata/jgf takes most of a short run. Run with e.g.
 //
-//	go test ./policies/fluxion/ -run '^$' -fuzz FuzzReadJGF -fuzztime 30s -fuzzminimizetime 5s
+//	go test ./policies/fluxion/graph/ -run '^$' -fuzz FuzzReadJGF -fuzztime 30s -fuzzminimizetime 5s
 func FuzzReadJGF(f *testing.F) {
 	f.Add([]byte(graph.JGFDoc(graph.JGFC0+","+graph.JGFN1+","+graph.JGFK2, graph.JGFE1+","+graph.JGFE2)))
 	// Fluxion's layout: full metadata, vertices grouped by type.

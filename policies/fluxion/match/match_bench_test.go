@@ -44,7 +44,7 @@ func BenchmarkMatchAllocateCancel(b *testing.B) {
 // nodes of 2 sockets × 48 cores, 8 GPUs and 256 GiB of memory (one memory
 // vertex per socket), i.e. 109 vertices per node.
 //
-//	go test ./policies/fluxion/ -run '^$' -bench 'MatchHPC' -benchtime 3x
+//	go test ./policies/fluxion/match/ -run '^$' -bench 'MatchHPC' -benchtime 3x
 //
 // Metrics: matches/s (one allocate or reservation per op, its cancel
 // included in the time) and B/vertex, the live heap NewMatcher adds
