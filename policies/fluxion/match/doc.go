@@ -63,5 +63,4 @@
 // at graph_end. R lists what Fluxion's update emits: a node held whole
 // inside a slot lists only its matched children, while the model's
 // aggregates count its whole subtree.
-//
 package match

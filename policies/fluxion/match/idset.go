@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// expandIDSet expands an RFC 22 idset ("0-3,7").
+// ExpandIDSet expands an RFC 22 idset ("0-3,7").
 func ExpandIDSet(set string) ([]int64, error) {
 	var out []int64
 	if strings.TrimSpace(set) == "" {
@@ -37,7 +37,7 @@ func ExpandIDSet(set string) ([]int64, error) {
 	return out, nil
 }
 
-// expandHostlist expands an RFC 29 hostlist ("node[0-2,5],login") in order.
+// ExpandHostlist expands an RFC 29 hostlist ("node[0-2,5],login") in order.
 func ExpandHostlist(hl string) ([]string, error) {
 	var out []string
 	for len(hl) > 0 {

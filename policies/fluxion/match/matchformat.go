@@ -35,7 +35,7 @@ const (
 // matchFormats are the MatchFormat values the Go matcher can write.
 var matchFormats = []string{FormatRV1NoSched, FormatRV1, FormatJGF}
 
-// checkMatchFormat validates MatcherOptions.MatchFormat ("" is allowed).
+// CheckMatchFormat validates MatcherOptions.MatchFormat ("" is allowed).
 func CheckMatchFormat(f string) error {
 	switch f {
 	case "", FormatRV1NoSched, FormatRV1, FormatJGF:

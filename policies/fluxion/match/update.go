@@ -459,7 +459,7 @@ func (m *Matcher) readJGFVertices(data []byte) ([]graph.VertexID, error) {
 	return out, nil
 }
 
-// vertexDiff lists the fields in which an R's vertex differs from the
+// VertexDiff lists the fields in which an R's vertex differs from the
 // graph's (the JGF reader's operator== and diff: type, basename, size,
 // rank, id, name, paths; properties are not compared).
 func VertexDiff(g, r *graph.Vertex) string {

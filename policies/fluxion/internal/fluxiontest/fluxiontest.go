@@ -11,13 +11,13 @@ import (
 	"github.com/convergesim/converge/policies/fluxion/jobspec"
 )
 
-// mtNode describes one node of a test cluster.
+// Node describes one node of a test cluster.
 type Node struct {
 	Cores, GPUs int64
 	MemMiB      int64
 }
 
-// mtGraph builds cluster0 -> node<i> [-> socket<k>] -> core, gpu, memory
+// Graph builds cluster0 -> node<i> [-> socket<k>] -> core, gpu, memory
 // (one memory vertex of memMiB per node or socket; none if 0).
 func Graph(t testing.TB, sockets int, nodes ...Node) *graph.Graph {
 	t.Helper()
@@ -46,7 +46,7 @@ func Flat(t testing.TB, cores ...int64) *graph.Graph {
 	return Graph(t, 0, ns...)
 }
 
-// mtReq is a V1 request: nodes (0: slot at the top) > slot x slots >
+// Req is a V1 request: nodes (0: slot at the top) > slot x slots >
 // core x cores [, gpu x gpus][, memory x memMiB].
 type Req struct {
 	Nodes, Slots, Cores, GPUs, MemMiB int64
@@ -121,7 +121,7 @@ func BenchGraph(b *testing.B, nodes int) *graph.Graph {
 	return g
 }
 
-// mbJobspecs are the request shapes: whole nodes (4 exclusive nodes, each
+// BenchJobspecs are the request shapes: whole nodes (4 exclusive nodes, each
 // one slot of both sockets with all their cores and GPUs; version 9999,
 // as version 1 allows only core, gpu and memory in a slot) and 16 packed
 // slots of 4 cores and a GPU (hosted by sockets).
@@ -171,7 +171,7 @@ attributes:
 `},
 }
 
-// mbFillText is the jobspec of n whole nodes for dur seconds.
+// FillText is the jobspec of n whole nodes for dur seconds.
 func FillText(n int, dur int64) string {
 	return fmt.Sprintf(`version: 9999
 resources:
@@ -198,7 +198,7 @@ attributes:
 `, n, dur)
 }
 
-// upTiny is cluster0 > node0 (core0, core1, gpu0), node1 (core0, core1)
+// Tiny is cluster0 > node0 (core0, core1, gpu0), node1 (core0, core1)
 // with uniq_ids 0..7 in that pre-order and ranks 0 and 1.
 func Tiny(t testing.TB) *graph.Graph {
 	return Graph(t, 0, Node{Cores: 2, GPUs: 1}, Node{Cores: 2})
@@ -234,7 +234,7 @@ func MakeNodes(specs []*NodeSpec) []*engine.Node {
 	return out
 }
 
-// ftFluenceNodes is the cluster of testdata/jgf/fluence-bidirectional.json.
+// FluenceNodes is the cluster of graph/testdata/jgf/fluence-bidirectional.json.
 func FluenceNodes() []*engine.Node {
 	return MakeNodes([]*NodeSpec{
 		{Name: "kind-control-plane", Milli: 4000, MemGiB: 8, labels: map[string]string{graph.LabelControlPlane: ""}},
