@@ -10,11 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/engine"
 )
 
 // TestReapiRandomSessions runs random sessions — allocations, reservations
-// and cancels of slot>core and slot>socket>core requests on graphs of
-// nodes with or without sockets — through the Go backend and flux-sched's
+// and cancels of slot>core[,gpu] and slot>socket>core requests on graphs
+// of nodes with or without sockets, alike or of different sizes, or of
+// the shape Fluence builds — through the Go backend and flux-sched's
 // libreapi_cli under every policy, and compares each step: the outcome,
 // the job id, reserved/at, and the containment paths of every allocated
 // vertex (both backends emit Fluxion's jgf match format). Random sessions
@@ -26,7 +29,7 @@ func TestReapiRandomSessions(t *testing.T) {
 	policies := []string{"first", "firstnodex", "low", "high", "lonode", "hinode", "lonodex", "hinodex", "locality", "variation"}
 	for pi, pol := range policies {
 		t.Run(pol, func(t *testing.T) {
-			for trial := range 40 {
+			for trial := range 60 {
 				rng := rand.New(rand.NewPCG(uint64(pi), uint64(trial)))
 				if d := rrSession(t, rng, pol); d != "" {
 					t.Errorf("trial %d: %s", trial, d)
@@ -43,10 +46,28 @@ func rrSession(t *testing.T, rng *rand.Rand, pol string) string {
 	sockets := rng.IntN(3)
 	perSocket := 2 + rng.IntN(4)
 	ns := make([]mtNode, 2+rng.IntN(5))
+	hetero := rng.IntN(2) == 0 // nodes of different sizes, some with gpus
 	for i := range ns {
 		ns[i] = mtNode{cores: int64(max(1, sockets) * perSocket)}
+		if hetero {
+			ns[i] = mtNode{cores: int64(max(1, sockets) * (1 + rng.IntN(perSocket))), gpus: int64(max(1, sockets) * rng.IntN(2))}
+		}
 	}
 	g := mtGraph(t, sockets, ns...)
+	fluence := sockets == 0 && rng.IntN(2) == 0
+	if fluence {
+		// The graph Fluence's sidecar builds: subnet level, memory in
+		// 1 GiB pools, names of its own.
+		ens := make([]*engine.Node, len(ns))
+		for i, n := range ns {
+			ens[i] = &engine.Node{Index: i, Name: fmt.Sprintf("kind-worker%d", i),
+				Allocatable: engine.Resources{MilliCPU: n.cores * 1000, GPU: n.gpus, Memory: 4 << 30, Pods: 110}}
+		}
+		var err error
+		if g, err = Fluence(ens, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var buf bytes.Buffer
 	if err := g.WriteJGF(&buf); err != nil {
 		t.Fatal(err)
@@ -61,7 +82,7 @@ func rrSession(t *testing.T, rng *rand.Rand, pol string) string {
 		defer be.Close()
 		bes[i] = be
 	}
-	log := []string{fmt.Sprintf("%s, %d nodes, %d sockets of %d cores", pol, len(ns), sockets, perSocket)}
+	log := []string{fmt.Sprintf("%s, %d sockets, nodes %v, fluence-shaped %v", pol, sockets, ns, fluence)}
 	var live []uint64
 	for range 14 {
 		if len(live) > 0 && rng.IntN(4) == 0 {
@@ -75,7 +96,7 @@ func rrSession(t *testing.T, rng *rand.Rand, pol string) string {
 			}
 			continue
 		}
-		spec, what := rrSpec(rng, sockets > 0, perSocket)
+		spec, what := rrSpec(rng, sockets > 0, perSocket, hetero && rng.IntN(2) == 0)
 		op := MatchAllocate
 		if rng.IntN(3) == 0 {
 			op = MatchAllocateOrElseReserve
@@ -106,11 +127,16 @@ func rrSession(t *testing.T, rng *rand.Rand, pol string) string {
 	return ""
 }
 
-// rrSpec is a random slot>core or (with sockets) slot>socket>core request.
-func rrSpec(rng *rand.Rand, sockets bool, perSocket int) (spec, what string) {
+// rrSpec is a random slot>core[,gpu] or (with sockets) slot>socket>core
+// request.
+func rrSpec(rng *rand.Rand, sockets bool, perSocket int, gpu bool) (spec, what string) {
 	slots, cores := 1+rng.IntN(3), 1+rng.IntN(perSocket)
 	body := fmt.Sprintf("  - type: core\n    count: %d\n", cores)
 	what = fmt.Sprintf("slot:%d>core:%d", slots, cores)
+	if gpu {
+		body += "  - type: gpu\n    count: 1\n"
+		what += ",gpu:1"
+	}
 	if sockets && rng.IntN(2) == 0 {
 		body = fmt.Sprintf("  - type: socket\n    count: 1\n    with:\n    - type: core\n      count: %d\n", cores)
 		what = fmt.Sprintf("slot:%d>socket:1>core:%d", slots, cores)
