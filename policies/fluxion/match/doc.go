@@ -60,7 +60,9 @@
 // where explore_dynamically stops). Satisfiability is checked after every job
 // has ended (Fluxion's pass runs near INT64_MAX, its planners' end), and
 // reservations must end within the window, where Fluxion may clip one
-// at graph_end. R lists what Fluxion's update emits: a node held whole
-// inside a slot lists only its matched children, while the model's
-// aggregates count its whole subtree.
+// at graph_end. R lists what Fluxion's update emits: a node or socket
+// held whole inside a slot lists only its matched children, and, as in
+// Fluxion, only those count in the ancestors' aggregates (and so in
+// first's edge weights); the rest of its subtree is booked but not
+// counted.
 package match

@@ -249,6 +249,9 @@ type AllocVertex struct {
 	ID        graph.VertexID
 	Exclusive bool
 	Units     int64 // units taken from the vertex's planner (Size if exclusive, else 0)
+	// whole: exclusive, of a type the match takes whole (Matcher.build's
+	// mod), so R lists its whole subtree.
+	whole bool
 }
 
 // NewMatcher builds a matcher over g.
@@ -780,6 +783,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 		av := AllocVertex{ID: v, Exclusive: mark[v] == markExcl}
 		if av.Exclusive {
 			av.Units = g.Vertices[v].Size
+			av.whole = mod[g.Vertices[v].Type]
 		}
 		a.Vertices[i] = av
 		mark[v] = 0
@@ -869,11 +873,18 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	if m.skipHeld {
 		held = make(map[graph.VertexID]bool, len(all))
 	}
-	for _, av := range all {
+	for i, av := range all {
 		if failed != nil {
 			break
 		}
 		v := av.ID
+		// listed: in R. Fluxion's update books and counts in the
+		// aggregates only what it emits (upd_dfv walks the selected
+		// edges); the vertices a slot holds below an exclusive vertex
+		// without listing them (a.held) are booked here so that they
+		// stay unusable whatever R shows, but the aggregates, and so
+		// first's edge weights, do not count them.
+		listed := i < len(a.Vertices)
 		if held != nil {
 			if m.heldAbove(v, held) {
 				// Below a vertex this allocation holds exclusively:
@@ -895,7 +906,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				}
 				continue
 			}
-			if av.Exclusive && len(m.g.Children(v)) > 0 {
+			if av.Exclusive && av.whole && len(m.g.Children(v)) > 0 {
 				held[v] = true
 				// Everything below it: its aggregate and its
 				// ancestors'.
@@ -917,7 +928,9 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			if err == nil {
 				m.xLo[v], m.xHi[v] = a.At, a.At+a.Duration
 			}
-			bump(v, m.g.Vertices[v].Type, av.Units)
+			if listed {
+				bump(v, m.g.Vertices[v].Type, av.Units)
+			}
 		} else {
 			id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
 			add(1, v, id, err)
@@ -1011,13 +1024,7 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 		if p == nil {
 			return
 		}
-		k := -1
-		for i := p.Len() - 1; i >= 0; i-- {
-			if p.Total(i) > 0 {
-				k = i
-				break
-			}
-		}
+		k := m.weightType(m.g.Vertices[v].Type)
 		if k < 0 {
 			return
 		}
@@ -1033,6 +1040,36 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 	for _, av := range a.Vertices {
 		set(av.ID)
 	}
+}
+
+// fluxionTypeOrder is the order of flux-sched's interned resource types
+// (resource/schema/data_std.cpp:18-27, interned in that order at start;
+// interned strings compare by insertion, libintern/interner.hpp:233):
+// the order of the pruning types in a vertex's subtree planner.
+var fluxionTypeOrder = []string{"cluster", "core", "socket", "gpu", "node", "rack", "slot", "xor_slot", "ssd", "storage_node"}
+
+// weightType returns the index in aggTypes of the type whose free units
+// weigh the edge into a vertex of type typ under first: the last of the
+// vertex's pruning types (upd_by_outedges reads type len-1 of the
+// vertex's planner_multi, dfu_impl_update.cpp:130), which are the
+// filters' types but the vertex's own (get_my_pruning_types,
+// policies/base/matcher.cpp), in flux-sched's type order. A type not
+// interned at start follows, in the filters' order. -1 if none.
+func (m *Matcher) weightType(typ string) int {
+	best, bestRank := -1, -1
+	for i, t := range m.aggTypes {
+		if t == typ {
+			continue
+		}
+		r := slices.Index(fluxionTypeOrder, t)
+		if r < 0 {
+			r = len(fluxionTypeOrder) + i
+		}
+		if r > bestRank {
+			best, bestRank = i, r
+		}
+	}
+	return best
 }
 
 // setWeight sets the by_outedges weight of the edge into v; it forgets

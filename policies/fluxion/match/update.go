@@ -797,6 +797,11 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 	counts := map[int64]map[string]int64{} // rank -> type -> released units
 	roots := map[int64]graph.VertexID{}    // rank -> topmost released vertex
 	count := func(v graph.VertexID) {
+		if heldBelow[v] {
+			// Held unlisted: booked, but not counted in the
+			// aggregates (Matcher.addSpans), so nothing to reduce.
+			return
+		}
 		r := g.Vertices[v].Rank
 		if counts[r] == nil {
 			counts[r] = map[string]int64{}
