@@ -150,7 +150,13 @@ var _ Backend = (*goBackend)(nil)
 type goBackend struct {
 	mu sync.Mutex
 	m  *match.Matcher // nil once closed
+	// specs caches parsed jobspecs by their text: a simulation sends
+	// the same few shapes over and over, and the matcher never changes
+	// a Jobspec. Emptied when it reaches specCacheSize entries.
+	specs map[string]*jobspec.Jobspec
 }
+
+const specCacheSize = 1024
 
 func (b *goBackend) Match(op match.MatchOp, spec []byte, now int64) (*MatchResult, error) {
 	b.mu.Lock()
@@ -158,12 +164,19 @@ func (b *goBackend) Match(op match.MatchOp, spec []byte, now int64) (*MatchResul
 	if b.m == nil {
 		return nil, errClosed
 	}
-	js, err := jobspec.ParseJobspec(spec, "jobspec")
-	if err != nil {
-		if errors.Is(err, match.ErrInvalid) {
-			return nil, err
+	js := b.specs[string(spec)]
+	if js == nil {
+		var err error
+		if js, err = jobspec.ParseJobspec(spec, "jobspec"); err != nil {
+			if errors.Is(err, match.ErrInvalid) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %w", match.ErrInvalid, err)
 		}
-		return nil, fmt.Errorf("%w: %w", match.ErrInvalid, err)
+		if b.specs == nil || len(b.specs) >= specCacheSize {
+			b.specs = map[string]*jobspec.Jobspec{}
+		}
+		b.specs[string(spec)] = js
 	}
 	start := time.Now()
 	a, err := b.m.Match(op, js, now)

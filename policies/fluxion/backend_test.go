@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +215,57 @@ func TestExpandHostlistRoundTrip(t *testing.T) {
 	ids, err := match.ExpandIDSet("0-2,7,-1")
 	if err != nil || !slices.Equal(ids, []int64{0, 1, 2, 7, -1}) {
 		t.Errorf("expandIDSet = %v, %v", ids, err)
+	}
+}
+
+// TestGoBackendJobspecCache: the Go backend parses a jobspec text once
+// and reuses it; a malformed text is refused every time (not cached);
+// the cache does not grow past specCacheSize; cached or not, the same
+// text gives the same match.
+func TestGoBackendJobspecCache(t *testing.T) {
+	be, err := OpenBackend(BackendGo, backendJGF(t, fluxiontest.Flat(t, 4, 4)), match.MatcherOptions{Policy: "low"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb := be.(*goBackend)
+	spec := func(cores int) []byte {
+		return []byte(fmt.Sprintf("version: 1\nresources:\n- type: slot\n  count: 1\n  label: default\n  with:\n  - type: core\n    count: %d\ntasks:\n- command: [app]\n  slot: default\n  count: {per_slot: 1}\nattributes:\n  system:\n    duration: 10\n", cores))
+	}
+	var got []string
+	for range 2 {
+		res, err := be.Match(match.MatchAllocate, spec(2), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := SummarizeR(res.Format, res.R)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, sum.String())
+		if err := be.Cancel(res.JobID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got[0] != got[1] || len(gb.specs) != 1 {
+		t.Errorf("same text twice: %q, %d cached, want the same match and 1 entry", got, len(gb.specs))
+	}
+	for range 2 {
+		if _, err := be.Match(match.MatchAllocate, []byte("version: 1\nresources: 7\n"), 0); !errors.Is(err, match.ErrInvalid) {
+			t.Errorf("malformed jobspec: %v, want ErrInvalid", err)
+		}
+	}
+	for i := range specCacheSize + 10 {
+		// Distinct texts: the duration differs.
+		text := bytes.Replace(spec(1), []byte("duration: 10"), fmt.Appendf(nil, "duration: %d", 10+i), 1)
+		res, err := be.Match(match.MatchAllocate, text, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := be.Cancel(res.JobID); err != nil {
+			t.Fatal(err)
+		}
+		if len(gb.specs) > specCacheSize {
+			t.Fatalf("%d jobspecs cached, at most %d", len(gb.specs), specCacheSize)
+		}
 	}
 }

@@ -73,7 +73,7 @@ type Graph struct {
 	Vertices []Vertex
 	Root     VertexID
 
-	byPath map[string]VertexID
+	byPath *pathIndex
 	// byUniq maps uniq_id to vertex, unless uniqIsIndex: every vertex's
 	// UniqID is its VertexID (generated graphs, and the JGF that Fluxion,
 	// Fluence and WriteJGF produce), and the map is nil.
@@ -170,11 +170,9 @@ func (g *Graph) build(order []VertexID) error {
 func (g *Graph) reindex() error {
 	n := len(g.Vertices)
 	if g.byPath == nil {
-		g.byPath = make(map[string]VertexID, n)
+		g.byPath = newPathIndex(n)
 		for i := range g.Vertices {
-			g.byPath[g.Vertices[i].Path] = VertexID(i)
-			if len(g.byPath) != i+1 {
-				prev := g.firstWith(func(v *Vertex) bool { return v.Path == g.Vertices[i].Path })
+			if prev, ok := g.byPath.add(g.Vertices[i].Path, VertexID(i), g.pathOf); !ok {
 				return fmt.Errorf("fluxion: vertex %d: duplicate path %q (also vertex %d)", i, g.Vertices[i].Path, prev)
 			}
 		}
@@ -199,7 +197,7 @@ func (g *Graph) reindex() error {
 			}
 		}
 	}
-	if len(g.byPath) != n || (!g.uniqIsIndex && len(g.byUniq) != n) {
+	if g.byPath.len() != n || (!g.uniqIsIndex && len(g.byUniq) != n) {
 		return fmt.Errorf("fluxion: graph indexes do not cover the %d vertices", n)
 	}
 	counts := make(map[string]int)
@@ -331,7 +329,7 @@ func (g *Graph) validate(lookups bool) error {
 			return fmt.Errorf("%s: availability stale (change Status with SetStatus)", where())
 		}
 		if lookups {
-			if got, ok := g.byPath[v.Path]; !ok || got != id {
+			if got, ok := g.byPath.get(v.Path, g.pathOf); !ok || got != id {
 				return fmt.Errorf("%s: path index stale or path duplicated", where())
 			}
 			if got, ok := g.ByUniqID(v.UniqID); !ok || got != id {
@@ -412,12 +410,15 @@ func (g *Graph) Vertex(id VertexID) *Vertex { return &g.Vertices[id] }
 
 // Lookup returns the vertex with the given containment path.
 func (g *Graph) Lookup(path string) (VertexID, bool) {
-	v, ok := g.byPath[path]
+	v, ok := g.byPath.get(path, g.pathOf)
 	if !ok {
 		return NoVertex, false
 	}
 	return v, true
 }
+
+// pathOf returns v's containment path.
+func (g *Graph) pathOf(v VertexID) string { return g.Vertices[v].Path }
 
 // ByUniqID returns the vertex with the given uniq_id.
 func (g *Graph) ByUniqID(uniqID int64) (VertexID, bool) {
@@ -510,7 +511,7 @@ func (g *Graph) Available(v VertexID) bool { return g.avail[v] }
 // A down vertex makes its whole subtree unavailable; setting it up again
 // restores the descendants whose own status and other ancestors are up.
 func (g *Graph) SetStatus(path string, s Status) error {
-	v, ok := g.byPath[path]
+	v, ok := g.byPath.get(path, g.pathOf)
 	if !ok {
 		return fmt.Errorf("fluxion: set status %s: no vertex at path %q", s, path)
 	}

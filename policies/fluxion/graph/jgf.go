@@ -242,7 +242,7 @@ type jgfReader struct {
 	file string
 
 	verts []Vertex
-	paths map[string]VertexID
+	paths *pathIndex
 	// Outer ids are usually the decimal uniq_id ("canonical", as Fluxion,
 	// Fluence and WriteJGF write them) and are then found through the
 	// uniq_id; only the others are kept, in ids and outerNC.
@@ -269,7 +269,7 @@ func parseJGF(data []byte, file string) (*Graph, error) {
 	r := &jgfReader{
 		file:        file,
 		verts:       make([]Vertex, 0, est),
-		paths:       make(map[string]VertexID, est),
+		paths:       newPathIndex(est),
 		uniqIsIndex: true,
 		intern:      make(map[string]string),
 		edgesAt:     -1,
@@ -280,6 +280,17 @@ func parseJGF(data []byte, file string) (*Graph, error) {
 		return nil, r.wrap(err)
 	}
 	return g, nil
+}
+
+// pathOf returns the path of a vertex read so far.
+func (r *jgfReader) pathOf(v VertexID) string { return r.verts[v].Path }
+
+// pathAt returns the vertex read at path, NoVertex if none.
+func (r *jgfReader) pathAt(path string) VertexID {
+	if v, ok := r.paths.get(path, r.pathOf); ok {
+		return v
+	}
+	return NoVertex
 }
 
 // byUniq finds a vertex by uniq_id among those read so far.
@@ -323,8 +334,16 @@ func (r *jgfReader) canonicalInt(b []byte) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	r.scr = strconv.AppendInt(r.scr[:0], u, 10)
-	return u, string(r.scr) == string(b)
+	// Canonical: what strconv.FormatInt(u, 10) gives back — no leading
+	// zero (but "0" itself), no "-0", a sign only on a negative number.
+	d := b
+	if d[0] == '-' {
+		d = d[1:]
+		if len(d) == 0 || u == 0 {
+			return 0, false
+		}
+	}
+	return u, len(d) > 0 && (d[0] != '0' || len(d) == 1)
 }
 
 // outerOf returns a vertex's outer id.
@@ -503,7 +522,7 @@ func (r *jgfReader) readNodes() error {
 	for i := range r.verts {
 		p := r.verts[i].Path
 		if pp := pathParent(p); pp != "" {
-			if _, ok := r.paths[pp]; !ok {
+			if _, ok := r.paths.get(pp, r.pathOf); !ok {
 				return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "parent %s of %s is not a vertex", quoted(pp), quoted(p))
 			}
 		}
@@ -686,15 +705,7 @@ func (r *jgfReader) readNode(i int) error {
 	if prev, dup := r.byUniq(v.UniqID); dup {
 		return r.errAt(jgfNodeAt(i, ""), "duplicate uniq_id %d (also graph.nodes[%d])", v.UniqID, prev)
 	}
-	r.paths[v.Path] = id
-	if len(r.paths) != len(r.verts)+1 {
-		prev := NoVertex
-		for k := range r.verts {
-			if r.verts[k].Path == v.Path {
-				prev = VertexID(k)
-				break
-			}
-		}
+	if prev, ok := r.paths.add(v.Path, id, r.pathOf); !ok {
 		return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "duplicate path %s (also graph.nodes[%d])", quoted(v.Path), prev)
 	}
 	if u, ok := r.canonicalInt(outer); !ok || u != v.UniqID {
@@ -770,7 +781,7 @@ func (r *jgfReader) readMeta(i int, m *jgfMeta) error {
 				if str == "" {
 					return r.errAt(at, "must not be empty")
 				}
-				m.typ = str
+				m.typ = canonicalType(str)
 			case jgfMBasename:
 				m.basename = str
 			case jgfMName:
@@ -1126,7 +1137,7 @@ func (r *jgfReader) finish() (*Graph, error) {
 			continue
 		}
 		if pp := pathParent(v.Path); pp != "" {
-			return nil, r.errAt(jgfNodeAt(i, ""), "no containment edge joins %s to its parent %s (graph.nodes[%d])", quoted(v.Path), quoted(pp), r.paths[pp])
+			return nil, r.errAt(jgfNodeAt(i, ""), "no containment edge joins %s to its parent %s (graph.nodes[%d])", quoted(v.Path), quoted(pp), r.pathAt(pp))
 		}
 		if root != NoVertex {
 			return nil, r.errAt(jgfNodeAt(i, ""), "second root %s (first is graph.nodes[%d], %s); want exactly one", quoted(v.Path), root, quoted(r.verts[root].Path))
@@ -1323,4 +1334,32 @@ func AppendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// canonicalType returns the program's own copy of a common resource type
+// name (identical string constants share one copy), so that comparing a
+// type read here with one read elsewhere (graph vertices against jobspec
+// resources, a search's hottest comparison) finds equal pointers at once.
+func canonicalType(s string) string {
+	switch s {
+	case "cluster":
+		return "cluster"
+	case "rack":
+		return "rack"
+	case "subnet":
+		return "subnet"
+	case "node":
+		return "node"
+	case "socket":
+		return "socket"
+	case "core":
+		return "core"
+	case "gpu":
+		return "gpu"
+	case "memory":
+		return "memory"
+	case "slot":
+		return "slot"
+	}
+	return s
 }

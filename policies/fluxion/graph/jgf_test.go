@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -632,5 +634,30 @@ func TestJGFReadLimit(t *testing.T) {
 	data, err = jgfReadAll(io.MultiReader(strings.NewReader(strings.Repeat(" ", 10000)+"x"), strings.NewReader(doc)), "ws.json", 1<<20, jgfFileKind)
 	if err != nil || len(data) != 10001 {
 		t.Errorf("read %d bytes, %v; want it to stop at the first stray byte", len(data), err)
+	}
+}
+
+// TestCanonicalInt: an id is canonical exactly when it reads as an
+// integer that strconv.FormatInt writes back the same.
+func TestCanonicalInt(t *testing.T) {
+	r := &jgfReader{}
+	cases := []string{"0", "7", "-7", "10", "007", "-0", "-", "", "00", "-01", "+1", "9223372036854775807",
+		"-9223372036854775808", "9223372036854775808", "12a", "1.5", "123456789012345678901"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		n := 1 + rng.IntN(6)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "-0123456789"[rng.IntN(11)]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		u, err := strconv.ParseInt(c, 10, 64)
+		want := err == nil && strconv.FormatInt(u, 10) == c
+		got, ok := r.canonicalInt([]byte(c))
+		if ok != want || (ok && got != u) {
+			t.Errorf("canonicalInt(%q) = %d, %v; want %d, %v", c, got, ok, u, want)
+		}
 	}
 }

@@ -192,6 +192,12 @@ type Matcher struct {
 	// byNode (traverse.go): the node vertices by ascending id, and the
 	// types whose every vertex has a node above it; built on first use
 	// (nodeOrder), nodeSeq nil if node ids repeat.
+	// addSpans' scratch: cntOf[v]-1 is v's row in cnt (0: none), cntVs
+	// the vertices with a row, in order of first use.
+	cntOf     []int32
+	slab      []planner.Planner // newPlan's block, never shared by clones
+	cnt       []int64
+	cntVs     []graph.VertexID
 	nodeSeq   []graph.VertexID
 	underNode map[string]bool
 	nodeDone  bool
@@ -389,8 +395,8 @@ func (m *Matcher) unitPlan(v graph.VertexID) *planner.Planner {
 		return p
 	}
 	vx := &m.g.Vertices[v]
-	p, err := planner.NewPlanner(0, m.window, vx.Size, vx.Type)
-	if err != nil {
+	p := m.newPlan()
+	if err := p.Init(0, m.window, vx.Size, vx.Type); err != nil {
 		// NewMatcher checked the window and every Size.
 		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", vx.Path, err))
 	}
@@ -398,14 +404,28 @@ func (m *Matcher) unitPlan(v graph.VertexID) *planner.Planner {
 	return p
 }
 
+// newPlan hands out a zero Planner from a block of them: the planners of
+// a graph are many, small and as long-lived as the matcher, so they are
+// allocated planSlab at a time.
+func (m *Matcher) newPlan() *planner.Planner {
+	if len(m.slab) == 0 {
+		m.slab = make([]planner.Planner, planSlab)
+	}
+	p := &m.slab[0]
+	m.slab = m.slab[1:]
+	return p
+}
+
+const planSlab = 256
+
 // xPlan returns v's exclusivity checker (flux-sched's idata.x_checker, of
 // xCheckerTotal units), made on first use.
 func (m *Matcher) xPlan(v graph.VertexID) *planner.Planner {
 	if p := m.xplans[v]; p != nil {
 		return p
 	}
-	p, err := planner.NewPlanner(0, m.window, xCheckerTotal, m.g.Vertices[v].Type)
-	if err != nil {
+	p := m.newPlan()
+	if err := p.Init(0, m.window, xCheckerTotal, m.g.Vertices[v].Type); err != nil {
 		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", m.g.Vertices[v].Path, err))
 	}
 	m.xplans[v] = p
@@ -843,7 +863,10 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			m.until[v] = max(m.until[v], a.At+a.Duration)
 		}
 	}
-	counts := make(map[graph.VertexID][]int64, len(a.Path))
+	// Units of each aggregate type per touched aggregate: a row of
+	// m.cnt per vertex (rowOf), cleared before returning.
+	defer m.cntReset()
+	counts := m.cntRow
 	// count adds units of aggregate type k at p's aggregate and at its
 	// ancestors'.
 	count := func(p graph.VertexID, k int, units int64) {
@@ -851,12 +874,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			if m.agg[p] == nil {
 				continue
 			}
-			c := counts[p]
-			if c == nil {
-				c = make([]int64, len(m.aggTypes))
-				counts[p] = c
-			}
-			c[k] += units
+			counts(p)[k] += units
 		}
 	}
 	// bump counts v's own units at its ancestors' aggregates.
@@ -892,11 +910,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				// below[v] and its ancestors' through the held
 				// vertex's.
 				if m.agg[v] != nil {
-					c := counts[v]
-					if c == nil {
-						c = make([]int64, len(m.aggTypes))
-						counts[v] = c
-					}
+					c := counts(v)
 					for k := range c {
 						c[k] += m.below[int(v)*len(m.aggTypes)+k]
 					}
@@ -942,22 +956,19 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		}
 		id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
 		add(1, v, id, err)
-		if m.agg[v] != nil && counts[v] == nil {
-			counts[v] = make([]int64, len(m.aggTypes))
+		if m.agg[v] != nil {
+			counts(v)
 		}
 	}
 	// Aggregate spans in pre-order.
-	vs := make([]graph.VertexID, 0, len(counts))
-	for v := range counts {
-		vs = append(vs, v)
-	}
+	vs := m.cntVs
 	pos := m.g.PreOrderPos()
 	slices.SortFunc(vs, func(a, b graph.VertexID) int { return cmp.Compare(pos[a], pos[b]) })
 	for _, v := range vs {
 		if failed != nil {
 			break
 		}
-		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts[v])
+		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts(v))
 		add(2, v, id, err)
 	}
 	if failed != nil {
@@ -965,6 +976,32 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		return nil, failed
 	}
 	return job, nil
+}
+
+// cntRow returns v's row of aggregate counts for the allocation being
+// booked (addSpans), zero when first asked for.
+func (m *Matcher) cntRow(v graph.VertexID) []int64 {
+	if m.cntOf == nil {
+		m.cntOf = make([]int32, m.g.Len())
+	}
+	k := len(m.aggTypes)
+	if i := m.cntOf[v]; i > 0 {
+		return m.cnt[int(i-1)*k : int(i)*k]
+	}
+	m.cntVs = append(m.cntVs, v)
+	m.cntOf[v] = int32(len(m.cntVs))
+	n := len(m.cnt)
+	m.cnt = slices.Grow(m.cnt, k)[:n+k]
+	clear(m.cnt[n:])
+	return m.cnt[n : n+k]
+}
+
+// cntReset clears what cntRow handed out.
+func (m *Matcher) cntReset() {
+	for _, v := range m.cntVs {
+		m.cntOf[v] = 0
+	}
+	m.cntVs, m.cnt = m.cntVs[:0], m.cnt[:0]
 }
 
 // heldAbove reports whether an ancestor of v is in held.
@@ -1248,6 +1285,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.xLo = slices.Clone(m.xLo)
 	c.xHi = slices.Clone(m.xHi)
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
+	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
 	for id, j := range m.jobs {
 		a := *j.alloc

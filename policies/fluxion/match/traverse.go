@@ -129,8 +129,10 @@ type tctx struct {
 	// children (slotMatch).
 	ctypes map[graph.VertexID][]string
 	// ancOK: byNode's memo of the nodes' ancestors it may pass.
-	ancOK map[graph.VertexID]bool
-	early int // searches byNode ended before the last node (tests)
+	ancOK   map[graph.VertexID]bool
+	lastAnc graph.VertexID               // byNode: the parent of the last node that passed
+	kids    map[graph.VertexID][]kidType // kidTypes' cache
+	early   int                          // searches byNode ended before the last node (tests)
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -456,10 +458,17 @@ func (c *tctx) byNode(r *jobspec.Resource, nd *tneed) bool {
 		c.ancOK = map[graph.VertexID]bool{}
 	}
 	clear(c.ancOK)
+	c.lastAnc = graph.NoVertex
+	at, end := c.at, c.at+c.d
 	for i := range order {
 		v := order[i]
 		if c.desc {
 			v = order[len(order)-1-i]
+		}
+		if c.inWindow && at < m.xHi[v] && end > m.xLo[v] {
+			// Held exclusively then: usable refuses it, whether it is
+			// a candidate or a level passed through.
+			continue
 		}
 		if !c.ancestorsOK(v, nd.self) {
 			continue
@@ -481,6 +490,12 @@ func (c *tctx) byNode(r *jobspec.Resource, nd *tneed) bool {
 func (c *tctx) ancestorsOK(v graph.VertexID, need []int64) bool {
 	vs := c.m.g.Vertices
 	for p := vs[v].Parent; p != graph.NoVertex; p = vs[p].Parent {
+		if p == c.lastAnc {
+			// The parent of the node visited last (nodes of one
+			// rack or cluster come in a row), known to pass, and so
+			// are its ancestors.
+			return true
+		}
 		ok, seen := c.ancOK[p]
 		if !seen {
 			ok = c.usable(p, c.exclusiveAt(p, false)) && !c.pruned(p, need)
@@ -490,6 +505,7 @@ func (c *tctx) ancestorsOK(v graph.VertexID, need []int64) bool {
 			return false
 		}
 	}
+	c.lastAnc = vs[v].Parent
 	return true
 }
 
@@ -702,26 +718,57 @@ func (c *tctx) hostsBelow(from graph.VertexID, slot *jobspec.Resource, nd *tneed
 // so that a host short of one member is left before its others are
 // searched (what is collected does not depend on the order). With the
 // EBUSY trace on, slot order, as Fluxion visits them.
-func (c *tctx) memberOrder(order []int, chs []graph.VertexID, slot *jobspec.Resource) []int {
+func (c *tctx) memberOrder(order []int, h graph.VertexID, slot *jobspec.Resource) []int {
 	for i := range slot.With {
 		order = append(order, i)
 	}
 	if c.trace || len(order) < 2 {
 		return order
 	}
+	kt := c.kidTypes(h)
 	var nbuf [4]int
 	n := nbuf[:0]
 	for _, mb := range slot.With {
-		k := 0
-		for _, ch := range chs {
-			if c.m.g.Vertices[ch].Type == mb.Type {
-				k++
+		k := int32(0)
+		for _, t := range kt {
+			if t.typ == mb.Type {
+				k = t.n
+				break
 			}
 		}
-		n = append(n, k)
+		n = append(n, int(k))
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(n[a], n[b]) })
 	return order
+}
+
+// kidType is how many children of one type a vertex has.
+type kidType struct {
+	typ string
+	n   int32
+}
+
+// kidTypes returns the types of h's children with their counts, in order
+// of first appearance, cached (the graph's shape does not change).
+func (c *tctx) kidTypes(h graph.VertexID) []kidType {
+	if kt, ok := c.kids[h]; ok {
+		return kt
+	}
+	var kt []kidType
+	vs := c.m.g.Vertices
+	for _, ch := range c.m.g.Children(h) {
+		i := slices.IndexFunc(kt, func(t kidType) bool { return t.typ == vs[ch].Type })
+		if i < 0 {
+			kt = append(kt, kidType{vs[ch].Type, 0})
+			i = len(kt) - 1
+		}
+		kt[i].n++
+	}
+	if c.kids == nil {
+		c.kids = map[graph.VertexID][]kidType{}
+	}
+	c.kids[h] = kt
+	return kt
 }
 
 // hasEqualKeys reports whether two neighbouring units (of a sorted run)
@@ -755,7 +802,7 @@ func (c *tctx) slotsAt(h graph.VertexID, slot *jobspec.Resource) {
 	chs := c.children(h)
 	nslots := c.need(slot).eff
 	reach := 0
-	order = c.memberOrder(order, chs, slot)
+	order = c.memberOrder(order, h, slot)
 	for _, mi := range order {
 		mb := slot.With[mi]
 		start := len(c.units)

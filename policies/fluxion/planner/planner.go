@@ -133,9 +133,25 @@ func NewPlanner(base, duration, total int64, typ string) (*Planner, error) {
 	if total < 0 {
 		return nil, fmt.Errorf("%w: total %d < 0", ErrPlannerArgs, total)
 	}
-	p := &Planner{typ: typ, total: total}
-	p.init(base, duration)
+	p := &Planner{}
+	if err := p.Init(base, duration, total, typ); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// Init makes p, a zero Planner (one of a slice of them, say), a planner
+// as NewPlanner(base, duration, total, typ) returns; the same errors.
+func (p *Planner) Init(base, duration, total int64, typ string) error {
+	if err := checkWindow(base, duration); err != nil {
+		return err
+	}
+	if total < 0 {
+		return fmt.Errorf("%w: total %d < 0", ErrPlannerArgs, total)
+	}
+	*p = Planner{typ: typ, total: total}
+	p.init(base, duration)
+	return nil
 }
 
 func checkWindow(base, duration int64) error {
