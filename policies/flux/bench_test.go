@@ -2,6 +2,8 @@ package flux
 
 import (
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/convergesim/converge/engine"
@@ -26,8 +28,14 @@ func batchJobs(n, maxNodes int, rate float64, seed uint64) []sub {
 	return out
 }
 
-// benchJobs is the number of jobs of BenchmarkBatch.
-var benchJobs = 2000
+// benchJobs is the number of jobs of BenchmarkBatch: 2,000, or
+// BATCH_JOBS from the environment.
+var benchJobs = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BATCH_JOBS")); err == nil && n > 0 {
+		return n
+	}
+	return 2000
+}()
 
 // BenchmarkBatch runs a synthetic batch workload on 1,024 nodes of 32
 // cores under each queue policy; simulated-s/s is simulated time per
