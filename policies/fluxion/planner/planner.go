@@ -41,6 +41,11 @@ type Planner struct {
 	spans  spanSet
 	lastID SpanID
 	iter   planIter
+	// First storage of tree and spans, inside the planner: a vertex's
+	// planner holds the base point and one span's two points, and one
+	// span, as a rule, and a graph has millions of planners.
+	pbuf [3]planPoint
+	sbuf [1]spanEntry
 }
 
 // SpanID identifies a span of a Planner or a PlannerMulti.
@@ -166,6 +171,12 @@ func checkWindow(base, duration int64) error {
 
 func (p *Planner) init(base, duration int64) {
 	p.base, p.end = base, base+duration
+	if len(p.tree.nodes) == 0 {
+		p.tree.nodes = p.pbuf[:1:len(p.pbuf)]
+	}
+	if p.spans.small == nil && p.spans.big == nil {
+		p.spans.small = p.sbuf[:0:len(p.sbuf)]
+	}
 	p.tree.reset()
 	x := p.tree.insert(base, 0)
 	p.tree.nodes[x].refs = 1 // the base point is never removed (m_p0)
