@@ -162,11 +162,12 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 // BenchmarkBackendFill is issue 13's side-by-side workload: on the graphs
 // of BenchmarkBackendMatch, allocate one request shape until the graph is
 // full (EBUSY), then allocate_orelse_reserve it rfReserves times on the
-// full graph. Both backends get the same JGF and jobspec text and run in
-// lockstep, one match each in turn, so every match is checked: the same
-// outcome and the same nodes with the same core and gpu counts (a
+// full graph. Both backends get the same JGF and jobspec text; each runs
+// the whole workload alone (the library's matches would otherwise evict
+// the other's caches between ops), and then every step is compared: the
+// same outcome and the same nodes with the same core and gpu counts (a
 // difference fails the benchmark). Each op is timed from the jobspec text
-// to the R text (what a simulation pays); cancels are not timed.
+// to the R text (what a simulation pays).
 //
 // At 10,000 nodes a prefill of nine exclusive jobs of 1,000 nodes each
 // (untimed, ending at 10,000 s … 90,000 s) leaves 1,000 nodes to fill,
@@ -199,97 +200,106 @@ func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 	jgf := rbGraphJGF(b, nodes)
 	opt := match.MatcherOptions{Policy: pol}
 	names := []string{BackendGo, BackendReapi}
-	backends := map[string]Backend{}
-	for _, name := range names {
-		var m0, m1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m0)
-		rss0 := rbRSS(b)
-		start := time.Now()
-		be, err := OpenBackend(name, jgf, opt)
-		if err != nil {
-			b.Fatalf("OpenBackend(%s): %v", name, err)
-		}
-		load := time.Since(start)
-		runtime.GC()
-		runtime.ReadMemStats(&m1)
-		mem := float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
-		if name == BackendReapi {
-			mem = float64(rbRSS(b) - rss0)
-		}
-		defer be.Close()
-		b.ReportMetric(load.Seconds(), name+"-load-s")
-		b.ReportMetric(mem/(1<<20), name+"-load-MiB")
-		backends[name] = be
+	runs := make([]rbFillRun, len(names))
+	for k, name := range names {
+		runs[k] = rbFillOne(b, name, jgf, opt, nodes, js)
+		b.ReportMetric(runs[k].load.Seconds(), name+"-load-s")
+		b.ReportMetric(runs[k].loadMem/(1<<20), name+"-load-MiB")
 	}
-	if nodes >= 10000 {
-		for _, name := range names {
-			for i := range 9 {
-				if _, err := backends[name].Match(match.MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0); err != nil {
-					b.Fatalf("%s: prefill %d: %v", name, i, err)
-				}
+	// The check: the same outcome, reservation and nodes at every step.
+	for i := range max(len(runs[0].steps), len(runs[1].steps)) {
+		var got [2]string
+		for k := range runs {
+			if i < len(runs[k].steps) {
+				got[k] = runs[k].steps[i]
 			}
+		}
+		if got[0] != got[1] {
+			b.Fatalf("step %d (%s): go and reapi differ:\n go:    %s\n reapi: %s", i, specName, got[0], got[1])
 		}
 	}
-	spent := map[string][2]time.Duration{}
-	ops := [2]int{}
-	for phase, op := range []match.MatchOp{match.MatchAllocate, match.MatchAllocateOrElseReserve} {
-		for i := 0; ; i++ {
-			if phase == 1 && i == rfReserves {
-				break
-			}
-			var sums []string
-			busy := 0
-			for _, name := range names {
-				start := time.Now()
-				res, err := backends[name].Match(op, js, 0)
-				d := time.Since(start)
-				t := spent[name]
-				t[phase] += d
-				spent[name] = t
-				if phase == 0 && errors.Is(err, match.ErrBusy) {
-					busy++
-					continue
-				}
-				if err != nil {
-					b.Fatalf("%s %s #%d: %v", name, op, i, err)
-				}
-				sum, err := SummarizeR(res.Format, res.R)
-				if err != nil {
-					b.Fatalf("%s: SummarizeR: %v", name, err)
-				}
-				sums = append(sums, fmt.Sprintf("reserved=%v at=%d [%s]", res.Reserved, res.At, sum))
-			}
-			if busy == 1 {
-				b.Fatalf("%s #%d: one backend is full, the other is not", op, i)
-			}
-			if busy == 2 {
-				break
-			}
-			ops[phase]++
-			if sums[0] != sums[1] {
-				b.Fatalf("%s #%d (%s): go and reapi differ:\n go:    %s\n reapi: %s", op, i, specName, sums[0], sums[1])
-			}
-		}
-	}
+	allocs := runs[0].ops[0]
 	// The failed allocate that found the graph full is timed with the
 	// allocations: a simulation pays for it too.
-	perOp := func(name string, phase int) float64 {
-		n := ops[phase]
+	perOp := func(r rbFillRun, phase int) float64 {
+		n := r.ops[phase]
 		if phase == 0 {
 			n++
 		}
-		return spent[name][phase].Seconds() * 1e3 / float64(n)
+		return r.spent[phase].Seconds() * 1e3 / float64(n)
 	}
-	b.ReportMetric(float64(ops[0]), "allocs")
-	for _, name := range names {
-		b.ReportMetric(perOp(name, 0), name+"-alloc-ms/op")
-		b.ReportMetric(perOp(name, 1), name+"-reserve-ms/op")
+	b.ReportMetric(float64(allocs), "allocs")
+	for k, name := range names {
+		b.ReportMetric(perOp(runs[k], 0), name+"-alloc-ms/op")
+		b.ReportMetric(perOp(runs[k], 1), name+"-reserve-ms/op")
 	}
-	b.Logf("nodes=%d %s %s: %d allocations until full, then %d reservations; reapi/go: allocate %.1f (%.3f / %.3f ms), reserve %.1f (%.3f / %.3f ms)",
-		nodes, pol, specName, ops[0], ops[1],
-		perOp(BackendReapi, 0)/perOp(BackendGo, 0), perOp(BackendGo, 0), perOp(BackendReapi, 0),
-		perOp(BackendReapi, 1)/perOp(BackendGo, 1), perOp(BackendGo, 1), perOp(BackendReapi, 1))
+	goR, libR := runs[0], runs[1]
+	b.Logf("nodes=%d %s %s: %d allocations until full, then %d reservations; reapi/go: allocate %.1f (%.3f / %.3f ms), reserve %.1f (%.3f / %.3f ms); load %.2f / %.2f s, %.0f / %.0f MiB",
+		nodes, pol, specName, allocs, goR.ops[1],
+		perOp(libR, 0)/perOp(goR, 0), perOp(goR, 0), perOp(libR, 0),
+		perOp(libR, 1)/perOp(goR, 1), perOp(goR, 1), perOp(libR, 1),
+		goR.load.Seconds(), libR.load.Seconds(), goR.loadMem/(1<<20), libR.loadMem/(1<<20))
+}
+
+// rbFillRun is one backend's run of the fill workload.
+type rbFillRun struct {
+	load    time.Duration
+	loadMem float64
+	spent   [2]time.Duration // allocations (with the one refused), reservations
+	ops     [2]int
+	steps   []string // per match: outcome, reservation, nodes
+}
+
+// rbFillOne opens one backend and runs the whole workload on it, then
+// closes it: each backend runs alone, with its own caches warm, as a
+// simulation would run it.
+func rbFillOne(b *testing.B, name string, jgf []byte, opt match.MatcherOptions, nodes int, js []byte) rbFillRun {
+	var r rbFillRun
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	rss0 := rbRSS(b)
+	start := time.Now()
+	be, err := OpenBackend(name, jgf, opt)
+	if err != nil {
+		b.Fatalf("OpenBackend(%s): %v", name, err)
+	}
+	defer be.Close()
+	r.load = time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	r.loadMem = float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
+	if name == BackendReapi {
+		r.loadMem = float64(rbRSS(b) - rss0)
+	}
+	if nodes >= 10000 {
+		for i := range 9 {
+			if _, err := be.Match(match.MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0); err != nil {
+				b.Fatalf("%s: prefill %d: %v", name, i, err)
+			}
+		}
+	}
+	for phase, op := range []match.MatchOp{match.MatchAllocate, match.MatchAllocateOrElseReserve} {
+		for i := 0; phase == 0 || i < rfReserves; i++ {
+			start := time.Now()
+			res, err := be.Match(op, js, 0)
+			r.spent[phase] += time.Since(start)
+			if phase == 0 && errors.Is(err, match.ErrBusy) {
+				r.steps = append(r.steps, "full")
+				break
+			}
+			if err != nil {
+				b.Fatalf("%s %s #%d: %v", name, op, i, err)
+			}
+			sum, err := SummarizeR(res.Format, res.R)
+			if err != nil {
+				b.Fatalf("%s: SummarizeR: %v", name, err)
+			}
+			r.steps = append(r.steps, fmt.Sprintf("reserved=%v at=%d [%s]", res.Reserved, res.At, sum))
+			r.ops[phase]++
+		}
+	}
+	return r
 }
 
 // rbRSS is the process's resident set in bytes (/proc/self/status VmRSS).

@@ -164,9 +164,20 @@ type Matcher struct {
 	plans    []*planner.Planner      // v's unit planner, nil until first used (unitPlan)
 	xplans   []*planner.Planner      // v's exclusivity checker, nil until first used (xPlan)
 	agg      []*planner.PlannerMulti // nil where no filter applies
-	weights  []uint64                // by_outedges weight of the edge into each vertex
-	live     []int32                 // live spans on plans[v] and xplans[v] (commit, Cancel)
-	until    []int64                 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	// The root's pruning filter for the leaf types that are no filter's
+	// type (gpu, memory, ...): Fluxion adds every such leaf type to the
+	// pruning types of the cluster vertex while priming the filters
+	// (prime_pruning_filter, dfu_impl.cpp:1244-1250), so a request for
+	// more gpus than are free fails at the root, and a reservation's
+	// start times skip the times when they are not free. nil if none
+	// (or if the root is not of type cluster).
+	leafTypes []string
+	rootLeaf  *planner.PlannerMulti
+	belowLeaf []int64  // SkipHeldBelow: units of each leaf type below each vertex
+	curLeaf   []int64  // the current match's units of each leaf type (MatchWithJobID)
+	weights   []uint64 // by_outedges weight of the edge into each vertex
+	live      []int32  // live spans on plans[v] and xplans[v] (commit, Cancel)
+	until     []int64  // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
 	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
 	// x checker wholly used then), so a search asking for any time in
 	// it knows v busy without its planners; xLo == xHi when none.
@@ -214,7 +225,7 @@ type matchJob struct {
 }
 
 type matchSpan struct {
-	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate
+	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate, 3 the root's leaf types (rootLeaf)
 	v    graph.VertexID
 	id   planner.SpanID
 }
@@ -345,6 +356,9 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", g.Vertices[v].Path, err)
 		}
 	}
+	if err := m.primeLeafTypes(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -386,6 +400,83 @@ func (m *Matcher) nodeOrder() []graph.VertexID {
 	}
 	m.nodeSeq = nodes
 	return nodes
+}
+
+// primeLeafTypes sets up rootLeaf: the types of the leaf vertices that
+// are no filter's type, in the order a depth-first walk meets them, with
+// their total units.
+func (m *Matcher) primeLeafTypes() error {
+	g := m.g
+	if g.Vertices[g.Root].Type != "cluster" {
+		return nil
+	}
+	var totals []int64
+	for _, v := range g.PreOrder() {
+		vx := &g.Vertices[v]
+		if len(g.Children(v)) > 0 || slices.Contains(m.aggTypes, vx.Type) {
+			continue
+		}
+		k := slices.Index(m.leafTypes, vx.Type)
+		if k < 0 {
+			m.leafTypes = append(m.leafTypes, vx.Type)
+			totals = append(totals, 0)
+			k = len(totals) - 1
+		}
+		totals[k] += vx.Size
+	}
+	if len(m.leafTypes) == 0 {
+		return nil
+	}
+	var err error
+	if m.rootLeaf, err = planner.NewPlannerMulti(0, m.window, totals, m.leafTypes); err != nil {
+		return fmt.Errorf("fluxion: matcher: %s: %w", g.Vertices[g.Root].Path, err)
+	}
+	if m.skipHeld {
+		k := len(m.leafTypes)
+		m.belowLeaf = make([]int64, g.Len()*k)
+		pre := g.PreOrder()
+		for i := len(pre) - 1; i >= 0; i-- {
+			v := pre[i]
+			row := m.belowLeaf[int(v)*k : int(v+1)*k]
+			for _, c := range g.Children(v) {
+				for j, u := range m.belowLeaf[int(c)*k : int(c+1)*k] {
+					row[j] += u
+				}
+				if j := slices.Index(m.leafTypes, g.Vertices[c].Type); j >= 0 && len(g.Children(c)) == 0 {
+					row[j] += g.Vertices[c].Size
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// leafNeed returns js's units of each of m.leafTypes (nil if there are
+// none, or js asks for none).
+func (m *Matcher) leafNeed(js *jobspec.Jobspec) []int64 {
+	if m.rootLeaf == nil {
+		return nil
+	}
+	tot := js.Totals()
+	var need []int64
+	for i, t := range m.leafTypes {
+		if n := tot[t]; n > 0 {
+			if need == nil {
+				need = make([]int64, len(m.leafTypes))
+			}
+			need[i] = n
+		}
+	}
+	return need
+}
+
+// leafFree reports whether the root's leaf-type filter has need free
+// throughout [at, at+d) (true if need is nil).
+func (m *Matcher) leafFree(need []int64, at, d int64) bool {
+	if need == nil {
+		return true
+	}
+	return m.rootLeaf.Available(at, d, need)
 }
 
 // unitPlan returns v's planner of its Size units (flux-sched's
@@ -529,6 +620,8 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 		return nil, fmt.Errorf("%w: attributes.system.constraints are not modelled", ErrUnsupported)
 	}
 	need := m.aggRequest(js)
+	m.curLeaf = m.leafNeed(js)
+	defer func() { m.curLeaf = nil }()
 	// request_feasible (dfu.cpp:63-92): more nodes asked than are up
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,
@@ -567,6 +660,11 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 		root := m.agg[m.g.Root]
 		if now+1 < m.window {
 			for t, ok := root.AvailTimeFirst(now+1, dur, need); ok; t, ok = root.AvailTimeNext() {
+				if !m.leafFree(m.curLeaf, t, dur) {
+					// Not a start time of the root's whole filter:
+					// the leaf types are not free then.
+					continue
+				}
 				if items, ok := m.search(js, t, dur, false); ok {
 					// without_allocating_future reports reserved = false
 					// even at t > now (reapi_cli_impl.hpp:185-188).
@@ -858,7 +956,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			return
 		}
 		job.spans = append(job.spans, matchSpan{kind, v, id})
-		if kind != 2 {
+		if kind < 2 {
 			m.live[v]++
 			m.until[v] = max(m.until[v], a.At+a.Duration)
 		}
@@ -887,6 +985,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	if len(a.held) > 0 {
 		all = slices.Concat(a.Vertices, a.held)
 	}
+	var leaf []int64                 // units of each of m.leafTypes, for rootLeaf
 	var held map[graph.VertexID]bool // SkipHeldBelow: exclusive vertices of a
 	if m.skipHeld {
 		held = make(map[graph.VertexID]bool, len(all))
@@ -929,6 +1028,12 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 						count(v, k, u)
 					}
 				}
+				if m.belowLeaf != nil {
+					k := len(m.leafTypes)
+					for j, u := range m.belowLeaf[int(v)*k : int(v+1)*k] {
+						leaf = leafAdd(leaf, len(m.leafTypes), j, u)
+					}
+				}
 			}
 		}
 		if av.Exclusive {
@@ -944,6 +1049,11 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			}
 			if listed {
 				bump(v, m.g.Vertices[v].Type, av.Units)
+				if m.rootLeaf != nil && len(m.g.Children(v)) == 0 {
+					if j := slices.Index(m.leafTypes, m.g.Vertices[v].Type); j >= 0 {
+						leaf = leafAdd(leaf, len(m.leafTypes), j, av.Units)
+					}
+				}
 			}
 		} else {
 			id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
@@ -971,11 +1081,28 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts(v))
 		add(2, v, id, err)
 	}
+	if leaf != nil && failed == nil {
+		id, err := m.rootLeaf.AddSpan(a.At, a.Duration, leaf)
+		add(3, m.g.Root, id, err)
+	}
 	if failed != nil {
 		m.removeSpans(job.spans)
 		return nil, failed
 	}
 	return job, nil
+}
+
+// leafAdd adds u units of leaf type j to leaf (made, of n types, when
+// first needed).
+func leafAdd(leaf []int64, n, j int, u int64) []int64 {
+	if u == 0 {
+		return leaf
+	}
+	if leaf == nil {
+		leaf = make([]int64, n)
+	}
+	leaf[j] += u
+	return leaf
 }
 
 // cntRow returns v's row of aggregate counts for the allocation being
@@ -1037,6 +1164,8 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 			}
 			err = p.RemSpan(s.id)
 			m.unlive(s.v)
+		case 3:
+			err = m.rootLeaf.RemSpan(s.id)
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
 		}
@@ -1282,6 +1411,9 @@ func (m *Matcher) Clone() *Matcher {
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
 	c.until = slices.Clone(m.until)
+	if m.rootLeaf != nil {
+		c.rootLeaf = m.rootLeaf.Clone()
+	}
 	c.xLo = slices.Clone(m.xLo)
 	c.xHi = slices.Clone(m.xHi)
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil

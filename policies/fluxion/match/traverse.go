@@ -159,6 +159,11 @@ func (m *Matcher) search(js *jobspec.Jobspec, at, d int64, sat bool) ([]titem, b
 	c.inWindow = d >= 1 && at >= 0 && at < m.window && d <= m.window-at
 	clear(c.needs)
 	c.buf, c.cands, c.units = c.buf[:0], c.cands[:0], c.units[:0]
+	if !sat && !c.trace && c.inWindow && !m.leafFree(m.curLeaf, at, d) {
+		// The root's filter for the leaf types (Matcher.rootLeaf) prunes
+		// the whole walk: fewer gpus (or other leaves) free than asked.
+		return nil, false
+	}
 	for _, r := range js.Resources {
 		if _, _, ok := c.selectReq(m.g.Root, r, true); !ok {
 			return nil, false

@@ -762,12 +762,15 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 		}
 		return s
 	}
+	leafIdx := -1 // the job's span on the root's leaf-type filter
 	for i, s := range job.spans {
 		switch s.kind {
 		case 0:
 			at(s.v).plan = i
 		case 1:
 			at(s.v).x = i
+		case 3:
+			leafIdx = i
 		default:
 			at(s.v).agg = i
 		}
@@ -905,6 +908,22 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 			}
 		}
 	}
+	// The root's leaf-type filter loses the released leaves.
+	var leafRed []int64
+	if leafIdx >= 0 {
+		leafRed = make([]int64, len(m.leafTypes))
+		for _, c := range counts {
+			for j, t := range m.leafTypes {
+				leafRed[j] += c[t]
+			}
+		}
+		id := job.spans[leafIdx].id
+		for j, n := range leafRed {
+			if have := m.rootLeaf.SpanPlanned(id, j); n > have {
+				return false, rInvalid("releasing %d %s, but job %d holds %d", n, m.leafTypes[j], jobID, have)
+			}
+		}
+	}
 
 	// Apply: released vertices lose all their spans; ancestors are reduced.
 	drop := map[int]bool{}    // indexes into job.spans
@@ -931,6 +950,16 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 		}
 		if s.x >= 0 {
 			drop[s.x] = true
+		}
+	}
+	if leafIdx >= 0 && slices.ContainsFunc(leafRed, func(n int64) bool { return n > 0 }) {
+		gone, err := m.rootLeaf.ReduceSpan(job.spans[leafIdx].id, leafRed)
+		if err != nil {
+			panic(fmt.Sprintf("fluxion: partial cancel job %d on the root's leaf filter: %v", jobID, err))
+		}
+		if gone {
+			drop[leafIdx] = true
+			reduced[leafIdx] = true
 		}
 	}
 	var keep, rem []matchSpan
