@@ -1,36 +1,30 @@
 package graph
 
-import (
-	"hash/maphash"
-	"testing"
-)
+import "testing"
 
-// TestPathIndexCollision: a path whose hash is taken by another path is
-// still recorded, found, and refused as a duplicate the second time.
-func TestPathIndexCollision(t *testing.T) {
-	paths := []string{"/c", "/c/a", "/c/b"}
+// TestPathIndexClash: with a hash under which every path clashes, paths
+// are still recorded and found, and a duplicate is refused naming the
+// first vertex at that path.
+func TestPathIndexClash(t *testing.T) {
+	paths := []string{"/c", "/c/a", "/c/b", "/c/a"}
 	pathOf := func(v VertexID) string { return paths[v] }
 	x := newPathIndex(4)
-	if _, ok := x.add("/c", 0, pathOf); !ok {
-		t.Fatal("add /c refused")
+	x.hash = func(string) uint64 { return 7 }
+	for v := range VertexID(3) {
+		if got, ok := x.add(paths[v], v, pathOf); !ok || got != v {
+			t.Fatalf("add %s = %d, %v; want %d, true", paths[v], got, ok, v)
+		}
 	}
-	// Make /c/b's hash point at /c/a, as a collision would.
-	if _, ok := x.add("/c/a", 1, pathOf); !ok {
-		t.Fatal("add /c/a refused")
+	if prev, ok := x.add("/c/a", 3, pathOf); ok || prev != 1 {
+		t.Errorf("duplicate /c/a = %d, %v; want refused as vertex 1", prev, ok)
 	}
-	x.byHash[maphash.String(x.seed, "/c/b")] = 1
-	delete(x.byHash, maphash.String(x.seed, "/c/a"))
-	if _, ok := x.add("/c/b", 2, pathOf); !ok {
-		t.Fatal("add /c/b (colliding) refused")
+	if prev, ok := x.add("/c", 3, pathOf); ok || prev != 0 {
+		t.Errorf("duplicate /c = %d, %v; want refused as vertex 0", prev, ok)
 	}
-	if v, ok := x.get("/c/b", pathOf); !ok || v != 2 {
-		t.Errorf("get /c/b = %d, %v, want 2", v, ok)
-	}
-	if prev, ok := x.add("/c/b", 2, pathOf); ok || prev != 2 {
-		t.Errorf("second add /c/b = %d, %v, want refused as vertex 2", prev, ok)
-	}
-	if v, ok := x.get("/c", pathOf); !ok || v != 0 {
-		t.Errorf("get /c = %d, %v, want 0", v, ok)
+	for v := range VertexID(3) {
+		if got, ok := x.get(paths[v], pathOf); !ok || got != v {
+			t.Errorf("get %s = %d, %v; want %d", paths[v], got, ok, v)
+		}
 	}
 	if _, ok := x.get("/d", pathOf); ok {
 		t.Error("get /d found a vertex")

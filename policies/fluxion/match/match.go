@@ -328,26 +328,22 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 		m.weights[i] = math.MaxUint64
 	}
 	// Aggregates: units of each tracked type strictly below each vertex.
-	totals := make([][]int64, n)
+	// One row of len(aggTypes) per vertex (kept as m.below under
+	// SkipHeldBelow).
+	nt := len(m.aggTypes)
+	totals := make([]int64, n*nt)
+	row := func(v graph.VertexID) []int64 { return totals[int(v)*nt : int(v+1)*nt : int(v+1)*nt] }
 	pre := g.PreOrder()
 	for i := len(pre) - 1; i >= 0; i-- {
 		v := pre[i]
-		t := make([]int64, len(m.aggTypes))
+		t := row(v)
 		for _, c := range g.Children(v) {
-			ct := totals[c]
-			for k := range t {
-				t[k] += ct[k]
+			for k, u := range row(c) {
+				t[k] += u
 			}
 			if k := slices.Index(m.aggTypes, g.Vertices[c].Type); k >= 0 {
 				t[k] += g.Vertices[c].Size
 			}
-		}
-		totals[v] = t
-		if m.skipHeld {
-			if m.below == nil {
-				m.below = make([]int64, n*len(m.aggTypes))
-			}
-			copy(m.below[int(v)*len(m.aggTypes):], t)
 		}
 		if !m.wantsAgg(v) {
 			continue
@@ -355,6 +351,9 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 		if m.agg[v], err = planner.NewPlannerMulti(0, window, t, m.aggTypes); err != nil {
 			return nil, fmt.Errorf("fluxion: matcher: vertex %s: %w", g.Vertices[v].Path, err)
 		}
+	}
+	if m.skipHeld {
+		m.below = totals
 	}
 	if err := m.primeLeafTypes(); err != nil {
 		return nil, err
