@@ -170,11 +170,9 @@ func (g *Graph) build(order []VertexID) error {
 func (g *Graph) reindex() error {
 	n := len(g.Vertices)
 	if g.byPath == nil {
-		g.byPath = newPathIndex(n)
-		for i := range g.Vertices {
-			if prev, ok := g.byPath.add(g.Vertices[i].Path, VertexID(i), g.pathOf); !ok {
-				return fmt.Errorf("fluxion: vertex %d: duplicate path %q (also vertex %d)", i, g.Vertices[i].Path, prev)
-			}
+		g.byPath = newPathIndex()
+		if dup, prev, ok := g.byPath.build(n, g.pathOf); !ok {
+			return fmt.Errorf("fluxion: vertex %d: duplicate path %q (also vertex %d)", dup, g.Vertices[dup].Path, prev)
 		}
 	}
 	if g.byUniq == nil && !g.uniqIsIndex {

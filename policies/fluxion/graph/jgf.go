@@ -269,7 +269,7 @@ func parseJGF(data []byte, file string) (*Graph, error) {
 	r := &jgfReader{
 		file:        file,
 		verts:       make([]Vertex, 0, est),
-		paths:       newPathIndex(est),
+		paths:       newPathIndex(),
 		uniqIsIndex: true,
 		intern:      make(map[string]string),
 		edgesAt:     -1,
@@ -519,6 +519,11 @@ func (r *jgfReader) readNodes() error {
 	if len(r.verts) == 0 {
 		return r.errAt(jgfKeyAt("graph.nodes"), "no vertices")
 	}
+	// Paths are indexed once all are read (pathIndex.build); a repeat is
+	// reported at the first vertex that repeats an earlier path.
+	if dup, prev, ok := r.paths.build(len(r.verts), r.pathOf); !ok {
+		return r.errAt(jgfNodeAt(int(dup), "metadata.paths.containment"), "duplicate path %s (also graph.nodes[%d])", quoted(r.verts[dup].Path), prev)
+	}
 	for i := range r.verts {
 		p := r.verts[i].Path
 		if pp := pathParent(p); pp != "" {
@@ -704,9 +709,6 @@ func (r *jgfReader) readNode(i int) error {
 	}
 	if prev, dup := r.byUniq(v.UniqID); dup {
 		return r.errAt(jgfNodeAt(i, ""), "duplicate uniq_id %d (also graph.nodes[%d])", v.UniqID, prev)
-	}
-	if prev, ok := r.paths.add(v.Path, id, r.pathOf); !ok {
-		return r.errAt(jgfNodeAt(i, "metadata.paths.containment"), "duplicate path %s (also graph.nodes[%d])", quoted(v.Path), prev)
 	}
 	if u, ok := r.canonicalInt(outer); !ok || u != v.UniqID {
 		o := string(outer)
