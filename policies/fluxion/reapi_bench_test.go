@@ -178,7 +178,7 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 // its memory (Go: live heap after GC; library: growth of the process's
 // resident set).
 //
-//	go test -tags fluxion ./policies/fluxion/ -run '^$' -bench 'BackendFill/nodes=1000/' -benchtime 1x
+//	go test -tags fluxion ./policies/fluxion/ -run '^$' -bench 'BackendFill/^nodes=1000$/' -benchtime 1x
 func BenchmarkBackendFill(b *testing.B) {
 	for _, nodes := range []int{1000, 10000} {
 		for _, pol := range []string{"first", "lonode"} {
