@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/convergesim/converge/internal/limitio"
+	"github.com/convergesim/converge/policies/fluxion/internal/rtype"
 )
 
 // JGFError is a problem found by ReadJGF: a JSON syntax error (Line and
@@ -783,7 +784,7 @@ func (r *jgfReader) readMeta(i int, m *jgfMeta) error {
 				if str == "" {
 					return r.errAt(at, "must not be empty")
 				}
-				m.typ = canonicalType(str)
+				m.typ = rtype.Canonical(str)
 			case jgfMBasename:
 				m.basename = str
 			case jgfMName:
@@ -1336,32 +1337,4 @@ func AppendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// canonicalType returns the program's own copy of a common resource type
-// name (identical string constants share one copy), so that comparing a
-// type read here with one read elsewhere (graph vertices against jobspec
-// resources, a search's hottest comparison) finds equal pointers at once.
-func canonicalType(s string) string {
-	switch s {
-	case "cluster":
-		return "cluster"
-	case "rack":
-		return "rack"
-	case "subnet":
-		return "subnet"
-	case "node":
-		return "node"
-	case "socket":
-		return "socket"
-	case "core":
-		return "core"
-	case "gpu":
-		return "gpu"
-	case "memory":
-		return "memory"
-	case "slot":
-		return "slot"
-	}
-	return s
 }

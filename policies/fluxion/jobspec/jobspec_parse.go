@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/convergesim/converge/policies/fluxion/internal/rtype"
 )
 
 // This file holds the jobspec parser behind ParseJobspec (jobspec.go).
@@ -311,7 +313,7 @@ func (p *jsParser) resource(n *yaml.Node, path string, c jsCtx) (*Resource, erro
 	if r.Type, err = p.str(f["type"].val, jsJoin(path, "type"), true); err != nil {
 		return nil, err
 	}
-	r.Type = canonicalType(r.Type)
+	r.Type = rtype.Canonical(r.Type)
 	if r.Count, err = p.count(f["count"].val, jsJoin(path, "count")); err != nil {
 		return nil, err
 	}
@@ -892,32 +894,4 @@ func (p *jsParser) rawMap(n *yaml.Node, path string) (map[string]any, error) {
 		out[k] = v
 	}
 	return out, nil
-}
-
-// canonicalType returns the program's own copy of a common resource type
-// name (identical string constants share one copy), so that comparing a
-// type read here with one read elsewhere (graph vertices against jobspec
-// resources, a search's hottest comparison) finds equal pointers at once.
-func canonicalType(s string) string {
-	switch s {
-	case "cluster":
-		return "cluster"
-	case "rack":
-		return "rack"
-	case "subnet":
-		return "subnet"
-	case "node":
-		return "node"
-	case "socket":
-		return "socket"
-	case "core":
-		return "core"
-	case "gpu":
-		return "gpu"
-	case "memory":
-		return "memory"
-	case "slot":
-		return "slot"
-	}
-	return s
 }
