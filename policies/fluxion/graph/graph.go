@@ -85,6 +85,8 @@ type Graph struct {
 	pos         []int32    // pos[v] = index of v in pre
 	span        []int32    // span[v] = number of vertices in v's subtree, v included
 	avail       []bool     // v and all its ancestors are up
+	kids        []VertexID // every vertex's children, parent by parent (the Children slices' backing)
+	kidOff      []int32    // v's children are kids[kidOff[v]:kidOff[v+1]]
 }
 
 // NewGraph builds a graph from vertices whose Parent fields describe a tree
@@ -160,6 +162,13 @@ func (g *Graph) build(order []VertexID) error {
 			g.Vertices[i].Children = nil
 		}
 	}
+	// Children by offsets into one array, for the searches: dense where
+	// the Vertex structs are not (start[i+1] is where i's children end,
+	// as children are laid out in parent order).
+	g.kids = backing
+	g.kidOff = make([]int32, n+1)
+	copy(g.kidOff, start)
+	g.kidOff[n] = int32(len(backing))
 	return g.reindex()
 }
 
@@ -434,7 +443,9 @@ func (g *Graph) ByUniqID(uniqID int64) (VertexID, bool) {
 }
 
 // Children returns v's containment children in sibling order (read-only).
-func (g *Graph) Children(v VertexID) []VertexID { return g.Vertices[v].Children }
+func (g *Graph) Children(v VertexID) []VertexID {
+	return g.kids[g.kidOff[v]:g.kidOff[v+1]:g.kidOff[v+1]]
+}
 
 // Subtree returns v and all its descendants in pre-order: parents before
 // children, siblings in order. The slice is shared: do not modify it.

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -177,5 +179,36 @@ func TestValidateDetectsEdits(t *testing.T) {
 	g.Vertices = append(g.Vertices, Vertex{Type: "core", Path: "/c0/n2/k7", UniqID: 9, Parent: 3})
 	if err := g.Validate(); err == nil || err.Error() != "fluxion: graph indexes are stale (7 vertices, 6 indexed); build graphs with NewGraph" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestChildrenOffsets: the searches' Children (offsets into one array)
+// gives each vertex's Vertex.Children, on a generated graph and on the
+// same graph read back from JGF.
+func TestChildrenOffsets(t *testing.T) {
+	g, err := FromNodes(benchNodes(7), GenerateOptions{Sockets: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := g.WriteJGF(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReadJGF(&buf, "g.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gr := range []*Graph{g, r} {
+		n := 0
+		for v := range gr.Vertices {
+			got := gr.Children(VertexID(v))
+			if !slices.Equal(got, gr.Vertices[v].Children) {
+				t.Fatalf("vertex %d: Children %v, Vertex.Children %v", v, got, gr.Vertices[v].Children)
+			}
+			n += len(got)
+		}
+		if n != gr.Len()-1 {
+			t.Errorf("%d children in all, want %d", n, gr.Len()-1)
+		}
 	}
 }
