@@ -266,16 +266,18 @@ func (js *Jobspec) Slots() (n int64, slot *Resource) {
 // includes "slot". Products saturate at math.MaxInt64.
 func (js *Jobspec) Totals() map[string]int64 {
 	out := map[string]int64{}
-	var walk func(rs []*Resource, mult int64)
-	walk = func(rs []*Resource, mult int64) {
-		for _, r := range rs {
-			m := jsSatMul(mult, r.Count.Min)
-			out[r.Type] = jsSatAdd(out[r.Type], m)
-			walk(r.With, m)
-		}
-	}
-	walk(js.Resources, 1)
+	AddTotals(out, js.Resources, 1)
 	return out
+}
+
+// AddTotals adds to out, per resource type, the units mult instances of
+// the resources rs need at least (Totals of a part of a jobspec).
+func AddTotals(out map[string]int64, rs []*Resource, mult int64) {
+	for _, r := range rs {
+		m := jsSatMul(mult, r.Count.Min)
+		out[r.Type] = jsSatAdd(out[r.Type], m)
+		AddTotals(out, r.With, m)
+	}
 }
 
 func jsSatMul(a, b int64) int64 {

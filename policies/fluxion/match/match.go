@@ -450,13 +450,12 @@ func (m *Matcher) primeLeafTypes() error {
 	return nil
 }
 
-// leafNeed returns js's units of each of m.leafTypes (nil if there are
-// none, or js asks for none).
-func (m *Matcher) leafNeed(js *jobspec.Jobspec) []int64 {
+// leafNeed returns, from a jobspec's Totals, its units of each of
+// m.leafTypes (nil if there are none, or the jobspec asks for none).
+func (m *Matcher) leafNeed(tot map[string]int64) []int64 {
 	if m.rootLeaf == nil {
 		return nil
 	}
-	tot := js.Totals()
 	var need []int64
 	for i, t := range m.leafTypes {
 		if n := tot[t]; n > 0 {
@@ -618,14 +617,15 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 	if js.Constraints != nil {
 		return nil, fmt.Errorf("%w: attributes.system.constraints are not modelled", ErrUnsupported)
 	}
-	need := m.aggRequest(js)
-	m.curLeaf = m.leafNeed(js)
+	tot := js.Totals()
+	need := m.aggRequest(tot)
+	m.curLeaf = m.leafNeed(tot)
 	defer func() { m.curLeaf = nil }()
 	// request_feasible (dfu.cpp:63-92): more nodes asked than are up
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,
 	// dfu.cpp:408-409), so that op ignores down nodes altogether.
-	if want := js.Totals()["node"]; op != MatchSatisfiability && want > 0 && want > int64(m.g.CountAvailable("node")) {
+	if want := tot["node"]; op != MatchSatisfiability && want > 0 && want > int64(m.g.CountAvailable("node")) {
 		if op == MatchAllocateWithSatisfiability {
 			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
 		}
@@ -705,9 +705,9 @@ func (m *Matcher) satisfiable(js *jobspec.Jobspec) bool {
 }
 
 // aggRequest is the root aggregate request: the jobspec's total units of
-// each tracked type (count_relevant_types over prime_jobspec's counts).
-func (m *Matcher) aggRequest(js *jobspec.Jobspec) []int64 {
-	tot := js.Totals()
+// each tracked type, from its Totals (count_relevant_types over
+// prime_jobspec's counts).
+func (m *Matcher) aggRequest(tot map[string]int64) []int64 {
 	out := make([]int64, len(m.aggTypes))
 	for i, t := range m.aggTypes {
 		out[i] = tot[t]

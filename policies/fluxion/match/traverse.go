@@ -125,9 +125,6 @@ type tctx struct {
 	// never was, or without first).
 	first bool
 	reach int
-	// ctypes: the distinct child types of the vertices with many
-	// children (slotMatch).
-	ctypes map[graph.VertexID][]string
 	// ancOK: byNode's memo of the nodes' ancestors it may pass.
 	ancOK   map[graph.VertexID]bool
 	lastAnc graph.VertexID               // byNode: the parent of the last node that passed
@@ -304,27 +301,19 @@ func (c *tctx) pruned(v graph.VertexID, need []int64) bool {
 	return false
 }
 
-// reqNeed adds the units of rs (times mult) to need.
-func reqNeed(rs []*jobspec.Resource, mult int64, need map[string]int64) {
-	for _, r := range rs {
-		n := satMul(mult, r.Count.Min)
-		need[r.Type] = satAdd(need[r.Type], n)
-		reqNeed(r.With, n, need)
-	}
-}
-
 // need returns, for one candidate of r, the units it needs with r itself
 // counted (self) and below it (with), cached per search.
 func (c *tctx) need(r *jobspec.Resource) *tneed {
 	n := c.needs[r]
 	if n == nil {
-		one := map[string]int64{r.Type: 1}
-		reqNeed(r.With, 1, one)
 		with := map[string]int64{}
-		reqNeed(r.With, 1, with)
+		jobspec.AddTotals(with, r.With, 1)
 		n = &tneed{make([]int64, len(c.m.aggTypes)), make([]int64, len(c.m.aggTypes)), effMax(r.Count)}
 		for i, t := range c.m.aggTypes {
-			n.self[i], n.with[i] = one[t], with[t]
+			n.self[i], n.with[i] = with[t], with[t]
+			if t == r.Type && n.self[i] < math.MaxInt64 {
+				n.self[i]++ // r itself
+			}
 		}
 		c.needs[r] = n
 	}
@@ -611,22 +600,10 @@ func (c *tctx) slotMatch(v graph.VertexID, slot *jobspec.Resource) bool {
 	ch := c.m.g.Children(v)
 	vs := c.m.g.Vertices
 	if len(ch) > 16 {
-		// Many children (the root of a cluster): their distinct types,
-		// cached (the graph's shape does not change).
-		ts, ok := c.ctypes[v]
-		if !ok {
-			for _, u := range ch {
-				if !slices.Contains(ts, vs[u].Type) {
-					ts = append(ts, vs[u].Type)
-				}
-			}
-			if c.ctypes == nil {
-				c.ctypes = map[graph.VertexID][]string{}
-			}
-			c.ctypes[v] = ts
-		}
+		// Many children (a cluster's, a socket's): their types, cached.
+		kt := c.kidTypes(v)
 		for _, mb := range slot.With {
-			if !slices.Contains(ts, mb.Type) {
+			if !slices.ContainsFunc(kt, func(t kidType) bool { return t.typ == mb.Type }) {
 				return false
 			}
 		}
@@ -912,20 +889,4 @@ func (c *tctx) slotsAt(h graph.VertexID, slot *jobspec.Resource) {
 		c.seq++
 		c.cands = append(c.cands, tcand{lo: int32(lo), hi: int32(len(c.buf)), nf: nf, score: score, seq: c.seq})
 	}
-}
-
-// satMul is a*b, or math.MaxInt64 when that overflows (a, b >= 0).
-func satMul(a, b int64) int64 {
-	if a != 0 && b > math.MaxInt64/a {
-		return math.MaxInt64
-	}
-	return a * b
-}
-
-// satAdd is a+b, or math.MaxInt64 when that overflows (a, b >= 0).
-func satAdd(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
 }
