@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,64 +32,115 @@ func BenchmarkGoFill(b *testing.B) {
 					if err := fluxiontest.BenchGraph(b, nodes).WriteJGF(&buf); err != nil {
 						b.Fatal(err)
 					}
-					js := []byte(spec.YAML)
-					allocs := 0
-					var tAlloc, tReserve time.Duration
-					var tLoad time.Duration
-					var loadMem, fullMem float64
+					var sum fillRun
 					for range b.N {
-						var m0, m1 runtime.MemStats
-						runtime.GC()
-						runtime.ReadMemStats(&m0)
-						start := time.Now()
-						be, err := OpenBackend(BackendGo, buf.Bytes(), match.MatcherOptions{Policy: pol})
-						if err != nil {
-							b.Fatal(err)
-						}
-						tLoad += time.Since(start)
-						runtime.GC()
-						runtime.ReadMemStats(&m1)
-						loadMem = float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
-						if nodes >= 10000 {
-							for i := range 9 {
-								if _, err := be.Match(match.MatchAllocate, []byte(fluxiontest.FillText(nodes/10, int64(i+1)*10000)), 0); err != nil {
-									b.Fatalf("prefill %d: %v", i, err)
-								}
-							}
-						}
-						start = time.Now()
-						for allocs = 0; ; allocs++ {
-							_, err := be.Match(match.MatchAllocate, js, 0)
-							if errors.Is(err, match.ErrBusy) {
-								break
-							}
-							if err != nil {
-								b.Fatal(err)
-							}
-						}
-						tAlloc += time.Since(start)
-						start = time.Now()
-						for range 20 {
-							res, err := be.Match(match.MatchAllocateOrElseReserve, js, 0)
-							if err != nil || !res.Reserved {
-								b.Fatalf("reserve: %v", err)
-							}
-						}
-						tReserve += time.Since(start)
-						var m2 runtime.MemStats
-						runtime.GC()
-						runtime.ReadMemStats(&m2)
-						fullMem = float64(int64(m2.HeapAlloc) - int64(m0.HeapAlloc))
-						runtime.KeepAlive(be)
+						r := fillOne(b, BackendGo, buf.Bytes(), match.MatcherOptions{Policy: pol}, nodes, []byte(spec.YAML))
+						sum.load += r.load
+						sum.spent[0] += r.spent[0]
+						sum.spent[1] += r.spent[1]
+						sum.ops, sum.loadMem, sum.fullMem = r.ops, r.loadMem, r.fullMem
 					}
-					b.ReportMetric(float64(allocs), "allocs")
-					b.ReportMetric(tLoad.Seconds()/float64(b.N), "load-s")
-					b.ReportMetric(loadMem/(1<<20), "load-MiB")
-					b.ReportMetric(fullMem/(1<<20), "full-MiB")
-					b.ReportMetric(tAlloc.Seconds()*1e3/float64(b.N*(allocs+1)), "alloc-ms/op")
-					b.ReportMetric(tReserve.Seconds()*1e3/float64(b.N*20), "reserve-ms/op")
+					n := float64(b.N)
+					b.ReportMetric(float64(sum.ops[0]), "allocs")
+					b.ReportMetric(sum.load.Seconds()/n, "load-s")
+					b.ReportMetric(sum.loadMem/(1<<20), "load-MiB")
+					b.ReportMetric(sum.fullMem/(1<<20), "full-MiB")
+					b.ReportMetric(sum.spent[0].Seconds()*1e3/(n*float64(sum.ops[0]+1)), "alloc-ms/op")
+					b.ReportMetric(sum.spent[1].Seconds()*1e3/(n*float64(sum.ops[1])), "reserve-ms/op")
 				})
 			}
 		}
 	}
+}
+
+// fillReserves is the number of allocate_orelse_reserve ops on the full
+// graph in the fill workload.
+const fillReserves = 20
+
+// fillRun is one backend's run of the fill workload.
+type fillRun struct {
+	load    time.Duration
+	loadMem float64
+	fullMem float64          // live heap once the workload has run (Go backend)
+	spent   [2]time.Duration // allocations (with the one refused), reservations
+	ops     [2]int
+	steps   []string // per match: outcome, reservation, nodes
+}
+
+// fillOne opens one backend and runs the whole workload on it, then
+// closes it: each backend runs alone, with its own caches warm, as a
+// simulation would run it.
+func fillOne(b *testing.B, name string, jgf []byte, opt match.MatcherOptions, nodes int, js []byte) fillRun {
+	var r fillRun
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	rss0 := procRSS(b)
+	start := time.Now()
+	be, err := OpenBackend(name, jgf, opt)
+	if err != nil {
+		b.Fatalf("OpenBackend(%s): %v", name, err)
+	}
+	defer be.Close()
+	r.load = time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	r.loadMem = float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
+	if name == BackendReapi {
+		r.loadMem = float64(procRSS(b) - rss0)
+	}
+	if nodes >= 10000 {
+		for i := range 9 {
+			if _, err := be.Match(match.MatchAllocate, []byte(fluxiontest.FillText(nodes/10, int64(i+1)*10000)), 0); err != nil {
+				b.Fatalf("%s: prefill %d: %v", name, i, err)
+			}
+		}
+	}
+	for phase, op := range []match.MatchOp{match.MatchAllocate, match.MatchAllocateOrElseReserve} {
+		for i := 0; phase == 0 || i < fillReserves; i++ {
+			start := time.Now()
+			res, err := be.Match(op, js, 0)
+			r.spent[phase] += time.Since(start)
+			if phase == 0 && errors.Is(err, match.ErrBusy) {
+				r.steps = append(r.steps, "full")
+				break
+			}
+			if err != nil {
+				b.Fatalf("%s %s #%d: %v", name, op, i, err)
+			}
+			sum, err := SummarizeR(res.Format, res.R)
+			if err != nil {
+				b.Fatalf("%s: SummarizeR: %v", name, err)
+			}
+			r.steps = append(r.steps, fmt.Sprintf("reserved=%v at=%d [%s]", res.Reserved, res.At, sum))
+			r.ops[phase]++
+		}
+	}
+	if name == BackendGo {
+		var m2 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m2)
+		r.fullMem = float64(int64(m2.HeapAlloc) - int64(m0.HeapAlloc))
+		runtime.KeepAlive(be)
+	}
+	return r
+}
+
+// procRSS is the process's resident set in bytes (/proc/self/status VmRSS).
+func procRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }

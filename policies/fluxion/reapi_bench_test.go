@@ -4,12 +4,7 @@ package fluxion
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -161,7 +156,7 @@ func rbBackendPair(b *testing.B, nodes int, pol string) {
 
 // BenchmarkBackendFill is issue 13's side-by-side workload: on the graphs
 // of BenchmarkBackendMatch, allocate one request shape until the graph is
-// full (EBUSY), then allocate_orelse_reserve it rfReserves times on the
+// full (EBUSY), then allocate_orelse_reserve it fillReserves times on the
 // full graph. Both backends get the same JGF and jobspec text; each runs
 // the whole workload alone (the library's matches would otherwise evict
 // the other's caches between ops), and then every step is compared: the
@@ -193,16 +188,13 @@ func BenchmarkBackendFill(b *testing.B) {
 	}
 }
 
-// rfReserves is the number of allocate_orelse_reserve ops on the full graph.
-const rfReserves = 20
-
 func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 	jgf := rbGraphJGF(b, nodes)
 	opt := match.MatcherOptions{Policy: pol}
 	names := []string{BackendGo, BackendReapi}
-	runs := make([]rbFillRun, len(names))
+	runs := make([]fillRun, len(names))
 	for k, name := range names {
-		runs[k] = rbFillOne(b, name, jgf, opt, nodes, js)
+		runs[k] = fillOne(b, name, jgf, opt, nodes, js)
 		b.ReportMetric(runs[k].load.Seconds(), name+"-load-s")
 		b.ReportMetric(runs[k].loadMem/(1<<20), name+"-load-MiB")
 	}
@@ -221,7 +213,7 @@ func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 	allocs := runs[0].ops[0]
 	// The failed allocate that found the graph full is timed with the
 	// allocations: a simulation pays for it too.
-	perOp := func(r rbFillRun, phase int) float64 {
+	perOp := func(r fillRun, phase int) float64 {
 		n := r.ops[phase]
 		if phase == 0 {
 			n++
@@ -239,84 +231,4 @@ func rbFill(b *testing.B, nodes int, pol, specName string, js []byte) {
 		perOp(libR, 0)/perOp(goR, 0), perOp(goR, 0), perOp(libR, 0),
 		perOp(libR, 1)/perOp(goR, 1), perOp(goR, 1), perOp(libR, 1),
 		goR.load.Seconds(), libR.load.Seconds(), goR.loadMem/(1<<20), libR.loadMem/(1<<20))
-}
-
-// rbFillRun is one backend's run of the fill workload.
-type rbFillRun struct {
-	load    time.Duration
-	loadMem float64
-	spent   [2]time.Duration // allocations (with the one refused), reservations
-	ops     [2]int
-	steps   []string // per match: outcome, reservation, nodes
-}
-
-// rbFillOne opens one backend and runs the whole workload on it, then
-// closes it: each backend runs alone, with its own caches warm, as a
-// simulation would run it.
-func rbFillOne(b *testing.B, name string, jgf []byte, opt match.MatcherOptions, nodes int, js []byte) rbFillRun {
-	var r rbFillRun
-	var m0, m1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m0)
-	rss0 := rbRSS(b)
-	start := time.Now()
-	be, err := OpenBackend(name, jgf, opt)
-	if err != nil {
-		b.Fatalf("OpenBackend(%s): %v", name, err)
-	}
-	defer be.Close()
-	r.load = time.Since(start)
-	runtime.GC()
-	runtime.ReadMemStats(&m1)
-	r.loadMem = float64(int64(m1.HeapAlloc) - int64(m0.HeapAlloc))
-	if name == BackendReapi {
-		r.loadMem = float64(rbRSS(b) - rss0)
-	}
-	if nodes >= 10000 {
-		for i := range 9 {
-			if _, err := be.Match(match.MatchAllocate, rbFillYAML(nodes/10, int64(i+1)*10000), 0); err != nil {
-				b.Fatalf("%s: prefill %d: %v", name, i, err)
-			}
-		}
-	}
-	for phase, op := range []match.MatchOp{match.MatchAllocate, match.MatchAllocateOrElseReserve} {
-		for i := 0; phase == 0 || i < rfReserves; i++ {
-			start := time.Now()
-			res, err := be.Match(op, js, 0)
-			r.spent[phase] += time.Since(start)
-			if phase == 0 && errors.Is(err, match.ErrBusy) {
-				r.steps = append(r.steps, "full")
-				break
-			}
-			if err != nil {
-				b.Fatalf("%s %s #%d: %v", name, op, i, err)
-			}
-			sum, err := SummarizeR(res.Format, res.R)
-			if err != nil {
-				b.Fatalf("%s: SummarizeR: %v", name, err)
-			}
-			r.steps = append(r.steps, fmt.Sprintf("reserved=%v at=%d [%s]", res.Reserved, res.At, sum))
-			r.ops[phase]++
-		}
-	}
-	return r
-}
-
-// rbRSS is the process's resident set in bytes (/proc/self/status VmRSS).
-func rbRSS(b *testing.B) int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	b.Fatal("no VmRSS in /proc/self/status")
-	return 0
 }
