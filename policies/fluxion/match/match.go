@@ -483,29 +483,8 @@ func (m *Matcher) unitPlan(v graph.VertexID) *planner.Planner {
 	if p := m.plans[v]; p != nil {
 		return p
 	}
-	vx := &m.g.Vertices[v]
-	p := m.newPlan()
-	if err := p.Init(0, m.window, vx.Size, vx.Type); err != nil {
-		// NewMatcher checked the window and every Size.
-		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", vx.Path, err))
-	}
-	m.plans[v] = p
-	return p
+	return m.newPlan(m.plans, v, m.g.Vertices[v].Size)
 }
-
-// newPlan hands out a zero Planner from a block of them: the planners of
-// a graph are many, small and as long-lived as the matcher, so they are
-// allocated planSlab at a time.
-func (m *Matcher) newPlan() *planner.Planner {
-	if len(m.slab) == 0 {
-		m.slab = make([]planner.Planner, planSlab)
-	}
-	p := &m.slab[0]
-	m.slab = m.slab[1:]
-	return p
-}
-
-const planSlab = 256
 
 // xPlan returns v's exclusivity checker (flux-sched's idata.x_checker, of
 // xCheckerTotal units), made on first use.
@@ -513,13 +492,28 @@ func (m *Matcher) xPlan(v graph.VertexID) *planner.Planner {
 	if p := m.xplans[v]; p != nil {
 		return p
 	}
-	p := m.newPlan()
-	if err := p.Init(0, m.window, xCheckerTotal, m.g.Vertices[v].Type); err != nil {
-		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", m.g.Vertices[v].Path, err))
+	return m.newPlan(m.xplans, v, xCheckerTotal)
+}
+
+// newPlan makes v's planner of total units and records it in ps[v]. The
+// planners of a graph are many, small and as long-lived as the matcher,
+// so they come from blocks of planSlab.
+func (m *Matcher) newPlan(ps []*planner.Planner, v graph.VertexID, total int64) *planner.Planner {
+	if len(m.slab) == 0 {
+		m.slab = make([]planner.Planner, planSlab)
 	}
-	m.xplans[v] = p
+	p := &m.slab[0]
+	m.slab = m.slab[1:]
+	vx := &m.g.Vertices[v]
+	if err := p.Init(0, m.window, total, vx.Type); err != nil {
+		// NewMatcher checked the window and every Size.
+		panic(fmt.Sprintf("fluxion: matcher: vertex %s: %v", vx.Path, err))
+	}
+	ps[v] = p
 	return p
 }
+
+const planSlab = 256
 
 func (m *Matcher) wantsAgg(v graph.VertexID) bool {
 	if v == m.g.Root {

@@ -132,12 +132,6 @@ func PlannerErrno(err error) string {
 // [base, base+duration) (planner_new). duration must be >= 1, total >= 0,
 // and base+duration must not overflow.
 func NewPlanner(base, duration, total int64, typ string) (*Planner, error) {
-	if err := checkWindow(base, duration); err != nil {
-		return nil, err
-	}
-	if total < 0 {
-		return nil, fmt.Errorf("%w: total %d < 0", ErrPlannerArgs, total)
-	}
 	p := &Planner{}
 	if err := p.Init(base, duration, total, typ); err != nil {
 		return nil, err
