@@ -122,6 +122,9 @@ func Compare(recorded, simulated *Trace) *Comparison {
 	var su, ru errAcc
 	var dist errAcc
 	agree := 0
+	// The simulated side's distributions are over the jobs matched (a
+	// replay may run more jobs than one scheduler recorded).
+	matched := &Trace{}
 	for _, r := range recorded.Jobs {
 		key := JobKey(r.ID)
 		s := sims[key]
@@ -129,6 +132,7 @@ func Compare(recorded, simulated *Trace) *Comparison {
 			continue
 		}
 		c.Matched++
+		matched.Jobs = append(matched.Jobs, s)
 		jc := JobComparison{Key: key,
 			RecordedStartup: StartupOf(r), SimulatedStartup: StartupOf(s),
 			RecordedRunTime: RunTimeOf(r), SimulatedRunTime: RunTimeOf(s)}
@@ -154,14 +158,6 @@ func Compare(recorded, simulated *Trace) *Comparison {
 	if c.Placed > 0 {
 		c.PlacementAgreement = float64(agree) / float64(c.Placed)
 		c.DistinctNodesMAE = dist.stats().MAE
-	}
-	// The simulated side's distributions are over the jobs matched (a
-	// replay may run more jobs than one scheduler recorded).
-	matched := &Trace{}
-	for _, r := range recorded.Jobs {
-		if s := sims[JobKey(r.ID)]; s != nil {
-			matched.Jobs = append(matched.Jobs, s)
-		}
 	}
 	c.KS = KSDistance(startups(recorded), startups(matched))
 	c.RecordedMakespan, c.SimulatedMakespan = makespan(recorded), makespan(matched)
