@@ -26,12 +26,9 @@ func addExportFlag(cmd *cobra.Command, f *runFlags) {
 func exportFormats(names []string) ([]*traces.Format, error) {
 	var fs []*traces.Format
 	for _, n := range names {
-		f, err := traces.LookupFormat(n)
+		f, err := writableFormat("--export", n)
 		if err != nil {
-			return nil, fmt.Errorf("--export: %w", err)
-		}
-		if f.Write == nil {
-			return nil, fmt.Errorf("--export: converge reads %s but does not write it (writable: %s)", n, strings.Join(writable(), ", "))
+			return nil, err
 		}
 		fs = append(fs, f)
 	}
@@ -89,10 +86,8 @@ it with sim replay. The same arguments give the same bytes.`,
 			if out == "" {
 				return usageErr(errors.New("synth needs -o OUT"))
 			}
-			if !force {
-				if _, err := os.Lstat(out); err == nil {
-					return usageErr(fmt.Errorf("%s: already exists (use --force to replace it)", out))
-				}
+			if err := refuseExisting(out, force); err != nil {
+				return err
 			}
 			err := writeAtomic(out, force, gzipped(out, func(w io.Writer) error { return traces.SyntheticSWF(w, jobs, procs, seed) }))
 			if err != nil {
@@ -185,17 +180,12 @@ pod list has no Flux eventlog).`,
 			if out == "" || to == "" {
 				return usageErr(errors.New("convert needs -o OUT and --to FORMAT"))
 			}
-			f, err := traces.LookupFormat(to)
+			f, err := writableFormat("--to", to)
 			if err != nil {
-				return usageErr(fmt.Errorf("--to: %w", err))
+				return usageErr(err)
 			}
-			if f.Write == nil {
-				return usageErr(fmt.Errorf("--to: converge reads %s but does not write it (writable: %s)", to, strings.Join(writable(), ", ")))
-			}
-			if !force {
-				if _, err := os.Lstat(out); err == nil {
-					return usageErr(fmt.Errorf("%s: already exists (use --force to replace it)", out))
-				}
+			if err := refuseExisting(out, force); err != nil {
+				return err
 			}
 			t, err := openTraces(args, format)
 			if err != nil {
@@ -219,14 +209,33 @@ pod list has no Flux eventlog).`,
 	return cmd
 }
 
-func writable() []string {
-	var w []string
-	for _, f := range traces.Formats() {
-		if f.Write != nil {
-			w = append(w, f.Name)
+// writableFormat is the format a flag names, which converge must write.
+func writableFormat(flag, name string) (*traces.Format, error) {
+	f, err := traces.LookupFormat(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if f.Write == nil {
+		var w []string
+		for _, f := range traces.Formats() {
+			if f.Write != nil {
+				w = append(w, f.Name)
+			}
+		}
+		return nil, fmt.Errorf("%s: converge reads %s but does not write it (writable: %s)", flag, name, strings.Join(w, ", "))
+	}
+	return f, nil
+}
+
+// refuseExisting is a usage error when out exists and force is not given
+// (checked before reading; writeAtomic checks again when it links).
+func refuseExisting(out string, force bool) error {
+	if !force {
+		if _, err := os.Lstat(out); err == nil {
+			return usageErr(fmt.Errorf("%s: already exists (use --force to replace it)", out))
 		}
 	}
-	return w
+	return nil
 }
 
 // gzipped writes through write, gzip'd when path ends in .gz.
