@@ -334,8 +334,7 @@ func tolerations(pods []*traces.Pod, taints map[string][]string) []engine.Tolera
 				continue
 			}
 			seen[s] = true
-			kv, effect, _ := strings.Cut(s, ":")
-			k, v, hasValue := strings.Cut(kv, "=")
+			k, v, effect, hasValue := traces.SplitTaint(s)
 			tol := engine.Toleration{Key: k, Operator: "Exists", Effect: engine.TaintEffect(effect)}
 			if hasValue {
 				tol.Operator, tol.Value = "Equal", v

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Trace is what a recorded run holds, in the one model that every reader
@@ -189,10 +190,18 @@ type Node struct {
 	// pods (0 when not recorded).
 	CPU, Memory, GPU, Pods int64
 	Labels                 map[string]string
-	Taints                 []string
+	// Taints are key=value:Effect or key:Effect (SplitTaint).
+	Taints []string
 	// Unschedulable is a cordoned node; Ready its Ready condition.
 	Unschedulable bool
 	Ready         bool
+}
+
+// SplitTaint splits a Node.Taints entry, key=value:Effect or key:Effect.
+func SplitTaint(s string) (key, value, effect string, hasValue bool) {
+	kv, effect, _ := strings.Cut(s, ":")
+	key, value, hasValue = strings.Cut(kv, "=")
+	return key, value, effect, hasValue
 }
 
 // Note is one thing about a trace a reader handled deliberately.
@@ -352,15 +361,7 @@ func (t *Trace) Link(kind string) {
 			j.Start = minKnown(pods, func(p *Pod) float64 { return p.Started })
 		}
 		if !Known(j.End) {
-			end := NaN
-			for _, p := range pods {
-				if !Known(p.Finished) {
-					end = NaN
-					break
-				}
-				end = maxKnown(end, p.Finished)
-			}
-			j.End = end
+			j.End = lastOfAll(pods, func(p *Pod) float64 { return p.Finished })
 		}
 		if len(j.NodeList) == 0 {
 			for _, p := range pods {
@@ -378,15 +379,7 @@ func (t *Trace) Link(kind string) {
 		if !Known(j.Startup) && Known(j.Submit) {
 			// Start-up: submission until every pod runs (an MPIJob's
 			// Running condition).
-			last := NaN
-			for _, p := range pods {
-				if !Known(p.Started) {
-					last = NaN
-					break
-				}
-				last = maxKnown(last, p.Started)
-			}
-			if Known(last) {
+			if last := lastOfAll(pods, func(p *Pod) float64 { return p.Started }); Known(last) {
 				j.Startup = last - j.Submit
 			}
 		}
@@ -399,6 +392,19 @@ func minKnown(ps []*Pod, f func(*Pod) float64) float64 {
 		if v := f(p); Known(v) && (!Known(m) || v < m) {
 			m = v
 		}
+	}
+	return m
+}
+
+// lastOfAll is the latest f of the pods, unknown when one pod's is.
+func lastOfAll(ps []*Pod, f func(*Pod) float64) float64 {
+	m := NaN
+	for _, p := range ps {
+		v := f(p)
+		if !Known(v) {
+			return NaN
+		}
+		m = maxKnown(m, v)
 	}
 	return m
 }

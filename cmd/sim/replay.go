@@ -405,9 +405,7 @@ func poolsOf(t *traces.Trace) ([]any, error) {
 		}
 		var taints []any
 		for _, s := range ns[0].Taints {
-			// key=value:Effect or key:Effect
-			kv, effect, _ := strings.Cut(s, ":")
-			tk, tv, _ := strings.Cut(kv, "=")
+			tk, tv, effect, _ := traces.SplitTaint(s)
 			taints = append(taints, map[string]any{"key": tk, "value": tv, "effect": effect})
 		}
 		if len(taints) > 0 {
