@@ -148,6 +148,9 @@ type SweepRow struct {
 	// Job start-up, wait and run time: mean, p50, p95 (seconds).
 	Startup, Wait, RunTime [3]float64
 	CPU                    float64 // CPU utilisation (requested / allocatable), 0–1
+	// StartupJobs is every started job's start-up (seconds), ascending:
+	// the startup column of jobs.csv without its empty cells.
+	StartupJobs []float64
 }
 
 // resultsHead is the part of results.json a sweep reads.
@@ -193,7 +196,7 @@ func val(p *float64) float64 {
 var ErrPointStale = errors.New("the point's report is of another sweep")
 
 // ReadSweepRow reads a point's row from its report folder (results.json
-// and jobs.csv, for the 95th percentiles). baseSHA256 is the base
+// and jobs.csv, for the 95th percentiles and every job's start-up). baseSHA256 is the base
 // scenario's hash: a report of another base is ErrPointStale.
 func ReadSweepRow(dir string, p ManifestPoint, baseSHA256 string) (SweepRow, error) {
 	row := SweepRow{Point: p}
@@ -231,38 +234,19 @@ func ReadSweepRow(dir string, p ManifestPoint, baseSHA256 string) (SweepRow, err
 	row.Startup = [3]float64{val(s.JobStartup.Mean), val(s.JobStartup.P50), math.NaN()}
 	row.Wait = [3]float64{val(s.JobWait.Mean), val(s.JobWait.P50), math.NaN()}
 	row.RunTime = [3]float64{val(s.JobRunTime.Mean), val(s.JobRunTime.P50), math.NaN()}
-	p95, err := jobPercentiles(filepath.Join(dir, report.JobsFile), 0.95, "startup", "wait", "run_time")
+	// The 95th percentiles, as report.Describe computes them.
+	cols, err := jobColumns(filepath.Join(dir, report.JobsFile), "startup", "wait", "run_time")
 	if err != nil {
 		return row, err
 	}
-	row.Startup[2], row.Wait[2], row.RunTime[2] = p95[0], p95[1], p95[2]
-	return row, nil
-}
-
-// ReadJobColumn reads a column of a report's jobs.csv (in dir) as
-// numbers, an empty cell (a time that never came) as NaN.
-func ReadJobColumn(dir, col string) ([]float64, error) {
-	cols, err := jobColumns(filepath.Join(dir, report.JobsFile), col)
-	if err != nil {
-		return nil, err
-	}
-	return cols[0], nil
-}
-
-// jobPercentiles is the q-quantile of each named column of jobs.csv
-// (empty cells: not set, skipped), as report.Describe computes them.
-func jobPercentiles(path string, q float64, cols ...string) ([]float64, error) {
-	vals, err := jobColumns(path, cols...)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, len(cols))
-	for i, v := range vals {
+	for i, v := range cols {
 		v = slices.DeleteFunc(v, math.IsNaN)
 		slices.Sort(v)
-		out[i] = report.Quantile(q, v)
+		cols[i] = v
 	}
-	return out, nil
+	row.Startup[2], row.Wait[2], row.RunTime[2] = report.Quantile(0.95, cols[0]), report.Quantile(0.95, cols[1]), report.Quantile(0.95, cols[2])
+	row.StartupJobs = cols[0]
+	return row, nil
 }
 
 // jobColumns reads the named columns of jobs.csv, empty cells as NaN.

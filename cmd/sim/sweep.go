@@ -186,12 +186,11 @@ func runSweep(cmd *cobra.Command, path string, f *sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	rows, err := writeSweepTables(dir, m)
+	rows, summary, err := writeSweepTables(dir, m)
 	if err != nil {
 		return err
 	}
 	if !f.quiet {
-		summary, _ := os.ReadFile(filepath.Join(dir, scenarios.SweepSummaryFile))
 		cmd.Print(string(summary))
 		cmd.Printf("\nsweep written to %s (%d points, %d with results)\n", dir, len(m.Points), len(rows))
 	}
@@ -312,23 +311,24 @@ func runPoint(cmd *cobra.Command, sw *scenarios.Sweep, p *scenarios.SweepPoint, 
 
 // writeSweepTables writes sweep.csv and summary.txt (each atomically)
 // from the points' reports under dir, then the figures and index.html.
-func writeSweepTables(dir string, m *scenarios.SweepManifest) ([]scenarios.SweepRow, error) {
-	rows, _, err := scenarios.ReadSweepRows(dir, m)
+// It returns the rows read and summary.txt's text.
+func writeSweepTables(dir string, m *scenarios.SweepManifest) (rows []scenarios.SweepRow, summary []byte, err error) {
+	rows, _, err = scenarios.ReadSweepRows(dir, m)
 	if err != nil {
-		return nil, failedErr(fmt.Errorf("reading the points' reports: %w", err))
+		return nil, nil, failedErr(fmt.Errorf("reading the points' reports: %w", err))
 	}
 	if err := writeSweepFile(filepath.Join(dir, scenarios.SweepTableFile), scenarios.SweepCSV(m, rows)); err != nil {
-		return nil, failedErr(err)
+		return nil, nil, failedErr(err)
 	}
 	killpoint.At("sweep-wrote-table")
-	summary := scenarios.SweepSummary(m, rows)
+	summary = scenarios.SweepSummary(m, rows)
 	if err := writeSweepFile(filepath.Join(dir, scenarios.SweepSummaryFile), summary); err != nil {
-		return nil, failedErr(err)
+		return nil, nil, failedErr(err)
 	}
 	if err := writeSweepPage(dir, m, rows, summary); err != nil {
-		return nil, failedErr(fmt.Errorf("the sweep's figures and index.html: %w", err))
+		return nil, nil, failedErr(fmt.Errorf("the sweep's figures and index.html: %w", err))
 	}
-	return rows, nil
+	return rows, summary, nil
 }
 
 // writeSweepFile writes one of a sweep's files atomically (a reader
@@ -541,12 +541,11 @@ func runMerge(cmd *cobra.Command, dirs []string, f *mergeFlags) error {
 			return failedErr(fmt.Errorf("merge: point %s: %w", p.ID, err))
 		}
 	}
-	rows, err := writeSweepTables(f.out, m)
+	rows, summary, err := writeSweepTables(f.out, m)
 	if err != nil {
 		return err
 	}
 	if !f.quiet {
-		summary, _ := os.ReadFile(filepath.Join(f.out, scenarios.SweepSummaryFile))
 		cmd.Print(string(summary))
 		cmd.Printf("\nmerged into %s (%d points, %d with results)\n", f.out, len(m.Points), len(rows))
 	}

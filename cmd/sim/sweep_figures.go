@@ -40,11 +40,11 @@ func groupLabel(g scenarios.SweepGroup) string {
 	return trunc(strings.Join(vs, ", "), 32)
 }
 
-// sweepFigures draws, per group of replicates, the job start-up CDF
+// sweepFigureList draws, per group of replicates, the job start-up CDF
 // (every job of its points) and bars of the makespan and the job
 // start-up, wait and run time (the mean over the replicates of each
 // point's value, with the 95% confidence interval over the replicates).
-func sweepFigureList(dir string, m *scenarios.SweepManifest, rows []scenarios.SweepRow) ([]report.Figure, error) {
+func sweepFigureList(m *scenarios.SweepManifest, rows []scenarios.SweepRow) ([]report.Figure, error) {
 	groups := scenarios.GroupSweep(m, rows)
 	if len(groups) == 0 {
 		return nil, nil
@@ -64,11 +64,7 @@ func sweepFigureList(dir string, m *scenarios.SweepManifest, rows []scenarios.Sw
 	for _, g := range groups {
 		var xs []float64
 		for _, r := range g.Rows {
-			v, err := scenarios.ReadJobColumn(filepath.Join(dir, scenarios.SweepPointsDir, r.Point.ID), "startup")
-			if err != nil {
-				return nil, err
-			}
-			xs = append(xs, v...)
+			xs = append(xs, r.StartupJobs...)
 		}
 		samples = append(samples, plot.Sample{Name: groupLabel(g), Values: xs})
 	}
@@ -115,7 +111,7 @@ func sweepFigureList(dir string, m *scenarios.SweepManifest, rows []scenarios.Sw
 // writeSweepPage writes the sweep's figures and DIR/index.html, which
 // links every point's report.
 func writeSweepPage(dir string, m *scenarios.SweepManifest, rows []scenarios.SweepRow, summary []byte) error {
-	figs, err := sweepFigureList(dir, m, rows)
+	figs, err := sweepFigureList(m, rows)
 	if err != nil {
 		return err
 	}
