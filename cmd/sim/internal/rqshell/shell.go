@@ -623,13 +623,22 @@ func (s *Shell) cmdStat(args []string, out, errOut io.Writer) {
 	fmt.Fprintf(out, "INFO: Avg. Match Time: %s\n", cdouble(avg))
 }
 
+// lookup finds the vertex at path, or says on out that there is none
+// (as set-status, get-status and get-property do).
+func (s *Shell) lookup(path string, out io.Writer) (graph.VertexID, bool) {
+	id, ok := s.g.Lookup(path)
+	if !ok {
+		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", path)
+	}
+	return id, ok
+}
+
 func (s *Shell) cmdSetStatus(args []string, out, errOut io.Writer) {
 	if len(args) != 3 {
 		fmt.Fprintln(errOut, "ERROR: malformed command")
 		return
 	}
-	if _, ok := s.g.Lookup(args[1]); !ok {
-		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", args[1])
+	if _, ok := s.lookup(args[1], out); !ok {
 		return
 	}
 	var st graph.Status
@@ -652,9 +661,8 @@ func (s *Shell) cmdGetStatus(args []string, out, errOut io.Writer) {
 		fmt.Fprintln(errOut, "ERROR: malformed command")
 		return
 	}
-	v, ok := s.g.Lookup(args[1])
+	v, ok := s.lookup(args[1], out)
 	if !ok {
-		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", args[1])
 		return
 	}
 	st := "up"
@@ -691,9 +699,8 @@ func (s *Shell) cmdGetProperty(args []string, out, errOut io.Writer) {
 		fmt.Fprintln(errOut, "ERROR: malformed command")
 		return
 	}
-	id, ok := s.g.Lookup(args[1])
+	id, ok := s.lookup(args[1], out)
 	if !ok {
-		fmt.Fprintf(out, "Could not find path %s in resource graph.\n", args[1])
 		return
 	}
 	vx := s.g.Vertex(id)
