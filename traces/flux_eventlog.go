@@ -87,6 +87,28 @@ var fxMainEvents = []string{
 // fxExecEvents are the event names of the exec eventlog.
 var fxExecEvents = []string{"init", "starting", "shell.init", "shell.start", "shell.task-exit", "complete", "done"}
 
+// fxEachEvent calls fn with each event of an eventlog and its line
+// number; blank lines are skipped.
+func fxEachEvent(in *Input, fn func(ev Event, n int) error) error {
+	return in.Lines(func(line []byte, n int) error {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		ev, err := fxParseEvent(in, line, n)
+		if err != nil {
+			return err
+		}
+		return fn(ev, n)
+	})
+}
+
+// fxNewJob is a new Flux job read at line.
+func fxNewJob(id string, line int) *Job {
+	j := NewJob(id)
+	j.Kind, j.Scheduler, j.Line = fluxKind, "flux", line
+	return j
+}
+
 // fxParseEvent decodes one eventlog line.
 func fxParseEvent(in *Input, line []byte, n int) (Event, error) {
 	d := json.NewDecoder(bytes.NewReader(line))
@@ -285,20 +307,12 @@ func (l *fxMainLog) done(t *Trace) {
 func readFluxEventlog(in *Input, t *Trace) error {
 	var logs []*fxMainLog
 	var cur *fxMainLog
-	err := in.Lines(func(line []byte, n int) error {
-		if len(bytes.TrimSpace(line)) == 0 {
-			return nil
-		}
-		ev, err := fxParseEvent(in, line, n)
-		if err != nil {
-			return err
-		}
+	err := fxEachEvent(in, func(ev Event, n int) error {
 		if ev.Name == "submit" {
 			if len(logs) >= MaxRecords {
 				return in.Errorf(n, "", "more than %d jobs", MaxRecords)
 			}
-			j := NewJob("")
-			j.Kind, j.Scheduler, j.Line = fluxKind, "flux", n
+			j := fxNewJob("", n)
 			j.Submit = ev.T
 			cur = &fxMainLog{job: j, seen: map[string]bool{"submit": true}, last: ev.T}
 			f := &fxFields{in: in, line: n, prefix: "context"}
@@ -522,21 +536,12 @@ func (x *fxExecLog) done(t *Trace) {
 func readFluxExecEventlog(in *Input, t *Trace) error {
 	var logs []*fxExecLog
 	var cur *fxExecLog
-	err := in.Lines(func(line []byte, n int) error {
-		if len(bytes.TrimSpace(line)) == 0 {
-			return nil
-		}
-		ev, err := fxParseEvent(in, line, n)
-		if err != nil {
-			return err
-		}
+	err := fxEachEvent(in, func(ev Event, n int) error {
 		if ev.Name == "init" || cur == nil {
 			if len(logs) >= MaxRecords {
 				return in.Errorf(n, "", "more than %d jobs", MaxRecords)
 			}
-			j := NewJob("")
-			j.Kind, j.Scheduler, j.Line = fluxKind, "flux", n
-			cur = fxNewExecLog(j)
+			cur = fxNewExecLog(fxNewJob("", n))
 			logs = append(logs, cur)
 		}
 		return cur.event(t, &fxFields{in: in, line: n}, ev)

@@ -177,8 +177,7 @@ func fluxJob(in *Input, t *Trace, hosts *fxHosts, m map[string]any, path string,
 		f.fail("id", "%v", err)
 		return f.err
 	}
-	j := NewJob(id)
-	j.Kind, j.Scheduler, j.Line = fluxKind, "flux", ln
+	j := fxNewJob(id, ln)
 	if u := f.str(m, "username"); u != "" {
 		j.User = u
 	} else if uid, ok := f.fxInteger(m, "userid", 0, 1<<32-1); ok {

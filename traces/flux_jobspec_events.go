@@ -114,8 +114,7 @@ func jobspecEventsRun(in *Input, t *Trace, m map[string]any, exp string, i int, 
 		f.fail("", "job %s is already in the trace (read twice?)", quote(id))
 		return f.err
 	}
-	j := NewJob(id)
-	j.Kind, j.Scheduler, j.Line = fluxKind, "flux", line
+	j := fxNewJob(id, line)
 	js := f.obj(m, "jobspec")
 	if f.err != nil {
 		return f.err
