@@ -110,28 +110,32 @@ var ErrQuit = errors.New("rqshell: quit")
 type command struct {
 	name, abbr, note string
 	run              func(s *Shell, args []string, out, errOut io.Writer)
+	// minArgs and maxArgs bound the words of a line (the command's
+	// included; maxArgs -1: no bound), as resource-query checks them
+	// before it runs a command: "ERROR: malformed command" if not.
+	minArgs, maxArgs int
 }
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{"match", "m", "match OP JOBSPEC: allocate or reserve for a jobspec file (OP: allocate, allocate_with_satisfiability, allocate_orelse_reserve, satisfiability, without_allocating, without_allocating_future)", (*Shell).cmdMatch},
-		{"multi-match", "M", "multi-match OP JOBSPEC...: match each jobspec in turn, stopping at the first that fails", (*Shell).cmdMultiMatch},
-		{"update", "u", "update allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION: install the allocation in the R of FILE", (*Shell).cmdUpdate},
-		{"find", "f", "find CRITERIA: list the vertices that meet predicates (status=up|down, sched-now=allocated|free, sched-future=reserved|free, names=HOSTLIST, property=NAME, jobid-alloc|jobid-reserved|jobid-span|jobid-tag=JOBID) joined by and, or and parentheses", (*Shell).cmdFind},
-		{"cancel", "c", "cancel JOBID: release an allocation or reservation", (*Shell).cmdCancel},
-		{"partial-cancel", "pc", "partial-cancel JOBID jgf|rv1exec FILE: release the part of an allocation that the R in FILE names", (*Shell).cmdPartialCancel},
-		{"set-property", "p", "set-property PATH KEY=VALUE: set a property of a vertex", (*Shell).cmdSetProperty},
-		{"get-property", "g", "get-property PATH: print a vertex's properties", (*Shell).cmdGetProperty},
-		{"set-status", "t", "set-status PATH up|down: mark a vertex (and so its subtree) up or down", (*Shell).cmdSetStatus},
-		{"get-status", "e", "get-status PATH: print a vertex's status", (*Shell).cmdGetStatus},
-		{"list", "l", "list: print every job", (*Shell).cmdList},
-		{"info", "i", "info JOBID: print a job's id, state, start time, file and match time", (*Shell).cmdInfo},
-		{"stat", "s", "stat: print the number of jobs and the update times", (*Shell).cmdStat},
-		{"cat", "a", "cat FILE: print a jobspec file", (*Shell).cmdCat},
-		{"help", "h", "help [COMMAND]: print this help", (*Shell).cmdHelp},
-		{"quit", "q", "quit: end the session", nil},
+		{"match", "m", "match OP JOBSPEC: allocate or reserve for a jobspec file (OP: allocate, allocate_with_satisfiability, allocate_orelse_reserve, satisfiability, without_allocating, without_allocating_future)", (*Shell).cmdMatch, 3, 3},
+		{"multi-match", "M", "multi-match OP JOBSPEC...: match each jobspec in turn, stopping at the first that fails", (*Shell).cmdMultiMatch, 4, -1},
+		{"update", "u", "update allocate|reserve jgf|rv1exec FILE JOBID STARTTIME DURATION: install the allocation in the R of FILE", (*Shell).cmdUpdate, 7, 7},
+		{"find", "f", "find CRITERIA: list the vertices that meet predicates (status=up|down, sched-now=allocated|free, sched-future=reserved|free, names=HOSTLIST, property=NAME, jobid-alloc|jobid-reserved|jobid-span|jobid-tag=JOBID) joined by and, or and parentheses", (*Shell).cmdFind, 0, -1},
+		{"cancel", "c", "cancel JOBID: release an allocation or reservation", (*Shell).cmdCancel, 2, 3},
+		{"partial-cancel", "pc", "partial-cancel JOBID jgf|rv1exec FILE: release the part of an allocation that the R in FILE names", (*Shell).cmdPartialCancel, 4, 5},
+		{"set-property", "p", "set-property PATH KEY=VALUE: set a property of a vertex", (*Shell).cmdSetProperty, 3, 3},
+		{"get-property", "g", "get-property PATH: print a vertex's properties", (*Shell).cmdGetProperty, 2, 2},
+		{"set-status", "t", "set-status PATH up|down: mark a vertex (and so its subtree) up or down", (*Shell).cmdSetStatus, 3, 3},
+		{"get-status", "e", "get-status PATH: print a vertex's status", (*Shell).cmdGetStatus, 2, 2},
+		{"list", "l", "list: print every job", (*Shell).cmdList, 0, -1},
+		{"info", "i", "info JOBID: print a job's id, state, start time, file and match time", (*Shell).cmdInfo, 2, 2},
+		{"stat", "s", "stat: print the number of jobs and the update times", (*Shell).cmdStat, 1, 1},
+		{"cat", "a", "cat FILE: print a jobspec file", (*Shell).cmdCat, 2, -1},
+		{"help", "h", "help [COMMAND]: print this help", (*Shell).cmdHelp, 0, -1},
+		{"quit", "q", "quit: end the session", nil, 0, -1},
 	}
 }
 
@@ -150,6 +154,10 @@ func (s *Shell) Exec(line string, out, errOut io.Writer) error {
 		if args[0] == c.name || args[0] == c.abbr {
 			if c.run == nil {
 				return ErrQuit
+			}
+			if len(args) < c.minArgs || (c.maxArgs >= 0 && len(args) > c.maxArgs) {
+				fmt.Fprintln(errOut, "ERROR: malformed command")
+				return nil
 			}
 			c.run(s, args, out, errOut)
 			return nil
@@ -329,10 +337,6 @@ func allocates(op match.MatchOp) bool {
 const rule = "INFO: =============================\n"
 
 func (s *Shell) cmdMatch(args []string, out, errOut io.Writer) {
-	if len(args) != 3 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	op, ok := parseOp(args[1])
 	if !ok {
 		fmt.Fprintf(errOut, "ERROR: unknown subcmd %s\n", clip(args[1]))
@@ -342,10 +346,6 @@ func (s *Shell) cmdMatch(args []string, out, errOut io.Writer) {
 }
 
 func (s *Shell) cmdMultiMatch(args []string, out, errOut io.Writer) {
-	if len(args) <= 3 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	op, ok := parseOp(args[1])
 	if !ok {
 		fmt.Fprintf(errOut, "ERROR: unknown subcmd %s\n", clip(args[1]))
@@ -459,10 +459,6 @@ func oneLine(err error) string {
 // JOBID+1 once the arguments are good, whether or not the update
 // succeeds.
 func (s *Shell) cmdUpdate(args []string, out, errOut io.Writer) {
-	if len(args) != 7 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	if args[1] != "allocate" && args[1] != "reserve" {
 		fmt.Fprintf(errOut, "ERROR: unknown subcmd %s\n", clip(args[1]))
 		return
@@ -521,10 +517,6 @@ func (s *Shell) cmdUpdate(args []string, out, errOut io.Writer) {
 // cmdPartialCancel is resource-query's "partial-cancel". It prints
 // nothing on success; info then shows CANCELED if nothing was left.
 func (s *Shell) cmdPartialCancel(args []string, out, errOut io.Writer) {
-	if len(args) < 4 || len(args) > 5 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	id := uint64(strtoll(args[1]))
 	if args[2] != match.ReaderJGF && args[2] != match.ReaderRV1Exec {
 		fmt.Fprintf(errOut, "ERROR: unsupported reader %s\n", clip(args[2]))
@@ -553,10 +545,6 @@ func (s *Shell) cmdPartialCancel(args []string, out, errOut io.Writer) {
 }
 
 func (s *Shell) cmdCancel(args []string, out, errOut io.Writer) {
-	if len(args) < 2 || len(args) > 3 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	id := uint64(strtoll(args[1]))
 	if a, err := s.m.Info(id); err != nil || a.Canceled {
 		fmt.Fprintf(errOut, "cancel: ERROR: nonexistent job %d\n", id)
@@ -581,10 +569,6 @@ func (s *Shell) writeJob(id uint64, j *jobInfo, out io.Writer) {
 }
 
 func (s *Shell) cmdInfo(args []string, out, errOut io.Writer) {
-	if len(args) != 2 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	id := uint64(strtoll(args[1]))
 	j, ok := s.jobs[id]
 	if !ok {
@@ -609,10 +593,6 @@ func (s *Shell) cmdList(args []string, out, errOut io.Writer) {
 // the times of its updates (resource-query times only update, so with
 // no update the minimum is the largest double and the rest 0).
 func (s *Shell) cmdStat(args []string, out, errOut io.Writer) {
-	if len(args) != 1 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	avg, lo := 0.0, 0.0
 	if n := len(s.jobs); n > 0 {
 		avg, lo = s.perf.accum/float64(n), s.perf.min
@@ -634,10 +614,6 @@ func (s *Shell) lookup(path string, out io.Writer) (graph.VertexID, bool) {
 }
 
 func (s *Shell) cmdSetStatus(args []string, out, errOut io.Writer) {
-	if len(args) != 3 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	if _, ok := s.lookup(args[1], out); !ok {
 		return
 	}
@@ -657,10 +633,6 @@ func (s *Shell) cmdSetStatus(args []string, out, errOut io.Writer) {
 }
 
 func (s *Shell) cmdGetStatus(args []string, out, errOut io.Writer) {
-	if len(args) != 2 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	v, ok := s.lookup(args[1], out)
 	if !ok {
 		return
@@ -673,10 +645,6 @@ func (s *Shell) cmdGetStatus(args []string, out, errOut io.Writer) {
 }
 
 func (s *Shell) cmdSetProperty(args []string, out, errOut io.Writer) {
-	if len(args) != 3 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	k, v, found := strings.Cut(args[2], "=")
 	if !found || k == "" || v == "" {
 		io.WriteString(out, "Incorrect input format. \nPlease use `set-property <resource> PROPERTY=VALUE`.\n")
@@ -695,10 +663,6 @@ func (s *Shell) cmdSetProperty(args []string, out, errOut io.Writer) {
 }
 
 func (s *Shell) cmdGetProperty(args []string, out, errOut io.Writer) {
-	if len(args) != 2 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	id, ok := s.lookup(args[1], out)
 	if !ok {
 		return
@@ -719,10 +683,6 @@ func (s *Shell) cmdGetProperty(args []string, out, errOut io.Writer) {
 }
 
 func (s *Shell) cmdCat(args []string, out, errOut io.Writer) {
-	if len(args) < 2 {
-		fmt.Fprintln(errOut, "ERROR: malformed command")
-		return
-	}
 	if data, err := limitio.ReadFile(args[1], limitio.Jobspec, "jobspec"); err == nil {
 		text := string(data)
 		if text != "" && !strings.HasSuffix(text, "\n") {
