@@ -149,7 +149,7 @@ func readKubeEvents(in *Input, t *Trace) error {
 				return nil
 			}
 			return r.decode(s, field, line)
-		}, func(s *JSONStream, key string) (bool, error) { return false, nil })
+		}, nil)
 	case "stream":
 		err = r.stream()
 	default:

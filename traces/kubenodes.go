@@ -63,17 +63,7 @@ func readKubeNodes(in *Input, t *Trace) error {
 			return in.Errorf(line, field+".kind", "a %s in a node list", quote(kn.Kind))
 		}
 		return applyKubeNode(t, in, index, &kn, line, field+".")
-	}, func(s *JSONStream, key string) (bool, error) {
-		switch key {
-		case "metadata":
-			return true, s.Decode(key, &one.Metadata)
-		case "spec":
-			return true, s.Decode(key, &one.Spec)
-		case "status":
-			return true, s.Decode(key, &one.Status)
-		}
-		return false, nil
-	})
+	}, map[string]any{"metadata": &one.Metadata, "spec": &one.Spec, "status": &one.Status})
 	if err != nil {
 		return err
 	}

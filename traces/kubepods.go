@@ -153,9 +153,9 @@ func kubeFirstByte(in *Input) byte {
 
 // kubeDoc streams a Kubernetes JSON document that is a List (kind List
 // or listKind) of items, a bare array of them, or one object, calling item for each object (a
-// single object is decoded into single first, key by key, and given to
-// item at the end).
-func kubeDoc(in *Input, what, listKind string, item func(s *JSONStream, field string, line int) error, single func(s *JSONStream, key string) (bool, error)) (n int, err error) {
+// single object's keys are decoded into single's values, pointers, and
+// item is called with a nil stream at the end).
+func kubeDoc(in *Input, what, listKind string, item func(s *JSONStream, field string, line int) error, single map[string]any) (n int, err error) {
 	s := in.JSON()
 	lc := newKubeLineCursor(in)
 	defer lc.close()
@@ -193,14 +193,14 @@ func kubeDoc(in *Input, what, listKind string, item func(s *JSONStream, field st
 					return n, err
 				}
 			default:
-				used, err := single(s, key)
+				dst, used := single[key]
+				if used {
+					err = s.Decode(key, dst)
+				} else {
+					err = s.Skip(key)
+				}
 				if err != nil {
 					return n, err
-				}
-				if !used {
-					if err := s.Skip(key); err != nil {
-						return n, err
-					}
 				}
 				singles = singles || used
 			}
@@ -241,19 +241,7 @@ func readKubePods(in *Input, t *Trace) error {
 			return in.Errorf(line, field+".kind", "a %s in a pod list", quote(p.Kind))
 		}
 		return applyKubePod(t, in, jobs, &p, line, field+".", false)
-	}, func(s *JSONStream, key string) (bool, error) {
-		switch key {
-		case "metadata":
-			return true, s.Decode(key, &one.Metadata)
-		case "spec":
-			return true, s.Decode(key, &one.Spec)
-		case "status":
-			return true, s.Decode(key, &one.Status)
-		case "apiVersion":
-			return true, s.Decode(key, &one.APIVersion)
-		}
-		return false, nil
-	})
+	}, map[string]any{"metadata": &one.Metadata, "spec": &one.Spec, "status": &one.Status, "apiVersion": &one.APIVersion})
 	if err != nil {
 		return err
 	}
