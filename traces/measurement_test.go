@@ -313,3 +313,15 @@ func FuzzReadMeasurement(f *testing.F) {
 		}
 	})
 }
+
+// fuzzInputErr is what the measurement fuzz tests ask of an error: an
+// input error, with a short message.
+func fuzzInputErr(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrBadInput) {
+		t.Fatalf("error %v is not an input error", err)
+	}
+	if len(err.Error()) > 1000 {
+		t.Fatalf("a %d-byte message", len(err.Error()))
+	}
+}
