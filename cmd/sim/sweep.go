@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -436,11 +437,7 @@ func emptyBut(dir string, names ...string) bool {
 		return false
 	}
 	for _, e := range es {
-		found := false
-		for _, n := range names {
-			found = found || e.Name() == n
-		}
-		if !found {
+		if !slices.Contains(names, e.Name()) {
 			return false
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -622,7 +623,7 @@ func collectInputs(sweepPath, basePath string) (*emitInputs, error) {
 	}
 	dirs := []string{filepath.Dir(sweepAbs)}
 	for _, p := range direct {
-		if d := filepath.Dir(p); !contains(dirs, d) {
+		if d := filepath.Dir(p); !slices.Contains(dirs, d) {
 			dirs = append(dirs, d)
 		}
 	}
@@ -706,15 +707,6 @@ func yamlStrings(data []byte) ([]string, error) {
 // plausibleFileName skips values that cannot be a file's name.
 func plausibleFileName(s string) bool {
 	return s != "" && s != "." && len(s) < 4096 && !strings.ContainsAny(s, "\n\x00") && !strings.Contains(s, "://")
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // commonDir is the deepest folder holding both a and b (absolute, clean).
