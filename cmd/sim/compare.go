@@ -112,31 +112,19 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags) error {
 	}
 	// Every variant is loaded and checked before any runs: a bad one is
 	// found before the others have written anything.
-	for _, v := range vs {
-		if v.sc, v.data, err = loadScenario(cmd, path, append(append([]string(nil), f.sets...), v.sets...), f.seed, &f.limits); err != nil {
-			return err
-		}
+	if err := loadVariants(cmd, path, vs, &f.runFlags); err != nil {
+		return err
 	}
 	dir := f.out
 	if dir == "" {
 		dir = filepath.Join("out", vs[0].sc.Name+"-compare")
 	}
-	for _, v := range vs {
-		rf := f.runFlags
-		rf.out = filepath.Join(dir, v.label)
-		rf.quiet = true
-		if v.res, _, _, err = runLoaded(cmd, path, v.sc, v.data, &rf); err != nil {
-			return err
-		}
+	if err := runVariants(cmd, path, dir, vs, &f.runFlags); err != nil {
+		return err
 	}
-	text, csv := comparison(vs)
-	for _, w := range []struct {
-		name string
-		data []byte
-	}{{"comparison.txt", text}, {"comparison.csv", csv}} {
-		if err := writeFileAtomic(filepath.Join(dir, w.name), w.data, true); err != nil {
-			return failedErr(fmt.Errorf("writing the comparison: %w", err))
-		}
+	text, err := writeComparison(dir, vs)
+	if err != nil {
+		return err
 	}
 	if err := writeComparisonPage(dir, vs, text); err != nil {
 		return failedErr(fmt.Errorf("writing the comparison: %w", err))
@@ -146,6 +134,47 @@ func runCompare(cmd *cobra.Command, path string, f *compareFlags) error {
 		cmd.Printf("\nreports written to %s/{%s}\n", dir, labels(vs))
 	}
 	return nil
+}
+
+// loadVariants loads the scenario at path once per variant, with the
+// variant's settings after f's.
+func loadVariants(cmd *cobra.Command, path string, vs []*variant, f *runFlags) error {
+	for _, v := range vs {
+		var err error
+		if v.sc, v.data, err = loadScenario(cmd, path, append(append([]string(nil), f.sets...), v.sets...), f.seed, &f.limits); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runVariants runs each loaded variant quietly into dir/<label>.
+func runVariants(cmd *cobra.Command, path, dir string, vs []*variant, f *runFlags) error {
+	for _, v := range vs {
+		rf := *f
+		rf.out = filepath.Join(dir, v.label)
+		rf.quiet = true
+		var err error
+		if v.res, _, _, err = runLoaded(cmd, path, v.sc, v.data, &rf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeComparison writes the variants side by side into
+// dir/comparison.txt and comparison.csv; it returns the text.
+func writeComparison(dir string, vs []*variant) ([]byte, error) {
+	text, csv := comparison(vs)
+	for _, w := range []struct {
+		name string
+		data []byte
+	}{{"comparison.txt", text}, {"comparison.csv", csv}} {
+		if err := writeFileAtomic(filepath.Join(dir, w.name), w.data, true); err != nil {
+			return nil, failedErr(fmt.Errorf("writing the comparison: %w", err))
+		}
+	}
+	return text, nil
 }
 
 func labels(vs []*variant) string {

@@ -102,29 +102,17 @@ func runReplay(cmd *cobra.Command, paths []string, f *replayFlags) error {
 	if err := writeFileAtomic(scPath, text, f.force); err != nil {
 		return usageErr(fmt.Errorf("writing the replayed scenario: %w", err))
 	}
-	for _, v := range vs {
-		if v.sc, v.data, err = loadScenario(cmd, scPath, append(append([]string(nil), f.sets...), v.sets...), f.seed, &f.limits); err != nil {
-			return err
-		}
+	if err := loadVariants(cmd, scPath, vs, &f.runFlags); err != nil {
+		return err
 	}
-	for _, v := range vs {
-		rf := f.runFlags
-		rf.out = filepath.Join(dir, v.label)
-		rf.quiet = true
-		if v.res, _, _, err = runLoaded(cmd, scPath, v.sc, v.data, &rf); err != nil {
-			return err
-		}
+	if err := runVariants(cmd, scPath, dir, vs, &f.runFlags); err != nil {
+		return err
 	}
 	var out bytes.Buffer
 	if len(vs) > 1 {
-		text, csv := comparison(vs)
-		for _, w := range []struct {
-			name string
-			data []byte
-		}{{"comparison.txt", text}, {"comparison.csv", csv}} {
-			if err := writeFileAtomic(filepath.Join(dir, w.name), w.data, true); err != nil {
-				return failedErr(fmt.Errorf("writing the comparison: %w", err))
-			}
+		text, err := writeComparison(dir, vs)
+		if err != nil {
+			return err
 		}
 		out.Write(text)
 	}
