@@ -216,3 +216,23 @@ func TestKubeListKind(t *testing.T) {
 		t.Errorf("detected: %v", err)
 	}
 }
+
+// TestKubeSingleObjectOfAnotherKind: one object (not a list) of another
+// kind than the format reads is refused, naming its kind, the file and
+// the line, not read as what it is not.
+func TestKubeSingleObjectOfAnotherKind(t *testing.T) {
+	dir := t.TempDir()
+	node := filepath.Join(dir, "node.json")
+	if err := os.WriteFile(node, []byte(`{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n0"}, "status": {"allocatable": {"cpu": "4"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, format, want string }{
+		{filepath.Join("testdata", "kube", "pod-single.json"), "kube-nodes", `pod-single.json:1: kind: a "Pod", not a Node`},
+		{node, "kube-pods", `node.json:1: kind: a "Node", not a Pod`},
+	} {
+		_, err := Open([]string{tc.file}, tc.format)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s as %s: %v, want an error containing %q", tc.file, tc.format, err, tc.want)
+		}
+	}
+}

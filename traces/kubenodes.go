@@ -63,7 +63,7 @@ func readKubeNodes(in *Input, t *Trace) error {
 			return in.Errorf(line, field+".kind", "a %s in a node list", quote(kn.Kind))
 		}
 		return applyKubeNode(t, in, index, &kn, line, field+".")
-	}, map[string]any{"metadata": &one.Metadata, "spec": &one.Spec, "status": &one.Status})
+	}, map[string]any{"kind": &one.Kind, "metadata": &one.Metadata, "spec": &one.Spec, "status": &one.Status})
 	if err != nil {
 		return err
 	}

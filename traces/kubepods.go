@@ -192,6 +192,9 @@ func kubeDoc(in *Input, what, listKind string, item func(s *JSONStream, field st
 				if err := s.Decode("kind", &kind); err != nil {
 					return n, err
 				}
+				if dst, ok := single["kind"].(*string); ok {
+					*dst = kind // a single object's own kind, for its reader to check
+				}
 			default:
 				dst, used := single[key]
 				if used {
@@ -241,7 +244,7 @@ func readKubePods(in *Input, t *Trace) error {
 			return in.Errorf(line, field+".kind", "a %s in a pod list", quote(p.Kind))
 		}
 		return applyKubePod(t, in, jobs, &p, line, field+".", false)
-	}, map[string]any{"metadata": &one.Metadata, "spec": &one.Spec, "status": &one.Status, "apiVersion": &one.APIVersion})
+	}, map[string]any{"kind": &one.Kind, "metadata": &one.Metadata, "spec": &one.Spec, "status": &one.Status, "apiVersion": &one.APIVersion})
 	if err != nil {
 		return err
 	}
