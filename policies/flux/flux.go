@@ -64,11 +64,15 @@ type Policy struct {
 	// walkI, walkProcessed and walkRes are where and with what counts.
 	still bool
 	// first: the match policy stops at the first match and walks
-	// children by edge weights, which every reservation made sets from
-	// the availability at its time; remaking a reservation later can
-	// pick other nodes, so under it a loop never goes on where the last
-	// stopped (fcfs, which makes no reservations, still does).
+	// children by edge weights, which every allocation and reservation
+	// sets from the availability at the time of the loop. A loop that
+	// changed no weight leaves the next one the weights it started
+	// with, so remaking its reservations would repeat it exactly
+	// (wStable); after a loop that changed weights, the next remakes
+	// everything, as qmanager does, since its searches may now pick
+	// other nodes.
 	first                       bool
+	wStable                     bool
 	walkI, walkProcessed, walkR int
 	nodes                       []*engine.Node
 	shapes                      map[shape]*shapeInfo
@@ -269,16 +273,18 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 	for {
 		p.Loops++
 		i, processed, reservations := 0, 0, 0
-		if p.still && p.res.keeps() && !p.cfg.recompute && !p.first {
+		if p.still && p.res.keeps() && !p.cfg.recompute && (!p.first || p.wStable) {
 			// Nothing the last loop saw has changed: walking its jobs
 			// again would give the same answers (a job refused now
 			// stays refused while nothing frees; the reservations,
-			// made against the same spans, come out the same). Go on
-			// with the jobs submitted since.
+			// made against the same spans and, under first, from the
+			// same edge weights, come out the same). Go on with the
+			// jobs submitted since.
 			i, processed, reservations = p.walkI, p.walkProcessed, p.walkR
 		} else {
 			p.cancelReservations()
 		}
+		w0, wOK := p.res.weightEpoch()
 		scheduled := false
 		for i < len(p.pending) && processed < p.cfg.QueueDepth {
 			processed++
@@ -309,6 +315,8 @@ func (p *Policy) loop(now float64, out []engine.Decision) []engine.Decision {
 			}
 		}
 		p.still = !scheduled
+		w1, _ := p.res.weightEpoch()
+		p.wStable = wOK && w1 == w0
 		p.walkI, p.walkProcessed, p.walkR = i, processed, reservations
 		if processed == p.cfg.QueueDepth && i < len(p.pending) && scheduled {
 			p.still = false

@@ -101,22 +101,25 @@ func TestSkipHeldBelowSameSchedule(t *testing.T) {
 func TestShortcutsSameSchedule(t *testing.T) {
 	for _, q := range QueuePolicies {
 		for _, mp := range []string{"first", "lonode", "low"} {
-			subs := randomJobs(5, 120)
-			for i := range subs {
-				subs[i].shared = i%3 == 1
+			saved := 0
+			for seed := uint64(5); seed < 10; seed++ {
+				subs := randomJobs(seed, 120)
+				for i := range subs {
+					subs[i].shared = i%3 == 1
+				}
+				cfg := cfgOf(q, mp)
+				fast := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
+				cfg.recompute = true
+				full := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
+				sameSchedule(t, fmt.Sprintf("%s/%s seed %d, with the shortcuts against without", q, mp, seed), subs, fast, full)
+				saved += full.pol.Matches - fast.pol.Matches
 			}
-			cfg := cfgOf(q, mp)
-			fast := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
-			cfg.recompute = true
-			full := simulate(t, cfg, nodes(8, 4), engine.ShellStart{}, subs...)
-			sameSchedule(t, q+"/"+mp+", with the shortcuts against without", subs, fast, full)
-			// Under first only the refusals can save (every reservation
-			// is remade), and they apply to allocate-now requests: not
-			// under hybrid and conservative, where every job considered
-			// may reserve.
-			canSave := q == EASY || (q != FCFS && mp != "first")
-			if canSave && fast.pol.Matches >= full.pol.Matches {
-				t.Errorf("%s/%s: %d matches with the shortcuts, %d without: they saved nothing", q, mp, fast.pol.Matches, full.pol.Matches)
+			// Under first a loop goes on where the last stopped only
+			// when that loop changed no edge weight; it still saves.
+			// fcfs saves only the head's retries, which both paths
+			// skip.
+			if q != FCFS && saved <= 0 {
+				t.Errorf("%s/%s: the shortcuts saved %d matches over 5 workloads", q, mp, saved)
 			}
 		}
 	}

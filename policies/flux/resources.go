@@ -26,6 +26,10 @@ type resources interface {
 	// keeps tells whether reservations made at one time still hold at a
 	// later one (a clock-less backend rebuilt at each time drops them).
 	keeps() bool
+	// weightEpoch reads the matcher's count of edge-weight changes
+	// (first's by_outedges weights); ok false if the backend cannot
+	// tell.
+	weightEpoch() (epoch uint64, ok bool)
 }
 
 // satisfiabilityID is the job id of satisfiability checks (nothing is
@@ -82,10 +86,14 @@ type goResources struct {
 	m     *fxmatch.Matcher
 	g     *graph.Graph
 	cores []int // by rank: the node's cores
+	// Scratch of nodesOf, by rank.
+	at    []int32
+	whole []bool
 }
 
 func newGoResources(m *fxmatch.Matcher, g *graph.Graph) *goResources {
-	r := &goResources{m: m, g: g, cores: make([]int, len(g.OfType("node")))}
+	n := len(g.OfType("node"))
+	r := &goResources{m: m, g: g, cores: make([]int, n), at: make([]int32, n), whole: make([]bool, n)}
 	for _, v := range g.OfType("core") {
 		if rank := g.Vertex(v).Rank; rank >= 0 && int(rank) < len(r.cores) {
 			r.cores[rank]++
@@ -114,6 +122,8 @@ func (r *goResources) satisfiable(si *shapeInfo) error {
 
 func (r *goResources) keeps() bool { return true }
 
+func (r *goResources) weightEpoch() (uint64, bool) { return r.m.WeightEpoch(), true }
+
 func (r *goResources) cancel(id uint64) error {
 	if err := r.m.Cancel(id); err != nil {
 		return err
@@ -128,26 +138,33 @@ func (r *goResources) cancel(id uint64) error {
 // tasks by R), else the cores listed.
 func (r *goResources) nodesOf(a *fxmatch.Allocation) []nodeCores {
 	var out []nodeCores
-	at := map[int64]int{}
-	whole := map[int64]bool{}
+	// r.at[rank] is 1 + the node's index in out, r.whole[rank] whether
+	// the allocation holds it whole; both are cleared before returning.
 	for _, av := range a.Vertices {
 		v := r.g.Vertex(av.ID)
 		if v.Type != "node" && v.Type != "core" {
 			continue
 		}
-		i, ok := at[v.Rank]
-		if !ok {
+		rank := int(v.Rank)
+		if rank < 0 || rank >= len(r.cores) {
+			continue // not a broker rank of the graph Flux built
+		}
+		i := int(r.at[rank]) - 1
+		if i < 0 {
 			i = len(out)
-			at[v.Rank] = i
-			out = append(out, nodeCores{node: int(v.Rank)})
+			r.at[rank] = int32(i + 1)
+			out = append(out, nodeCores{node: rank})
 		}
 		switch {
 		case v.Type == "node" && av.Exclusive:
-			whole[v.Rank] = true
-			out[i].cores = r.cores[v.Rank]
-		case v.Type == "core" && !whole[v.Rank]:
+			r.whole[rank] = true
+			out[i].cores = r.cores[rank]
+		case v.Type == "core" && !r.whole[rank]:
 			out[i].cores++
 		}
+	}
+	for _, nc := range out {
+		r.at[nc.node], r.whole[nc.node] = 0, false
 	}
 	return out
 }
@@ -290,6 +307,8 @@ func (r *rebased) satisfiable(si *shapeInfo) error {
 }
 
 func (r *rebased) keeps() bool { return false }
+
+func (r *rebased) weightEpoch() (uint64, bool) { return 0, false }
 
 func (r *rebased) cancel(id uint64) error {
 	delete(r.running, id)

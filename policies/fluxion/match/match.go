@@ -176,12 +176,18 @@ type Matcher struct {
 	belowLeaf []int64  // SkipHeldBelow: units of each leaf type below each vertex
 	curLeaf   []int64  // the current match's units of each leaf type (MatchWithJobID)
 	weights   []uint64 // by_outedges weight of the edge into each vertex
-	live      []int32  // live spans on plans[v] and xplans[v] (commit, Cancel)
-	until     []int64  // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	// wEpoch counts the changes of weights (WeightEpoch).
+	wEpoch uint64
+	live   []int32 // live spans on plans[v] and xplans[v] (commit, Cancel)
+	until  []int64 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
 	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
 	// x checker wholly used then), so a search asking for any time in
 	// it knows v busy without its planners; xLo == xHi when none.
 	xLo, xHi []int64
+	// skips are the skip indexes of vertices with many children (see
+	// skipIdx), skipPos each indexed child's position in its parent's.
+	skips    map[graph.VertexID]*skipIdx
+	skipPos  []int32
 	excl     map[string]bool        // exclusive types (node under *nodex)
 	jobs     map[uint64]*matchJob   // live allocations and reservations
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
@@ -213,6 +219,7 @@ type Matcher struct {
 	underNode map[string]bool
 	nodeDone  bool
 	walkOnly  bool // tests: never byNode, always the walk from the root
+	visitAll  bool // tests: no skip index, every child visited
 	wDirty    []bool
 	kidsTmp   []graph.VertexID
 }
@@ -1038,7 +1045,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
 			add(1, v, id, err)
 			if err == nil {
-				m.xLo[v], m.xHi[v] = a.At, a.At+a.Duration
+				m.setX(v, a.At, a.At+a.Duration)
 			}
 			if listed {
 				bump(v, m.g.Vertices[v].Type, av.Units)
@@ -1153,7 +1160,7 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		case 1:
 			p := m.xPlan(s.v)
 			if sp, ok := p.Span(s.id); ok && sp.Request == xCheckerTotal && m.xLo[s.v] == sp.Start && m.xHi[s.v] == sp.Start+sp.Duration {
-				m.xLo[s.v], m.xHi[s.v] = 0, 0
+				m.setX(s.v, 0, 0)
 			}
 			err = p.RemSpan(s.id)
 			m.unlive(s.v)
@@ -1239,11 +1246,19 @@ func (m *Matcher) setWeight(v graph.VertexID, w uint64) {
 		return
 	}
 	m.weights[v] = w
+	m.wEpoch++
 	if p := m.g.Vertices[v].Parent; p != graph.NoVertex && m.kidsOK != nil {
 		m.kidsOK[p] = false
 		m.wDirty[v] = true
 	}
 }
+
+// WeightEpoch counts the changes of first's edge weights so far: two
+// equal readings mean that no weight changed between them, so a search
+// between them saw the same children orders (a search's answer depends
+// on the planners, the weights and the request alone). Cancels never
+// change weights, nor do policies other than first.
+func (m *Matcher) WeightEpoch() uint64 { return m.wEpoch }
 
 // sortedChildren returns v's children in by_outedges order (edge weight,
 // then uniq_id, both descending), cached until a child's weight changes.
@@ -1303,6 +1318,7 @@ func (m *Matcher) sortedChildren(v graph.VertexID) []graph.VertexID {
 		}
 		m.kidsTmp = tmp
 	}
+	m.reordered(v)
 	m.kidsOK[v] = true
 	return s
 }
@@ -1410,6 +1426,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.xLo = slices.Clone(m.xLo)
 	c.xHi = slices.Clone(m.xHi)
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
+	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil
 	c.jobs = make(map[uint64]*matchJob, len(m.jobs))
 	for id, j := range m.jobs {

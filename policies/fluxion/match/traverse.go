@@ -85,10 +85,11 @@ type tunit struct {
 // as it found them, apart from selectReq's result, which it leaves on top
 // of buf. The matcher keeps one tctx to reuse their storage.
 type tctx struct {
-	m   *Matcher
-	at  int64
-	d   int64
-	sat bool // satisfiability: ignore up/down status and every job
+	m      *Matcher
+	passed int // children the skip index passed (tests)
+	at     int64
+	d      int64
+	sat    bool // satisfiability: ignore up/down status and every job
 	// inWindow: [at, at+d) is a valid argument of the vertex planners
 	// (within [0, window), d >= 1), so an empty planner is wholly free.
 	inWindow bool
@@ -557,8 +558,14 @@ func (c *tctx) findCands(v graph.VertexID, r *jobspec.Resource, pristine bool, n
 	// A pristine pass-through level: under first it stops once it has
 	// found nd.eff candidates itself (each level keeps its own tally).
 	start := len(c.cands)
-	for _, ch := range c.children(v) {
-		c.findCands(ch, r, true, nd, need)
+	kids, ix := c.walkKids(v)
+	for i := 0; i < len(kids); i++ {
+		if ix != nil {
+			if i = c.skipTo(ix, i); i == len(kids) {
+				break
+			}
+		}
+		c.findCands(kids[i], r, true, nd, need)
 		if c.first && int64(len(c.cands)-start) >= nd.eff {
 			return
 		}
@@ -644,8 +651,14 @@ func (c *tctx) findHosts(v graph.VertexID, slot *jobspec.Resource, nd *tneed, ne
 	}
 	// Under first, a level stops once it has found nd.eff slots itself.
 	start := len(c.cands)
-	for _, ch := range c.children(v) {
-		c.findHosts(ch, slot, nd, need)
+	kids, ix := c.walkKids(v)
+	for i := 0; i < len(kids); i++ {
+		if ix != nil {
+			if i = c.skipTo(ix, i); i == len(kids) {
+				break
+			}
+		}
+		c.findHosts(kids[i], slot, nd, need)
 		if c.first && int64(len(c.cands)-start) >= nd.eff {
 			return
 		}

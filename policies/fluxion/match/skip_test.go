@@ -1,0 +1,123 @@
+package match
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+)
+
+// TestSkipSameAsVisit: passing the children an exclusive span holds
+// through the skip index must pick exactly what visiting every child
+// picks, under every policy that walks children, whatever the graph
+// holds. Two matchers over one graph, one visiting every child, get the
+// same random allocations, reservations and cancels (whole nodes, slots
+// of cores, with and without GPUs, at moving times); every outcome must
+// agree, and the index must have passed children.
+func TestSkipSameAsVisit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 3))
+	policies := []string{"first", "low", "high", "firstnodex", "lonodex", "locality", "variation"}
+	passed := map[string]int{}
+	for trial := range 70 {
+		pol := policies[trial%len(policies)]
+		sockets := rng.IntN(2)
+		nNodes := skipMin + rng.IntN(3*skipMin)
+		ns := make([]fluxiontest.Node, nNodes)
+		for i := range ns {
+			per := max(1, sockets)
+			ns[i] = fluxiontest.Node{Cores: int64(per * (1 + rng.IntN(4))), GPUs: int64(per * rng.IntN(2))}
+		}
+		g := fluxiontest.Graph(t, sockets, ns...)
+		fast, all := mtMatcher(t, g, pol), mtMatcher(t, g, pol)
+		all.visitAll = true
+		var live []uint64
+		clock := int64(0)
+		for step := range 150 {
+			if len(live) > 0 && rng.IntN(4) == 0 {
+				i := rng.IntN(len(live))
+				id := live[i]
+				live = append(live[:i], live[i+1:]...)
+				if e1, e2 := fast.Cancel(id), all.Cancel(id); (e1 == nil) != (e2 == nil) {
+					t.Fatalf("trial %d step %d: cancel %d: %v vs %v", trial, step, id, e1, e2)
+				}
+				continue
+			}
+			if rng.IntN(4) == 0 {
+				clock += rng.Int64N(30)
+			}
+			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(6)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(60))}
+			if rng.IntN(3) > 0 {
+				r.Nodes = int64(1 + rng.IntN(8))
+				r.Slots = r.Nodes * int64(1+rng.IntN(2))
+				r.NodeExcl = rng.IntN(2) == 0
+			}
+			if rng.IntN(4) == 0 {
+				r.GPUs = 1
+			}
+			js := r.Jobspec(t)
+			op := MatchAllocate
+			if rng.IntN(2) == 0 {
+				op = MatchAllocateOrElseReserve
+			}
+			a1, e1 := fast.Match(op, js, clock)
+			a2, e2 := all.Match(op, js, clock)
+			got, want := mbOutcome(a1, e1), mbOutcome(a2, e2)
+			if got != want {
+				t.Fatalf("trial %d (%s, %d nodes, %d sockets) step %d, %s at %d of\n%s\nskip:  %s\nvisit: %s",
+					trial, pol, nNodes, sockets, step, op, clock, r.YAML(), got, want)
+			}
+			if e1 == nil {
+				live = append(live, a1.JobID)
+			}
+		}
+		if fast.tc != nil {
+			passed[pol] += fast.tc.passed
+		}
+	}
+	// lonodex searches node by node (byNode), not through the walk.
+	for _, pol := range []string{"first", "low", "high", "firstnodex", "locality", "variation"} {
+		if passed[pol] == 0 {
+			t.Errorf("%s: the skip index passed no child: the test does not exercise it", pol)
+		}
+	}
+	t.Logf("children passed: %v", passed)
+}
+
+// TestSkipNext checks the segment tree's next against a scan of the
+// children's spans.
+func TestSkipNext(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for trial := range 200 {
+		n := skipMin + rng.IntN(100)
+		g := fluxiontest.Graph(t, 0, make([]fluxiontest.Node, n)...)
+		m := mtMatcher(t, g, "low")
+		kids := g.Children(g.Root)
+		ix := m.skipper(g.Root, kids)
+		for _, c := range kids {
+			if rng.IntN(3) > 0 {
+				lo := rng.Int64N(100)
+				m.setX(c, lo, lo+1+rng.Int64N(50))
+			}
+		}
+		at := rng.Int64N(150)
+		end := at + 1 + rng.Int64N(40)
+		held := func(i int) bool { c := kids[i]; return m.xHi[c] > at && m.xLo[c] < end }
+		for i := 0; i <= len(kids); i++ {
+			want := i
+			for want < len(kids) && held(want) {
+				want++
+			}
+			if got := ix.next(i, at, end); got != want {
+				t.Fatalf("trial %d: next(%d) in [%d, %d) = %d, want %d", trial, i, at, end, got, want)
+			}
+		}
+		// Padding is never returned, even when every child is held.
+		for _, c := range kids {
+			m.setX(c, 0, math.MaxInt64)
+		}
+		if got := ix.next(0, at, end); got != len(kids) {
+			t.Fatalf("trial %d: every child held, next(0) = %d, want %d", trial, got, len(kids))
+		}
+	}
+}
