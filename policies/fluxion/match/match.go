@@ -186,8 +186,18 @@ type Matcher struct {
 	xLo, xHi []int64
 	// skips are the skip indexes of vertices with many children (see
 	// skipIdx), skipPos each indexed child's position in its parent's.
-	skips    map[graph.VertexID]*skipIdx
-	skipPos  []int32
+	skips   map[graph.VertexID]*skipIdx
+	skipPos []int32
+	// omit (SkipHeldBelow): the spans [start, end) during which an
+	// allocation holds v and its whole subtree exclusively, booked on
+	// v's exclusivity planner alone: v's unit planner and its own
+	// aggregate, which a search reads only once that planner lets it
+	// use v, get nothing (see addSpans); updateWeights reads them here.
+	omit [][][2]int64
+	// heldMark is addSpans' scratch (SkipHeldBelow): the exclusive
+	// vertices of the allocation being booked; all false between calls.
+	heldMark []bool
+
 	excl     map[string]bool        // exclusive types (node under *nodex)
 	jobs     map[uint64]*matchJob   // live allocations and reservations
 	gone     map[uint64]*Allocation // cancelled jobs, for Info
@@ -232,7 +242,7 @@ type matchJob struct {
 }
 
 type matchSpan struct {
-	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate, 3 the root's leaf types (rootLeaf)
+	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate, 3 the root's leaf types (rootLeaf), 4 whole (omit; id is its start)
 	v    graph.VertexID
 	id   planner.SpanID
 }
@@ -985,10 +995,18 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	if len(a.held) > 0 {
 		all = slices.Concat(a.Vertices, a.held)
 	}
-	var leaf []int64                 // units of each of m.leafTypes, for rootLeaf
-	var held map[graph.VertexID]bool // SkipHeldBelow: exclusive vertices of a
+	var leaf []int64 // units of each of m.leafTypes, for rootLeaf
+	var held []bool  // SkipHeldBelow: exclusive vertices of a
 	if m.skipHeld {
-		held = make(map[graph.VertexID]bool, len(all))
+		if m.heldMark == nil {
+			m.heldMark = make([]bool, m.g.Len())
+		}
+		held = m.heldMark
+		defer func() {
+			for _, av := range all {
+				held[av.ID] = false
+			}
+		}()
 	}
 	for i, av := range all {
 		if failed != nil {
@@ -1021,11 +1039,15 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			}
 			if av.Exclusive && av.whole && len(m.g.Children(v)) > 0 {
 				held[v] = true
-				// Everything below it: its aggregate and its
-				// ancestors'.
+				// Everything below it: its ancestors' aggregates.
+				// Its own aggregate and unit planner get nothing:
+				// a search reads them only when v's exclusivity
+				// planner lets it use v, which this span forbids
+				// throughout (so they would change no answer),
+				// and first's weights read omit.
 				for k, u := range m.below[int(v)*len(m.aggTypes) : int(v+1)*len(m.aggTypes)] {
 					if u != 0 {
-						count(v, k, u)
+						count(m.g.Vertices[v].Parent, k, u)
 					}
 				}
 				if m.belowLeaf != nil {
@@ -1034,6 +1056,21 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 						leaf = leafAdd(leaf, len(m.leafTypes), j, u)
 					}
 				}
+				id, err := m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
+				add(1, v, id, err)
+				if failed != nil {
+					break
+				}
+				m.setX(v, a.At, a.At+a.Duration)
+				if m.omit == nil {
+					m.omit = make([][][2]int64, m.g.Len())
+				}
+				m.omit[v] = append(m.omit[v], [2]int64{a.At, a.At + a.Duration})
+				job.spans = append(job.spans, matchSpan{4, v, planner.SpanID(a.At)})
+				if listed {
+					bump(v, m.g.Vertices[v].Type, av.Units)
+				}
+				continue
 			}
 		}
 		if av.Exclusive {
@@ -1132,7 +1169,7 @@ func (m *Matcher) cntReset() {
 }
 
 // heldAbove reports whether an ancestor of v is in held.
-func (m *Matcher) heldAbove(v graph.VertexID, held map[graph.VertexID]bool) bool {
+func (m *Matcher) heldAbove(v graph.VertexID, held []bool) bool {
 	for p := m.g.Vertices[v].Parent; p != graph.NoVertex; p = m.g.Vertices[p].Parent {
 		if held[p] {
 			return true
@@ -1166,6 +1203,14 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 			m.unlive(s.v)
 		case 3:
 			err = m.rootLeaf.RemSpan(s.id)
+		case 4:
+			om := m.omit[s.v]
+			i := slices.IndexFunc(om, func(iv [2]int64) bool { return iv[0] == int64(s.id) })
+			if i < 0 {
+				err = fmt.Errorf("no whole span from %d", s.id)
+			} else {
+				m.omit[s.v] = slices.Delete(om, i, i+1)
+			}
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
 		}
@@ -1194,8 +1239,18 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 		if k < 0 {
 			return
 		}
-		avail := p.AvailAt(now, k)
-		if avail == 0 && p.SpanCount() == 0 {
+		avail, spans := p.AvailAt(now, k), p.SpanCount()
+		if m.omit != nil && len(m.omit[v]) > 0 {
+			// Spans booked whole (addSpans): one that holds v at now
+			// uses everything below it.
+			spans += len(m.omit[v])
+			for _, iv := range m.omit[v] {
+				if iv[0] <= now && now < iv[1] {
+					avail = 0
+				}
+			}
+		}
+		if avail == 0 && spans == 0 {
 			return
 		}
 		m.setWeight(v, uint64(max(avail, 0)))
@@ -1425,6 +1480,13 @@ func (m *Matcher) Clone() *Matcher {
 	}
 	c.xLo = slices.Clone(m.xLo)
 	c.xHi = slices.Clone(m.xHi)
+	if m.omit != nil {
+		c.omit = make([][][2]int64, len(m.omit))
+		for v, om := range m.omit {
+			c.omit[v] = slices.Clone(om)
+		}
+	}
+	c.heldMark = nil
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil

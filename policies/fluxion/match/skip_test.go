@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -120,4 +121,84 @@ func TestSkipNext(t *testing.T) {
 			t.Fatalf("trial %d: every child held, next(0) = %d, want %d", trial, got, len(kids))
 		}
 	}
+}
+
+// TestSkipHeldBelowSameAnswers: booking a vertex held whole on its
+// exclusivity planner alone (SkipHeldBelow) gives the same answers as
+// booking every vertex, under first (whose edge weights read the booked
+// units) and the other policies: the same random allocations,
+// reservations and cancels on two matchers, compared node by node.
+func TestSkipHeldBelowSameAnswers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 5))
+	policies := []string{"first", "low", "high", "lonodex", "firstnodex"}
+	for trial := range 60 {
+		pol := policies[trial%len(policies)]
+		sockets := rng.IntN(2)
+		ns := make([]fluxiontest.Node, 4+rng.IntN(40))
+		for i := range ns {
+			per := max(1, sockets)
+			ns[i] = fluxiontest.Node{Cores: int64(per * (1 + rng.IntN(4))), GPUs: int64(per * rng.IntN(2))}
+		}
+		g := fluxiontest.Graph(t, sockets, ns...)
+		skip, err := NewMatcher(g, MatcherOptions{Policy: pol, GraphDuration: 100000, SkipHeldBelow: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		every := mtMatcher(t, g, pol)
+		var live []uint64
+		clock := int64(0)
+		for step := range 120 {
+			if len(live) > 0 && rng.IntN(4) == 0 {
+				i := rng.IntN(len(live))
+				id := live[i]
+				live = append(live[:i], live[i+1:]...)
+				if e1, e2 := skip.Cancel(id), every.Cancel(id); (e1 == nil) != (e2 == nil) {
+					t.Fatalf("trial %d step %d: cancel %d: %v vs %v", trial, step, id, e1, e2)
+				}
+				continue
+			}
+			if rng.IntN(4) == 0 {
+				clock += rng.Int64N(30)
+			}
+			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(4)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(60))}
+			if rng.IntN(3) > 0 {
+				r.Nodes = int64(1 + rng.IntN(4))
+				r.Slots = r.Nodes
+				r.NodeExcl = rng.IntN(3) > 0
+			}
+			js := r.Jobspec(t)
+			op := MatchAllocate
+			if rng.IntN(2) == 0 {
+				op = MatchAllocateOrElseReserve
+			}
+			a1, e1 := skip.Match(op, js, clock)
+			a2, e2 := every.Match(op, js, clock)
+			got, want := nodeOutcome(a1, e1), nodeOutcome(a2, e2)
+			if got != want {
+				t.Fatalf("trial %d (%s) step %d, %s at %d of\n%s\nskipHeld: %s\nevery:    %s", trial, pol, step, op, clock, r.YAML(), got, want)
+			}
+			if e1 == nil {
+				live = append(live, a1.JobID)
+			}
+		}
+		if skip.omit == nil {
+			t.Fatalf("trial %d (%s): nothing was booked whole", trial, pol)
+		}
+	}
+}
+
+// nodeOutcome is an outcome with the nodes an allocation touches, each
+// with the number of its cores R lists (0 when held whole under
+// SkipHeldBelow, so only the node names and exclusivity are compared).
+func nodeOutcome(a *Allocation, err error) string {
+	if err != nil {
+		return "error " + MatchErrno(err)
+	}
+	var nodes []string
+	for _, av := range a.Vertices {
+		if v := a.g.Vertices[av.ID]; v.Type == "node" {
+			nodes = append(nodes, fmt.Sprintf("%s/%v", v.Name, av.Exclusive))
+		}
+	}
+	return fmt.Sprintf("job %d reserved=%v at=%d %v", a.JobID, a.Reserved, a.At, nodes)
 }
