@@ -1061,11 +1061,14 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				if failed != nil {
 					break
 				}
-				m.setX(v, a.At, a.At+a.Duration)
 				if m.omit == nil {
 					m.omit = make([][][2]int64, m.g.Len())
 				}
-				m.omit[v] = append(m.omit[v], [2]int64{a.At, a.At + a.Duration})
+				iv := [2]int64{a.At, a.At + a.Duration}
+				om := m.omit[v]
+				i, _ := slices.BinarySearchFunc(om, iv, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
+				m.omit[v] = slices.Insert(om, i, iv)
+				m.omitRun(v)
 				job.spans = append(job.spans, matchSpan{4, v, planner.SpanID(a.At)})
 				if listed {
 					bump(v, m.g.Vertices[v].Type, av.Units)
@@ -1168,6 +1171,29 @@ func (m *Matcher) cntReset() {
 	m.cntVs, m.cnt = m.cntVs[:0], m.cnt[:0]
 }
 
+// omitRun sets v's known exclusive span (xLo, xHi) to the first run of
+// its whole spans (omit, by start), adjacent or overlapping ones joined:
+// usually the running job's and the reservations that follow it, so
+// that searches now and at those reservations' times pass v at once.
+func (m *Matcher) omitRun(v graph.VertexID) {
+	om := m.omit[v]
+	if len(om) == 0 {
+		if m.xLo[v] != m.xHi[v] {
+			return // another exclusive span is known
+		}
+		m.setX(v, 0, 0)
+		return
+	}
+	lo, hi := om[0][0], om[0][1]
+	for _, iv := range om[1:] {
+		if iv[0] > hi {
+			break
+		}
+		hi = max(hi, iv[1])
+	}
+	m.setX(v, lo, hi)
+}
+
 // heldAbove reports whether an ancestor of v is in held.
 func (m *Matcher) heldAbove(v graph.VertexID, held []bool) bool {
 	for p := m.g.Vertices[v].Parent; p != graph.NoVertex; p = m.g.Vertices[p].Parent {
@@ -1210,6 +1236,7 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 				err = fmt.Errorf("no whole span from %d", s.id)
 			} else {
 				m.omit[s.v] = slices.Delete(om, i, i+1)
+				m.omitRun(s.v)
 			}
 		default:
 			err = m.agg[s.v].RemSpan(s.id)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/jobspec"
 )
 
 // TestSkipSameAsVisit: passing the children an exclusive span holds
@@ -124,8 +125,9 @@ func TestSkipNext(t *testing.T) {
 }
 
 // TestSkipHeldBelowSameAnswers: booking a vertex held whole on its
-// exclusivity planner alone (SkipHeldBelow) gives the same answers as
-// booking every vertex, under first (whose edge weights read the booked
+// exclusivity planner alone (SkipHeldBelow), with the skip index passing
+// the runs of such spans, gives the same answers as booking every vertex
+// and visiting every child, under first (whose edge weights read the booked
 // units) and the other policies: the same random allocations,
 // reservations and cancels on two matchers, compared node by node.
 func TestSkipHeldBelowSameAnswers(t *testing.T) {
@@ -145,6 +147,7 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		every := mtMatcher(t, g, pol)
+		every.visitAll = true // the reference: no skip index either
 		var live []uint64
 		clock := int64(0)
 		for step := range 120 {
@@ -201,4 +204,42 @@ func nodeOutcome(a *Allocation, err error) string {
 		}
 	}
 	return fmt.Sprintf("job %d reserved=%v at=%d %v", a.JobID, a.Reserved, a.At, nodes)
+}
+
+// A gap between two whole spans of a node is free: the run the skip
+// index passes ends at the first gap. All nodes are held [0, 10) by A
+// and [13, 23) by C (B, which held [10, 13), is cancelled); a 2-second
+// request reserved now must start at 10, when A ends.
+func TestSkipRunStopsAtGap(t *testing.T) {
+	ns := make([]fluxiontest.Node, skipMin+8)
+	for i := range ns {
+		ns[i].Cores = 1
+	}
+	g := fluxiontest.Graph(t, 0, ns...)
+	m, err := NewMatcher(g, MatcherOptions{Policy: "first", GraphDuration: 1000, SkipHeldBelow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := func(dur float64) *jobspec.Jobspec {
+		return fluxiontest.Req{Nodes: int64(skipMin + 8), Slots: 1, Cores: 1, NodeExcl: true, Dur: dur}.Jobspec(t)
+	}
+	var ids []uint64
+	for _, dur := range []float64{10, 3, 10} {
+		a, err := m.Match(MatchAllocateOrElseReserve, all(dur), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.JobID)
+	}
+	if err := m.Cancel(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.Match(MatchAllocateOrElseReserve, all(2), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aEnd := int64(10) // A's duration, from now (0)
+	if a.At != aEnd {
+		t.Fatalf("reserved at %d, want %d (the gap B left)", a.At, aEnd)
+	}
 }

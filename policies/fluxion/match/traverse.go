@@ -263,6 +263,13 @@ func (c *tctx) usable(v graph.VertexID, excl bool) bool {
 		// An exclusive span holds v during the time asked for.
 		return false
 	}
+	if m.omit != nil && c.inWindow {
+		for _, iv := range m.omit[v] {
+			if c.at < iv[1] && c.at+c.d > iv[0] {
+				return false // so does a span booking v whole
+			}
+		}
+	}
 	x := availDuring(m.xPlan(v), c.at, c.d)
 	if !excl {
 		return x >= 1
