@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // The Job controller (kube-controller-manager) and the user's client that
 // creates bare pods. The Job controller keeps min(parallelism, completions −
@@ -95,7 +98,7 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 	case j.Kind == KindPod:
 		p.Name = j.Name
 	case j.Flux != nil:
-		p.Name = fmt.Sprintf("%s-%d", j.Name, index)
+		p.Name = j.Name + "-" + strconv.Itoa(index)
 		// A shell holds its slots' cores and GPUs, not a pod slot.
 		p.Requests = j.Flux.podRequests()
 		p.NonZero = p.Requests

@@ -305,7 +305,9 @@ func SummarizeWith(res *engine.Result, tau float64) Summary {
 		s.Capacity = res.Cluster.Capacity()
 	}
 
-	var jStartup, jWait, jRun, jTurn, jLaunch, jApp []float64
+	var jLaunch, jApp []float64
+	nj := len(res.Jobs)
+	jStartup, jWait, jRun, jTurn := make([]float64, 0, nj), make([]float64, 0, nj), make([]float64, 0, nj), make([]float64, 0, nj)
 	for _, j := range res.Jobs {
 		if j.Launch > 0 || j.Shutdown > 0 {
 			jLaunch = append(jLaunch, span(j.Started, j.AppStarted()))
@@ -325,7 +327,8 @@ func SummarizeWith(res *engine.Result, tau float64) Summary {
 		jTurn = append(jTurn, m.Turnaround)
 	}
 
-	var pStartup, pWait, pSched, pRun []float64
+	np := len(res.Pods)
+	pStartup, pWait, pSched, pRun := make([]float64, 0, np), make([]float64, 0, np), make([]float64, 0, np), make([]float64, 0, np)
 	for _, p := range res.Pods {
 		if engine.IsSet(p.Scheduled) {
 			s.PodsScheduled++
