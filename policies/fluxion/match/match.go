@@ -194,6 +194,9 @@ type Matcher struct {
 	// aggregate, which a search reads only once that planner lets it
 	// use v, get nothing (see addSpans); updateWeights reads them here.
 	omit [][][2]int64
+	// flatOf: see flat; sortKeys: sortPre's scratch.
+	flatOf   []bool
+	sortKeys []uint64
 	// heldMark is addSpans' scratch (SkipHeldBelow): the exclusive
 	// vertices of the allocation being booked; all false between calls.
 	heldMark []bool
@@ -860,8 +863,14 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	// Exclusive vertices of a mod type take (and emit) their subtrees.
 	// The vertices this adds lie in subtrees already taken whole and
 	// need no walk of their own.
+	isMod := func(t string) bool { return mod[t] }
+	if len(mod) == 1 {
+		for k := range mod {
+			isMod = func(t string) bool { return t == k }
+		}
+	}
 	for _, v := range state[:len(state):len(state)] {
-		if mark[v] != markExcl || !mod[g.Vertices[v].Type] {
+		if mark[v] != markExcl || !isMod(g.Vertices[v].Type) || (m.skipHeld && m.flat(v)) {
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
@@ -874,7 +883,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	// Other exclusive vertices hold the rest of their subtrees unlisted.
 	var held []graph.VertexID
 	for _, v := range state {
-		if mark[v] != markExcl || mod[g.Vertices[v].Type] || len(g.Children(v)) == 0 {
+		if mark[v] != markExcl || isMod(g.Vertices[v].Type) || len(g.Children(v)) == 0 || (m.skipHeld && m.flat(v)) {
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
@@ -901,7 +910,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	}
 	pos := g.PreOrderPos()
 	byPos := func(a, b graph.VertexID) int { return cmp.Compare(pos[a], pos[b]) }
-	slices.SortFunc(state, byPos)
+	m.sortPre(state)
 	slices.SortFunc(path, byPos)
 	a := &Allocation{JobID: jobID, Reserved: reserved, At: at, Duration: d, g: g}
 	if len(state) > 0 {
@@ -911,7 +920,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 		av := AllocVertex{ID: v, Exclusive: mark[v] == markExcl}
 		if av.Exclusive {
 			av.Units = g.Vertices[v].Size
-			av.whole = mod[g.Vertices[v].Type]
+			av.whole = isMod(g.Vertices[v].Type)
 		}
 		a.Vertices[i] = av
 		mark[v] = 0
@@ -931,6 +940,43 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 		}
 	}
 	return a
+}
+
+// flat reports whether no vertex below v has children (under
+// SkipHeldBelow, whose booking of a vertex held whole then lists nothing
+// below it), from a table made on first use.
+func (m *Matcher) flat(v graph.VertexID) bool {
+	if m.flatOf == nil {
+		g := m.g
+		m.flatOf = make([]bool, g.Len())
+		pre := g.PreOrder()
+		for i := len(pre) - 1; i >= 0; i-- {
+			u := pre[i]
+			f := true
+			for _, c := range g.Children(u) {
+				if len(g.Children(c)) > 0 || !m.flatOf[c] {
+					f = false
+					break
+				}
+			}
+			m.flatOf[u] = f
+		}
+	}
+	return m.flatOf[v]
+}
+
+// sortPre sorts vs (distinct vertices) into pre-order.
+func (m *Matcher) sortPre(vs []graph.VertexID) {
+	pos := m.g.PreOrderPos()
+	keys := m.sortKeys[:0]
+	for _, v := range vs {
+		keys = append(keys, uint64(uint32(pos[v]))<<32|uint64(uint32(v)))
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		vs[i] = graph.VertexID(int32(uint32(k)))
+	}
+	m.sortKeys = keys
 }
 
 // commit records a's spans. The traverser checked every span, so an error
@@ -1513,7 +1559,7 @@ func (m *Matcher) Clone() *Matcher {
 			c.omit[v] = slices.Clone(om)
 		}
 	}
-	c.heldMark = nil
+	c.heldMark, c.sortKeys = nil, nil
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil
