@@ -194,6 +194,13 @@ type Matcher struct {
 	// aggregate, which a search reads only once that planner lets it
 	// use v, get nothing (see addSpans); updateWeights reads them here.
 	omit [][][2]int64
+	// full: the spans [start, end) of v's aggregate that use all of it
+	// (every type it counts), by start; [fLo[v], fHi[v]) their first run
+	// (the skip index's f tree). Made on first use.
+	full     [][][2]int64
+	fLo, fHi []int64
+	// leafDefer: addSpans' scratch (leaves booked after the aggregates).
+	leafDefer []AllocVertex
 	// flatOf: see flat; sortKeys: sortPre's scratch.
 	flatOf   []bool
 	sortKeys []uint64
@@ -245,7 +252,7 @@ type matchJob struct {
 }
 
 type matchSpan struct {
-	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate, 3 the root's leaf types (rootLeaf), 4 whole (omit; id is its start)
+	kind uint8 // 0 unit planner, 1 x planner, 2 aggregate, 3 the root's leaf types (rootLeaf), 4 whole (omit), 5 full (full); 4, 5: id is the start
 	v    graph.VertexID
 	id   planner.SpanID
 }
@@ -1110,10 +1117,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				if m.omit == nil {
 					m.omit = make([][][2]int64, m.g.Len())
 				}
-				iv := [2]int64{a.At, a.At + a.Duration}
-				om := m.omit[v]
-				i, _ := slices.BinarySearchFunc(om, iv, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
-				m.omit[v] = slices.Insert(om, i, iv)
+				m.omit[v] = ivInsert(m.omit[v], [2]int64{a.At, a.At + a.Duration})
 				m.omitRun(v)
 				job.spans = append(job.spans, matchSpan{4, v, planner.SpanID(a.At)})
 				if listed {
@@ -1123,15 +1127,21 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			}
 		}
 		if av.Exclusive {
-			id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
-			add(0, v, id, err)
-			if failed != nil {
-				break
-			}
-			id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
-			add(1, v, id, err)
-			if err == nil {
-				m.setX(v, a.At, a.At+a.Duration)
+			if m.skipHeld && listed && m.fillLeaf(v) {
+				// Booked after the aggregates are counted, unless
+				// the allocation fills its parent's (leafSpans).
+				m.leafDefer = append(m.leafDefer, av)
+			} else {
+				id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
+				add(0, v, id, err)
+				if failed != nil {
+					break
+				}
+				id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
+				add(1, v, id, err)
+				if err == nil {
+					m.setX(v, a.At, a.At+a.Duration)
+				}
 			}
 			if listed {
 				bump(v, m.g.Vertices[v].Type, av.Units)
@@ -1156,6 +1166,31 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			counts(v)
 		}
 	}
+	// Leaves of a type their parent's aggregate counts, when this
+	// allocation uses all of that aggregate: a search reaches them only
+	// through their parent, which pruned refuses throughout for any
+	// request that could take them (it needs a unit of their type below
+	// the parent), so their own spans would change no answer.
+	for _, av := range m.leafDefer {
+		if failed != nil {
+			break
+		}
+		v := av.ID
+		if p := m.g.Vertices[v].Parent; m.fills(p, counts(p)) {
+			continue
+		}
+		id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
+		add(0, v, id, err)
+		if failed != nil {
+			break
+		}
+		id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
+		add(1, v, id, err)
+		if err == nil {
+			m.setX(v, a.At, a.At+a.Duration)
+		}
+	}
+	m.leafDefer = m.leafDefer[:0]
 	// Aggregate spans in pre-order.
 	vs := m.cntVs
 	pos := m.g.PreOrderPos()
@@ -1164,8 +1199,18 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		if failed != nil {
 			break
 		}
-		id, err := m.agg[v].AddSpan(a.At, a.Duration, counts(v))
+		cnt := counts(v)
+		id, err := m.agg[v].AddSpan(a.At, a.Duration, cnt)
 		add(2, v, id, err)
+		if failed == nil && m.fills(v, cnt) {
+			if m.full == nil {
+				m.full = make([][][2]int64, m.g.Len())
+				m.fLo, m.fHi = make([]int64, m.g.Len()), make([]int64, m.g.Len())
+			}
+			m.full[v] = ivInsert(m.full[v], [2]int64{a.At, a.At + a.Duration})
+			m.fullRun(v)
+			job.spans = append(job.spans, matchSpan{5, v, planner.SpanID(a.At)})
+		}
 	}
 	if leaf != nil && failed == nil {
 		id, err := m.rootLeaf.AddSpan(a.At, a.Duration, leaf)
@@ -1217,26 +1262,38 @@ func (m *Matcher) cntReset() {
 	m.cntVs, m.cnt = m.cntVs[:0], m.cnt[:0]
 }
 
+// fillLeaf reports whether v is a leaf whose own spans addSpans may
+// leave out when an allocation fills its parent's aggregate: a leaf of a
+// type that aggregate counts.
+func (m *Matcher) fillLeaf(v graph.VertexID) bool {
+	p := m.g.Vertices[v].Parent
+	return p != graph.NoVertex && m.agg[p] != nil && len(m.g.Children(v)) == 0 && slices.Contains(m.aggTypes, m.g.Vertices[v].Type)
+}
+
+// fills reports whether units cnt (by aggregate type) use all of v's
+// aggregate: every type it counts, at least one.
+func (m *Matcher) fills(v graph.VertexID, cnt []int64) bool {
+	p := m.agg[v]
+	some := false
+	for k, u := range cnt {
+		t := p.Total(k)
+		if t > 0 && u != t {
+			return false
+		}
+		some = some || t > 0
+	}
+	return some
+}
+
 // omitRun sets v's known exclusive span (xLo, xHi) to the first run of
 // its whole spans (omit, by start), adjacent or overlapping ones joined:
 // usually the running job's and the reservations that follow it, so
 // that searches now and at those reservations' times pass v at once.
 func (m *Matcher) omitRun(v graph.VertexID) {
-	om := m.omit[v]
-	if len(om) == 0 {
-		if m.xLo[v] != m.xHi[v] {
-			return // another exclusive span is known
-		}
-		m.setX(v, 0, 0)
-		return
+	if len(m.omit[v]) == 0 && m.xLo[v] != m.xHi[v] {
+		return // another exclusive span is known
 	}
-	lo, hi := om[0][0], om[0][1]
-	for _, iv := range om[1:] {
-		if iv[0] > hi {
-			break
-		}
-		hi = max(hi, iv[1])
-	}
+	lo, hi := ivRun(m.omit[v])
 	m.setX(v, lo, hi)
 }
 
@@ -1276,14 +1333,17 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		case 3:
 			err = m.rootLeaf.RemSpan(s.id)
 		case 4:
-			om := m.omit[s.v]
-			i := slices.IndexFunc(om, func(iv [2]int64) bool { return iv[0] == int64(s.id) })
-			if i < 0 {
+			var ok bool
+			if m.omit[s.v], ok = ivDelete(m.omit[s.v], int64(s.id)); !ok {
 				err = fmt.Errorf("no whole span from %d", s.id)
-			} else {
-				m.omit[s.v] = slices.Delete(om, i, i+1)
-				m.omitRun(s.v)
 			}
+			m.omitRun(s.v)
+		case 5:
+			var ok bool
+			if m.full[s.v], ok = ivDelete(m.full[s.v], int64(s.id)); !ok {
+				err = fmt.Errorf("no full span from %d", s.id)
+			}
+			m.fullRun(s.v)
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
 		}
@@ -1559,7 +1619,14 @@ func (m *Matcher) Clone() *Matcher {
 			c.omit[v] = slices.Clone(om)
 		}
 	}
-	c.heldMark, c.sortKeys = nil, nil
+	c.heldMark, c.sortKeys, c.leafDefer = nil, nil, nil
+	if m.full != nil {
+		c.full = make([][][2]int64, len(m.full))
+		for v, fs := range m.full {
+			c.full[v] = slices.Clone(fs)
+		}
+		c.fLo, c.fHi = slices.Clone(m.fLo), slices.Clone(m.fHi)
+	}
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil

@@ -1,7 +1,9 @@
 package match
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/convergesim/converge/policies/fluxion/graph"
 )
@@ -11,20 +13,91 @@ import (
 const skipMin = 32
 
 // skipIdx lets a walk over a vertex's children, in visiting order, pass
-// at once every run of children that an exclusive span holds during the
-// time searched: usable refuses those (their [xLo, xHi) overlaps the
-// time asked for) before anything else, and the walk does nothing else
-// with them but under the EBUSY trace, so passing them changes no answer.
-// It is a segment tree over the children's positions holding, per
-// segment, the largest xLo and the smallest xHi: every child of a
-// segment is held during [at, end) exactly when the segment's smallest
-// xHi is after at and its largest xLo before end.
+// at once every run of children that it would refuse at once during the
+// time searched, so passing them changes no answer (the walk does
+// nothing else with them but under the EBUSY trace, which turns the
+// index off):
+//   - x: children an exclusive span holds then ([xLo, xHi) overlaps the
+//     time asked for): usable refuses them, whatever the request;
+//   - f: those, and children whose aggregate is wholly used then ([fLo,
+//     fHi): pruned refuses them for any request that needs a unit below
+//     them).
+//
+// Each is a segment tree over the children's positions holding, per
+// segment, the largest start and the smallest end of the children's
+// intervals: every child of a segment is held during [at, end) exactly
+// when the segment's smallest end is after at and its largest start
+// before end.
 type skipIdx struct {
-	kids  []graph.VertexID // the order the tree was built for (the matcher's slice)
+	kids  []graph.VertexID // the order the trees were built for (the matcher's slice)
 	valid bool             // kids has not been reordered since
-	size  int              // leaves (a power of two ≥ len(kids))
-	lo    []int64          // largest xLo per segment (1-based heap layout)
-	hi    []int64          // smallest xHi per segment
+	x, f  segTree
+}
+
+// segTree is one skip tree: lo and hi per segment, 1-based heap layout,
+// size leaves (a power of two ≥ the children; the padding is held at
+// every time).
+type segTree struct {
+	size   int
+	lo, hi []int64
+}
+
+func newSegTree(size int) segTree {
+	return segTree{size: size, lo: make([]int64, 2*size), hi: make([]int64, 2*size)}
+}
+
+func (t *segTree) leaf(i int, lo, hi int64) { t.lo[t.size+i], t.hi[t.size+i] = lo, hi }
+
+func (t *segTree) pull(k int) {
+	t.lo[k] = max(t.lo[2*k], t.lo[2*k+1])
+	t.hi[k] = min(t.hi[2*k], t.hi[2*k+1])
+}
+
+func (t *segTree) build(n int) {
+	for i := n; i < t.size; i++ {
+		t.leaf(i, math.MinInt64, math.MaxInt64)
+	}
+	for k := t.size - 1; k >= 1; k-- {
+		t.pull(k)
+	}
+}
+
+func (t *segTree) set(i int, lo, hi int64) {
+	k := t.size + i
+	if t.lo[k] == lo && t.hi[k] == hi {
+		return
+	}
+	t.lo[k], t.hi[k] = lo, hi
+	for k >>= 1; k >= 1; k >>= 1 {
+		t.pull(k)
+	}
+}
+
+// next returns the first position at or after i (of n) whose interval
+// does not overlap [at, end); n if none.
+func (t *segTree) next(i, n int, at, end int64) int {
+	if i >= n {
+		return n
+	}
+	held := func(k int) bool { return t.hi[k] > at && t.lo[k] < end }
+	k := t.size + i
+	for held(k) {
+		// Up while k is a right child, then to the next segment.
+		for k&1 == 1 {
+			k >>= 1
+		}
+		if k == 0 {
+			return n
+		}
+		k++
+	}
+	for k < t.size {
+		k *= 2
+		if held(k) {
+			k++
+		}
+	}
+	return k - t.size
 }
 
 // skipper returns v's skip index for the children order kids, building
@@ -43,7 +116,7 @@ func (m *Matcher) skipper(v graph.VertexID, kids []graph.VertexID) *skipIdx {
 		for size < len(kids) {
 			size *= 2
 		}
-		ix = &skipIdx{size: size, lo: make([]int64, 2*size), hi: make([]int64, 2*size)}
+		ix = &skipIdx{x: newSegTree(size), f: newSegTree(size)}
 		m.skips[v] = ix
 	}
 	if ix.valid && len(ix.kids) == len(kids) && (len(kids) == 0 || &ix.kids[0] == &kids[0]) {
@@ -52,24 +125,34 @@ func (m *Matcher) skipper(v graph.VertexID, kids []graph.VertexID) *skipIdx {
 	ix.kids = kids
 	for i, c := range kids {
 		m.skipPos[c] = int32(i)
-		ix.lo[ix.size+i], ix.hi[ix.size+i] = m.xLo[c], m.xHi[c]
+		ix.x.leaf(i, m.xLo[c], m.xHi[c])
+		lo, hi := m.fullOrHeld(c)
+		ix.f.leaf(i, lo, hi)
 	}
-	for i := len(kids); i < ix.size; i++ {
-		// Padding is held at every time.
-		ix.lo[ix.size+i], ix.hi[ix.size+i] = math.MinInt64, math.MaxInt64
-	}
-	for k := ix.size - 1; k >= 1; k-- {
-		ix.lo[k] = max(ix.lo[2*k], ix.lo[2*k+1])
-		ix.hi[k] = min(ix.hi[2*k], ix.hi[2*k+1])
-	}
+	ix.x.build(len(kids))
+	ix.f.build(len(kids))
 	ix.valid = true
 	return ix
+}
+
+// fullOrHeld is v's interval in the f tree: its known exclusive span, or
+// else the first run of its full spans.
+func (m *Matcher) fullOrHeld(v graph.VertexID) (lo, hi int64) {
+	if m.xLo[v] != m.xHi[v] || m.fLo == nil {
+		return m.xLo[v], m.xHi[v]
+	}
+	return m.fLo[v], m.fHi[v]
 }
 
 // setX sets the exclusive span [lo, hi) that the matcher knows holds v,
 // and keeps its parent's skip index up to date.
 func (m *Matcher) setX(v graph.VertexID, lo, hi int64) {
 	m.xLo[v], m.xHi[v] = lo, hi
+	m.skipUpdate(v)
+}
+
+// skipUpdate brings v's leaves in its parent's skip index up to date.
+func (m *Matcher) skipUpdate(v graph.VertexID) {
 	p := m.g.Vertices[v].Parent
 	if p == graph.NoVertex || m.skips == nil {
 		return
@@ -78,12 +161,10 @@ func (m *Matcher) setX(v graph.VertexID, lo, hi int64) {
 	if ix == nil || !ix.valid {
 		return
 	}
-	k := ix.size + int(m.skipPos[v])
-	ix.lo[k], ix.hi[k] = lo, hi
-	for k >>= 1; k >= 1; k >>= 1 {
-		ix.lo[k] = max(ix.lo[2*k], ix.lo[2*k+1])
-		ix.hi[k] = min(ix.hi[2*k], ix.hi[2*k+1])
-	}
+	i := int(m.skipPos[v])
+	ix.x.set(i, m.xLo[v], m.xHi[v])
+	lo, hi := m.fullOrHeld(v)
+	ix.f.set(i, lo, hi)
 }
 
 // reordered forgets v's skip index order (its children were reordered).
@@ -93,48 +174,102 @@ func (m *Matcher) reordered(v graph.VertexID) {
 	}
 }
 
-// next returns the first position at or after i of a child whose known
-// exclusive span does not overlap [at, end); len(kids) if none.
-func (ix *skipIdx) next(i int, at, end int64) int {
-	n := len(ix.kids)
-	if i >= n {
-		return n
+// ivRun returns the first run of the disjoint intervals ivs (by start),
+// adjacent ones joined; [0, 0) if none.
+func ivRun(ivs [][2]int64) (lo, hi int64) {
+	if len(ivs) == 0 {
+		return 0, 0
 	}
-	held := func(k int) bool { return ix.hi[k] > at && ix.lo[k] < end }
-	k := ix.size + i
-	for held(k) {
-		// Up while k is a right child, then to the next segment.
-		for k&1 == 1 {
-			k >>= 1
+	lo, hi = ivs[0][0], ivs[0][1]
+	for _, iv := range ivs[1:] {
+		if iv[0] > hi {
+			break
 		}
-		if k == 0 {
-			return n
-		}
-		k++
+		hi = max(hi, iv[1])
 	}
-	for k < ix.size {
-		k *= 2
-		if held(k) {
-			k++
-		}
-	}
-	return k - ix.size
+	return lo, hi
 }
 
-// walkKids returns the children of v a walk visits, in order, and the
-// skip index to pass the held ones with (nil: visit them all).
-func (c *tctx) walkKids(v graph.VertexID) ([]graph.VertexID, *skipIdx) {
+// ivInsert inserts iv into ivs, kept by start.
+func ivInsert(ivs [][2]int64, iv [2]int64) [][2]int64 {
+	i, _ := slices.BinarySearchFunc(ivs, iv, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
+	return slices.Insert(ivs, i, iv)
+}
+
+// ivDelete removes the interval starting at start; ok false if none.
+func ivDelete(ivs [][2]int64, start int64) ([][2]int64, bool) {
+	i := slices.IndexFunc(ivs, func(iv [2]int64) bool { return iv[0] == start })
+	if i < 0 {
+		return ivs, false
+	}
+	return slices.Delete(ivs, i, i+1), true
+}
+
+// ivOverlaps reports whether an interval of ivs overlaps [at, end).
+func ivOverlaps(ivs [][2]int64, at, end int64) bool {
+	for _, iv := range ivs {
+		if at < iv[1] && end > iv[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// fullRun sets v's full interval to the first run of its full spans.
+func (m *Matcher) fullRun(v graph.VertexID) {
+	m.fLo[v], m.fHi[v] = ivRun(m.full[v])
+	m.skipUpdate(v)
+}
+
+// positive reports whether need asks for a unit of some type.
+func positive(need []int64) bool {
+	for _, n := range need {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// walk is a walk over the children of one vertex with a skip index.
+type walk struct {
+	t    *segTree
+	n    int
+	c    *tctx
+	used bool
+}
+
+// walkKids returns the children of v a walk visits, in order, and how to
+// pass the refused ones (a nil tree: visit them all). needs are the need
+// vectors the walk's visits test the children's aggregates with: when
+// each asks for some unit, children whose aggregate is wholly used are
+// passed too.
+func (c *tctx) walkKids(v graph.VertexID, needs ...[]int64) ([]graph.VertexID, walk) {
 	kids := c.children(v)
 	if c.trace || c.sat || !c.inWindow || c.m.visitAll {
-		return kids, nil
+		return kids, walk{}
 	}
-	return kids, c.m.skipper(v, kids)
+	ix := c.m.skipper(v, kids)
+	if ix == nil {
+		return kids, walk{}
+	}
+	t := &ix.f
+	for _, nd := range needs {
+		if !positive(nd) {
+			t = &ix.x
+			break
+		}
+	}
+	return kids, walk{t: t, n: len(kids), c: c, used: true}
 }
 
-// skipTo returns the first child at or after i that the walk must
-// visit, counting those it passes (c.passed).
-func (c *tctx) skipTo(ix *skipIdx, i int) int {
-	j := ix.next(i, c.at, c.at+c.d)
-	c.passed += j - i
+// from returns the first child at or after i that the walk must visit,
+// counting those it passes (c.passed).
+func (w walk) from(i int) int {
+	if !w.used {
+		return i
+	}
+	j := w.t.next(i, w.n, w.c.at, w.c.at+w.c.d)
+	w.c.passed += j - i
 	return j
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
@@ -26,9 +28,13 @@ func TestSkipSameAsVisit(t *testing.T) {
 		sockets := rng.IntN(2)
 		nNodes := skipMin + rng.IntN(3*skipMin)
 		ns := make([]fluxiontest.Node, nNodes)
+		oneCore := trial%3 == 0 // nodes that one slot fills (their aggregates full)
 		for i := range ns {
 			per := max(1, sockets)
 			ns[i] = fluxiontest.Node{Cores: int64(per * (1 + rng.IntN(4))), GPUs: int64(per * rng.IntN(2))}
+			if oneCore {
+				ns[i] = fluxiontest.Node{Cores: int64(per)}
+			}
 		}
 		g := fluxiontest.Graph(t, sockets, ns...)
 		fast, all := mtMatcher(t, g, pol), mtMatcher(t, g, pol)
@@ -54,8 +60,11 @@ func TestSkipSameAsVisit(t *testing.T) {
 				r.Slots = r.Nodes * int64(1+rng.IntN(2))
 				r.NodeExcl = rng.IntN(2) == 0
 			}
-			if rng.IntN(4) == 0 {
+			if rng.IntN(4) == 0 && !oneCore {
 				r.GPUs = 1
+			}
+			if oneCore {
+				r.Cores = 1
 			}
 			js := r.Jobspec(t)
 			op := MatchAllocate
@@ -75,6 +84,9 @@ func TestSkipSameAsVisit(t *testing.T) {
 		}
 		if fast.tc != nil {
 			passed[pol] += fast.tc.passed
+		}
+		if oneCore && fast.full == nil {
+			t.Fatalf("trial %d (%s): one-core nodes and no aggregate was ever full", trial, pol)
 		}
 	}
 	// lonodex searches node by node (byNode), not through the walk.
@@ -110,7 +122,7 @@ func TestSkipNext(t *testing.T) {
 			for want < len(kids) && held(want) {
 				want++
 			}
-			if got := ix.next(i, at, end); got != want {
+			if got := ix.x.next(i, len(kids), at, end); got != want {
 				t.Fatalf("trial %d: next(%d) in [%d, %d) = %d, want %d", trial, i, at, end, got, want)
 			}
 		}
@@ -118,16 +130,17 @@ func TestSkipNext(t *testing.T) {
 		for _, c := range kids {
 			m.setX(c, 0, math.MaxInt64)
 		}
-		if got := ix.next(0, at, end); got != len(kids) {
+		if got := ix.x.next(0, len(kids), at, end); got != len(kids) {
 			t.Fatalf("trial %d: every child held, next(0) = %d, want %d", trial, got, len(kids))
 		}
 	}
 }
 
 // TestSkipHeldBelowSameAnswers: booking a vertex held whole on its
-// exclusivity planner alone (SkipHeldBelow), with the skip index passing
-// the runs of such spans, gives the same answers as booking every vertex
-// and visiting every child, under first (whose edge weights read the booked
+// exclusivity planner alone and leaving out the leaves of a parent whose
+// aggregate an allocation fills (SkipHeldBelow), with the skip index
+// passing the runs of such spans, gives the same answers as booking
+// every vertex and visiting every child, under first (whose edge weights read the booked
 // units) and the other policies: the same random allocations,
 // reservations and cancels on two matchers, compared node by node.
 func TestSkipHeldBelowSameAnswers(t *testing.T) {
@@ -137,9 +150,13 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 		pol := policies[trial%len(policies)]
 		sockets := rng.IntN(2)
 		ns := make([]fluxiontest.Node, 4+rng.IntN(40))
+		oneCore := trial%3 == 1 // a slot fills a node's aggregate
 		for i := range ns {
 			per := max(1, sockets)
 			ns[i] = fluxiontest.Node{Cores: int64(per * (1 + rng.IntN(4))), GPUs: int64(per * rng.IntN(2))}
+			if oneCore {
+				ns[i] = fluxiontest.Node{Cores: int64(per)}
+			}
 		}
 		g := fluxiontest.Graph(t, sockets, ns...)
 		skip, err := NewMatcher(g, MatcherOptions{Policy: pol, GraphDuration: 100000, SkipHeldBelow: true})
@@ -169,6 +186,9 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 				r.Slots = r.Nodes
 				r.NodeExcl = rng.IntN(3) > 0
 			}
+			if oneCore {
+				r.Cores = 1
+			}
 			js := r.Jobspec(t)
 			op := MatchAllocate
 			if rng.IntN(2) == 0 {
@@ -186,6 +206,10 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 		}
 		if skip.omit == nil {
 			t.Fatalf("trial %d (%s): nothing was booked whole", trial, pol)
+		}
+		if oneCore && !strings.HasSuffix(pol, "nodex") && skip.full == nil {
+			// (Under the *nodex policies every node is taken whole.)
+			t.Fatalf("trial %d (%s): one-core nodes and no aggregate was ever full", trial, pol)
 		}
 	}
 }
@@ -241,5 +265,45 @@ func TestSkipRunStopsAtGap(t *testing.T) {
 	aEnd := int64(10) // A's duration, from now (0)
 	if a.At != aEnd {
 		t.Fatalf("reserved at %d, want %d (the gap B left)", a.At, aEnd)
+	}
+}
+
+// A node whose aggregate an allocation fills is refused only to requests
+// that need a unit of a type it counts: with every node's one core taken,
+// a request for a GPU on every node (shared nodes; GPUs are not among the
+// aggregates' types) still gets them all.
+func TestFullNodeStillShared(t *testing.T) {
+	n := skipMin + 8
+	ns := make([]fluxiontest.Node, n)
+	for i := range ns {
+		ns[i] = fluxiontest.Node{Cores: 1, GPUs: 1}
+	}
+	g := fluxiontest.Graph(t, 0, ns...)
+	for _, skipHeld := range []bool{false, true} {
+		m, err := NewMatcher(g, MatcherOptions{Policy: "first", GraphDuration: 1000, SkipHeldBelow: skipHeld})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(m.aggTypes, "gpu") {
+			t.Fatalf("aggregate types %v: the test needs gpu left out", m.aggTypes)
+		}
+		cores := fluxiontest.Req{Slots: int64(n), Cores: 1, Dur: 100}.Jobspec(t)
+		if _, err := m.Match(MatchAllocate, cores, 0); err != nil {
+			t.Fatal(err)
+		}
+		if m.full == nil {
+			t.Fatal("no aggregate was filled")
+		}
+		gpus, err := jobspec.ParseJobspec(fmt.Appendf(nil, "version: 9999\nresources: [{type: node, count: %d, with: [{type: slot, count: 1, label: default, with: [{type: gpu, count: 1}]}]}]\ntasks: [{command: [app], slot: default, count: {per_slot: 1}}]\nattributes: {system: {duration: 10}}\n", n), "gpus")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := m.Match(MatchAllocate, gpus, 0)
+		if err != nil {
+			t.Fatalf("SkipHeldBelow %v: a GPU on each of %d nodes while every core is taken: %v", skipHeld, n, err)
+		}
+		if got := len(a.OfType("gpu")); got != n {
+			t.Fatalf("SkipHeldBelow %v: %d GPUs, want %d", skipHeld, got, n)
+		}
 	}
 }

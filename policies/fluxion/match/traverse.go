@@ -263,12 +263,8 @@ func (c *tctx) usable(v graph.VertexID, excl bool) bool {
 		// An exclusive span holds v during the time asked for.
 		return false
 	}
-	if m.omit != nil && c.inWindow {
-		for _, iv := range m.omit[v] {
-			if c.at < iv[1] && c.at+c.d > iv[0] {
-				return false // so does a span booking v whole
-			}
-		}
+	if m.omit != nil && c.inWindow && ivOverlaps(m.omit[v], c.at, c.at+c.d) {
+		return false // so does a span booking v whole
 	}
 	x := availDuring(m.xPlan(v), c.at, c.d)
 	if !excl {
@@ -300,6 +296,9 @@ func (c *tctx) pruned(v graph.VertexID, need []int64) bool {
 			}
 		}
 		return false
+	}
+	if c.m.full != nil && c.inWindow && positive(need) && ivOverlaps(c.m.full[v], c.at, c.at+c.d) {
+		return true // wholly used then
 	}
 	for i, n := range need {
 		if n > 0 && availDuring(p.Planner(i), c.at, c.d) < n {
@@ -565,12 +564,10 @@ func (c *tctx) findCands(v graph.VertexID, r *jobspec.Resource, pristine bool, n
 	// A pristine pass-through level: under first it stops once it has
 	// found nd.eff candidates itself (each level keeps its own tally).
 	start := len(c.cands)
-	kids, ix := c.walkKids(v)
+	kids, w := c.walkKids(v, nd.with, need)
 	for i := 0; i < len(kids); i++ {
-		if ix != nil {
-			if i = c.skipTo(ix, i); i == len(kids) {
-				break
-			}
+		if i = w.from(i); i == len(kids) {
+			break
 		}
 		c.findCands(kids[i], r, true, nd, need)
 		if c.first && int64(len(c.cands)-start) >= nd.eff {
@@ -658,12 +655,10 @@ func (c *tctx) findHosts(v graph.VertexID, slot *jobspec.Resource, nd *tneed, ne
 	}
 	// Under first, a level stops once it has found nd.eff slots itself.
 	start := len(c.cands)
-	kids, ix := c.walkKids(v)
+	kids, w := c.walkKids(v, nd.with, need)
 	for i := 0; i < len(kids); i++ {
-		if ix != nil {
-			if i = c.skipTo(ix, i); i == len(kids) {
-				break
-			}
+		if i = w.from(i); i == len(kids) {
+			break
 		}
 		c.findHosts(kids[i], slot, nd, need)
 		if c.first && int64(len(c.cands)-start) >= nd.eff {

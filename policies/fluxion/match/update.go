@@ -752,12 +752,12 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 	}
 	g := m.g
 	// The job's spans by vertex.
-	type vspans struct{ plan, x, agg int } // indexes into job.spans, -1 if none
+	type vspans struct{ plan, x, agg, full int } // indexes into job.spans, -1 if none
 	idx := map[graph.VertexID]*vspans{}
 	at := func(v graph.VertexID) *vspans {
 		s := idx[v]
 		if s == nil {
-			s = &vspans{-1, -1, -1}
+			s = &vspans{-1, -1, -1, -1}
 			idx[v] = s
 		}
 		return s
@@ -771,6 +771,8 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 			at(s.v).x = i
 		case 3:
 			leafIdx = i
+		case 5:
+			at(s.v).full = i
 		default:
 			at(s.v).agg = i
 		}
@@ -930,7 +932,7 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 	reduced := map[int]bool{} // agg spans ReduceSpan removed already
 	for v := range released {
 		s := idx[v]
-		for _, i := range []int{s.plan, s.x, s.agg} {
+		for _, i := range []int{s.plan, s.x, s.agg, s.full} {
 			if i >= 0 {
 				drop[i] = true
 			}
@@ -950,6 +952,9 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 		}
 		if s.x >= 0 {
 			drop[s.x] = true
+		}
+		if s.full >= 0 {
+			drop[s.full] = true // the aggregate is no longer used whole
 		}
 	}
 	if leafIdx >= 0 && slices.ContainsFunc(leafRed, func(n int64) bool { return n > 0 }) {
