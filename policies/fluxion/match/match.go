@@ -184,6 +184,10 @@ type Matcher struct {
 	// x checker wholly used then), so a search asking for any time in
 	// it knows v busy without its planners; xLo == xHi when none.
 	xLo, xHi []int64
+	// xExcl counts the live exclusive spans on each vertex's
+	// exclusivity planner: with none, it lets any shared use (shared
+	// spans take one of its 2^30 units).
+	xExcl []int32
 	// skips are the skip indexes of vertices with many children (see
 	// skipIdx), skipPos each indexed child's position in its parent's.
 	skips   map[graph.VertexID]*skipIdx
@@ -344,6 +348,7 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 	m.live = make([]int32, n)
 	m.until = make([]int64, n)
 	m.xLo = make([]int64, n)
+	m.xExcl = make([]int32, n)
 	m.xHi = make([]int64, n)
 	for i := range n {
 		// Each vertex's planners are made on first use (unitPlan,
@@ -1111,6 +1116,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				}
 				id, err := m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
 				add(1, v, id, err)
+				m.xHeld(v, err)
 				if failed != nil {
 					break
 				}
@@ -1139,6 +1145,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				}
 				id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
 				add(1, v, id, err)
+				m.xHeld(v, err)
 				if err == nil {
 					m.setX(v, a.At, a.At+a.Duration)
 				}
@@ -1186,6 +1193,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		}
 		id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
 		add(1, v, id, err)
+		m.xHeld(v, err)
 		if err == nil {
 			m.setX(v, a.At, a.At+a.Duration)
 		}
@@ -1262,6 +1270,14 @@ func (m *Matcher) cntReset() {
 	m.cntVs, m.cnt = m.cntVs[:0], m.cnt[:0]
 }
 
+// xHeld counts one more exclusive span on v's exclusivity planner (if
+// err is nil: it was booked).
+func (m *Matcher) xHeld(v graph.VertexID, err error) {
+	if err == nil {
+		m.xExcl[v]++
+	}
+}
+
 // fillLeaf reports whether v is a leaf whose own spans addSpans may
 // leave out when an allocation fills its parent's aggregate: a leaf of a
 // type that aggregate counts.
@@ -1325,8 +1341,11 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 			m.unlive(s.v)
 		case 1:
 			p := m.xPlan(s.v)
-			if sp, ok := p.Span(s.id); ok && sp.Request == xCheckerTotal && m.xLo[s.v] == sp.Start && m.xHi[s.v] == sp.Start+sp.Duration {
-				m.setX(s.v, 0, 0)
+			if sp, ok := p.Span(s.id); ok && sp.Request == xCheckerTotal {
+				m.xExcl[s.v]--
+				if m.xLo[s.v] == sp.Start && m.xHi[s.v] == sp.Start+sp.Duration {
+					m.setX(s.v, 0, 0)
+				}
 			}
 			err = p.RemSpan(s.id)
 			m.unlive(s.v)
@@ -1612,6 +1631,7 @@ func (m *Matcher) Clone() *Matcher {
 		c.rootLeaf = m.rootLeaf.Clone()
 	}
 	c.xLo = slices.Clone(m.xLo)
+	c.xExcl = slices.Clone(m.xExcl)
 	c.xHi = slices.Clone(m.xHi)
 	if m.omit != nil {
 		c.omit = make([][][2]int64, len(m.omit))

@@ -266,6 +266,9 @@ func (c *tctx) usable(v graph.VertexID, excl bool) bool {
 	if m.omit != nil && c.inWindow && ivOverlaps(m.omit[v], c.at, c.at+c.d) {
 		return false // so does a span booking v whole
 	}
+	if !excl && c.inWindow && m.xExcl[v] == 0 {
+		return true // only shared spans: fewer than xCheckerTotal
+	}
 	x := availDuring(m.xPlan(v), c.at, c.d)
 	if !excl {
 		return x >= 1
