@@ -228,7 +228,7 @@ type Matcher struct {
 	// sortedChildren); wDirty[c]: c's weight changed since its parent's
 	// children were last sorted. Only the parents a search visits get an
 	// order.
-	kids   map[graph.VertexID][]graph.VertexID
+	kids   [][]graph.VertexID // by vertex; nil: not sorted yet
 	kidsOK []bool
 	// byNode (traverse.go): the node vertices by ascending id, and the
 	// types whose every vertex has a node above it; built on first use
@@ -1476,11 +1476,12 @@ func (m *Matcher) WeightEpoch() uint64 { return m.wEpoch }
 func (m *Matcher) sortedChildren(v graph.VertexID) []graph.VertexID {
 	g := m.g
 	if m.kidsOK == nil {
-		m.kids = map[graph.VertexID][]graph.VertexID{}
+		m.kids = make([][]graph.VertexID, g.Len())
 		m.kidsOK = make([]bool, g.Len())
 		m.wDirty = make([]bool, g.Len())
 	}
-	s, old := m.kids[v]
+	s := m.kids[v]
+	old := s != nil
 	if m.kidsOK[v] {
 		return s
 	}

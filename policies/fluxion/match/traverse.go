@@ -128,9 +128,9 @@ type tctx struct {
 	reach int
 	// ancOK: byNode's memo of the nodes' ancestors it may pass.
 	ancOK   map[graph.VertexID]bool
-	lastAnc graph.VertexID               // byNode: the parent of the last node that passed
-	kids    map[graph.VertexID][]kidType // kidTypes' cache
-	early   int                          // searches byNode ended before the last node (tests)
+	lastAnc graph.VertexID // byNode: the parent of the last node that passed
+	kids    [][]kidType    // kidTypes' cache, by vertex (nil: not yet)
+	early   int            // searches byNode ended before the last node (tests)
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -751,7 +751,10 @@ type kidType struct {
 // kidTypes returns the types of h's children with their counts, in order
 // of first appearance, cached (the graph's shape does not change).
 func (c *tctx) kidTypes(h graph.VertexID) []kidType {
-	if kt, ok := c.kids[h]; ok {
+	if c.kids == nil {
+		c.kids = make([][]kidType, c.m.g.Len())
+	}
+	if kt := c.kids[h]; kt != nil {
 		return kt
 	}
 	var kt []kidType
@@ -763,9 +766,6 @@ func (c *tctx) kidTypes(h graph.VertexID) []kidType {
 			i = len(kt) - 1
 		}
 		kt[i].n++
-	}
-	if c.kids == nil {
-		c.kids = map[graph.VertexID][]kidType{}
 	}
 	c.kids[h] = kt
 	return kt

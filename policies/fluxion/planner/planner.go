@@ -1,9 +1,9 @@
 package planner
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 )
@@ -168,8 +168,8 @@ func (p *Planner) init(base, duration int64) {
 	if len(p.tree.nodes) == 0 {
 		p.tree.nodes = p.pbuf[:1:len(p.pbuf)]
 	}
-	if p.spans.small == nil && p.spans.big == nil {
-		p.spans.small = p.sbuf[:0:len(p.sbuf)]
+	if p.spans.es == nil {
+		p.spans.es = p.sbuf[:0:len(p.sbuf)]
 	}
 	p.tree.reset()
 	x := p.tree.insert(base, 0)
@@ -493,89 +493,100 @@ func (p *Planner) EarliestStart(at, duration, request int64) (t int64, ok bool) 
 	return p.search(at+1, duration, p.threshold(request))
 }
 
-// spanSet holds a planner's spans by id: a short slice while there are
-// few (a vertex's planner holds one span per job on it, a handful), a
-// map beyond spanSetSmall, so that the many planners of a graph cost
-// little and the few busy ones (aggregates) stay O(1).
+// spanSet holds a planner's spans by id, in id order: ids only grow (a new
+// span takes the planner's next id), so a new span is appended and a
+// lookup is a scan while there are few (a vertex's planner holds one span
+// per job on it, a handful) and a binary search beyond spanSetSmall. A
+// removal beyond spanSetSmall only marks its entry (req < 0) until half of
+// them are marked, then the live ones are packed: the few busy planners
+// (aggregates) see spans come and go at every scheduling loop, which a map
+// served with long probes through its deleted slots.
 type spanSet struct {
-	small []spanEntry
-	big   map[SpanID]planSpan
+	es   []spanEntry
+	dead int // entries marked removed
 }
 
 type spanEntry struct {
 	id SpanID
-	s  planSpan
+	s  planSpan // s.req < 0: removed
 }
 
 const spanSetSmall = 8
 
-func (ss *spanSet) len() int {
-	if ss.big != nil {
-		return len(ss.big)
+func (ss *spanSet) len() int { return len(ss.es) - ss.dead }
+
+// find returns the index of id's entry, live or marked, or -1.
+func (ss *spanSet) find(id SpanID) int {
+	es := ss.es
+	if len(es) <= spanSetSmall {
+		for i := range es {
+			if es[i].id == id {
+				return i
+			}
+		}
+		return -1
 	}
-	return len(ss.small)
+	lo, hi := 0, len(es)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if es[h].id < id {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	if lo < len(es) && es[lo].id == id {
+		return lo
+	}
+	return -1
 }
 
 func (ss *spanSet) get(id SpanID) (planSpan, bool) {
-	if ss.big != nil {
-		s, ok := ss.big[id]
-		return s, ok
-	}
-	for i := range ss.small {
-		if ss.small[i].id == id {
-			return ss.small[i].s, true
-		}
+	if i := ss.find(id); i >= 0 && ss.es[i].s.req >= 0 {
+		return ss.es[i].s, true
 	}
 	return planSpan{}, false
 }
 
 func (ss *spanSet) put(id SpanID, s planSpan) {
-	if ss.big != nil {
-		ss.big[id] = s
+	n := len(ss.es)
+	if n == 0 || ss.es[n-1].id < id {
+		ss.es = append(ss.es, spanEntry{id, s})
 		return
 	}
-	for i := range ss.small {
-		if ss.small[i].id == id {
-			ss.small[i].s = s
-			return
+	if i := ss.find(id); i >= 0 {
+		if ss.es[i].s.req < 0 {
+			ss.dead--
 		}
-	}
-	if len(ss.small) < spanSetSmall {
-		if ss.small == nil {
-			ss.small = make([]spanEntry, 0, 2)
-		}
-		ss.small = append(ss.small, spanEntry{id, s})
+		ss.es[i].s = s
 		return
 	}
-	ss.big = make(map[SpanID]planSpan, 2*spanSetSmall)
-	for _, e := range ss.small {
-		ss.big[e.id] = e.s
-	}
-	ss.big[id] = s
-	ss.small = nil
+	i, _ := slices.BinarySearchFunc(ss.es, id, func(e spanEntry, id SpanID) int { return cmp.Compare(e.id, id) })
+	ss.es = slices.Insert(ss.es, i, spanEntry{id, s})
 }
 
 func (ss *spanSet) del(id SpanID) {
-	if ss.big != nil {
-		delete(ss.big, id)
+	i := ss.find(id)
+	if i < 0 || ss.es[i].s.req < 0 {
 		return
 	}
-	for i := range ss.small {
-		if ss.small[i].id == id {
-			ss.small = slices.Delete(ss.small, i, i+1)
-			return
-		}
+	if len(ss.es) <= spanSetSmall {
+		ss.es = slices.Delete(ss.es, i, i+1)
+		return
+	}
+	ss.es[i].s.req = -1
+	ss.dead++
+	if 2*ss.dead > len(ss.es) {
+		ss.es = slices.DeleteFunc(ss.es, func(e spanEntry) bool { return e.s.req < 0 })
+		ss.dead = 0
 	}
 }
 
 func (ss *spanSet) reset() {
-	ss.small = ss.small[:0]
-	ss.big = nil
+	ss.es = ss.es[:0]
+	ss.dead = 0
 }
 
 func (ss *spanSet) clone() spanSet {
-	if ss.big != nil {
-		return spanSet{big: maps.Clone(ss.big)}
-	}
-	return spanSet{small: slices.Clone(ss.small)}
+	return spanSet{es: slices.Clone(ss.es), dead: ss.dead}
 }

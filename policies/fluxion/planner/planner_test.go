@@ -823,3 +823,54 @@ func TestPlannerProperty(t *testing.T) {
 	}
 	t.Logf("operations: %v; live spans: mean %.1f, max %d", counts, float64(liveSum)/ops, liveMax)
 }
+
+// TestSpanSetAgainstMap drives a spanSet through long random runs of new
+// spans (growing ids), updates, removals (of live, removed and unknown ids)
+// and resets, checking every lookup and the count against a map: the
+// marked removals and their packing must never lose or revive a span.
+func TestSpanSetAgainstMap(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var ss spanSet
+		want := map[SpanID]planSpan{}
+		var next SpanID
+		limit := 1 + rng.IntN(60) // how many spans a run tends to hold
+		for step := range 5000 {
+			switch r := rng.IntN(100); {
+			case r < 45 && len(want) < limit:
+				next++
+				s := planSpan{start: int64(step), end: int64(step + 1 + rng.IntN(9)), req: int64(rng.IntN(4))}
+				ss.put(next, s)
+				want[next] = s
+			case r < 55 && next > 0: // update a live span, as ReduceSpan does
+				id := 1 + SpanID(rng.Int64N(int64(next)))
+				if s, ok := want[id]; ok {
+					s.req = int64(rng.IntN(3))
+					ss.put(id, s)
+					want[id] = s
+				}
+			case r < 99 && next > 0:
+				id := 1 + SpanID(rng.Int64N(int64(next)+2)) // sometimes unknown
+				ss.del(id)
+				delete(want, id)
+			case r == 99:
+				ss.reset()
+				clear(want)
+				next = 0
+			}
+			if ss.len() != len(want) {
+				t.Fatalf("seed %d step %d: len %d, want %d", seed, step, ss.len(), len(want))
+			}
+			for id := SpanID(0); id <= next+1; id++ {
+				got, ok := ss.get(id)
+				w, wok := want[id]
+				if ok != wok || got != w {
+					t.Fatalf("seed %d step %d: get(%d) = %v %v, want %v %v", seed, step, id, got, ok, w, wok)
+				}
+			}
+			if c := ss.clone(); c.len() != ss.len() {
+				t.Fatalf("seed %d step %d: clone holds %d, want %d", seed, step, c.len(), ss.len())
+			}
+		}
+	}
+}
