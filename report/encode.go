@@ -58,6 +58,20 @@ func appendFixed(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return b
 	}
+	if f > -1e9 && f < 1e9 {
+		// Below 10⁹ a double is closer than 10⁻⁶/2 to its 6-place
+		// decimal, so strconv would write the digits of the integer
+		// k = round(f·10⁶): write them directly.
+		k := int64(math.Round(f * 1e6))
+		if k < 0 {
+			b = append(b, '-')
+			k = -k
+		}
+		b = strconv.AppendInt(b, k/1e6, 10)
+		fr := k % 1e6
+		return append(b, '.', byte('0'+fr/1e5), byte('0'+fr/1e4%10), byte('0'+fr/1e3%10),
+			byte('0'+fr/100%10), byte('0'+fr/10%10), byte('0'+fr%10))
+	}
 	return strconv.AppendFloat(b, round6(f), 'f', 6, 64)
 }
 

@@ -65,11 +65,12 @@ func TestAppendNumbers(t *testing.T) {
 	}
 }
 
-// appendNum's fast form agrees with the shortest form on random values of
-// every magnitude a run produces, and at the edges of the fast range.
+// appendNum's and appendFixed's fast forms agree with strconv's on random
+// values of every magnitude a run produces, and at the edges of the fast
+// range.
 func TestAppendNumRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	vals := []float64{1e9 - 1e-6, 1e9, -1e9 + 1e-6, 999999999.9999995, 0.0000005, -0.0000005, 0.0000004}
+	vals := []float64{1e9 - 1e-6, 1e9, -1e9 + 1e-6, 999999999.9999995, -999999999.9999995, 0.0000005, -0.0000005, 0.0000004, -0.0000004, -0.0000006, 17519177.004, -0.5}
 	for range 200000 {
 		e := r.IntN(15) - 6
 		vals = append(vals, (r.Float64()-0.3)*math.Pow(10, float64(e)))
@@ -78,6 +79,9 @@ func TestAppendNumRandom(t *testing.T) {
 		want := strconv.FormatFloat(round6(f), 'f', -1, 64)
 		if got := string(appendNum(nil, f)); got != want {
 			t.Fatalf("appendNum(%v) = %q, want %q", f, got, want)
+		}
+		if got, want := string(appendFixed(nil, f)), strconv.FormatFloat(round6(f), 'f', 6, 64); got != want {
+			t.Fatalf("appendFixed(%v) = %q, want %q", f, got, want)
 		}
 	}
 }
