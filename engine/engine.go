@@ -32,8 +32,9 @@ type Engine struct {
 	cal     calendar
 	streams *Streams
 
-	jobs []*Job
-	pods []*Pod
+	jobs    []*Job
+	pods    []*Pod
+	podSlab []Pod // newPod's current slab
 
 	pending        []Event
 	deliverQueued  bool
