@@ -961,17 +961,8 @@ func (m *Matcher) flat(v graph.VertexID) bool {
 	if m.flatOf == nil {
 		g := m.g
 		m.flatOf = make([]bool, g.Len())
-		pre := g.PreOrder()
-		for i := len(pre) - 1; i >= 0; i-- {
-			u := pre[i]
-			f := true
-			for _, c := range g.Children(u) {
-				if len(g.Children(c)) > 0 || !m.flatOf[c] {
-					f = false
-					break
-				}
-			}
-			m.flatOf[u] = f
+		for u := range m.flatOf {
+			m.flatOf[u] = !slices.ContainsFunc(g.Children(graph.VertexID(u)), func(c graph.VertexID) bool { return len(g.Children(c)) > 0 })
 		}
 	}
 	return m.flatOf[v]
@@ -1027,6 +1018,28 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		if kind < 2 {
 			m.live[v]++
 			m.until[v] = max(m.until[v], a.At+a.Duration)
+		}
+	}
+	// xSpan books units of v's exclusivity planner, all of them
+	// (xCheckerTotal) when v is held exclusively.
+	xSpan := func(v graph.VertexID, units int64) {
+		id, err := m.xPlan(v).AddSpan(a.At, a.Duration, units)
+		add(1, v, id, err)
+		if err == nil && units == xCheckerTotal {
+			m.xExcl[v]++
+		}
+	}
+	// exclSpans books an exclusive vertex's units and its whole
+	// exclusivity planner, and makes that span v's known one.
+	exclSpans := func(v graph.VertexID, units int64) {
+		id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, units)
+		add(0, v, id, err)
+		if failed != nil {
+			return
+		}
+		xSpan(v, xCheckerTotal)
+		if failed == nil {
+			m.setX(v, a.At, a.At+a.Duration)
 		}
 	}
 	// Units of each aggregate type per touched aggregate: a row of
@@ -1114,9 +1127,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 						leaf = leafAdd(leaf, len(m.leafTypes), j, u)
 					}
 				}
-				id, err := m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
-				add(1, v, id, err)
-				m.xHeld(v, err)
+				xSpan(v, xCheckerTotal)
 				if failed != nil {
 					break
 				}
@@ -1137,18 +1148,8 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				// Booked after the aggregates are counted, unless
 				// the allocation fills its parent's (leafSpans).
 				m.leafDefer = append(m.leafDefer, av)
-			} else {
-				id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
-				add(0, v, id, err)
-				if failed != nil {
-					break
-				}
-				id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
-				add(1, v, id, err)
-				m.xHeld(v, err)
-				if err == nil {
-					m.setX(v, a.At, a.At+a.Duration)
-				}
+			} else if exclSpans(v, av.Units); failed != nil {
+				break
 			}
 			if listed {
 				bump(v, m.g.Vertices[v].Type, av.Units)
@@ -1159,16 +1160,14 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				}
 			}
 		} else {
-			id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
-			add(1, v, id, err)
+			xSpan(v, 1)
 		}
 	}
 	for _, v := range a.Path {
 		if failed != nil {
 			break
 		}
-		id, err := m.xPlan(v).AddSpan(a.At, a.Duration, 1)
-		add(1, v, id, err)
+		xSpan(v, 1)
 		if m.agg[v] != nil {
 			counts(v)
 		}
@@ -1183,19 +1182,8 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			break
 		}
 		v := av.ID
-		if p := m.g.Vertices[v].Parent; m.fills(p, counts(p)) {
-			continue
-		}
-		id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, av.Units)
-		add(0, v, id, err)
-		if failed != nil {
-			break
-		}
-		id, err = m.xPlan(v).AddSpan(a.At, a.Duration, xCheckerTotal)
-		add(1, v, id, err)
-		m.xHeld(v, err)
-		if err == nil {
-			m.setX(v, a.At, a.At+a.Duration)
+		if p := m.g.Vertices[v].Parent; !m.fills(p, counts(p)) {
+			exclSpans(v, av.Units)
 		}
 	}
 	m.leafDefer = m.leafDefer[:0]
@@ -1268,14 +1256,6 @@ func (m *Matcher) cntReset() {
 		m.cntOf[v] = 0
 	}
 	m.cntVs, m.cnt = m.cntVs[:0], m.cnt[:0]
-}
-
-// xHeld counts one more exclusive span on v's exclusivity planner (if
-// err is nil: it was booked).
-func (m *Matcher) xHeld(v graph.VertexID, err error) {
-	if err == nil {
-		m.xExcl[v]++
-	}
 }
 
 // fillLeaf reports whether v is a leaf whose own spans addSpans may
@@ -1352,16 +1332,10 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		case 3:
 			err = m.rootLeaf.RemSpan(s.id)
 		case 4:
-			var ok bool
-			if m.omit[s.v], ok = ivDelete(m.omit[s.v], int64(s.id)); !ok {
-				err = fmt.Errorf("no whole span from %d", s.id)
-			}
+			err = ivDrop(&m.omit[s.v], int64(s.id), "whole")
 			m.omitRun(s.v)
 		case 5:
-			var ok bool
-			if m.full[s.v], ok = ivDelete(m.full[s.v], int64(s.id)); !ok {
-				err = fmt.Errorf("no full span from %d", s.id)
-			}
+			err = ivDrop(&m.full[s.v], int64(s.id), "full")
 			m.fullRun(s.v)
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
@@ -1634,20 +1608,9 @@ func (m *Matcher) Clone() *Matcher {
 	c.xLo = slices.Clone(m.xLo)
 	c.xExcl = slices.Clone(m.xExcl)
 	c.xHi = slices.Clone(m.xHi)
-	if m.omit != nil {
-		c.omit = make([][][2]int64, len(m.omit))
-		for v, om := range m.omit {
-			c.omit[v] = slices.Clone(om)
-		}
-	}
+	c.omit, c.full = ivClone(m.omit), ivClone(m.full)
+	c.fLo, c.fHi = slices.Clone(m.fLo), slices.Clone(m.fHi)
 	c.heldMark, c.sortKeys, c.leafDefer = nil, nil, nil
-	if m.full != nil {
-		c.full = make([][][2]int64, len(m.full))
-		for v, fs := range m.full {
-			c.full[v] = slices.Clone(fs)
-		}
-		c.fLo, c.fHi = slices.Clone(m.fLo), slices.Clone(m.fHi)
-	}
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil

@@ -53,21 +53,7 @@ func TestByNodeSameAsWalk(t *testing.T) {
 		}
 		fast, walk := mtMatcher(t, g, pol), mtMatcher(t, g, pol)
 		walk.walkOnly = true
-		var live []uint64
-		clock := int64(0)
-		for step := range 60 {
-			if len(live) > 0 && rng.IntN(4) == 0 {
-				i := rng.IntN(len(live))
-				id := live[i]
-				live = append(live[:i], live[i+1:]...)
-				if e1, e2 := fast.Cancel(id), walk.Cancel(id); (e1 == nil) != (e2 == nil) {
-					t.Fatalf("trial %d step %d: cancel %d: %v vs %v", trial, step, id, e1, e2)
-				}
-				continue
-			}
-			if rng.IntN(5) == 0 {
-				clock += rng.Int64N(30)
-			}
+		twinSession(t, rng, fast, walk, 60, 5, func() fluxiontest.Req {
 			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(4)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(40))}
 			if rng.IntN(3) > 0 {
 				r.Nodes = int64(1 + rng.IntN(3))
@@ -77,28 +63,54 @@ func TestByNodeSameAsWalk(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				r.GPUs = 1
 			}
-			js := r.Jobspec(t)
-			op := MatchAllocate
-			if rng.IntN(2) == 0 {
-				op = MatchAllocateOrElseReserve
-			}
-			a1, e1 := fast.Match(op, js, clock)
-			a2, e2 := walk.Match(op, js, clock)
-			got, want := mbOutcome(a1, e1), mbOutcome(a2, e2)
-			if got != want {
-				t.Fatalf("trial %d (%s, %d nodes, %d sockets) step %d, %s of\n%s\nbyNode: %s\nwalk:   %s",
-					trial, pol, nNodes, sockets, step, op, r.YAML(), got, want)
-			}
-			if e1 == nil {
-				live = append(live, a1.JobID)
-			}
-		}
+			return r
+		}, mbOutcome, fmt.Sprintf("trial %d (%s, %d nodes, %d sockets)", trial, pol, nNodes, sockets), "byNode", "walk")
 		used += fast.tc.early
 	}
 	if used == 0 {
 		t.Fatal("byNode never stopped early: the test does not exercise it")
 	}
 	t.Logf("byNode stopped early in %d searches", used)
+}
+
+// twinSession drives two matchers through one random session of steps:
+// one step in four (when jobs are live) cancels one of them; the others
+// match req() by allocate or allocate_orelse_reserve, the clock moving on
+// by up to 29 s first one step in clockEvery. Cancels must succeed or fail
+// alike on both and matches give the same outcome; label and the two
+// names (an, bn) say which in a failure.
+func twinSession(t *testing.T, rng *rand.Rand, a, b *Matcher, steps, clockEvery int, req func() fluxiontest.Req, outcome func(*Allocation, error) string, label, an, bn string) {
+	t.Helper()
+	var live []uint64
+	clock := int64(0)
+	for step := range steps {
+		if len(live) > 0 && rng.IntN(4) == 0 {
+			i := rng.IntN(len(live))
+			id := live[i]
+			live = append(live[:i], live[i+1:]...)
+			if e1, e2 := a.Cancel(id), b.Cancel(id); (e1 == nil) != (e2 == nil) {
+				t.Fatalf("%s step %d: cancel %d: %v vs %v", label, step, id, e1, e2)
+			}
+			continue
+		}
+		if rng.IntN(clockEvery) == 0 {
+			clock += rng.Int64N(30)
+		}
+		r := req()
+		js := r.Jobspec(t)
+		op := MatchAllocate
+		if rng.IntN(2) == 0 {
+			op = MatchAllocateOrElseReserve
+		}
+		a1, e1 := a.Match(op, js, clock)
+		a2, e2 := b.Match(op, js, clock)
+		if got, want := outcome(a1, e1), outcome(a2, e2); got != want {
+			t.Fatalf("%s step %d, %s at %d of\n%s\n%s: %s\n%s: %s", label, step, op, clock, r.YAML(), an, got, bn, want)
+		}
+		if e1 == nil {
+			live = append(live, a1.JobID)
+		}
+	}
 }
 
 func mbOutcome(a *Allocation, err error) string {

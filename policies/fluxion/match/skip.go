@@ -2,6 +2,7 @@ package match
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 
@@ -196,13 +197,27 @@ func ivInsert(ivs [][2]int64, iv [2]int64) [][2]int64 {
 	return slices.Insert(ivs, i, iv)
 }
 
-// ivDelete removes the interval starting at start; ok false if none.
-func ivDelete(ivs [][2]int64, start int64) ([][2]int64, bool) {
-	i := slices.IndexFunc(ivs, func(iv [2]int64) bool { return iv[0] == start })
+// ivDrop removes the interval of *ivs starting at start; an error naming
+// what (whole, full) if there is none.
+func ivDrop(ivs *[][2]int64, start int64, what string) error {
+	i := slices.IndexFunc(*ivs, func(iv [2]int64) bool { return iv[0] == start })
 	if i < 0 {
-		return ivs, false
+		return fmt.Errorf("no %s span from %d", what, start)
 	}
-	return slices.Delete(ivs, i, i+1), true
+	*ivs = slices.Delete(*ivs, i, i+1)
+	return nil
+}
+
+// ivClone deep-copies intervals by vertex (nil stays nil).
+func ivClone(ivs [][][2]int64) [][][2]int64 {
+	if ivs == nil {
+		return nil
+	}
+	c := make([][][2]int64, len(ivs))
+	for v, iv := range ivs {
+		c[v] = slices.Clone(iv)
+	}
+	return c
 }
 
 // ivOverlaps reports whether an interval of ivs overlaps [at, end).
@@ -233,10 +248,9 @@ func positive(need []int64) bool {
 
 // walk is a walk over the children of one vertex with a skip index.
 type walk struct {
-	t    *segTree
-	n    int
-	c    *tctx
-	used bool
+	t *segTree // nil: visit every child
+	n int
+	c *tctx
 }
 
 // walkKids returns the children of v a walk visits, in order, and how to
@@ -260,13 +274,13 @@ func (c *tctx) walkKids(v graph.VertexID, needs ...[]int64) ([]graph.VertexID, w
 			break
 		}
 	}
-	return kids, walk{t: t, n: len(kids), c: c, used: true}
+	return kids, walk{t: t, n: len(kids), c: c}
 }
 
 // from returns the first child at or after i that the walk must visit,
 // counting those it passes (c.passed).
 func (w walk) from(i int) int {
-	if !w.used {
+	if w.t == nil {
 		return i
 	}
 	j := w.t.next(i, w.n, w.c.at, w.c.at+w.c.d)

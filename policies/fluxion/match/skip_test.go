@@ -39,21 +39,7 @@ func TestSkipSameAsVisit(t *testing.T) {
 		g := fluxiontest.Graph(t, sockets, ns...)
 		fast, all := mtMatcher(t, g, pol), mtMatcher(t, g, pol)
 		all.visitAll = true
-		var live []uint64
-		clock := int64(0)
-		for step := range 150 {
-			if len(live) > 0 && rng.IntN(4) == 0 {
-				i := rng.IntN(len(live))
-				id := live[i]
-				live = append(live[:i], live[i+1:]...)
-				if e1, e2 := fast.Cancel(id), all.Cancel(id); (e1 == nil) != (e2 == nil) {
-					t.Fatalf("trial %d step %d: cancel %d: %v vs %v", trial, step, id, e1, e2)
-				}
-				continue
-			}
-			if rng.IntN(4) == 0 {
-				clock += rng.Int64N(30)
-			}
+		twinSession(t, rng, fast, all, 150, 4, func() fluxiontest.Req {
 			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(6)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(60))}
 			if rng.IntN(3) > 0 {
 				r.Nodes = int64(1 + rng.IntN(8))
@@ -66,22 +52,8 @@ func TestSkipSameAsVisit(t *testing.T) {
 			if oneCore {
 				r.Cores = 1
 			}
-			js := r.Jobspec(t)
-			op := MatchAllocate
-			if rng.IntN(2) == 0 {
-				op = MatchAllocateOrElseReserve
-			}
-			a1, e1 := fast.Match(op, js, clock)
-			a2, e2 := all.Match(op, js, clock)
-			got, want := mbOutcome(a1, e1), mbOutcome(a2, e2)
-			if got != want {
-				t.Fatalf("trial %d (%s, %d nodes, %d sockets) step %d, %s at %d of\n%s\nskip:  %s\nvisit: %s",
-					trial, pol, nNodes, sockets, step, op, clock, r.YAML(), got, want)
-			}
-			if e1 == nil {
-				live = append(live, a1.JobID)
-			}
-		}
+			return r
+		}, mbOutcome, fmt.Sprintf("trial %d (%s, %d nodes, %d sockets)", trial, pol, nNodes, sockets), "skip", "visit")
 		if fast.tc != nil {
 			passed[pol] += fast.tc.passed
 		}
@@ -165,21 +137,7 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 		}
 		every := mtMatcher(t, g, pol)
 		every.visitAll = true // the reference: no skip index either
-		var live []uint64
-		clock := int64(0)
-		for step := range 120 {
-			if len(live) > 0 && rng.IntN(4) == 0 {
-				i := rng.IntN(len(live))
-				id := live[i]
-				live = append(live[:i], live[i+1:]...)
-				if e1, e2 := skip.Cancel(id), every.Cancel(id); (e1 == nil) != (e2 == nil) {
-					t.Fatalf("trial %d step %d: cancel %d: %v vs %v", trial, step, id, e1, e2)
-				}
-				continue
-			}
-			if rng.IntN(4) == 0 {
-				clock += rng.Int64N(30)
-			}
+		twinSession(t, rng, skip, every, 120, 4, func() fluxiontest.Req {
 			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(4)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(60))}
 			if rng.IntN(3) > 0 {
 				r.Nodes = int64(1 + rng.IntN(4))
@@ -189,21 +147,8 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 			if oneCore {
 				r.Cores = 1
 			}
-			js := r.Jobspec(t)
-			op := MatchAllocate
-			if rng.IntN(2) == 0 {
-				op = MatchAllocateOrElseReserve
-			}
-			a1, e1 := skip.Match(op, js, clock)
-			a2, e2 := every.Match(op, js, clock)
-			got, want := nodeOutcome(a1, e1), nodeOutcome(a2, e2)
-			if got != want {
-				t.Fatalf("trial %d (%s) step %d, %s at %d of\n%s\nskipHeld: %s\nevery:    %s", trial, pol, step, op, clock, r.YAML(), got, want)
-			}
-			if e1 == nil {
-				live = append(live, a1.JobID)
-			}
-		}
+			return r
+		}, nodeOutcome, fmt.Sprintf("trial %d (%s)", trial, pol), "skipHeld", "every")
 		if skip.omit == nil {
 			t.Fatalf("trial %d (%s): nothing was booked whole", trial, pol)
 		}

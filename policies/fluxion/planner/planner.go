@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -548,21 +547,14 @@ func (ss *spanSet) get(id SpanID) (planSpan, bool) {
 	return planSpan{}, false
 }
 
+// put adds a span with an id larger than every one held, or updates a
+// live one.
 func (ss *spanSet) put(id SpanID, s planSpan) {
-	n := len(ss.es)
-	if n == 0 || ss.es[n-1].id < id {
+	if n := len(ss.es); n == 0 || ss.es[n-1].id < id {
 		ss.es = append(ss.es, spanEntry{id, s})
 		return
 	}
-	if i := ss.find(id); i >= 0 {
-		if ss.es[i].s.req < 0 {
-			ss.dead--
-		}
-		ss.es[i].s = s
-		return
-	}
-	i, _ := slices.BinarySearchFunc(ss.es, id, func(e spanEntry, id SpanID) int { return cmp.Compare(e.id, id) })
-	ss.es = slices.Insert(ss.es, i, spanEntry{id, s})
+	ss.es[ss.find(id)].s = s
 }
 
 func (ss *spanSet) del(id SpanID) {
