@@ -207,6 +207,7 @@ func (e *Engine) removePending(p *Pod, reason string, now float64) {
 	p.Job.active--
 	e.endSeries(now, p)
 	e.notify(Event{Kind: PodDeleted, Pod: p}, now)
+	e.podEnded(p)
 }
 
 func podName(p *Pod) string {

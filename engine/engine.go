@@ -35,6 +35,8 @@ type Engine struct {
 	jobs    []*Job
 	pods    []*Pod
 	podSlab []Pod // newPod's current slab
+	podSink PodSink
+	podEnd  int // pods[:podEnd] have all ended and went to podSink
 
 	pending        []Event
 	deliverQueued  bool
@@ -136,6 +138,35 @@ func (e *Engine) Streams() *Streams { return e.streams }
 // SetSink streams the event trace to sink instead of keeping it (see
 // Config.Sink); call before Run.
 func (e *Engine) SetSink(sink RecordSink) { e.cfg.Sink = sink }
+
+// PodSink receives a run's pods as they end, in id order: a pod is
+// handed over once it and every pod created before it have finished or
+// failed (the rest are in Result.Pods when the run ends). The engine
+// changes no pod it has handed over, so the sink may read them on
+// another goroutine while the run goes on (report writes pods.csv so).
+// ps is valid after Pods returns; the slice itself is the engine's.
+type PodSink interface {
+	Pods(ps []*Pod) error
+}
+
+// SetPodSink hands the pods to sink as they end; call before Run. An
+// error of the sink ends the run with a *SinkError.
+func (e *Engine) SetPodSink(sink PodSink) { e.podSink = sink }
+
+// podEnded notes that p has finished or failed: once every pod before it
+// has too, the run of ended pods from p on goes to the PodSink.
+func (e *Engine) podEnded(p *Pod) {
+	if e.podSink == nil || p.ID != e.podEnd || e.err != nil {
+		return
+	}
+	from := e.podEnd
+	for e.podEnd < len(e.pods) && e.pods[e.podEnd].ended() {
+		e.podEnd++
+	}
+	if err := e.podSink.Pods(e.pods[from:e.podEnd:e.podEnd]); err != nil {
+		e.err = &SinkError{Err: err, Pods: true}
+	}
+}
 
 // ProgressEvery is how many calendar events pass between two calls of
 // the function given to OnProgress.
@@ -558,6 +589,7 @@ func (e *Engine) finishPod(p *Pod, now float64) {
 	if e.contention != nil {
 		e.contendedEnd(p.Job, now)
 	}
+	e.podEnded(p)
 }
 
 // checkEnd verifies that every pod is accounted for.

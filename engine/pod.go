@@ -180,6 +180,10 @@ type Pod struct {
 // the policy to allow or unreserve it.
 func (p *Pod) Waiting() bool { return p.waiting }
 
+// ended reports whether p has finished or failed: nothing changes it
+// any more.
+func (p *Pod) ended() bool { return p.Phase == PodSucceeded || p.Phase == PodFailed }
+
 // StartupDelay is creation → containers started (NaN if not started).
 func (p *Pod) StartupDelay() float64 { return p.ContainersStarted - p.Created }
 

@@ -95,11 +95,19 @@ type RecordSink interface {
 	Record(r *Record, pod *Pod, job *Job, node *Node) error
 }
 
-// SinkError is a failure of the RecordSink (the disk is full, say), not
-// of the simulation.
-type SinkError struct{ Err error }
+// SinkError is a failure of the RecordSink or the PodSink (the disk is
+// full, say), not of the simulation. Pods tells which.
+type SinkError struct {
+	Err  error
+	Pods bool // the PodSink's
+}
 
-func (e *SinkError) Error() string { return "writing the event trace: " + e.Err.Error() }
+func (e *SinkError) Error() string {
+	if e.Pods {
+		return "writing the pods: " + e.Err.Error()
+	}
+	return "writing the event trace: " + e.Err.Error()
+}
 func (e *SinkError) Unwrap() error { return e.Err }
 
 // failSeries is an open FailedScheduling series of one pod.
@@ -150,7 +158,7 @@ func (e *Engine) emit(r Record, p *Pod, j *Job, n *Node) {
 		return
 	}
 	if err := e.cfg.Sink.Record(&r, p, j, n); err != nil {
-		e.err = &SinkError{err}
+		e.err = &SinkError{Err: err}
 	}
 }
 

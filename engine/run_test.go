@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -621,4 +622,36 @@ func TestQueueingOnCapacity(t *testing.T) {
 		t.Errorf("c: %d attempts, want 3", c.Attempts)
 	}
 	eq(t, "b.Finished", b.Finished, 23.9375)
+}
+
+// failingPods is a PodSink whose writes fail (a full disk).
+type failingPods struct{ calls int }
+
+func (f *failingPods) Pods([]*engine.Pod) error {
+	f.calls++
+	return errors.New("no space left on device")
+}
+
+// TestPodSinkErrorStopsRun: the first failed hand-over ends the run with a
+// *SinkError that says it was the pods', and nothing more is handed over.
+func TestPodSinkErrorStopsRun(t *testing.T) {
+	e, err := engine.New(enginetest.ExactConfig(oneNode()), &enginetest.FirstFit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := e.Submit(float64(i), enginetest.Pod(fmt.Sprintf("p%d", i), enginetest.Template("a", 10))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := &failingPods{}
+	e.SetPodSink(sink)
+	_, err = e.Run()
+	var se *engine.SinkError
+	if !errors.As(err, &se) || !se.Pods || !strings.Contains(err.Error(), "writing the pods: no space left") {
+		t.Fatalf("err = %v, want a SinkError of the pods", err)
+	}
+	if sink.calls != 1 {
+		t.Errorf("%d hand-overs, want 1 (the run stops at the first error)", sink.calls)
+	}
 }

@@ -44,6 +44,7 @@ type Output struct {
 	mu       sync.Mutex
 	finished bool // committed or aborted
 	events   *EventWriter
+	pods     *PodWriter
 }
 
 // OutputError is a problem with the output folder itself (it cannot be
@@ -210,6 +211,21 @@ func (o *Output) Events() (*EventWriter, error) {
 	return w, nil
 }
 
+// Pods creates pods.csv in the temporary folder and returns its writer,
+// for engine.Engine.SetPodSink: the rows of the pods that end during the
+// run are written as it goes, the rest at Commit.
+func (o *Output) Pods() (*PodWriter, error) {
+	if o.pods != nil {
+		return o.pods, nil
+	}
+	w, err := createPodWriter(filepath.Join(o.tmp, PodsFile))
+	if err != nil {
+		return nil, fmt.Errorf("report: %s: %w", o.dir, err)
+	}
+	o.pods = w
+	return w, nil
+}
+
 // Abort removes the temporary folder and releases the lock, unless the
 // report was committed. It is safe to call more than once and from a
 // signal handler while the run goes on.
@@ -222,6 +238,9 @@ func (o *Output) Abort() {
 	o.finished = true
 	if o.events != nil {
 		o.events.abort()
+	}
+	if o.pods != nil {
+		o.pods.abort()
 	}
 	os.RemoveAll(o.tmp)
 	o.releaseLock()
@@ -262,11 +281,16 @@ func (o *Output) Commit(res *engine.Result, meta Meta) ([]byte, error) {
 	}
 	killpoint.At("report-events-closed")
 
-	// pods.csv, the largest file, is written on a goroutine of its own
-	// while the summary is computed and the small files are written; it
-	// only reads the finished run.
+	// pods.csv, the largest file, is written (or, if it streamed
+	// during the run, finished) on a goroutine of its own while the
+	// summary is computed and the small files are written; it only
+	// reads the finished run.
 	podsDone := make(chan error, 1)
 	go func() {
+		if o.pods != nil {
+			podsDone <- o.pods.finish(res.Pods)
+			return
+		}
 		podsDone <- writeFile(filepath.Join(o.tmp, PodsFile), func(w io.Writer) error { return writePods(w, res) })
 	}()
 	sum := SummarizeWith(res, meta.BoundedSlowdownThreshold)
@@ -363,15 +387,25 @@ func (o *Output) install() error {
 
 // checkResult refuses a Result the report cannot describe.
 func checkResult(res *engine.Result) error {
-	seen := make(map[int]bool, len(res.Pods))
+	// The engine's ids are 0..len-1; others are checked in a map.
+	seen := make([]bool, len(res.Pods))
+	var other map[int]bool
 	for _, p := range res.Pods {
 		if p == nil {
 			return fmt.Errorf("result holds a nil pod")
 		}
-		if seen[p.ID] {
+		dup := false
+		if p.ID >= 0 && p.ID < len(seen) {
+			dup, seen[p.ID] = seen[p.ID], true
+		} else {
+			if other == nil {
+				other = map[int]bool{}
+			}
+			dup, other[p.ID] = other[p.ID], true
+		}
+		if dup {
 			return fmt.Errorf("result holds two pods with id %d", p.ID)
 		}
-		seen[p.ID] = true
 	}
 	for _, j := range res.Jobs {
 		if j == nil {

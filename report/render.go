@@ -108,32 +108,42 @@ func writePods(w io.Writer, res *engine.Result) error {
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	for _, p := range res.Pods {
-		m := MeasurePod(p)
-		b = appendInt(b[:0], p.ID)
-		b = appendCSVField(append(b, ','), p.Name)
-		b = appendCSVField(append(b, ','), jobID(p.Job))
-		b = appendCSVField(append(b, ','), jobName(p.Job))
-		b = appendInt(append(b, ','), p.Index)
-		b = appendCSVField(append(b, ','), nodeName(p.Node))
-		b = appendCSVField(append(b, ','), p.Phase.String())
-		for _, v := range [...]int64{p.Requests.MilliCPU, p.Requests.Memory, p.Requests.GPU} {
-			b = strconv.AppendInt(append(b, ','), v, 10)
-		}
-		for _, f := range [...]float64{p.Created, p.Assigned, p.Scheduled, p.Initialized, p.ContainersStarted, p.Ready, p.Finished,
-			m.StartupDelay, m.Wait, m.SchedulingDelay, m.RunTime} {
-			b = appendFixed(append(b, ','), f)
-		}
-		b = appendInt(append(b, ','), p.Attempts)
-		b = appendInt(append(b, ','), p.PullFailures)
-		b = appendFixed(append(b, ','), p.PullSeconds)
-		b = appendCSVField(append(b, ','), p.LastFailure)
-		b = append(b, '\n')
-		if _, err := w.Write(b); err != nil {
+	return writePodRows(w, res.Pods, b)
+}
+
+// writePodRows writes one pods.csv row per pod, using buf.
+func writePodRows(w io.Writer, pods []*engine.Pod, buf []byte) error {
+	for _, p := range pods {
+		buf = appendPodRow(buf[:0], p)
+		if _, err := w.Write(buf); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appendPodRow appends p's pods.csv row.
+func appendPodRow(b []byte, p *engine.Pod) []byte {
+	m := MeasurePod(p)
+	b = appendInt(b, p.ID)
+	b = appendCSVField(append(b, ','), p.Name)
+	b = appendCSVField(append(b, ','), jobID(p.Job))
+	b = appendCSVField(append(b, ','), jobName(p.Job))
+	b = appendInt(append(b, ','), p.Index)
+	b = appendCSVField(append(b, ','), nodeName(p.Node))
+	b = appendCSVField(append(b, ','), p.Phase.String())
+	for _, v := range [...]int64{p.Requests.MilliCPU, p.Requests.Memory, p.Requests.GPU} {
+		b = strconv.AppendInt(append(b, ','), v, 10)
+	}
+	for _, f := range [...]float64{p.Created, p.Assigned, p.Scheduled, p.Initialized, p.ContainersStarted, p.Ready, p.Finished,
+		m.StartupDelay, m.Wait, m.SchedulingDelay, m.RunTime} {
+		b = appendFixed(append(b, ','), f)
+	}
+	b = appendInt(append(b, ','), p.Attempts)
+	b = appendInt(append(b, ','), p.PullFailures)
+	b = appendFixed(append(b, ','), p.PullSeconds)
+	b = appendCSVField(append(b, ','), p.LastFailure)
+	return append(b, '\n')
 }
 
 func appendCSVRow(b []byte, fields []string) []byte {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -443,4 +444,26 @@ func TestOpenLocks(t *testing.T) {
 		t.Fatalf("Open after Abort: %v", err)
 	}
 	b.Abort()
+}
+
+// TestWriteDuplicatePodIDs: two pods with one id, whether the id is in
+// the engine's 0..len-1 range or not, are refused before anything is
+// written.
+func TestWriteDuplicatePodIDs(t *testing.T) {
+	for _, id := range []int{0, 1000} {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "out")
+		res := fixture(false)
+		if len(res.Pods) < 2 {
+			t.Fatal("fixture has fewer than two pods")
+		}
+		a, b := *res.Pods[0], *res.Pods[1]
+		a.ID, b.ID = id, id
+		res.Pods[0], res.Pods[1] = &a, &b
+		err := Write(dir, res, fixtureMeta(), Options{})
+		if want := fmt.Sprintf("two pods with id %d", id); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("id %d: err = %v, want %q", id, err, want)
+		}
+		checkParent(t, parent)
+	}
 }

@@ -144,6 +144,11 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 		}
 		eng.SetSink(ew)
 	}
+	pw, err := out.Pods()
+	if err != nil {
+		return nil, nil, "", failedErr(err)
+	}
+	eng.SetPodSink(pw)
 	progressDone := func() {}
 	if f.progress {
 		progressDone = runProgress(eng, cmd.ErrOrStderr())
@@ -153,7 +158,11 @@ func runLoaded(cmd *cobra.Command, path string, sc *scenarios.Scenario, data []b
 	if err != nil {
 		var se *engine.SinkError
 		if errors.As(err, &se) {
-			return nil, nil, "", failedErr(fmt.Errorf("run stopped: %s: %w", filepath.Join(dir, report.EventsFile), se.Err))
+			file := report.EventsFile
+			if se.Pods {
+				file = report.PodsFile
+			}
+			return nil, nil, "", failedErr(fmt.Errorf("run stopped: %s: %w", filepath.Join(dir, file), se.Err))
 		}
 		return nil, nil, "", failedErr(fmt.Errorf("run failed (a bug in converge: please report it with the scenario): %w", err))
 	}
