@@ -11,8 +11,8 @@ import (
 // id order, each once, each ended, and none changes after it was handed
 // over (report writes pods.csv from them on another goroutine).
 type podChecker struct {
-	t      *testing.T
-	file   string
+	t    *testing.T
+	file string
 	pods []*engine.Pod
 	seen []string // each pod as it was when handed over
 }
