@@ -80,8 +80,19 @@ func (e *Engine) containersStarted(p *Pod, now float64) {
 		e.gangUp(p, now)
 		return
 	}
-	if ready <= now+p.RunTime {
+	switch {
+	case ready > now+p.RunTime:
+	case ready == now && p.Job.Flux != nil && now < p.Job.Flux.Expiration:
+		// A shell has no readiness probe: it is ready as it starts.
+		// (The event would come later in this instant, before anything
+		// could stop it: its time limit is later, and a cancel is a
+		// decision, applied after the instant's events.)
+		p.Ready = now
+	default:
 		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
+	}
+	if p.Job == e.shellJob {
+		return // one finish for all the job's shells (sStartedJob)
 	}
 	e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})
 }

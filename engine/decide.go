@@ -149,6 +149,8 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 			if err := e.fluxAllocated(d.Job, d.At, now); err != nil {
 				return err
 			}
+			e.bindFlux(d, now)
+			return nil
 		}
 		for _, s := range d.Slots {
 			e.bind(s.Pod, d.Delay, now)

@@ -12,14 +12,15 @@ import (
 type evKind uint8
 
 const (
-	evArrival   evKind = iota // id = job
-	evJobSync                 // id = job
-	evPodCreate               // id = job, tag = completion index
-	evTimer                   // tag = policy tag
-	evBindDone                // id = pod
-	evAgent                   // a node agent's own event (agent, sub, id, tag)
-	evFinish                  // id = pod
-	evReady                   // id = pod
+	evArrival    evKind = iota // id = job
+	evJobSync                  // id = job
+	evPodCreate                // id = job, tag = completion index
+	evTimer                    // tag = policy tag
+	evBindDone                 // id = pod; or id = job, tag = bindFluxJob
+	evAgent                    // a node agent's own event (agent, sub, id, tag)
+	evFinish                   // id = pod
+	evReady                    // id = pod
+	evFluxFinish               // id = job: its running shells end (their tasks exited)
 )
 
 // Engine runs one simulation. Build it with New, add jobs with Submit, then
@@ -69,6 +70,7 @@ type Engine struct {
 	processed      int
 	stopped        string
 	err            error
+	shellJob       *Job // the Flux job whose shells are starting (sStartedJob)
 	onJobDone      func(j *Job, now float64)
 	onProgress     func(Progress)
 }
@@ -457,6 +459,10 @@ func (e *Engine) dispatch(it item) {
 	case evTimer:
 		e.notify(Event{Kind: TimerFired, Tag: it.tag}, now)
 	case evBindDone:
+		if it.tag == bindFluxJob {
+			e.fluxBound(e.jobs[it.id], now)
+			return
+		}
 		p := e.pods[it.id]
 		p.Scheduled = now
 		e.progress(now)
@@ -471,6 +477,12 @@ func (e *Engine) dispatch(it item) {
 			return
 		}
 		e.finishPod(e.pods[it.id], now)
+	case evFluxFinish:
+		for _, p := range e.jobs[it.id].Pods {
+			if p.Phase == PodRunning && e.err == nil {
+				e.finishPod(p, now)
+			}
+		}
 	case evReady:
 		p := e.pods[it.id]
 		if p.Phase != PodRunning {

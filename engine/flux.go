@@ -19,7 +19,8 @@ import (
 // one per node when the request has a node level (flux run -N), else one
 // per task slot. They are created at submission, need no image, no
 // sandbox and no bind call: the job shell agent (slot 1) starts them
-// ShellStart seconds after the allocation.
+// ShellStart seconds after the allocation. An allocation is bound,
+// started and ended with one calendar event each, not one per shell.
 
 // FluxSpec is what a Flux job asks for (its jobspec) and what became of
 // it.
@@ -118,15 +119,46 @@ const shellSlot = 1
 
 // The shell agent's own events.
 const (
-	sStarted uint8 = iota // id = pod: its shell runs the tasks
-	sExpire               // id = job: R expired (the time limit)
+	sStarted    uint8 = iota // id = pod: its shell runs the tasks
+	sExpire                  // id = job: R expired (the time limit)
+	sStartedJob              // id = job: every shell of its allocation runs
 )
+
+// bindFluxJob tags the one evBindDone of a whole Flux allocation.
+const bindFluxJob = 1
+
+// bindFlux binds a Flux job's allocation: its holders take their nodes
+// at once, with no bind call each, and one calendar event completes them
+// all. A job of n shells costs a few calendar events, not 4n; the run is
+// the same as with an event per shell (they would all run at the same
+// instant, one after the other, in the same order: the job's pods).
+func (e *Engine) bindFlux(d *Decision, now float64) {
+	for _, s := range d.Slots {
+		s.Pod.Assigned = now
+		e.endSeries(now, s.Pod)
+	}
+	e.progress(now)
+	e.push(item{t: now + d.Delay, kind: evBindDone, id: int32(d.Job.ID), tag: bindFluxJob})
+}
+
+// fluxBound: every holder of job j is bound; job-exec starts the shells,
+// which come up together after the shell start-up (Bound, for the job).
+func (e *Engine) fluxBound(j *Job, now float64) {
+	e.progress(now)
+	for _, p := range j.Pods {
+		p.Scheduled = now
+		e.notify(Event{Kind: PodBound, Pod: p, Node: p.Node}, now)
+	}
+	e.agentAfter(shellSlot, now+e.cfg.Shell.Start(len(j.Pods)), sStartedJob, int32(j.ID), 0)
+}
 
 func (e fluxShell) Name() string { return "flux job shell" }
 func (e fluxShell) Busy() bool   { return false }
 
-// Bound: job-exec starts the shell once the allocation is in; every
-// shell of a job comes up after the same delay.
+// Bound starts one shell whose bind completed on its own. The engine
+// binds a Flux allocation as a whole (bindFlux, fluxBound) and starts its
+// shells together (sStartedJob); this is the same start for one shell:
+// every shell of a job comes up after the same delay.
 func (e fluxShell) Bound(p *Pod, now float64) {
 	d := e.cfg.Shell.Start(len(p.Job.Pods))
 	e.agentAfter(shellSlot, now+d, sStarted, int32(p.ID), 0)
@@ -142,6 +174,23 @@ func (e fluxShell) Wake(kind uint8, id int32, tag int64, now float64) {
 		e.containersStarted(p, now)
 	case sExpire:
 		e.expire(e.jobs[id], now)
+	case sStartedJob:
+		// Every shell starts, then one event ends them all: they share
+		// the job's run time (one program), so their finishes would
+		// all come at one instant, one after the other, in this order.
+		j := e.jobs[id]
+		e.shellJob = j
+		running := false
+		for _, p := range j.Pods {
+			if p.Phase == PodPending {
+				e.containersStarted(p, now)
+				running = running || p.Phase == PodRunning
+			}
+		}
+		e.shellJob = nil
+		if running && j.RunModel == nil && !j.Flux.Killed() {
+			e.push(item{t: now + j.Pods[0].RunTime, kind: evFluxFinish, id: int32(j.ID)})
+		}
 	}
 }
 
@@ -254,6 +303,13 @@ func (e *Engine) stale(it item) bool {
 	switch it.kind {
 	case evFinish:
 		return it.tag == 0 && e.pods[it.id].Phase != PodRunning
+	case evFluxFinish:
+		for _, p := range e.jobs[it.id].Pods {
+			if p.Phase == PodRunning {
+				return false
+			}
+		}
+		return true
 	case evAgent:
 		return it.agent == shellSlot && it.sub == sExpire && IsSet(e.jobs[it.id].Finished)
 	}

@@ -345,3 +345,32 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("hybrid with a reservation depth: %v", err)
 	}
 }
+
+// A Flux job costs the engine a few calendar events whatever its size:
+// its shells are bound, started and ended together (one event each for
+// the whole allocation), each ready as it starts, each ending after the
+// job's run time.
+func TestShellsCostEventsPerJob(t *testing.T) {
+	shell := engine.ShellStart{Base: 0.05, PerNode: 0.001}
+	events := map[int]int{}
+	for _, n := range []int{1, 64} {
+		r := simulate(t, cfgOf(FCFS, "first"), nodes(64, 4), shell,
+			sub{at: 0, name: "a", nodes: n, walltime: 100, run: 30},
+			sub{at: 10, name: "b", nodes: n, walltime: 100, run: 20},
+		)
+		events[n] = r.res.Events
+		for _, name := range []string{"a", "b"} {
+			j := r.jobs[name]
+			start := j.Flux.Alloc + shell.Start(n)
+			for _, p := range j.Pods {
+				if p.Scheduled != j.Flux.Alloc || p.ContainersStarted != start || p.Ready != start || p.Finished != start+p.RunTime || p.RunTime != j.Flux.RunTime {
+					t.Fatalf("%d nodes: job %s alloc %v: shell %s scheduled %v, started %v (want %v), ready %v, finished %v after %v s",
+						n, name, j.Flux.Alloc, p.Name, p.Scheduled, p.ContainersStarted, start, p.Ready, p.Finished, p.RunTime)
+				}
+			}
+		}
+	}
+	if events[64] != events[1] {
+		t.Errorf("calendar events: %d for jobs of 64 nodes, %d for jobs of 1; want the same", events[64], events[1])
+	}
+}
