@@ -1127,15 +1127,22 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 						leaf = leafAdd(leaf, len(m.leafTypes), j, u)
 					}
 				}
-				xSpan(v, xCheckerTotal)
-				if failed != nil {
-					break
-				}
+				// The whole span is v's in omit alone, not also on
+				// its exclusivity planner: every reader of that
+				// planner asks omit first (usable), and a span there
+				// would only repeat it. It counts as a live span of
+				// v (usable's shortcut for a vertex with none).
 				if m.omit == nil {
 					m.omit = make([][][2]int64, m.g.Len())
 				}
+				if ivOverlaps(m.omit[v], a.At, a.At+a.Duration) || (m.xplans[v] != nil && availDuring(m.xplans[v], a.At, a.Duration) != xCheckerTotal) {
+					failed = fmt.Errorf("%s: held whole, but not free during [%d, %d)", m.g.Vertices[v].Path, a.At, a.At+a.Duration)
+					break
+				}
 				m.omit[v] = ivInsert(m.omit[v], [2]int64{a.At, a.At + a.Duration})
 				m.omitRun(v)
+				m.live[v]++
+				m.until[v] = max(m.until[v], a.At+a.Duration)
 				job.spans = append(job.spans, matchSpan{4, v, planner.SpanID(a.At)})
 				if listed {
 					bump(v, m.g.Vertices[v].Type, av.Units)
@@ -1332,8 +1339,14 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		case 3:
 			err = m.rootLeaf.RemSpan(s.id)
 		case 4:
+			lo, hi := ivRun(m.omit[s.v])
 			err = ivDrop(&m.omit[s.v], int64(s.id), "whole")
-			m.omitRun(s.v)
+			if len(m.omit[s.v]) == 0 && m.xLo[s.v] == lo && m.xHi[s.v] == hi {
+				m.setX(s.v, 0, 0) // the known exclusive span was this one
+			} else {
+				m.omitRun(s.v)
+			}
+			m.unlive(s.v)
 		case 5:
 			err = ivDrop(&m.full[s.v], int64(s.id), "full")
 			m.fullRun(s.v)
