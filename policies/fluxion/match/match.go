@@ -171,11 +171,14 @@ type Matcher struct {
 	// more gpus than are free fails at the root, and a reservation's
 	// start times skip the times when they are not free. nil if none
 	// (or if the root is not of type cluster).
-	leafTypes []string
-	rootLeaf  *planner.PlannerMulti
-	belowLeaf []int64  // SkipHeldBelow: units of each leaf type below each vertex
-	curLeaf   []int64  // the current match's units of each leaf type (MatchWithJobID)
-	weights   []uint64 // by_outedges weight of the edge into each vertex
+	leafTypes  []string
+	rootLeaf   *planner.PlannerMulti
+	belowLeaf  []int64          // SkipHeldBelow: units of each leaf type below each vertex
+	curLeaf    []int64          // the current match's units of each leaf type (MatchWithJobID)
+	curNodes   int64            // the current match's node count (MatchWithJobID)
+	nodeVs     []graph.VertexID // the vertices of type node (nodesFree), made on first use
+	nodeParent graph.VertexID   // their one parent, or NoVertex
+	weights    []uint64         // by_outedges weight of the edge into each vertex
 	// wEpoch counts the changes of weights (WeightEpoch).
 	wEpoch uint64
 	live   []int32 // live spans on plans[v] and xplans[v] (commit, Cancel)
@@ -509,6 +512,64 @@ func (m *Matcher) leafFree(need []int64, at, d int64) bool {
 	return m.rootLeaf.Available(at, d, need)
 }
 
+// nodesFree reports whether at least k vertices of type node may be free
+// of exclusive spans during [at, at+d) (true when no vertex was booked
+// whole). A match of k top-level nodes uses k distinct ones, each of
+// which usable lets through, and usable refuses a vertex that an
+// exclusive span (its known one, or a whole span) holds during the time
+// asked for, whatever the request: fewer such nodes than k and the search
+// can only fail. The count may take in nodes that are not free (it reads
+// one interval a node, and no other spans), so this can let a search
+// through that then fails, never the other way round.
+func (c *tctx) nodesFree(k, at, d int64) bool {
+	m := c.m
+	if m.omit == nil {
+		return true
+	}
+	if m.nodeVs == nil {
+		m.nodeVs, m.nodeParent = []graph.VertexID{}, graph.NoVertex
+		for i := range m.g.Vertices {
+			if m.g.Vertices[i].Type == "node" {
+				v := graph.VertexID(i)
+				p := m.g.Vertices[i].Parent
+				switch {
+				case len(m.nodeVs) == 0:
+					m.nodeParent = p
+				case p != m.nodeParent:
+					m.nodeParent = graph.NoVertex
+				}
+				m.nodeVs = append(m.nodeVs, v)
+			}
+		}
+	}
+	end := at + d
+	if p := m.nodeParent; p != graph.NoVertex {
+		// Every node is a child of p: its skip index passes the held
+		// ones (its other children, if any, only add to the count).
+		kids := c.children(p)
+		if ix := m.skipper(p, kids); ix != nil {
+			for i, n := 0, len(kids); ; i++ {
+				if i = ix.x.next(i, n, at, end); i >= n {
+					c.noNodes[0]++
+					return false
+				}
+				if k--; k <= 0 {
+					return true
+				}
+			}
+		}
+	}
+	for _, v := range m.nodeVs {
+		if !(at < m.xHi[v] && end > m.xLo[v]) && !ivOverlaps(m.omit[v], at, end) {
+			if k--; k <= 0 {
+				return true
+			}
+		}
+	}
+	c.noNodes[1]++
+	return false
+}
+
 // unitPlan returns v's planner of its Size units (flux-sched's
 // schedule.plans), made on first use.
 func (m *Matcher) unitPlan(v graph.VertexID) *planner.Planner {
@@ -646,7 +707,10 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 	tot := js.Totals()
 	need := m.aggRequest(tot)
 	m.curLeaf = m.leafNeed(tot)
-	defer func() { m.curLeaf = nil }()
+	if js.Resources[0].Type == "node" {
+		m.curNodes = tot["node"] // that many distinct nodes (nodesFree)
+	}
+	defer func() { m.curLeaf, m.curNodes = nil, 0 }()
 	// request_feasible (dfu.cpp:63-92): more nodes asked than are up
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convergesim/converge/policies/fluxion/graph"
 	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
 	"github.com/convergesim/converge/policies/fluxion/jobspec"
 )
@@ -118,10 +119,15 @@ func TestSkipNext(t *testing.T) {
 func TestSkipHeldBelowSameAnswers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 5))
 	policies := []string{"first", "low", "high", "lonodex", "firstnodex"}
-	for trial := range 60 {
+	var noNodes [2]int // searches refused for want of free nodes (nodesFree)
+	for trial := range 80 {
 		pol := policies[trial%len(policies)]
 		sockets := rng.IntN(2)
 		ns := make([]fluxiontest.Node, 4+rng.IntN(40))
+		big := trial >= 60 // many nodes (a skip index) and jobs of many
+		if big {
+			ns = make([]fluxiontest.Node, skipMin+rng.IntN(skipMin))
+		}
 		oneCore := trial%3 == 1 // a slot fills a node's aggregate
 		for i := range ns {
 			per := max(1, sockets)
@@ -137,10 +143,20 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 		}
 		every := mtMatcher(t, g, pol)
 		every.visitAll = true // the reference: no skip index either
-		twinSession(t, rng, skip, every, 120, 4, func() fluxiontest.Req {
+		steps := 120
+		if big {
+			steps = 300
+		}
+		twinSession(t, rng, skip, every, steps, 4, func() fluxiontest.Req {
 			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(4)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(60))}
+			if big {
+				r.Dur = float64(1 + rng.IntN(300))
+			}
 			if rng.IntN(3) > 0 {
 				r.Nodes = int64(1 + rng.IntN(4))
+				if big {
+					r.Nodes = int64(1 + rng.IntN(len(ns)/2))
+				}
 				r.Slots = r.Nodes
 				r.NodeExcl = rng.IntN(3) > 0
 			}
@@ -149,13 +165,20 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 			}
 			return r
 		}, nodeOutcome, fmt.Sprintf("trial %d (%s)", trial, pol), "skipHeld", "every")
-		if skip.omit == nil {
+		if skip.omit == nil && !big {
 			t.Fatalf("trial %d (%s): nothing was booked whole", trial, pol)
+		}
+		if skip.tc != nil {
+			noNodes[0] += skip.tc.noNodes[0]
+			noNodes[1] += skip.tc.noNodes[1]
 		}
 		if oneCore && !strings.HasSuffix(pol, "nodex") && skip.full == nil {
 			// (Under the *nodex policies every node is taken whole.)
 			t.Fatalf("trial %d (%s): one-core nodes and no aggregate was ever full", trial, pol)
 		}
+	}
+	if noNodes[0] == 0 || noNodes[1] == 0 {
+		t.Errorf("nodesFree refused %d searches through a skip index and %d without: want both, so that both ways are compared", noNodes[0], noNodes[1])
 	}
 }
 
@@ -250,5 +273,71 @@ func TestFullNodeStillShared(t *testing.T) {
 		if got := len(a.OfType("gpu")); got != n {
 			t.Fatalf("SkipHeldBelow %v: %d GPUs, want %d", skipHeld, got, n)
 		}
+	}
+}
+
+// TestNodesFreeNeverUndercounts: nodesFree may refuse a search only when
+// fewer nodes than asked are free of exclusive spans during the time
+// asked for, counted node by node over every whole span and known
+// exclusive span; with no skip index (few nodes) it says exactly that.
+// Whole-node jobs and reservations at random times fill graphs with and
+// without a skip index over their nodes.
+func TestNodesFreeNeverUndercounts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 9))
+	refused := map[bool]int{}
+	for trial := range 12 {
+		n := 6 + rng.IntN(10)
+		indexed := trial%2 == 0
+		if indexed {
+			n = skipMin + rng.IntN(skipMin)
+		}
+		ns := make([]fluxiontest.Node, n)
+		for i := range ns {
+			ns[i] = fluxiontest.Node{Cores: int64(1 + rng.IntN(4))}
+		}
+		g := fluxiontest.Graph(t, 0, ns...)
+		m, err := NewMatcher(g, MatcherOptions{Policy: "first", GraphDuration: 100000, SkipHeldBelow: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := int64(0)
+		for step := range 200 {
+			clock += rng.Int64N(20)
+			r := fluxiontest.Req{Nodes: int64(1 + rng.IntN(n/2)), NodeExcl: true, Cores: 1, Dur: float64(1 + rng.IntN(400))}
+			r.Slots = r.Nodes
+			op := MatchAllocate
+			if rng.IntN(2) == 0 {
+				op = MatchAllocateOrElseReserve
+			}
+			m.Match(op, r.Jobspec(t), clock) // busy or not: the state is what is checked
+			c := m.tc
+			if c == nil || m.omit == nil {
+				continue
+			}
+			at := clock + rng.Int64N(300)
+			d := 1 + rng.Int64N(300)
+			free := int64(0)
+			for i := range g.Vertices {
+				v := graph.VertexID(i)
+				if g.Vertices[i].Type == "node" && !(at < m.xHi[v] && at+d > m.xLo[v]) && !ivOverlaps(m.omit[v], at, at+d) {
+					free++
+				}
+			}
+			for k := int64(1); k <= int64(n)+1; k++ {
+				got := c.nodesFree(k, at, d)
+				if !got && free >= k {
+					t.Fatalf("trial %d step %d (%d nodes): nodesFree(%d, %d, %d) refused with %d nodes free", trial, step, n, k, at, d, free)
+				}
+				if !indexed && got != (free >= k) {
+					t.Fatalf("trial %d step %d (%d nodes, no index): nodesFree(%d, %d, %d) = %v with %d nodes free", trial, step, n, k, at, d, got, free)
+				}
+				if !got {
+					refused[indexed]++
+				}
+			}
+		}
+	}
+	if refused[true] == 0 || refused[false] == 0 {
+		t.Errorf("refusals: %d with a skip index, %d without; want both", refused[true], refused[false])
 	}
 }

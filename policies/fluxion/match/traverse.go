@@ -131,6 +131,7 @@ type tctx struct {
 	lastAnc graph.VertexID // byNode: the parent of the last node that passed
 	kids    [][]kidType    // kidTypes' cache, by vertex (nil: not yet)
 	early   int            // searches byNode ended before the last node (tests)
+	noNodes [2]int         // searches nodesFree refused, through the skip index and not (tests)
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -160,6 +161,10 @@ func (m *Matcher) search(js *jobspec.Jobspec, at, d int64, sat bool) ([]titem, b
 	if !sat && !c.trace && c.inWindow && !m.leafFree(m.curLeaf, at, d) {
 		// The root's filter for the leaf types (Matcher.rootLeaf) prunes
 		// the whole walk: fewer gpus (or other leaves) free than asked.
+		return nil, false
+	}
+	if !sat && !c.trace && c.inWindow && !m.visitAll && m.curNodes > 0 && !c.nodesFree(m.curNodes, at, d) {
+		// Fewer nodes than asked are free of exclusive spans then.
 		return nil, false
 	}
 	for _, r := range js.Resources {
