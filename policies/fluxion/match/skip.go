@@ -37,14 +37,19 @@ type skipIdx struct {
 
 // segTree is one skip tree: lo and hi per segment, 1-based heap layout,
 // size leaves (a power of two ≥ the children; the padding is held at
-// every time).
+// every time). A changed leaf marks its parent; the marked segments are
+// brought up to date, level by level, before the next walk (flush), so
+// an allocation that changes many siblings pulls their common ancestors
+// once.
 type segTree struct {
-	size   int
-	lo, hi []int64
+	size      int
+	lo, hi    []int64
+	mark      []bool  // segments to pull before the next walk
+	dirty, up []int32 // the marked segments of the level being pulled, and of the one above
 }
 
 func newSegTree(size int) segTree {
-	return segTree{size: size, lo: make([]int64, 2*size), hi: make([]int64, 2*size)}
+	return segTree{size: size, lo: make([]int64, 2*size), hi: make([]int64, 2*size), mark: make([]bool, size)}
 }
 
 func (t *segTree) leaf(i int, lo, hi int64) { t.lo[t.size+i], t.hi[t.size+i] = lo, hi }
@@ -61,6 +66,10 @@ func (t *segTree) build(n int) {
 	for k := t.size - 1; k >= 1; k-- {
 		t.pull(k)
 	}
+	for _, k := range t.dirty {
+		t.mark[k] = false
+	}
+	t.dirty = t.dirty[:0]
 }
 
 func (t *segTree) set(i int, lo, hi int64) {
@@ -69,8 +78,26 @@ func (t *segTree) set(i int, lo, hi int64) {
 		return
 	}
 	t.lo[k], t.hi[k] = lo, hi
-	for k >>= 1; k >= 1; k >>= 1 {
-		t.pull(k)
+	if p := k >> 1; p >= 1 && !t.mark[p] {
+		t.mark[p] = true
+		t.dirty = append(t.dirty, int32(p))
+	}
+}
+
+// flush pulls the marked segments, a level at a time from the leaves'
+// parents up (set marks only those, so each list holds one level).
+func (t *segTree) flush() {
+	for len(t.dirty) > 0 {
+		up := t.up[:0]
+		for _, k := range t.dirty {
+			t.pull(int(k))
+			t.mark[k] = false
+			if p := k >> 1; p >= 1 && !t.mark[p] {
+				t.mark[p] = true
+				up = append(up, p)
+			}
+		}
+		t.dirty, t.up = up, t.dirty[:0]
 	}
 }
 
@@ -79,6 +106,9 @@ func (t *segTree) set(i int, lo, hi int64) {
 func (t *segTree) next(i, n int, at, end int64) int {
 	if i >= n {
 		return n
+	}
+	if len(t.dirty) > 0 {
+		t.flush()
 	}
 	held := func(k int) bool { return t.hi[k] > at && t.lo[k] < end }
 	k := t.size + i
