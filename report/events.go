@@ -3,9 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"slices"
-	"sync"
 
 	"github.com/convergesim/converge/engine"
 	"github.com/convergesim/converge/internal/killpoint"
@@ -25,18 +23,9 @@ import (
 // costs the simulation almost nothing; the bytes are the same as if they
 // were written in line.
 type EventWriter struct {
-	f      *os.File
-	closed bool // Close has run (Record's goroutine only)
-	last   float64
-	n      int
-	batch  []eventLine
-	full   chan []eventLine // batches to encode, in order (closed by Close)
-	free   chan []eventLine // encoded batches to reuse
-	done   chan struct{}    // closed when the goroutine has ended
-	quit   chan struct{}    // closed by abort (from any goroutine)
-	once   sync.Once
-	mu     sync.Mutex
-	err    error // the first write error (guarded by mu)
+	*batchFile[eventLine]
+	last float64
+	n    int
 }
 
 // eventLine is what a line needs: the record and the names of its
@@ -47,25 +36,22 @@ type eventLine struct {
 	pod, job, node string
 }
 
-const eventBatch = 4096
-
 var _ engine.RecordSink = (*EventWriter)(nil)
 
 func createEventWriter(path string) (*EventWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	bf, err := createBatchFile(path, nil, func(bw *bufio.Writer, batch []eventLine, buf []byte) ([]byte, error) {
+		for i := range batch {
+			buf = appendEventLine(buf[:0], &batch[i])
+			if _, err := bw.Write(buf); err != nil {
+				return buf, err
+			}
+		}
+		return buf, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	w := &EventWriter{
-		f:     f,
-		batch: make([]eventLine, 0, eventBatch),
-		full:  make(chan []eventLine, 4),
-		free:  make(chan []eventLine, 6),
-		done:  make(chan struct{}),
-		quit:  make(chan struct{}),
-	}
-	go w.encode(w.full)
-	return w, nil
+	return &EventWriter{batchFile: bf}, nil
 }
 
 // Record implements engine.RecordSink.
@@ -88,89 +74,11 @@ func (w *EventWriter) Record(r *engine.Record, p *engine.Pod, j *engine.Job, n *
 	if n != nil {
 		l.node = n.Name
 	}
-	w.batch = append(w.batch, l)
 	w.n++
 	if w.n == 100 {
 		killpoint.At("report-events-streaming")
 	}
-	if len(w.batch) == eventBatch {
-		return w.send()
-	}
-	return nil
-}
-
-// send hands the current batch to the encoder and takes an empty one.
-func (w *EventWriter) send() error {
-	if err := w.failed(); err != nil {
-		return err
-	}
-	select {
-	case w.full <- w.batch:
-	case <-w.quit:
-		return errAborted
-	}
-	select {
-	case b := <-w.free:
-		w.batch = b[:0]
-	default:
-		w.batch = make([]eventLine, 0, eventBatch)
-	}
-	return nil
-}
-
-func (w *EventWriter) failed() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-// encode runs on its own goroutine: it encodes the batches in order and
-// writes them.
-func (w *EventWriter) encode(full <-chan []eventLine) {
-	defer close(w.done)
-	bw := bufio.NewWriterSize(w.f, 1<<20)
-	buf := make([]byte, 0, 256)
-	for {
-		var batch []eventLine
-		select {
-		case b, ok := <-full:
-			if !ok {
-				if w.failed() == nil {
-					if err := bw.Flush(); err != nil {
-						w.setErr(err)
-					}
-				}
-				return
-			}
-			batch = b
-		case <-w.quit:
-			return
-		}
-		if w.failed() == nil {
-			for i := range batch {
-				buf = appendEventLine(buf[:0], &batch[i])
-				if _, err := bw.Write(buf); err != nil {
-					w.setErr(err)
-					break
-				}
-			}
-		}
-		clear(batch) // drop the strings
-		select {
-		case w.free <- batch:
-		default:
-		}
-	}
-}
-
-var errAborted = fmt.Errorf("the report was aborted")
-
-func (w *EventWriter) setErr(err error) {
-	w.mu.Lock()
-	if w.err == nil {
-		w.err = err
-	}
-	w.mu.Unlock()
+	return w.add(l)
 }
 
 func appendEventLine(b []byte, l *eventLine) []byte {
@@ -210,43 +118,7 @@ func (w *EventWriter) Count() int { return w.n }
 
 // Close writes what is left, syncs and closes the file. It must be
 // called from the goroutine that calls Record.
-func (w *EventWriter) Close() error {
-	if w.closed {
-		return w.failed()
-	}
-	w.closed = true
-	if len(w.batch) > 0 {
-		if err := w.send(); err != nil {
-			w.abort()
-			return err
-		}
-	}
-	close(w.full)
-	select {
-	case <-w.done:
-	case <-w.quit:
-		return errAborted
-	}
-	err := w.failed()
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	w.setErr(err)
-	return err
-}
-
-// abort stops the encoder and closes the file; safe from any goroutine
-// (a signal handler) and more than once.
-func (w *EventWriter) abort() {
-	w.once.Do(func() {
-		w.setErr(errAborted)
-		close(w.quit)
-		w.f.Close() // a write in flight fails; a second Close is harmless
-	})
-}
+func (w *EventWriter) Close() error { return w.close() }
 
 // writeRecords writes a Result's in-memory records (engine.Config.Record
 // without a sink), stable-sorted by time, resolving their indexes.

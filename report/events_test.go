@@ -68,7 +68,7 @@ func feed(t *testing.T, w *EventWriter, recs []engine.Record, pods []*engine.Pod
 // The asynchronous writer gives, over many batches, exactly the lines an
 // in-line encoding gives.
 func TestEventWriterMatchesInline(t *testing.T) {
-	recs, pods, jobs, nodes := records(3*eventBatch + 17)
+	recs, pods, jobs, nodes := records(3*batchSize + 17)
 	path := filepath.Join(t.TempDir(), "events.jsonl")
 	w, err := createEventWriter(path)
 	if err != nil {
@@ -126,7 +126,7 @@ func TestEventWriterTimeOrder(t *testing.T) {
 // A failing file (here: closed under the writer) makes Record or Close
 // return an error; nothing hangs.
 func TestEventWriterWriteError(t *testing.T) {
-	recs, pods, jobs, nodes := records(20 * eventBatch)
+	recs, pods, jobs, nodes := records(20 * batchSize)
 	w, err := createEventWriter(filepath.Join(t.TempDir(), "e"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestEventWriterWriteError(t *testing.T) {
 // abort from another goroutine while records stream in stops the writer:
 // Record or Close fail, nothing panics or hangs.
 func TestEventWriterAbortWhileWriting(t *testing.T) {
-	recs, pods, jobs, nodes := records(50 * eventBatch)
+	recs, pods, jobs, nodes := records(50 * batchSize)
 	w, err := createEventWriter(filepath.Join(t.TempDir(), "e"))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestEventWriterAbortWhileWriting(t *testing.T) {
 		<-start
 		w.abort()
 	}()
-	half := 5 * eventBatch
+	half := 5 * batchSize
 	err = feed(t, w, recs[:half], pods, jobs, nodes)
 	close(start)
 	if err == nil {

@@ -3,8 +3,6 @@ package report
 import (
 	"bufio"
 	"fmt"
-	"os"
-	"sync"
 
 	"github.com/convergesim/converge/engine"
 )
@@ -17,40 +15,22 @@ import (
 // and the ones still held back by an earlier pod that had not. The bytes
 // are those that writing the whole file at the end gives.
 type PodWriter struct {
-	f     *os.File
-	n     int           // pods handed over (the engine's goroutine)
-	last  *engine.Pod   // the last of them
-	batch []*engine.Pod // the pods not yet sent to the encoder
-	full  chan []*engine.Pod
-	free  chan []*engine.Pod // encoded batches to reuse
-	done  chan struct{}      // closed when the goroutine has ended
-	quit  chan struct{}      // closed by abort (from any goroutine)
-	once  sync.Once
-	mu    sync.Mutex
-	err   error // the first write error (guarded by mu)
+	*batchFile[*engine.Pod]
+	n    int         // pods handed over (the engine's goroutine)
+	last *engine.Pod // the last of them
 }
 
 var _ engine.PodSink = (*PodWriter)(nil)
 
 func createPodWriter(path string) (*PodWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	bf, err := createBatchFile(path, appendCSVRow(nil, podColumns), func(bw *bufio.Writer, ps []*engine.Pod, buf []byte) ([]byte, error) {
+		return writePodRows(bw, ps, buf)
+	})
 	if err != nil {
 		return nil, err
 	}
-	w := &PodWriter{
-		f:     f,
-		batch: make([]*engine.Pod, 0, podBatch),
-		full:  make(chan []*engine.Pod, 4),
-		free:  make(chan []*engine.Pod, 6),
-		done:  make(chan struct{}),
-		quit:  make(chan struct{}),
-	}
-	go w.encode()
-	return w, nil
+	return &PodWriter{batchFile: bf}, nil
 }
-
-// podBatch is how many pods the encoder gets at once.
-const podBatch = 4096
 
 // Pods implements engine.PodSink: ps must be the next pods by id.
 func (w *PodWriter) Pods(ps []*engine.Pod) error {
@@ -63,67 +43,9 @@ func (w *PodWriter) Pods(ps []*engine.Pod) error {
 	if ps[0].ID != w.n {
 		return fmt.Errorf("pod %d handed over after pod %d", ps[0].ID, w.n-1)
 	}
-	w.batch = append(w.batch, ps...)
 	w.n += len(ps)
 	w.last = ps[len(ps)-1]
-	if len(w.batch) >= podBatch {
-		return w.send()
-	}
-	return nil
-}
-
-// send hands the current batch to the encoder and takes an empty one.
-func (w *PodWriter) send() error {
-	select {
-	case w.full <- w.batch:
-	case <-w.quit:
-		return errAborted
-	}
-	select {
-	case b := <-w.free:
-		w.batch = b[:0]
-	default:
-		w.batch = make([]*engine.Pod, 0, podBatch)
-	}
-	return nil
-}
-
-// encode runs on its own goroutine: the header, then the rows of each
-// run of pods in order.
-func (w *PodWriter) encode() {
-	defer close(w.done)
-	bw := bufio.NewWriterSize(w.f, 1<<20)
-	buf := appendCSVRow(nil, podColumns)
-	if _, err := bw.Write(buf); err != nil {
-		w.setErr(err)
-	}
-	for {
-		var ps []*engine.Pod
-		select {
-		case b, ok := <-w.full:
-			if !ok {
-				if w.failed() == nil {
-					if err := bw.Flush(); err != nil {
-						w.setErr(err)
-					}
-				}
-				return
-			}
-			ps = b
-		case <-w.quit:
-			return
-		}
-		if w.failed() == nil {
-			if err := writePodRows(bw, ps, buf); err != nil {
-				w.setErr(err)
-			}
-		}
-		clear(ps)
-		select {
-		case w.free <- ps:
-		default:
-		}
-	}
+	return w.add(ps...)
 }
 
 // finish writes the rest of the run's pods (those after the ones handed
@@ -138,49 +60,5 @@ func (w *PodWriter) finish(pods []*engine.Pod) error {
 		w.abort()
 		return err
 	}
-	if len(w.batch) > 0 {
-		if err := w.send(); err != nil {
-			w.abort()
-			return err
-		}
-	}
-	close(w.full)
-	select {
-	case <-w.done:
-	case <-w.quit:
-		return errAborted
-	}
-	err := w.failed()
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	w.setErr(err)
-	return err
-}
-
-// abort stops the encoder and closes the file; safe from any goroutine
-// and more than once.
-func (w *PodWriter) abort() {
-	w.once.Do(func() {
-		w.setErr(errAborted)
-		close(w.quit)
-		w.f.Close()
-	})
-}
-
-func (w *PodWriter) failed() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-func (w *PodWriter) setErr(err error) {
-	w.mu.Lock()
-	if w.err == nil {
-		w.err = err
-	}
-	w.mu.Unlock()
+	return w.close()
 }

@@ -42,6 +42,22 @@ func runMany(t *testing.T, sink engine.PodSink) *engine.Result {
 	return res
 }
 
+// openPods opens a report folder and its pods.csv writer; the folder is
+// aborted at the end of the test unless committed.
+func openPods(t *testing.T, dir string) (*Output, *PodWriter) {
+	t.Helper()
+	out, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(out.Abort)
+	pw, err := out.Pods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, pw
+}
+
 // TestPodsStreamedSameBytes: pods.csv written as the run goes (several
 // batches during the run, the pods not ended at the horizon at Commit) is
 // byte for byte the file written at the end.
@@ -54,15 +70,7 @@ func TestPodsStreamedSameBytes(t *testing.T) {
 	}
 
 	streamed := filepath.Join(base, "streamed")
-	out, err := Open(streamed, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Abort()
-	pw, err := out.Pods()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, pw := openPods(t, streamed)
 	res2 := runMany(t, pw)
 	ended := 0
 	for _, p := range res2.Pods {
@@ -73,8 +81,8 @@ func TestPodsStreamedSameBytes(t *testing.T) {
 	if res2.Stopped != "horizon" || ended == len(res2.Pods) {
 		t.Fatalf("the run should stop at the horizon with pods left: stopped %q, %d of %d ended", res2.Stopped, ended, len(res2.Pods))
 	}
-	if pw.n < 2*podBatch || pw.n >= len(res2.Pods) {
-		t.Fatalf("%d of %d pods handed over during the run, want several batches of %d and not all", pw.n, len(res2.Pods), podBatch)
+	if pw.n < 2*batchSize || pw.n >= len(res2.Pods) {
+		t.Fatalf("%d of %d pods handed over during the run, want several batches of %d and not all", pw.n, len(res2.Pods), batchSize)
 	}
 	if _, err := out.Commit(res2, Meta{Scenario: "many"}); err != nil {
 		t.Fatal(err)
@@ -98,15 +106,7 @@ func TestPodsStreamedSameBytes(t *testing.T) {
 // TestPodsStreamOtherResult: finishing the stream with a result whose
 // first pods are not those handed over is an error, not a mixed file.
 func TestPodsStreamOtherResult(t *testing.T) {
-	out, err := Open(filepath.Join(t.TempDir(), "out"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Abort()
-	pw, err := out.Pods()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, pw := openPods(t, filepath.Join(t.TempDir(), "out"))
 	runMany(t, pw)
 	other := runMany(t, nil)
 	if _, err := out.Commit(other, Meta{Scenario: "many"}); err == nil || !strings.Contains(err.Error(), "not this result's") {
@@ -116,15 +116,7 @@ func TestPodsStreamOtherResult(t *testing.T) {
 
 // TestPodsOutOfOrder: a sink handed pods out of id order refuses them.
 func TestPodsOutOfOrder(t *testing.T) {
-	out, err := Open(filepath.Join(t.TempDir(), "out"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Abort()
-	pw, err := out.Pods()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, pw := openPods(t, filepath.Join(t.TempDir(), "out"))
 	res := fixture(false)
 	if err := pw.Pods(res.Pods[1:2]); err == nil || !strings.Contains(err.Error(), "handed over after") {
 		t.Fatalf("err = %v, want pod 1 refused before pod 0", err)

@@ -108,18 +108,20 @@ func writePods(w io.Writer, res *engine.Result) error {
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	return writePodRows(w, res.Pods, b)
+	_, err := writePodRows(w, res.Pods, b)
+	return err
 }
 
-// writePodRows writes one pods.csv row per pod, using buf.
-func writePodRows(w io.Writer, pods []*engine.Pod, buf []byte) error {
+// writePodRows writes one pods.csv row per pod, using buf (returned, to
+// reuse).
+func writePodRows(w io.Writer, pods []*engine.Pod, buf []byte) ([]byte, error) {
 	for _, p := range pods {
 		buf = appendPodRow(buf[:0], p)
 		if _, err := w.Write(buf); err != nil {
-			return err
+			return buf, err
 		}
 	}
-	return nil
+	return buf, nil
 }
 
 // appendPodRow appends p's pods.csv row.
