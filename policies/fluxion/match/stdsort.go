@@ -13,24 +13,27 @@ func stdSort[E any](s []E, less func(a, b *E) bool) {
 	if len(s) < 2 {
 		return
 	}
-	stdIntrosort(s, 0, len(s), 2*(bits.Len(uint(len(s)))-1), less)
+	// The element being moved lives in tmp, one per sort: a local whose
+	// address went to less would escape, an allocation per move.
+	tmp := new(E)
+	stdIntrosort(s, 0, len(s), 2*(bits.Len(uint(len(s)))-1), less, tmp)
 	if len(s) > stdThreshold {
-		stdInsertion(s[:stdThreshold], less)
+		stdInsertion(s[:stdThreshold], less, tmp)
 		for i := stdThreshold; i < len(s); i++ {
-			stdLinearInsert(s, i, less)
+			stdLinearInsert(s, i, less, tmp)
 		}
 		return
 	}
-	stdInsertion(s, less)
+	stdInsertion(s, less, tmp)
 }
 
 // stdThreshold is libstdc++'s _S_threshold.
 const stdThreshold = 16
 
-func stdIntrosort[E any](s []E, first, last, depth int, less func(a, b *E) bool) {
+func stdIntrosort[E any](s []E, first, last, depth int, less func(a, b *E) bool, tmp *E) {
 	for last-first > stdThreshold {
 		if depth == 0 {
-			stdHeapSort(s[first:last], less)
+			stdHeapSort(s[first:last], less, tmp)
 			return
 		}
 		depth--
@@ -69,56 +72,58 @@ func stdIntrosort[E any](s []E, first, last, depth int, less func(a, b *E) bool)
 			s[lo], s[hi] = s[hi], s[lo]
 			lo++
 		}
-		stdIntrosort(s, lo, last, depth, less)
+		stdIntrosort(s, lo, last, depth, less, tmp)
 		last = lo
 	}
 }
 
 // stdInsertion is __insertion_sort.
-func stdInsertion[E any](s []E, less func(a, b *E) bool) {
+func stdInsertion[E any](s []E, less func(a, b *E) bool, tmp *E) {
 	for i := 1; i < len(s); i++ {
 		if less(&s[i], &s[0]) {
 			v := s[i]
 			copy(s[1:i+1], s[:i])
 			s[0] = v
 		} else {
-			stdLinearInsert(s, i, less)
+			stdLinearInsert(s, i, less, tmp)
 		}
 	}
 }
 
 // stdLinearInsert is __unguarded_linear_insert: s[i] moves down past
 // the elements greater than it (something at or before it is not).
-func stdLinearInsert[E any](s []E, i int, less func(a, b *E) bool) {
-	v := s[i]
-	for less(&v, &s[i-1]) {
+func stdLinearInsert[E any](s []E, i int, less func(a, b *E) bool, tmp *E) {
+	*tmp = s[i]
+	for less(tmp, &s[i-1]) {
 		s[i] = s[i-1]
 		i--
 	}
-	s[i] = v
+	s[i] = *tmp
 }
 
 // stdHeapSort is __partial_sort(first, last, last): make_heap, then
 // sort_heap.
-func stdHeapSort[E any](s []E, less func(a, b *E) bool) {
+func stdHeapSort[E any](s []E, less func(a, b *E) bool, tmp *E) {
 	n := len(s)
 	if n >= 2 {
 		for p := (n - 2) / 2; ; p-- {
-			stdAdjustHeap(s, p, n, s[p], less)
+			*tmp = s[p]
+			stdAdjustHeap(s, p, n, tmp, less)
 			if p == 0 {
 				break
 			}
 		}
 	}
 	for last := n - 1; last > 0; last-- {
-		v := s[last]
+		*tmp = s[last]
 		s[last] = s[0]
-		stdAdjustHeap(s, 0, last, v, less)
+		stdAdjustHeap(s, 0, last, tmp, less)
 	}
 }
 
-// stdAdjustHeap is __adjust_heap followed by __push_heap.
-func stdAdjustHeap[E any](s []E, hole, n int, v E, less func(a, b *E) bool) {
+// stdAdjustHeap is __adjust_heap followed by __push_heap; *v is the
+// value to place (not an element of s).
+func stdAdjustHeap[E any](s []E, hole, n int, v *E, less func(a, b *E) bool) {
 	top, child := hole, hole
 	for child < (n-1)/2 {
 		child = 2 * (child + 1)
@@ -133,9 +138,9 @@ func stdAdjustHeap[E any](s []E, hole, n int, v E, less func(a, b *E) bool) {
 		s[hole] = s[child-1]
 		hole = child - 1
 	}
-	for parent := (hole - 1) / 2; hole > top && less(&s[parent], &v); parent = (hole - 1) / 2 {
+	for parent := (hole - 1) / 2; hole > top && less(&s[parent], v); parent = (hole - 1) / 2 {
 		s[hole] = s[parent]
 		hole = parent
 	}
-	s[hole] = v
+	s[hole] = *v
 }

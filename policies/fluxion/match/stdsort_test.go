@@ -26,7 +26,7 @@ func TestStdSort(t *testing.T) {
 		}
 		less := func(a, b *kv) bool { return a.k < b.k }
 		if heap {
-			stdHeapSort(s, less)
+			stdHeapSort(s, less, new(kv))
 		} else {
 			stdSort(s, less)
 		}
@@ -66,7 +66,7 @@ func TestStdSort(t *testing.T) {
 			t.Fatalf("not sorted: %v", s)
 		}
 		h := slices.Clone(keys)
-		stdHeapSort(h, func(a, b *int) bool { return *a < *b })
+		stdHeapSort(h, func(a, b *int) bool { return *a < *b }, new(int))
 		if !slices.Equal(h, s) {
 			t.Fatalf("heap sort %v, sort %v", h, s)
 		}
