@@ -370,7 +370,7 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 		// is too (nodes free throughout a longer window are free
 		// throughout a shorter one).
 		p.Skipped++
-		return nil, fmt.Errorf("%w: not now (a no smaller request was refused)", fxmatch.ErrBusy)
+		return nil, errRefusedBefore
 	}
 	p.Matches++
 	op := fxmatch.MatchAllocateWithSatisfiability
@@ -395,6 +395,9 @@ func (p *Policy) match(jb *job, t int64, reserve bool) (*match, error) {
 	}
 	return a, err
 }
+
+// errRefusedBefore is the EBUSY of a request a refusal stands for.
+var errRefusedBefore = fmt.Errorf("%w: not now (a no smaller request was refused)", fxmatch.ErrBusy)
 
 // refusal is an allocate-now of whole nodes that was refused.
 type refusal struct {

@@ -663,6 +663,10 @@ func (m *Matcher) Match(op MatchOp, js *jobspec.Jobspec, now int64) (*Allocation
 	return a, err
 }
 
+// errNotNow is the EBUSY of a request that cannot be met now (one value:
+// a queue refuses many).
+var errNotNow = fmt.Errorf("%w: not now", ErrBusy)
+
 // matchOpAllocates reports whether op records the job it matches: the
 // ops after which reapi_cli's job counter moves on.
 func matchOpAllocates(op MatchOp) bool {
@@ -742,7 +746,7 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 	switch op {
 	case MatchAllocateWithSatisfiability:
 		if m.satisfiable(js) {
-			return nil, fmt.Errorf("%w: not now", ErrBusy)
+			return nil, errNotNow
 		}
 		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
 	case MatchAllocateOrElseReserve, MatchWithoutAllocatingFuture:
@@ -773,7 +777,7 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 		}
 		return nil, fmt.Errorf("%w: request cannot be met on the empty graph", ErrUnsatisfiable)
 	}
-	return nil, fmt.Errorf("%w: not now", ErrBusy)
+	return nil, errNotNow
 }
 
 // satisfiable reports whether js could be met once every job has
