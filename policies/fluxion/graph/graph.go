@@ -85,6 +85,7 @@ type Graph struct {
 	pos         []int32    // pos[v] = index of v in pre
 	span        []int32    // span[v] = number of vertices in v's subtree, v included
 	avail       []bool     // v and all its ancestors are up
+	availGen    uint64     // counts the changes of avail (AvailGen)
 	kids        []VertexID // every vertex's children, parent by parent (the Children slices' backing)
 	kidOff      []int32    // v's children are kids[kidOff[v]:kidOff[v+1]]
 }
@@ -283,8 +284,14 @@ func (g *Graph) firstWith(pred func(*Vertex) bool) VertexID {
 	return NoVertex
 }
 
+// AvailGen counts the times availability was recomputed (never 0 once
+// built): two equal readings mean Available and CountAvailable gave the
+// same answers between them.
+func (g *Graph) AvailGen() uint64 { return g.availGen }
+
 // refreshAvail recomputes availability over v's subtree (parents first).
 func (g *Graph) refreshAvail(v VertexID) {
+	g.availGen++
 	for _, u := range g.Subtree(v) {
 		up := g.Vertices[u].Status == StatusUp
 		if p := g.Vertices[u].Parent; p != NoVertex {

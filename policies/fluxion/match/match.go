@@ -178,7 +178,9 @@ type Matcher struct {
 	curNodes   int64            // the current match's node count (MatchWithJobID)
 	nodeVs     []graph.VertexID // the vertices of type node (nodesFree), made on first use
 	nodeParent graph.VertexID   // their one parent, or NoVertex
-	weights    []uint64         // by_outedges weight of the edge into each vertex
+	up         int64            // nodes available (nodesUp), at the graph's AvailGen upGen
+	upGen      uint64
+	weights    []uint64 // by_outedges weight of the edge into each vertex
 	// wEpoch counts the changes of weights (WeightEpoch).
 	wEpoch uint64
 	live   []int32 // live spans on plans[v] and xplans[v] (commit, Cancel)
@@ -663,6 +665,15 @@ func (m *Matcher) Match(op MatchOp, js *jobspec.Jobspec, now int64) (*Allocation
 	return a, err
 }
 
+// nodesUp is the graph's count of available nodes, counted again only
+// when a status has changed since.
+func (m *Matcher) nodesUp() int64 {
+	if gen := m.g.AvailGen(); gen != m.upGen {
+		m.up, m.upGen = int64(m.g.CountAvailable("node")), gen
+	}
+	return m.up
+}
+
 // errNotNow is the EBUSY of a request that cannot be met now (one value:
 // a queue refuses many).
 var errNotNow = fmt.Errorf("%w: not now", ErrBusy)
@@ -719,11 +730,11 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,
 	// dfu.cpp:408-409), so that op ignores down nodes altogether.
-	if want := tot["node"]; op != MatchSatisfiability && want > 0 && want > int64(m.g.CountAvailable("node")) {
+	if want := tot["node"]; op != MatchSatisfiability && want > 0 && want > m.nodesUp() {
 		if op == MatchAllocateWithSatisfiability {
-			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
+			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.nodesUp())
 		}
-		return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.g.CountAvailable("node"))
+		return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.nodesUp())
 	}
 	if op == MatchSatisfiability {
 		if m.satisfiable(js) {
