@@ -55,6 +55,15 @@ func (e *Engine) agentsBusy() bool {
 // readiness delay, and it finishes after its run time — or, in a job
 // that runs as one program, when the program ends (gangUp).
 func (e *Engine) containersStarted(p *Pod, now float64) {
+	if e.containersUp(p, now) {
+		e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})
+	}
+}
+
+// containersUp is containersStarted but for the finish after the pod's
+// run time, which it leaves to the caller: it reports whether one is due
+// (false when the job was killed meanwhile or runs as one program).
+func (e *Engine) containersUp(p *Pod, now float64) (finish bool) {
 	p.ContainersStarted = now
 	p.Phase = PodRunning
 	p.started = true
@@ -67,7 +76,7 @@ func (e *Engine) containersStarted(p *Pod, now float64) {
 			// The job was killed while this shell was starting.
 			p.RunTime = 0
 			e.push(item{t: now, kind: evFinish, id: int32(p.ID)})
-			return
+			return false
 		}
 	}
 	// Ready once the readiness delay has passed, if the containers are
@@ -78,7 +87,7 @@ func (e *Engine) containersStarted(p *Pod, now float64) {
 		// pod has finished by then.
 		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
 		e.gangUp(p, now)
-		return
+		return false
 	}
 	switch {
 	case ready > now+p.RunTime:
@@ -91,8 +100,5 @@ func (e *Engine) containersStarted(p *Pod, now float64) {
 	default:
 		e.push(item{t: ready, kind: evReady, id: int32(p.ID)})
 	}
-	if p.Job == e.shellJob {
-		return // one finish for all the job's shells (sStartedJob)
-	}
-	e.push(item{t: now + p.RunTime, kind: evFinish, id: int32(p.ID)})
+	return true
 }

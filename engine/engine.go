@@ -70,7 +70,6 @@ type Engine struct {
 	processed      int
 	stopped        string
 	err            error
-	shellJob       *Job // the Flux job whose shells are starting (sStartedJob)
 	onJobDone      func(j *Job, now float64)
 	onProgress     func(Progress)
 }

@@ -179,17 +179,14 @@ func (e fluxShell) Wake(kind uint8, id int32, tag int64, now float64) {
 		// the job's run time (one program), so their finishes would
 		// all come at one instant, one after the other, in this order.
 		j := e.jobs[id]
-		e.shellJob = j
-		running := false
+		at := -1.0
 		for _, p := range j.Pods {
-			if p.Phase == PodPending {
-				e.containersStarted(p, now)
-				running = running || p.Phase == PodRunning
+			if p.Phase == PodPending && e.containersUp(p, now) {
+				at = now + p.RunTime
 			}
 		}
-		e.shellJob = nil
-		if running && j.RunModel == nil && !j.Flux.Killed() {
-			e.push(item{t: now + j.Pods[0].RunTime, kind: evFluxFinish, id: int32(j.ID)})
+		if at >= 0 {
+			e.push(item{t: at, kind: evFluxFinish, id: int32(j.ID)})
 		}
 	}
 }

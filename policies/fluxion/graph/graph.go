@@ -80,14 +80,14 @@ type Graph struct {
 	byUniq      map[int64]VertexID
 	uniqIsIndex bool
 	byType      map[string][]VertexID
-	types       []string   // sorted keys of byType
-	pre         []VertexID // vertices in pre-order (parents before children, siblings in order)
-	pos         []int32    // pos[v] = index of v in pre
-	span        []int32    // span[v] = number of vertices in v's subtree, v included
-	avail       []bool     // v and all its ancestors are up
-	availGen    uint64     // counts the changes of avail (AvailGen)
-	kids        []VertexID // every vertex's children, parent by parent (the Children slices' backing)
-	kidOff      []int32    // v's children are kids[kidOff[v]:kidOff[v+1]]
+	types       []string       // sorted keys of byType
+	pre         []VertexID     // vertices in pre-order (parents before children, siblings in order)
+	pos         []int32        // pos[v] = index of v in pre
+	span        []int32        // span[v] = number of vertices in v's subtree, v included
+	avail       []bool         // v and all its ancestors are up
+	availN      map[string]int // available vertices by type (CountAvailable)
+	kids        []VertexID     // every vertex's children, parent by parent (the Children slices' backing)
+	kidOff      []int32        // v's children are kids[kidOff[v]:kidOff[v+1]]
 }
 
 // NewGraph builds a graph from vertices whose Parent fields describe a tree
@@ -269,7 +269,7 @@ func (g *Graph) reindex() error {
 		}
 		g.span[v] = s
 	}
-	g.avail = make([]bool, n)
+	g.avail, g.availN = make([]bool, n), map[string]int{}
 	g.refreshAvail(g.Root)
 	return g.validate(false)
 }
@@ -284,20 +284,22 @@ func (g *Graph) firstWith(pred func(*Vertex) bool) VertexID {
 	return NoVertex
 }
 
-// AvailGen counts the times availability was recomputed (never 0 once
-// built): two equal readings mean Available and CountAvailable gave the
-// same answers between them.
-func (g *Graph) AvailGen() uint64 { return g.availGen }
-
-// refreshAvail recomputes availability over v's subtree (parents first).
+// refreshAvail recomputes availability over v's subtree (parents first),
+// and the count of available vertices of each type.
 func (g *Graph) refreshAvail(v VertexID) {
-	g.availGen++
 	for _, u := range g.Subtree(v) {
 		up := g.Vertices[u].Status == StatusUp
 		if p := g.Vertices[u].Parent; p != NoVertex {
 			up = up && g.avail[p]
 		}
-		g.avail[u] = up
+		if up != g.avail[u] {
+			if up {
+				g.availN[g.Vertices[u].Type]++
+			} else {
+				g.availN[g.Vertices[u].Type]--
+			}
+			g.avail[u] = up
+		}
 	}
 }
 
@@ -510,15 +512,7 @@ func (g *Graph) OfType(typ string) []VertexID { return g.byType[typ] }
 func (g *Graph) Count(typ string) int { return len(g.byType[typ]) }
 
 // CountAvailable returns the number of available vertices of type typ.
-func (g *Graph) CountAvailable(typ string) int {
-	k := 0
-	for _, v := range g.byType[typ] {
-		if g.avail[v] {
-			k++
-		}
-	}
-	return k
-}
+func (g *Graph) CountAvailable(typ string) int { return g.availN[typ] }
 
 // Available reports whether v and all its ancestors are up.
 func (g *Graph) Available(v VertexID) bool { return g.avail[v] }

@@ -171,16 +171,16 @@ type Matcher struct {
 	// more gpus than are free fails at the root, and a reservation's
 	// start times skip the times when they are not free. nil if none
 	// (or if the root is not of type cluster).
-	leafTypes  []string
-	rootLeaf   *planner.PlannerMulti
-	belowLeaf  []int64          // SkipHeldBelow: units of each leaf type below each vertex
-	curLeaf    []int64          // the current match's units of each leaf type (MatchWithJobID)
-	curNodes   int64            // the current match's node count (MatchWithJobID)
-	nodeVs     []graph.VertexID // the vertices of type node (nodesFree), made on first use
-	nodeParent graph.VertexID   // their one parent, or NoVertex
-	up         int64            // nodes available (nodesUp), at the graph's AvailGen upGen
-	upGen      uint64
-	weights    []uint64 // by_outedges weight of the edge into each vertex
+	leafTypes []string
+	rootLeaf  *planner.PlannerMulti
+	belowLeaf []int64 // SkipHeldBelow: units of each leaf type below each vertex
+	curLeaf   []int64 // the current match's units of each leaf type (MatchWithJobID)
+	curNodes  int64   // the current match's node count (MatchWithJobID)
+	// nodeParent: the one parent of the vertices of type node, or
+	// NoVertex (nodesFree), once nodeParentKnown.
+	nodeParent      graph.VertexID
+	nodeParentKnown bool
+	weights         []uint64 // by_outedges weight of the edge into each vertex
 	// wEpoch counts the changes of weights (WeightEpoch).
 	wEpoch uint64
 	live   []int32 // live spans on plans[v] and xplans[v] (commit, Cancel)
@@ -518,29 +518,26 @@ func (m *Matcher) leafFree(need []int64, at, d int64) bool {
 // of exclusive spans during [at, at+d) (true when no vertex was booked
 // whole). A match of k top-level nodes uses k distinct ones, each of
 // which usable lets through, and usable refuses a vertex that an
-// exclusive span (its known one, or a whole span) holds during the time
-// asked for, whatever the request: fewer such nodes than k and the search
-// can only fail. The count may take in nodes that are not free (it reads
-// one interval a node, and no other spans), so this can let a search
-// through that then fails, never the other way round.
+// exclusive span holds then (heldExcl), whatever the request: fewer such
+// nodes than k and the search can only fail. Through a skip index the
+// count reads one interval a node, so it may take in nodes that are not
+// free and let through a search that then fails, never the other way
+// round.
 func (c *tctx) nodesFree(k, at, d int64) bool {
 	m := c.m
 	if m.omit == nil {
 		return true
 	}
-	if m.nodeVs == nil {
-		m.nodeVs, m.nodeParent = []graph.VertexID{}, graph.NoVertex
-		for i := range m.g.Vertices {
-			if m.g.Vertices[i].Type == "node" {
-				v := graph.VertexID(i)
-				p := m.g.Vertices[i].Parent
-				switch {
-				case len(m.nodeVs) == 0:
-					m.nodeParent = p
-				case p != m.nodeParent:
-					m.nodeParent = graph.NoVertex
-				}
-				m.nodeVs = append(m.nodeVs, v)
+	nodes := m.g.OfType("node")
+	if !m.nodeParentKnown {
+		m.nodeParent, m.nodeParentKnown = graph.NoVertex, true
+		if len(nodes) > 0 {
+			m.nodeParent = m.g.Vertices[nodes[0]].Parent
+		}
+		for _, v := range nodes {
+			if m.g.Vertices[v].Parent != m.nodeParent {
+				m.nodeParent = graph.NoVertex
+				break
 			}
 		}
 	}
@@ -561,8 +558,8 @@ func (c *tctx) nodesFree(k, at, d int64) bool {
 			}
 		}
 	}
-	for _, v := range m.nodeVs {
-		if !(at < m.xHi[v] && end > m.xLo[v]) && !ivOverlaps(m.omit[v], at, end) {
+	for _, v := range nodes {
+		if !m.heldExcl(v, at, end) {
 			if k--; k <= 0 {
 				return true
 			}
@@ -570,6 +567,12 @@ func (c *tctx) nodesFree(k, at, d int64) bool {
 	}
 	c.noNodes[1]++
 	return false
+}
+
+// heldExcl reports whether an exclusive span holds v during [at, end):
+// its known one, or one booking it whole.
+func (m *Matcher) heldExcl(v graph.VertexID, at, end int64) bool {
+	return at < m.xHi[v] && end > m.xLo[v] || m.omit != nil && ivOverlaps(m.omit[v], at, end)
 }
 
 // unitPlan returns v's planner of its Size units (flux-sched's
@@ -665,15 +668,6 @@ func (m *Matcher) Match(op MatchOp, js *jobspec.Jobspec, now int64) (*Allocation
 	return a, err
 }
 
-// nodesUp is the graph's count of available nodes, counted again only
-// when a status has changed since.
-func (m *Matcher) nodesUp() int64 {
-	if gen := m.g.AvailGen(); gen != m.upGen {
-		m.up, m.upGen = int64(m.g.CountAvailable("node")), gen
-	}
-	return m.up
-}
-
 // errNotNow is the EBUSY of a request that cannot be met now (one value:
 // a queue refuses many).
 var errNotNow = fmt.Errorf("%w: not now", ErrBusy)
@@ -730,11 +724,11 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,
 	// dfu.cpp:408-409), so that op ignores down nodes altogether.
-	if want := tot["node"]; op != MatchSatisfiability && want > 0 && want > m.nodesUp() {
+	if want := tot["node"]; op != MatchSatisfiability && want > 0 && want > int64(m.g.CountAvailable("node")) {
 		if op == MatchAllocateWithSatisfiability {
-			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.nodesUp())
+			return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrUnsatisfiable, want, m.g.CountAvailable("node"))
 		}
-		return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.nodesUp())
+		return nil, fmt.Errorf("%w: %d nodes requested, %d up", ErrBusy, want, m.g.CountAvailable("node"))
 	}
 	if op == MatchSatisfiability {
 		if m.satisfiable(js) {

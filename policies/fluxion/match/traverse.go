@@ -264,12 +264,9 @@ func (c *tctx) usable(v graph.VertexID, excl bool) bool {
 		// at: all of xCheckerTotal and of Size free.
 		return true
 	}
-	if c.inWindow && c.at < m.xHi[v] && c.at+c.d > m.xLo[v] {
+	if c.inWindow && m.heldExcl(v, c.at, c.at+c.d) {
 		// An exclusive span holds v during the time asked for.
 		return false
-	}
-	if m.omit != nil && c.inWindow && ivOverlaps(m.omit[v], c.at, c.at+c.d) {
-		return false // so does a span booking v whole
 	}
 	if !excl && c.inWindow && m.xExcl[v] == 0 {
 		return true // only shared spans: fewer than xCheckerTotal
