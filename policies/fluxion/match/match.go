@@ -1105,6 +1105,12 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	// exclSpans books an exclusive vertex's units and its whole
 	// exclusivity planner, and makes that span v's known one.
 	exclSpans := func(v graph.VertexID, units int64) {
+		if m.fullOverlaps(v, a.At, a.At+a.Duration) {
+			// A full span booked alone (fullOnly) stands for a shared
+			// unit of its exclusivity planner.
+			failed = fmt.Errorf("%s: held exclusively, but used whole during [%d, %d)", m.g.Vertices[v].Path, a.At, a.At+a.Duration)
+			return
+		}
 		id, err := m.unitPlan(v).AddSpan(a.At, a.Duration, units)
 		add(0, v, id, err)
 		if failed != nil {
@@ -1208,7 +1214,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				if m.omit == nil {
 					m.omit = make([][][2]int64, m.g.Len())
 				}
-				if ivOverlaps(m.omit[v], a.At, a.At+a.Duration) || (m.xplans[v] != nil && availDuring(m.xplans[v], a.At, a.Duration) != xCheckerTotal) {
+				if ivOverlaps(m.omit[v], a.At, a.At+a.Duration) || m.fullOverlaps(v, a.At, a.At+a.Duration) || (m.xplans[v] != nil && availDuring(m.xplans[v], a.At, a.Duration) != xCheckerTotal) {
 					failed = fmt.Errorf("%s: held whole, but not free during [%d, %d)", m.g.Vertices[v].Path, a.At, a.At+a.Duration)
 					break
 				}
@@ -1247,6 +1253,9 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		if failed != nil {
 			break
 		}
+		if m.fullOnly(v, counts) {
+			continue // its full span (below) stands for its shared unit
+		}
 		xSpan(v, 1)
 		if m.agg[v] != nil {
 			counts(v)
@@ -1276,16 +1285,35 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			break
 		}
 		cnt := counts(v)
-		id, err := m.agg[v].AddSpan(a.At, a.Duration, cnt)
-		add(2, v, id, err)
-		if failed == nil && m.fills(v, cnt) {
+		only := m.fullOnly(v, counts)
+		if only {
+			// Its full span alone: no aggregate span, and on the path no
+			// shared exclusivity unit either. Their readers ask the
+			// full spans first (pruned, usable, updateWeights).
+			if p := m.agg[v]; m.fullOverlaps(v, a.At, a.At+a.Duration) || (p.SpanCount() > 0 && !aggFree(p, a.At, a.Duration)) {
+				failed = fmt.Errorf("%s: used whole, but not free during [%d, %d)", m.g.Vertices[v].Path, a.At, a.At+a.Duration)
+				break
+			}
+		} else {
+			id, err := m.agg[v].AddSpan(a.At, a.Duration, cnt)
+			add(2, v, id, err)
+		}
+		if failed == nil && (only || m.fills(v, cnt)) {
 			if m.full == nil {
 				m.full = make([][][2]int64, m.g.Len())
 				m.fLo, m.fHi = make([]int64, m.g.Len()), make([]int64, m.g.Len())
 			}
 			m.full[v] = ivInsert(m.full[v], [2]int64{a.At, a.At + a.Duration})
 			m.fullRun(v)
-			job.spans = append(job.spans, matchSpan{5, v, planner.SpanID(a.At)})
+			kind := uint8(5)
+			if only {
+				// A live span of v, as the exclusivity unit it
+				// replaces was (usable's shortcut).
+				kind = 6
+				m.live[v]++
+				m.until[v] = max(m.until[v], a.At+a.Duration)
+			}
+			job.spans = append(job.spans, matchSpan{kind, v, planner.SpanID(a.At)})
 		}
 	}
 	if leaf != nil && failed == nil {
@@ -1344,6 +1372,29 @@ func (m *Matcher) cntReset() {
 func (m *Matcher) fillLeaf(v graph.VertexID) bool {
 	p := m.g.Vertices[v].Parent
 	return p != graph.NoVertex && m.agg[p] != nil && len(m.g.Children(v)) == 0 && slices.Contains(m.aggTypes, m.g.Vertices[v].Type)
+}
+
+// fullOnly reports whether an allocation whose aggregate counts are
+// counts books v's use as a full span alone (SkipHeldBelow): it uses all
+// of v's aggregate, and v is not the root, whose aggregate the search
+// for a start time reads (AvailTimeFirst).
+func (m *Matcher) fullOnly(v graph.VertexID, counts func(graph.VertexID) []int64) bool {
+	return m.skipHeld && v != m.g.Root && m.agg[v] != nil && m.fills(v, counts(v))
+}
+
+// fullOverlaps reports whether one of v's full spans overlaps [lo, hi).
+func (m *Matcher) fullOverlaps(v graph.VertexID, lo, hi int64) bool {
+	return m.full != nil && ivOverlaps(m.full[v], lo, hi)
+}
+
+// aggFree reports whether nothing of p is used during [at, at+d).
+func aggFree(p *planner.PlannerMulti, at, d int64) bool {
+	for k := range p.Len() {
+		if t := p.Total(k); t > 0 && availDuring(p.Planner(k), at, d) != t {
+			return false
+		}
+	}
+	return true
 }
 
 // fills reports whether units cnt (by aggregate type) use all of v's
@@ -1420,9 +1471,12 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 				m.omitRun(s.v)
 			}
 			m.unlive(s.v)
-		case 5:
+		case 5, 6:
 			err = ivDrop(&m.full[s.v], int64(s.id), "full")
 			m.fullRun(s.v)
+			if s.kind == 6 {
+				m.unlive(s.v)
+			}
 		default:
 			err = m.agg[s.v].RemSpan(s.id)
 		}
@@ -1452,6 +1506,16 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 			return
 		}
 		avail, spans := p.AvailAt(now, k), p.SpanCount()
+		if m.skipHeld && v != m.g.Root && m.full != nil && len(m.full[v]) > 0 {
+			// Uses of v's whole aggregate are its full spans alone
+			// (fullOnly).
+			spans += len(m.full[v])
+			for _, iv := range m.full[v] {
+				if iv[0] <= now && now < iv[1] {
+					avail = 0
+				}
+			}
+		}
 		if m.omit != nil && len(m.omit[v]) > 0 {
 			// Spans booked whole (addSpans): one that holds v at now
 			// uses everything below it.

@@ -275,7 +275,9 @@ func (c *tctx) usable(v graph.VertexID, excl bool) bool {
 	if !excl {
 		return x >= 1
 	}
-	return x == xCheckerTotal && availDuring(m.unitPlan(v), c.at, c.d) >= m.g.Vertices[v].Size
+	// A full span booked alone (Matcher.fullOnly) stands for a shared
+	// unit on v's exclusivity planner.
+	return x == xCheckerTotal && !m.fullOverlaps(v, c.at, c.at+c.d) && availDuring(m.unitPlan(v), c.at, c.d) >= m.g.Vertices[v].Size
 }
 
 // availDuring is p.AvailDuringQuick(at, d).
