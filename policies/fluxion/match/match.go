@@ -176,6 +176,11 @@ type Matcher struct {
 	belowLeaf []int64 // SkipHeldBelow: units of each leaf type below each vertex
 	curLeaf   []int64 // the current match's units of each leaf type (MatchWithJobID)
 	curNodes  int64   // the current match's node count (MatchWithJobID)
+	curHosts  int64   // the fewest nodes its top-level slots need (slotNodes)
+	// maxNodeCores is the most cores below one node, 0 if a core lies
+	// outside every node (slotNodes), once nodeCoresKnown.
+	maxNodeCores   int64
+	nodeCoresKnown bool
 	// nodeParent: the one parent of the vertices of type node, or
 	// NoVertex (nodesFree), once nodeParentKnown.
 	nodeParent      graph.VertexID
@@ -514,21 +519,64 @@ func (m *Matcher) leafFree(need []int64, at, d int64) bool {
 	return m.rootLeaf.Available(at, d, need)
 }
 
+// slotNodes returns the fewest nodes a top-level slot request r can be
+// met on: a node holds at most maxNodeCores ÷ (the cores of a slot) of
+// its slots, whatever the slot's host below it. 0 when the bound does not
+// apply: a slot without cores of its own, or cores outside every node.
+func (m *Matcher) slotNodes(r *jobspec.Resource) int64 {
+	var per int64
+	for _, w := range r.With {
+		if w.Type == "core" {
+			per = w.Count.Min
+		}
+	}
+	if !m.nodeCoresKnown {
+		m.nodeCoresKnown = true
+		by := map[graph.VertexID]int64{}
+		for _, v := range m.g.OfType("core") {
+			n := m.g.Ancestor(v, "node")
+			if n == graph.NoVertex {
+				by = nil
+				break
+			}
+			by[n] += m.g.Vertices[v].Size
+		}
+		for _, k := range by {
+			m.maxNodeCores = max(m.maxNodeCores, k)
+		}
+	}
+	if per < 1 || m.maxNodeCores < per {
+		return 0
+	}
+	each := m.maxNodeCores / per
+	return (r.Count.Min + each - 1) / each
+}
+
 // nodesFree reports whether at least k vertices of type node may be free
-// of exclusive spans during [at, at+d) (true when no vertex was booked
-// whole). A match of k top-level nodes uses k distinct ones, each of
-// which usable lets through, and usable refuses a vertex that an
-// exclusive span holds then (heldExcl), whatever the request: fewer such
-// nodes than k and the search can only fail. Through a skip index the
+// during [at, at+d) (true when no vertex was booked whole, or used whole
+// when full). Free is free of exclusive spans: a match of k top-level
+// nodes uses k distinct ones, each of which usable lets through, and
+// usable refuses a vertex that an exclusive span holds then (heldExcl),
+// whatever the request; fewer such nodes than k and the search can only
+// fail. With full, free is also free of full spans, for slots of cores
+// (slotNodes): pruned refuses a node all of whose cores are used at some
+// time then, and so does it the hosts below it. Through a skip index the
 // count reads one interval a node, so it may take in nodes that are not
 // free and let through a search that then fails, never the other way
 // round.
-func (c *tctx) nodesFree(k, at, d int64) bool {
+func (c *tctx) nodesFree(k, at, d int64, full bool) bool {
 	m := c.m
-	if m.omit == nil {
+	if m.omit == nil && (!full || m.full == nil) {
 		return true
 	}
 	nodes := m.g.OfType("node")
+	if len(nodes) == 0 {
+		return true
+	}
+	kind := 0 // which of c.noNodes counts a refusal
+	if full {
+		kind = 1
+	}
 	if !m.nodeParentKnown {
 		m.nodeParent, m.nodeParentKnown = graph.NoVertex, true
 		if len(nodes) > 0 {
@@ -547,9 +595,13 @@ func (c *tctx) nodesFree(k, at, d int64) bool {
 		// ones (its other children, if any, only add to the count).
 		kids := c.children(p)
 		if ix := m.skipper(p, kids); ix != nil {
+			t := &ix.x
+			if full {
+				t = &ix.f
+			}
 			for i, n := 0, len(kids); ; i++ {
-				if i = ix.x.next(i, n, at, end); i >= n {
-					c.noNodes[0]++
+				if i = t.next(i, n, at, end); i >= n {
+					c.noNodes[kind][0]++
 					return false
 				}
 				if k--; k <= 0 {
@@ -559,13 +611,13 @@ func (c *tctx) nodesFree(k, at, d int64) bool {
 		}
 	}
 	for _, v := range nodes {
-		if !m.heldExcl(v, at, end) {
+		if !m.heldExcl(v, at, end) && !(full && m.fullOverlaps(v, at, end)) {
 			if k--; k <= 0 {
 				return true
 			}
 		}
 	}
-	c.noNodes[1]++
+	c.noNodes[kind][1]++
 	return false
 }
 
@@ -716,10 +768,13 @@ func (m *Matcher) MatchWithJobID(op MatchOp, js *jobspec.Jobspec, now int64, job
 	tot := js.Totals()
 	need := m.aggRequest(tot)
 	m.curLeaf = m.leafNeed(tot)
-	if js.Resources[0].Type == "node" {
+	switch r := js.Resources[0]; r.Type {
+	case "node":
 		m.curNodes = tot["node"] // that many distinct nodes (nodesFree)
+	case "slot":
+		m.curHosts = m.slotNodes(r)
 	}
-	defer func() { m.curLeaf, m.curNodes = nil, 0 }()
+	defer func() { m.curLeaf, m.curNodes, m.curHosts = nil, 0, 0 }()
 	// request_feasible (dfu.cpp:63-92): more nodes asked than are up
 	// fails early. dfu_traverser_t::schedule runs it (dfu.cpp:161), the
 	// satisfiability op does not (run calls is_satisfiable directly,

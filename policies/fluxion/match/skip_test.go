@@ -124,7 +124,7 @@ func TestSkipNext(t *testing.T) {
 func TestSkipHeldBelowSameAnswers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 5))
 	policies := []string{"first", "low", "high", "lonodex", "firstnodex"}
-	var noNodes [2]int // searches refused for want of free nodes (nodesFree)
+	var noNodes [2][2]int // searches refused for want of free nodes (nodesFree), for nodes and for slots
 	for trial := range 80 {
 		pol := policies[trial%len(policies)]
 		sockets := rng.IntN(2)
@@ -156,6 +156,7 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 			r := fluxiontest.Req{Slots: int64(1 + rng.IntN(4)), Cores: int64(1 + rng.IntN(3)), Dur: float64(1 + rng.IntN(60))}
 			if big {
 				r.Dur = float64(1 + rng.IntN(300))
+				r.Slots = int64(1 + rng.IntN(len(ns))) // slots anywhere: many nodes' worth
 			}
 			if rng.IntN(3) > 0 {
 				r.Nodes = int64(1 + rng.IntN(4))
@@ -174,16 +175,20 @@ func TestSkipHeldBelowSameAnswers(t *testing.T) {
 			t.Fatalf("trial %d (%s): nothing was booked whole", trial, pol)
 		}
 		if skip.tc != nil {
-			noNodes[0] += skip.tc.noNodes[0]
-			noNodes[1] += skip.tc.noNodes[1]
+			for k := range noNodes {
+				noNodes[k][0] += skip.tc.noNodes[k][0]
+				noNodes[k][1] += skip.tc.noNodes[k][1]
+			}
 		}
 		if oneCore && !strings.HasSuffix(pol, "nodex") && skip.full == nil {
 			// (Under the *nodex policies every node is taken whole.)
 			t.Fatalf("trial %d (%s): one-core nodes and no aggregate was ever full", trial, pol)
 		}
 	}
-	if noNodes[0] == 0 || noNodes[1] == 0 {
-		t.Errorf("nodesFree refused %d searches through a skip index and %d without: want both, so that both ways are compared", noNodes[0], noNodes[1])
+	for k, what := range []string{"nodes", "slots"} {
+		if noNodes[k][0] == 0 || noNodes[k][1] == 0 {
+			t.Errorf("nodesFree refused %d searches for %s through a skip index and %d without: want both, so that both ways are compared", noNodes[k][0], what, noNodes[k][1])
+		}
 	}
 }
 
@@ -289,7 +294,7 @@ func TestFullNodeStillShared(t *testing.T) {
 // without a skip index over their nodes.
 func TestNodesFreeNeverUndercounts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 9))
-	refused := map[bool]int{}
+	refused := map[[2]bool]int{} // by (skip index, full)
 	for trial := range 12 {
 		n := 6 + rng.IntN(10)
 		indexed := trial%2 == 0
@@ -310,39 +315,51 @@ func TestNodesFreeNeverUndercounts(t *testing.T) {
 			clock += rng.Int64N(20)
 			r := fluxiontest.Req{Nodes: int64(1 + rng.IntN(n/2)), NodeExcl: true, Cores: 1, Dur: float64(1 + rng.IntN(400))}
 			r.Slots = r.Nodes
+			if rng.IntN(3) == 0 {
+				// Slots anywhere, which fill nodes' aggregates (full spans).
+				r = fluxiontest.Req{Slots: int64(1 + rng.IntN(2*n)), Cores: int64(1 + rng.IntN(2)), Dur: float64(1 + rng.IntN(400))}
+			}
 			op := MatchAllocate
 			if rng.IntN(2) == 0 {
 				op = MatchAllocateOrElseReserve
 			}
 			m.Match(op, r.Jobspec(t), clock) // busy or not: the state is what is checked
 			c := m.tc
-			if c == nil || m.omit == nil {
+			if c == nil || (m.omit == nil && m.full == nil) {
 				continue
 			}
 			at := clock + rng.Int64N(300)
 			d := 1 + rng.Int64N(300)
-			free := int64(0)
-			for i := range g.Vertices {
-				v := graph.VertexID(i)
-				if g.Vertices[i].Type == "node" && !(at < m.xHi[v] && at+d > m.xLo[v]) && !ivOverlaps(m.omit[v], at, at+d) {
-					free++
+			for _, full := range []bool{false, true} {
+				free := int64(0)
+				for i := range g.Vertices {
+					v := graph.VertexID(i)
+					if g.Vertices[i].Type == "node" && !(at < m.xHi[v] && at+d > m.xLo[v]) && !(m.omit != nil && ivOverlaps(m.omit[v], at, at+d)) &&
+						!(full && m.full != nil && ivOverlaps(m.full[v], at, at+d)) {
+						free++
+					}
 				}
-			}
-			for k := int64(1); k <= int64(n)+1; k++ {
-				got := c.nodesFree(k, at, d)
-				if !got && free >= k {
-					t.Fatalf("trial %d step %d (%d nodes): nodesFree(%d, %d, %d) refused with %d nodes free", trial, step, n, k, at, d, free)
+				if !full && m.omit == nil {
+					continue // nothing booked whole: every search let through
 				}
-				if !indexed && got != (free >= k) {
-					t.Fatalf("trial %d step %d (%d nodes, no index): nodesFree(%d, %d, %d) = %v with %d nodes free", trial, step, n, k, at, d, got, free)
-				}
-				if !got {
-					refused[indexed]++
+				for k := int64(1); k <= int64(n)+1; k++ {
+					got := c.nodesFree(k, at, d, full)
+					if !got && free >= k {
+						t.Fatalf("trial %d step %d (%d nodes, full %v): nodesFree(%d, %d, %d) refused with %d nodes free", trial, step, n, full, k, at, d, free)
+					}
+					if !indexed && got != (free >= k) {
+						t.Fatalf("trial %d step %d (%d nodes, no index, full %v): nodesFree(%d, %d, %d) = %v with %d nodes free", trial, step, n, full, k, at, d, got, free)
+					}
+					if !got {
+						refused[[2]bool{indexed, full}]++
+					}
 				}
 			}
 		}
 	}
-	if refused[true] == 0 || refused[false] == 0 {
-		t.Errorf("refusals: %d with a skip index, %d without; want both", refused[true], refused[false])
+	for _, full := range []bool{false, true} {
+		if refused[[2]bool{true, full}] == 0 || refused[[2]bool{false, full}] == 0 {
+			t.Errorf("refusals (full %v): %d with a skip index, %d without; want both", full, refused[[2]bool{true, full}], refused[[2]bool{false, full}])
+		}
 	}
 }

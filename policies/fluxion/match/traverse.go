@@ -131,7 +131,7 @@ type tctx struct {
 	lastAnc graph.VertexID // byNode: the parent of the last node that passed
 	kids    [][]kidType    // kidTypes' cache, by vertex (nil: not yet)
 	early   int            // searches byNode ended before the last node (tests)
-	noNodes [2]int         // searches nodesFree refused, through the skip index and not (tests)
+	noNodes [2][2]int      // searches nodesFree refused, for nodes and for slots (full), through the skip index and not (tests)
 }
 
 // search matches js at [at, at+d). The items it returns are valid until
@@ -163,8 +163,12 @@ func (m *Matcher) search(js *jobspec.Jobspec, at, d int64, sat bool) ([]titem, b
 		// the whole walk: fewer gpus (or other leaves) free than asked.
 		return nil, false
 	}
-	if !sat && !c.trace && c.inWindow && !m.visitAll && m.curNodes > 0 && !c.nodesFree(m.curNodes, at, d) {
+	if !sat && !c.trace && c.inWindow && !m.visitAll && m.curNodes > 0 && !c.nodesFree(m.curNodes, at, d, false) {
 		// Fewer nodes than asked are free of exclusive spans then.
+		return nil, false
+	}
+	if !sat && !c.trace && c.inWindow && !m.visitAll && m.curHosts > 0 && !c.nodesFree(m.curHosts, at, d, true) {
+		// Fewer nodes than the slots need have a core free throughout.
 		return nil, false
 	}
 	for _, r := range js.Resources {
