@@ -86,9 +86,10 @@ type goResources struct {
 	m     *fxmatch.Matcher
 	g     *graph.Graph
 	cores []int // by rank: the node's cores
-	// Scratch of nodesOf, by rank.
+	// Scratch of nodesOf: by rank, and the list it gathers.
 	at    []int32
 	whole []bool
+	buf   []nodeCores
 }
 
 func newGoResources(m *fxmatch.Matcher, g *graph.Graph) *goResources {
@@ -137,7 +138,7 @@ func (r *goResources) cancel(id uint64) error {
 // the node exclusively (R then lists them all, and the job shell places
 // tasks by R), else the cores listed.
 func (r *goResources) nodesOf(a *fxmatch.Allocation) []nodeCores {
-	var out []nodeCores
+	out := r.buf[:0] // gathered here, returned as a copy of its own
 	// r.at[rank] is 1 + the node's index in out, r.whole[rank] whether
 	// the allocation holds it whole; both are cleared before returning.
 	for _, av := range a.Vertices {
@@ -166,7 +167,8 @@ func (r *goResources) nodesOf(a *fxmatch.Allocation) []nodeCores {
 	for _, nc := range out {
 		r.at[nc.node], r.whole[nc.node] = 0, false
 	}
-	return out
+	r.buf = out
+	return slices.Clone(out)
 }
 
 // rebased drives a clock-less backend (flux-sched's libreapi_cli, which

@@ -177,6 +177,8 @@ type Matcher struct {
 	curLeaf   []int64 // the current match's units of each leaf type (MatchWithJobID)
 	curNodes  int64   // the current match's node count (MatchWithJobID)
 	curHosts  int64   // the fewest nodes its top-level slots need (slotNodes)
+	// stateBuf and pathBuf are build's scratch.
+	stateBuf, pathBuf []graph.VertexID
 	// maxNodeCores is the most cores below one node, 0 if a core lies
 	// outside every node (slotNodes), once nodeCoresKnown.
 	maxNodeCores   int64
@@ -977,7 +979,8 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 		m.mark = make([]uint8, g.Len())
 	}
 	mark := m.mark
-	var state []graph.VertexID // vertices in the allocation, in order of marking
+	state := m.stateBuf[:0] // vertices in the allocation, in order of marking
+	defer func() { m.stateBuf = state[:0] }()
 	set := func(v graph.VertexID, x bool) {
 		if mark[v] == 0 {
 			mark[v] = markShared
@@ -1036,7 +1039,8 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 			}
 		}
 	}
-	var path []graph.VertexID
+	path := m.pathBuf[:0]
+	defer func() { m.pathBuf = path[:0] }()
 	for _, v := range state {
 		for p := g.Vertices[v].Parent; p != graph.NoVertex; p = g.Vertices[p].Parent {
 			if mark[p] == markPath {
@@ -1069,7 +1073,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 		mark[v] = 0
 	}
 	if len(path) > 0 {
-		a.Path = path
+		a.Path = slices.Clone(path)
 	}
 	if len(held) > 0 {
 		slices.SortFunc(held, byPos)
@@ -1456,9 +1460,18 @@ func aggFree(p *planner.PlannerMulti, at, d int64) bool {
 // aggregate: every type it counts, at least one.
 func (m *Matcher) fills(v graph.VertexID, cnt []int64) bool {
 	p := m.agg[v]
+	var row []int64 // v's totals, the units below it (SkipHeldBelow)
+	if m.below != nil {
+		row = m.below[int(v)*len(m.aggTypes) : int(v+1)*len(m.aggTypes)]
+	}
 	some := false
 	for k, u := range cnt {
-		t := p.Total(k)
+		var t int64
+		if row != nil {
+			t = row[k]
+		} else {
+			t = p.Total(k)
+		}
 		if t > 0 && u != t {
 			return false
 		}
@@ -1815,7 +1828,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.xHi = slices.Clone(m.xHi)
 	c.omit, c.full = ivClone(m.omit), ivClone(m.full)
 	c.fLo, c.fHi = slices.Clone(m.fLo), slices.Clone(m.fHi)
-	c.heldMark, c.sortKeys, c.leafDefer = nil, nil, nil
+	c.heldMark, c.sortKeys, c.leafDefer, c.stateBuf, c.pathBuf = nil, nil, nil, nil, nil
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil
