@@ -177,6 +177,9 @@ type Matcher struct {
 	curLeaf   []int64 // the current match's units of each leaf type (MatchWithJobID)
 	curNodes  int64   // the current match's node count (MatchWithJobID)
 	curHosts  int64   // the fewest nodes its top-level slots need (slotNodes)
+	// aggK and weightK are, per vertex, the index in aggTypes of its type
+	// and of the type weighing the edge into it (weightType); -1 if none.
+	aggK, weightK []int32
 	// stateBuf and pathBuf are build's scratch.
 	stateBuf, pathBuf []graph.VertexID
 	// maxNodeCores is the most cores below one node, 0 if a core lies
@@ -398,6 +401,19 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 	}
 	if m.skipHeld {
 		m.below = totals
+	}
+	// Per vertex, the index in aggTypes of its type and of the type
+	// that weighs the edge into it under first (weightType), -1 if none.
+	m.aggK, m.weightK = make([]int32, n), make([]int32, n)
+	kOf, wOf := map[string]int32{}, map[string]int32{}
+	for i := range n {
+		typ := g.Vertices[i].Type
+		k, ok := kOf[typ]
+		if !ok {
+			k, wOf[typ] = int32(slices.Index(m.aggTypes, typ)), int32(m.weightType(typ))
+			kOf[typ] = k
+		}
+		m.aggK[i], m.weightK[i] = k, wOf[typ]
 	}
 	if err := m.primeLeafTypes(); err != nil {
 		return nil, err
@@ -1195,9 +1211,9 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 		}
 	}
 	// bump counts v's own units at its ancestors' aggregates.
-	bump := func(v graph.VertexID, typ string, units int64) {
-		if k := slices.Index(m.aggTypes, typ); k >= 0 {
-			count(m.g.Vertices[v].Parent, k, units)
+	bump := func(v graph.VertexID, units int64) {
+		if k := m.aggK[v]; k >= 0 {
+			count(m.g.Vertices[v].Parent, int(k), units)
 		}
 	}
 	all := a.Vertices
@@ -1283,7 +1299,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				m.until[v] = max(m.until[v], a.At+a.Duration)
 				job.spans = append(job.spans, matchSpan{4, v, planner.SpanID(a.At)})
 				if listed {
-					bump(v, m.g.Vertices[v].Type, av.Units)
+					bump(v, av.Units)
 				}
 				continue
 			}
@@ -1297,7 +1313,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				break
 			}
 			if listed {
-				bump(v, m.g.Vertices[v].Type, av.Units)
+				bump(v, av.Units)
 				if m.rootLeaf != nil && len(m.g.Children(v)) == 0 {
 					if j := slices.Index(m.leafTypes, m.g.Vertices[v].Type); j >= 0 {
 						leaf = leafAdd(leaf, len(m.leafTypes), j, av.Units)
@@ -1430,7 +1446,7 @@ func (m *Matcher) cntReset() {
 // type that aggregate counts.
 func (m *Matcher) fillLeaf(v graph.VertexID) bool {
 	p := m.g.Vertices[v].Parent
-	return p != graph.NoVertex && m.agg[p] != nil && len(m.g.Children(v)) == 0 && slices.Contains(m.aggTypes, m.g.Vertices[v].Type)
+	return p != graph.NoVertex && m.agg[p] != nil && len(m.g.Children(v)) == 0 && m.aggK[v] >= 0
 }
 
 // fullOnly reports whether an allocation whose aggregate counts are
@@ -1569,11 +1585,15 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 		if p == nil {
 			return
 		}
-		k := m.weightType(m.g.Vertices[v].Type)
+		k := int(m.weightK[v])
 		if k < 0 {
 			return
 		}
-		avail, spans := p.AvailAt(now, k), p.SpanCount()
+		spans := p.SpanCount()
+		avail := p.Total(k) // an empty planner has all of it free
+		if spans > 0 {
+			avail = p.AvailAt(now, k)
+		}
 		if m.skipHeld && v != m.g.Root && m.full != nil && len(m.full[v]) > 0 {
 			// Uses of v's whole aggregate are its full spans alone
 			// (fullOnly).
