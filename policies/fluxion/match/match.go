@@ -890,6 +890,30 @@ func (m *Matcher) aggRequest(tot map[string]int64) []int64 {
 // checkSupported refuses shapes the traverser does not model: two
 // siblings of one type (Fluxion fails those too) and the RFC 14 id key.
 func checkSupported(rs []*jobspec.Resource, path string) error {
+	if supported(rs) {
+		return nil
+	}
+	return checkSupportedAt(rs, path)
+}
+
+// supported is checkSupported without the error, which names the path:
+// the check made at every match, without a string built for it.
+func supported(rs []*jobspec.Resource) bool {
+	for i, r := range rs {
+		for _, s := range rs[:i] {
+			if s.Type == r.Type {
+				return false
+			}
+		}
+		if r.ID != "" || !supported(r.With) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSupportedAt is checkSupported's error, the resources at path.
+func checkSupportedAt(rs []*jobspec.Resource, path string) error {
 	for i, r := range rs {
 		for _, s := range rs[:i] {
 			if s.Type == r.Type {
@@ -899,7 +923,7 @@ func checkSupported(rs []*jobspec.Resource, path string) error {
 		if r.ID != "" {
 			return fmt.Errorf("%w: %s[%d]: id sets are not modelled", ErrUnsupported, path, i)
 		}
-		if err := checkSupported(r.With, fmt.Sprintf("%s[%d].with", path, i)); err != nil {
+		if err := checkSupportedAt(r.With, fmt.Sprintf("%s[%d].with", path, i)); err != nil {
 			return err
 		}
 	}
