@@ -230,8 +230,8 @@ func ivInsert(ivs [][2]int64, iv [2]int64) [][2]int64 {
 // ivDrop removes the interval of *ivs starting at start; an error naming
 // what (whole, full) if there is none.
 func ivDrop(ivs *[][2]int64, start int64, what string) error {
-	i := slices.IndexFunc(*ivs, func(iv [2]int64) bool { return iv[0] == start })
-	if i < 0 {
+	i, ok := slices.BinarySearchFunc(*ivs, start, func(iv [2]int64, t int64) int { return cmp.Compare(iv[0], t) })
+	if !ok {
 		return fmt.Errorf("no %s span from %d", what, start)
 	}
 	*ivs = slices.Delete(*ivs, i, i+1)
@@ -250,14 +250,21 @@ func ivClone(ivs [][][2]int64) [][][2]int64 {
 	return c
 }
 
-// ivOverlaps reports whether an interval of ivs overlaps [at, end).
+// ivOverlaps reports whether an interval of ivs overlaps [at, end). The
+// intervals of a vertex's whole or full spans are disjoint (an
+// overlapping one is refused) and kept by start, so by end too: only the
+// first to end after at can overlap.
 func ivOverlaps(ivs [][2]int64, at, end int64) bool {
-	for _, iv := range ivs {
-		if at < iv[1] && end > iv[0] {
-			return true
+	lo, hi := 0, len(ivs)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if ivs[h][1] <= at {
+			lo = h + 1
+		} else {
+			hi = h
 		}
 	}
-	return false
+	return lo < len(ivs) && ivs[lo][0] < end
 }
 
 // fullRun sets v's full interval to the first run of its full spans.

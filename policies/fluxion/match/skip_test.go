@@ -363,3 +363,28 @@ func TestNodesFreeNeverUndercounts(t *testing.T) {
 		}
 	}
 }
+
+// TestIvOverlaps: the binary search over disjoint intervals kept by start
+// answers as a scan of every interval does.
+func TestIvOverlaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 3))
+	for trial := range 3000 {
+		var ivs [][2]int64
+		at := rng.Int64N(5)
+		for range rng.IntN(12) {
+			lo := at + rng.Int64N(4) // adjacent (gap 0) or apart
+			hi := lo + 1 + rng.Int64N(6)
+			ivs = append(ivs, [2]int64{lo, hi})
+			at = hi
+		}
+		q := rng.Int64N(at + 5)
+		end := q + 1 + rng.Int64N(8)
+		want := false
+		for _, iv := range ivs {
+			want = want || (q < iv[1] && end > iv[0])
+		}
+		if got := ivOverlaps(ivs, q, end); got != want {
+			t.Fatalf("trial %d: ivOverlaps(%v, %d, %d) = %v, want %v", trial, ivs, q, end, got, want)
+		}
+	}
+}
