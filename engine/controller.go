@@ -27,7 +27,7 @@ func (e *Engine) syncJob(j *Job, now float64) {
 	if j.Flux != nil {
 		// flux-core holds the job; its resource holders exist at once.
 		if j.nextIndex == 0 {
-			n := j.Flux.podsWanted()
+			n := j.Flux.Holders()
 			j.nextIndex, j.active = n, n
 			j.Pods = slices.Grow(j.Pods, n)
 			for i := range n {

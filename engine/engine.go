@@ -220,7 +220,7 @@ func (e *Engine) Submit(at float64, j *Job) error {
 			return fmt.Errorf("engine: Flux job %s: a Flux job has no operator and no pod group", j.Name)
 		}
 		j.Kind = KindFluxJob
-		j.Parallelism, j.Completions = j.Flux.podsWanted(), j.Flux.podsWanted()
+		j.Parallelism, j.Completions = j.Flux.Holders(), j.Flux.Holders()
 		j.Flux.Alloc, j.Flux.Expiration = Unset, Unset
 		j.Flux.started, j.Flux.exception = 0, ""
 	}

@@ -63,8 +63,9 @@ func (f *FluxSpec) TimedOut() bool { return f.exception == "timeout" }
 // time limit, or a cancel).
 func (f *FluxSpec) Killed() bool { return f.exception != "" }
 
-// podsWanted is the number of resource holders (pods) of the job.
-func (f *FluxSpec) podsWanted() int {
+// Holders is the number of the job's resource holders (its pods): one
+// per node with a node level (flux run -N), else one per task slot.
+func (f *FluxSpec) Holders() int {
 	if f.Nodes > 0 {
 		return f.Nodes
 	}

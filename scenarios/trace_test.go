@@ -66,6 +66,23 @@ func TestTraceWorkloadReplaysArrivalsAndRunTimes(t *testing.T) {
 	}
 }
 
+// The size estimate counts the pods a replay creates: a Flux job of
+// slots without nodes (SWF's processors) holds one pod per slot, so
+// that --max-pods and --max-memory refuse a trace too large to replay
+// before it runs.
+func TestTraceEstimateCountsPods(t *testing.T) {
+	for _, tc := range []struct{ policy, trace string }{{"flux", "four.swf"}, {"kube", "pods.json"}} {
+		sc := traceScenario(t, tc.policy, tc.trace)
+		est := Estimate(sc)
+		res := mustRun(t, sc)
+		// The estimate takes a whole number of pods a job, rounded up.
+		pods := int64(len(res.Pods))
+		if est.Jobs != int64(len(res.Jobs)) || est.Pods < pods || est.Pods >= pods+est.Jobs {
+			t.Errorf("%s: estimate %d jobs, %d pods; the replay made %d jobs, %d pods", tc.trace, est.Jobs, est.Pods, len(res.Jobs), pods)
+		}
+	}
+}
+
 // Kubernetes pods replay as their jobs, with their recorded requests,
 // and a replay is deterministic.
 func TestTraceWorkloadPods(t *testing.T) {
