@@ -180,6 +180,12 @@ type Matcher struct {
 	// aggK and weightK are, per vertex, the index in aggTypes of its type
 	// and of the type weighing the edge into it (weightType); -1 if none.
 	aggK, weightK []int32
+	// vType, vPar and vSize are each vertex's type (its index in
+	// g.Types()), parent and Size; modIx is build's scratch.
+	vType []int32
+	vPar  []graph.VertexID
+	vSize []int64
+	modIx []bool
 	// stateBuf and pathBuf are build's scratch.
 	stateBuf, pathBuf []graph.VertexID
 	// maxNodeCores is the most cores below one node, 0 if a core lies
@@ -401,6 +407,14 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 	}
 	if m.skipHeld {
 		m.below = totals
+	}
+	// Per vertex, in arrays the hot loops read without loading the
+	// vertex: its type's index in g.Types(), its parent and its size.
+	m.vType, m.vPar, m.vSize = make([]int32, n), make([]graph.VertexID, n), make([]int64, n)
+	for i := range n {
+		v := &g.Vertices[i]
+		t, _ := slices.BinarySearch(g.Types(), v.Type)
+		m.vType[i], m.vPar[i], m.vSize[i] = int32(t), v.Parent, v.Size
 	}
 	// Per vertex, the index in aggTypes of its type and of the type
 	// that weighs the edge into it under first (weightType), -1 if none.
@@ -1046,14 +1060,15 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	// Exclusive vertices of a mod type take (and emit) their subtrees.
 	// The vertices this adds lie in subtrees already taken whole and
 	// need no walk of their own.
-	isMod := func(t string) bool { return mod[t] }
-	if len(mod) == 1 {
-		for k := range mod {
-			isMod = func(t string) bool { return t == k }
-		}
+	// By type index (vType): whether a vertex's type is a mod type.
+	modIx := m.modIx[:0]
+	for _, t := range g.Types() {
+		modIx = append(modIx, mod[t])
 	}
+	m.modIx = modIx
+	isMod := func(v graph.VertexID) bool { return modIx[m.vType[v]] }
 	for _, v := range state[:len(state):len(state)] {
-		if mark[v] != markExcl || !isMod(g.Vertices[v].Type) || (m.skipHeld && m.flat(v)) {
+		if mark[v] != markExcl || !isMod(v) || (m.skipHeld && m.flat(v)) {
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
@@ -1066,7 +1081,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	// Other exclusive vertices hold the rest of their subtrees unlisted.
 	var held []graph.VertexID
 	for _, v := range state {
-		if mark[v] != markExcl || isMod(g.Vertices[v].Type) || len(g.Children(v)) == 0 || (m.skipHeld && m.flat(v)) {
+		if mark[v] != markExcl || isMod(v) || len(g.Children(v)) == 0 || (m.skipHeld && m.flat(v)) {
 			continue
 		}
 		for _, u := range g.Subtree(v)[1:] {
@@ -1082,7 +1097,7 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	path := m.pathBuf[:0]
 	defer func() { m.pathBuf = path[:0] }()
 	for _, v := range state {
-		for p := g.Vertices[v].Parent; p != graph.NoVertex; p = g.Vertices[p].Parent {
+		for p := m.vPar[v]; p != graph.NoVertex; p = m.vPar[p] {
 			if mark[p] == markPath {
 				break // its ancestors are done
 			}
@@ -1103,8 +1118,8 @@ func (m *Matcher) build(items []titem, mod map[string]bool, jobID uint64, at, d 
 	for i, v := range state {
 		av := AllocVertex{ID: v, Exclusive: mark[v] == markExcl}
 		if av.Exclusive {
-			av.Units = g.Vertices[v].Size
-			av.whole = isMod(g.Vertices[v].Type)
+			av.Units = m.vSize[v]
+			av.whole = isMod(v)
 		}
 		a.Vertices[i] = av
 		mark[v] = 0
@@ -1227,7 +1242,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	// count adds units of aggregate type k at p's aggregate and at its
 	// ancestors'.
 	count := func(p graph.VertexID, k int, units int64) {
-		for ; p != graph.NoVertex; p = m.g.Vertices[p].Parent {
+		for ; p != graph.NoVertex; p = m.vPar[p] {
 			if m.agg[p] == nil {
 				continue
 			}
@@ -1237,7 +1252,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 	// bump counts v's own units at its ancestors' aggregates.
 	bump := func(v graph.VertexID, units int64) {
 		if k := m.aggK[v]; k >= 0 {
-			count(m.g.Vertices[v].Parent, int(k), units)
+			count(m.vPar[v], int(k), units)
 		}
 	}
 	all := a.Vertices
@@ -1296,7 +1311,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 				// and first's weights read omit.
 				for k, u := range m.below[int(v)*len(m.aggTypes) : int(v+1)*len(m.aggTypes)] {
 					if u != 0 {
-						count(m.g.Vertices[v].Parent, k, u)
+						count(m.vPar[v], k, u)
 					}
 				}
 				if m.belowLeaf != nil {
@@ -1370,7 +1385,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			break
 		}
 		v := av.ID
-		if p := m.g.Vertices[v].Parent; !m.fills(p, counts(p)) {
+		if p := m.vPar[v]; !m.fills(p, counts(p)) {
 			exclSpans(v, av.Units)
 		}
 	}
@@ -1534,7 +1549,7 @@ func (m *Matcher) omitRun(v graph.VertexID) {
 
 // heldAbove reports whether an ancestor of v is in held.
 func (m *Matcher) heldAbove(v graph.VertexID, held []bool) bool {
-	for p := m.g.Vertices[v].Parent; p != graph.NoVertex; p = m.g.Vertices[p].Parent {
+	for p := m.vPar[v]; p != graph.NoVertex; p = m.vPar[p] {
 		if held[p] {
 			return true
 		}
@@ -1872,7 +1887,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.xHi = slices.Clone(m.xHi)
 	c.omit, c.full = ivClone(m.omit), ivClone(m.full)
 	c.fLo, c.fHi = slices.Clone(m.fLo), slices.Clone(m.fHi)
-	c.heldMark, c.sortKeys, c.leafDefer, c.stateBuf, c.pathBuf = nil, nil, nil, nil, nil
+	c.heldMark, c.sortKeys, c.leafDefer, c.stateBuf, c.pathBuf, c.modIx = nil, nil, nil, nil, nil, nil
 	c.tc, c.mark, c.kids, c.kidsOK, c.wDirty, c.kidsTmp = nil, nil, nil, nil, nil, nil
 	c.skips, c.skipPos = nil, nil
 	c.cntOf, c.cnt, c.cntVs, c.slab = nil, nil, nil, nil

@@ -818,8 +818,9 @@ func (c *tctx) slotsAt(h graph.VertexID, slot *jobspec.Resource) {
 		share := c.need(mb).eff
 		var accum, shares int64
 		mreach := len(chs)
+		mt, known := slices.BinarySearch(g.Types(), mb.Type) // mb's type, as vType has it
 		for i, ch := range chs {
-			if g.Vertices[ch].Type != mb.Type {
+			if !known || c.m.vType[ch] != int32(mt) {
 				continue
 			}
 			if !c.usable(ch, true) {
@@ -845,10 +846,11 @@ func (c *tctx) slotsAt(h graph.VertexID, slot *jobspec.Resource) {
 				c.buf = c.buf[:lo]
 				continue
 			}
-			c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), g.Vertices[ch].Size, g.Vertices[ch].ID})
-			found += g.Vertices[ch].Size
+			size := c.m.vSize[ch]
+			c.units = append(c.units, tunit{int32(lo), int32(len(c.buf)), size, g.Vertices[ch].ID})
+			found += size
 			if c.first && share > 0 {
-				if accum += g.Vertices[ch].Size; accum >= share {
+				if accum += size; accum >= share {
 					shares, accum = shares+1, 0
 				}
 				if shares >= nslots {
