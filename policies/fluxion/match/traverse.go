@@ -60,6 +60,7 @@ type tcand struct {
 type tneed struct {
 	self, with []int64
 	eff        int64
+	typ        int32 // the request's type as Matcher.vType has it; -1 if the graph has none
 }
 
 // effMax is flux-sched's calc_effective_max (matcher.cpp): the count a
@@ -326,7 +327,10 @@ func (c *tctx) need(r *jobspec.Resource) *tneed {
 	if n == nil {
 		with := map[string]int64{}
 		jobspec.AddTotals(with, r.With, 1)
-		n = &tneed{make([]int64, len(c.m.aggTypes)), make([]int64, len(c.m.aggTypes)), effMax(r.Count)}
+		n = &tneed{make([]int64, len(c.m.aggTypes)), make([]int64, len(c.m.aggTypes)), effMax(r.Count), -1}
+		if t, ok := slices.BinarySearch(c.m.g.Types(), r.Type); ok {
+			n.typ = int32(t)
+		}
 		for i, t := range c.m.aggTypes {
 			n.self[i], n.with[i] = with[t], with[t]
 			if t == r.Type && n.self[i] < math.MaxInt64 {
@@ -535,8 +539,8 @@ func (c *tctx) findTop(from graph.VertexID, r *jobspec.Resource, nd *tneed) {
 // below v whose subtrees satisfy r.With.
 func (c *tctx) findCands(v graph.VertexID, r *jobspec.Resource, pristine bool, nd *tneed, need []int64) {
 	g := c.m.g
-	vx := &g.Vertices[v]
-	if vx.Type == r.Type {
+	if c.m.vType[v] == nd.typ {
+		vx := &g.Vertices[v]
 		excl := c.exclusiveAt(v, r.Exclusive)
 		if !c.usable(v, excl) || c.pruned(v, nd.with) {
 			c.busy = c.busy || c.trace
@@ -815,12 +819,12 @@ func (c *tctx) slotsAt(h graph.VertexID, slot *jobspec.Resource) {
 		mb := slot.With[mi]
 		start := len(c.units)
 		var found int64 // units of mb's type usable here
-		share := c.need(mb).eff
+		mnd := c.need(mb)
+		share := mnd.eff
 		var accum, shares int64
 		mreach := len(chs)
-		mt, known := slices.BinarySearch(g.Types(), mb.Type) // mb's type, as vType has it
 		for i, ch := range chs {
-			if !known || c.m.vType[ch] != int32(mt) {
+			if c.m.vType[ch] != mnd.typ {
 				continue
 			}
 			if !c.usable(ch, true) {
