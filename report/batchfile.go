@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 )
@@ -35,7 +36,7 @@ var errAborted = fmt.Errorf("the report was aborted")
 // createBatchFile creates path (it must not exist) and starts its
 // encoder, which writes head, then each batch through encode (buf is
 // its own, to reuse).
-func createBatchFile[T any](path string, head []byte, encode func(bw *bufio.Writer, batch []T, buf []byte) ([]byte, error)) (*batchFile[T], error) {
+func createBatchFile[T any](path string, head []byte, encode func(w io.Writer, batch []T, buf []byte) ([]byte, error)) (*batchFile[T], error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func (w *batchFile[T]) send() error {
 }
 
 // encode runs on its own goroutine.
-func (w *batchFile[T]) encode(head []byte, encode func(bw *bufio.Writer, batch []T, buf []byte) ([]byte, error)) {
+func (w *batchFile[T]) encode(head []byte, encode func(w io.Writer, batch []T, buf []byte) ([]byte, error)) {
 	defer close(w.done)
 	bw := bufio.NewWriterSize(w.f, 1<<20)
 	if _, err := bw.Write(head); err != nil {

@@ -1,8 +1,8 @@
 package report
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/convergesim/converge/engine"
@@ -39,10 +39,10 @@ type eventLine struct {
 var _ engine.RecordSink = (*EventWriter)(nil)
 
 func createEventWriter(path string) (*EventWriter, error) {
-	bf, err := createBatchFile(path, nil, func(bw *bufio.Writer, batch []eventLine, buf []byte) ([]byte, error) {
+	bf, err := createBatchFile(path, nil, func(w io.Writer, batch []eventLine, buf []byte) ([]byte, error) {
 		for i := range batch {
 			buf = appendEventLine(buf[:0], &batch[i])
-			if _, err := bw.Write(buf); err != nil {
+			if _, err := w.Write(buf); err != nil {
 				return buf, err
 			}
 		}

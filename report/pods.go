@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"fmt"
 
 	"github.com/convergesim/converge/engine"
@@ -23,9 +22,7 @@ type PodWriter struct {
 var _ engine.PodSink = (*PodWriter)(nil)
 
 func createPodWriter(path string) (*PodWriter, error) {
-	bf, err := createBatchFile(path, appendCSVRow(nil, podColumns), func(bw *bufio.Writer, ps []*engine.Pod, buf []byte) ([]byte, error) {
-		return writePodRows(bw, ps, buf)
-	})
+	bf, err := createBatchFile(path, appendCSVRow(nil, podColumns), writePodRows)
 	if err != nil {
 		return nil, err
 	}

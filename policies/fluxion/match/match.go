@@ -610,10 +610,7 @@ func (c *tctx) nodesFree(k, at, d int64, full bool) bool {
 		kind = 1
 	}
 	if !m.nodeParentKnown {
-		m.nodeParent, m.nodeParentKnown = graph.NoVertex, true
-		if len(nodes) > 0 {
-			m.nodeParent = m.g.Vertices[nodes[0]].Parent
-		}
+		m.nodeParent, m.nodeParentKnown = m.vPar[nodes[0]], true
 		for _, v := range nodes {
 			if m.g.Vertices[v].Parent != m.nodeParent {
 				m.nodeParent = graph.NoVertex
@@ -904,40 +901,30 @@ func (m *Matcher) aggRequest(tot map[string]int64) []int64 {
 // checkSupported refuses shapes the traverser does not model: two
 // siblings of one type (Fluxion fails those too) and the RFC 14 id key.
 func checkSupported(rs []*jobspec.Resource, path string) error {
-	if supported(rs) {
-		return nil
-	}
-	return checkSupportedAt(rs, path)
+	var at [8]int
+	return checkSupportedAt(rs, path, at[:0])
 }
 
-// supported is checkSupported without the error, which names the path:
-// the check made at every match, without a string built for it.
-func supported(rs []*jobspec.Resource) bool {
+// checkSupportedAt checks rs, the resources below the indexes at (of
+// each level's with) under path. The path of an error is built only for
+// the error: the check runs at every match.
+func checkSupportedAt(rs []*jobspec.Resource, path string, at []int) error {
+	where := func() string {
+		for _, i := range at {
+			path += fmt.Sprintf("[%d].with", i)
+		}
+		return path
+	}
 	for i, r := range rs {
 		for _, s := range rs[:i] {
 			if s.Type == r.Type {
-				return false
-			}
-		}
-		if r.ID != "" || !supported(r.With) {
-			return false
-		}
-	}
-	return true
-}
-
-// checkSupportedAt is checkSupported's error, the resources at path.
-func checkSupportedAt(rs []*jobspec.Resource, path string) error {
-	for i, r := range rs {
-		for _, s := range rs[:i] {
-			if s.Type == r.Type {
-				return fmt.Errorf("%w: %s: two sibling resources of type %q", ErrUnsupported, path, r.Type)
+				return fmt.Errorf("%w: %s: two sibling resources of type %q", ErrUnsupported, where(), r.Type)
 			}
 		}
 		if r.ID != "" {
-			return fmt.Errorf("%w: %s[%d]: id sets are not modelled", ErrUnsupported, path, i)
+			return fmt.Errorf("%w: %s[%d]: id sets are not modelled", ErrUnsupported, where(), i)
 		}
-		if err := checkSupportedAt(r.With, fmt.Sprintf("%s[%d].with", path, i)); err != nil {
+		if err := checkSupportedAt(r.With, path, append(at, i)); err != nil {
 			return err
 		}
 	}
@@ -1633,24 +1620,21 @@ func (m *Matcher) updateWeights(a *Allocation, now int64) {
 		if spans > 0 {
 			avail = p.AvailAt(now, k)
 		}
-		if m.skipHeld && v != m.g.Root && m.full != nil && len(m.full[v]) > 0 {
-			// Uses of v's whole aggregate are its full spans alone
-			// (fullOnly).
-			spans += len(m.full[v])
-			for _, iv := range m.full[v] {
-				if iv[0] <= now && now < iv[1] {
-					avail = 0
-				}
-			}
+		// Spans that use everything below v are in sorted lists, not on
+		// its planner: those booking it whole (addSpans) and, under
+		// SkipHeldBelow but for the root, the uses of its whole
+		// aggregate (fullOnly). One that holds v at now leaves none free.
+		lists := [2][][2]int64{}
+		if m.omit != nil {
+			lists[0] = m.omit[v]
 		}
-		if m.omit != nil && len(m.omit[v]) > 0 {
-			// Spans booked whole (addSpans): one that holds v at now
-			// uses everything below it.
-			spans += len(m.omit[v])
-			for _, iv := range m.omit[v] {
-				if iv[0] <= now && now < iv[1] {
-					avail = 0
-				}
+		if m.skipHeld && v != m.g.Root && m.full != nil {
+			lists[1] = m.full[v]
+		}
+		for _, ivs := range lists {
+			spans += len(ivs)
+			if ivOverlaps(ivs, now, now+1) {
+				avail = 0
 			}
 		}
 		if avail == 0 && spans == 0 {

@@ -164,13 +164,13 @@ func (m *Matcher) search(js *jobspec.Jobspec, at, d int64, sat bool) ([]titem, b
 		// the whole walk: fewer gpus (or other leaves) free than asked.
 		return nil, false
 	}
-	if !sat && !c.trace && c.inWindow && !m.visitAll && m.curNodes > 0 && !c.nodesFree(m.curNodes, at, d, false) {
-		// Fewer nodes than asked are free of exclusive spans then.
-		return nil, false
-	}
-	if !sat && !c.trace && c.inWindow && !m.visitAll && m.curHosts > 0 && !c.nodesFree(m.curHosts, at, d, true) {
-		// Fewer nodes than the slots need have a core free throughout.
-		return nil, false
+	if !sat && !c.trace && c.inWindow && !m.visitAll {
+		switch {
+		case m.curNodes > 0 && !c.nodesFree(m.curNodes, at, d, false):
+			return nil, false // fewer nodes than asked are free of exclusive spans then
+		case m.curHosts > 0 && !c.nodesFree(m.curHosts, at, d, true):
+			return nil, false // fewer nodes than the slots need have a core free throughout
+		}
 	}
 	for _, r := range js.Resources {
 		if _, _, ok := c.selectReq(m.g.Root, r, true); !ok {
