@@ -150,7 +150,28 @@ func (e *Engine) fluxBound(j *Job, now float64) {
 		p.Scheduled = now
 		e.notify(Event{Kind: PodBound, Pod: p, Node: p.Node}, now)
 	}
-	e.agentAfter(shellSlot, now+e.cfg.Shell.Start(len(j.Pods)), sStartedJob, int32(j.ID), 0)
+	e.agentAfter(shellSlot, now+e.cfg.Shell.Start(e.shellNodes(j)), sStartedJob, int32(j.ID), 0)
+}
+
+// shellNodes is the number of nodes in job j's R: job-exec starts one
+// shell on each, however many task slots (holders) a node has.
+func (e *Engine) shellNodes(j *Job) int {
+	if len(e.nodeMark) < len(e.cluster.Nodes) {
+		e.nodeMark = make([]int32, len(e.cluster.Nodes))
+	}
+	e.markGen++
+	if e.markGen <= 0 { // wrapped: forget every stamp
+		clear(e.nodeMark)
+		e.markGen = 1
+	}
+	stamp, n := e.markGen, 0
+	for _, p := range j.Pods {
+		if p.Node != nil && e.nodeMark[p.Node.Index] != stamp {
+			e.nodeMark[p.Node.Index] = stamp
+			n++
+		}
+	}
+	return n
 }
 
 func (e fluxShell) Name() string { return "flux job shell" }
@@ -161,7 +182,7 @@ func (e fluxShell) Busy() bool   { return false }
 // shells together (sStartedJob); this is the same start for one shell:
 // every shell of a job comes up after the same delay.
 func (e fluxShell) Bound(p *Pod, now float64) {
-	d := e.cfg.Shell.Start(len(p.Job.Pods))
+	d := e.cfg.Shell.Start(e.shellNodes(p.Job))
 	e.agentAfter(shellSlot, now+d, sStarted, int32(p.ID), 0)
 }
 
@@ -201,7 +222,7 @@ type ShellStart struct {
 	PerNode float64
 }
 
-// Start is the start-up cost of a job of n pods.
+// Start is the start-up cost of a job on n nodes.
 func (s ShellStart) Start(n int) float64 { return s.Base + s.PerNode*float64(n) }
 
 func (s ShellStart) validate() error {

@@ -374,3 +374,25 @@ func TestShellsCostEventsPerJob(t *testing.T) {
 		t.Errorf("calendar events: %d for jobs of 64 nodes, %d for jobs of 1; want the same", events[64], events[1])
 	}
 }
+
+// job-exec starts one shell per node of R, so the shell start-up grows
+// with the nodes of a job of task slots, not with its slots: 8 one-core
+// tasks packed on 2 nodes of 4 cores start after Start(2), as a job of
+// 2 whole nodes does.
+func TestShellStartCountsNodes(t *testing.T) {
+	shell := engine.ShellStart{Base: 0.25, PerNode: 0.5}
+	r := simulate(t, cfgOf(FCFS, "first"), nodes(4, 4), shell,
+		sub{at: 0, name: "n", slots: 8, walltime: 100, run: 30},
+	)
+	j := r.jobs["n"]
+	held := map[string]int{}
+	for _, p := range j.Pods {
+		held[p.Node.Name]++
+	}
+	if len(j.Pods) != 8 || len(held) != 2 {
+		t.Fatalf("8 one-core tasks on nodes of 4 cores: %d holders on %v, want 8 on 2 nodes", len(j.Pods), held)
+	}
+	if got, want := j.Pods[0].ContainersStarted-j.Flux.Alloc, shell.Start(2); got != want {
+		t.Errorf("alloc → shells up %v s, want the start-up of 2 nodes (%v s), not of 8 slots (%v s)", got, want, shell.Start(8))
+	}
+}
