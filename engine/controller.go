@@ -25,9 +25,10 @@ func (e *Engine) syncJob(j *Job, now float64) {
 		return
 	}
 	if j.Flux != nil {
-		// flux-core holds the job; its resource holders exist at once.
-		if j.nextIndex == 0 {
-			n := j.Flux.Holders()
+		// flux-core holds the job; the shells of a job with a node
+		// level exist at once (the others come with R: fluxShells).
+		if j.nextIndex == 0 && !j.Flux.shellsAtAlloc() {
+			n := j.Flux.Nodes
 			j.nextIndex, j.active = n, n
 			j.Pods = slices.Grow(j.Pods, n)
 			for i := range n {
@@ -117,8 +118,9 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 		p.Name = j.Name
 	case j.Flux != nil:
 		p.Name = j.Name + "-" + strconv.Itoa(index)
-		// A shell holds its slots' cores and GPUs, not a pod slot.
-		p.Requests = j.Flux.podRequests()
+		// A shell holds its slots' cores and GPUs, not a pod slot
+		// (fluxShells sets those of a shell created with R).
+		p.Requests = j.Flux.podRequests(1)
 		p.NonZero = p.Requests
 		switch {
 		case j.Flux.RunTime > 0:

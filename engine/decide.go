@@ -120,6 +120,11 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 		// All or nothing: check every slot against the nodes as the
 		// earlier slots leave them, then undo and apply.
 		f := d.Job.Flux
+		if f != nil && f.shellsAtAlloc() {
+			if err := e.fluxShells(d, now); err != nil {
+				return err
+			}
+		}
 		for i, s := range d.Slots {
 			if s.Pod != nil && s.Pod.Job != d.Job {
 				return fmt.Errorf("engine: invariant violated: policy %s allocated pod %s in job %s's allocation", name, s.Pod.Name, d.Job.Name)

@@ -222,14 +222,16 @@ func (e *Engine) Submit(at float64, j *Job) error {
 			return fmt.Errorf("engine: Flux job %s: a Flux job has no operator and no pod group", j.Name)
 		}
 		j.Kind = KindFluxJob
-		j.Parallelism, j.Completions = j.Flux.Holders(), j.Flux.Holders()
+		// Shells known at submission; without a node level, set with
+		// the allocation (fluxShells).
+		j.Parallelism, j.Completions = j.Flux.Nodes, j.Flux.Nodes
 		j.Flux.Alloc, j.Flux.Expiration = Unset, Unset
 		j.Flux.started, j.Flux.exception = 0, ""
 	}
 	if j.Kind == KindPod {
 		j.Parallelism, j.Completions = 1, 1
 	}
-	if j.Parallelism < 1 || j.Completions < 1 {
+	if (j.Parallelism < 1 || j.Completions < 1) && !(j.Flux != nil && j.Flux.shellsAtAlloc()) {
 		return fmt.Errorf("engine: job %s: parallelism and completions must be ≥ 1", j.Name)
 	}
 	if j.RunModel != nil && j.Parallelism != j.Completions {
@@ -310,6 +312,10 @@ func (e *Engine) Run() (*Result, error) {
 				// The policy holds pods it will never place (a
 				// queue that waits for resources that never come).
 				e.stall(now, fmt.Sprintf("nothing left to happen with %d pods the scheduler holds pending and %d pods unfinished", pp.PendingPods(), len(e.pods)-e.finished))
+			} else if w := e.waitingShells(); w > 0 && e.stopped == "" {
+				// Flux jobs whose shells come with R, never
+				// allocated: they have no pods to wait.
+				e.stall(now, fmt.Sprintf("nothing left to happen with %d Flux jobs waiting for an allocation and %d pods unfinished", w, len(e.pods)-e.finished))
 			}
 			break
 		}
@@ -422,6 +428,18 @@ func (e *Engine) stalled(it item) bool {
 }
 
 func (e *Engine) progress(now float64) { e.lastProgress = now }
+
+// waitingShells counts the Flux jobs submitted, neither allocated nor
+// rejected, whose shells come with R (so no pod of theirs waits).
+func (e *Engine) waitingShells() int {
+	n := 0
+	for _, j := range e.jobs {
+		if f := j.Flux; f != nil && f.shellsAtAlloc() && IsSet(j.Submitted) && !IsSet(f.Alloc) && !j.rejected {
+			n++
+		}
+	}
+	return n
+}
 
 // moving reports whether something other than retries and timers will
 // happen: pods running that are not waiting for their job, arrivals to

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Flux jobs: batch jobs that Flux schedules on bare metal. A Flux job is
@@ -15,9 +16,12 @@ import (
 // inactive (clean). RFC 21 names these events, and the engine records
 // them under those names.
 //
-// In the engine a Flux job's pods stand for what holds its resources:
-// one per node when the request has a node level (flux run -N), else one
-// per task slot. They are created at submission, need no image, no
+// In the engine a Flux job's pods are its job shells, one per node of R,
+// as job-exec starts them. With a node level (flux run -N) the nodes are
+// known at submission and so are the shells, created then; without one
+// (flux run -n: task slots anywhere) R decides how many nodes the slots
+// take, and the shells are created with the allocation, each holding the
+// task slots R gives its node (Pod.Tasks). Shells need no image, no
 // sandbox and no bind call: the job shell agent (slot 1) starts them
 // ShellStart seconds after the allocation. An allocation is bound,
 // started and ended with one calendar event each, not one per shell.
@@ -63,14 +67,23 @@ func (f *FluxSpec) TimedOut() bool { return f.exception == "timeout" }
 // time limit, or a cancel).
 func (f *FluxSpec) Killed() bool { return f.exception != "" }
 
-// Holders is the number of the job's resource holders (its pods): one
-// per node with a node level (flux run -N), else one per task slot.
-func (f *FluxSpec) Holders() int {
+// Holders is the most job shells (pods) the job can have on a cluster
+// of nodes nodes: its node count with a node level (flux run -N), else
+// one per node its task slots can spread over, at most one a slot
+// (nodes ≤ 0: no bound from the cluster).
+func (f *FluxSpec) Holders(nodes int) int {
 	if f.Nodes > 0 {
 		return f.Nodes
 	}
+	if nodes > 0 {
+		return min(f.Slots, nodes)
+	}
 	return f.Slots
 }
+
+// shellsAtAlloc reports whether the job's shells are created with its
+// allocation (slots without a node level) rather than at submission.
+func (f *FluxSpec) shellsAtAlloc() bool { return f.Nodes == 0 }
 
 // Validate reports an impossible request.
 func (f *FluxSpec) Validate() error {
@@ -97,15 +110,15 @@ func (f *FluxSpec) Validate() error {
 	return nil
 }
 
-// podRequests is what one of the job's pods holds on its node: its
-// slots' cores and GPUs (a node-exclusive job's pods hold the whole node,
-// set when it is allocated).
-func (f *FluxSpec) podRequests() Resources {
-	per := 1
+// podRequests is what one of the job's shells holds on its node: the
+// cores and GPUs of its task slots (Slots ÷ Nodes with a node level;
+// without one, the tasks R gives its node), a node-exclusive job's shells
+// the whole node (set when it is allocated).
+func (f *FluxSpec) podRequests(tasks int) Resources {
 	if f.Nodes > 0 {
-		per = f.Slots / f.Nodes
+		tasks = f.Slots / f.Nodes
 	}
-	return Resources{MilliCPU: int64(per*f.CoresPerSlot) * 1000, GPU: int64(per * f.GPUsPerSlot)}
+	return Resources{MilliCPU: int64(tasks*f.CoresPerSlot) * 1000, GPU: int64(tasks * f.GPUsPerSlot)}
 }
 
 // IsFlux reports whether j is a Flux job.
@@ -124,6 +137,42 @@ const (
 	sExpire                  // id = job: R expired (the time limit)
 	sStartedJob              // id = job: every shell of its allocation runs
 )
+
+// fluxShells creates the shells of a Flux job of task slots without a
+// node level from its allocation d: one per slot of d (a node of R),
+// holding the cores and GPUs of the tasks R gives that node.
+func (e *Engine) fluxShells(d *Decision, now float64) error {
+	j, f := d.Job, d.Job.Flux
+	name := e.policy.Name()
+	if len(j.Pods) > 0 || IsSet(f.Alloc) {
+		return fmt.Errorf("engine: invariant violated: policy %s allocated Flux job %s twice", name, j.Name)
+	}
+	tasks := 0
+	for i, s := range d.Slots {
+		if s.Pod != nil || s.Node == nil || s.Tasks < 1 {
+			return fmt.Errorf("engine: invariant violated: policy %s gave slot %d of Flux job %s's R a pod, no node or %d tasks (want a node and at least one task)", name, i, j.Name, s.Tasks)
+		}
+		tasks += s.Tasks
+	}
+	if tasks != f.Slots {
+		return fmt.Errorf("engine: invariant violated: policy %s gave Flux job %s's R %d task slots, the job has %d", name, j.Name, tasks, f.Slots)
+	}
+	n := len(d.Slots)
+	j.Parallelism, j.Completions, j.nextIndex, j.active = n, n, n, n
+	j.Pods = slices.Grow(j.Pods, n)
+	for i := range d.Slots {
+		e.createPod(j, i, now)
+		p := j.Pods[i]
+		// Its pod times count from the submission, as those of a shell
+		// made then do: flux-core has held the job since.
+		p.Created = j.Submitted
+		p.Tasks = d.Slots[i].Tasks
+		p.Requests = f.podRequests(p.Tasks)
+		p.NonZero = p.Requests
+		d.Slots[i].Pod = p
+	}
+	return nil
+}
 
 // bindFluxJob tags the one evBindDone of a whole Flux allocation.
 const bindFluxJob = 1

@@ -154,6 +154,10 @@ type Pod struct {
 	// runs no ranks, gates the job's program and finishes with it (see
 	// Operator).
 	Launcher bool
+	// Tasks is the task slots a Flux job shell created with its job's
+	// allocation runs on its node (a job of slots without a node level);
+	// 0 for every other pod.
+	Tasks int
 
 	Created           float64 // metadata.creationTimestamp
 	Assigned          float64 // the scheduler assumed it on Node (resources held from here)

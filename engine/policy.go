@@ -98,10 +98,14 @@ type Decision struct {
 	Host   *Node   // NodeUp
 }
 
-// Slot is one pod of an Allocate and the node it goes to.
+// Slot is one pod of an Allocate and the node it goes to. For a Flux job
+// of task slots without a node level, whose shells come with R, Pod is
+// nil and Tasks is the task slots R gives Node: the engine creates the
+// node's shell.
 type Slot struct {
-	Pod  *Pod
-	Node *Node
+	Pod   *Pod
+	Node  *Node
+	Tasks int
 }
 
 // Policy is a scheduler model. Decide receives the events that happened at

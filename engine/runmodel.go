@@ -22,7 +22,9 @@ type RunModel interface {
 }
 
 // NodeShare is one node of a job's placement and how many of the job's
-// pods it holds.
+// pods it holds. A Flux shell created with R (Pod.Tasks) counts as its
+// task slots: a model prices ranks per pod, and each slot is a pod's
+// worth of ranks, as if each had its own holder.
 type NodeShare struct {
 	Node *Node
 	Pods int
@@ -54,12 +56,13 @@ func (j *Job) Placement() []NodeShare {
 		if p.Node == nil || p.Phase == PodSucceeded || p.Launcher {
 			continue
 		}
+		w := max(p.Tasks, 1)
 		i, found := slices.BinarySearchFunc(out, p.Node.Index, func(s NodeShare, i int) int { return s.Node.Index - i })
 		if found {
-			out[i].Pods++
+			out[i].Pods += w
 			continue
 		}
-		out = slices.Insert(out, i, NodeShare{Node: p.Node, Pods: 1})
+		out = slices.Insert(out, i, NodeShare{Node: p.Node, Pods: w})
 	}
 	return out
 }

@@ -159,3 +159,27 @@ func TestStarvedMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// A Flux job of task slots that was never allocated has no shells; the
+// stall analysis says why it waits rather than listing it with nothing
+// pending.
+func TestStallFluxJobWithoutShells(t *testing.T) {
+	idle := enginetest.Func{N: "idle", F: func(now float64, events []engine.Event, c *engine.Cluster, out []engine.Decision) []engine.Decision {
+		return out
+	}}
+	e, err := engine.New(enginetest.ExactConfig(enginetest.Nodes(2, enginetest.BigNode)), idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Submit(0, &engine.Job{Name: "slots", Template: &engine.PodTemplate{}, Flux: &engine.FluxSpec{Slots: 8, CoresPerSlot: 1, Urgency: 16}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := report.ExplainStall(res)
+	if st == nil || len(st.Jobs) != 1 || !strings.Contains(st.Jobs[0].Why, "not allocated its 8 task slots") {
+		t.Fatalf("stall analysis %+v, want the job and why it waits", st)
+	}
+}

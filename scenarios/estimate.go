@@ -73,7 +73,7 @@ type part struct {
 
 // workloadShape is a workload's jobs and pods per job, as Build makes
 // them, and the field that makes it large.
-func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) {
+func workloadShape(w *Workload, path string, nodes int64) (jobs, perJob int64, field string) {
 	runtimes := int64(max(len(w.Runtimes), 1))
 	count := int64(max(w.Count, 1))
 	jobs = satMul(count, runtimes)
@@ -84,8 +84,9 @@ func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) 
 		return jobs, (t.pods + jobs - 1) / max(jobs, 1), path + ".trace.files"
 	}
 	if w.Kind == "FluxJob" {
-		// One pod per node (or per task without nodes); a batch
-		// workload's jobs draw their sizes: count their mean.
+		// One shell per node of R: the nodes asked for, or without
+		// them at most one per task and per node of the cluster; a
+		// batch workload's jobs draw their sizes: count their mean.
 		f := w.Flux
 		if f == nil {
 			f = &FluxSpec{}
@@ -93,6 +94,9 @@ func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) 
 		perJob = int64(max(f.Nodes, 1))
 		if f.Nodes == 0 && f.Tasks > 0 {
 			perJob = int64(f.Tasks)
+			if nodes > 0 {
+				perJob = min(perJob, nodes)
+			}
 		}
 		if b := w.Batch; b != nil {
 			sz := b.sizes()
@@ -121,6 +125,15 @@ func workloadShape(w *Workload, path string) (jobs, perJob int64, field string) 
 	return jobs, perJob, field
 }
 
+// poolNodes is the nodes of every pool (0: none given).
+func (sc *Scenario) poolNodes() int64 {
+	var n int64
+	for i := range sc.Cluster.Pools {
+		n = satAdd(n, int64(max(sc.Cluster.Pools[i].Count, 0)))
+	}
+	return n
+}
+
 func (sc *Scenario) parts() []part {
 	var out []part
 	for i := range sc.Cluster.Pools {
@@ -139,7 +152,7 @@ func (sc *Scenario) parts() []part {
 			if w == nil {
 				continue
 			}
-			_, perJob, _ := workloadShape(w, "")
+			_, perJob, _ := workloadShape(w, "", sc.poolNodes())
 			jobs := int64(max(st.Runs, 0))
 			pods := satMul(jobs, perJob)
 			out = append(out, part{path: fmt.Sprintf("workflows[%d].stages[%d].runs", i, k), jobs: jobs, pods: pods, bytes: satAdd(satMul(jobs, BytesPerJob), satMul(pods, BytesPerPod))})
@@ -149,7 +162,7 @@ func (sc *Scenario) parts() []part {
 		if sc.inWorkflow(sc.Workloads[i].Name) {
 			continue // its runs are the workflow's
 		}
-		jobs, perJob, field := workloadShape(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i))
+		jobs, perJob, field := workloadShape(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), sc.poolNodes())
 		pods := satMul(jobs, perJob)
 		out = append(out, part{path: field, jobs: jobs, pods: pods, bytes: satAdd(satMul(jobs, BytesPerJob), satMul(pods, BytesPerPod))})
 	}

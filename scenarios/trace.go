@@ -231,7 +231,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 			if traces.Known(tj.run) {
 				f.RunTime = max(tj.run, 1e-3)
 			}
-			tj.flux, tj.pods = *f, f.Holders()
+			tj.flux, tj.pods = *f, f.Holders(int(min(sc.poolNodes(), math.MaxInt32)))
 		} else {
 			tj.pods = len(workers)
 			if tj.pods == 0 {

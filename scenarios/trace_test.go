@@ -66,19 +66,30 @@ func TestTraceWorkloadReplaysArrivalsAndRunTimes(t *testing.T) {
 	}
 }
 
-// The size estimate counts the pods a replay creates: a Flux job of
-// slots without nodes (SWF's processors) holds one pod per slot, so
-// that --max-pods and --max-memory refuse a trace too large to replay
-// before it runs.
+// The size estimate bounds the pods a replay creates, so that --max-pods
+// and --max-memory refuse a trace too large to replay before it runs: a
+// Flux job of slots without nodes (SWF's processors) has one shell per
+// node of R, at most one a slot and one a node of the cluster; a
+// Kubernetes job its pods.
 func TestTraceEstimateCountsPods(t *testing.T) {
 	for _, tc := range []struct{ policy, trace string }{{"flux", "four.swf"}, {"kube", "pods.json"}} {
 		sc := traceScenario(t, tc.policy, tc.trace)
 		est := Estimate(sc)
 		res := mustRun(t, sc)
-		// The estimate takes a whole number of pods a job, rounded up.
 		pods := int64(len(res.Pods))
-		if est.Jobs != int64(len(res.Jobs)) || est.Pods < pods || est.Pods >= pods+est.Jobs {
-			t.Errorf("%s: estimate %d jobs, %d pods; the replay made %d jobs, %d pods", tc.trace, est.Jobs, est.Pods, len(res.Jobs), pods)
+		bound := pods
+		if tc.policy == "flux" {
+			bound = 0
+			for _, j := range res.Jobs {
+				bound += int64(min(j.Flux.Slots, len(res.Cluster.Nodes)))
+			}
+			if bound <= pods {
+				t.Fatalf("%s: no job's slots share a node (%d shells, at most %d): the test does not tell shells from slots", tc.trace, pods, bound)
+			}
+		}
+		// The estimate takes a whole number of pods a job, rounded up.
+		if est.Jobs != int64(len(res.Jobs)) || est.Pods < bound || est.Pods >= bound+est.Jobs {
+			t.Errorf("%s: estimate %d jobs, %d pods; the replay made %d jobs, %d pods, at most %d", tc.trace, est.Jobs, est.Pods, len(res.Jobs), pods, bound)
 		}
 	}
 }

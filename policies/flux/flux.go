@@ -427,27 +427,38 @@ func (p *Policy) cancelReservations() {
 	p.reserved = p.reserved[:0]
 }
 
-// allocate turns a match into the engine's allocation of jb's pods.
+// allocate turns a match into the engine's allocation of jb's shells:
+// with a node level, its shells (one a node, created at submission) go to
+// R's nodes in order; without one, R's nodes each get a shell of the
+// task slots their cores hold, which the engine creates.
 func (p *Policy) allocate(jb *job, a *match, now float64, out []engine.Decision) []engine.Decision {
+	f := jb.j.Flux
 	jb.running = true
-	jb.left = len(jb.j.Pods)
 	jb.reservedAt = -1
-	slots := make([]engine.Slot, 0, len(jb.j.Pods))
-	k := 0
+	slots := make([]engine.Slot, 0, len(a.nodes))
+	k := 0 // shells placed, or task slots without a node level
 	for _, nc := range a.nodes {
 		n := p.nodes[nc.node]
-		take := 1
-		if jb.j.Flux.Nodes == 0 {
-			take = nc.cores / jb.j.Flux.CoresPerSlot
+		if f.Nodes == 0 {
+			if tasks := min(nc.cores/f.CoresPerSlot, f.Slots-k); tasks > 0 {
+				slots = append(slots, engine.Slot{Node: n, Tasks: tasks})
+				k += tasks
+			}
+			continue
 		}
-		for ; take > 0 && k < len(jb.j.Pods); take-- {
+		if k < len(jb.j.Pods) {
 			slots = append(slots, engine.Slot{Pod: jb.j.Pods[k], Node: n})
 			k++
 		}
 	}
-	if k < len(jb.j.Pods) && p.err == nil {
-		p.err = fmt.Errorf("flux: job %s: its R holds %d of its %d task slots", jb.j.Name, k, len(jb.j.Pods))
+	want, what := len(jb.j.Pods), "nodes"
+	if f.Nodes == 0 {
+		want, what = f.Slots, "task slots"
 	}
+	if k < want && p.err == nil {
+		p.err = fmt.Errorf("flux: job %s: its R holds %d of its %d %s", jb.j.Name, k, want, what)
+	}
+	jb.left = len(slots)
 	exp := 0.0 // unlimited
 	if jb.js.DurationSeconds > 0 {
 		exp = float64(a.at + a.duration)

@@ -2,6 +2,7 @@ package flux
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -269,15 +270,31 @@ func TestPriorityOrder(t *testing.T) {
 	}
 }
 
-// Slots without a node count go where cores are free, several to a node.
+// Slots without a node count go where cores are free, several to a node:
+// one shell per node of R runs that node's slots and holds their cores.
 func TestSlotsPacked(t *testing.T) {
 	r := simulate(t, cfgOf(FCFS, "lonode"), nodes(3, 4), engine.ShellStart{},
 		sub{at: 0, name: "s", slots: 6, walltime: 10, run: 5},
 	)
-	per := map[string]int{}
-	for _, p := range r.jobs["s"].Pods {
-		per[p.Node.Name]++
+	// tasksPerNode is the task slots of each node's shell; one shell a node.
+	tasksPerNode := func(j *engine.Job) map[string]int {
+		t.Helper()
+		per := map[string]int{}
+		for _, p := range j.Pods {
+			if _, two := per[p.Node.Name]; two {
+				t.Errorf("job %s: two shells on node %s", j.Name, p.Node.Name)
+			}
+			if p.Requests.MilliCPU != int64(p.Tasks)*1000 {
+				t.Errorf("job %s: the shell on %s holds %d millicores for %d one-core tasks", j.Name, p.Node.Name, p.Requests.MilliCPU, p.Tasks)
+			}
+			per[p.Node.Name] = p.Tasks
+		}
+		if j.Completions != len(j.Pods) {
+			t.Errorf("job %s: %d completions for %d shells", j.Name, j.Completions, len(j.Pods))
+		}
+		return per
 	}
+	per := tasksPerNode(r.jobs["s"])
 	// lonode: lowest node first, so n0's 4 cores, then 2 of n1's.
 	if per["n0"] != 4 || per["n1"] != 2 || len(per) != 2 {
 		t.Errorf("6 one-core slots on 3 nodes of 4 cores under lonode: %v, want n0:4 n1:2", per)
@@ -287,10 +304,7 @@ func TestSlotsPacked(t *testing.T) {
 	r = simulate(t, cfgOf(FCFS, "low"), nodes(3, 4), engine.ShellStart{},
 		sub{at: 0, name: "s", slots: 6, walltime: 10, run: 5},
 	)
-	clear(per)
-	for _, p := range r.jobs["s"].Pods {
-		per[p.Node.Name]++
-	}
+	per = tasksPerNode(r.jobs["s"])
 	if per["n0"] != 2 || per["n1"] != 2 || per["n2"] != 2 {
 		t.Errorf("6 one-core slots under low: %v, want 2 on each node", per)
 	}
@@ -387,12 +401,50 @@ func TestShellStartCountsNodes(t *testing.T) {
 	j := r.jobs["n"]
 	held := map[string]int{}
 	for _, p := range j.Pods {
-		held[p.Node.Name]++
+		held[p.Node.Name] += p.Tasks
 	}
-	if len(j.Pods) != 8 || len(held) != 2 {
-		t.Fatalf("8 one-core tasks on nodes of 4 cores: %d holders on %v, want 8 on 2 nodes", len(j.Pods), held)
+	if len(j.Pods) != 2 || len(held) != 2 {
+		t.Fatalf("8 one-core tasks on nodes of 4 cores: %d shells running %v tasks, want 2 on 2 nodes", len(j.Pods), held)
 	}
 	if got, want := j.Pods[0].ContainersStarted-j.Flux.Alloc, shell.Start(2); got != want {
 		t.Errorf("alloc → shells up %v s, want the start-up of 2 nodes (%v s), not of 8 slots (%v s)", got, want, shell.Start(8))
+	}
+}
+
+// placementModel records the placement an app model is priced on.
+type placementModel struct{ got []engine.NodeShare }
+
+func (m *placementModel) RunTime(pl []engine.NodeShare) (engine.RunResult, error) {
+	m.got = slices.Clone(pl)
+	return engine.RunResult{Seconds: 10}, nil
+}
+
+// An app model prices a job of task slots by its slots per node: one
+// shell a node runs them all, and the placement counts each shell as its
+// slots (the ranks a model gives each).
+func TestShellPlacementCountsTasks(t *testing.T) {
+	pol, err := New(cfgOf(FCFS, "lonode"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Seed: 1, Nodes: nodes(3, 4), Startup: engine.DefaultStartup(), Controllers: engine.DefaultControllers()}, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := fluxJob(sub{name: "app", slots: 6, walltime: 100})
+	m := &placementModel{}
+	j.RunModel = m
+	if err := e.Submit(0, j); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// lonode: n0's 4 cores, then 2 of n1's.
+	if len(j.Pods) != 2 || len(m.got) != 2 || m.got[0].Pods != 4 || m.got[1].Pods != 2 {
+		t.Errorf("6 slots under lonode: %d shells, priced on %v; want 2 shells priced as 4 and 2 slots", len(j.Pods), m.got)
+	}
+	if !engine.IsSet(j.Finished) || j.Finished-j.Started != 10 {
+		t.Errorf("job started %v, finished %v; want it to run the model's 10 s", j.Started, j.Finished)
 	}
 }
