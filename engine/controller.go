@@ -102,14 +102,15 @@ func (e *Engine) createPod(j *Job, index int, now float64) {
 	if index == launcherIndex {
 		t = j.Operator.Launcher.Template
 	}
+	// newPod's pod is zero: set the rest field by field (a composite
+	// literal would copy the whole struct, write barriers and all).
 	p := e.newPod()
-	*p = Pod{
-		ID: len(e.pods), Job: j, Index: index, Template: t,
-		Requests: t.Requests(), NonZero: t.NonZeroRequests(),
-		RunTime: Sample(t.RunTime, e.streams.Get("runtime")),
-		Created: now, Assigned: Unset, Scheduled: Unset, Initialized: Unset,
-		ContainersStarted: Unset, Ready: Unset, Finished: Unset,
-	}
+	p.ID, p.Job, p.Index, p.Template = len(e.pods), j, index, t
+	p.Requests, p.NonZero = t.Requests(), t.NonZeroRequests()
+	p.RunTime = Sample(t.RunTime, e.streams.Get("runtime"))
+	p.Created = now
+	p.Assigned, p.Scheduled, p.Initialized = Unset, Unset, Unset
+	p.ContainersStarted, p.Ready, p.Finished = Unset, Unset, Unset
 	switch {
 	case j.Operator != nil:
 		p.Name = operatorPodName(j, index)
