@@ -235,12 +235,23 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 		} else {
 			tj.pods = len(workers)
 			if tj.pods == 0 {
-				tj.pods = max(j.Nodes, 1)
+				// No pods recorded: a pod a node when the job names
+				// its nodes, else a pod a task (an SWF job's
+				// processors, a Flux job run with -n alone), as an
+				// MPI job's workers would be.
+				switch {
+				case j.Nodes > 0:
+					tj.pods = j.Nodes
+				case j.Tasks > 0:
+					tj.pods = j.Tasks
+				default:
+					tj.pods = 1
+				}
 			}
 			if tj.kind == engine.KindPod {
 				tj.pods = 1
 			}
-			tj.req = podRequest(workers, j)
+			tj.req = podRequest(workers, j, tj.pods)
 			tj.ranksPerPod = max(j.Tasks/max(tj.pods, 1), 1)
 			tj.tolerate = tolerations(workers, taints)
 		}
@@ -310,15 +321,18 @@ func medianPodRun(pods []*traces.Pod) float64 {
 // podRequest is what each pod of the job asks for: the first worker's
 // recorded requests, else the job's cores and GPUs per task (zero: the
 // workload's pod spec decides).
-func podRequest(pods []*traces.Pod, j *traces.Job) engine.Resources {
+func podRequest(pods []*traces.Pod, j *traces.Job, n int) engine.Resources {
 	for _, p := range pods {
 		if p.CPU > 0 || p.Memory > 0 || p.GPU > 0 {
 			return engine.Resources{MilliCPU: p.CPU, Memory: p.Memory, GPU: p.GPU}
 		}
 	}
-	if j.CoresPerTask > 0 && j.Tasks > 0 {
-		per := j.Tasks / max(j.Nodes, 1)
-		return engine.Resources{MilliCPU: int64(j.CoresPerTask*max(per, 1)) * 1000, GPU: int64(j.GPUsPerTask * max(per, 1)), Memory: j.MemoryPerTask * int64(max(per, 1))}
+	if j.Tasks > 0 {
+		// The job's tasks shared over its n pods, each task its cores
+		// (one when the trace does not say: an SWF processor, flux
+		// run's default -c 1), GPUs and memory.
+		per := max(j.Tasks/max(n, 1), 1)
+		return engine.Resources{MilliCPU: int64(max(j.CoresPerTask, 1)*per) * 1000, GPU: int64(j.GPUsPerTask * per), Memory: j.MemoryPerTask * int64(per)}
 	}
 	return engine.Resources{}
 }

@@ -200,3 +200,39 @@ workloads:
 		t.Errorf("pods under flux: error %v, want one about policy flux", err)
 	}
 }
+
+// Under a Kubernetes scheduler an SWF job of P processors replays as an
+// Indexed Job of P one-cpu pods in one pod group (its workers, which a
+// gang plugin places together), each running the recorded time: not one
+// pod that asks for nothing and runs anywhere at once.
+func TestTraceSWFUnderKubeOnePodATask(t *testing.T) {
+	rec, err := traces.Open([]string{filepath.Join("testdata", "trace", "four.swf")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustRun(t, traceScenario(t, "kube", "four.swf"))
+	if len(res.Jobs) != len(rec.Jobs) {
+		t.Fatalf("%d jobs simulated, %d recorded", len(res.Jobs), len(rec.Jobs))
+	}
+	wide := false
+	for i, j := range res.Jobs {
+		r := rec.Jobs[i]
+		if j.Kind != engine.KindIndexedJob || len(j.Pods) != r.Tasks || j.Completions != r.Tasks {
+			t.Errorf("job %s: %v of %d pods (%d completions), want an Indexed Job of %d pods", j.Name, j.Kind, len(j.Pods), j.Completions, r.Tasks)
+			continue
+		}
+		if r.Tasks > 1 && (j.Group == nil || j.Group.MinMember != r.Tasks) {
+			t.Errorf("job %s: pod group %+v, want one of min member %d", j.Name, j.Group, r.Tasks)
+		}
+		for _, p := range j.Pods {
+			if p.Requests.MilliCPU != 1000 {
+				t.Errorf("job %s: pod %s asks for %d millicores, want one cpu (an SWF processor)", j.Name, p.Name, p.Requests.MilliCPU)
+				break
+			}
+		}
+		wide = wide || r.Tasks > 1
+	}
+	if !wide {
+		t.Fatal("four.swf has no job of several processors: the test does not tell pods from tasks")
+	}
+}
