@@ -236,3 +236,32 @@ func TestTraceSWFUnderKubeOnePodATask(t *testing.T) {
 		t.Fatal("four.swf has no job of several processors: the test does not tell pods from tasks")
 	}
 }
+
+// A simulated Flux run written as SWF gives each job the processors R
+// gave it (allocated processors), read back as they were written: four.swf
+// replayed on nodes of 4 cores, its jobs of one-core tasks allocate as
+// many processors as they asked for.
+func TestSimulatedSWFAllocatedProcessors(t *testing.T) {
+	res := mustRun(t, traceScenario(t, "flux", "four.swf"))
+	var buf bytes.Buffer
+	f, _ := traces.LookupFormat("swf")
+	if err := f.Write(&buf, traces.FromResult(res)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.swf")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := traces.Open([]string{path}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Jobs) != len(res.Jobs) {
+		t.Fatalf("%d jobs read back, %d simulated", len(back.Jobs), len(res.Jobs))
+	}
+	for i, j := range back.Jobs {
+		if want := res.Jobs[i].Flux.Slots; j.Procs != want || j.Tasks != want {
+			t.Errorf("job %s: %d allocated and %d requested processors read back, want %d of each", j.ID, j.Procs, j.Tasks, want)
+		}
+	}
+}

@@ -87,6 +87,15 @@ func FromResult(res *engine.Result) *Trace {
 		if engine.IsSet(j.Started) {
 			tj.Start = j.Started
 		}
+		// The processors R gave it (SWF's allocated processors): its
+		// shells' cores, whole nodes for an exclusive job.
+		if engine.IsSet(j.Flux.Alloc) {
+			var milli int64
+			for _, p := range j.Pods {
+				milli += p.Requests.MilliCPU
+			}
+			tj.Procs = int((milli + 999) / 1000)
+		}
 	}
 	return t
 }
