@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 )
 
 // Flux jobs: batch jobs that Flux schedules on bare metal. A Flux job is
@@ -355,13 +356,28 @@ func (e *Engine) fluxDone(j *Job, now float64) {
 // fluxSubmitted records the ingest of job j: submit, validate (the
 // ingest validator accepts it), depend (no dependencies) and priority
 // (the default priority plugin: priority = urgency), at once.
+// The submit record's message is the job's request (RequestText), so
+// that the event trace alone says what each job asked for.
 func (e *Engine) fluxSubmitted(j *Job, now float64) {
-	for _, k := range [...]RecKind{RecSubmit, RecValidate, RecDepend} {
+	if !e.recording() {
+		return
+	}
+	e.emit(Record{T: now, Kind: RecSubmit, Job: j.ID, Pod: -1, Node: -1, Msg: j.Flux.RequestText()}, nil, j, nil)
+	for _, k := range [...]RecKind{RecValidate, RecDepend} {
 		e.recordJob(now, k, j)
 	}
-	if e.recording() {
-		e.emit(Record{T: now, Kind: RecPriority, Job: j.ID, Pod: -1, Node: -1, Msg: fmt.Sprintf("priority=%d", j.Flux.Urgency)}, nil, j, nil)
+	e.emit(Record{T: now, Kind: RecPriority, Job: j.ID, Pod: -1, Node: -1, Msg: fmt.Sprintf("priority=%d", j.Flux.Urgency)}, nil, j, nil)
+}
+
+// RequestText is the request as the submit record of events.jsonl gives
+// it: "nodes=N tasks=T cores-per-task=C gpus-per-task=G walltime=W", and
+// " exclusive" for whole nodes (traces reads it back).
+func (f *FluxSpec) RequestText() string {
+	s := fmt.Sprintf("nodes=%d tasks=%d cores-per-task=%d gpus-per-task=%d walltime=%s", f.Nodes, f.Slots, f.CoresPerSlot, f.GPUsPerSlot, strconv.FormatFloat(f.Walltime, 'g', -1, 64))
+	if f.Exclusive {
+		s += " exclusive"
 	}
+	return s
 }
 
 // stale reports an event that something before it made moot: the

@@ -265,3 +265,69 @@ func TestSimulatedSWFAllocatedProcessors(t *testing.T) {
 		}
 	}
 }
+
+// A simulated Flux run's event trace (converge-events) says what each job
+// asked for: read back, a replay of it under the same policy is the same
+// run (the jobs' requests, walltimes and placements as simulated).
+func TestSimulatedFluxEventsRoundTrip(t *testing.T) {
+	res := mustRun(t, traceScenario(t, "flux", "four.swf"))
+	var buf bytes.Buffer
+	f, _ := traces.LookupFormat("converge-events")
+	if err := f.Write(&buf, traces.FromResult(res)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := traces.Open([]string{path}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Jobs) != len(res.Jobs) {
+		t.Fatalf("%d jobs read back, %d simulated", len(back.Jobs), len(res.Jobs))
+	}
+	for i, j := range back.Jobs {
+		f := res.Jobs[i].Flux
+		if j.Kind != "FluxJob" || j.Tasks != f.Slots || j.Nodes != f.Nodes || j.CoresPerTask != f.CoresPerSlot || j.Walltime != f.Walltime {
+			t.Errorf("job %s read back: %s, %d tasks on %d nodes of %d cores, walltime %v; simulated %+v", j.ID, j.Kind, j.Tasks, j.Nodes, j.CoresPerTask, j.Walltime, *f)
+		}
+	}
+}
+
+// A simulated run's Flux exports read back whole: Flux takes a time of 0
+// for unset, so the writers count a run's seconds from
+// traces.FluxRelativeEpoch, and the job submitted at the run's start keeps
+// its submit time (the arrivals, relative to the first, are the run's).
+func TestSimulatedFluxExportsReadBack(t *testing.T) {
+	res := mustRun(t, traceScenario(t, "flux", "four.swf"))
+	if res.Jobs[0].Submitted != 0 {
+		t.Fatalf("first job submitted at %v: the test needs one at the run's start", res.Jobs[0].Submitted)
+	}
+	for _, format := range []string{"flux-jobs", "flux-eventlog"} {
+		var buf bytes.Buffer
+		f, _ := traces.LookupFormat(format)
+		if err := f.Write(&buf, traces.FromResult(res)); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "out")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		back, err := traces.Open([]string{path}, "")
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if len(back.Jobs) != len(res.Jobs) {
+			t.Fatalf("%s: %d jobs read back, %d simulated", format, len(back.Jobs), len(res.Jobs))
+		}
+		for i, j := range back.Jobs {
+			if got, want := j.Submit-back.Jobs[0].Submit, res.Jobs[i].Submitted; !traces.Known(j.Submit) || math.Abs(got-want) > 1e-6 {
+				t.Errorf("%s: job %s submitted %v after the first, simulated %v", format, j.ID, got, want)
+			}
+			if j.Submit < traces.FluxRelativeEpoch {
+				t.Errorf("%s: job %s submitted at %v, before the epoch the writers count from", format, j.ID, j.Submit)
+			}
+		}
+	}
+}

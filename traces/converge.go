@@ -9,7 +9,10 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/convergesim/converge/engine"
 )
 
 // The converge-events format: converge's own event trace, events.jsonl
@@ -145,6 +148,11 @@ func readConvergeEvents(in *Input, t *Trace) error {
 			if convergeJobEvent(j, ev, l.Msg) {
 				flux[j] = true
 			}
+			if l.Event == "submit" && l.Msg != "" {
+				if err := convergeFluxRequest(j, l.Msg); err != nil {
+					return in.Errorf(n, "msg", "%v", err)
+				}
+			}
 			if len(j.Events) >= MaxRecords {
 				return in.Errorf(n, "", "more than %d events of job %s", MaxRecords, quote(l.Job))
 			}
@@ -267,6 +275,48 @@ func convergeJobEvent(j *Job, e Event, msg string) bool {
 	return false
 }
 
+// convergeFluxRequest sets a Flux job's request from its submit event's
+// message (engine.FluxSpec.RequestText: "nodes=N tasks=T cores-per-task=C
+// gpus-per-task=G walltime=W [exclusive]"); keys it does not know are
+// passed over.
+func convergeFluxRequest(j *Job, msg string) error {
+	for _, f := range strings.Fields(msg) {
+		if f == "exclusive" {
+			j.Exclusive = true
+			continue
+		}
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		var count *int
+		switch k {
+		case "nodes":
+			count = &j.Nodes
+		case "tasks":
+			count = &j.Tasks
+		case "cores-per-task":
+			count = &j.CoresPerTask
+		case "gpus-per-task":
+			count = &j.GPUsPerTask
+		case "walltime":
+			w, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(w >= 0 && w <= 1e12) {
+				return fmt.Errorf("walltime=%s: not a duration (0 to 1e12 s, as the times of a run)", quote(v))
+			}
+			j.Walltime = w
+		}
+		if count != nil {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || n > SWFMaxProcs {
+				return fmt.Errorf("%s=%s: not a count (0 to %g)", k, quote(v), float64(SWFMaxProcs))
+			}
+			*count = int(n)
+		}
+	}
+	return nil
+}
+
 // convergeFinish gives jobs their kind and status and pods their phase
 // once the whole trace is read.
 func convergeFinish(t *Trace, flux map[*Job]bool) {
@@ -352,7 +402,12 @@ func writeConvergeEvents(w io.Writer, t *Trace) error {
 			continue
 		}
 		if j.Kind == "FluxJob" {
-			add(Event{T: j.Submit, Name: "submit"}, "", j.ID)
+			var sub map[string]any
+			if j.Nodes > 0 || j.Tasks > 0 {
+				f := engine.FluxSpec{Nodes: j.Nodes, Slots: j.Tasks, CoresPerSlot: max(j.CoresPerTask, 1), GPUsPerSlot: j.GPUsPerTask, Walltime: j.Walltime, Exclusive: j.Exclusive}
+				sub = map[string]any{"msg": f.RequestText()}
+			}
+			add(Event{T: j.Submit, Name: "submit", Context: sub}, "", j.ID)
 			add(Event{T: j.Alloc, Name: "alloc"}, "", j.ID)
 			add(Event{T: j.Start, Name: "start"}, "", j.ID)
 			add(Event{T: j.End, Name: "finish"}, "", j.ID)

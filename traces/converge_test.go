@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/convergesim/converge/engine"
 )
 
 const convergeDir = "testdata/converge"
@@ -295,6 +297,9 @@ func TestConvergeHostile(t *testing.T) {
 		{"truncated line", ok + `{"t":1,"event":"PodCre`, []string{":2:"}},
 		{"binary", ok + "{\"t\":1,\x00}", []string{":2:", "binary"}},
 		{"truncated gzip", gz.String()[:gz.Len()/2], []string{"truncated"}},
+		{"negative tasks", `{"t":0,"event":"submit","job":"f","msg":"nodes=0 tasks=-5 cores-per-task=1"}`, []string{":1:", "msg:", "tasks="}},
+		{"huge tasks", `{"t":0,"event":"submit","job":"f","msg":"tasks=100000000000000000000"}`, []string{":1:", "msg:", "not a count"}},
+		{"walltime of text", `{"t":0,"event":"submit","job":"f","msg":"tasks=4 walltime=soon"}`, []string{":1:", "msg:", "walltime="}},
 	} {
 		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".jsonl")
 		os.WriteFile(p, []byte(c.data), 0o644)
@@ -308,6 +313,25 @@ func TestConvergeHostile(t *testing.T) {
 				t.Errorf("%s: %.300v, want it to say %q", c.name, err, w)
 			}
 		}
+	}
+}
+
+// A Flux job's submit event says what it asked for (the engine writes
+// FluxSpec.RequestText there): read back, the job has that request; keys
+// the reader does not know are passed over.
+func TestConvergeFluxRequest(t *testing.T) {
+	want := engine.FluxSpec{Nodes: 2, Slots: 32, CoresPerSlot: 4, GPUsPerSlot: 1, Walltime: 5400.5, Exclusive: true}
+	p := filepath.Join(t.TempDir(), "events.jsonl")
+	data := `{"t":0,"event":"submit","job":"f","msg":"` + want.RequestText() + ` future=1"}` + "\n" +
+		`{"t":0,"event":"alloc","job":"f"}` + "\n" + `{"t":0.5,"event":"start","job":"f"}` + "\n"
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := readConverge(t, p)
+	j := tr.Jobs[0]
+	if j.Kind != "FluxJob" || j.Nodes != 2 || j.Tasks != 32 || j.CoresPerTask != 4 || j.GPUsPerTask != 1 || j.Walltime != 5400.5 || !j.Exclusive {
+		t.Errorf("job read back: %s of %d nodes, %d tasks of %d cores and %d gpus, walltime %v, exclusive %v; want %+v",
+			j.Kind, j.Nodes, j.Tasks, j.CoresPerTask, j.GPUsPerTask, j.Walltime, j.Exclusive, want)
 	}
 }
 

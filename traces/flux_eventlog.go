@@ -589,6 +589,7 @@ func writeFluxEventlog(w io.Writer, t *Trace) error {
 		return 0
 	})
 	enc := json.NewEncoder(w)
+	off := fluxEpoch(t)
 	for _, j := range jobs {
 		events := j.Events
 		if len(events) == 0 || events[0].Name != "submit" {
@@ -603,12 +604,27 @@ func writeFluxEventlog(w io.Writer, t *Trace) error {
 				}
 				ctx["id"] = j.ID
 			}
-			if err := fxWriteEvent(enc, ev.T, ev.Name, ctx); err != nil {
+			if err := fxWriteEvent(enc, ev.T+off, ev.Name, ctx); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// FluxRelativeEpoch is the Unix time (2000-01-01T00:00:00Z) from which
+// the Flux writers count a trace of relative times (a simulated run's
+// seconds): Flux takes a time of 0 for unset, so a job submitted at the
+// run's start could not be written as it is.
+const FluxRelativeEpoch = 946684800
+
+// fluxEpoch is what the Flux writers add to t's times: FluxRelativeEpoch
+// for relative times, else nothing.
+func fluxEpoch(t *Trace) float64 {
+	if t.Relative {
+		return FluxRelativeEpoch
+	}
+	return 0
 }
 
 // fxWriteEvent writes one RFC 18 event line, its keys in RFC order.

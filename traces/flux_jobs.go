@@ -358,8 +358,9 @@ func writeFluxJobs(w io.Writer, t *Trace) error {
 	if _, err := io.WriteString(w, "{\"jobs\": ["); err != nil {
 		return err
 	}
+	off := fluxEpoch(t)
 	for i, j := range t.Jobs {
-		m := fluxJobMap(j)
+		m := fluxJobMap(j, off)
 		b, err := json.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("job %s: %w", j.ID, err)
@@ -379,8 +380,9 @@ func writeFluxJobs(w io.Writer, t *Trace) error {
 	return err
 }
 
-// fluxJobMap is one job as flux jobs --json prints it.
-func fluxJobMap(j *Job) map[string]any {
+// fluxJobMap is one job as flux jobs --json prints it, its times plus
+// off (fluxEpoch).
+func fluxJobMap(j *Job, off float64) map[string]any {
 	m := map[string]any{}
 	if _, err := strconv.ParseUint(j.ID, 10, 64); err == nil {
 		m["id"] = json.Number(j.ID)
@@ -400,8 +402,8 @@ func fluxJobMap(j *Job) map[string]any {
 	put("name", j.Name)
 	put("queue", j.Queue)
 	tm := func(k string, v float64) {
-		if Known(v) && v > 0 {
-			m[k] = fxTime(v)
+		if Known(v) && v+off > 0 {
+			m[k] = fxTime(v + off)
 		}
 	}
 	tm("t_submit", j.Submit)
@@ -413,7 +415,7 @@ func fluxJobMap(j *Job) map[string]any {
 	tm("t_cleanup", j.End)
 	for _, k := range []string{"t_depend", "t_sched", "t_inactive", "expiration"} {
 		if v, err := strconv.ParseFloat(j.Params["flux."+k], 64); err == nil && !math.IsNaN(v) {
-			m[k] = fxTime(v)
+			m[k] = fxTime(v + off)
 		}
 	}
 	if j.Walltime > 0 {

@@ -323,6 +323,10 @@ func TestEventlog(t *testing.T) {
 		if rec.Job == r.jobs["j"].ID {
 			names = append(names, rec.Kind.String())
 			at[rec.Kind.String()] = rec.T
+			// The submit record says what the job asked for.
+			if want := r.jobs["j"].Flux.RequestText(); rec.Kind == engine.RecSubmit && rec.Msg != want {
+				t.Errorf("submit record's message %q, want the request %q", rec.Msg, want)
+			}
 		}
 	}
 	want := "submit validate depend priority alloc start finish release free clean"
