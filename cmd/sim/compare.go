@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -253,7 +254,11 @@ func csvNum(x float64) string {
 func comparison(vs []*variant) ([]byte, []byte) {
 	var t, c bytes.Buffer
 	fmt.Fprintf(&t, "converge comparison (seconds; means over jobs unless said)\n\n")
-	fmt.Fprintf(&t, "%-36s %-9s %7s %9s %9s %9s %9s %9s %9s %9s\n", "policy", "stop", "jobs", "makespan",
+	w := 36 // the policy column: its longest name
+	for _, v := range vs {
+		w = max(w, utf8.RuneCountInString(v.spec))
+	}
+	fmt.Fprintf(&t, "%-*s %-9s %7s %9s %9s %9s %9s %9s %9s %9s\n", w, "policy", "stop", "jobs", "makespan",
 		"start-up", "start p50", "start max", "launch", "run time", "turnaround")
 	c.WriteString("policy,workload,stop,jobs,jobs_finished,makespan,startup_mean,startup_p50,startup_max,app_start_mean,run_time_mean,app_run_time_mean,turnaround_mean,nodes_per_job\n")
 	for _, v := range vs {
@@ -262,7 +267,7 @@ func comparison(vs []*variant) ([]byte, []byte) {
 		if stop == "" {
 			stop = "done"
 		}
-		fmt.Fprintf(&t, "%-36s %-9s %3d/%-3d %9s %9s %9s %9s %9s %9s %9s\n", v.spec, stop, s.JobsFinished, s.Jobs, num(s.Makespan),
+		fmt.Fprintf(&t, "%-*s %-9s %3d/%-3d %9s %9s %9s %9s %9s %9s %9s\n", w, v.spec, stop, s.JobsFinished, s.Jobs, num(s.Makespan),
 			num(s.JobStartup.Mean), num(s.JobStartup.P50), num(s.JobStartup.Max), num(s.JobLaunch.Mean),
 			num(s.JobRunTime.Mean), num(s.JobTurnaround.Mean))
 		fmt.Fprintf(&c, "%s,,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,\n", report.CSVField(v.spec), stop, s.Jobs, s.JobsFinished, csvNum(s.Makespan),

@@ -18,14 +18,14 @@ func TestCompare(t *testing.T) {
 	run := func(out string) {
 		t.Helper()
 		if o, err := runCmd(t, "compare", "../../scenarios/small-cluster-gangs.yaml", "-o", out, "-q",
-			"--policy", "kube", "--policy", "coscheduling", "--policy", "fluence,policy.fluence.assign=by-slot"); err != nil {
+			"--policy", "kube", "--policy", "coscheduling", "--policy", "fluence,policy.fluence.assign=by-slot,policy.fluence.policy=lonodex"); err != nil {
 			t.Fatalf("compare: %v\n%s", err, o)
 		}
 	}
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	run(a)
 	run(b)
-	for _, sub := range []string{"kube", "coscheduling", "fluence-fluence.assign-by-slot"} {
+	for _, sub := range []string{"kube", "coscheduling", "fluence-fluence.assign-by-slot-fluence.policy-lonodex"} {
 		if _, err := os.Stat(filepath.Join(a, sub, "summary.txt")); err != nil {
 			t.Errorf("no report for %s: %v", sub, err)
 		}
@@ -54,12 +54,27 @@ func TestCompare(t *testing.T) {
 	if r := byPolicy["coscheduling"]; r == nil || r[2] != "done" || r[4] != r[3] || r[5] == "" {
 		t.Errorf("coscheduling row %v, want every job finished and a makespan", r)
 	}
-	if r := byPolicy["fluence,policy.fluence.assign=by-slot"]; r == nil || r[2] != "done" {
+	if r := byPolicy["fluence,policy.fluence.assign=by-slot,policy.fluence.policy=lonodex"]; r == nil || r[2] != "done" {
 		t.Errorf("fluence row %v", r)
 	}
 	text, _ := os.ReadFile(filepath.Join(a, "comparison.txt"))
 	if !strings.Contains(string(text), "per workload") {
 		t.Errorf("comparison.txt lacks the workload table:\n%s", text)
+	}
+	// The stop column starts where its header does, whatever the
+	// length of the policies' names.
+	lines := strings.Split(string(text), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "policy ") {
+			continue
+		}
+		col := strings.Index(l, "stop")
+		for _, r := range lines[i+1 : i+4] {
+			if f := strings.Fields(r); len(f) < 2 || strings.Index(r, " "+f[1]+" ")+1 != col {
+				t.Errorf("row %q: stop column not under its header (at %d)", r, col)
+			}
+		}
+		break
 	}
 }
 
