@@ -275,6 +275,9 @@ func fluxJob(in *Input, t *Trace, hosts *fxHosts, m map[string]any, path string,
 	if Known(j.Start) {
 		t.Note("flux-jobs-start", id, "flux jobs lists t_run, the entry into RUN at the alloc event, not the start event (job shells started): Alloc and Start are both t_run")
 	}
+	if j.Nodes > 0 && j.Tasks > 0 && Known(j.Alloc) {
+		t.Note("flux-jobs-nnodes", id, "flux jobs lists nnodes from R once a job is allocated, not whether it asked for nodes: such a job is read as asking for those nodes (-N), a replay giving each an even share of its tasks when they divide evenly, else its tasks anywhere (-n); the jobspec (format jobspec or flux-jobspec-events) says what was asked")
+	}
 	if Known(j.Submit) && Known(j.Start) && j.Start < j.Submit {
 		return in.Errorf(ln, f.path("t_run"), "%s is before t_submit %s", fxTime(j.Start), fxTime(j.Submit))
 	}

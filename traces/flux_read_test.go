@@ -48,7 +48,7 @@ func TestFluxJobs(t *testing.T) {
 	if j := fxJob(t, tr, "1294822522881"); j.Params["flux.exception.type"] != "timeout" || j.Params["flux.exception.note"] != "resource allocation expired" {
 		t.Errorf("timeout job's exception: %v", j.Params)
 	}
-	for _, key := range []string{"flux-jobs-start", "flux-jobs-running", "flux-jobs-pending"} {
+	for _, key := range []string{"flux-jobs-start", "flux-jobs-running", "flux-jobs-pending", "flux-jobs-nnodes"} {
 		if !fxHasNote(tr, key) {
 			t.Errorf("no note %s: %v", key, tr.Notes)
 		}
