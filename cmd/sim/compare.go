@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -254,20 +255,23 @@ func csvNum(x float64) string {
 func comparison(vs []*variant) ([]byte, []byte) {
 	var t, c bytes.Buffer
 	fmt.Fprintf(&t, "converge comparison (seconds; means over jobs unless said)\n\n")
-	w := 36 // the policy column: its longest name
-	for _, v := range vs {
+	w, jw := 36, 3 // the policy column (its longest name), each half of the jobs column
+	sums := make([]report.Summary, len(vs))
+	for i, v := range vs {
 		w = max(w, utf8.RuneCountInString(v.spec))
+		sums[i] = report.Summarize(v.res)
+		jw = max(jw, len(strconv.Itoa(sums[i].Jobs)))
 	}
-	fmt.Fprintf(&t, "%-*s %-9s %7s %9s %9s %9s %9s %9s %9s %9s\n", w, "policy", "stop", "jobs", "makespan",
+	fmt.Fprintf(&t, "%-*s %-9s %*s %9s %9s %9s %9s %9s %9s %9s\n", w, "policy", "stop", 2*jw+1, "jobs", "makespan",
 		"start-up", "start p50", "start max", "launch", "run time", "turnaround")
 	c.WriteString("policy,workload,stop,jobs,jobs_finished,makespan,startup_mean,startup_p50,startup_max,app_start_mean,run_time_mean,app_run_time_mean,turnaround_mean,nodes_per_job\n")
-	for _, v := range vs {
-		s := report.Summarize(v.res)
+	for i, v := range vs {
+		s := &sums[i]
 		stop := s.Stopped
 		if stop == "" {
 			stop = "done"
 		}
-		fmt.Fprintf(&t, "%-*s %-9s %3d/%-3d %9s %9s %9s %9s %9s %9s %9s\n", w, v.spec, stop, s.JobsFinished, s.Jobs, num(s.Makespan),
+		fmt.Fprintf(&t, "%-*s %-9s %*d/%-*d %9s %9s %9s %9s %9s %9s %9s\n", w, v.spec, stop, jw, s.JobsFinished, jw, s.Jobs, num(s.Makespan),
 			num(s.JobStartup.Mean), num(s.JobStartup.P50), num(s.JobStartup.Max), num(s.JobLaunch.Mean),
 			num(s.JobRunTime.Mean), num(s.JobTurnaround.Mean))
 		fmt.Fprintf(&c, "%s,,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,\n", report.CSVField(v.spec), stop, s.Jobs, s.JobsFinished, csvNum(s.Makespan),
