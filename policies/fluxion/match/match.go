@@ -200,7 +200,11 @@ type Matcher struct {
 	// wEpoch counts the changes of weights (WeightEpoch).
 	wEpoch uint64
 	live   []int32 // live spans on plans[v] and xplans[v] (commit, Cancel)
-	until  []int64 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	// aggLive counts the spans on agg[v], so that pruned reads an
+	// aggregate without spans from below (dense) rather than from its
+	// planner (a pointer chase a vertex).
+	aggLive []int32
+	until   []int64 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
 	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
 	// x checker wholly used then), so a search asking for any time in
 	// it knows v busy without its planners; xLo == xHi when none.
@@ -367,6 +371,7 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 	m.agg = make([]*planner.PlannerMulti, n)
 	m.weights = make([]uint64, n)
 	m.live = make([]int32, n)
+	m.aggLive = make([]int32, n)
 	m.until = make([]int64, n)
 	m.xLo = make([]int64, n)
 	m.xExcl = make([]int32, n)
@@ -1189,6 +1194,9 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			return
 		}
 		job.spans = append(job.spans, matchSpan{kind, v, id})
+		if kind == 2 {
+			m.aggLive[v]++
+		}
 		if kind < 2 {
 			m.live[v]++
 			m.until[v] = max(m.until[v], a.At+a.Duration)
@@ -1588,7 +1596,9 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 				m.unlive(s.v)
 			}
 		default:
-			err = m.agg[s.v].RemSpan(s.id)
+			if err = m.agg[s.v].RemSpan(s.id); err == nil {
+				m.aggLive[s.v]--
+			}
 		}
 		if err != nil {
 			panic(fmt.Sprintf("fluxion: matcher: remove span on %s: %v", m.g.Vertices[s.v].Path, err))
@@ -1862,6 +1872,7 @@ func (m *Matcher) Clone() *Matcher {
 	}
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
+	c.aggLive = slices.Clone(m.aggLive)
 	c.until = slices.Clone(m.until)
 	if m.rootLeaf != nil {
 		c.rootLeaf = m.rootLeaf.Clone()

@@ -110,6 +110,20 @@ func twinSession(t *testing.T, rng *rand.Rand, a, b *Matcher, steps, clockEvery 
 		if e1 == nil {
 			live = append(live, a1.JobID)
 		}
+		checkAggLive(t, a, label)
+		checkAggLive(t, b, label)
+	}
+}
+
+// checkAggLive fails the test unless m's count of spans on each
+// aggregate (pruned reads an aggregate without spans from below) is its
+// planner's.
+func checkAggLive(t *testing.T, m *Matcher, label string) {
+	t.Helper()
+	for v, p := range m.agg {
+		if p != nil && int(m.aggLive[v]) != p.SpanCount() {
+			t.Fatalf("%s: %s: %d aggregate spans counted, the planner holds %d", label, m.g.Vertices[v].Path, m.aggLive[v], p.SpanCount())
+		}
 	}
 }
 

@@ -312,6 +312,16 @@ func (c *tctx) pruned(v graph.VertexID, need []int64) bool {
 	if c.m.full != nil && c.inWindow && positive(need) && ivOverlaps(c.m.full[v], c.at, c.at+c.d) {
 		return true // wholly used then
 	}
+	if c.m.aggLive[v] == 0 && c.m.below != nil && c.inWindow {
+		// No span on the aggregate: all it counts is free then.
+		k := len(c.m.aggTypes)
+		for i, n := range need {
+			if n > 0 && c.m.below[int(v)*k+i] < n {
+				return true
+			}
+		}
+		return false
+	}
 	for i, n := range need {
 		if n > 0 && availDuring(p.Planner(i), c.at, c.d) < n {
 			return true

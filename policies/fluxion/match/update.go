@@ -948,6 +948,7 @@ func (m *Matcher) partialCancel(jobID uint64, reader string, data []byte) (fullR
 		if gone {
 			drop[s.agg] = true
 			reduced[s.agg] = true
+			m.aggLive[p]-- // gone with the reduction, not through removeSpans
 			delete(tagged, p)
 		}
 		if s.x >= 0 {

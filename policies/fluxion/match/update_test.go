@@ -304,6 +304,7 @@ func TestPartialCancel(t *testing.T) {
 	if err != nil || !full {
 		t.Fatalf("PartialCancel(rest) = %v, %v", full, err)
 	}
+	checkAggLive(t, m, "after full removal") // the root's span went with the reduction
 	if info, err := m.Info(a.JobID); err != nil || info.Mode() != "CANCELED" {
 		t.Errorf("Info after full removal: %v %v", info, err)
 	}
@@ -349,6 +350,10 @@ func TestPartialCancelState(t *testing.T) {
 	if got := m.xPlan(root).AvailAt(0); got != xCheckerTotal {
 		t.Errorf("root exclusivity: %d free, want all (the job's span is dropped)", got)
 	}
+	// The released node's aggregate span went with the reduction: the
+	// count pruned reads follows it.
+	checkAggLive(t, m, "partial cancel")
+	checkAggLive(t, ref, "reference")
 }
 
 // TestPartialCancelJGF releases vertices named by a scheduling JGF,
