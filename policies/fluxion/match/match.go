@@ -204,7 +204,11 @@ type Matcher struct {
 	// aggregate without spans from below (dense) rather than from its
 	// planner (a pointer chase a vertex).
 	aggLive []int32
-	until   []int64 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
+	// pLive counts the spans on plans[v] and xplans[v] alone (live also
+	// counts whole and full spans), so that usable knows both planners
+	// empty without reading them.
+	pLive []int32
+	until []int64 // no span on plans[v], xplans[v] ends after until[v] (0 when live[v] is 0)
 	// [xLo[v], xHi[v]) is the time of one live exclusive span on v (its
 	// x checker wholly used then), so a search asking for any time in
 	// it knows v busy without its planners; xLo == xHi when none.
@@ -372,6 +376,7 @@ func NewMatcher(g *graph.Graph, opt MatcherOptions) (*Matcher, error) {
 	m.weights = make([]uint64, n)
 	m.live = make([]int32, n)
 	m.aggLive = make([]int32, n)
+	m.pLive = make([]int32, n)
 	m.until = make([]int64, n)
 	m.xLo = make([]int64, n)
 	m.xExcl = make([]int32, n)
@@ -1198,6 +1203,7 @@ func (m *Matcher) addSpans(a *Allocation) (*matchJob, error) {
 			m.aggLive[v]++
 		}
 		if kind < 2 {
+			m.pLive[v]++
 			m.live[v]++
 			m.until[v] = max(m.until[v], a.At+a.Duration)
 		}
@@ -1568,6 +1574,7 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 		case 0:
 			err = m.unitPlan(s.v).RemSpan(s.id)
 			m.unlive(s.v)
+			m.pLive[s.v]--
 		case 1:
 			p := m.xPlan(s.v)
 			if sp, ok := p.Span(s.id); ok && sp.Request == xCheckerTotal {
@@ -1578,6 +1585,7 @@ func (m *Matcher) removeSpans(spans []matchSpan) {
 			}
 			err = p.RemSpan(s.id)
 			m.unlive(s.v)
+			m.pLive[s.v]--
 		case 3:
 			err = m.rootLeaf.RemSpan(s.id)
 		case 4:
@@ -1873,6 +1881,7 @@ func (m *Matcher) Clone() *Matcher {
 	c.weights = slices.Clone(m.weights)
 	c.live = slices.Clone(m.live)
 	c.aggLive = slices.Clone(m.aggLive)
+	c.pLive = slices.Clone(m.pLive)
 	c.until = slices.Clone(m.until)
 	if m.rootLeaf != nil {
 		c.rootLeaf = m.rootLeaf.Clone()

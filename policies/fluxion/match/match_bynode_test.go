@@ -7,6 +7,7 @@ import (
 
 	"github.com/convergesim/converge/policies/fluxion/graph"
 	"github.com/convergesim/converge/policies/fluxion/internal/fluxiontest"
+	"github.com/convergesim/converge/policies/fluxion/planner"
 )
 
 // TestByNodeSameAsWalk: under the node-centric policies that rank every
@@ -115,14 +116,26 @@ func twinSession(t *testing.T, rng *rand.Rand, a, b *Matcher, steps, clockEvery 
 	}
 }
 
-// checkAggLive fails the test unless m's count of spans on each
-// aggregate (pruned reads an aggregate without spans from below) is its
-// planner's.
+// checkAggLive fails the test unless m's counts of spans on each
+// aggregate (pruned reads an aggregate without spans from below) and on
+// each vertex's unit and exclusivity planners (usable takes them free
+// when none) are the planners'.
 func checkAggLive(t *testing.T, m *Matcher, label string) {
 	t.Helper()
 	for v, p := range m.agg {
 		if p != nil && int(m.aggLive[v]) != p.SpanCount() {
 			t.Fatalf("%s: %s: %d aggregate spans counted, the planner holds %d", label, m.g.Vertices[v].Path, m.aggLive[v], p.SpanCount())
+		}
+	}
+	for v := range m.g.Len() {
+		n := 0
+		for _, p := range []*planner.Planner{m.plans[v], m.xplans[v]} {
+			if p != nil {
+				n += p.SpanCount()
+			}
+		}
+		if int(m.pLive[v]) != n {
+			t.Fatalf("%s: %s: %d unit and exclusivity spans counted, the planners hold %d", label, m.g.Vertices[v].Path, m.pLive[v], n)
 		}
 	}
 }

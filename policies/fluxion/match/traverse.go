@@ -273,6 +273,11 @@ func (c *tctx) usable(v graph.VertexID, excl bool) bool {
 		// An exclusive span holds v during the time asked for.
 		return false
 	}
+	if c.inWindow && m.pLive[v] == 0 {
+		// Its unit and exclusivity planners hold nothing: every unit
+		// is free, so only a full span can refuse exclusive use.
+		return !excl || !m.fullOverlaps(v, c.at, c.at+c.d)
+	}
 	if !excl && c.inWindow && m.xExcl[v] == 0 {
 		return true // only shared spans: fewer than xCheckerTotal
 	}
