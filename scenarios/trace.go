@@ -328,10 +328,12 @@ func podRequest(pods []*traces.Pod, j *traces.Job, n int) engine.Resources {
 		}
 	}
 	if j.Tasks > 0 {
-		// The job's tasks shared over its n pods, each task its cores
-		// (one when the trace does not say: an SWF processor, flux
-		// run's default -c 1), GPUs and memory.
-		per := max(j.Tasks/max(n, 1), 1)
+		// The job's tasks shared over its n pods (rounded up, so that
+		// the pods hold every task), each task its cores (one when the
+		// trace does not say: an SWF processor, flux run's default
+		// -c 1), GPUs and memory.
+		n = max(n, 1)
+		per := max((j.Tasks+n-1)/n, 1)
 		return engine.Resources{MilliCPU: int64(max(j.CoresPerTask, 1)*per) * 1000, GPU: int64(j.GPUsPerTask * per), Memory: j.MemoryPerTask * int64(per)}
 	}
 	return engine.Resources{}

@@ -331,3 +331,17 @@ func TestSimulatedFluxExportsReadBack(t *testing.T) {
 		}
 	}
 }
+
+// A recorded job's tasks shared over fewer pods round up: 17 one-core
+// tasks on 2 nodes ask for 9 cores a pod, so the pods hold every task.
+func TestPodRequestRoundsUp(t *testing.T) {
+	for _, c := range []struct {
+		tasks, cores, pods int
+		want               int64
+	}{{17, 1, 2, 9000}, {16, 1, 2, 8000}, {8, 2, 8, 2000}, {3, 0, 4, 1000}} {
+		got := podRequest(nil, &traces.Job{Tasks: c.tasks, CoresPerTask: c.cores}, c.pods)
+		if got.MilliCPU != c.want {
+			t.Errorf("%d tasks of %d cores on %d pods: %d millicores a pod, want %d", c.tasks, c.cores, c.pods, got.MilliCPU, c.want)
+		}
+	}
+}
