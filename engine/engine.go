@@ -72,8 +72,6 @@ type Engine struct {
 	err            error
 	onJobDone      func(j *Job, now float64)
 	onProgress     func(Progress)
-	nodeMark       []int32 // shellNodes' stamps, by node index
-	markGen        int32   // the last stamp
 }
 
 // OnJobDone calls fn when a job finishes or is rejected (for workflow

@@ -200,28 +200,8 @@ func (e *Engine) fluxBound(j *Job, now float64) {
 		p.Scheduled = now
 		e.notify(Event{Kind: PodBound, Pod: p, Node: p.Node}, now)
 	}
-	e.agentAfter(shellSlot, now+e.cfg.Shell.Start(e.shellNodes(j)), sStartedJob, int32(j.ID), 0)
-}
-
-// shellNodes is the number of nodes in job j's R: job-exec starts one
-// shell on each, however many task slots (holders) a node has.
-func (e *Engine) shellNodes(j *Job) int {
-	if len(e.nodeMark) < len(e.cluster.Nodes) {
-		e.nodeMark = make([]int32, len(e.cluster.Nodes))
-	}
-	e.markGen++
-	if e.markGen <= 0 { // wrapped: forget every stamp
-		clear(e.nodeMark)
-		e.markGen = 1
-	}
-	stamp, n := e.markGen, 0
-	for _, p := range j.Pods {
-		if p.Node != nil && e.nodeMark[p.Node.Index] != stamp {
-			e.nodeMark[p.Node.Index] = stamp
-			n++
-		}
-	}
-	return n
+	// One shell a node of R: the start-up grows with the nodes.
+	e.agentAfter(shellSlot, now+e.cfg.Shell.Start(len(j.Pods)), sStartedJob, int32(j.ID), 0)
 }
 
 func (e fluxShell) Name() string { return "flux job shell" }
@@ -232,7 +212,7 @@ func (e fluxShell) Busy() bool   { return false }
 // shells together (sStartedJob); this is the same start for one shell:
 // every shell of a job comes up after the same delay.
 func (e fluxShell) Bound(p *Pod, now float64) {
-	d := e.cfg.Shell.Start(e.shellNodes(p.Job))
+	d := e.cfg.Shell.Start(len(p.Job.Pods))
 	e.agentAfter(shellSlot, now+d, sStarted, int32(p.ID), 0)
 }
 
