@@ -199,3 +199,42 @@ func TestOverridePrecedence(t *testing.T) {
 		t.Errorf("bad environment value: error %v, want %s", err, want)
 	}
 }
+
+// An override that switches policy.name runs the scenario under the new
+// policy as it is: the file's settings for a policy the new one does not
+// read are left out with a warning; settings an override wrote are
+// kept, so a contradiction there is still refused.
+func TestPolicySwitchDropsOtherSettings(t *testing.T) {
+	doc := `version: 1
+cluster: {pools: [{name: n, count: 2, cpu: 4, memory: 8Gi}]}
+policy:
+  name: kube
+  kube: {scoringStrategy: {type: MostAllocated}}
+workloads:
+  - {name: j, kind: FluxJob, flux: {nodes: 1}, runTime: {dist: const, value: 10}}
+`
+	sc, err := Parse("t.yaml", []byte(doc), Overrides{Set: []string{"policy.name=flux"}, IgnoreEnv: true})
+	if err != nil {
+		t.Fatalf("switched to flux: %v", err)
+	}
+	if _, kept := sc.Policy.Sections["kube"]; sc.Policy.Name != "flux" || kept || len(sc.Warnings) != 1 || !strings.Contains(sc.Warnings[0], "policy.kube: settings for kube left out") {
+		t.Errorf("policy %s, kube settings kept %v, warnings %q; want flux without the kube settings and one warning", sc.Policy.Name, kept, sc.Warnings)
+	}
+	// Without the switch the file's own contradiction is refused.
+	if _, err := Parse("t.yaml", []byte(strings.Replace(doc, "name: kube", "name: flux", 1)), Overrides{IgnoreEnv: true}); err == nil || !strings.Contains(err.Error(), "policy.kube: settings for kube") {
+		t.Errorf("a file naming flux with kube settings: %v, want refused", err)
+	}
+	// Settings an override wrote stay, and are refused.
+	_, err = Parse("t.yaml", []byte(doc), Overrides{Set: []string{"policy.name=flux", "policy.kube.scoringStrategy.type=LeastAllocated"}, IgnoreEnv: true})
+	if err == nil || !strings.Contains(err.Error(), "policy.kube: settings for kube, but policy \"flux\" does not read them") {
+		t.Errorf("kube settings set with the switch to flux: %v, want refused", err)
+	}
+	// A policy that reads them keeps them (fluence reads kube's).
+	sc, err = Parse("t.yaml", []byte(strings.Replace(doc, "kind: FluxJob, flux: {nodes: 1}", "kind: Job, pod: {containers: [{name: c, image: busybox:1.36, cpu: 1}]}", 1)), Overrides{Set: []string{"policy.name=fluence"}, IgnoreEnv: true})
+	if err != nil {
+		t.Fatalf("switched to fluence: %v", err)
+	}
+	if _, kept := sc.Policy.Sections["kube"]; !kept || len(sc.Warnings) != 0 {
+		t.Errorf("switched to fluence: kube settings kept %v, warnings %q; want them kept", kept, sc.Warnings)
+	}
+}

@@ -284,7 +284,58 @@ func applyOverrides(doc *yaml.Node, ov Overrides) ([]Override, []string, error) 
 		}
 		applied = append(applied, o)
 	}
+	warnings = append(warnings, dropOtherPolicies(doc, applied)...)
 	return applied, warnings, nil
+}
+
+// dropOtherPolicies: an override that switches policy.name (sim run --set
+// policy.name=flux, a compare or replay --policy, a sweep axis) leaves the
+// file's settings for the policy it had; those the new policy does not
+// read are dropped, each with a warning, so that the same scenario runs
+// under another policy as it is. Settings an override wrote are kept (and
+// refused by the checks if the policy does not read them), as are a
+// file's own when no override names the policy.
+func dropOtherPolicies(doc *yaml.Node, applied []Override) []string {
+	var named *Override
+	set := map[string]bool{} // policy sections an override wrote into
+	for i := range applied {
+		o := &applied[i]
+		switch {
+		case o.Path == "policy.name":
+			named = o
+		case strings.HasPrefix(o.Path, "policy."):
+			set[strings.SplitN(strings.TrimPrefix(o.Path, "policy."), ".", 2)[0]] = true
+		case o.Path == "policy":
+			return nil // the whole policy written by the override
+		}
+	}
+	if named == nil {
+		return nil
+	}
+	pol := mappingValue(doc, "policy")
+	if pol == nil || pol.Kind != yaml.MappingNode {
+		return nil
+	}
+	name := mappingValue(pol, "name")
+	if name == nil || name.Kind != yaml.ScalarNode {
+		return nil
+	}
+	if _, err := Policies.Lookup(name.Value); err != nil {
+		return nil // the checks name the unknown policy
+	}
+	reads := Policies.SectionsOf(name.Value)
+	var warnings []string
+	kept := pol.Content[:0:0]
+	for j := 0; j+1 < len(pol.Content); j += 2 {
+		k := pol.Content[j].Value
+		if k != "name" && slices.Contains(Policies.SectionNames(), k) && !slices.Contains(reads, k) && !set[k] {
+			warnings = append(warnings, fmt.Sprintf("policy.%s: settings for %s left out, as %s (%s) does not read them", k, k, strictyaml.Quote(name.Value), named.origin()))
+			continue
+		}
+		kept = append(kept, pol.Content[j], pol.Content[j+1])
+	}
+	pol.Content = kept
+	return warnings
 }
 
 // overrideValue parses an override's text as YAML (a string if it is

@@ -225,6 +225,15 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 			if f.Slots == 0 {
 				f.Slots = max(f.Nodes, 1)
 			}
+			if j.CoresPerTask == 0 && len(workers) > 0 {
+				// A Kubernetes job run as a Flux job: a task a worker
+				// pod, with the cores and GPUs its pod asked for.
+				if r := podRequest(workers, j, len(workers)); r.MilliCPU > 0 || r.GPU > 0 {
+					f.Slots = len(workers)
+					f.CoresPerSlot = int(max((r.MilliCPU+999)/1000, 1))
+					f.GPUsPerSlot = int(r.GPU)
+				}
+			}
 			if f.Nodes > 0 && f.Slots%f.Nodes != 0 {
 				f.Nodes = 0 // slots anywhere: flux run -n without -N
 			}

@@ -345,3 +345,26 @@ func TestPodRequestRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// A Kubernetes job replayed as a Flux job (kind: FluxJob) asks for a
+// task a worker pod with the cores its pod asked for, so the what-if
+// under Flux holds what the pods held: pods.json's job a, two pods of 2
+// cpu, is two tasks of 2 cores; job b one task of 4.
+func TestKubeTraceAsFluxJobs(t *testing.T) {
+	res := mustRun(t, traceScenario(t, "flux", "pods.json", "    kind: FluxJob"))
+	want := map[string][2]int{"a": {2, 2}, "b": {1, 4}} // tasks, cores per task
+	seen := 0
+	for _, j := range res.Jobs {
+		for key, w := range want {
+			if strings.HasPrefix(j.Name, "default."+key) {
+				seen++
+				if j.Flux == nil || j.Flux.Slots != w[0] || j.Flux.CoresPerSlot != w[1] {
+					t.Errorf("job %s: %+v, want %d tasks of %d cores", j.Name, j.Flux, w[0], w[1])
+				}
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d of pods.json's jobs a and b replayed", seen)
+	}
+}
