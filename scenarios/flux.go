@@ -233,7 +233,12 @@ func (v *validator) schedulerOfKind(sc *Scenario, i int, w *Workload) error {
 		if un != "" {
 			return v.errf(fmt.Sprintf("workloads[%d].cluster", i), "required: under policy flux %s %s runs in Usernetes (cluster: %s)", article(w.Kind), w.Kind, un)
 		}
-		return v.errf(fmt.Sprintf("workloads[%d].kind", i), "policy flux schedules FluxJob workloads on bare metal, not %s %s (or give a usernetes cluster for it)", article(w.Kind), w.Kind)
+		msg := fmt.Sprintf("policy flux schedules FluxJob workloads on bare metal, not %s %s (or give a usernetes cluster for it)", article(w.Kind), w.Kind)
+		if w.Trace != nil {
+			// A replay: the recorded jobs keep their kind unless told.
+			msg += fmt.Sprintf("; to replay its jobs as Flux jobs, give kind: FluxJob (sim replay --policy 'flux,workloads[%d].kind=FluxJob')", i)
+		}
+		return v.errf(fmt.Sprintf("workloads[%d].kind", i), "%s", msg)
 	case !flux && w.Kind == "FluxJob":
 		return v.errf(fmt.Sprintf("workloads[%d].kind", i), "a FluxJob needs policy flux (policy.name is %s)", quote(sc.Policy.Name))
 	}

@@ -368,3 +368,22 @@ func TestKubeTraceAsFluxJobs(t *testing.T) {
 		t.Fatalf("%d of pods.json's jobs a and b replayed", seen)
 	}
 }
+
+// A Kubernetes trace replayed under flux without a kind is refused at the
+// workload's kind, and the error says how to replay its jobs as Flux jobs.
+func TestKubeTraceUnderFluxSaysHow(t *testing.T) {
+	doc := `version: 1
+name: replay
+cluster:
+  pools:
+    - {name: node, count: 4, cpu: 4, memory: 16Gi}
+policy: {name: flux}
+workloads:
+  - name: trace
+    trace: {files: [pods.json]}
+`
+	_, err := Parse(filepath.Join("testdata", "trace", "replay.yaml"), []byte(doc), Overrides{IgnoreEnv: true})
+	if err == nil || !strings.Contains(err.Error(), "workloads[0].kind") || !strings.Contains(err.Error(), "workloads[0].kind=FluxJob") {
+		t.Errorf("error %v, want one at workloads[0].kind saying how to replay as Flux jobs", err)
+	}
+}
