@@ -387,3 +387,22 @@ workloads:
 		t.Errorf("error %v, want one at workloads[0].kind saying how to replay as Flux jobs", err)
 	}
 }
+
+// Flux job shells are not Kubernetes pods: a simulated Flux run written
+// as kubectl's pod list or as Kubernetes events lists none of them.
+func TestFluxShellsNotKubernetesPods(t *testing.T) {
+	res := mustRun(t, traceScenario(t, "flux", "four.swf"))
+	if len(res.Pods) == 0 {
+		t.Fatal("the run has no shells: the test cannot tell")
+	}
+	for _, format := range []string{"kube-pods", "kube-events"} {
+		var buf bytes.Buffer
+		f, _ := traces.LookupFormat(format)
+		if err := f.Write(&buf, traces.FromResult(res)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(buf.String(), `"Pod"`) || strings.Contains(buf.String(), "four.swf") || strings.Contains(buf.String(), res.Pods[0].Name) {
+			t.Errorf("%s lists Flux job shells:\n%.400s", format, buf.String())
+		}
+	}
+}

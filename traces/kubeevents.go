@@ -585,6 +585,9 @@ func writeKubeEvents(w io.Writer, t *Trace) error {
 		}
 	}
 	for _, p := range t.Pods {
+		if fluxShell(t, p) {
+			continue
+		}
 		md := kubePodMeta(t, p, base)
 		ref := map[string]any{"kind": "Pod", "namespace": p.Namespace, "name": p.Name, "apiVersion": "v1"}
 		if p.UID != "" {

@@ -685,18 +685,31 @@ func kubePodObject(t *Trace, p *Pod, base float64) map[string]any {
 // API's metav1.Time; fractions are truncated), so a pod read back has
 // its times truncated to the second. A relative trace's times are
 // written from its Start when known, else from 1970-01-01T00:00:00Z.
+// fluxShell reports whether p is a Flux job's shell (a simulated run
+// keeps them as its pods): Kubernetes never lists them, so the
+// Kubernetes writers leave them out.
+func fluxShell(t *Trace, p *Pod) bool {
+	j := t.FindJob(p.Job)
+	return j != nil && j.Kind == "FluxJob"
+}
+
 func writeKubePods(w io.Writer, t *Trace) error {
 	base := kubeBase(t)
 	if _, err := io.WriteString(w, "{\n    \"apiVersion\": \"v1\",\n    \"items\": ["); err != nil {
 		return err
 	}
-	for i, p := range t.Pods {
+	i := 0
+	for _, p := range t.Pods {
+		if fluxShell(t, p) {
+			continue
+		}
 		b, err := json.MarshalIndent(kubePodObject(t, p, base), "        ", "    ")
 		if err != nil {
 			return fmt.Errorf("pod %s/%s: %w", p.Namespace, p.Name, err)
 		}
+		i++
 		sep := ",\n        "
-		if i == 0 {
+		if i == 1 {
 			sep = "\n        "
 		}
 		if _, err := io.WriteString(w, sep); err != nil {

@@ -279,13 +279,15 @@ func replayScenario(t *traces.Trace, files []string, f *replayFlags, name string
 	return b.Bytes(), nil
 }
 
-// rebase makes the relative file names a scenario gives (profiles, app
-// models, launcher files) relative to the folder dir it came from.
+// rebase makes the relative file names a scenario gives (network
+// profiles inter- and intra-node, app parameter and launcher files: the
+// keys file, profile and intra) relative to the folder dir it came from.
+// An app's model is a name, not a file.
 func rebase(v any, dir string) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if s, ok := e.(string); ok && (k == "file" || k == "profile" || k == "model") && s != "" && !filepath.IsAbs(s) {
+			if s, ok := e.(string); ok && (k == "file" || k == "profile" || k == "intra") && s != "" && !filepath.IsAbs(s) {
 				if abs, err := filepath.Abs(filepath.Join(dir, s)); err == nil {
 					x[k] = abs
 				}

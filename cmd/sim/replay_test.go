@@ -228,3 +228,19 @@ func TestReplaySWFOnItsMachine(t *testing.T) {
 		t.Errorf("easy: job 3 waited %v s, fcfs %v s: it should backfill", easy["3"][1], fcfs["3"][1])
 	}
 }
+
+// rebase makes a --cluster scenario's file names absolute (so that the
+// replay's scenario, written elsewhere, finds them) and leaves names that
+// are not files alone: an app's model (lammps) stayed a path before.
+func TestRebaseFilesOnly(t *testing.T) {
+	doc := map[string]any{
+		"network":   map[string]any{"profile": "net/p.yaml", "intra": "net/shm.yaml"},
+		"workloads": []any{map[string]any{"app": map[string]any{"model": "lammps", "file": "apps/lammps.yaml"}}},
+	}
+	rebase(doc, "/sc")
+	net := doc["network"].(map[string]any)
+	app := doc["workloads"].([]any)[0].(map[string]any)["app"].(map[string]any)
+	if net["profile"] != "/sc/net/p.yaml" || net["intra"] != "/sc/net/shm.yaml" || app["file"] != "/sc/apps/lammps.yaml" || app["model"] != "lammps" {
+		t.Errorf("rebased: network %v, app %v; want the three files under /sc and the model's name as it was", net, app)
+	}
+}
