@@ -27,7 +27,7 @@ func (e *Engine) syncJob(j *Job, now float64) {
 	if j.Flux != nil {
 		// flux-core holds the job; the shells of a job with a node
 		// level exist at once (the others come with R: fluxShells).
-		if j.nextIndex == 0 && !j.Flux.shellsAtAlloc() {
+		if j.nextIndex == 0 && !j.Flux.ShellsAtAlloc() {
 			n := j.Flux.Nodes
 			j.nextIndex, j.active = n, n
 			j.Pods = slices.Grow(j.Pods, n)

@@ -120,7 +120,7 @@ func (e *Engine) applyGang(d *Decision, now float64) error {
 		// All or nothing: check every slot against the nodes as the
 		// earlier slots leave them, then undo and apply.
 		f := d.Job.Flux
-		if f != nil && f.shellsAtAlloc() {
+		if f != nil && f.ShellsAtAlloc() {
 			if err := e.fluxShells(d, now); err != nil {
 				return err
 			}

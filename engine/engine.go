@@ -229,7 +229,7 @@ func (e *Engine) Submit(at float64, j *Job) error {
 	if j.Kind == KindPod {
 		j.Parallelism, j.Completions = 1, 1
 	}
-	if (j.Parallelism < 1 || j.Completions < 1) && !(j.Flux != nil && j.Flux.shellsAtAlloc()) {
+	if (j.Parallelism < 1 || j.Completions < 1) && !(j.Flux != nil && j.Flux.ShellsAtAlloc()) {
 		return fmt.Errorf("engine: job %s: parallelism and completions must be ≥ 1", j.Name)
 	}
 	if j.RunModel != nil && j.Parallelism != j.Completions {
@@ -432,7 +432,7 @@ func (e *Engine) progress(now float64) { e.lastProgress = now }
 func (e *Engine) waitingShells() int {
 	n := 0
 	for _, j := range e.jobs {
-		if f := j.Flux; f != nil && f.shellsAtAlloc() && IsSet(j.Submitted) && !IsSet(f.Alloc) && !j.rejected {
+		if f := j.Flux; f != nil && f.ShellsAtAlloc() && IsSet(j.Submitted) && !IsSet(f.Alloc) && !j.rejected {
 			n++
 		}
 	}

@@ -82,9 +82,9 @@ func (f *FluxSpec) Holders(nodes int) int {
 	return f.Slots
 }
 
-// shellsAtAlloc reports whether the job's shells are created with its
+// ShellsAtAlloc reports whether the job's shells are created with its
 // allocation (slots without a node level) rather than at submission.
-func (f *FluxSpec) shellsAtAlloc() bool { return f.Nodes == 0 }
+func (f *FluxSpec) ShellsAtAlloc() bool { return f.Nodes == 0 }
 
 // Validate reports an impossible request.
 func (f *FluxSpec) Validate() error {

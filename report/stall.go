@@ -81,7 +81,7 @@ func ExplainStall(res *engine.Result) *Stall {
 			continue
 		}
 		sj := StalledJob{Name: j.Name, Pods: len(j.Pods), Uncreated: max(0, j.PodsWanted()-len(j.Pods))}
-		if f := j.Flux; f != nil && f.Nodes == 0 && len(j.Pods) == 0 {
+		if f := j.Flux; f != nil && f.ShellsAtAlloc() && len(j.Pods) == 0 {
 			// Its shells, one a node of R, come with the allocation.
 			sj.Why = fmt.Sprintf("Flux has not allocated its %d task slots (its shells come with R)", f.Slots)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/convergesim/converge/engine"
 )
 
 // The memory a run takes, per thing it simulates: the growth of the peak
@@ -93,10 +95,7 @@ func workloadShape(w *Workload, path string, nodes int64) (jobs, perJob int64, f
 		}
 		perJob = int64(max(f.Nodes, 1))
 		if f.Nodes == 0 && f.Tasks > 0 {
-			perJob = int64(f.Tasks)
-			if nodes > 0 {
-				perJob = min(perJob, nodes)
-			}
+			perJob = int64((&engine.FluxSpec{Slots: f.Tasks}).Holders(int(min(nodes, math.MaxInt32))))
 		}
 		if b := w.Batch; b != nil {
 			sz := b.sizes()
@@ -136,6 +135,7 @@ func (sc *Scenario) poolNodes() int64 {
 
 func (sc *Scenario) parts() []part {
 	var out []part
+	nodes := sc.poolNodes()
 	for i := range sc.Cluster.Pools {
 		p := &sc.Cluster.Pools[i]
 		n := int64(max(p.Count, 0))
@@ -152,7 +152,7 @@ func (sc *Scenario) parts() []part {
 			if w == nil {
 				continue
 			}
-			_, perJob, _ := workloadShape(w, "", sc.poolNodes())
+			_, perJob, _ := workloadShape(w, "", nodes)
 			jobs := int64(max(st.Runs, 0))
 			pods := satMul(jobs, perJob)
 			out = append(out, part{path: fmt.Sprintf("workflows[%d].stages[%d].runs", i, k), jobs: jobs, pods: pods, bytes: satAdd(satMul(jobs, BytesPerJob), satMul(pods, BytesPerPod))})
@@ -162,7 +162,7 @@ func (sc *Scenario) parts() []part {
 		if sc.inWorkflow(sc.Workloads[i].Name) {
 			continue // its runs are the workflow's
 		}
-		jobs, perJob, field := workloadShape(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), sc.poolNodes())
+		jobs, perJob, field := workloadShape(&sc.Workloads[i], fmt.Sprintf("workloads[%d]", i), nodes)
 		pods := satMul(jobs, perJob)
 		out = append(out, part{path: field, jobs: jobs, pods: pods, bytes: satAdd(satMul(jobs, BytesPerJob), satMul(pods, BytesPerPod))})
 	}

@@ -188,6 +188,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 		taints[n.Name] = n.Taints
 	}
 	names := map[string]bool{}
+	nodes := int(min(sc.poolNodes(), math.MaxInt32)) // bounds a Flux job's shells
 	for _, j := range keep {
 		tj := tracedJob{id: j.ID, name: traces.JobKey(j.ID), at: w.Arrival.At + j.Submit - origin, run: math.NaN()}
 		if names[tj.name] {
@@ -240,7 +241,7 @@ func tracedJobs(t *traces.Trace, sc *Scenario, w *Workload) (*traced, []string, 
 			if traces.Known(tj.run) {
 				f.RunTime = max(tj.run, 1e-3)
 			}
-			tj.flux, tj.pods = *f, f.Holders(int(min(sc.poolNodes(), math.MaxInt32)))
+			tj.flux, tj.pods = *f, f.Holders(nodes)
 		} else {
 			tj.pods = len(workers)
 			if tj.pods == 0 {

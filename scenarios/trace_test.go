@@ -237,29 +237,37 @@ func TestTraceSWFUnderKubeOnePodATask(t *testing.T) {
 	}
 }
 
+// simulatedAs writes a simulated run's trace in format and reads the file
+// back (format detected, as sim replay would), failing the test on any
+// error and unless every job comes back.
+func simulatedAs(t *testing.T, res *engine.Result, format string) *traces.Trace {
+	t.Helper()
+	var buf bytes.Buffer
+	f, _ := traces.LookupFormat(format)
+	if err := f.Write(&buf, traces.FromResult(res)); err != nil {
+		t.Fatalf("%s: %v", format, err)
+	}
+	path := filepath.Join(t.TempDir(), "out")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := traces.Open([]string{path}, "")
+	if err != nil {
+		t.Fatalf("%s: %v", format, err)
+	}
+	if len(back.Jobs) != len(res.Jobs) {
+		t.Fatalf("%s: %d jobs read back, %d simulated", format, len(back.Jobs), len(res.Jobs))
+	}
+	return back
+}
+
 // A simulated Flux run written as SWF gives each job the processors R
 // gave it (allocated processors), read back as they were written: four.swf
 // replayed on nodes of 4 cores, its jobs of one-core tasks allocate as
 // many processors as they asked for.
 func TestSimulatedSWFAllocatedProcessors(t *testing.T) {
 	res := mustRun(t, traceScenario(t, "flux", "four.swf"))
-	var buf bytes.Buffer
-	f, _ := traces.LookupFormat("swf")
-	if err := f.Write(&buf, traces.FromResult(res)); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "out.swf")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	back, err := traces.Open([]string{path}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(back.Jobs) != len(res.Jobs) {
-		t.Fatalf("%d jobs read back, %d simulated", len(back.Jobs), len(res.Jobs))
-	}
-	for i, j := range back.Jobs {
+	for i, j := range simulatedAs(t, res, "swf").Jobs {
 		if want := res.Jobs[i].Flux.Slots; j.Procs != want || j.Tasks != want {
 			t.Errorf("job %s: %d allocated and %d requested processors read back, want %d of each", j.ID, j.Procs, j.Tasks, want)
 		}
@@ -267,27 +275,12 @@ func TestSimulatedSWFAllocatedProcessors(t *testing.T) {
 }
 
 // A simulated Flux run's event trace (converge-events) says what each job
-// asked for: read back, a replay of it under the same policy is the same
-// run (the jobs' requests, walltimes and placements as simulated).
+// asked for: read back, every job has the request it was simulated with
+// (tasks, nodes, cores per task, walltime), so a replay of it asks for the
+// same.
 func TestSimulatedFluxEventsRoundTrip(t *testing.T) {
 	res := mustRun(t, traceScenario(t, "flux", "four.swf"))
-	var buf bytes.Buffer
-	f, _ := traces.LookupFormat("converge-events")
-	if err := f.Write(&buf, traces.FromResult(res)); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "events.jsonl")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	back, err := traces.Open([]string{path}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(back.Jobs) != len(res.Jobs) {
-		t.Fatalf("%d jobs read back, %d simulated", len(back.Jobs), len(res.Jobs))
-	}
-	for i, j := range back.Jobs {
+	for i, j := range simulatedAs(t, res, "converge-events").Jobs {
 		f := res.Jobs[i].Flux
 		if j.Kind != "FluxJob" || j.Tasks != f.Slots || j.Nodes != f.Nodes || j.CoresPerTask != f.CoresPerSlot || j.Walltime != f.Walltime {
 			t.Errorf("job %s read back: %s, %d tasks on %d nodes of %d cores, walltime %v; simulated %+v", j.ID, j.Kind, j.Tasks, j.Nodes, j.CoresPerTask, j.Walltime, *f)
@@ -305,22 +298,7 @@ func TestSimulatedFluxExportsReadBack(t *testing.T) {
 		t.Fatalf("first job submitted at %v: the test needs one at the run's start", res.Jobs[0].Submitted)
 	}
 	for _, format := range []string{"flux-jobs", "flux-eventlog"} {
-		var buf bytes.Buffer
-		f, _ := traces.LookupFormat(format)
-		if err := f.Write(&buf, traces.FromResult(res)); err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "out")
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		back, err := traces.Open([]string{path}, "")
-		if err != nil {
-			t.Fatalf("%s: %v", format, err)
-		}
-		if len(back.Jobs) != len(res.Jobs) {
-			t.Fatalf("%s: %d jobs read back, %d simulated", format, len(back.Jobs), len(res.Jobs))
-		}
+		back := simulatedAs(t, res, format)
 		for i, j := range back.Jobs {
 			if got, want := j.Submit-back.Jobs[0].Submit, res.Jobs[i].Submitted; !traces.Known(j.Submit) || math.Abs(got-want) > 1e-6 {
 				t.Errorf("%s: job %s submitted %v after the first, simulated %v", format, j.ID, got, want)

@@ -72,6 +72,17 @@ type variant struct {
 	sc    *scenarios.Scenario // loaded with sets
 	data  []byte              // the scenario file's bytes
 	res   *engine.Result
+	sum   *report.Summary // of res, made once (summary)
+}
+
+// summary is the run's summary, computed on first use: the table and the
+// figures both read it, and over a million pods it takes a second.
+func (v *variant) summary() *report.Summary {
+	if v.sum == nil {
+		s := report.Summarize(v.res)
+		v.sum = &s
+	}
+	return v.sum
 }
 
 var unsafeLabel = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -256,17 +267,15 @@ func comparison(vs []*variant) ([]byte, []byte) {
 	var t, c bytes.Buffer
 	fmt.Fprintf(&t, "converge comparison (seconds; means over jobs unless said)\n\n")
 	w, jw := 36, 3 // the policy column (its longest name), each half of the jobs column
-	sums := make([]report.Summary, len(vs))
-	for i, v := range vs {
+	for _, v := range vs {
 		w = max(w, utf8.RuneCountInString(v.spec))
-		sums[i] = report.Summarize(v.res)
-		jw = max(jw, len(strconv.Itoa(sums[i].Jobs)))
+		jw = max(jw, len(strconv.Itoa(v.summary().Jobs)))
 	}
 	fmt.Fprintf(&t, "%-*s %-9s %*s %9s %9s %9s %9s %9s %9s %9s\n", w, "policy", "stop", 2*jw+1, "jobs", "makespan",
 		"start-up", "start p50", "start max", "launch", "run time", "turnaround")
 	c.WriteString("policy,workload,stop,jobs,jobs_finished,makespan,startup_mean,startup_p50,startup_max,app_start_mean,run_time_mean,app_run_time_mean,turnaround_mean,nodes_per_job\n")
-	for i, v := range vs {
-		s := &sums[i]
+	for _, v := range vs {
+		s := v.summary()
 		stop := s.Stopped
 		if stop == "" {
 			stop = "done"
@@ -356,7 +365,7 @@ func comparisonFigures(vs []*variant) ([]report.Figure, error) {
 			m, lo, hi := report.MeanCI95(g.x)
 			g.b.Values, g.b.Low, g.b.High = append(g.b.Values, m), append(g.b.Low, lo), append(g.b.High, hi)
 		}
-		makespan.Values = append(makespan.Values, report.Summarize(v.res).Makespan)
+		makespan.Values = append(makespan.Values, v.summary().Makespan)
 	}
 	scenario := vs[0].sc.Name
 	var out []report.Figure

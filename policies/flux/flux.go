@@ -439,7 +439,7 @@ func (p *Policy) allocate(jb *job, a *match, now float64, out []engine.Decision)
 	k := 0 // shells placed, or task slots without a node level
 	for _, nc := range a.nodes {
 		n := p.nodes[nc.node]
-		if f.Nodes == 0 {
+		if f.ShellsAtAlloc() {
 			if tasks := min(nc.cores/f.CoresPerSlot, f.Slots-k); tasks > 0 {
 				slots = append(slots, engine.Slot{Node: n, Tasks: tasks})
 				k += tasks
@@ -452,7 +452,7 @@ func (p *Policy) allocate(jb *job, a *match, now float64, out []engine.Decision)
 		}
 	}
 	want, what := len(jb.j.Pods), "nodes"
-	if f.Nodes == 0 {
+	if f.ShellsAtAlloc() {
 		want, what = f.Slots, "task slots"
 	}
 	if k < want && p.err == nil {
